@@ -1,0 +1,87 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Logger } from 'pino';
+import type { ConfigHolder } from '../config/config-holder.ts';
+import { GatewayError } from '../errors/gateway-error.ts';
+import { errors } from '../errors/errors.ts';
+import type { KeyStore } from '../keys/key-store.ts';
+import type { GatewayMetrics } from '../observability/metrics.ts';
+import type { Store } from '../store/store.ts';
+import { sendError, sendJson } from './http.ts';
+import { handleKeysApi } from './keys-api.ts';
+
+export interface AdminServerDeps {
+  address: string;
+  port: number;
+  /** The admin token (never a virtual key); null disables /admin/v1. */
+  adminToken: () => string | null;
+  store: Store;
+  keys: KeyStore;
+  config: ConfigHolder;
+  metrics: GatewayMetrics;
+  logger: Logger;
+  reloadConfig: () => Promise<{ changed: boolean }>;
+  status: () => Record<string, unknown>;
+}
+
+const digest = (value: string) => createHash('sha256').update(value).digest();
+
+/** 401 without a token, 403 with a wrong one (a virtual key is a wrong one). */
+function checkAdminToken(req: IncomingMessage, expected: string | null): GatewayError | null {
+  if (!expected) {
+    return new GatewayError({ status: 403, type: 'permission_error', code: 'admin_disabled', message: 'The admin API is disabled: no admin token is configured.' });
+  }
+  const match = /^Bearer\s+(.+)$/i.exec(req.headers.authorization ?? '');
+  if (!match?.[1]) return errors.missingKey();
+  if (!timingSafeEqual(digest(match[1].trim()), digest(expected))) {
+    return new GatewayError({ status: 403, type: 'permission_error', code: 'invalid_admin_token', message: 'This token may not use the admin API.' });
+  }
+  return null;
+}
+
+async function route(req: IncomingMessage, res: ServerResponse, deps: AdminServerDeps): Promise<void> {
+  const url = new URL(req.url ?? '/', 'http://admin');
+  if (url.pathname === '/healthz' && req.method === 'GET') {
+    const store = await deps.store.ping().then(() => 'ok', (error: Error) => `error: ${error.message}`);
+    const healthy = store === 'ok';
+    return sendJson(res, healthy ? 200 : 503, { status: healthy ? 'ok' : 'degraded', store: { kind: deps.store.kind, status: store }, ...deps.status() });
+  }
+  if (url.pathname === '/metrics' && req.method === 'GET') {
+    const body = await deps.metrics.registry.metrics();
+    res.writeHead(200, { 'content-type': deps.metrics.registry.contentType });
+    res.end(body);
+    return;
+  }
+  if (url.pathname.startsWith('/admin/v1/')) {
+    const denied = checkAdminToken(req, deps.adminToken());
+    if (denied) return sendError(res, denied);
+    const segments = url.pathname.slice('/admin/v1/'.length).split('/').filter(Boolean);
+    if (segments[0] === 'keys') return handleKeysApi(req, res, segments.slice(1), deps);
+    if (segments[0] === 'config' && segments[1] === 'reload' && req.method === 'POST') {
+      return sendJson(res, 200, await deps.reloadConfig());
+    }
+  }
+  return sendError(res, errors.unknownUrl(req.method ?? 'GET', url.pathname));
+}
+
+export async function startAdminServer(deps: AdminServerDeps): Promise<{ port: number; stop(): Promise<void> }> {
+  const server = createServer((req, res) => {
+    route(req, res, deps).catch((error: unknown) => {
+      if (error instanceof GatewayError) return sendError(res, error);
+      deps.logger.error({ err: error, path: req.url }, 'admin request failed');
+      sendError(res, new GatewayError({ status: 500, type: 'api_error', code: 'internal_error', message: 'Admin request failed.' }));
+    });
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(deps.port, deps.address, resolve);
+  });
+  return {
+    port: (server.address() as AddressInfo).port,
+    stop: () => new Promise<void>((resolve) => {
+      server.close(() => resolve());
+      server.closeAllConnections();
+    }),
+  };
+}

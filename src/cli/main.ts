@@ -1,0 +1,53 @@
+import { parseArgs } from 'node:util';
+import { configSchema } from '../config/schema.ts';
+import { loadConfigFile } from '../config/load-config.ts';
+import { envoyConfigCommand } from './envoy-config.ts';
+import { keysCommand } from './keys.ts';
+import { defaultConfigPath } from './paths.ts';
+import { serveCommand } from './serve.ts';
+import { startCommand } from './start.ts';
+
+const USAGE = `usage: tollgate <command>
+  start                        run Envoy + Tollgate (+ the demo provider when no provider key is set)
+  serve                        run Tollgate alone, beside an Envoy started elsewhere (containers)
+  envoy-config [--out DIR]     render Envoy's config from the Tollgate config
+  keys <create|list|revoke|rotate|expire> …   manage virtual keys through the admin API
+  check-config                 validate the config and exit
+  config-schema                print the JSON Schema of the config
+Config: --config FILE or TOLLGATE_CONFIG (default config/tollgate.yaml).`;
+
+async function main(argv: string[]): Promise<void> {
+  const [command, ...rest] = argv;
+  const { values, positionals } = parseArgs({
+    args: rest,
+    allowPositionals: true,
+    strict: false,
+    options: { config: { type: 'string' }, out: { type: 'string' } },
+  });
+  const config = typeof values.config === 'string' ? values.config : undefined;
+  switch (command) {
+    case 'start':
+      return startCommand({ configPath: config ?? defaultConfigPath() });
+    case 'serve':
+      return serveCommand({ configPath: config ?? defaultConfigPath() });
+    case 'envoy-config':
+      return envoyConfigCommand({ config, out: typeof values.out === 'string' ? values.out : undefined });
+    case 'keys':
+      return keysCommand(positionals[0], values);
+    case 'check-config':
+      loadConfigFile(config ?? defaultConfigPath());
+      process.stdout.write('config OK\n');
+      return;
+    case 'config-schema':
+      process.stdout.write(`${JSON.stringify(configSchema, null, 2)}\n`);
+      return;
+    default:
+      process.stderr.write(`${USAGE}\n`);
+      process.exitCode = command ? 2 : 0;
+  }
+}
+
+main(process.argv.slice(2)).catch((error: unknown) => {
+  process.stderr.write(`tollgate: ${error instanceof Error ? error.message : String(error)}\n`);
+  process.exit(1);
+});

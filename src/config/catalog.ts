@@ -1,0 +1,64 @@
+import { parseBaseUrl } from '../envoy/render-envoy-config.ts';
+import type { ModelConfig, ProviderConfig, TollgateConfig } from './types.ts';
+
+export interface TenantRef {
+  org: string;
+  team: string;
+  app: string;
+}
+
+export interface ResolvedProvider {
+  name: string;
+  config: ProviderConfig;
+  /** Path prefix of the provider's base URL, e.g. `/v1`. */
+  basePath: string;
+}
+
+export type ModelAccess =
+  | { allowed: true; model: ModelConfig & { name: string } }
+  | { allowed: false; reason: 'unknown' }
+  | { allowed: false; reason: 'scope'; detail: string };
+
+/**
+ * Read-only lookups derived once from a config: which models exist, which a tenant may use, where a provider lives.
+ * A config reload builds a new Catalog; requests in flight keep the one they started with.
+ */
+export class Catalog {
+  readonly config: TollgateConfig;
+  private readonly providers = new Map<string, ResolvedProvider>();
+
+  constructor(config: TollgateConfig, providerBaseUrls: Record<string, string> = {}) {
+    this.config = config;
+    for (const [name, provider] of Object.entries(config.providers)) {
+      const baseUrl = providerBaseUrls[name] ?? provider.base_url;
+      this.providers.set(name, { name, config: provider, basePath: parseBaseUrl(baseUrl).basePath });
+    }
+  }
+
+  tenantExists(t: TenantRef): boolean {
+    return Boolean(this.config.orgs[t.org]?.teams[t.team]?.apps[t.app]);
+  }
+
+  provider(name: string): ResolvedProvider | undefined {
+    return this.providers.get(name);
+  }
+
+  /** Team and app allow-lists both apply; an absent list allows every model. */
+  access(t: TenantRef, modelName: string): ModelAccess {
+    const model = Object.hasOwn(this.config.models, modelName) ? this.config.models[modelName] : undefined;
+    if (!model) return { allowed: false, reason: 'unknown' };
+    const team = this.config.orgs[t.org]?.teams[t.team];
+    if (team?.models && !team.models.includes(modelName)) {
+      return { allowed: false, reason: 'scope', detail: `team ${t.team} may only use ${team.models.join(', ')}` };
+    }
+    const app = team?.apps[t.app];
+    if (app?.models && !app.models.includes(modelName)) {
+      return { allowed: false, reason: 'scope', detail: `app ${t.app} may only use ${app.models.join(', ')}` };
+    }
+    return { allowed: true, model: { ...model, name: modelName } };
+  }
+
+  modelsFor(t: TenantRef): string[] {
+    return Object.keys(this.config.models).filter((name) => this.access(t, name).allowed);
+  }
+}

@@ -1,0 +1,92 @@
+import { readFileSync } from 'node:fs';
+import { Ajv, type ErrorObject } from 'ajv';
+import { parse as parseYaml } from 'yaml';
+import { configSchema } from './schema.ts';
+import type { TollgateConfig } from './types.ts';
+
+/** A config that failed validation; `problems` name the path of each bad field. */
+export class ConfigError extends Error {
+  readonly problems: string[];
+  constructor(source: string, problems: string[]) {
+    super(`invalid config ${source}:\n  - ${problems.join('\n  - ')}`);
+    this.name = 'ConfigError';
+    this.problems = problems;
+  }
+}
+
+const ajv = new Ajv({ allErrors: true, useDefaults: true, strict: false });
+const validateShape = ajv.compile(configSchema);
+
+function describeAjvError(error: ErrorObject): string {
+  const path = error.instancePath.replace(/^\//, '').replaceAll('/', '.') || '(root)';
+  if (error.keyword === 'additionalProperties') {
+    return `${path}: unknown field "${String(error.params.additionalProperty)}"`;
+  }
+  if (error.keyword === 'propertyNames') return `${path}: invalid name "${String(error.params.propertyName)}"`;
+  return `${path}: ${error.message ?? 'is invalid'}`;
+}
+
+/** Checks the references between sections, which JSON Schema cannot express. */
+function crossReferenceProblems(config: TollgateConfig): string[] {
+  const problems: string[] = [];
+  for (const [modelName, model] of Object.entries(config.models)) {
+    if (!config.providers[model.provider]) {
+      problems.push(`models.${modelName}.provider: unknown provider "${model.provider}"`);
+    }
+  }
+  const checkModels = (path: string, list: string[] | undefined) => {
+    for (const model of list ?? []) {
+      if (!config.models[model]) problems.push(`${path}.models: unknown model "${model}"`);
+    }
+  };
+  for (const [orgName, org] of Object.entries(config.orgs)) {
+    for (const [teamName, team] of Object.entries(org.teams)) {
+      checkModels(`orgs.${orgName}.teams.${teamName}`, team.models);
+      for (const [appName, app] of Object.entries(team.apps)) {
+        checkModels(`orgs.${orgName}.teams.${teamName}.apps.${appName}`, app?.models);
+      }
+    }
+  }
+  const checkTenant = (path: string, t: { org: string; team: string; app: string }) => {
+    if (!config.orgs[t.org]?.teams[t.team]?.apps[t.app]) {
+      problems.push(`${path}: unknown tenant ${t.org}/${t.team}/${t.app}`);
+    }
+  };
+  config.keys.forEach((key, index) => checkTenant(`keys.${index}`, key));
+  if (config.demo) checkTenant('demo', config.demo);
+  if (config.store.type === 'redis' && !config.store.url && !config.store.url_env) {
+    problems.push('store: a redis store needs url or url_env');
+  }
+  return problems;
+}
+
+/** Validates an already-parsed config object, filling defaults in place. */
+export function validateConfig(raw: unknown, source = '(inline)'): TollgateConfig {
+  if (!validateShape(raw)) {
+    throw new ConfigError(source, (validateShape.errors ?? []).map(describeAjvError));
+  }
+  const config = raw as unknown as TollgateConfig;
+  // Apps written as `chatbot: {}` or `chatbot:` (null) both mean "no extra restrictions".
+  for (const org of Object.values(config.orgs)) {
+    for (const team of Object.values(org.teams)) {
+      for (const appName of Object.keys(team.apps)) team.apps[appName] ??= {};
+    }
+  }
+  const problems = crossReferenceProblems(config);
+  if (problems.length) throw new ConfigError(source, problems);
+  return config;
+}
+
+export function parseConfigText(text: string, source: string): TollgateConfig {
+  let raw: unknown;
+  try {
+    raw = parseYaml(text);
+  } catch (error) {
+    throw new ConfigError(source, [`not valid YAML: ${(error as Error).message}`]);
+  }
+  return validateConfig(raw, source);
+}
+
+export function loadConfigFile(path: string): TollgateConfig {
+  return parseConfigText(readFileSync(path, 'utf8'), path);
+}

@@ -1,0 +1,271 @@
+import { isIP } from 'node:net';
+import { stringify } from 'yaml';
+import type { ProviderConfig, TollgateConfig } from '../config/types.ts';
+import { renderLocalReplyConfig } from './local-replies.ts';
+
+/**
+ * Renders Envoy's configuration from Tollgate's config. Three files:
+ *  - envoy.yaml: the bootstrap (admin on loopback, the listener with its filters, the ext_proc cluster). Changing it
+ *    needs an Envoy restart, so it holds only what rarely changes.
+ *  - routes.yaml / clusters.yaml: RDS and CDS from files Envoy watches; providers and routes change without a
+ *    restart and without dropping requests in flight (Tollgate rewrites them atomically on config reload).
+ */
+export const ROUTE_HEADER = 'x-tollgate-route';
+export const INTERNAL_HEADERS = [ROUTE_HEADER, 'x-tollgate-user', 'x-tollgate-feature'];
+const ROUTE_CONFIG_NAME = 'tollgate_routes';
+const EXTPROC_CLUSTER = 'tollgate_extproc';
+
+export interface RenderedEnvoyConfig {
+  files: { 'envoy.yaml': string; 'routes.yaml': string; 'clusters.yaml': string };
+  /** version_info of the dynamic resources, to see in Envoy's config_dump when it loaded them. */
+  versions: { routes: string; clusters: string };
+}
+
+export interface RenderOptions {
+  /** Directory of routes.yaml/clusters.yaml as Envoy will see it (absolute, or relative to Envoy's cwd). */
+  dir: string;
+  /** Overrides of provider base URLs (the demo provider of `npm start`). */
+  providerBaseUrls?: Record<string, string>;
+}
+
+const seconds = (ms: number) => `${(ms / 1000).toFixed(3)}s`;
+
+export function clusterName(provider: string): string {
+  return `provider_${provider}`;
+}
+
+interface Upstream {
+  host: string;
+  port: number;
+  tls: boolean;
+  /** Path prefix of the base URL, e.g. /v1. */
+  basePath: string;
+}
+
+export function parseBaseUrl(baseUrl: string): Upstream {
+  const url = new URL(baseUrl);
+  const tls = url.protocol === 'https:';
+  return {
+    host: url.hostname.replace(/^\[|\]$/g, ''),
+    port: url.port ? Number(url.port) : tls ? 443 : 80,
+    tls,
+    basePath: url.pathname.replace(/\/+$/, ''),
+  };
+}
+
+function pathSource(dir: string, file: string) {
+  return {
+    resource_api_version: 'V3',
+    path_config_source: { path: `${dir}/${file}`, watched_directory: { path: dir } },
+  };
+}
+
+function renderProviderCluster(name: string, provider: ProviderConfig, baseUrl: string, config: TollgateConfig) {
+  const upstream = parseBaseUrl(baseUrl);
+  return {
+    '@type': 'type.googleapis.com/envoy.config.cluster.v3.Cluster',
+    name: clusterName(name),
+    type: isIP(upstream.host) ? 'STATIC' : 'LOGICAL_DNS',
+    dns_lookup_family: 'V4_PREFERRED',
+    connect_timeout: seconds(provider.connect_timeout_ms ?? config.envoy.connect_timeout_ms),
+    per_connection_buffer_limit_bytes: config.envoy.max_response_body_bytes,
+    circuit_breakers: {
+      thresholds: [{ max_connections: 10000, max_pending_requests: 10000, max_requests: 10000, max_retries: 50 }],
+    },
+    load_assignment: {
+      cluster_name: clusterName(name),
+      endpoints: [{
+        lb_endpoints: [{
+          endpoint: {
+            address: { socket_address: { address: upstream.host, port_value: upstream.port } },
+            hostname: upstream.host,
+          },
+        }],
+      }],
+    },
+    typed_extension_protocol_options: {
+      'envoy.extensions.upstreams.http.v3.HttpProtocolOptions': {
+        '@type': 'type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions',
+        explicit_http_config: { http_protocol_options: {} },
+        common_http_protocol_options: { idle_timeout: '60s' },
+      },
+    },
+    ...(upstream.tls
+      ? {
+          transport_socket: {
+            name: 'envoy.transport_sockets.tls',
+            typed_config: {
+              '@type': 'type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext',
+              sni: upstream.host,
+              common_tls_context: {
+                validation_context: { trusted_ca: { filename: '/etc/ssl/certs/ca-certificates.crt' } },
+              },
+            },
+          },
+        }
+      : {}),
+  };
+}
+
+function providerBaseUrl(name: string, provider: ProviderConfig, options: RenderOptions): string {
+  return options.providerBaseUrls?.[name] ?? provider.base_url;
+}
+
+function renderRoutes(config: TollgateConfig, options: RenderOptions) {
+  const providerRoutes = Object.entries(config.providers).map(([name, provider]) => {
+    const upstream = parseBaseUrl(providerBaseUrl(name, provider, options));
+    const defaultPort = upstream.tls ? 443 : 80;
+    return {
+      name: `provider_${name}`,
+      match: { prefix: '/', headers: [{ name: ROUTE_HEADER, string_match: { exact: name } }] },
+      route: {
+        cluster: clusterName(name),
+        // Streams may last long: no overall deadline; per attempt until headers, and idle time inside a stream.
+        timeout: '0s',
+        idle_timeout: seconds(config.envoy.stream_idle_timeout_ms),
+        host_rewrite_literal: upstream.port === defaultPort ? upstream.host : `${upstream.host}:${upstream.port}`,
+        retry_policy: {
+          // Only failures where the provider cannot have started work: a retried completion would be billed twice.
+          retry_on: 'connect-failure,refused-stream',
+          num_retries: 1,
+          per_try_timeout: seconds(config.envoy.upstream_timeout_ms),
+        },
+      },
+      request_headers_to_remove: INTERNAL_HEADERS,
+    };
+  });
+  return {
+    '@type': 'type.googleapis.com/envoy.config.route.v3.RouteConfiguration',
+    name: ROUTE_CONFIG_NAME,
+    virtual_hosts: [{
+      name: 'tollgate',
+      domains: ['*'],
+      routes: [
+        ...providerRoutes,
+        {
+          // Only reachable if Tollgate let a request through without choosing a provider.
+          name: 'no_route',
+          match: { prefix: '/' },
+          direct_response: { status: 404 },
+        },
+      ],
+    }],
+  };
+}
+
+function discoveryResponse(resources: object[], version: string) {
+  return { version_info: version, resources };
+}
+
+function renderBootstrap(config: TollgateConfig, options: RenderOptions) {
+  const extprocFilter = {
+    name: 'envoy.filters.http.ext_proc',
+    typed_config: {
+      '@type': 'type.googleapis.com/envoy.extensions.filters.http.ext_proc.v3.ExternalProcessor',
+      grpc_service: { envoy_grpc: { cluster_name: EXTPROC_CLUSTER }, timeout: '5s' },
+      stat_prefix: 'tollgate',
+      failure_mode_allow: config.envoy.failure_mode_allow,
+      message_timeout: seconds(config.envoy.message_timeout_ms),
+      // Tollgate switches SSE responses to STREAMED (and leaves JSON BUFFERED) when it sees the response headers.
+      allow_mode_override: true,
+      processing_mode: {
+        request_header_mode: 'SEND',
+        request_body_mode: 'BUFFERED',
+        request_trailer_mode: 'SKIP',
+        response_header_mode: 'SEND',
+        response_body_mode: 'BUFFERED',
+        response_trailer_mode: 'SKIP',
+      },
+    },
+  };
+  const hcm = {
+    '@type': 'type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager',
+    stat_prefix: 'tollgate_api',
+    codec_type: 'AUTO',
+    normalize_path: true,
+    merge_slashes: true,
+    stream_idle_timeout: seconds(config.envoy.stream_idle_timeout_ms),
+    request_headers_timeout: '10s',
+    rds: { route_config_name: ROUTE_CONFIG_NAME, config_source: pathSource(options.dir, 'routes.yaml') },
+    local_reply_config: renderLocalReplyConfig(config.envoy.max_request_body_bytes),
+    http_filters: [
+      {
+        // Enforces the request size limit with a 413 before anything is sent to Tollgate.
+        name: 'envoy.filters.http.buffer',
+        typed_config: {
+          '@type': 'type.googleapis.com/envoy.extensions.filters.http.buffer.v3.Buffer',
+          max_request_bytes: config.envoy.max_request_body_bytes,
+        },
+      },
+      extprocFilter,
+      { name: 'envoy.filters.http.router', typed_config: { '@type': 'type.googleapis.com/envoy.extensions.filters.http.router.v3.Router' } },
+    ],
+  };
+  return {
+    node: { id: 'tollgate', cluster: 'tollgate' },
+    admin: {
+      address: { socket_address: { address: config.envoy.admin.address, port_value: config.envoy.admin.port } },
+    },
+    static_resources: {
+      listeners: [{
+        name: 'tollgate_api',
+        address: { socket_address: { address: config.listener.address, port_value: config.listener.port } },
+        // Per-connection buffer: large enough for a buffered JSON response (request size is capped by the buffer filter).
+        per_connection_buffer_limit_bytes: config.envoy.max_response_body_bytes,
+        filter_chains: [{
+          filters: [{ name: 'envoy.filters.network.http_connection_manager', typed_config: hcm }],
+        }],
+      }],
+      clusters: [{
+        name: EXTPROC_CLUSTER,
+        type: 'STATIC',
+        connect_timeout: '1s',
+        typed_extension_protocol_options: {
+          'envoy.extensions.upstreams.http.v3.HttpProtocolOptions': {
+            '@type': 'type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions',
+            explicit_http_config: {
+              http2_protocol_options: { connection_keepalive: { interval: '30s', timeout: '5s' } },
+            },
+          },
+        },
+        load_assignment: {
+          cluster_name: EXTPROC_CLUSTER,
+          endpoints: [{
+            lb_endpoints: [{
+              endpoint: {
+                address: { socket_address: { address: config.extproc.address === '0.0.0.0' ? '127.0.0.1' : config.extproc.address, port_value: config.extproc.port } },
+              },
+            }],
+          }],
+        },
+      }],
+    },
+    dynamic_resources: { cds_config: pathSource(options.dir, 'clusters.yaml') },
+  };
+}
+
+const HEADER = '# Rendered by `tollgate envoy-config` from config/tollgate.yaml. Do not edit by hand.\n';
+
+export function renderEnvoyConfig(config: TollgateConfig, options: RenderOptions): RenderedEnvoyConfig {
+  const clusters = Object.entries(config.providers).map(([name, provider]) =>
+    renderProviderCluster(name, provider, providerBaseUrl(name, provider, options), config));
+  const routes = renderRoutes(config, options);
+  // Version strings derive from content so an unchanged file never makes Envoy rebuild anything.
+  const clustersBody = stringify(clusters);
+  const routesBody = stringify(routes);
+  const versions = { routes: contentVersion(routesBody), clusters: contentVersion(clustersBody) };
+  return {
+    files: {
+      'envoy.yaml': HEADER + stringify(renderBootstrap(config, options)),
+      'routes.yaml': HEADER + stringify(discoveryResponse([routes], versions.routes)),
+      'clusters.yaml': HEADER + stringify(discoveryResponse(clusters, versions.clusters)),
+    },
+    versions,
+  };
+}
+
+function contentVersion(text: string): string {
+  let hash = 2166136261;
+  for (let i = 0; i < text.length; i++) hash = Math.imul(hash ^ text.charCodeAt(i), 16777619);
+  return (hash >>> 0).toString(16);
+}

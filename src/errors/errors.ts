@@ -1,0 +1,37 @@
+import { GatewayError } from './gateway-error.ts';
+
+/** Constructors for the errors Tollgate raises, so statuses and codes stay consistent. */
+export const errors = {
+  badRequest: (message: string, param: string | null = null, code = 'invalid_request') =>
+    new GatewayError({ status: 400, type: 'invalid_request_error', code, message, param }),
+  missingKey: () =>
+    new GatewayError({
+      status: 401, type: 'authentication_error', code: 'missing_api_key',
+      message: 'No API key provided. Send your Tollgate virtual key as "Authorization: Bearer <key>".',
+    }),
+  invalidKey: (reason: 'unknown' | 'revoked' | 'expired') =>
+    new GatewayError({
+      status: 401, type: 'authentication_error', code: 'invalid_api_key',
+      message: reason === 'unknown' ? 'Incorrect API key provided.' : `The API key provided has been ${reason}.`,
+    }),
+  modelNotFound: (model: string) =>
+    new GatewayError({
+      status: 404, type: 'invalid_request_error', code: 'model_not_found', param: 'model',
+      message: `The model \`${model}\` does not exist or you do not have access to it.`,
+    }),
+  modelNotAllowed: (model: string, reason: string) =>
+    new GatewayError({
+      status: 403, type: 'permission_error', code: 'model_not_allowed', param: 'model',
+      message: `The model \`${model}\` is not allowed: ${reason}.`,
+    }),
+  unknownUrl: (method: string, path: string) =>
+    new GatewayError({
+      status: 404, type: 'invalid_request_error', code: 'unknown_url',
+      message: `Unknown request URL: ${method} ${path}.`,
+    }),
+  providerUnavailable: (provider: string, detail: string) =>
+    new GatewayError({
+      status: 503, type: 'api_error', code: 'provider_unavailable',
+      message: `Provider ${provider} is not available: ${detail}.`,
+    }),
+};

@@ -1,0 +1,100 @@
+import type { HeaderMap as ProtoHeaderMap } from '../generated/envoy/config/core/v3/HeaderMap.ts';
+import type { HeaderValueOption } from '../generated/envoy/config/core/v3/HeaderValueOption.ts';
+import type { CommonResponse } from '../generated/envoy/service/ext_proc/v3/CommonResponse.ts';
+import type { ProcessingRequest__Output } from '../generated/envoy/service/ext_proc/v3/ProcessingRequest.ts';
+import type { ProcessingResponse } from '../generated/envoy/service/ext_proc/v3/ProcessingResponse.ts';
+import type { HeaderEdits, HeaderMap, PhaseEvent, PhaseReply } from '../pipeline/phases.ts';
+
+/** Envoy sends header values in raw_value (bytes); `value` is only a fallback for older senders. */
+function toHeaderMap(headers: ProtoHeaderMap | null | undefined): HeaderMap {
+  const map: HeaderMap = new Map();
+  for (const header of headers?.headers ?? []) {
+    const key = header.key ?? '';
+    const raw = header.raw_value;
+    const value = raw && raw.length ? Buffer.from(raw as Uint8Array).toString('latin1') : (header.value ?? '');
+    const existing = map.get(key);
+    map.set(key, existing === undefined ? value : `${existing},${value}`);
+  }
+  return map;
+}
+
+export function toPhaseEvent(request: ProcessingRequest__Output): PhaseEvent | null {
+  switch (request.request) {
+    case 'request_headers':
+      return {
+        phase: 'request_headers',
+        headers: toHeaderMap(request.request_headers?.headers),
+        endOfStream: request.request_headers?.end_of_stream ?? false,
+      };
+    case 'request_body':
+      return {
+        phase: 'request_body',
+        body: request.request_body?.body ?? Buffer.alloc(0),
+        endOfStream: request.request_body?.end_of_stream ?? false,
+      };
+    case 'response_headers':
+      return {
+        phase: 'response_headers',
+        headers: toHeaderMap(request.response_headers?.headers),
+        endOfStream: request.response_headers?.end_of_stream ?? false,
+      };
+    case 'response_body':
+      return {
+        phase: 'response_body',
+        body: request.response_body?.body ?? Buffer.alloc(0),
+        endOfStream: request.response_body?.end_of_stream ?? false,
+      };
+    default:
+      return null;
+  }
+}
+
+function setHeader(name: string, value: string): HeaderValueOption {
+  return {
+    header: { key: name, raw_value: Buffer.from(value, 'latin1') },
+    append_action: 'OVERWRITE_IF_EXISTS_OR_ADD',
+  };
+}
+
+function headerMutation(edits: HeaderEdits | undefined) {
+  if (!edits || (!edits.set.length && !edits.remove.length)) return null;
+  return {
+    set_headers: edits.set.map(([name, value]) => setHeader(name, value)),
+    remove_headers: edits.remove,
+  };
+}
+
+export function toProcessingResponse(reply: PhaseReply): ProcessingResponse {
+  if (reply.kind === 'immediate') {
+    return {
+      immediate_response: {
+        status: { code: reply.status as never },
+        headers: { set_headers: reply.headers.map(([name, value]) => setHeader(name, value)) },
+        body: Buffer.from(reply.body),
+        details: reply.details,
+      },
+    };
+  }
+  const common: CommonResponse = {};
+  const mutation = headerMutation(reply.headers);
+  if (mutation) common.header_mutation = mutation;
+  if (reply.body) common.body_mutation = reply.body.length ? { body: reply.body } : { clear_body: true };
+  if (reply.clearRouteCache) common.clear_route_cache = true;
+  const response: ProcessingResponse = {};
+  switch (reply.phase) {
+    case 'request_headers':
+      response.request_headers = { response: common };
+      break;
+    case 'response_headers':
+      response.response_headers = { response: common };
+      break;
+    case 'request_body':
+      response.request_body = { response: common };
+      break;
+    case 'response_body':
+      response.response_body = { response: common };
+      break;
+  }
+  if (reply.streamResponseBody) response.mode_override = { response_body_mode: 'STREAMED' };
+  return response;
+}

@@ -1,0 +1,86 @@
+import * as grpc from '@grpc/grpc-js';
+import type { Logger } from 'pino';
+import type { ProcessingRequest__Output } from '../generated/envoy/service/ext_proc/v3/ProcessingRequest.ts';
+import type { ProcessingResponse } from '../generated/envoy/service/ext_proc/v3/ProcessingResponse.ts';
+import type { StreamHandler } from '../pipeline/phases.ts';
+import { toPhaseEvent, toProcessingResponse } from './messages.ts';
+import { loadExternalProcessorService } from './proto.ts';
+
+type ProcessCall = grpc.ServerDuplexStream<ProcessingRequest__Output, ProcessingResponse>;
+
+export interface ExtProcServerOptions {
+  address: string;
+  port: number;
+  /** Creates the per-request handler: one ext_proc stream is one HTTP request. */
+  newHandler: () => StreamHandler;
+  logger: Logger;
+}
+
+/**
+ * The gRPC side of ext_proc: receives Envoy's messages in order, hands each to the request's handler and writes the
+ * answer back. Messages of one stream are processed strictly in sequence (Envoy may pipeline streamed chunks).
+ */
+function serveProcessStream(call: ProcessCall, handler: StreamHandler, logger: Logger): void {
+  let pending: Promise<void> = Promise.resolve();
+  let sawResponseEnd = false;
+  let closed = false;
+  const close = (complete: boolean) => {
+    if (closed) return;
+    closed = true;
+    handler.close(complete);
+  };
+
+  const processOne = async (request: ProcessingRequest__Output) => {
+    const event = toPhaseEvent(request);
+    if (!event) return; // trailers are not requested (mode SKIP); ignore anything else
+    const reply = await handler.handle(event);
+    if (reply.kind === 'immediate') sawResponseEnd = true;
+    if ((event.phase === 'response_body' || event.phase === 'response_headers') && event.endOfStream) {
+      sawResponseEnd = true;
+    }
+    if (!call.cancelled && call.writable) call.write(toProcessingResponse(reply));
+  };
+
+  call.on('data', (request: ProcessingRequest__Output) => {
+    pending = pending.then(() => processOne(request)).catch((error: unknown) => {
+      logger.error({ err: error }, 'ext_proc message failed');
+      call.destroy(error instanceof Error ? error : new Error(String(error)));
+    });
+  });
+  call.on('end', () => {
+    void pending.then(() => {
+      close(sawResponseEnd);
+      call.end();
+    });
+  });
+  call.on('cancelled', () => void pending.then(() => close(false)));
+  call.on('error', () => void pending.then(() => close(false)));
+  call.on('close', () => void pending.then(() => close(sawResponseEnd)));
+}
+
+export async function startExtProcServer(options: ExtProcServerOptions): Promise<{ port: number; stop(): Promise<void> }> {
+  const server = new grpc.Server({
+    'grpc.keepalive_permit_without_calls': 1,
+    'grpc.max_receive_message_length': 64 * 1024 * 1024,
+    'grpc.max_send_message_length': 64 * 1024 * 1024,
+  });
+  server.addService(loadExternalProcessorService(), {
+    Process: (call: ProcessCall) => serveProcessStream(call, options.newHandler(), options.logger),
+  });
+  const port = await new Promise<number>((resolve, reject) => {
+    server.bindAsync(`${options.address}:${options.port}`, grpc.ServerCredentials.createInsecure(), (error, bound) =>
+      error ? reject(error) : resolve(bound));
+  });
+  return {
+    port,
+    stop: () =>
+      new Promise<void>((resolve) => {
+        const force = setTimeout(() => server.forceShutdown(), 3000);
+        force.unref();
+        server.tryShutdown(() => {
+          clearTimeout(force);
+          resolve();
+        });
+      }),
+  };
+}

@@ -1,0 +1,182 @@
+import { createHash } from 'node:crypto';
+import { watch, type FSWatcher } from 'node:fs';
+import { basename, dirname } from 'node:path';
+import type { Logger } from 'pino';
+import { startAdminServer } from './admin/server.ts';
+import { ConfigHolder } from './config/config-holder.ts';
+import { ConfigError, loadConfigFile } from './config/load-config.ts';
+import type { TollgateConfig } from './config/types.ts';
+import { renderEnvoyConfig } from './envoy/render-envoy-config.ts';
+import { waitForEnvoyResources } from './envoy/envoy-process.ts';
+import { writeEnvoyConfig } from './envoy/write-envoy-config.ts';
+import { errors } from './errors/errors.ts';
+import { startExtProcServer } from './extproc/server.ts';
+import { KeyStore } from './keys/key-store.ts';
+import { createLogger } from './observability/logger.ts';
+import { GatewayMetrics } from './observability/metrics.ts';
+import { createPipeline } from './pipeline/runner.ts';
+import { CredentialResolver } from './providers/credentials.ts';
+import { authStage, type StaticKeys } from './stages/auth.ts';
+import { modelsStage } from './stages/models.ts';
+import { observeStage } from './stages/observe.ts';
+import { routeStage } from './stages/route.ts';
+import { validateStage } from './stages/validate.ts';
+import { createStore } from './store/create-store.ts';
+import type { Store } from './store/store.ts';
+
+export interface TollgateOptions {
+  config: TollgateConfig;
+  /** When given, edits of this file are picked up without a restart (also POST /admin/v1/config/reload). */
+  configPath?: string;
+  /** Provider base URL overrides (the demo provider of `npm start`). */
+  providerBaseUrls?: Record<string, string>;
+  /** Plaintext keys known at start besides config and store (the demo key). */
+  extraKeys?: Array<{ key: string; org: string; team: string; app: string; id: string }>;
+  /** Where Envoy reads its watched routes/clusters; Tollgate rewrites them when the config changes. */
+  envoy?: { dir: string; adminUrl: string };
+  /** Ports override config (0 = any free port, for tests). */
+  extprocPort?: number;
+  adminPort?: number;
+  store?: Store;
+  logger?: Logger;
+  env?: NodeJS.ProcessEnv;
+  now?: () => number;
+}
+
+export interface Tollgate {
+  extprocPort: number;
+  adminPort: number;
+  keys: KeyStore;
+  store: Store;
+  metrics: GatewayMetrics;
+  config: ConfigHolder;
+  reload(): Promise<{ changed: boolean }>;
+  stop(): Promise<void>;
+}
+
+const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
+
+function staticKeysOf(config: TollgateConfig, extra: TollgateOptions['extraKeys'], env: NodeJS.ProcessEnv): StaticKeys {
+  const keys: StaticKeys = new Map();
+  config.keys.forEach((entry, index) => {
+    const hash = entry.sha256 ?? (entry.key_env && env[entry.key_env] ? sha256(env[entry.key_env] as string) : null);
+    if (hash) keys.set(hash, { id: `config:${entry.name ?? index}`, org: entry.org, team: entry.team, app: entry.app });
+  });
+  for (const key of extra ?? []) keys.set(sha256(key.key), { id: key.id, org: key.org, team: key.team, app: key.app });
+  return keys;
+}
+
+function storeUrl(config: TollgateConfig, env: NodeJS.ProcessEnv): { type: 'memory' } | { type: 'redis'; url: string } {
+  if (config.store.type === 'memory') return { type: 'memory' };
+  const url = config.store.url ?? (config.store.url_env ? env[config.store.url_env] : undefined);
+  if (!url) throw new ConfigError('store', [`store.url_env: ${config.store.url_env} is not set`]);
+  return { type: 'redis', url };
+}
+
+/** Starts Tollgate: the ext_proc gRPC service and the admin HTTP server, wired from the config. */
+export async function startTollgate(options: TollgateOptions): Promise<Tollgate> {
+  const env = options.env ?? process.env;
+  const now = options.now ?? (() => performance.timeOrigin + performance.now());
+  const logger = options.logger ?? createLogger(options.config.logging.level);
+  const config = new ConfigHolder(options.config, options.providerBaseUrls);
+  const credentials = new CredentialResolver({ env });
+  await credentials.preload(Object.values(options.config.providers));
+  const store = options.store ?? createStore(storeUrl(options.config, env));
+  const keys = new KeyStore({ store, now: () => Date.now() });
+  const metrics = new GatewayMetrics();
+  let staticKeys = staticKeysOf(options.config, options.extraKeys, env);
+  let revision = 1;
+  let boundExtprocPort = options.config.extproc.port;
+
+  const newHandler = createPipeline({
+    logger,
+    now,
+    stages: [
+      authStage({ keys, staticKeys: () => staticKeys, config }),
+      validateStage(),
+      modelsStage({ config, now: () => Date.now() }),
+      routeStage({ config, credentials }),
+      observeStage({ metrics }),
+    ],
+  });
+
+  async function reload(): Promise<{ changed: boolean }> {
+    if (!options.configPath) throw errors.badRequest('Tollgate was started without a config file to reload.');
+    let next: TollgateConfig;
+    try {
+      next = loadConfigFile(options.configPath);
+    } catch (error) {
+      logger.error({ err: error }, 'config reload rejected; keeping the running config');
+      if (error instanceof ConfigError) throw errors.badRequest(error.message, null, 'invalid_config');
+      throw error;
+    }
+    if (JSON.stringify(next) === JSON.stringify(config.catalog().config)) return { changed: false };
+    if (options.envoy) {
+      // Envoy first: new providers must have their clusters and routes before Tollgate sends traffic to them.
+      // The bootstrap names the ext_proc port actually bound (tests bind port 0).
+      const bound = { ...next, extproc: { ...next.extproc, port: boundExtprocPort } };
+      const rendered = renderEnvoyConfig(bound, { dir: options.envoy.dir, providerBaseUrls: options.providerBaseUrls });
+      const changedFiles = await writeEnvoyConfig(options.envoy.dir, rendered);
+      if (changedFiles.includes('envoy.yaml')) {
+        logger.warn('the Envoy bootstrap changed (listener, timeouts or limits): restart Envoy to apply it');
+      }
+      const loaded = await waitForEnvoyResources(options.envoy.adminUrl, rendered.versions);
+      if (!loaded) logger.warn('Envoy did not confirm the new routes/clusters in time; switching anyway');
+    }
+    await credentials.preload(Object.values(next.providers));
+    config.replace(next);
+    staticKeys = staticKeysOf(next, options.extraKeys, env);
+    revision += 1;
+    logger.info({ revision }, 'config reloaded');
+    return { changed: true };
+  }
+
+  const extproc = await startExtProcServer({
+    address: options.config.extproc.address,
+    port: options.extprocPort ?? options.config.extproc.port,
+    newHandler,
+    logger,
+  });
+  boundExtprocPort = extproc.port;
+  const admin = await startAdminServer({
+    address: options.config.admin.address,
+    port: options.adminPort ?? options.config.admin.port,
+    adminToken: () => env[config.catalog().config.admin.token_env]?.trim() || null,
+    store,
+    keys,
+    config,
+    metrics,
+    logger,
+    reloadConfig: reload,
+    status: () => ({ config_revision: revision, policy: { status: 'not_configured' } }),
+  });
+
+  let watcher: FSWatcher | null = null;
+  if (options.configPath) {
+    const file = basename(options.configPath);
+    let timer: NodeJS.Timeout | null = null;
+    // Watch the directory: editors and ConfigMaps replace the file rather than write into it.
+    watcher = watch(dirname(options.configPath), (_event, changed) => {
+      if (changed !== file) return;
+      if (timer) clearTimeout(timer);
+      timer = setTimeout(() => void reload().catch(() => undefined), 150);
+    });
+    watcher.unref();
+  }
+
+  return {
+    extprocPort: extproc.port,
+    adminPort: admin.port,
+    keys,
+    store,
+    metrics,
+    config,
+    reload,
+    async stop() {
+      watcher?.close();
+      credentials.stop();
+      await Promise.all([extproc.stop(), admin.stop()]);
+      if (!options.store) await store.close();
+    },
+  };
+}

@@ -1,0 +1,32 @@
+import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+/** Prometheus metrics of the gateway; one registry per process, passed where needed (no global default). */
+export class GatewayMetrics {
+  readonly registry = new Registry();
+  readonly requests: Counter<'team' | 'model' | 'provider' | 'status'>;
+  readonly latency: Histogram<'team' | 'model' | 'provider' | 'status'>;
+  readonly tokens: Counter<'team' | 'model' | 'provider' | 'kind'>;
+
+  constructor() {
+    collectDefaultMetrics({ register: this.registry, prefix: 'tollgate_process_' });
+    this.requests = new Counter({
+      name: 'tollgate_requests_total',
+      help: 'Requests handled, by team, model, provider and HTTP status.',
+      labelNames: ['team', 'model', 'provider', 'status'],
+      registers: [this.registry],
+    });
+    this.latency = new Histogram({
+      name: 'tollgate_request_duration_seconds',
+      help: 'Time from request headers to the end of the response, as seen by Tollgate.',
+      labelNames: ['team', 'model', 'provider', 'status'],
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120],
+      registers: [this.registry],
+    });
+    this.tokens = new Counter({
+      name: 'tollgate_tokens_total',
+      help: 'Tokens reported by providers, by kind (prompt, completion).',
+      labelNames: ['team', 'model', 'provider', 'kind'],
+      registers: [this.registry],
+    });
+  }
+}

@@ -1,0 +1,76 @@
+import type { Logger } from 'pino';
+import type { GatewayError } from '../errors/gateway-error.ts';
+import type { HeaderMap } from './phases.ts';
+
+export interface Tenant {
+  org: string;
+  team: string;
+  app: string;
+  /** From the body's `user` field or the x-tollgate-user header. */
+  user: string | null;
+  /** From the x-tollgate-feature header. */
+  feature: string | null;
+  keyId: string;
+}
+
+export type Endpoint = 'chat' | 'embeddings' | 'models';
+
+export interface Usage {
+  promptTokens: number;
+  completionTokens: number;
+  totalTokens: number;
+}
+
+/** What stages change about the request before it goes upstream; the runner turns it into one mutation. */
+export class UpstreamEdits {
+  readonly setHeaders = new Map<string, string>();
+  readonly removeHeaders = new Set<string>();
+  path: string | null = null;
+  /** Set when a stage changed ctx.body, so the runner re-serialises it (never otherwise). */
+  bodyChanged = false;
+  clearRouteCache = false;
+
+  setHeader(name: string, value: string): void {
+    this.removeHeaders.delete(name);
+    this.setHeaders.set(name, value);
+  }
+
+  removeHeader(name: string): void {
+    this.setHeaders.delete(name);
+    this.removeHeaders.add(name);
+  }
+}
+
+export type Outcome = 'pending' | 'completed' | 'rejected' | 'aborted';
+
+/** Everything known about one request; stages read and fill it, phase by phase. */
+export interface RequestContext {
+  readonly requestId: string;
+  readonly startedAt: number;
+  readonly now: () => number;
+  readonly method: string;
+  /** Path without the query string. */
+  readonly path: string;
+  readonly requestHeaders: HeaderMap;
+  log: Logger;
+  endpoint: Endpoint | null;
+  tenant: Tenant | null;
+  body: Record<string, unknown> | null;
+  /** The model the client asked for (public name). */
+  model: string | null;
+  provider: string | null;
+  stream: boolean;
+  upstream: UpstreamEdits;
+  response: {
+    status: number | null;
+    headers: HeaderMap;
+    streaming: boolean;
+    /** Headers added to the client's response (x-tollgate-*). */
+    addHeaders: Map<string, string>;
+    bytes: number;
+  };
+  usage: Usage | null;
+  /** The error Tollgate answered with, if any. */
+  error: GatewayError | null;
+  outcome: Outcome;
+}

@@ -1,0 +1,48 @@
+/**
+ * The neutral vocabulary between the ext_proc layer and the pipeline: what Envoy told us (a PhaseEvent) and what we
+ * answer (a PhaseReply). The ext_proc layer turns these into protobuf and back; nothing else touches protobuf.
+ */
+export type HeaderMap = Map<string, string>;
+
+export type Phase = 'request_headers' | 'request_body' | 'response_headers' | 'response_body';
+
+export type PhaseEvent =
+  | { phase: 'request_headers'; headers: HeaderMap; endOfStream: boolean }
+  | { phase: 'request_body'; body: Buffer; endOfStream: boolean }
+  | { phase: 'response_headers'; headers: HeaderMap; endOfStream: boolean }
+  | { phase: 'response_body'; body: Buffer; endOfStream: boolean };
+
+export interface HeaderEdits {
+  set: Array<[name: string, value: string]>;
+  remove: string[];
+}
+
+export interface ContinueReply {
+  kind: 'continue';
+  phase: Phase;
+  headers?: HeaderEdits;
+  /** Replaces the body (or the streamed chunk) Envoy just sent; an empty buffer drops the chunk. */
+  body?: Buffer;
+  /** Re-select the route after the headers changed (request phases only). */
+  clearRouteCache?: boolean;
+  /** Switch the response body to STREAMED (SSE); JSON stays BUFFERED. */
+  streamResponseBody?: boolean;
+}
+
+export interface ImmediateReply {
+  kind: 'immediate';
+  status: number;
+  headers: Array<[name: string, value: string]>;
+  body: string;
+  /** Envoy's response code details; always starts with `tollgate` (local_reply_config leaves those alone). */
+  details: string;
+}
+
+export type PhaseReply = ContinueReply | ImmediateReply;
+
+/** One per HTTP request (one ext_proc gRPC stream). */
+export interface StreamHandler {
+  handle(event: PhaseEvent): PhaseReply | Promise<PhaseReply>;
+  /** The gRPC stream ended; `complete` is false when it ended before the response did (reset, cut, cancel). */
+  close(complete: boolean): void;
+}

@@ -1,0 +1,237 @@
+import { randomUUID } from 'node:crypto';
+import type { Logger } from 'pino';
+import { errors } from '../errors/errors.ts';
+import { GatewayError } from '../errors/gateway-error.ts';
+import { renderOpenAIError, toGatewayError } from '../errors/render.ts';
+import { UpstreamEdits, type RequestContext } from './context.ts';
+import type { HeaderEdits, PhaseEvent, PhaseReply, Phase, StreamHandler } from './phases.ts';
+import type { DirectAnswer, Stage, StageResult } from './stage.ts';
+
+export interface PipelineOptions {
+  stages: Stage[];
+  logger: Logger;
+  now: () => number;
+}
+
+const STRICT_UTF8 = new TextDecoder('utf-8', { fatal: true });
+
+/** Decodes a JSON request body; bad bytes and bad JSON are the client's fault (400), never a crash. */
+export function decodeJsonBody(raw: Buffer): Record<string, unknown> {
+  let text: string;
+  try {
+    text = STRICT_UTF8.decode(raw);
+  } catch {
+    throw errors.badRequest('The request body is not valid UTF-8.', null, 'invalid_encoding');
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (error) {
+    throw errors.badRequest(`We could not parse the JSON body of your request: ${(error as Error).message}`, null, 'invalid_json');
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+    throw errors.badRequest('The request body must be a JSON object.', null, 'invalid_json');
+  }
+  return parsed as Record<string, unknown>;
+}
+
+/** Runs the configured stages for one request and answers each ext_proc phase. */
+class RequestPipeline implements StreamHandler {
+  private ctx: RequestContext | null = null;
+  private ended = false;
+  private readonly options: PipelineOptions;
+
+  constructor(options: PipelineOptions) {
+    this.options = options;
+  }
+
+  async handle(event: PhaseEvent): Promise<PhaseReply> {
+    try {
+      switch (event.phase) {
+        case 'request_headers':
+          return await this.onRequestHeaders(event.headers, event.endOfStream);
+        case 'request_body':
+          return await this.onRequestBody(event.body);
+        case 'response_headers':
+          return this.onResponseHeaders(event.headers, event.endOfStream);
+        case 'response_body':
+          return this.onResponseBody(event.body, event.endOfStream);
+      }
+    } catch (error) {
+      const gatewayError = toGatewayError(error);
+      if (gatewayError.status >= 500) this.log().error({ err: error, phase: event.phase }, 'stage failed');
+      // Once the response has started, an error can no longer become an immediate response.
+      if (event.phase === 'response_headers' || event.phase === 'response_body') {
+        return { kind: 'continue', phase: event.phase };
+      }
+      return this.reject(gatewayError);
+    }
+  }
+
+  close(complete: boolean): void {
+    const ctx = this.ctx;
+    if (!ctx || this.ended) return;
+    if (!complete && ctx.outcome === 'pending') ctx.outcome = 'aborted';
+    void this.end();
+  }
+
+  private log(): Logger {
+    return this.ctx?.log ?? this.options.logger;
+  }
+
+  private async onRequestHeaders(headers: Map<string, string>, endOfStream: boolean): Promise<PhaseReply> {
+    const { logger, now } = this.options;
+    const rawPath = headers.get(':path') ?? '/';
+    const queryAt = rawPath.indexOf('?');
+    const requestId = headers.get('x-request-id') || randomUUID();
+    this.ctx = {
+      requestId,
+      startedAt: now(),
+      now,
+      method: headers.get(':method') ?? 'GET',
+      path: queryAt === -1 ? rawPath : rawPath.slice(0, queryAt),
+      requestHeaders: headers,
+      log: logger.child({ request_id: requestId }),
+      endpoint: null,
+      tenant: null,
+      body: null,
+      model: null,
+      provider: null,
+      stream: false,
+      upstream: new UpstreamEdits(),
+      response: { status: null, headers: new Map(), streaming: false, addHeaders: new Map(), bytes: 0 },
+      usage: null,
+      error: null,
+      outcome: 'pending',
+    };
+    const answer = await this.runHook('onRequestHeaders');
+    if (answer) return this.answer(answer);
+    if (!endOfStream) return { kind: 'continue', phase: 'request_headers' };
+    return this.finishRequest('request_headers');
+  }
+
+  private async onRequestBody(raw: Buffer): Promise<PhaseReply> {
+    const ctx = this.requireCtx();
+    ctx.body = decodeJsonBody(raw);
+    return this.finishRequest('request_body');
+  }
+
+  /** Runs onRequest of every stage, then sends the accumulated upstream edits. */
+  private async finishRequest(phase: Phase): Promise<PhaseReply> {
+    const ctx = this.requireCtx();
+    const answer = await this.runHook('onRequest');
+    if (answer) return this.answer(answer);
+    const edits = ctx.upstream;
+    const headers: HeaderEdits = { set: [...edits.setHeaders], remove: [...edits.removeHeaders] };
+    if (edits.path) headers.set.push([':path', edits.path]);
+    let body: Buffer | undefined;
+    if (edits.bodyChanged && ctx.body) {
+      body = Buffer.from(JSON.stringify(ctx.body));
+      // With a BUFFERED body and headers sent, Envoy requires a matching content-length for a changed body.
+      headers.set.push(['content-length', String(body.length)]);
+    }
+    return { kind: 'continue', phase, headers, ...(body ? { body } : {}), clearRouteCache: edits.clearRouteCache };
+  }
+
+  private onResponseHeaders(headers: Map<string, string>, endOfStream: boolean): PhaseReply {
+    const ctx = this.requireCtx();
+    ctx.response.status = Number(headers.get(':status') ?? 0);
+    ctx.response.headers = headers;
+    ctx.response.streaming = (headers.get('content-type') ?? '').startsWith('text/event-stream');
+    for (const stage of this.options.stages) stage.onResponseHeaders?.(ctx);
+    const reply: PhaseReply = {
+      kind: 'continue',
+      phase: 'response_headers',
+      headers: { set: [...ctx.response.addHeaders], remove: ctx.response.streaming ? ['content-length'] : [] },
+      // SSE flows chunk by chunk; content-length goes in the same reply or Envoy may cut the stream short.
+      streamResponseBody: ctx.response.streaming,
+    };
+    if (endOfStream) this.completeResponse();
+    return reply;
+  }
+
+  private onResponseBody(chunk: Buffer, endOfStream: boolean): PhaseReply {
+    const ctx = this.requireCtx();
+    ctx.response.bytes += chunk.length;
+    let current = chunk;
+    let replaced = false;
+    for (const stage of this.options.stages) {
+      const next = stage.onResponseChunk?.(ctx, current, endOfStream);
+      if (next) {
+        current = next;
+        replaced = true;
+      }
+    }
+    if (endOfStream) this.completeResponse();
+    return replaced ? { kind: 'continue', phase: 'response_body', body: current } : { kind: 'continue', phase: 'response_body' };
+  }
+
+  private completeResponse(): void {
+    const ctx = this.requireCtx();
+    if (ctx.outcome === 'pending') ctx.outcome = 'completed';
+    // The reply goes out first; settlement and logging run right after, off the client's critical path.
+    queueMicrotask(() => void this.end());
+  }
+
+  private answer(answer: GatewayError | DirectAnswer): PhaseReply {
+    if (answer instanceof GatewayError) return this.reject(answer);
+    const ctx = this.requireCtx();
+    ctx.outcome = 'completed';
+    ctx.response.status = answer.status;
+    ctx.response.bytes = Buffer.byteLength(answer.body);
+    queueMicrotask(() => void this.end());
+    return {
+      kind: 'immediate',
+      status: answer.status,
+      headers: [...Object.entries(answer.headers), ['x-tollgate-request-id', ctx.requestId]],
+      body: answer.body,
+      details: 'tollgate_direct',
+    };
+  }
+
+  private reject(error: GatewayError): PhaseReply {
+    const ctx = this.ctx;
+    const reply = renderOpenAIError(error, ctx ? [['x-tollgate-request-id', ctx.requestId]] : []);
+    if (ctx) {
+      ctx.error = error;
+      ctx.outcome = 'rejected';
+      ctx.response.status = error.status;
+      queueMicrotask(() => void this.end());
+    }
+    return reply;
+  }
+
+  private async runHook(hook: 'onRequestHeaders' | 'onRequest'): Promise<GatewayError | DirectAnswer | null> {
+    const ctx = this.requireCtx();
+    for (const stage of this.options.stages) {
+      const fn = stage[hook];
+      if (!fn) continue;
+      const result: StageResult = await fn.call(stage, ctx);
+      if (result?.respond) return result.respond;
+    }
+    return null;
+  }
+
+  /** onResponseEnd of every stage, exactly once per request, whatever happened. */
+  private async end(): Promise<void> {
+    if (this.ended || !this.ctx) return;
+    this.ended = true;
+    const ctx = this.ctx;
+    for (const stage of this.options.stages) {
+      try {
+        await stage.onResponseEnd?.(ctx);
+      } catch (error) {
+        ctx.log.error({ err: error, stage: stage.name }, 'onResponseEnd failed');
+      }
+    }
+  }
+
+  private requireCtx(): RequestContext {
+    if (!this.ctx) throw new Error('ext_proc message before request headers');
+    return this.ctx;
+  }
+}
+
+export function createPipeline(options: PipelineOptions): () => StreamHandler {
+  return () => new RequestPipeline(options);
+}

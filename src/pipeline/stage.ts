@@ -1,0 +1,32 @@
+import type { GatewayError } from '../errors/gateway-error.ts';
+import type { RequestContext } from './context.ts';
+
+/** A successful answer given by the gateway itself (e.g. GET /v1/models, later a cache hit). */
+export interface DirectAnswer {
+  status: number;
+  headers: Record<string, string>;
+  body: string;
+}
+
+/** A hook either lets the request continue (after editing ctx) or answers it right away. */
+export type StageResult = void | { respond: GatewayError | DirectAnswer };
+
+/**
+ * A stage does one job and implements only the hooks of the phases it cares about. Stages never touch protobuf:
+ * they read and edit the RequestContext; the runner turns the result into ext_proc messages.
+ */
+export interface Stage {
+  readonly name: string;
+  /** Request headers are known (auth, kill switches). */
+  onRequestHeaders?(ctx: RequestContext): StageResult | Promise<StageResult>;
+  /** The whole request is known: body parsed (null for body-less requests such as GET /v1/models). */
+  onRequest?(ctx: RequestContext): StageResult | Promise<StageResult>;
+  onResponseHeaders?(ctx: RequestContext): void;
+  /**
+   * A piece of the response body: the whole body for JSON, a network chunk for SSE. Returning a Buffer replaces the
+   * chunk (an empty one drops it); the next stage sees the replacement.
+   */
+  onResponseChunk?(ctx: RequestContext, chunk: Buffer, endOfStream: boolean): Buffer | void;
+  /** Always runs once per request, also after rejections and cut streams, so nothing is left unsettled. */
+  onResponseEnd?(ctx: RequestContext): void | Promise<void>;
+}

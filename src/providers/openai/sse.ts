@@ -1,0 +1,36 @@
+import { StringDecoder } from 'node:string_decoder';
+
+/**
+ * Splits a byte stream of Server-Sent Events into whole events. Envoy hands us network reads, not events, so an
+ * event can straddle two chunks (and a UTF-8 character two reads); the incomplete tail waits for the next chunk.
+ */
+export class SseFramer {
+  private readonly decoder = new StringDecoder('utf8');
+  private tail = '';
+
+  /** Returns the complete events (without their blank-line terminator) now available. */
+  push(chunk: Buffer): string[] {
+    const text = this.tail + this.decoder.write(chunk);
+    const events = text.split(/\r?\n\r?\n/);
+    this.tail = events.pop() ?? '';
+    return events;
+  }
+
+  /** What is left at the end of the stream (an unterminated event), if anything. */
+  flush(): string {
+    const rest = this.tail + this.decoder.end();
+    this.tail = '';
+    return rest;
+  }
+}
+
+/** The payload of an event's `data:` lines (joined as the SSE spec says), or null when it has none. */
+export function eventData(event: string): string | null {
+  let data: string | null = null;
+  for (const line of event.split(/\r?\n/)) {
+    if (!line.startsWith('data:')) continue;
+    const value = line.slice(line.charAt(5) === ' ' ? 6 : 5);
+    data = data === null ? value : `${data}\n${value}`;
+  }
+  return data;
+}

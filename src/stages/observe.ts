@@ -1,0 +1,50 @@
+import type { RequestContext } from '../pipeline/context.ts';
+import type { Stage } from '../pipeline/stage.ts';
+import type { GatewayMetrics } from '../observability/metrics.ts';
+
+/**
+ * One structured log line and the metrics of each request, when it ends (whatever the outcome).
+ * Never logs prompts, completions or keys: only ids, names and numbers.
+ */
+export function observeStage(deps: { metrics: GatewayMetrics }): Stage {
+  return {
+    name: 'observe',
+    onResponseEnd(ctx: RequestContext): void {
+      const latencyMs = ctx.now() - ctx.startedAt;
+      const status = ctx.response.status ?? 0;
+      const labels = {
+        team: ctx.tenant?.team ?? 'none',
+        model: ctx.model ?? 'none',
+        provider: ctx.provider ?? 'none',
+        status: String(status),
+      };
+      deps.metrics.requests.inc(labels);
+      deps.metrics.latency.observe(labels, latencyMs / 1000);
+      if (ctx.usage) {
+        const tokenLabels = { team: labels.team, model: labels.model, provider: labels.provider };
+        deps.metrics.tokens.inc({ ...tokenLabels, kind: 'prompt' }, ctx.usage.promptTokens);
+        deps.metrics.tokens.inc({ ...tokenLabels, kind: 'completion' }, ctx.usage.completionTokens);
+      }
+      ctx.log.info(
+        {
+          method: ctx.method,
+          path: ctx.path,
+          endpoint: ctx.endpoint,
+          user: ctx.tenant?.user ?? undefined,
+          feature: ctx.tenant?.feature ?? undefined,
+          model: ctx.model,
+          provider: ctx.provider,
+          stream: ctx.stream,
+          status,
+          outcome: ctx.outcome,
+          error_code: ctx.error?.code,
+          latency_ms: Math.round(latencyMs * 10) / 10,
+          prompt_tokens: ctx.usage?.promptTokens,
+          completion_tokens: ctx.usage?.completionTokens,
+          total_tokens: ctx.usage?.totalTokens,
+        },
+        'request',
+      );
+    },
+  };
+}

@@ -1,0 +1,69 @@
+/**
+ * JSON Schemas of the OpenAI request bodies Tollgate accepts. They check what the gateway relies on and the types
+ * of well-known fields; fields they do not name pass through untouched (new OpenAI parameters keep working, and
+ * the provider remains the judge of what it supports).
+ */
+const number = { type: 'number' } as const;
+const positiveInt = { type: 'integer', minimum: 1 } as const;
+
+const content = {
+  anyOf: [{ type: 'string' }, { type: 'array', items: { type: 'object', required: ['type'] } }, { type: 'null' }],
+} as const;
+
+const message = {
+  type: 'object',
+  required: ['role'],
+  properties: {
+    role: { enum: ['system', 'developer', 'user', 'assistant', 'tool', 'function'] },
+    content,
+    name: { type: 'string' },
+    tool_calls: { type: 'array', items: { type: 'object' } },
+    tool_call_id: { type: 'string' },
+  },
+  allOf: [
+    { if: { properties: { role: { const: 'tool' } } }, then: { required: ['tool_call_id', 'content'] } },
+    { if: { properties: { role: { enum: ['system', 'developer', 'user'] } } }, then: { required: ['content'] } },
+  ],
+} as const;
+
+export const chatCompletionSchema = {
+  type: 'object',
+  required: ['model', 'messages'],
+  properties: {
+    model: { type: 'string', minLength: 1 },
+    messages: { type: 'array', minItems: 1, items: message },
+    stream: { type: 'boolean' },
+    stream_options: { type: ['object', 'null'], properties: { include_usage: { type: 'boolean' } } },
+    temperature: { type: 'number', minimum: 0, maximum: 2 },
+    top_p: { type: 'number', minimum: 0, maximum: 1 },
+    n: { type: 'integer', minimum: 1, maximum: 128 },
+    max_tokens: positiveInt,
+    max_completion_tokens: positiveInt,
+    presence_penalty: number,
+    frequency_penalty: number,
+    seed: { type: 'integer' },
+    stop: { anyOf: [{ type: 'string' }, { type: 'array', items: { type: 'string' }, maxItems: 4 }, { type: 'null' }] },
+    user: { type: 'string' },
+    tools: { type: 'array', items: { type: 'object', required: ['type'] } },
+    tool_choice: { anyOf: [{ type: 'string' }, { type: 'object' }] },
+    response_format: { type: 'object', required: ['type'] },
+  },
+} as const;
+
+export const embeddingsSchema = {
+  type: 'object',
+  required: ['model', 'input'],
+  properties: {
+    model: { type: 'string', minLength: 1 },
+    input: {
+      anyOf: [
+        { type: 'string' },
+        { type: 'array', minItems: 1, items: { anyOf: [{ type: 'string' }, { type: 'integer' }, { type: 'array', items: { type: 'integer' } }] } },
+      ],
+    },
+    encoding_format: { enum: ['float', 'base64'] },
+    dimensions: positiveInt,
+    user: { type: 'string' },
+  },
+} as const;
+

@@ -1,0 +1,149 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import OpenAI from 'openai';
+import { pino } from 'pino';
+import { stringify } from 'yaml';
+import { validateConfig } from '../../src/config/load-config.ts';
+import type { TollgateConfig } from '../../src/config/types.ts';
+import { envoyBinary, startEnvoy, waitForEnvoyReady, type EnvoyProcess } from '../../src/envoy/envoy-process.ts';
+import { renderEnvoyConfig } from '../../src/envoy/render-envoy-config.ts';
+import { writeEnvoyConfig } from '../../src/envoy/write-envoy-config.ts';
+import { startTollgate, type Tollgate } from '../../src/gateway.ts';
+import type { Store } from '../../src/store/store.ts';
+import { startFakeOpenAI, type FakeOpenAI, type FakeOpenAIOptions } from '../fakes/openai-provider.ts';
+import { freePort } from './free-port.ts';
+
+export const PROVIDER_KEY = 'sk-fake-provider-key';
+export const ADMIN_TOKEN = 'test-admin-token';
+/** Providers with this base URL are pointed at the harness's fake provider. */
+export const PLACEHOLDER_URL = 'http://placeholder/v1';
+const projectRoot = resolve(import.meta.dirname, '../..');
+
+/** A config for tests: one OpenAI-compatible provider, two teams, ports filled in by the harness. */
+export function testConfig(): Record<string, unknown> {
+  return {
+    logging: { level: 'silent' },
+    providers: { openai: { type: 'openai', base_url: PLACEHOLDER_URL, api_key_env: 'TEST_OPENAI_KEY' } },
+    models: {
+      'gpt-4o-mini': { provider: 'openai', kind: 'chat' },
+      'gpt-4o': { provider: 'openai', kind: 'chat' },
+      'fast-chat': { provider: 'openai', kind: 'chat', upstream_model: 'gpt-4o-mini' },
+      'text-embedding-3-small': { provider: 'openai', kind: 'embeddings' },
+    },
+    orgs: {
+      acme: {
+        teams: {
+          platform: { apps: { playground: {}, batch: { models: ['gpt-4o-mini'] } } },
+          research: { models: ['gpt-4o-mini', 'text-embedding-3-small'], apps: { notebook: {} } },
+        },
+      },
+    },
+  };
+}
+
+export interface Harness {
+  baseUrl: string;
+  envoyAdminUrl: string;
+  adminUrl: string;
+  fake: FakeOpenAI;
+  tollgate: Tollgate;
+  envoy: EnvoyProcess;
+  configPath: string;
+  /** A key of acme/platform/playground. */
+  key: string;
+  client(key?: string, options?: { maxRetries?: number; timeout?: number }): OpenAI;
+  createKey(team: string, app: string): Promise<string>;
+  /** Rewrites the config file (Tollgate picks it up and re-renders Envoy's routes/clusters). */
+  writeConfig(config: Record<string, unknown>): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export interface HarnessOptions {
+  config?: Record<string, unknown>;
+  store?: Store;
+  fake?: FakeOpenAIOptions;
+  envoyLogLevel?: string;
+}
+
+export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
+  const dir = await mkdtemp(join(tmpdir(), 'tollgate-e2e-'));
+  const fake = await startFakeOpenAI({ apiKey: PROVIDER_KEY, ...options.fake });
+  const [listenerPort, envoyAdminPort] = [await freePort(), await freePort()];
+  const raw = structuredClone(options.config ?? testConfig());
+  raw.listener = { address: '127.0.0.1', port: listenerPort };
+  raw.envoy = { ...(raw.envoy as object), admin: { address: '127.0.0.1', port: envoyAdminPort } };
+  raw.extproc = { address: '127.0.0.1', port: 0 };
+  raw.admin = { address: '127.0.0.1', port: 0, token_env: 'TEST_ADMIN_TOKEN' };
+  for (const provider of Object.values(raw.providers as Record<string, { base_url: string }>)) {
+    if (provider.base_url === PLACEHOLDER_URL) provider.base_url = fake.url;
+  }
+  const configPath = join(dir, 'tollgate.yaml');
+  await writeFile(configPath, stringify(raw));
+  const config: TollgateConfig = validateConfig(structuredClone(raw), configPath);
+
+  const envoyDir = join(dir, 'envoy');
+  const envoyAdminUrl = `http://127.0.0.1:${envoyAdminPort}`;
+  const tollgate = await startTollgate({
+    config,
+    configPath,
+    envoy: { dir: envoyDir, adminUrl: envoyAdminUrl },
+    store: options.store,
+    logger: pino({ level: process.env.TOLLGATE_TEST_LOG ?? 'silent' }),
+    env: { ...process.env, TEST_OPENAI_KEY: PROVIDER_KEY, TEST_ADMIN_TOKEN: ADMIN_TOKEN },
+  });
+  // Envoy must reach the ext_proc port Tollgate actually bound.
+  const envoyConfig = validateConfig({ ...structuredClone(raw), extproc: { address: '127.0.0.1', port: tollgate.extprocPort } });
+  await writeEnvoyConfig(envoyDir, renderEnvoyConfig(envoyConfig, { dir: envoyDir }));
+  const envoyOutput: string[] = [];
+  const envoy = startEnvoy({
+    binary: envoyBinary(projectRoot),
+    configPath: join(envoyDir, 'envoy.yaml'),
+    adminPort: envoyAdminPort,
+    logLevel: options.envoyLogLevel ?? 'warn',
+    onOutput: (line) => envoyOutput.push(line),
+  });
+  try {
+    await waitForEnvoyReady(envoyAdminUrl, envoy);
+  } catch (error) {
+    throw new Error(`${(error as Error).message}\n${envoyOutput.join('\n')}`);
+  }
+
+  const adminUrl = `http://127.0.0.1:${tollgate.adminPort}`;
+  const baseUrl = `http://127.0.0.1:${listenerPort}/v1`;
+  const harness: Harness = {
+    baseUrl,
+    envoyAdminUrl,
+    adminUrl,
+    fake,
+    tollgate,
+    envoy,
+    configPath,
+    key: '',
+    client: (key = harness.key, clientOptions = {}) =>
+      new OpenAI({ apiKey: key, baseURL: baseUrl, maxRetries: clientOptions.maxRetries ?? 0, timeout: clientOptions.timeout ?? 10_000 }),
+    async createKey(team, app) {
+      const created = await tollgate.keys.create({ org: 'acme', team, app, name: null, expiresAt: null });
+      return created.key;
+    },
+    async writeConfig(next) {
+      const copy = structuredClone(next);
+      copy.listener = raw.listener;
+      copy.envoy = raw.envoy;
+      copy.extproc = raw.extproc;
+      copy.admin = raw.admin;
+      for (const provider of Object.values(copy.providers as Record<string, { base_url: string }>)) {
+        if (provider.base_url === PLACEHOLDER_URL) provider.base_url = fake.url;
+      }
+      await writeFile(configPath, stringify(copy));
+    },
+    async stop() {
+      await envoy.stop();
+      await tollgate.stop();
+      await fake.close();
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+  harness.key = await harness.createKey('platform', 'playground');
+  return harness;
+}

@@ -1,0 +1,53 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
+import { loadConfigFile } from '../../src/config/load-config.ts';
+
+/** No Docker engine runs here, so the compose file and Dockerfile are checked for structure and consistency. */
+const root = resolve(import.meta.dirname, '../..');
+const compose = parse(readFileSync(join(root, 'docker-compose.yml'), 'utf8')) as {
+  services: Record<string, { image?: string; build?: string; command?: string[]; ports?: string[]; volumes?: string[]; network_mode?: string; depends_on?: Record<string, unknown>; environment?: Record<string, string> }>;
+  volumes?: Record<string, unknown>;
+};
+const versions = Object.fromEntries(readFileSync(join(root, 'scripts/versions.env'), 'utf8').split('\n')
+  .filter((line) => /^[A-Z_]+=/.test(line)).map((line) => line.split('=') as [string, string]));
+
+describe('docker-compose.yml and Dockerfile', () => {
+  it('has Envoy, Tollgate and Redis, with Envoy in the pinned version of the wheel', () => {
+    expect(Object.keys(compose.services).sort()).toEqual(['envoy', 'redis', 'tollgate']);
+    expect(compose.services.envoy?.image).toBe(`envoyproxy/envoy:v${versions.ENVOY_VERSION}`);
+    expect(compose.services.redis?.image).toMatch(/^redis:\d+\.\d+\.\d+/);
+  });
+
+  it('publishes the API port and keeps the admin port on the host loopback', () => {
+    const ports = compose.services.tollgate?.ports ?? [];
+    expect(ports).toContain('10000:10000');
+    expect(ports).toContain('127.0.0.1:8088:8088');
+    expect(compose.services.envoy?.network_mode).toBe('service:tollgate');
+  });
+
+  it('mounts files that exist, and a config that validates and points Envoy at the shared volume', () => {
+    const tollgate = compose.services.tollgate;
+    for (const volume of [...(tollgate?.volumes ?? []), ...(compose.services.envoy?.volumes ?? [])]) {
+      const [source] = volume.split(':');
+      if (source?.startsWith('./')) expect(existsSync(join(root, source)), `${source} is mounted but missing`).toBe(true);
+      else expect(Object.keys(compose.volumes ?? {})).toContain(source);
+    }
+    const config = loadConfigFile(join(root, 'config/docker.yaml'));
+    expect(config.store.type).toBe('redis');
+    expect(config.envoy.config_dir).toBe('/etc/tollgate/envoy');
+    expect(compose.services.envoy?.command).toContain(`${config.envoy.config_dir}/envoy.yaml`);
+    expect(tollgate?.environment?.TOLLGATE_REDIS_URL).toBe('redis://redis:6379');
+  });
+
+  it('builds Tollgate on the same Node 24 as package.json pins, running the serve command', () => {
+    const dockerfile = readFileSync(join(root, 'Dockerfile'), 'utf8');
+    const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { devDependencies: Record<string, string> };
+    expect(dockerfile).toMatch(new RegExp(`^FROM node:${pkg.devDependencies.node?.replaceAll('.', '\\.')}-`, 'm'));
+    expect(compose.services.tollgate?.command?.[0]).toBe('serve');
+    for (const copied of dockerfile.matchAll(/^COPY (?!package)(\S+)/gm)) {
+      expect(existsSync(join(root, copied[1] ?? '')), `${copied[1]} is copied but missing`).toBe(true);
+    }
+  });
+});

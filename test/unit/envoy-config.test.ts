@@ -1,0 +1,60 @@
+import { execFile } from 'node:child_process';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parse, stringify } from 'yaml';
+import { loadConfigFile } from '../../src/config/load-config.ts';
+import { envoyBinary } from '../../src/envoy/envoy-process.ts';
+import { renderEnvoyConfig } from '../../src/envoy/render-envoy-config.ts';
+
+const run = promisify(execFile);
+const root = resolve(import.meta.dirname, '../..');
+const config = loadConfigFile(join(root, 'config/tollgate.yaml'));
+
+describe('rendered Envoy config', () => {
+  let dir: string;
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'tollgate-envoy-'));
+  });
+  afterAll(async () => rm(dir, { recursive: true, force: true }));
+
+  it('is committed up to date: envoy/ equals what `tollgate envoy-config` renders', async () => {
+    const rendered = renderEnvoyConfig(config, { dir: config.envoy.config_dir });
+    for (const [name, text] of Object.entries(rendered.files)) {
+      expect(await readFile(join(root, 'envoy', name), 'utf8'), `envoy/${name} is stale: run bin/tollgate envoy-config`).toBe(text);
+    }
+  });
+
+  it('passes `envoy --mode validate`, bootstrap and dynamic resources alike', async () => {
+    const rendered = renderEnvoyConfig(config, { dir });
+    for (const [name, text] of Object.entries(rendered.files)) await writeFile(join(dir, name), text);
+    const bootstrap = await run(envoyBinary(root), ['--mode', 'validate', '-c', join(dir, 'envoy.yaml')]);
+    expect(bootstrap.stdout + bootstrap.stderr).toContain('OK');
+
+    // Validate mode does not read the watched files, so inline them into a static twin and validate that too.
+    const twin = parse(rendered.files['envoy.yaml']) as Record<string, any>;
+    const routes = (parse(rendered.files['routes.yaml']) as { resources: Array<Record<string, unknown>> }).resources[0] ?? {};
+    const clusters = (parse(rendered.files['clusters.yaml']) as { resources: Array<Record<string, unknown>> }).resources;
+    const hcm = twin.static_resources.listeners[0].filter_chains[0].filters[0].typed_config;
+    delete hcm.rds;
+    const { '@type': _routeType, ...routeConfig } = routes;
+    hcm.route_config = routeConfig;
+    twin.static_resources.clusters.push(...clusters.map(({ '@type': _type, ...cluster }) => cluster));
+    delete twin.dynamic_resources;
+    await writeFile(join(dir, 'static.yaml'), stringify(twin));
+    const inlined = await run(envoyBinary(root), ['--mode', 'validate', '-c', join(dir, 'static.yaml')]);
+    expect(inlined.stdout + inlined.stderr).toContain('OK');
+  });
+
+  it('keeps the admin interface on loopback, fails closed and lets Tollgate switch SSE to STREAMED', () => {
+    const bootstrap = parse(renderEnvoyConfig(config, { dir }).files['envoy.yaml']) as Record<string, any>;
+    expect(bootstrap.admin.address.socket_address.address).toBe('127.0.0.1');
+    const filters = bootstrap.static_resources.listeners[0].filter_chains[0].filters[0].typed_config.http_filters;
+    const extproc = filters.find((f: { name: string }) => f.name === 'envoy.filters.http.ext_proc').typed_config;
+    expect(extproc.failure_mode_allow).toBe(false);
+    expect(extproc.allow_mode_override).toBe(true);
+    expect(extproc.message_timeout).toBe('2.000s');
+  });
+});

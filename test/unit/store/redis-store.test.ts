@@ -1,0 +1,108 @@
+import { createServer } from 'node:net';
+import type { Socket } from 'node:net';
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createStore } from '../../../src/store/create-store.ts';
+import { RedisStore } from '../../../src/store/redis-store.ts';
+import { freePort } from '../../helpers/free-port.ts';
+import { startRedisServer } from '../../helpers/redis-server.ts';
+import type { RedisServerHandle } from '../../helpers/redis-server.ts';
+import { storeContract } from './contract.ts';
+
+let server: RedisServerHandle;
+let admin: Redis;
+
+beforeAll(async () => {
+  server = await startRedisServer();
+  admin = new Redis(server.url);
+});
+
+afterAll(async () => {
+  await admin?.quit();
+  await server?.stop();
+});
+
+storeContract('RedisStore', async () => {
+  await admin.flushall();
+  const store = new RedisStore({ url: server.url });
+  return { store, cleanup: () => store.close() };
+});
+
+describe('RedisStore', () => {
+  it('fails fast with an error when Redis is down, instead of hanging', async () => {
+    const errors: Error[] = [];
+    const store = new RedisStore({ url: `redis://127.0.0.1:${await freePort()}`, onError: (e) => errors.push(e) });
+    try {
+      // Several calls in a row: each must fail quickly, also once the client is deep in its reconnection loop.
+      const calls: Array<() => Promise<unknown>> = [
+        () => store.get('k'),
+        () => store.ping(),
+        () => store.incrBy('k', 1),
+        () => store.set('k', 'v'),
+        () => store.get('k'),
+      ];
+      for (const call of calls) {
+        const started = Date.now();
+        await expect(call()).rejects.toThrow();
+        expect(Date.now() - started).toBeLessThan(2_000);
+      }
+      expect(errors.length).toBeGreaterThan(0);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('times out a command when Redis accepts the connection but never answers', async () => {
+    const sockets = new Set<Socket>();
+    const silent = createServer((socket) => {
+      sockets.add(socket);
+      socket.on('error', () => {});
+    });
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    const address = silent.address();
+    if (address === null || typeof address === 'string') throw new Error('no port');
+    const store = new RedisStore({ url: `redis://127.0.0.1:${address.port}`, commandTimeoutMs: 300 });
+    try {
+      const started = Date.now();
+      await expect(store.get('k')).rejects.toThrow(/timed out/i);
+      expect(Date.now() - started).toBeLessThan(1_500);
+    } finally {
+      await store.close();
+      for (const socket of sockets) socket.destroy();
+      await new Promise<void>((resolve) => silent.close(() => resolve()));
+    }
+  });
+
+  it('uses an existing client and leaves it open on close', async () => {
+    const client = new Redis(server.url);
+    try {
+      const store = new RedisStore({ client });
+      await store.set('shared', 'v');
+      await store.close();
+      expect(await client.get('shared')).toBe('v');
+    } finally {
+      await client.quit();
+    }
+  });
+
+  it('recovers the incrBy script after SCRIPT FLUSH', async () => {
+    const store = new RedisStore({ url: server.url });
+    try {
+      await store.incrBy('script', 1);
+      await admin.script('FLUSH');
+      expect(await store.incrBy('script', 1)).toBe(2);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('createStore builds a Redis store from a url', async () => {
+    const store = createStore({ type: 'redis', url: server.url });
+    try {
+      expect(store.kind).toBe('redis');
+      await store.ping();
+    } finally {
+      await store.close();
+    }
+  });
+});
