@@ -10,5 +10,5 @@ COPY config ./config
 COPY test/fakes ./test/fakes
 USER node
 EXPOSE 50051 8088
-ENTRYPOINT ["node", "--no-warnings=ExperimentalWarning", "src/cli/main.ts"]
+ENTRYPOINT ["node", "src/cli/main.ts"]
 CMD ["serve"]

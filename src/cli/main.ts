@@ -22,7 +22,10 @@ async function main(argv: string[]): Promise<void> {
     args: rest,
     allowPositionals: true,
     strict: false,
-    options: { config: { type: 'string' }, out: { type: 'string' } },
+    options: Object.fromEntries(
+      ['config', 'out', 'org', 'team', 'app', 'name', 'expires-at', 'id', 'grace-seconds', 'at', 'admin-url']
+        .map((name) => [name, { type: 'string' as const }]),
+    ),
   });
   const config = typeof values.config === 'string' ? values.config : undefined;
   switch (command) {

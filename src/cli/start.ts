@@ -15,7 +15,12 @@ interface DemoProvider {
   close(): Promise<void>;
 }
 
-/** The demo stands in for every provider when none has a credential: the strict fake from test/fakes. */
+const DEMO_PROVIDER_KEY = 'sk-tollgate-demo-provider';
+
+/**
+ * The demo stands in for every provider when none has a credential: the strict fake from test/fakes. It demands
+ * its own provider key, which Tollgate injects, so the demo shows the virtual key being swapped for it.
+ */
 async function startDemoProvider(config: TollgateConfig): Promise<DemoProvider> {
   const { startFakeOpenAI } = await import('../../test/fakes/openai-provider.ts');
   const upstreamNames = (kind: 'chat' | 'embeddings') =>
@@ -23,7 +28,11 @@ async function startDemoProvider(config: TollgateConfig): Promise<DemoProvider> 
   const fake = await startFakeOpenAI({
     models: { chat: upstreamNames('chat'), embeddings: upstreamNames('embeddings') },
     recordBodies: false,
+    apiKey: DEMO_PROVIDER_KEY,
   });
+  for (const provider of Object.values(config.providers)) {
+    if (provider.api_key_env) process.env[provider.api_key_env] = DEMO_PROVIDER_KEY;
+  }
   return fake;
 }
 
@@ -36,7 +45,8 @@ function demoNeeded(config: TollgateConfig): boolean {
 export async function startCommand(options: { configPath: string }): Promise<void> {
   const config = loadConfigFile(options.configPath);
   const logger = createLogger(config.logging.level);
-  const runDir = resolve(projectRoot, '.run/envoy');
+  // TOLLGATE_RUN_DIR keeps two gateways (or a test beside a running one) from sharing Envoy's watched files.
+  const runDir = resolve(process.env.TOLLGATE_RUN_DIR ?? resolve(projectRoot, '.run'), 'envoy');
   const adminUrl = `http://${config.envoy.admin.address}:${config.envoy.admin.port}`;
 
   const demo = demoNeeded(config) ? await startDemoProvider(config) : null;

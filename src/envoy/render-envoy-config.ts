@@ -241,6 +241,16 @@ function renderBootstrap(config: TollgateConfig, options: RenderOptions) {
       }],
     },
     dynamic_resources: { cds_config: pathSource(options.dir, 'clusters.yaml') },
+    // An explicit ceiling on downstream connections, so a connection flood degrades instead of exhausting fds.
+    overload_manager: {
+      resource_monitors: [{
+        name: 'envoy.resource_monitors.global_downstream_max_connections',
+        typed_config: {
+          '@type': 'type.googleapis.com/envoy.extensions.resource_monitors.downstream_connections.v3.DownstreamConnectionsConfig',
+          max_active_downstream_connections: 50_000,
+        },
+      }],
+    },
   };
 }
 

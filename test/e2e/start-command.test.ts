@@ -1,0 +1,90 @@
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import OpenAI from 'openai';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parse, stringify } from 'yaml';
+import { freePort } from '../helpers/free-port.ts';
+
+/** `npm start`'s command as a user runs it: demo provider, demo key, and no Envoy left behind when it stops. */
+const root = resolve(import.meta.dirname, '../..');
+const DEMO_KEY = 'tg-demo-start-command-test';
+
+async function launch(dir: string): Promise<{ child: ChildProcess; baseUrl: string; envoyPids: () => number[] }> {
+  const config = parse(await readFile(join(root, 'config/tollgate.yaml'), 'utf8')) as Record<string, any>;
+  const listener = await freePort();
+  config.listener = { address: '127.0.0.1', port: listener };
+  config.envoy.admin.port = await freePort();
+  config.extproc.port = await freePort();
+  config.admin.port = await freePort();
+  config.logging.level = 'warn';
+  const configPath = join(dir, 'tollgate.yaml');
+  await writeFile(configPath, stringify(config));
+  const env = { ...process.env, TOLLGATE_CONFIG: configPath, TOLLGATE_DEMO_KEY: DEMO_KEY, TOLLGATE_RUN_DIR: dir };
+  delete env.OPENAI_API_KEY;
+  const child = spawn(join(root, 'bin/tollgate'), ['start'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  await new Promise<void>((ready, fail) => {
+    const timer = setTimeout(() => fail(new Error(`gateway did not start:\n${output}`)), 30_000);
+    const onData = (data: Buffer) => {
+      output += data.toString();
+      if (output.includes('Ctrl-C stops everything')) {
+        clearTimeout(timer);
+        ready();
+      }
+    };
+    child.stdout?.on('data', onData);
+    child.stderr?.on('data', onData);
+    child.once('exit', (code) => fail(new Error(`gateway exited (${code}):\n${output}`)));
+  });
+  expect(output).toContain(DEMO_KEY);
+  const envoyPids = () => {
+    try {
+      return execFileSync('pgrep', ['-f', join(dir, 'envoy/envoy.yaml')]).toString().trim().split('\n').map(Number)
+        .filter((pid) => pid && pid !== child.pid);
+    } catch {
+      return [];
+    }
+  };
+  return { child, baseUrl: `http://127.0.0.1:${listener}/v1`, envoyPids };
+}
+
+async function waitFor(check: () => boolean, timeoutMs: number) {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline && !check()) await new Promise((r) => setTimeout(r, 100));
+  return check();
+}
+
+describe('tollgate start (npm start)', () => {
+  let dir: string;
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'tollgate-start-'));
+  });
+  afterAll(async () => rm(dir, { recursive: true, force: true }));
+
+  it('serves the demo provider with the demo key and stops Envoy on Ctrl-C', async () => {
+    const { child, baseUrl, envoyPids } = await launch(dir);
+    const client = new OpenAI({ apiKey: DEMO_KEY, baseURL: baseUrl, maxRetries: 0 });
+    const reply = await client.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'Hello' }] });
+    expect(reply.choices[0]?.message.content).toBe('Echo: Hello');
+    let streamed = '';
+    for await (const chunk of await client.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'Hi there' }], stream: true })) {
+      streamed += chunk.choices[0]?.delta.content ?? '';
+    }
+    expect(streamed).toBe('Echo: Hi there');
+    expect(envoyPids().length).toBeGreaterThan(0);
+
+    const exited = new Promise<number | null>((done) => child.once('exit', (code) => done(code)));
+    child.kill('SIGINT');
+    expect(await exited).toBe(0);
+    expect(await waitFor(() => envoyPids().length === 0, 5000)).toBe(true);
+  });
+
+  it('leaves no orphan Envoy even when the gateway process is killed outright', async () => {
+    const { child, envoyPids } = await launch(dir);
+    expect(envoyPids().length).toBeGreaterThan(0);
+    child.kill('SIGKILL');
+    expect(await waitFor(() => envoyPids().length === 0, 5000)).toBe(true);
+  });
+});
