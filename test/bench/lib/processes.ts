@@ -1,0 +1,352 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { stringify } from 'yaml';
+import { envoyBinary, startEnvoy, waitForEnvoyReady, type EnvoyProcess } from '../../../src/envoy/envoy-process.ts';
+
+/**
+ * The processes of the benchmark, each its own OS process so its RSS and CPU time can be read from /proc:
+ * the fake provider and Tollgate (Node), and Envoy (under src/envoy's watchdog).
+ */
+
+export interface Stoppable {
+  stop(): Promise<void>;
+}
+
+/** Everything started, stopped in reverse order on exit (also on SIGINT/SIGTERM). */
+export class ProcessGroup {
+  private readonly members: Stoppable[] = [];
+
+  add<T extends Stoppable>(member: T): T {
+    this.members.push(member);
+    return member;
+  }
+
+  remove(member: Stoppable): void {
+    const at = this.members.indexOf(member);
+    if (at !== -1) this.members.splice(at, 1);
+  }
+
+  async stopAll(): Promise<void> {
+    while (this.members.length) {
+      const member = this.members.pop() as Stoppable;
+      await member.stop().catch(() => undefined);
+    }
+  }
+}
+
+export interface WatchedProcess extends Stoppable {
+  /** The pid of the program itself (not of its watchdog shell). */
+  readonly pid: number;
+  readonly exited: Promise<number | null>;
+  /** Output lines seen so far (only when not redirected to a file). */
+  readonly output: string[];
+}
+
+const PID_MARK = '__BENCH_CHILD_PID=';
+
+/**
+ * Starts `command args…` under the same kind of shell watchdog as src/envoy/envoy-process.ts: the watchdog holds a
+ * pipe to us, so if this process dies (even by SIGKILL) the pipe closes and the child is stopped; no orphans.
+ * With logFile, the program's stdout/stderr go to that file (never through this process, the load generator).
+ */
+export async function startWatched(options: {
+  command: string;
+  args: string[];
+  env?: NodeJS.ProcessEnv;
+  cwd?: string;
+  logFile?: string;
+  /** Resolves when a line of output shows the program is up; the value is returned as `ready`. */
+  readyLine?: RegExp;
+  onLine?: (line: string) => void;
+}): Promise<WatchedProcess & { ready: RegExpExecArray | null }> {
+  const redirect = options.logFile ? ' >"$BENCH_LOG_FILE" 2>&1' : '';
+  const script = 'exec 3<&0; trap \'kill -TERM $child 2>/dev/null\' TERM INT; ' +
+    `"$0" "$@" <&- 3<&-${redirect} & child=$!; echo "${PID_MARK}$child"; ` +
+    '(read _ignored <&3; kill -TERM $child 2>/dev/null) & wait $child; status=$?; wait $child 2>/dev/null; exit $status';
+  const child: ChildProcess = spawn('/bin/sh', ['-c', script, options.command, ...options.args], {
+    cwd: options.cwd,
+    env: { ...(options.env ?? process.env), ...(options.logFile ? { BENCH_LOG_FILE: options.logFile } : {}) },
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
+  const output: string[] = [];
+  const exited = new Promise<number | null>((done) => child.once('exit', (code) => done(code)));
+  const state: { pid: number; ready: RegExpExecArray | null; check: (() => void) | null } = { pid: -1, ready: null, check: null };
+  const forward = (data: Buffer) => {
+    for (const line of data.toString('utf8').split('\n')) {
+      if (!line.trim()) continue;
+      if (line.startsWith(PID_MARK)) state.pid = Number(line.slice(PID_MARK.length));
+      else {
+        if (output.length < 200) output.push(line);
+        if (options.readyLine && !state.ready) state.ready = options.readyLine.exec(line);
+        options.onLine?.(line);
+      }
+      state.check?.();
+    }
+  };
+  child.stdout?.on('data', forward);
+  child.stderr?.on('data', forward);
+
+  await new Promise<void>((resolve, reject) => {
+    const timeout = setTimeout(() => reject(new Error(`${options.command} did not start in time:\n${output.join('\n')}`)), 20_000);
+    void exited.then((code) => {
+      clearTimeout(timeout);
+      reject(new Error(`${options.command} exited with ${code} while starting:\n${output.join('\n')}`));
+    });
+    state.check = () => {
+      if (state.pid > 0 && (!options.readyLine || state.ready)) {
+        clearTimeout(timeout);
+        state.check = null;
+        resolve();
+      }
+    };
+  });
+
+  return {
+    pid: state.pid,
+    exited,
+    output,
+    ready: state.ready,
+    async stop() {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      child.kill('SIGTERM');
+      child.stdin?.end();
+      const timeout = setTimeout(() => child.kill('SIGKILL'), 5000);
+      await exited;
+      clearTimeout(timeout);
+    },
+  };
+}
+
+/** The strict fake provider (test/fakes/openai-provider.ts) with zero latency and nothing recorded. */
+export async function startFakeProvider(projectRoot: string, apiKey: string): Promise<WatchedProcess & { url: string }> {
+  const started = await startWatched({
+    command: process.execPath,
+    args: ['--no-warnings=ExperimentalWarning', join(projectRoot, 'test/fakes/openai-provider.ts'), '--port', '0', '--no-record', '--api-key', apiKey],
+    cwd: projectRoot,
+    readyLine: /^FAKE_OPENAI_URL=(\S+)/,
+  });
+  const url = started.ready?.[1];
+  if (!url) throw new Error('the fake provider printed no URL');
+  return Object.assign(started, { url });
+}
+
+/** `bin/tollgate serve --config FILE`, output to logFile; waits for its admin /healthz. */
+export async function startTollgateServe(options: {
+  projectRoot: string;
+  configPath: string;
+  adminUrl: string;
+  env: NodeJS.ProcessEnv;
+  logFile: string;
+  nodeOptions?: string;
+}): Promise<WatchedProcess> {
+  const started = await startWatched({
+    command: join(options.projectRoot, 'bin/tollgate'),
+    args: ['serve', '--config', options.configPath],
+    cwd: options.projectRoot,
+    env: { ...options.env, ...(options.nodeOptions ? { NODE_OPTIONS: options.nodeOptions } : {}) },
+    logFile: options.logFile,
+  });
+  const deadline = Date.now() + 20_000;
+  let exitCode: number | null | undefined;
+  void started.exited.then((code) => { exitCode = code; });
+  while (Date.now() < deadline) {
+    if (exitCode !== undefined) throw new Error(`tollgate serve exited with ${exitCode}:\n${readFileSync(options.logFile, 'utf8')}`);
+    if (await fetch(`${options.adminUrl}/healthz`).then((r) => r.ok, () => false)) return started;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  await started.stop();
+  throw new Error(`tollgate serve was not healthy in time:\n${readFileSync(options.logFile, 'utf8')}`);
+}
+
+export interface RunningEnvoy extends Stoppable {
+  /** Envoy's own pid (the watchdog's child), for /proc. */
+  readonly pid: number;
+  readonly adminUrl: string;
+  readonly process: EnvoyProcess;
+}
+
+/** Starts Envoy on a config file with src/envoy's watchdog (--concurrency 2, like the gateway) and waits for /ready. */
+export async function startEnvoyAt(projectRoot: string, configPath: string, adminPort: number): Promise<RunningEnvoy> {
+  const lines: string[] = [];
+  const envoy = startEnvoy({
+    binary: envoyBinary(projectRoot),
+    configPath,
+    adminPort,
+    logLevel: 'warn',
+    onOutput: (line) => { if (lines.length < 200) lines.push(line); },
+  });
+  const adminUrl = `http://127.0.0.1:${adminPort}`;
+  try {
+    await waitForEnvoyReady(adminUrl, envoy);
+  } catch (error) {
+    await envoy.stop();
+    throw new Error(`${(error as Error).message}\n${lines.join('\n')}`);
+  }
+  const pid = childPids(envoy.pid).find((candidate) => readComm(candidate) === 'envoy') ?? childPids(envoy.pid)[0] ?? -1;
+  return { pid, adminUrl, process: envoy, stop: () => envoy.stop() };
+}
+
+/**
+ * A minimal static Envoy: one listener → one HTTP/1.1 cluster (the fake), router filter only. Same listener and
+ * cluster buffer limit, circuit breakers, upstream idle timeout and route timeout (0) as Tollgate's rendered config.
+ */
+export async function writeBareEnvoyConfig(path: string, options: {
+  listenerPort: number;
+  adminPort: number;
+  upstreamHost: string;
+  upstreamPort: number;
+  bufferLimitBytes: number;
+}): Promise<void> {
+  const cluster = 'fake_provider';
+  const config = {
+    node: { id: 'bench-bare', cluster: 'bench' },
+    admin: { address: { socket_address: { address: '127.0.0.1', port_value: options.adminPort } } },
+    static_resources: {
+      listeners: [{
+        name: 'bare',
+        address: { socket_address: { address: '127.0.0.1', port_value: options.listenerPort } },
+        per_connection_buffer_limit_bytes: options.bufferLimitBytes,
+        filter_chains: [{
+          filters: [{
+            name: 'envoy.filters.network.http_connection_manager',
+            typed_config: {
+              '@type': 'type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager',
+              stat_prefix: 'bare',
+              codec_type: 'AUTO',
+              normalize_path: true,
+              merge_slashes: true,
+              route_config: {
+                name: 'bare',
+                virtual_hosts: [{
+                  name: 'bare',
+                  domains: ['*'],
+                  routes: [{
+                    match: { prefix: '/' },
+                    route: { cluster, timeout: '0s', host_rewrite_literal: `${options.upstreamHost}:${options.upstreamPort}` },
+                  }],
+                }],
+              },
+              http_filters: [{
+                name: 'envoy.filters.http.router',
+                typed_config: { '@type': 'type.googleapis.com/envoy.extensions.filters.http.router.v3.Router' },
+              }],
+            },
+          }],
+        }],
+      }],
+      clusters: [{
+        name: cluster,
+        type: 'STATIC',
+        connect_timeout: '5s',
+        per_connection_buffer_limit_bytes: options.bufferLimitBytes,
+        circuit_breakers: {
+          thresholds: [{ max_connections: 10000, max_pending_requests: 10000, max_requests: 10000, max_retries: 50 }],
+        },
+        typed_extension_protocol_options: {
+          'envoy.extensions.upstreams.http.v3.HttpProtocolOptions': {
+            '@type': 'type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions',
+            explicit_http_config: { http_protocol_options: {} },
+            common_http_protocol_options: { idle_timeout: '60s' },
+          },
+        },
+        load_assignment: {
+          cluster_name: cluster,
+          endpoints: [{
+            lb_endpoints: [{
+              endpoint: { address: { socket_address: { address: options.upstreamHost, port_value: options.upstreamPort } } },
+            }],
+          }],
+        },
+      }],
+    },
+  };
+  await writeFile(path, stringify(config));
+}
+
+// ───────────────────────────────────────────────────────────────── /proc
+
+function readComm(pid: number): string {
+  try {
+    return readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
+  } catch {
+    return '';
+  }
+}
+
+/** Direct children of a pid (scans /proc: task/…/children is not available everywhere). */
+export function childPids(parent: number): number[] {
+  const found: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      if (Number(fields[1]) === parent) found.push(Number(entry));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return found;
+}
+
+/** VmRSS and VmHWM (peak RSS, kept by the kernel) of a process, in MiB; null when it is gone. */
+export function readMemoryMb(pid: number): { rss: number; hwm: number } | null {
+  try {
+    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+    const kb = (field: string) => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? Number.NaN);
+    return { rss: kb('VmRSS') / 1024, hwm: kb('VmHWM') / 1024 };
+  } catch {
+    return null;
+  }
+}
+
+const CLOCK_TICKS = 100;
+
+/** User + system CPU time of a process (all its threads), in seconds. */
+export function readCpuSeconds(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    // After "(comm) ": state is field 3 of stat(5), so utime (14) and stime (15) are at 11 and 12 here.
+    return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
+  } catch {
+    return Number.NaN;
+  }
+}
+
+/** Samples a process's RSS every intervalMs; peak and last value. */
+export class RssSampler {
+  private timer: NodeJS.Timeout | null = null;
+  peakMb = 0;
+  lastMb = 0;
+  samples = 0;
+  private readonly pid: number;
+
+  constructor(pid: number) {
+    this.pid = pid;
+  }
+
+  start(intervalMs = 250): this {
+    this.sample();
+    this.timer = setInterval(() => this.sample(), intervalMs);
+    this.timer.unref();
+    return this;
+  }
+
+  sample(): number {
+    const memory = readMemoryMb(this.pid);
+    if (memory) {
+      this.lastMb = memory.rss;
+      this.peakMb = Math.max(this.peakMb, memory.rss);
+      this.samples += 1;
+    }
+    return this.lastMb;
+  }
+
+  stop(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+  }
+}
