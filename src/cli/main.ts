@@ -9,12 +9,20 @@ import { startCommand } from './start.ts';
 
 const USAGE = `usage: tollgate <command>
   start                        run Envoy + Tollgate (+ the demo provider when no provider key is set)
-  serve                        run Tollgate alone, beside an Envoy started elsewhere (containers)
+  serve [--extproc-port P] [--admin-port P]
+                               run Tollgate alone, beside an Envoy started elsewhere (containers)
   envoy-config [--out DIR]     render Envoy's config from the Tollgate config
   keys <create|list|revoke|rotate|expire> …   manage virtual keys through the admin API
   check-config                 validate the config and exit
   config-schema                print the JSON Schema of the config
 Config: --config FILE or TOLLGATE_CONFIG (default config/tollgate.yaml).`;
+
+function portFlag(value: unknown): number | undefined {
+  if (typeof value !== 'string') return undefined;
+  const port = Number(value);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`not a port: ${value}`);
+  return port;
+}
 
 async function main(argv: string[]): Promise<void> {
   const [command, ...rest] = argv;
@@ -23,7 +31,7 @@ async function main(argv: string[]): Promise<void> {
     allowPositionals: true,
     strict: false,
     options: Object.fromEntries(
-      ['config', 'out', 'org', 'team', 'app', 'name', 'expires-at', 'id', 'grace-seconds', 'at', 'admin-url']
+      ['config', 'out', 'org', 'team', 'app', 'name', 'expires-at', 'id', 'grace-seconds', 'at', 'admin-url', 'extproc-port', 'admin-port']
         .map((name) => [name, { type: 'string' as const }]),
     ),
   });
@@ -32,7 +40,11 @@ async function main(argv: string[]): Promise<void> {
     case 'start':
       return startCommand({ configPath: config ?? defaultConfigPath() });
     case 'serve':
-      return serveCommand({ configPath: config ?? defaultConfigPath() });
+      return serveCommand({
+        configPath: config ?? defaultConfigPath(),
+        extprocPort: portFlag(values['extproc-port']),
+        adminPort: portFlag(values['admin-port']),
+      });
     case 'envoy-config':
       return envoyConfigCommand({ config, out: typeof values.out === 'string' ? values.out : undefined });
     case 'keys':

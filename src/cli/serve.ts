@@ -9,7 +9,7 @@ import { createLogger } from '../observability/logger.ts';
  * `tollgate serve`: Tollgate alone, beside an Envoy started by someone else (docker-compose, Kubernetes sidecar).
  * Renders Envoy's files into envoy.config_dir first, so Envoy finds them when it starts, and keeps them current.
  */
-export async function serveCommand(options: { configPath: string }): Promise<void> {
+export async function serveCommand(options: { configPath: string; extprocPort?: number; adminPort?: number }): Promise<void> {
   const config = loadConfigFile(options.configPath);
   const logger = createLogger(config.logging.level);
   const dir = resolve(config.envoy.config_dir);
@@ -19,6 +19,8 @@ export async function serveCommand(options: { configPath: string }): Promise<voi
     configPath: options.configPath,
     envoy: { dir, adminUrl: `http://${config.envoy.admin.address}:${config.envoy.admin.port}` },
     logger,
+    extprocPort: options.extprocPort,
+    adminPort: options.adminPort,
   });
   logger.info({ extproc_port: tollgate.extprocPort, admin_port: tollgate.adminPort, envoy_dir: dir }, 'tollgate serving');
   const stop = async () => {

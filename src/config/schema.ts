@@ -37,7 +37,18 @@ export const configSchema = {
     },
     extproc: {
       type: 'object', additionalProperties: false, default: {},
-      properties: { address: { type: 'string', default: '127.0.0.1' }, port: { ...port, default: 50051 } },
+      properties: {
+        address: { type: 'string', default: '127.0.0.1' },
+        port: { ...port, default: 50051 },
+        /** Where Envoy finds Tollgate processes, when several serve one Envoy (default: address:port). */
+        endpoints: {
+          type: 'array', minItems: 1,
+          items: {
+            type: 'object', additionalProperties: false, required: ['address', 'port'],
+            properties: { address: { type: 'string' }, port },
+          },
+        },
+      },
     },
     admin: {
       type: 'object', additionalProperties: false, default: {},

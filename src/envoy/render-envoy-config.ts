@@ -157,6 +157,13 @@ function discoveryResponse(resources: object[], version: string) {
   return { version_info: version, resources };
 }
 
+/** Tollgate processes Envoy talks to: the configured list, or the one at extproc.address:port. */
+function extprocEndpoints(config: TollgateConfig): Array<{ address: string; port_value: number }> {
+  const listed = config.extproc.endpoints ?? [{ address: config.extproc.address, port: config.extproc.port }];
+  // A wildcard bind address is reached through loopback.
+  return listed.map((e) => ({ address: e.address === '0.0.0.0' ? '127.0.0.1' : e.address, port_value: e.port }));
+}
+
 function renderBootstrap(config: TollgateConfig, options: RenderOptions) {
   const extprocFilter = {
     name: 'envoy.filters.http.ext_proc',
@@ -230,13 +237,7 @@ function renderBootstrap(config: TollgateConfig, options: RenderOptions) {
         },
         load_assignment: {
           cluster_name: EXTPROC_CLUSTER,
-          endpoints: [{
-            lb_endpoints: [{
-              endpoint: {
-                address: { socket_address: { address: config.extproc.address === '0.0.0.0' ? '127.0.0.1' : config.extproc.address, port_value: config.extproc.port } },
-              },
-            }],
-          }],
+          endpoints: [{ lb_endpoints: extprocEndpoints(config).map((endpoint) => ({ endpoint: { address: { socket_address: endpoint } } })) }],
         },
       }],
     },

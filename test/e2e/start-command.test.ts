@@ -21,7 +21,7 @@ async function launch(dir: string): Promise<{ child: ChildProcess; baseUrl: stri
   config.logging.level = 'warn';
   const configPath = join(dir, 'tollgate.yaml');
   await writeFile(configPath, stringify(config));
-  const env = { ...process.env, TOLLGATE_CONFIG: configPath, TOLLGATE_DEMO_KEY: DEMO_KEY, TOLLGATE_RUN_DIR: dir };
+  const env: NodeJS.ProcessEnv = { ...process.env, TOLLGATE_CONFIG: configPath, TOLLGATE_DEMO_KEY: DEMO_KEY, TOLLGATE_RUN_DIR: dir };
   delete env.OPENAI_API_KEY;
   const child = spawn(join(root, 'bin/tollgate'), ['start'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
