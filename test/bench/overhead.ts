@@ -162,7 +162,7 @@ function runSummary(run: MeasuredRun) {
   return {
     p50: r.latency.p50, p90: r.latency.p90, p99: r.latency.p99, p999: r.latency.p999, mean: r.latency.mean, max: r.latency.max,
     ok: r.ok, scheduled: r.scheduled, achieved_rps: r.achievedRps,
-    errors: r.errorCount, error_detail: { statuses: r.statuses, transport: r.errors, unanswered: r.unanswered },
+    errors: r.errorCount, error_detail: { statuses: r.statuses, transport: r.errors, unanswered: r.unanswered, samples: r.errorSamples },
     send_lag_ms: { p50: r.sendLag.p50, p99: r.sendLag.p99, max: r.sendLag.max },
     response_bytes_avg: r.ok ? Math.round(r.responseBytes / (r.ok + Object.values(r.statuses).reduce((a, b) => a + b, 0))) : 0,
     cpu_pct: run.cpu_pct,
@@ -310,8 +310,11 @@ async function main(): Promise<void> {
       date: new Date().toISOString(),
       machine,
       versions: versionInfo,
-      command: `${relative(projectRoot, process.execPath)} ${process.argv.slice(1).map((arg) => relative(projectRoot, arg) || arg).join(' ')}`,
-      env: Object.fromEntries(Object.entries(process.env).filter(([key]) => key.startsWith('BENCH_'))),
+      command: [
+        ...Object.entries(process.env).filter(([key]) => key.startsWith('BENCH_')).map(([key, value]) => `${key}=${value}`),
+        'node_modules/.bin/node',
+        ...process.argv.slice(1).map((arg) => relative(projectRoot, arg) || arg),
+      ].join(' '),
       settings: {
         measured_seconds: SECONDS, warmup_seconds: WARMUP_SECONDS, rates: RATES, order: 'per rate: direct, envoy, tollgate',
         load: 'open loop, request i scheduled at t0 + i/rps, latency from the scheduled time (undici Pool, 128 connections, pipelining 1)',

@@ -2,7 +2,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import OpenAI from 'openai';
-import { pino } from 'pino';
+import { pino, type Logger } from 'pino';
 import { stringify } from 'yaml';
 import { validateConfig } from '../../src/config/load-config.ts';
 import type { TollgateConfig } from '../../src/config/types.ts';
@@ -61,6 +61,8 @@ export interface Harness {
 
 export interface HarnessOptions {
   config?: Record<string, unknown>;
+  /** Tollgate's logger (default: silent, or TOLLGATE_TEST_LOG=level). */
+  logger?: Logger;
   store?: Store;
   fake?: FakeOpenAIOptions;
   envoyLogLevel?: string;
@@ -89,7 +91,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     configPath,
     envoy: { dir: envoyDir, adminUrl: envoyAdminUrl },
     store: options.store,
-    logger: pino({ level: process.env.TOLLGATE_TEST_LOG ?? 'silent' }),
+    logger: options.logger ?? pino({ level: process.env.TOLLGATE_TEST_LOG ?? 'silent' }),
     env: { ...process.env, TEST_OPENAI_KEY: PROVIDER_KEY, TEST_ADMIN_TOKEN: ADMIN_TOKEN },
   });
   // Envoy must reach the ext_proc port Tollgate actually bound.

@@ -32,6 +32,8 @@ export interface PacedLoadResult {
   statuses: Record<string, number>;
   /** Transport errors (connect, reset, timeout), by message. */
   errors: Record<string, number>;
+  /** The first few non-2xx answers (status, a few headers, start of the body), to tell what failed. */
+  errorSamples: string[];
   /** Requests still unanswered when the drain timeout passed. */
   unanswered: number;
   errorCount: number;
@@ -63,6 +65,7 @@ export function runPacedLoad(pool: Pool, options: PacedLoadOptions): Promise<Pac
   const sendLags = new Float64Array(total);
   const statuses: Record<string, number> = {};
   const errors: Record<string, number> = {};
+  const errorSamples: string[] = [];
   const method = options.method ?? 'POST';
   const { path, headers, body } = options;
   let ok = 0;
@@ -89,6 +92,7 @@ export function runPacedLoad(pool: Pool, options: PacedLoadOptions): Promise<Pac
         ok,
         statuses,
         errors,
+        errorSamples,
         unanswered: inflight,
         errorCount,
         latency: summarize(latencies),
@@ -118,6 +122,10 @@ export function runPacedLoad(pool: Pool, options: PacedLoadOptions): Promise<Pac
           } else {
             const key = String(response.statusCode);
             statuses[key] = (statuses[key] ?? 0) + 1;
+            if (errorSamples.length < 5) {
+              const flags = response.headers['x-envoy-response-flags'] ?? response.headers['x-tollgate-request-id'] ?? '';
+              errorSamples.push(`${key} ${String(flags)} ${Buffer.from(bytes).toString('utf8').slice(0, 300)}`);
+            }
           }
           answered();
         },
@@ -138,12 +146,12 @@ export function runPacedLoad(pool: Pool, options: PacedLoadOptions): Promise<Pac
       }
       if (next < total) {
         // Node truncates the delay to whole ms (minimum 1): we wake at most ~1 ms late and send what is due.
-        setTimeout(tick, t0 + next * intervalMs - performance.now());
+        setTimeout(tick, Math.max(0, t0 + next * intervalMs - performance.now()));
         return;
       }
       if (inflight === 0) finish();
       else drainTimer = setTimeout(finish, options.drainTimeoutMs ?? 15_000);
     };
-    setTimeout(tick, t0 - performance.now());
+    setTimeout(tick, Math.max(0, t0 - performance.now()));
   });
 }
