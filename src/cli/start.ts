@@ -68,7 +68,6 @@ export async function startCommand(options: { configPath: string }): Promise<voi
   const envoy = startEnvoy({
     binary: envoyBinary(projectRoot),
     configPath: resolve(runDir, 'envoy.yaml'),
-    adminPort: config.envoy.admin.port,
     onOutput: (line) => logger.warn({ component: 'envoy' }, line),
   });
 

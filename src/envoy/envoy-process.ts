@@ -23,7 +23,6 @@ export function envoyBinary(projectRoot: string): string {
 export function startEnvoy(options: {
   binary: string;
   configPath: string;
-  adminPort: number;
   cwd?: string;
   logLevel?: string;
   onOutput?: (line: string) => void;

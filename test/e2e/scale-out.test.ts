@@ -56,7 +56,7 @@ describe('two Tollgate processes behind one Envoy, one Redis', () => {
         await new Promise((r) => setTimeout(r, 100));
       }
     }
-    envoy = startEnvoy({ binary: envoyBinary(root), configPath: join(dir, 'envoy/envoy.yaml'), adminPort: envoyAdmin });
+    envoy = startEnvoy({ binary: envoyBinary(root), configPath: join(dir, 'envoy/envoy.yaml') });
     await waitForEnvoyReady(`http://127.0.0.1:${envoyAdmin}`, envoy);
     baseUrl = `http://127.0.0.1:${listener}/v1`;
   });

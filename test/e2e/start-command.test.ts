@@ -10,8 +10,9 @@ import { freePort } from '../helpers/free-port.ts';
 /** `npm start`'s command as a user runs it: demo provider, demo key, and no Envoy left behind when it stops. */
 const root = resolve(import.meta.dirname, '../..');
 const DEMO_KEY = 'tg-demo-start-command-test';
+const ADMIN_TOKEN = 'start-command-admin-token';
 
-async function launch(dir: string): Promise<{ child: ChildProcess; baseUrl: string; envoyPids: () => number[] }> {
+async function launch(dir: string): Promise<{ child: ChildProcess; baseUrl: string; adminUrl: string; envoyPids: () => number[] }> {
   const config = parse(await readFile(join(root, 'config/tollgate.yaml'), 'utf8')) as Record<string, any>;
   const listener = await freePort();
   config.listener = { address: '127.0.0.1', port: listener };
@@ -21,7 +22,7 @@ async function launch(dir: string): Promise<{ child: ChildProcess; baseUrl: stri
   config.logging.level = 'warn';
   const configPath = join(dir, 'tollgate.yaml');
   await writeFile(configPath, stringify(config));
-  const env: NodeJS.ProcessEnv = { ...process.env, TOLLGATE_CONFIG: configPath, TOLLGATE_DEMO_KEY: DEMO_KEY, TOLLGATE_RUN_DIR: dir };
+  const env: NodeJS.ProcessEnv = { ...process.env, TOLLGATE_CONFIG: configPath, TOLLGATE_DEMO_KEY: DEMO_KEY, TOLLGATE_RUN_DIR: dir, TOLLGATE_ADMIN_TOKEN: ADMIN_TOKEN };
   delete env.OPENAI_API_KEY;
   const child = spawn(join(root, 'bin/tollgate'), ['start'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
@@ -47,7 +48,7 @@ async function launch(dir: string): Promise<{ child: ChildProcess; baseUrl: stri
       return [];
     }
   };
-  return { child, baseUrl: `http://127.0.0.1:${listener}/v1`, envoyPids };
+  return { child, baseUrl: `http://127.0.0.1:${listener}/v1`, adminUrl: `http://127.0.0.1:${config.admin.port}`, envoyPids };
 }
 
 async function waitFor(check: () => boolean, timeoutMs: number) {
@@ -74,6 +75,17 @@ describe('tollgate start (npm start)', () => {
     }
     expect(streamed).toBe('Echo: Hi there');
     expect(envoyPids().length).toBeGreaterThan(0);
+
+    // The keys CLI talks to this gateway's admin API; the key it prints works at once.
+    const cliEnv = { ...process.env, TOLLGATE_ADMIN_TOKEN: ADMIN_TOKEN, TOLLGATE_CONFIG: join(dir, 'tollgate.yaml') };
+    const key = execFileSync(join(root, 'bin/tollgate'), ['keys', 'create', '--team', 'research', '--app', 'notebook'], { env: cliEnv }).toString().trim();
+    expect(key).toMatch(/^tg-/);
+    const models = [];
+    for await (const model of new OpenAI({ apiKey: key, baseURL: baseUrl }).models.list()) models.push(model.id);
+    expect(models.sort()).toEqual(['gpt-4o-mini', 'text-embedding-3-small']);
+    const listing = execFileSync(join(root, 'bin/tollgate'), ['keys', 'list', '--team', 'research'], { env: cliEnv }).toString();
+    expect(listing).toContain('"team": "research"');
+    expect(listing).not.toContain(key);
 
     const exited = new Promise<number | null>((done) => child.once('exit', (code) => done(code)));
     child.kill('SIGINT');

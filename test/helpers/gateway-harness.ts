@@ -101,7 +101,6 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   const envoy = startEnvoy({
     binary: envoyBinary(projectRoot),
     configPath: join(envoyDir, 'envoy.yaml'),
-    adminPort: envoyAdminPort,
     logLevel: options.envoyLogLevel ?? 'warn',
     onOutput: (line) => envoyOutput.push(line),
   });

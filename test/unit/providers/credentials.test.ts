@@ -1,0 +1,37 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { CredentialResolver } from '../../../src/providers/credentials.ts';
+
+describe('CredentialResolver', () => {
+  let resolver: CredentialResolver | null = null;
+  afterEach(() => resolver?.stop());
+
+  it('reads the env var first, then the secret file, and picks up a rotated file', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'tollgate-cred-'));
+    const file = join(dir, 'key');
+    await writeFile(file, 'sk-from-file\n');
+    const env: NodeJS.ProcessEnv = {};
+    resolver = new CredentialResolver({ env });
+    const provider = { type: 'openai' as const, base_url: 'https://x/v1', api_key_env: 'K', api_key_file: file };
+    await resolver.preload([provider], 50);
+    expect(resolver.get(provider)).toBe('sk-from-file');
+    env.K = 'sk-from-env';
+    expect(resolver.get(provider)).toBe('sk-from-env');
+    delete env.K;
+    await writeFile(file, 'sk-rotated');
+    await new Promise((r) => setTimeout(r, 150));
+    expect(resolver.get(provider)).toBe('sk-rotated');
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('knows keyless providers from providers whose credential is missing', () => {
+    resolver = new CredentialResolver({ env: {} });
+    const keyless = { type: 'openai' as const, base_url: 'http://vllm:8000/v1' };
+    const missing = { type: 'openai' as const, base_url: 'https://x/v1', api_key_env: 'NOPE' };
+    expect(CredentialResolver.needsCredential(keyless)).toBe(false);
+    expect(CredentialResolver.needsCredential(missing)).toBe(true);
+    expect(resolver.get(missing)).toBeNull();
+  });
+});
