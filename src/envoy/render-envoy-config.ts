@@ -193,6 +193,15 @@ function renderBootstrap(config: TollgateConfig, options: RenderOptions) {
     merge_slashes: true,
     stream_idle_timeout: seconds(config.envoy.stream_idle_timeout_ms),
     request_headers_timeout: '10s',
+    // Only Tollgate chooses the route: a client-sent route header is dropped before route selection and before
+    // any filter runs (this matters when a deployment opts into failure_mode_allow).
+    early_header_mutation_extensions: [{
+      name: 'envoy.http.early_header_mutation.header_mutation',
+      typed_config: {
+        '@type': 'type.googleapis.com/envoy.extensions.http.early_header_mutation.header_mutation.v3.HeaderMutation',
+        mutations: [{ remove: ROUTE_HEADER }],
+      },
+    }],
     rds: { route_config_name: ROUTE_CONFIG_NAME, config_source: pathSource(options.dir, 'routes.yaml') },
     local_reply_config: renderLocalReplyConfig(config.envoy.max_request_body_bytes),
     http_filters: [

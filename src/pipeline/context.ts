@@ -13,7 +13,7 @@ export interface Tenant {
   keyId: string;
 }
 
-export type Endpoint = 'chat' | 'embeddings' | 'models';
+export type Endpoint = 'chat' | 'embeddings' | 'models' | 'model';
 
 export interface Usage {
   promptTokens: number;

@@ -1,24 +1,27 @@
 import type { ConfigHolder } from '../config/config-holder.ts';
+import { errors } from '../errors/errors.ts';
 import type { RequestContext } from '../pipeline/context.ts';
 import type { Stage, StageResult } from '../pipeline/stage.ts';
 
-/** GET /v1/models: the models this key may use, in OpenAI's list format, answered by the gateway itself. */
+const json = (payload: unknown) => ({ status: 200, headers: { 'content-type': 'application/json' }, body: JSON.stringify(payload) });
+
+/**
+ * GET /v1/models and GET /v1/models/{model}: the models this key may use, in OpenAI's format, answered by the
+ * gateway itself. A model the key may not use does not exist for it (404), as with OpenAI.
+ */
 export function modelsStage(deps: { config: ConfigHolder; now: () => number }): Stage {
   return {
     name: 'models',
     onRequest(ctx: RequestContext): StageResult {
-      if (ctx.endpoint !== 'models' || !ctx.tenant) return;
+      if ((ctx.endpoint !== 'models' && ctx.endpoint !== 'model') || !ctx.tenant) return;
       const catalog = deps.config.catalog();
       const created = Math.floor(deps.now() / 1000);
-      const data = catalog.modelsFor(ctx.tenant).map((id) => ({
-        id,
-        object: 'model',
-        created,
-        owned_by: catalog.config.models[id]?.provider ?? 'tollgate',
-      }));
-      return {
-        respond: { status: 200, headers: { 'content-type': 'application/json' }, body: JSON.stringify({ object: 'list', data }) },
-      };
+      const describe = (id: string) => ({ id, object: 'model', created, owned_by: catalog.config.models[id]?.provider ?? 'tollgate' });
+      if (ctx.endpoint === 'models') {
+        return { respond: json({ object: 'list', data: catalog.modelsFor(ctx.tenant).map(describe) }) };
+      }
+      const model = ctx.model ?? '';
+      return { respond: catalog.access(ctx.tenant, model).allowed ? json(describe(model)) : errors.modelNotFound(model) };
     },
   };
 }

@@ -10,6 +10,8 @@ const ENDPOINTS: Record<string, Endpoint> = {
   'GET /v1/models': 'models',
 };
 
+const MODEL_PREFIX = '/v1/models/';
+
 /** `/messages/0/role` → `messages[0].role`, the way OpenAI names a param. */
 function paramName(error: ErrorObject): string | null {
   const segments = error.instancePath.split('/').filter(Boolean);
@@ -47,9 +49,19 @@ export function validateStage(): Stage {
   return {
     name: 'validate',
     onRequestHeaders(ctx: RequestContext): StageResult {
-      const endpoint = ENDPOINTS[`${ctx.method} ${ctx.path.replace(/\/+$/, '')}`];
-      if (!endpoint) return { respond: errors.unknownUrl(ctx.method, ctx.path) };
-      ctx.endpoint = endpoint;
+      const path = ctx.path.replace(/\/+$/, '');
+      const endpoint = ENDPOINTS[`${ctx.method} ${path}`];
+      if (endpoint) {
+        ctx.endpoint = endpoint;
+        return;
+      }
+      // GET /v1/models/{model}: model names may contain slashes (e.g. meta-llama/Llama-3.1-8B-Instruct).
+      if (ctx.method === 'GET' && path.startsWith(MODEL_PREFIX) && path.length > MODEL_PREFIX.length) {
+        ctx.endpoint = 'model';
+        ctx.model = decodeURIComponent(path.slice(MODEL_PREFIX.length));
+        return;
+      }
+      return { respond: errors.unknownUrl(ctx.method, ctx.path) };
     },
     onRequest(ctx: RequestContext): StageResult {
       const validate = ctx.endpoint ? validators[ctx.endpoint] : undefined;

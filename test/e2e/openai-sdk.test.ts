@@ -110,6 +110,10 @@ describe('OpenAI SDK through Envoy and Tollgate', () => {
     for await (const model of h.client().models.list()) all.push(model.id);
     expect(all.sort()).toEqual(Object.keys(testConfig().models as object).sort());
 
+    expect((await h.client(researchKey).models.retrieve('gpt-4o-mini')).id).toBe('gpt-4o-mini');
+    const hidden = await h.client(researchKey).models.retrieve('gpt-4o').then(() => ({ status: 200 }), (error: unknown) => error as { status: number });
+    expect(hidden.status).toBe(404);
+
     const denied = await h.client(researchKey).chat.completions
       .create({ model: 'gpt-4o', messages: [{ role: 'user', content: 'hi' }] })
       .catch((error: unknown) => error as { status: number; code: string; message: string });
