@@ -1,6 +1,8 @@
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { connect } from 'node:net';
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll } from 'vitest';
 import { freePort } from './free-port.ts';
 
 export interface RedisServerHandle {
@@ -130,4 +132,31 @@ async function stopChild(child: ChildProcess): Promise<void> {
     });
     child.kill('SIGTERM');
   });
+}
+
+/**
+ * For a test file: starts a real redis-server before its tests, stops it after, and gives an admin client for
+ * flushing and inspecting what the code under test wrote.
+ */
+export function useRedisServer(): { readonly url: string; readonly admin: Redis } {
+  let server: RedisServerHandle | null = null;
+  let admin: Redis | null = null;
+  beforeAll(async () => {
+    server = await startRedisServer();
+    admin = new Redis(server.url);
+  });
+  afterAll(async () => {
+    await admin?.quit();
+    await server?.stop();
+  });
+  return {
+    get url() {
+      if (!server) throw new Error('redis-server is not started yet');
+      return server.url;
+    },
+    get admin() {
+      if (!admin) throw new Error('redis-server is not started yet');
+      return admin;
+    },
+  };
 }

@@ -1,13 +1,11 @@
-import { Redis } from 'ioredis';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { KeyNotFoundError, KeyStore, keyStoreKeys } from '../../../src/keys/key-store.ts';
 import type { VirtualKeyRecord } from '../../../src/keys/key-store.ts';
 import { hashKey, keyPreview } from '../../../src/keys/virtual-key.ts';
 import { MemoryStore } from '../../../src/store/memory-store.ts';
 import { RedisStore } from '../../../src/store/redis-store.ts';
 import type { SetOptions, Store } from '../../../src/store/store.ts';
-import { startRedisServer } from '../../helpers/redis-server.ts';
-import type { RedisServerHandle } from '../../helpers/redis-server.ts';
+import { useRedisServer } from '../../helpers/redis-server.ts';
 
 /** Passes everything through to a real store and remembers every call and everything written. */
 class RecordingStore implements Store {
@@ -336,22 +334,12 @@ keyStoreSuite('MemoryStore (controlled clock)', async () => {
 });
 
 describe('with a real Redis', () => {
-  let server: RedisServerHandle;
-  let admin: Redis;
-
-  beforeAll(async () => {
-    server = await startRedisServer();
-    admin = new Redis(server.url);
-  });
-
-  afterAll(async () => {
-    await admin?.quit();
-    await server?.stop();
-  });
+  const redis = useRedisServer();
 
   keyStoreSuite('RedisStore (real time)', async () => {
+    const admin = redis.admin;
     await admin.flushall();
-    const store = new RedisStore({ url: server.url });
+    const store = new RedisStore({ url: redis.url });
     return {
       store,
       now: Date.now,

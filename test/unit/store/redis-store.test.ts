@@ -1,30 +1,18 @@
 import { createServer } from 'node:net';
 import type { Socket } from 'node:net';
 import { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createStore } from '../../../src/store/create-store.ts';
 import { RedisStore } from '../../../src/store/redis-store.ts';
 import { freePort } from '../../helpers/free-port.ts';
-import { startRedisServer } from '../../helpers/redis-server.ts';
-import type { RedisServerHandle } from '../../helpers/redis-server.ts';
+import { useRedisServer } from '../../helpers/redis-server.ts';
 import { storeContract } from './contract.ts';
 
-let server: RedisServerHandle;
-let admin: Redis;
-
-beforeAll(async () => {
-  server = await startRedisServer();
-  admin = new Redis(server.url);
-});
-
-afterAll(async () => {
-  await admin?.quit();
-  await server?.stop();
-});
+const redis = useRedisServer();
 
 storeContract('RedisStore', async () => {
-  await admin.flushall();
-  const store = new RedisStore({ url: server.url });
+  await redis.admin.flushall();
+  const store = new RedisStore({ url: redis.url });
   return { store, cleanup: () => store.close() };
 });
 
@@ -74,7 +62,7 @@ describe('RedisStore', () => {
   });
 
   it('uses an existing client and leaves it open on close', async () => {
-    const client = new Redis(server.url);
+    const client = new Redis(redis.url);
     try {
       const store = new RedisStore({ client });
       await store.set('shared', 'v');
@@ -86,10 +74,10 @@ describe('RedisStore', () => {
   });
 
   it('recovers the incrBy script after SCRIPT FLUSH', async () => {
-    const store = new RedisStore({ url: server.url });
+    const store = new RedisStore({ url: redis.url });
     try {
       await store.incrBy('script', 1);
-      await admin.script('FLUSH');
+      await redis.admin.script('FLUSH');
       expect(await store.incrBy('script', 1)).toBe(2);
     } finally {
       await store.close();
@@ -97,7 +85,7 @@ describe('RedisStore', () => {
   });
 
   it('createStore builds a Redis store from a url', async () => {
-    const store = createStore({ type: 'redis', url: server.url });
+    const store = createStore({ type: 'redis', url: redis.url });
     try {
       expect(store.kind).toBe('redis');
       await store.ping();
