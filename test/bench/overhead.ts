@@ -1,14 +1,26 @@
 /**
  * Overhead benchmark: what Tollgate adds to a request, against the same zero-latency fake provider reached
  *   direct → fake, bare Envoy → fake, Envoy + Tollgate (ext_proc) → fake
- * with fixed-rate open-loop load (see lib/paced-load.ts), all measured in one run, plus Tollgate's RSS.
+ * (and, as a diagnostic floor, Envoy + a no-op ext_proc server on Tollgate's own gRPC transport), with fixed-rate
+ * open-loop load (lib/paced-load.ts), all measured in one run, plus Tollgate's RSS.
  *
- *   node test/bench/overhead.ts            (20 s per measured run; BENCH_SECONDS=5 for a smoke run)
+ *   node_modules/.bin/node test/bench/overhead.ts      → test/bench/results/overhead.json
  *
- * Env: BENCH_SECONDS (20), BENCH_WARMUP_SECONDS (3), BENCH_RATES (200,500), BENCH_INFO_LOGGING (1: the extra run
- * at the highest rate with per-request info logging), BENCH_TOLLGATE_NODE_OPTIONS (e.g. "--cpu-prof
- * --cpu-prof-dir=/tmp/prof" to profile the Tollgate child), BENCH_OUT (results file).
- * Writes test/bench/results/overhead.json.
+ * Env (all optional):
+ *   BENCH_SECONDS=20 BENCH_WARMUP_SECONDS=3 BENCH_RATES=200,500   measured/warm-up seconds, rates
+ *   BENCH_INFO_LOGGING=1      extra run at the highest rate with Tollgate logging at info (one line per request)
+ *   BENCH_NOOP_EXTPROC=1      the no-op ext_proc target (0 to skip)
+ *   BENCH_MAX_FOREIGN_CPU=10 BENCH_ATTEMPTS=3 BENCH_QUIET_TIMEOUT_S=300   redo runs disturbed by other processes
+ *   BENCH_OUT=FILE            results file
+ * Diagnostics (profiling; BENCH_TARGETS=a subset writes no results file):
+ *   BENCH_TARGETS=tollgate,noop       only these targets
+ *   BENCH_TOLLGATE_NODE_OPTIONS="--cpu-prof --cpu-prof-dir=/tmp/prof"   then: node test/bench/profile-summary.ts FILE
+ *   BENCH_TOLLGATE_NODE_ARGS="--trace-gc"   V8 flags NODE_OPTIONS refuses
+ *   BENCH_PROBE=1             GC pauses, event-loop delay, memory of Tollgate / the no-op server (lib/tollgate-probe.ts)
+ *   BENCH_ENVOY_RUNTIME=key=value,…   Envoy runtime overrides for the ext_proc Envoys
+ *   BENCH_NOOP_TRACE=1        how the no-op server's HTTP/2 sessions end
+ *   BENCH_DUMP_DIR=DIR        per-request latencies (CSV) of each measured run
+ *   BENCH_KEEP_DIR=1          keep the temp dir (configs, Tollgate log, probe files)
  */
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync } from 'node:fs';
@@ -16,17 +28,25 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import { join, relative, resolve } from 'node:path';
 import type { Pool } from 'undici';
-import { stringify } from 'yaml';
+import { parse as parseYaml, stringify } from 'yaml';
+import { validateConfig } from '../../src/config/load-config.ts';
 import { envoyBinary } from '../../src/envoy/envoy-process.ts';
+import { renderEnvoyConfig } from '../../src/envoy/render-envoy-config.ts';
+import { writeEnvoyConfig } from '../../src/envoy/write-envoy-config.ts';
 import { freePort } from '../helpers/free-port.ts';
 import { createPool, runPacedLoad, type PacedLoadResult } from './lib/paced-load.ts';
 import { difference, pick, ratio, type Percentiles } from './lib/percentiles.ts';
 import {
   ProcessGroup,
   RssSampler,
+  readCpuPressureUs,
   readCpuSeconds,
+  readRunqueueWaitMs,
   readMemoryMb,
   startEnvoyAt,
+  startForeignCpuMeter,
+  startNoopExtproc,
+  waitForQuiet,
   startFakeProvider,
   startTollgateServe,
   writeBareEnvoyConfig,
@@ -40,6 +60,40 @@ const WARMUP_SECONDS = Number(process.env.BENCH_WARMUP_SECONDS ?? 3);
 const RATES = (process.env.BENCH_RATES ?? '200,500').split(',').map(Number).filter((n) => n > 0);
 const INFO_LOGGING = (process.env.BENCH_INFO_LOGGING ?? '1') !== '0';
 const TOLLGATE_NODE_OPTIONS = process.env.BENCH_TOLLGATE_NODE_OPTIONS;
+/** Node/V8 flags NODE_OPTIONS refuses (e.g. "--trace-gc --single-threaded-gc"): Tollgate then runs without bin/tollgate. */
+const TOLLGATE_NODE_ARGS = (process.env.BENCH_TOLLGATE_NODE_ARGS ?? '').split(' ').filter(Boolean);
+/** Which targets to measure (default all three; a subset is for profiling, it leaves the results incomplete). */
+const ONLY = new Set((process.env.BENCH_TARGETS ?? 'direct,envoy,tollgate,noop').split(','));
+/** Keep the temp dir (Tollgate's logs, configs) for a look afterwards. */
+const KEEP_DIR = process.env.BENCH_KEEP_DIR === '1';
+/** Preload lib/tollgate-probe.ts into Tollgate: GC pauses, event-loop delay and memory per measured run. */
+const PROBE = process.env.BENCH_PROBE === '1';
+/** Write each measured run's per-request latencies (CSV) into this directory. */
+const DUMP_DIR = process.env.BENCH_DUMP_DIR ? resolve(process.env.BENCH_DUMP_DIR) : null;
+/** Adds a 4th target: Envoy (Tollgate's rendered config) + lib/noop-extproc.ts, the ext_proc transport without stages. */
+const NOOP_EXTPROC = (process.env.BENCH_NOOP_EXTPROC ?? '1') !== '0';
+/**
+ * Envoy runtime overrides for the ext_proc Envoys (experiments, e.g.
+ * "envoy.reloadable_features.ext_proc_graceful_grpc_close=true"): added as a static runtime layer to a copy of the
+ * rendered bootstrap.
+ */
+const ENVOY_RUNTIME = Object.fromEntries((process.env.BENCH_ENVOY_RUNTIME ?? '').split(',').filter(Boolean).map((pair) => {
+  const [key, value = ''] = pair.split('=');
+  return [key as string, value === 'true' ? true : value === 'false' ? false : Number.isNaN(Number(value)) ? value : Number(value)];
+}));
+
+/** The rendered bootstrap, or a copy with ENVOY_RUNTIME as a static runtime layer. */
+async function envoyBootstrap(renderedPath: string, copyPath: string): Promise<string> {
+  if (!Object.keys(ENVOY_RUNTIME).length) return renderedPath;
+  const bootstrap = parseYaml(readFileSync(renderedPath, 'utf8')) as Record<string, unknown>;
+  bootstrap.layered_runtime = { layers: [{ name: 'bench_overrides', static_layer: ENVOY_RUNTIME }] };
+  await writeFile(copyPath, stringify(bootstrap));
+  return copyPath;
+}
+/** A run during which other processes (this machine may be shared) used more CPU than this (% of one core) is redone. */
+const MAX_FOREIGN_CPU_PCT = Number(process.env.BENCH_MAX_FOREIGN_CPU ?? 10);
+const ATTEMPTS = Math.max(1, Number(process.env.BENCH_ATTEMPTS ?? 3));
+const QUIET_TIMEOUT_MS = Number(process.env.BENCH_QUIET_TIMEOUT_S ?? 300) * 1000;
 const OUT = resolve(process.env.BENCH_OUT ?? join(projectRoot, 'test/bench/results/overhead.json'));
 /** The issue's target at the highest rate: Tollgate adds at most this over bare Envoy. */
 const TARGET = { rps: 500, p50_ms: 1, p99_ms: 5 };
@@ -52,7 +106,7 @@ const REQUEST_BODY = JSON.stringify({ model: MODEL, messages: [{ role: 'user', c
 /** The gateway's default, used for both Envoys. */
 const BUFFER_LIMIT_BYTES = 32 * 1024 * 1024;
 
-type TargetName = 'direct' | 'envoy' | 'tollgate';
+type TargetName = 'direct' | 'envoy' | 'tollgate' | 'noop';
 
 interface Target {
   name: TargetName;
@@ -61,6 +115,22 @@ interface Target {
   headers: Record<string, string>;
   /** Processes whose CPU time is reported for this target's runs. */
   pids: () => Record<string, number>;
+  /** The admin URL of the target's Envoy: its ext_proc and upstream counters are diffed over each run. */
+  envoyAdminUrl?: string;
+}
+
+const ENVOY_STATS_FILTER = 'ext_proc|tollgate_extproc\\.http2\\.|tollgate_extproc\\.upstream_(rq_(timeout|rx_reset|tx_reset|5xx)|cx_(destroy_remote|connect_fail))|' +
+  '(fake_provider|provider_openai)\\.upstream_(rq_(timeout|rx_reset|tx_reset|5xx|retry)|cx_(destroy_remote_with_active_rq|connect_fail))|downstream_rq_5xx';
+
+async function envoyCounters(adminUrl: string | undefined): Promise<Record<string, number>> {
+  if (!adminUrl) return {};
+  const text = await fetch(`${adminUrl}/stats?filter=${encodeURIComponent(ENVOY_STATS_FILTER)}`).then((r) => r.text(), () => '');
+  const counters: Record<string, number> = {};
+  for (const line of text.split('\n')) {
+    const match = /^([^:]+): (\d+)$/.exec(line.trim());
+    if (match) counters[match[1] as string] = Number(match[2]);
+  }
+  return counters;
 }
 
 interface MeasuredRun {
@@ -69,7 +139,88 @@ interface MeasuredRun {
   result: PacedLoadResult;
   /** CPU used during the measured window, in % of one core. */
   cpu_pct: Record<string, number>;
+  /** Time each process spent runnable but waiting for a CPU, % of the run's wall time (sum over its threads). */
+  runqueue_wait_pct: Record<string, number>;
+  /** PSI "some" CPU pressure: % of the run during which at least one task waited for a CPU. */
+  cpu_pressure_pct: number;
+  /** CPU used meanwhile by processes outside the benchmark, % of one core. */
+  foreign_cpu_pct: number;
+  attempts: number;
+  /** Envoy counters (ext_proc, resets, 5xx) that changed during the run. */
+  envoy_stats?: Record<string, number>;
+  /** From lib/tollgate-probe.ts (BENCH_PROBE=1), Tollgate and no-op ext_proc runs only. */
+  probe?: ProbeSummary | null;
 }
+
+interface ProbeSummary {
+  seconds: number;
+  gc_total_ms: number;
+  gc_pct_of_wall: number;
+  gc_max_pause_ms: number;
+  gc_pauses_over_5ms: number;
+  gc_by_kind: Record<string, { count: number; total_ms: number; max_ms: number }>;
+  loop_delay_p99_ms_max: number;
+  loop_delay_max_ms: number;
+  rss_mb: { first: number; last: number };
+  heap_used_mb_max: number;
+  heap_total_mb_last: number;
+  external_mb_last: number;
+  array_buffers_mb_last: number;
+}
+
+let probeFile: string | null = null;
+let noopProbeFile: string | null = null;
+/** Output of the no-op ext_proc server (its --trace-sessions lines). */
+let noopOutput: string[] = [];
+
+interface ProbeLine {
+  t: number; rss_mb: number; heap_total_mb: number; heap_used_mb: number; external_mb: number; array_buffers_mb: number;
+  loop_delay_ms: { p50: number; p99: number; max: number };
+  gc: { count: number; totalMs: number; maxMs: number; over5ms: number; byKind: Record<string, { count: number; totalMs: number; maxMs: number }> };
+}
+
+function summarizeProbe(file: string | null, from: number, to: number): ProbeSummary | null {
+  if (!file) return null;
+  let lines: ProbeLine[];
+  try {
+    lines = readFileSync(file, 'utf8').split('\n').filter(Boolean).map((line) => JSON.parse(line) as ProbeLine)
+      .filter((line) => line.t !== undefined && line.t > from + 1000 && line.t <= to + 500);
+  } catch {
+    return null;
+  }
+  if (!lines.length) return null;
+  const r2 = (n: number) => Math.round(n * 100) / 100;
+  const byKind: ProbeSummary['gc_by_kind'] = {};
+  for (const line of lines) {
+    for (const [kind, slot] of Object.entries(line.gc.byKind)) {
+      const into = (byKind[kind] ??= { count: 0, total_ms: 0, max_ms: 0 });
+      into.count += slot.count;
+      into.total_ms = r2(into.total_ms + slot.totalMs);
+      into.max_ms = r2(Math.max(into.max_ms, slot.maxMs));
+    }
+  }
+  const gcTotal = lines.reduce((sum, line) => sum + line.gc.totalMs, 0);
+  const first = lines[0] as ProbeLine;
+  const last = lines[lines.length - 1] as ProbeLine;
+  return {
+    seconds: lines.length,
+    gc_total_ms: r2(gcTotal),
+    gc_pct_of_wall: r2((gcTotal / (lines.length * 1000)) * 100),
+    gc_max_pause_ms: r2(Math.max(...lines.map((line) => line.gc.maxMs))),
+    gc_pauses_over_5ms: lines.reduce((sum, line) => sum + line.gc.over5ms, 0),
+    gc_by_kind: byKind,
+    loop_delay_p99_ms_max: r2(Math.max(...lines.map((line) => line.loop_delay_ms.p99))),
+    loop_delay_max_ms: r2(Math.max(...lines.map((line) => line.loop_delay_ms.max))),
+    rss_mb: { first: first.rss_mb, last: last.rss_mb },
+    heap_used_mb_max: Math.max(...lines.map((line) => line.heap_used_mb)),
+    heap_total_mb_last: last.heap_total_mb,
+    external_mb_last: last.external_mb,
+    array_buffers_mb_last: last.array_buffers_mb,
+  };
+}
+
+/** All benchmark processes, to tell their CPU use from other processes'. */
+let ourPids: () => number[] = () => [];
 
 const write = (text: string) => process.stdout.write(text);
 const fmt = (n: number, digits = 2) => (Number.isFinite(n) ? n.toFixed(digits) : '—');
@@ -80,7 +231,14 @@ function tollgateConfig(options: {
   listenerPort: number; envoyAdminPort: number; extprocPort: number; adminPort: number;
   envoyDir: string; fakeUrl: string; logLevel: string;
 }): string {
-  return stringify({
+  return stringify(tollgateConfigObject(options));
+}
+
+function tollgateConfigObject(options: {
+  listenerPort: number; envoyAdminPort: number; extprocPort: number; adminPort: number;
+  envoyDir: string; fakeUrl: string; logLevel: string;
+}): Record<string, unknown> {
+  return ({
     listener: { address: '127.0.0.1', port: options.listenerPort },
     envoy: {
       admin: { address: '127.0.0.1', port: options.envoyAdminPort },
@@ -133,9 +291,15 @@ function versions() {
 
 async function measure(target: Target, rps: number, seconds: number): Promise<MeasuredRun> {
   const pids = target.pids();
+  const foreign = startForeignCpuMeter(ourPids);
+  const countersBefore = await envoyCounters(target.envoyAdminUrl);
   const before = Object.fromEntries(Object.entries(pids).map(([name, pid]) => [name, readCpuSeconds(pid)]));
+  const waitBefore = Object.fromEntries(Object.entries(pids).map(([name, pid]) => [name, readRunqueueWaitMs(pid)]));
+  const selfWaitBefore = readRunqueueWaitMs(process.pid);
+  const pressureBefore = readCpuPressureUs();
   const selfBefore = process.cpuUsage();
   const startedAt = performance.now();
+  const startedAtEpoch = Date.now();
   const result = await runPacedLoad(target.pool, { path: PATH, headers: target.headers, body: REQUEST_BODY, rps, durationMs: seconds * 1000 });
   const wallSeconds = (performance.now() - startedAt) / 1000;
   const self = process.cpuUsage(selfBefore);
@@ -143,18 +307,57 @@ async function measure(target: Target, rps: number, seconds: number): Promise<Me
   for (const [name, pid] of Object.entries(pids)) {
     cpu_pct[name] = Math.round(((readCpuSeconds(pid) - (before[name] as number)) / wallSeconds) * 1000) / 10;
   }
-  return { target: target.name, rps, result, cpu_pct };
+  const pct = (ms: number) => Math.round((ms / (wallSeconds * 1000)) * 1000) / 10;
+  const runqueue_wait_pct: Record<string, number> = { generator: pct(readRunqueueWaitMs(process.pid) - selfWaitBefore) };
+  for (const [name, pid] of Object.entries(pids)) runqueue_wait_pct[name] = pct(readRunqueueWaitMs(pid) - (waitBefore[name] as number));
+  const cpu_pressure_pct = pct((readCpuPressureUs() - pressureBefore) / 1000);
+  if (DUMP_DIR) {
+    const { t0Epoch, intervalMs, latencies } = result.raw;
+    const rows = Array.from(latencies, (ms, i) => `${(t0Epoch + i * intervalMs).toFixed(1)},${Number.isNaN(ms) ? '' : ms.toFixed(3)}`);
+    mkdirSync(DUMP_DIR, { recursive: true });
+    await writeFile(join(DUMP_DIR, `${target.name}-${target.label.includes('(info)') ? 'info-' : ''}${rps}.csv`), `scheduled_epoch_ms,latency_ms\n${rows.join('\n')}\n`);
+  }
+  const probeOf = target.name === 'tollgate' ? probeFile : target.name === 'noop' ? noopProbeFile : null;
+  const probe = summarizeProbe(probeOf, startedAtEpoch, Date.now());
+  const foreignPct = foreign.stop();
+  const countersAfter = await envoyCounters(target.envoyAdminUrl);
+  const envoy_stats: Record<string, number> = {};
+  for (const [name, value] of Object.entries(countersAfter)) {
+    const delta = value - (countersBefore[name] ?? 0);
+    if (delta) envoy_stats[name] = delta;
+  }
+  return { target: target.name, rps, result, cpu_pct, runqueue_wait_pct, cpu_pressure_pct, foreign_cpu_pct: foreignPct, attempts: 1, envoy_stats, ...(probe ? { probe } : {}) };
 }
 
 async function warmAndMeasure(target: Target, rps: number): Promise<MeasuredRun> {
-  write(`  ${target.label.padEnd(18)} ${String(rps).padStart(4)} RPS: warm-up ${WARMUP_SECONDS} s… `);
-  if (WARMUP_SECONDS > 0) await runPacedLoad(target.pool, { path: PATH, headers: target.headers, body: REQUEST_BODY, rps, durationMs: WARMUP_SECONDS * 1000 });
-  write(`measuring ${SECONDS} s… `);
-  const run = await measure(target, rps, SECONDS);
-  const l = run.result.latency;
-  write(`p50 ${fmt(l.p50)}  p90 ${fmt(l.p90)}  p99 ${fmt(l.p99)} ms, ${run.result.errorCount} errors, ` +
-    `CPU ${Object.entries(run.cpu_pct).map(([k, v]) => `${k} ${v}%`).join(' ')}\n`);
-  return run;
+  let best: MeasuredRun | null = null;
+  for (let attempt = 1; attempt <= ATTEMPTS; attempt++) {
+    write(`  ${target.label.padEnd(20)} ${String(rps).padStart(4)} RPS: `);
+    const quiet = await waitForQuiet(ourPids, MAX_FOREIGN_CPU_PCT, QUIET_TIMEOUT_MS);
+    if (quiet.waitedMs > 1500) write(`waited ${(quiet.waitedMs / 1000).toFixed(0)} s for a quiet machine${quiet.quiet ? '' : ' (gave up)'}… `);
+    write(`warm-up ${WARMUP_SECONDS} s… `);
+    if (WARMUP_SECONDS > 0) await runPacedLoad(target.pool, { path: PATH, headers: target.headers, body: REQUEST_BODY, rps, durationMs: WARMUP_SECONDS * 1000 });
+    write(`measuring ${SECONDS} s… `);
+    const run = await measure(target, rps, SECONDS);
+    run.attempts = attempt;
+    const l = run.result.latency;
+    write(`p50 ${fmt(l.p50)}  p90 ${fmt(l.p90)}  p99 ${fmt(l.p99)} ms, ${run.result.errorCount} errors, ` +
+      `CPU ${Object.entries(run.cpu_pct).map(([k, v]) => `${k} ${v}%`).join(' ')}, others ${run.foreign_cpu_pct}%\n` +
+      `    waiting for a CPU: ${Object.entries(run.runqueue_wait_pct).map(([k, v]) => `${k} ${v}%`).join(' ')}; CPU pressure ${run.cpu_pressure_pct}%\n`);
+    const troubles = Object.entries(run.envoy_stats ?? {}).filter(([name]) => !/streams_(started|closed)|stream_msgs_(sent|received)/.test(name));
+    if (troubles.length) write(`    Envoy: ${troubles.map(([name, n]) => `${name}=${n}`).join(' ')}\n`);
+    if (run.result.errorSamples.length) write(`    first error: ${run.result.errorSamples[0]?.slice(0, 200)}\n`);
+    if (run.probe) {
+      const p = run.probe;
+      write(`    probe: GC ${p.gc_total_ms} ms (${p.gc_pct_of_wall}%), max pause ${p.gc_max_pause_ms} ms, ${p.gc_pauses_over_5ms} pauses > 5 ms; ` +
+        `loop delay p99 ≤ ${p.loop_delay_p99_ms_max} ms, max ${p.loop_delay_max_ms} ms; RSS ${p.rss_mb.first} → ${p.rss_mb.last} MiB, ` +
+        `heap used ≤ ${p.heap_used_mb_max} MiB, external ${p.external_mb_last} MiB\n`);
+    }
+    if (!best || run.foreign_cpu_pct < best.foreign_cpu_pct) best = run;
+    if (run.foreign_cpu_pct <= MAX_FOREIGN_CPU_PCT) break;
+    if (attempt < ATTEMPTS) write(`    other processes used ${run.foreign_cpu_pct}% of a core during the run: measuring again\n`);
+  }
+  return best as MeasuredRun;
 }
 
 function runSummary(run: MeasuredRun) {
@@ -166,6 +369,12 @@ function runSummary(run: MeasuredRun) {
     send_lag_ms: { p50: r.sendLag.p50, p99: r.sendLag.p99, max: r.sendLag.max },
     response_bytes_avg: r.ok ? Math.round(r.responseBytes / (r.ok + Object.values(r.statuses).reduce((a, b) => a + b, 0))) : 0,
     cpu_pct: run.cpu_pct,
+    runqueue_wait_pct: run.runqueue_wait_pct,
+    cpu_pressure_pct: run.cpu_pressure_pct,
+    foreign_cpu_pct: run.foreign_cpu_pct,
+    attempts: run.attempts,
+    envoy_stats: run.envoy_stats ?? {},
+    ...(run.probe ? { probe: run.probe } : {}),
   };
 }
 
@@ -179,7 +388,8 @@ async function main(): Promise<void> {
     if (cleaning) return;
     cleaning = true;
     await group.stopAll();
-    await rm(dir, { recursive: true, force: true });
+    if (KEEP_DIR) write(`kept ${dir}\n`);
+    else await rm(dir, { recursive: true, force: true });
   };
   const onSignal = (signal: NodeJS.Signals) => {
     write(`\n${signal}: stopping…\n`);
@@ -215,13 +425,19 @@ async function main(): Promise<void> {
     const tollgateAdminUrl = `http://127.0.0.1:${ports.adminPort}`;
     const startTollgate = async (logLevel: string, logFile: string): Promise<WatchedProcess> => {
       await writeFile(configPath, tollgateConfig({ ...ports, envoyDir, fakeUrl: fake.url, logLevel }));
+      probeFile = PROBE ? join(dir, `probe-${logLevel}.jsonl`) : null;
+      const nodeOptions = [TOLLGATE_NODE_OPTIONS, PROBE ? `--import=${join(import.meta.dirname, 'lib/tollgate-probe.ts')}` : undefined]
+        .filter(Boolean).join(' ');
       return group.add(await startTollgateServe({
-        projectRoot, configPath, adminUrl: tollgateAdminUrl, env: tollgateEnv, logFile,
-        ...(TOLLGATE_NODE_OPTIONS ? { nodeOptions: TOLLGATE_NODE_OPTIONS } : {}),
+        projectRoot, configPath, adminUrl: tollgateAdminUrl, logFile,
+        env: { ...tollgateEnv, ...(probeFile ? { BENCH_PROBE_FILE: probeFile } : {}) },
+        ...(nodeOptions ? { nodeOptions } : {}),
+        ...(TOLLGATE_NODE_ARGS.length ? { nodeArgs: TOLLGATE_NODE_ARGS } : {}),
       }));
     };
     let tollgate = await startTollgate('warn', join(dir, 'tollgate-warn.log'));
-    const gatewayEnvoy: RunningEnvoy = group.add(await startEnvoyAt(projectRoot, join(envoyDir, 'envoy.yaml'), ports.envoyAdminPort));
+    const gatewayEnvoy: RunningEnvoy = group.add(await startEnvoyAt(projectRoot,
+      await envoyBootstrap(join(envoyDir, 'envoy.yaml'), join(dir, 'envoy-gateway-runtime.yaml')), ports.envoyAdminPort));
 
     const pools: Pool[] = [];
     const pool = (origin: string) => {
@@ -238,21 +454,48 @@ async function main(): Promise<void> {
       {
         name: 'envoy', label: 'Envoy → fake', pool: pool(`http://127.0.0.1:${bareListenerPort}`),
         headers: { ...json, authorization: `Bearer ${PROVIDER_KEY}` }, pids: () => ({ fake: fake.pid, envoy: bareEnvoy.pid }),
+        envoyAdminUrl: bareEnvoy.adminUrl,
       },
       {
         name: 'tollgate', label: 'Envoy+Tollgate', pool: pool(`http://127.0.0.1:${ports.listenerPort}`),
         headers: { ...json, authorization: `Bearer ${VIRTUAL_KEY}` },
         pids: () => ({ fake: fake.pid, envoy: gatewayEnvoy.pid, tollgate: tollgate.pid }),
+        envoyAdminUrl: gatewayEnvoy.adminUrl,
       },
     ];
+    const extraPids: number[] = [];
+    if (NOOP_EXTPROC && ONLY.has('noop')) {
+      // The same rendered Envoy config as Tollgate's, pointed at the no-op ext_proc server.
+      noopProbeFile = PROBE ? join(dir, 'probe-noop.jsonl') : null;
+      const noop = group.add(await startNoopExtproc(projectRoot, 'openai', PROVIDER_KEY, {
+        args: process.env.BENCH_NOOP_TRACE === '1' ? ['--trace-sessions'] : [],
+        nodeArgs: PROBE ? [`--import=${join(import.meta.dirname, 'lib/tollgate-probe.ts')}`] : [],
+        env: { ...process.env, ...(noopProbeFile ? { BENCH_PROBE_FILE: noopProbeFile } : {}) },
+      }));
+      noopOutput = noop.output;
+      const noopPorts = { listenerPort: await freePort(), envoyAdminPort: await freePort(), extprocPort: noop.port, adminPort: 0 };
+      const noopDir = join(dir, 'envoy-noop');
+      const noopConfig = validateConfig(tollgateConfigObject({ ...noopPorts, envoyDir: noopDir, fakeUrl: fake.url, logLevel: 'warn' }));
+      await writeEnvoyConfig(noopDir, renderEnvoyConfig(noopConfig, { dir: noopDir }));
+      const noopEnvoy = group.add(await startEnvoyAt(projectRoot,
+        await envoyBootstrap(join(noopDir, 'envoy.yaml'), join(dir, 'envoy-noop-runtime.yaml')), noopPorts.envoyAdminPort));
+      extraPids.push(noop.pid, noopEnvoy.pid);
+      targets.push({
+        name: 'noop', label: 'Envoy+noop ext_proc', pool: pool(`http://127.0.0.1:${noopPorts.listenerPort}`),
+        headers: { ...json, authorization: `Bearer ${VIRTUAL_KEY}` },
+        pids: () => ({ fake: fake.pid, envoy: noopEnvoy.pid, noop_extproc: noop.pid }),
+        envoyAdminUrl: noopEnvoy.adminUrl,
+      });
+    }
     for (const target of targets) await smokeCheck(target);
+    ourPids = () => [fake.pid, bareEnvoy.pid, gatewayEnvoy.pid, tollgate.pid, ...extraPids];
 
     const idleRss = readMemoryMb(tollgate.pid)?.rss ?? Number.NaN;
     const rss = new RssSampler(tollgate.pid).start(250);
     const measured: MeasuredRun[] = [];
     for (const rps of RATES) {
       write(`\n${rps} RPS\n`);
-      for (const target of targets) measured.push(await warmAndMeasure(target, rps));
+      for (const target of targets) if (ONLY.has(target.name)) measured.push(await warmAndMeasure(target, rps));
     }
     rss.sample();
     rss.stop();
@@ -281,13 +524,22 @@ async function main(): Promise<void> {
       infoLogLines = readFileSync(infoLog, 'utf8').split('\n').filter((line) => line.includes('"msg":"request"')).length;
     }
 
+    if (process.env.BENCH_NOOP_TRACE === '1') write(`\nno-op ext_proc output:\n${noopOutput.join('\n')}\n`);
+
     // ── results
+    if (!['direct', 'envoy', 'tollgate'].every((name) => ONLY.has(name))) {
+      write(`\nBENCH_TARGETS=${[...ONLY].join(',')}: a partial run, ${relative(projectRoot, OUT)} not written.\n`);
+      write(`Tollgate RSS: peak under load ${fmt(rssDetail.peak_during_load, 1)} MiB, after load ${fmt(rssDetail.after_load, 1)} MiB\n`);
+      await Promise.all(pools.map((p) => p.close()));
+      return;
+    }
     const byKey = (target: TargetName, rps: number) => measured.find((m) => m.target === target && m.rps === rps) as MeasuredRun;
     const runs = RATES.map((rps) => {
       const direct = byKey('direct', rps);
       const envoy = byKey('envoy', rps);
       const tollgateRun = byKey('tollgate', rps);
       const [d, e, t] = [direct, envoy, tollgateRun].map((m) => pick(m.result.latency)) as [Percentiles, Percentiles, Percentiles];
+      const noop = measured.find((m) => m.target === 'noop' && m.rps === rps);
       return {
         rps,
         direct_ms: d,
@@ -299,6 +551,13 @@ async function main(): Promise<void> {
         ratio_envoy_over_direct: ratio(e, d),
         errors: { direct: direct.result.errorCount, envoy: envoy.result.errorCount, tollgate: tollgateRun.result.errorCount },
         detail: { direct: runSummary(direct), envoy: runSummary(envoy), tollgate: runSummary(tollgateRun) },
+        ...(noop
+          ? {
+              noop_extproc_ms: pick(noop.result.latency),
+              noop_extproc_added_ms: difference(pick(noop.result.latency), e),
+              noop_extproc_detail: runSummary(noop),
+            }
+          : {}),
       };
     });
     const targetRun = runs.find((run) => run.rps === TARGET.rps);
@@ -316,11 +575,18 @@ async function main(): Promise<void> {
         ...process.argv.slice(1).map((arg) => relative(projectRoot, arg) || arg),
       ].join(' '),
       settings: {
-        measured_seconds: SECONDS, warmup_seconds: WARMUP_SECONDS, rates: RATES, order: 'per rate: direct, envoy, tollgate',
+        measured_seconds: SECONDS, warmup_seconds: WARMUP_SECONDS, rates: RATES, order: 'per rate: direct, envoy, tollgate, noop ext_proc; then the info-logging run',
         load: 'open loop, request i scheduled at t0 + i/rps, latency from the scheduled time (undici Pool, 128 connections, pipelining 1)',
         tollgate_logging: 'warn', envoy_concurrency: 2,
         bare_envoy: 'static listener → HTTP/1.1 cluster, router filter only (no buffer or ext_proc filter)',
         tollgate_stages: ['auth', 'validate', 'models', 'route', 'observe'],
+        noop_extproc: NOOP_EXTPROC
+          ? 'Envoy with the config Tollgate renders + test/bench/lib/noop-extproc.ts (src/extproc/server.ts, a handler that only sets the route header and provider key): the ext_proc transport without stages'
+          : null,
+        envoy_runtime_overrides: ENVOY_RUNTIME,
+        max_foreign_cpu_pct: MAX_FOREIGN_CPU_PCT,
+        attempts: ATTEMPTS,
+        foreign_cpu: 'CPU used by processes outside the benchmark during a measured run (% of one core); a run above max_foreign_cpu_pct is redone, the least disturbed attempt is kept',
       },
       request: {
         method: 'POST', path: PATH, body: REQUEST_BODY,
@@ -354,6 +620,13 @@ async function main(): Promise<void> {
       triple(run.ratio_tollgate_over_envoy), triple(run.ratio_envoy_over_direct),
       `${run.errors.direct}/${run.errors.envoy}/${run.errors.tollgate}`,
     ]);
+    for (const run of runs) {
+      if (!run.noop_extproc_ms || !run.noop_extproc_added_ms) continue;
+      rows.push([
+        `${run.rps} noop`, '', triple(run.envoy_ms), triple(run.noop_extproc_ms), triple(run.noop_extproc_added_ms),
+        triple(ratio(run.noop_extproc_ms, run.envoy_ms)), '', `−/−/${run.noop_extproc_detail?.errors ?? 0}`,
+      ]);
+    }
     if (results.tollgate_info_logging_ms && infoEnvoy) {
       const info = results.tollgate_info_logging_ms;
       rows.push([

@@ -44,6 +44,8 @@ export interface PacedLoadResult {
   /** Completed 2xx responses per second over the sending window. */
   achievedRps: number;
   responseBytes: number;
+  /** Per request: latency (ms, NaN when it failed); request i was scheduled at t0Epoch + i * intervalMs (epoch ms). */
+  raw: { t0Epoch: number; intervalMs: number; latencies: Float64Array };
 }
 
 /** A keep-alive pool to one origin: enough connections that an open-loop burst never waits for a free one. */
@@ -99,6 +101,7 @@ export function runPacedLoad(pool: Pool, options: PacedLoadOptions): Promise<Pac
         sendLag: summarize(sendLags),
         achievedRps: Math.round((ok / windowMs) * 1000 * 10) / 10,
         responseBytes,
+        raw: { t0Epoch: performance.timeOrigin + t0, intervalMs, latencies },
       });
     };
 

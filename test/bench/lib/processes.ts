@@ -140,10 +140,21 @@ export async function startTollgateServe(options: {
   env: NodeJS.ProcessEnv;
   logFile: string;
   nodeOptions?: string;
+  /**
+   * Extra node arguments (V8 flags NODE_OPTIONS refuses, e.g. --trace-gc, --single-threaded-gc): then node runs
+   * src/cli/main.ts directly, as bin/tollgate would, with these in front.
+   */
+  nodeArgs?: string[];
 }): Promise<WatchedProcess> {
+  const direct = options.nodeArgs?.length
+    ? {
+        command: join(options.projectRoot, 'node_modules/.bin/node'),
+        args: [...(options.nodeArgs ?? []), '--no-warnings=ExperimentalWarning', join(options.projectRoot, 'src/cli/main.ts')],
+      }
+    : { command: join(options.projectRoot, 'bin/tollgate'), args: [] };
   const started = await startWatched({
-    command: join(options.projectRoot, 'bin/tollgate'),
-    args: ['serve', '--config', options.configPath],
+    command: direct.command,
+    args: [...direct.args, 'serve', '--config', options.configPath],
     cwd: options.projectRoot,
     env: { ...options.env, ...(options.nodeOptions ? { NODE_OPTIONS: options.nodeOptions } : {}) },
     logFile: options.logFile,
@@ -173,7 +184,6 @@ export async function startEnvoyAt(projectRoot: string, configPath: string, admi
   const envoy = startEnvoy({
     binary: envoyBinary(projectRoot),
     configPath,
-    adminPort,
     logLevel: 'warn',
     onOutput: (line) => { if (lines.length < 200) lines.push(line); },
   });
@@ -348,5 +358,92 @@ export class RssSampler {
   stop(): void {
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
+  }
+}
+
+/** Busy CPU time of the whole machine (all cores) since boot, in seconds, from /proc/stat. */
+function readBusyCpuSeconds(): number {
+  const line = readFileSync('/proc/stat', 'utf8').split('\n', 1)[0] ?? '';
+  const [user = 0, nice = 0, system = 0, , , irq = 0, softirq = 0, steal = 0] = line.trim().split(/\s+/).slice(1).map(Number);
+  return (user + nice + system + irq + softirq + steal) / CLOCK_TICKS;
+}
+
+/**
+ * This machine may be shared (other test runs): waits until the CPU time used by processes other than ours stays
+ * under maxForeignPct (% of one core) for a 1 s window, or until timeoutMs. Returns how long it waited.
+ */
+export async function waitForQuiet(ourPids: () => number[], maxForeignPct: number, timeoutMs: number): Promise<{ waitedMs: number; quiet: boolean }> {
+  const started = performance.now();
+  let quiet = false;
+  while (!quiet && performance.now() - started < timeoutMs) quiet = (await foreignCpu(ourPids, 1000)) <= maxForeignPct;
+  return { waitedMs: Math.round(performance.now() - started), quiet };
+}
+
+/** CPU used by other processes than ours over a window, in % of one core. */
+async function foreignCpu(ourPids: () => number[], windowMs: number): Promise<number> {
+  const meter = startForeignCpuMeter(ourPids);
+  await new Promise((r) => setTimeout(r, windowMs));
+  return meter.stop();
+}
+
+/** Starts measuring the CPU used by other processes than ours (and this one); stop() gives % of one core. */
+export function startForeignCpuMeter(ourPids: () => number[]): { stop(): number } {
+  const pids = ourPids();
+  const ours = () => pids.reduce((sum, pid) => sum + (readCpuSeconds(pid) || 0), 0) + cpuOfSelf();
+  const busy0 = readBusyCpuSeconds();
+  const ours0 = ours();
+  const wall0 = performance.now();
+  return {
+    stop() {
+      const wallSeconds = (performance.now() - wall0) / 1000;
+      const foreign = readBusyCpuSeconds() - busy0 - (ours() - ours0);
+      return Math.max(0, Math.round((foreign / wallSeconds) * 1000) / 10);
+    },
+  };
+}
+
+function cpuOfSelf(): number {
+  const usage = process.cpuUsage();
+  return (usage.user + usage.system) / 1e6;
+}
+
+/** The diagnostic no-op ext_proc server (lib/noop-extproc.ts), its own process. */
+export async function startNoopExtproc(projectRoot: string, route: string, credential: string, options: { args?: string[]; nodeArgs?: string[]; env?: NodeJS.ProcessEnv } = {}): Promise<WatchedProcess & { port: number }> {
+  const started = await startWatched({
+    command: process.execPath,
+    args: [...(options.nodeArgs ?? []), '--no-warnings=ExperimentalWarning', join(projectRoot, 'test/bench/lib/noop-extproc.ts'),
+      '--port', '0', '--route', route, '--credential', credential, ...(options.args ?? [])],
+    env: options.env ?? process.env,
+    cwd: projectRoot,
+    readyLine: /^NOOP_EXTPROC_PORT=(\d+)/,
+  });
+  return Object.assign(started, { port: Number(started.ready?.[1]) });
+}
+
+/** Time the threads of a process spent runnable but waiting for a CPU, in ms (summed over the schedstat of its threads). */
+export function readRunqueueWaitMs(pid: number): number {
+  let total = 0;
+  try {
+    for (const task of readdirSync(`/proc/${pid}/task`)) {
+      try {
+        const fields = readFileSync(`/proc/${pid}/task/${task}/schedstat`, 'utf8').trim().split(' ');
+        total += Number(fields[1]) / 1e6;
+      } catch {
+        // thread gone
+      }
+    }
+  } catch {
+    return Number.NaN;
+  }
+  return total;
+}
+
+/** PSI: total µs during which some task waited for a CPU (/proc/pressure/cpu), or NaN without PSI. */
+export function readCpuPressureUs(): number {
+  try {
+    const some = /^some .*total=(\d+)/m.exec(readFileSync('/proc/pressure/cpu', 'utf8'));
+    return some ? Number(some[1]) : Number.NaN;
+  } catch {
+    return Number.NaN;
   }
 }
