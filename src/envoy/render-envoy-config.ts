@@ -1,6 +1,7 @@
 import { isIP } from 'node:net';
 import { stringify } from 'yaml';
 import type { ProviderConfig, TollgateConfig } from '../config/types.ts';
+import { RESPONSE_CODE_ATTRIBUTE } from '../extproc/messages.ts';
 import { renderLocalReplyConfig } from './local-replies.ts';
 
 /**
@@ -132,6 +133,10 @@ function renderRoutes(config: TollgateConfig, options: RenderOptions) {
         },
       },
       request_headers_to_remove: INTERNAL_HEADERS,
+      response_headers_to_add: [
+        { header: { key: 'x-tollgate-request-id', value: '%REQ(x-request-id)%' }, append_action: 'OVERWRITE_IF_EXISTS_OR_ADD' },
+        { header: { key: 'x-tollgate-provider', value: name }, append_action: 'OVERWRITE_IF_EXISTS_OR_ADD' },
+      ],
     };
   });
   return {
@@ -173,16 +178,19 @@ function renderBootstrap(config: TollgateConfig, options: RenderOptions) {
       stat_prefix: 'tollgate',
       failure_mode_allow: config.envoy.failure_mode_allow,
       message_timeout: seconds(config.envoy.message_timeout_ms),
-      // Tollgate switches SSE responses to STREAMED (and leaves JSON BUFFERED) when it sees the response headers.
-      allow_mode_override: true,
+      // Request headers are held until Tollgate answers them, and the BUFFERED body lets the route be chosen from
+      // it. Response headers are not sent (one round trip less per request): the status travels as an attribute
+      // with the first body chunk, and bodies are STREAMED, so SSE flows chunk by chunk and JSON passes in
+      // one or a few chunks; x-tollgate-* response headers come from the route (see renderRoutes).
       processing_mode: {
         request_header_mode: 'SEND',
         request_body_mode: 'BUFFERED',
         request_trailer_mode: 'SKIP',
-        response_header_mode: 'SEND',
-        response_body_mode: 'BUFFERED',
+        response_header_mode: 'SKIP',
+        response_body_mode: 'STREAMED',
         response_trailer_mode: 'SKIP',
       },
+      response_attributes: [RESPONSE_CODE_ATTRIBUTE],
     },
   };
   const hcm = {
@@ -251,6 +259,17 @@ function renderBootstrap(config: TollgateConfig, options: RenderOptions) {
       }],
     },
     dynamic_resources: { cds_config: pathSource(options.dir, 'clusters.yaml') },
+    layered_runtime: {
+      layers: [{
+        name: 'tollgate_defaults',
+        static_layer: {
+          // Without it Envoy resets the ext_proc gRPC stream at the end of every request; Node's HTTP/2 server takes
+          // the flood of resets for an attack and drops the connection (~every 1,200 streams), failing requests in
+          // flight with 503. Measured by test/bench/overhead.ts.
+          'envoy.reloadable_features.ext_proc_graceful_grpc_close': true,
+        },
+      }],
+    },
     // An explicit ceiling on downstream connections, so a connection flood degrades instead of exhausting fds.
     overload_manager: {
       resource_monitors: [{

@@ -5,6 +5,11 @@ import type { ProcessingRequest__Output } from '../generated/envoy/service/ext_p
 import type { ProcessingResponse } from '../generated/envoy/service/ext_proc/v3/ProcessingResponse.ts';
 import type { HeaderEdits, HeaderMap, PhaseEvent, PhaseReply } from '../pipeline/phases.ts';
 
+/** Envoy keys attributes by the filter's canonical name, whatever the filter is called in the config. */
+const ATTRIBUTES_KEY = 'envoy.filters.http.ext_proc';
+/** The response status, sent with the response body because response headers are not sent (one round trip less). */
+export const RESPONSE_CODE_ATTRIBUTE = 'response.code';
+
 /** Envoy sends header values in raw_value (bytes); `value` is only a fallback for older senders. */
 function toHeaderMap(headers: ProtoHeaderMap | null | undefined): HeaderMap {
   const map: HeaderMap = new Map();
@@ -38,12 +43,15 @@ export function toPhaseEvent(request: ProcessingRequest__Output): PhaseEvent | n
         headers: toHeaderMap(request.response_headers?.headers),
         endOfStream: request.response_headers?.end_of_stream ?? false,
       };
-    case 'response_body':
+    case 'response_body': {
+      const status = request.attributes?.[ATTRIBUTES_KEY]?.fields?.[RESPONSE_CODE_ATTRIBUTE]?.numberValue;
       return {
         phase: 'response_body',
         body: request.response_body?.body ?? Buffer.alloc(0),
         endOfStream: request.response_body?.end_of_stream ?? false,
+        ...(status === undefined ? {} : { status: Number(status) }),
       };
+    }
     default:
       return null;
   }
@@ -95,6 +103,5 @@ export function toProcessingResponse(reply: PhaseReply): ProcessingResponse {
       response.response_body = { response: common };
       break;
   }
-  if (reply.streamResponseBody) response.mode_override = { response_body_mode: 'STREAMED' };
   return response;
 }

@@ -64,9 +64,8 @@ export interface RequestContext {
   response: {
     status: number | null;
     headers: HeaderMap;
+    /** An SSE stream: the client asked for one and the provider answered 200. */
     streaming: boolean;
-    /** Headers added to the client's response (x-tollgate-*). */
-    addHeaders: Map<string, string>;
     bytes: number;
   };
   usage: Usage | null;

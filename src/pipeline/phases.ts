@@ -10,7 +10,8 @@ export type PhaseEvent =
   | { phase: 'request_headers'; headers: HeaderMap; endOfStream: boolean }
   | { phase: 'request_body'; body: Buffer; endOfStream: boolean }
   | { phase: 'response_headers'; headers: HeaderMap; endOfStream: boolean }
-  | { phase: 'response_body'; body: Buffer; endOfStream: boolean };
+  /** `status` comes from the response.code attribute when response headers are not sent to Tollgate. */
+  | { phase: 'response_body'; body: Buffer; endOfStream: boolean; status?: number };
 
 export interface HeaderEdits {
   set: Array<[name: string, value: string]>;
@@ -25,8 +26,6 @@ export interface ContinueReply {
   body?: Buffer;
   /** Re-select the route after the headers changed (request phases only). */
   clearRouteCache?: boolean;
-  /** Switch the response body to STREAMED (SSE); JSON stays BUFFERED. */
-  streamResponseBody?: boolean;
 }
 
 export interface ImmediateReply {

@@ -55,7 +55,7 @@ class RequestPipeline implements StreamHandler {
         case 'response_headers':
           return this.onResponseHeaders(event.headers, event.endOfStream);
         case 'response_body':
-          return this.onResponseBody(event.body, event.endOfStream);
+          return this.onResponseBody(event.body, event.endOfStream, event.status);
       }
     } catch (error) {
       const gatewayError = toGatewayError(error);
@@ -99,7 +99,7 @@ class RequestPipeline implements StreamHandler {
       provider: null,
       stream: false,
       upstream: new UpstreamEdits(),
-      response: { status: null, headers: new Map(), streaming: false, addHeaders: new Map(), bytes: 0 },
+      response: { status: null, headers: new Map(), streaming: false, bytes: 0 },
       usage: null,
       error: null,
       outcome: 'pending',
@@ -133,25 +133,29 @@ class RequestPipeline implements StreamHandler {
     return { kind: 'continue', phase, headers, ...(body ? { body } : {}), clearRouteCache: edits.clearRouteCache };
   }
 
+  /** Only when a deployment sends response headers to Tollgate; the rendered config does not (see render). */
   private onResponseHeaders(headers: Map<string, string>, endOfStream: boolean): PhaseReply {
     const ctx = this.requireCtx();
-    ctx.response.status = Number(headers.get(':status') ?? 0);
     ctx.response.headers = headers;
-    ctx.response.streaming = (headers.get('content-type') ?? '').startsWith('text/event-stream');
-    for (const stage of this.options.stages) stage.onResponseHeaders?.(ctx);
-    const reply: PhaseReply = {
-      kind: 'continue',
-      phase: 'response_headers',
-      headers: { set: [...ctx.response.addHeaders], remove: ctx.response.streaming ? ['content-length'] : [] },
-      // SSE flows chunk by chunk; content-length goes in the same reply or Envoy may cut the stream short.
-      streamResponseBody: ctx.response.streaming,
-    };
+    this.startResponse(Number(headers.get(':status') ?? 0));
     if (endOfStream) this.completeResponse();
-    return reply;
+    return { kind: 'continue', phase: 'response_headers' };
   }
 
-  private onResponseBody(chunk: Buffer, endOfStream: boolean): PhaseReply {
+  /**
+   * The response starts: known from its headers, or from the first body chunk and its response.code attribute.
+   * An SSE stream is what the client asked for, answered with 200; anything else (errors included) is JSON.
+   */
+  private startResponse(status: number): void {
     const ctx = this.requireCtx();
+    ctx.response.status = status;
+    ctx.response.streaming = ctx.stream && status === 200;
+    for (const stage of this.options.stages) stage.onResponseHeaders?.(ctx);
+  }
+
+  private onResponseBody(chunk: Buffer, endOfStream: boolean, status: number | undefined): PhaseReply {
+    const ctx = this.requireCtx();
+    if (ctx.response.status === null) this.startResponse(status ?? 0);
     ctx.response.bytes += chunk.length;
     let current = chunk;
     let replaced = false;

@@ -50,9 +50,7 @@ export function routeStage(deps: { config: ConfigHolder; credentials: Credential
     },
 
     onResponseHeaders(ctx: RequestContext): void {
-      ctx.response.addHeaders.set('x-tollgate-request-id', ctx.requestId);
       if (!ctx.provider) return;
-      ctx.response.addHeaders.set('x-tollgate-provider', ctx.provider);
       const type = deps.config.catalog().provider(ctx.provider)?.config.type;
       const transformer = type ? providerAdapters[type].responseTransformer(ctx) : null;
       if (transformer) transformers.set(ctx, transformer);

@@ -143,10 +143,10 @@ describe('OpenAI SDK through Envoy and Tollgate', () => {
     expect(received).toBeLessThan(8);
   });
 
-  it('answers a stream cut before the response started with an OpenAI-shaped 502', async () => {
+  it('answers a provider that resets the connection before responding with an OpenAI-shaped 502', async () => {
     const error = await h.client().chat.completions
-      .create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'a b c' }], stream: true }, { headers: { 'x-fake-fault': 'cut-stream=1' } })
-      .catch((e: unknown) => e as { status: number; error: { code: string; type: string } });
-    expect(error).toMatchObject({ status: 502, error: { type: 'api_error' } });
+      .create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'a b c' }], stream: true }, { headers: { 'x-fake-fault': 'reset' } })
+      .then(() => null, (e: unknown) => e as { status: number; error: { code: string; type: string } });
+    expect(error).toMatchObject({ status: 502, error: { type: 'api_error', code: 'provider_unreachable' } });
   });
 });

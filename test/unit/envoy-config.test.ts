@@ -48,13 +48,16 @@ describe('rendered Envoy config', () => {
     expect(inlined.stdout + inlined.stderr).toContain('OK');
   });
 
-  it('keeps the admin interface on loopback, fails closed and lets Tollgate switch SSE to STREAMED', () => {
+  it('keeps the admin interface on loopback, fails closed, holds request headers and streams responses', () => {
     const bootstrap = parse(renderEnvoyConfig(config, { dir }).files['envoy.yaml']) as Record<string, any>;
     expect(bootstrap.admin.address.socket_address.address).toBe('127.0.0.1');
     const filters = bootstrap.static_resources.listeners[0].filter_chains[0].filters[0].typed_config.http_filters;
     const extproc = filters.find((f: { name: string }) => f.name === 'envoy.filters.http.ext_proc').typed_config;
     expect(extproc.failure_mode_allow).toBe(false);
-    expect(extproc.allow_mode_override).toBe(true);
+    expect(extproc.processing_mode).toMatchObject({
+      request_header_mode: 'SEND', request_body_mode: 'BUFFERED', response_header_mode: 'SKIP', response_body_mode: 'STREAMED',
+    });
+    expect(extproc.response_attributes).toEqual(['response.code']);
     expect(extproc.message_timeout).toBe('2.000s');
   });
 });

@@ -8,13 +8,16 @@ const PATHS = { chat: '/chat/completions', embeddings: '/embeddings' } as const;
 /** Per request: whether Tollgate added stream_options.include_usage (so the usage chunk must be removed again). */
 const addedUsage = new WeakSet<RequestContext>();
 
-/** JSON responses arrive whole (BUFFERED): read the usage, change nothing. */
-function jsonUsageReader(ctx: RequestContext): ResponseTransformer {
+/** JSON responses pass through unchanged; their pieces are kept only to read the usage at the end. */
+function jsonUsageReader(ctx: RequestContext): ResponseTransformer | null {
+  if (ctx.response.status !== 200) return null;
+  const pieces: Buffer[] = [];
   return {
     onChunk(chunk, endOfStream) {
-      if (!endOfStream || ctx.response.status !== 200) return;
+      pieces.push(chunk);
+      if (!endOfStream) return;
       try {
-        ctx.usage = fromOpenAIUsage((JSON.parse(chunk.toString('utf8')) as { usage?: unknown }).usage);
+        ctx.usage = fromOpenAIUsage((JSON.parse(Buffer.concat(pieces).toString('utf8')) as { usage?: unknown }).usage);
       } catch {
         ctx.log.warn('provider answered 200 with a body that is not JSON');
       }

@@ -67,11 +67,18 @@ describe('pipeline runner', () => {
     expect(calls.filter((c) => c.startsWith('end'))).toEqual(['end aborted']);
   });
 
-  it('switches SSE to STREAMED and removes content-length in the same reply', async () => {
-    const handler = pipeline([]);
-    await handler.handle({ phase: 'request_headers', headers: requestHeaders, endOfStream: true });
-    const reply = await handler.handle({ phase: 'response_headers', headers: headers({ ':status': '200', 'content-type': 'text/event-stream; charset=utf-8' }), endOfStream: false });
-    expect(reply).toMatchObject({ kind: 'continue', streamResponseBody: true, headers: { remove: ['content-length'] } });
+  it('learns the response status from the first body chunk when response headers are not sent', async () => {
+    const seen: Array<[number | null, boolean]> = [];
+    const stage: Stage = { name: 'watch', onResponseHeaders: (ctx) => void seen.push([ctx.response.status, ctx.response.streaming]) };
+    const stream: Stage = { name: 'stream', onRequest: (ctx) => { ctx.stream = true; } };
+    for (const status of [200, 429]) {
+      const handler = pipeline([stream, stage]);
+      await handler.handle({ phase: 'request_headers', headers: requestHeaders, endOfStream: true });
+      await handler.handle({ phase: 'response_body', body: Buffer.from('x'), endOfStream: false, status });
+      await handler.handle({ phase: 'response_body', body: Buffer.from('y'), endOfStream: true });
+    }
+    // A stream request answered 200 is SSE; an error answer is JSON, whatever the client asked for.
+    expect(seen).toEqual([[200, true], [429, false]]);
   });
 
   it('re-serialises the body only when a stage changed it, with a matching content-length', async () => {
