@@ -96,7 +96,7 @@ export async function startTollgate(options: TollgateOptions): Promise<Tollgate>
       validateStage(),
       modelsStage({ config, now: () => Date.now() }),
       routeStage({ config, credentials }),
-      observeStage({ metrics }),
+      observeStage({ metrics, logger }),
     ],
   });
 
@@ -177,6 +177,7 @@ export async function startTollgate(options: TollgateOptions): Promise<Tollgate>
       credentials.stop();
       await Promise.all([extproc.stop(), admin.stop()]);
       if (!options.store) await store.close();
+      logger.flush();
     },
   };
 }

@@ -5,6 +5,7 @@ import { pino, type Logger, type DestinationStream } from 'pino';
  * appear, and request/response bodies are never passed to the logger.
  */
 export function createLogger(level: string, destination?: DestinationStream): Logger {
+  // Asynchronous writes: a slow log pipe must not stall request handling (flushed when Tollgate stops).
   return pino(
     {
       level,
@@ -14,6 +15,6 @@ export function createLogger(level: string, destination?: DestinationStream): Lo
         censor: '[redacted]',
       },
     },
-    destination,
+    destination ?? pino.destination({ dest: 1, sync: false }),
   );
 }

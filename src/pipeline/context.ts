@@ -52,7 +52,8 @@ export interface RequestContext {
   /** Path without the query string. */
   readonly path: string;
   readonly requestHeaders: HeaderMap;
-  log: Logger;
+  /** A child logger carrying the request id, created on first use (most requests log one line, at the end). */
+  readonly log: Logger;
   endpoint: Endpoint | null;
   tenant: Tenant | null;
   body: Record<string, unknown> | null;

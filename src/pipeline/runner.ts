@@ -84,6 +84,7 @@ class RequestPipeline implements StreamHandler {
     const rawPath = headers.get(':path') ?? '/';
     const queryAt = rawPath.indexOf('?');
     const requestId = headers.get('x-request-id') || randomUUID();
+    let log: Logger | null = null;
     this.ctx = {
       requestId,
       startedAt: now(),
@@ -91,7 +92,10 @@ class RequestPipeline implements StreamHandler {
       method: headers.get(':method') ?? 'GET',
       path: queryAt === -1 ? rawPath : rawPath.slice(0, queryAt),
       requestHeaders: headers,
-      log: logger.child({ request_id: requestId }),
+      get log() {
+        log ??= logger.child({ request_id: requestId });
+        return log;
+      },
       endpoint: null,
       tenant: null,
       body: null,

@@ -58,7 +58,6 @@ export function authStage(deps: { keys: KeyResolver; staticKeys: () => StaticKey
         user: ctx.requestHeaders.get('x-tollgate-user') || null,
         feature: ctx.requestHeaders.get('x-tollgate-feature') || null,
       };
-      ctx.log = ctx.log.child({ org: record.org, team: record.team, app: record.app, key_id: record.id });
     },
   };
 }

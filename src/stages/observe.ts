@@ -1,3 +1,4 @@
+import type { Logger } from 'pino';
 import type { RequestContext } from '../pipeline/context.ts';
 import type { Stage } from '../pipeline/stage.ts';
 import type { GatewayMetrics } from '../observability/metrics.ts';
@@ -6,7 +7,7 @@ import type { GatewayMetrics } from '../observability/metrics.ts';
  * One structured log line and the metrics of each request, when it ends (whatever the outcome).
  * Never logs prompts, completions or keys: only ids, names and numbers.
  */
-export function observeStage(deps: { metrics: GatewayMetrics }): Stage {
+export function observeStage(deps: { metrics: GatewayMetrics; logger: Logger }): Stage {
   return {
     name: 'observe',
     onResponseEnd(ctx: RequestContext): void {
@@ -25,8 +26,14 @@ export function observeStage(deps: { metrics: GatewayMetrics }): Stage {
         deps.metrics.tokens.inc({ ...tokenLabels, kind: 'prompt' }, ctx.usage.promptTokens);
         deps.metrics.tokens.inc({ ...tokenLabels, kind: 'completion' }, ctx.usage.completionTokens);
       }
+      // Checked on the root logger, so a disabled level costs no per-request child logger.
+      if (!deps.logger.isLevelEnabled('info')) return;
       ctx.log.info(
         {
+          org: ctx.tenant?.org,
+          team: ctx.tenant?.team,
+          app: ctx.tenant?.app,
+          key_id: ctx.tenant?.keyId,
           method: ctx.method,
           path: ctx.path,
           endpoint: ctx.endpoint,
