@@ -21,7 +21,7 @@ import { modelsStage } from './stages/models.ts';
 import { observeStage } from './stages/observe.ts';
 import { routeStage } from './stages/route.ts';
 import { validateStage } from './stages/validate.ts';
-import { createStore } from './store/create-store.ts';
+import { createStore, type StoreConfig } from './store/create-store.ts';
 import type { Store } from './store/store.ts';
 
 export interface TollgateOptions {
@@ -66,11 +66,13 @@ function staticKeysOf(config: TollgateConfig, extra: TollgateOptions['extraKeys'
   return keys;
 }
 
-function storeUrl(config: TollgateConfig, env: NodeJS.ProcessEnv): { type: 'memory' } | { type: 'redis'; url: string } {
+function storeConfig(config: TollgateConfig, env: NodeJS.ProcessEnv): StoreConfig {
   if (config.store.type === 'memory') return { type: 'memory' };
   const url = config.store.url ?? (config.store.url_env ? env[config.store.url_env] : undefined);
   if (!url) throw new ConfigError('store', [`store.url_env: ${config.store.url_env} is not set`]);
-  return { type: 'redis', url };
+  // A store call must fail while Envoy still waits for our answer, so the client gets Tollgate's clear 503
+  // rather than Envoy's ext_proc timeout.
+  return { type: 'redis', url, commandTimeoutMs: Math.max(50, Math.floor(config.envoy.message_timeout_ms / 2)) };
 }
 
 /** Starts Tollgate: the ext_proc gRPC service and the admin HTTP server, wired from the config. */
@@ -81,7 +83,15 @@ export async function startTollgate(options: TollgateOptions): Promise<Tollgate>
   const config = new ConfigHolder(options.config, options.providerBaseUrls);
   const credentials = new CredentialResolver({ env });
   await credentials.preload(Object.values(options.config.providers));
-  const store = options.store ?? createStore(storeUrl(options.config, env));
+  let lastStoreWarning = 0;
+  const store = options.store ?? createStore(storeConfig(options.config, env), {
+    // The client reports every failed reconnect; one warning per 10 s says enough.
+    onError: (error) => {
+      if (Date.now() - lastStoreWarning < 10_000) return;
+      lastStoreWarning = Date.now();
+      logger.warn({ err: error }, 'store unavailable');
+    },
+  });
   const keys = new KeyStore({ store, now: () => Date.now() });
   const metrics = new GatewayMetrics();
   let staticKeys = staticKeysOf(options.config, options.extraKeys, env);

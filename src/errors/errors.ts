@@ -29,6 +29,11 @@ export const errors = {
       status: 404, type: 'invalid_request_error', code: 'unknown_url',
       message: `Unknown request URL: ${method} ${path}.`,
     }),
+  storeUnavailable: () =>
+    new GatewayError({
+      status: 503, type: 'api_error', code: 'store_unavailable',
+      message: 'The gateway cannot check keys right now; retry shortly.',
+    }),
   providerUnavailable: (provider: string, detail: string) =>
     new GatewayError({
       status: 503, type: 'api_error', code: 'provider_unavailable',

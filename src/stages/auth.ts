@@ -42,7 +42,10 @@ export function authStage(deps: { keys: KeyResolver; staticKeys: () => StaticKey
       const hash = createHash('sha256').update(key).digest('hex');
       let record = deps.staticKeys().get(hash);
       if (!record) {
-        const found = await deps.keys.lookup(key);
+        const found = await deps.keys.lookup(key).catch((error: unknown) => {
+          ctx.log.error({ err: error }, 'key store lookup failed');
+          throw errors.storeUnavailable();
+        });
         if (found.status !== 'valid') return { respond: errors.invalidKey(found.status) };
         record = found.record;
       }

@@ -9,7 +9,7 @@ describe('bad input through Envoy', () => {
   let h: Harness;
   beforeAll(async () => {
     const config = testConfig();
-    config.envoy = { max_request_body_bytes: LIMIT };
+    config.envoy = { max_request_body_bytes: LIMIT, upstream_timeout_ms: 1000 };
     h = await startHarness({ config });
   });
   afterAll(async () => h?.stop());
@@ -104,6 +104,12 @@ describe('bad input through Envoy', () => {
     expect(result.status).toBe(413);
     expectOpenAIError(result, 'request_too_large');
     expect(h.fake.requestCount).toBe(0);
+  });
+
+  it("maps Envoy's 504 for a provider that does not answer in time", async () => {
+    const result = await post('/chat/completions', chat, { 'x-fake-fault': 'hang' });
+    expect(result.status).toBe(504);
+    expectOpenAIError(result, 'provider_timeout');
   });
 
   it('passes provider errors through with their status (429 keeps retry-after)', async () => {
