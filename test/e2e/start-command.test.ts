@@ -3,7 +3,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import OpenAI from 'openai';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
 import { freePort } from '../helpers/free-port.ts';
 
@@ -11,6 +11,9 @@ import { freePort } from '../helpers/free-port.ts';
 const root = resolve(import.meta.dirname, '../..');
 const DEMO_KEY = 'tg-demo-start-command-test';
 const ADMIN_TOKEN = 'start-command-admin-token';
+
+/** Every gateway a test started, killed after each test even when an assertion failed half-way. */
+const launched: ChildProcess[] = [];
 
 async function launch(dir: string): Promise<{ child: ChildProcess; baseUrl: string; adminUrl: string; envoyPids: () => number[] }> {
   const config = parse(await readFile(join(root, 'config/tollgate.yaml'), 'utf8')) as Record<string, any>;
@@ -25,6 +28,7 @@ async function launch(dir: string): Promise<{ child: ChildProcess; baseUrl: stri
   const env: NodeJS.ProcessEnv = { ...process.env, TOLLGATE_CONFIG: configPath, TOLLGATE_DEMO_KEY: DEMO_KEY, TOLLGATE_RUN_DIR: dir, TOLLGATE_ADMIN_TOKEN: ADMIN_TOKEN };
   delete env.OPENAI_API_KEY;
   const child = spawn(join(root, 'bin/tollgate'), ['start'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  launched.push(child);
   let output = '';
   await new Promise<void>((ready, fail) => {
     const timer = setTimeout(() => fail(new Error(`gateway did not start:\n${output}`)), 30_000);
@@ -61,6 +65,9 @@ describe('tollgate start (npm start)', () => {
   let dir: string;
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'tollgate-start-'));
+  });
+  afterEach(() => {
+    for (const child of launched.splice(0)) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
   });
   afterAll(async () => rm(dir, { recursive: true, force: true }));
 

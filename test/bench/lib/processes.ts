@@ -1,9 +1,9 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { envoyBinary, startEnvoy, waitForEnvoyReady, type EnvoyProcess } from '../../../src/envoy/envoy-process.ts';
+import { spawnWithWatchdog } from '../../../src/process/watchdog.ts';
 
 /**
  * The processes of the benchmark, each its own OS process so its RSS and CPU time can be read from /proc:
@@ -44,11 +44,9 @@ export interface WatchedProcess extends Stoppable {
   readonly output: string[];
 }
 
-const PID_MARK = '__BENCH_CHILD_PID=';
-
 /**
- * Starts `command args…` under the same kind of shell watchdog as src/envoy/envoy-process.ts: the watchdog holds a
- * pipe to us, so if this process dies (even by SIGKILL) the pipe closes and the child is stopped; no orphans.
+ * Starts `command args…` under src/process's watchdog (no orphans, even if the benchmark is killed) and waits until
+ * its pid is known and, with readyLine, until a line of output shows it is up.
  * With logFile, the program's stdout/stderr go to that file (never through this process, the load generator).
  */
 export async function startWatched(options: {
@@ -61,62 +59,38 @@ export async function startWatched(options: {
   readyLine?: RegExp;
   onLine?: (line: string) => void;
 }): Promise<WatchedProcess & { ready: RegExpExecArray | null }> {
-  const redirect = options.logFile ? ' >"$BENCH_LOG_FILE" 2>&1' : '';
-  const script = 'exec 3<&0; trap \'kill -TERM $child 2>/dev/null\' TERM INT; ' +
-    `"$0" "$@" <&- 3<&-${redirect} & child=$!; echo "${PID_MARK}$child"; ` +
-    '(read _ignored <&3; kill -TERM $child 2>/dev/null) & wait $child; status=$?; wait $child 2>/dev/null; exit $status';
-  const child: ChildProcess = spawn('/bin/sh', ['-c', script, options.command, ...options.args], {
-    cwd: options.cwd,
-    env: { ...(options.env ?? process.env), ...(options.logFile ? { BENCH_LOG_FILE: options.logFile } : {}) },
-    stdio: ['pipe', 'pipe', 'pipe'],
-  });
   const output: string[] = [];
-  const exited = new Promise<number | null>((done) => child.once('exit', (code) => done(code)));
-  const state: { pid: number; ready: RegExpExecArray | null; check: (() => void) | null } = { pid: -1, ready: null, check: null };
-  const forward = (data: Buffer) => {
-    for (const line of data.toString('utf8').split('\n')) {
-      if (!line.trim()) continue;
-      if (line.startsWith(PID_MARK)) state.pid = Number(line.slice(PID_MARK.length));
-      else {
-        if (output.length < 200) output.push(line);
-        if (options.readyLine && !state.ready) state.ready = options.readyLine.exec(line);
-        options.onLine?.(line);
+  let ready: RegExpExecArray | null = null;
+  let onReady: () => void = () => undefined;
+  const readyNow = new Promise<void>((resolve) => { onReady = resolve; });
+  const child = spawnWithWatchdog({
+    command: options.command,
+    args: options.args,
+    cwd: options.cwd,
+    env: options.env,
+    logFile: options.logFile,
+    onLine: (line) => {
+      if (output.length < 200) output.push(line);
+      if (options.readyLine && !ready) {
+        ready = options.readyLine.exec(line);
+        if (ready) onReady();
       }
-      state.check?.();
-    }
-  };
-  child.stdout?.on('data', forward);
-  child.stderr?.on('data', forward);
-
-  await new Promise<void>((resolve, reject) => {
-    const timeout = setTimeout(() => reject(new Error(`${options.command} did not start in time:\n${output.join('\n')}`)), 20_000);
-    void exited.then((code) => {
-      clearTimeout(timeout);
-      reject(new Error(`${options.command} exited with ${code} while starting:\n${output.join('\n')}`));
-    });
-    state.check = () => {
-      if (state.pid > 0 && (!options.readyLine || state.ready)) {
-        clearTimeout(timeout);
-        state.check = null;
-        resolve();
-      }
-    };
-  });
-
-  return {
-    pid: state.pid,
-    exited,
-    output,
-    ready: state.ready,
-    async stop() {
-      if (child.exitCode !== null || child.signalCode !== null) return;
-      child.kill('SIGTERM');
-      child.stdin?.end();
-      const timeout = setTimeout(() => child.kill('SIGKILL'), 5000);
-      await exited;
-      clearTimeout(timeout);
+      options.onLine?.(line);
     },
-  };
+  });
+  if (!options.readyLine) onReady();
+  let timer: NodeJS.Timeout | undefined;
+  const failure = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${options.command} did not start in time:\n${output.join('\n')}`)), 20_000);
+    void child.exited.then((code) => reject(new Error(`${options.command} exited with ${code} while starting:\n${output.join('\n')}`)));
+  });
+  failure.catch(() => undefined);
+  try {
+    const [pid] = await Promise.race([Promise.all([child.pid, readyNow]), failure]);
+    return { pid, exited: child.exited, output, ready, stop: () => child.stop() };
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /** The strict fake provider (test/fakes/openai-provider.ts) with zero latency and nothing recorded. */
@@ -194,8 +168,7 @@ export async function startEnvoyAt(projectRoot: string, configPath: string, admi
     await envoy.stop();
     throw new Error(`${(error as Error).message}\n${lines.join('\n')}`);
   }
-  const pid = childPids(envoy.pid).find((candidate) => readComm(candidate) === 'envoy') ?? childPids(envoy.pid)[0] ?? -1;
-  return { pid, adminUrl, process: envoy, stop: () => envoy.stop() };
+  return { pid: await envoy.pid, adminUrl, process: envoy, stop: () => envoy.stop() };
 }
 
 /**
@@ -276,30 +249,6 @@ export async function writeBareEnvoyConfig(path: string, options: {
 }
 
 // ───────────────────────────────────────────────────────────────── /proc
-
-function readComm(pid: number): string {
-  try {
-    return readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
-  } catch {
-    return '';
-  }
-}
-
-/** Direct children of a pid (scans /proc: task/…/children is not available everywhere). */
-export function childPids(parent: number): number[] {
-  const found: number[] = [];
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      if (Number(fields[1]) === parent) found.push(Number(entry));
-    } catch {
-      // gone meanwhile
-    }
-  }
-  return found;
-}
 
 /** VmRSS and VmHWM (peak RSS, kept by the kernel) of a process, in MiB; null when it is gone. */
 export function readMemoryMb(pid: number): { rss: number; hwm: number } | null {
