@@ -46,7 +46,10 @@ describe('docker-compose.yml and Dockerfile', () => {
     const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { devDependencies: Record<string, string> };
     expect(dockerfile).toMatch(new RegExp(`^FROM node:${pkg.devDependencies.node?.replaceAll('.', '\\.')}-`, 'm'));
     expect(compose.services.tollgate?.command?.[0]).toBe('serve');
-    for (const copied of dockerfile.matchAll(/^COPY (?!package)(\S+)/gm)) {
+    // The runtime stage runs what the build stage compiled with the project's own build script.
+    expect(dockerfile).toContain('RUN npm run build');
+    expect(dockerfile).toMatch(/^ENTRYPOINT \["node", "src\/cli\/main\.js"\]/m);
+    for (const copied of dockerfile.matchAll(/^COPY (?!package|--from)(\S+)/gm)) {
       expect(existsSync(join(root, copied[1] ?? '')), `${copied[1]} is copied but missing`).toBe(true);
     }
   });
