@@ -18,9 +18,4 @@ export class ConfigHolder {
   replace(config: TollgateConfig): void {
     this.current = new Catalog(config, this.providerBaseUrls);
   }
-
-  /** Base URL overrides (the demo provider) apply to every config this holder takes. */
-  baseUrlOverrides(): Record<string, string> {
-    return this.providerBaseUrls;
-  }
 }

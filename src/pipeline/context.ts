@@ -64,9 +64,9 @@ export interface RequestContext {
   upstream: UpstreamEdits;
   response: {
     status: number | null;
-    headers: HeaderMap;
     /** An SSE stream: the client asked for one and the provider answered 200. */
     streaming: boolean;
+    /** Response body bytes as the provider sent them. */
     bytes: number;
   };
   usage: Usage | null;

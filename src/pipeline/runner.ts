@@ -103,7 +103,7 @@ class RequestPipeline implements StreamHandler {
       provider: null,
       stream: false,
       upstream: new UpstreamEdits(),
-      response: { status: null, headers: new Map(), streaming: false, bytes: 0 },
+      response: { status: null, streaming: false, bytes: 0 },
       usage: null,
       error: null,
       outcome: 'pending',
@@ -139,8 +139,6 @@ class RequestPipeline implements StreamHandler {
 
   /** Only when a deployment sends response headers to Tollgate; the rendered config does not (see render). */
   private onResponseHeaders(headers: Map<string, string>, endOfStream: boolean): PhaseReply {
-    const ctx = this.requireCtx();
-    ctx.response.headers = headers;
     this.startResponse(Number(headers.get(':status') ?? 0));
     if (endOfStream) this.completeResponse();
     return { kind: 'continue', phase: 'response_headers' };

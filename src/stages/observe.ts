@@ -46,6 +46,7 @@ export function observeStage(deps: { metrics: GatewayMetrics; logger: Logger }):
           outcome: ctx.outcome,
           error_code: ctx.error?.code,
           latency_ms: Math.round(latencyMs * 10) / 10,
+          response_bytes: ctx.response.bytes,
           prompt_tokens: ctx.usage?.promptTokens,
           completion_tokens: ctx.usage?.completionTokens,
           total_tokens: ctx.usage?.totalTokens,

@@ -9,7 +9,7 @@ function context(): RequestContext {
     requestId: 'r1', startedAt: 0, now: () => 0, method: 'POST', path: '/v1/chat/completions', requestHeaders: new Map(),
     log: pino({ level: 'silent' }), endpoint: 'chat', tenant: null, body: null, model: 'm', provider: 'p', stream: true,
     upstream: new UpstreamEdits(),
-    response: { status: 200, headers: new Map(), streaming: true, bytes: 0 },
+    response: { status: 200, streaming: true, bytes: 0 },
     usage: null, error: null, outcome: 'pending',
   };
 }
