@@ -46,3 +46,12 @@ describe('config loader', () => {
     expect(catalog.access({ org: 'acme', team: 'hr', app: 'portal' }, 'toString')).toMatchObject({ allowed: false, reason: 'unknown' });
   });
 });
+
+describe('config/tollgate.schema.json', () => {
+  it('is the committed copy of the schema the loader enforces (for editors)', async () => {
+    const { readFile } = await import('node:fs/promises');
+    const { configSchema } = await import('../../../src/config/schema.ts');
+    const committed = JSON.parse(await readFile(new URL('../../../config/tollgate.schema.json', import.meta.url), 'utf8')) as unknown;
+    expect(committed, 'stale: run bin/tollgate config-schema > config/tollgate.schema.json').toEqual(JSON.parse(JSON.stringify(configSchema)));
+  });
+});
