@@ -144,6 +144,7 @@ export async function startTollgate(options: TollgateOptions): Promise<Tollgate>
   const extproc = await startExtProcServer({
     address: options.config.extproc.address,
     port: options.extprocPort ?? options.config.extproc.port,
+    socketPath: options.config.extproc.socket_path,
     newHandler,
     logger,
   });

@@ -162,11 +162,12 @@ function discoveryResponse(resources: object[], version: string) {
   return { version_info: version, resources };
 }
 
-/** Tollgate processes Envoy talks to: the configured list, or the one at extproc.address:port. */
-function extprocEndpoints(config: TollgateConfig): Array<{ address: string; port_value: number }> {
+/** Tollgate processes Envoy talks to: its Unix socket, the configured list, or the one at extproc.address:port. */
+function extprocEndpoints(config: TollgateConfig): object[] {
+  if (config.extproc.socket_path) return [{ pipe: { path: config.extproc.socket_path } }];
   const listed = config.extproc.endpoints ?? [{ address: config.extproc.address, port: config.extproc.port }];
   // A wildcard bind address is reached through loopback.
-  return listed.map((e) => ({ address: e.address === '0.0.0.0' ? '127.0.0.1' : e.address, port_value: e.port }));
+  return listed.map((e) => ({ socket_address: { address: e.address === '0.0.0.0' ? '127.0.0.1' : e.address, port_value: e.port } }));
 }
 
 function renderBootstrap(config: TollgateConfig, options: RenderOptions) {
@@ -257,7 +258,7 @@ function renderBootstrap(config: TollgateConfig, options: RenderOptions) {
         },
         load_assignment: {
           cluster_name: EXTPROC_CLUSTER,
-          endpoints: [{ lb_endpoints: extprocEndpoints(config).map((endpoint) => ({ endpoint: { address: { socket_address: endpoint } } })) }],
+          endpoints: [{ lb_endpoints: extprocEndpoints(config).map((address) => ({ endpoint: { address } })) }],
         },
       }],
     },

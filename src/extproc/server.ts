@@ -1,3 +1,4 @@
+import { rm } from 'node:fs/promises';
 import * as grpc from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import type { ProcessingRequest__Output } from '../generated/envoy/service/ext_proc/v3/ProcessingRequest.ts';
@@ -11,6 +12,8 @@ type ProcessCall = grpc.ServerDuplexStream<ProcessingRequest__Output, Processing
 export interface ExtProcServerOptions {
   address: string;
   port: number;
+  /** Listen on this Unix socket instead of address:port. */
+  socketPath?: string;
   /** Creates the per-request handler: one ext_proc stream is one HTTP request. */
   newHandler: () => StreamHandler;
   logger: Logger;
@@ -59,6 +62,8 @@ function serveProcessStream(call: ProcessCall, handler: StreamHandler, logger: L
 }
 
 export async function startExtProcServer(options: ExtProcServerOptions): Promise<{ port: number; stop(): Promise<void> }> {
+  // A socket file left by a process that died would make the bind fail.
+  if (options.socketPath) await rm(options.socketPath, { force: true });
   const server = new grpc.Server({
     'grpc.keepalive_permit_without_calls': 1,
     'grpc.max_receive_message_length': 64 * 1024 * 1024,
@@ -68,7 +73,8 @@ export async function startExtProcServer(options: ExtProcServerOptions): Promise
     Process: (call: ProcessCall) => serveProcessStream(call, options.newHandler(), options.logger),
   });
   const port = await new Promise<number>((resolve, reject) => {
-    server.bindAsync(`${options.address}:${options.port}`, grpc.ServerCredentials.createInsecure(), (error, bound) =>
+    const target = options.socketPath ? `unix:${options.socketPath}` : `${options.address}:${options.port}`;
+    server.bindAsync(target, grpc.ServerCredentials.createInsecure(), (error, bound) =>
       error ? reject(error) : resolve(bound));
   });
   return {

@@ -10,6 +10,7 @@
  *   BENCH_SECONDS=20 BENCH_WARMUP_SECONDS=3 BENCH_RATES=200,500   measured/warm-up seconds, rates
  *   BENCH_INFO_LOGGING=1      extra run at the highest rate with Tollgate logging at info (one line per request)
  *   BENCH_NOOP_EXTPROC=1      the no-op ext_proc target (0 to skip)
+ *   BENCH_EXTPROC_UDS=1       Envoy reaches Tollgate over a Unix socket (extproc.socket_path) instead of TCP
  *   BENCH_MAX_FOREIGN_CPU=10 BENCH_ATTEMPTS=3 BENCH_QUIET_TIMEOUT_S=300   redo runs disturbed by other processes
  *   BENCH_OUT=FILE            results file
  * Diagnostics (profiling; BENCH_TARGETS=a subset writes no results file):
@@ -59,6 +60,8 @@ const SECONDS = Number(process.env.BENCH_SECONDS ?? 20);
 const WARMUP_SECONDS = Number(process.env.BENCH_WARMUP_SECONDS ?? 3);
 const RATES = (process.env.BENCH_RATES ?? '200,500').split(',').map(Number).filter((n) => n > 0);
 const INFO_LOGGING = (process.env.BENCH_INFO_LOGGING ?? '1') !== '0';
+/** Envoy → Tollgate over a Unix socket instead of TCP loopback. */
+const EXTPROC_UDS = process.env.BENCH_EXTPROC_UDS === '1';
 const TOLLGATE_NODE_OPTIONS = process.env.BENCH_TOLLGATE_NODE_OPTIONS;
 /** Node/V8 flags NODE_OPTIONS refuses (e.g. "--trace-gc --single-threaded-gc"): Tollgate then runs without bin/tollgate. */
 const TOLLGATE_NODE_ARGS = (process.env.BENCH_TOLLGATE_NODE_ARGS ?? '').split(' ').filter(Boolean);
@@ -245,7 +248,10 @@ function tollgateConfigObject(options: {
       max_response_body_bytes: BUFFER_LIMIT_BYTES,
       config_dir: options.envoyDir,
     },
-    extproc: { address: '127.0.0.1', port: options.extprocPort },
+    extproc: {
+      address: '127.0.0.1', port: options.extprocPort,
+      ...(EXTPROC_UDS ? { socket_path: `${options.envoyDir}.extproc.sock` } : {}),
+    },
     admin: { address: '127.0.0.1', port: options.adminPort, token_env: 'BENCH_ADMIN_TOKEN' },
     store: { type: 'memory' },
     logging: { level: options.logLevel },

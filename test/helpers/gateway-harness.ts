@@ -75,7 +75,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   const raw = structuredClone(options.config ?? testConfig());
   raw.listener = { address: '127.0.0.1', port: listenerPort };
   raw.envoy = { ...(raw.envoy as object), admin: { address: '127.0.0.1', port: envoyAdminPort } };
-  raw.extproc = { address: '127.0.0.1', port: 0 };
+  raw.extproc = { ...(raw.extproc as object), address: '127.0.0.1', port: 0 };
   raw.admin = { address: '127.0.0.1', port: 0, token_env: 'TEST_ADMIN_TOKEN' };
   for (const provider of Object.values(raw.providers as Record<string, { base_url: string }>)) {
     if (provider.base_url === PLACEHOLDER_URL) provider.base_url = fake.url;
@@ -95,7 +95,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     env: { ...process.env, TEST_OPENAI_KEY: PROVIDER_KEY, TEST_ADMIN_TOKEN: ADMIN_TOKEN },
   });
   // Envoy must reach the ext_proc port Tollgate actually bound.
-  const envoyConfig = validateConfig({ ...structuredClone(raw), extproc: { address: '127.0.0.1', port: tollgate.extprocPort } });
+  const envoyConfig = validateConfig({ ...structuredClone(raw), extproc: { ...(raw.extproc as object), address: '127.0.0.1', port: tollgate.extprocPort } });
   await writeEnvoyConfig(envoyDir, renderEnvoyConfig(envoyConfig, { dir: envoyDir }));
   const envoyOutput: string[] = [];
   const envoy = startEnvoy({
