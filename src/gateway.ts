@@ -188,7 +188,6 @@ export async function startTollgate(options: TollgateOptions): Promise<Tollgate>
       credentials.stop();
       await Promise.all([extproc.stop(), admin.stop()]);
       if (!options.store) await store.close();
-      logger.flush();
     },
   };
 }
