@@ -57,8 +57,12 @@ export function validateStage(): Stage {
       }
       // GET /v1/models/{model}: model names may contain slashes (e.g. meta-llama/Llama-3.1-8B-Instruct).
       if (ctx.method === 'GET' && path.startsWith(MODEL_PREFIX) && path.length > MODEL_PREFIX.length) {
+        try {
+          ctx.model = decodeURIComponent(path.slice(MODEL_PREFIX.length));
+        } catch {
+          return { respond: errors.badRequest('The model name in the URL is not valid percent-encoding.', 'model') };
+        }
         ctx.endpoint = 'model';
-        ctx.model = decodeURIComponent(path.slice(MODEL_PREFIX.length));
         return;
       }
       return { respond: errors.unknownUrl(ctx.method, ctx.path) };

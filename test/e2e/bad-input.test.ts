@@ -92,6 +92,12 @@ describe('bad input through Envoy', () => {
     expect(h.fake.requestCount).toBe(0);
   });
 
+  it('rejects a model URL with broken percent-encoding with 400, not a 500', async () => {
+    const response = await fetch(`${h.baseUrl}/models/%E0%A4%A`, { headers: { authorization: `Bearer ${h.key}` } });
+    expect(response.status).toBe(400);
+    expect(((await response.json()) as { error: { param: string } }).error.param).toBe('model');
+  });
+
   it('answers an unknown URL with 404', async () => {
     const result = await post('/completions', chat);
     expect(result.status).toBe(404);
