@@ -21,21 +21,21 @@ export function optObject(b: Json, k: string, param = k): Json | undefined {
   if (!isObj(v)) throw typeError(param, 'an object', v);
   return v;
 }
-export function optNumber(b: Json, k: string, min: number, max: number): number | undefined {
+/** A bounded number, with the real API's messages: kind 'decimal' accepts any finite number, 'integer' only integers. */
+function optBounded(b: Json, k: string, min: number, max: number, param: string, kind: 'decimal' | 'integer'): number | undefined {
   const v = b[k];
   if (v === undefined || v === null) return undefined;
-  if (typeof v !== 'number' || !Number.isFinite(v)) throw typeError(k, 'a decimal', v);
-  if (v < min) throw new ApiError(400, `Invalid '${k}': decimal below minimum value. Expected a value >= ${min}, but got ${v} instead.`, k, 'decimal_below_min_value');
-  if (v > max) throw new ApiError(400, `Invalid '${k}': decimal above maximum value. Expected a value <= ${max}, but got ${v} instead.`, k, 'decimal_above_max_value');
+  const ok = typeof v === 'number' && (kind === 'integer' ? Number.isInteger(v) : Number.isFinite(v));
+  if (!ok) throw typeError(param, kind === 'integer' ? 'an integer' : 'a decimal', v);
+  if (v < min) throw new ApiError(400, `Invalid '${param}': ${kind} below minimum value. Expected a value >= ${min}, but got ${v} instead.`, param, `${kind}_below_min_value`);
+  if (v > max) throw new ApiError(400, `Invalid '${param}': ${kind} above maximum value. Expected a value <= ${max}, but got ${v} instead.`, param, `${kind}_above_max_value`);
   return v;
 }
+export function optNumber(b: Json, k: string, min: number, max: number): number | undefined {
+  return optBounded(b, k, min, max, k, 'decimal');
+}
 export function optInt(b: Json, k: string, min: number, max: number, param = k): number | undefined {
-  const v = b[k];
-  if (v === undefined || v === null) return undefined;
-  if (typeof v !== 'number' || !Number.isInteger(v)) throw typeError(param, 'an integer', v);
-  if (v < min) throw new ApiError(400, `Invalid '${param}': integer below minimum value. Expected a value >= ${min}, but got ${v} instead.`, param, 'integer_below_min_value');
-  if (v > max) throw new ApiError(400, `Invalid '${param}': integer above maximum value. Expected a value <= ${max}, but got ${v} instead.`, param, 'integer_above_max_value');
-  return v;
+  return optBounded(b, k, min, max, param, 'integer');
 }
 export function optArray(b: Json, k: string, param = k): unknown[] | undefined {
   const v = b[k];
