@@ -1,14 +1,44 @@
 /** The validated shape of config/tollgate.yaml (see schema.ts for the JSON Schema that enforces it). */
-export interface ProviderConfig {
-  /** Wire API the provider speaks. This issue ships OpenAI-compatible passthrough (OpenAI, vLLM, any base_url). */
-  type: 'openai';
+interface ProviderCommon {
   base_url: string;
   /** Name of an env var holding the provider credential. */
   api_key_env?: string;
   /** Path of a file holding the provider credential (e.g. a mounted secret). */
   api_key_file?: string;
+  /** Where the provider serves (e.g. `eu`, `us`): policies may require a region. */
+  region?: string;
   connect_timeout_ms?: number;
 }
+
+/** OpenAI and any OpenAI-compatible API (vLLM, Ollama, Groq, Mistral): passthrough with a Bearer credential. */
+export interface OpenAIProviderConfig extends ProviderCommon {
+  type: 'openai';
+}
+
+/** Azure OpenAI: deployment URLs, `api-version` query, `api-key` header. */
+export interface AzureProviderConfig extends ProviderCommon {
+  type: 'azure';
+  api_version: string;
+  /** Upstream model name → Azure deployment name (a model without an entry uses its own name as deployment). */
+  deployments: Record<string, string>;
+}
+
+/** Anthropic Messages API. */
+export interface AnthropicProviderConfig extends ProviderCommon {
+  type: 'anthropic';
+  /** The `anthropic-version` header (default 2023-06-01). */
+  anthropic_version: string;
+  /** `max_tokens` when the client sets none (Anthropic requires it). */
+  default_max_tokens: number;
+}
+
+/** Google Gemini (Generative Language API): generateContent, streamGenerateContent, embedContent. */
+export interface GeminiProviderConfig extends ProviderCommon {
+  type: 'gemini';
+}
+
+export type ProviderConfig = OpenAIProviderConfig | AzureProviderConfig | AnthropicProviderConfig | GeminiProviderConfig;
+export type ProviderType = ProviderConfig['type'];
 
 export interface ModelConfig {
   provider: string;

@@ -16,9 +16,14 @@ export interface Tenant {
 export type Endpoint = 'chat' | 'embeddings' | 'models' | 'model';
 
 export interface Usage {
+  /** All input tokens, cached ones included (OpenAI's prompt_tokens). */
   promptTokens: number;
   completionTokens: number;
   totalTokens: number;
+  /** Input tokens read from the provider's prompt cache (billed at the cached-input price). */
+  cachedPromptTokens?: number;
+  /** Input tokens written to the provider's prompt cache (Anthropic cache_creation_input_tokens). */
+  cacheWriteTokens?: number;
 }
 
 /** What stages change about the request before it goes upstream; the runner turns it into one mutation. */

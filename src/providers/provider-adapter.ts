@@ -1,23 +1,79 @@
-import type { ResolvedProvider } from '../config/catalog.ts';
-import type { RequestContext } from '../pipeline/context.ts';
+import type { ProviderConfig } from '../config/types.ts';
+import type { Usage } from '../pipeline/context.ts';
 
-export interface UpstreamTarget {
-  provider: ResolvedProvider;
-  /** The model name the provider knows. */
+/** The provider endpoint one attempt goes to, as chosen by the route (HCM filter) or by Envoy (upstream filter). */
+export interface TranslationTarget {
+  /** The provider's name in config (e.g. `anthropic`, `azure-eu`). */
+  providerName: string;
+  provider: ProviderConfig;
+  /** Path prefix of the provider's base URL, e.g. `/v1` (may be empty). */
+  basePath: string;
+  /** The model name the provider knows (after alias resolution). */
   upstreamModel: string;
   /** The provider credential, or null for providers that need none (e.g. a local vLLM). */
   credential: string | null;
 }
 
-/** Observes a response body piece by piece; returns a Buffer only when the piece must change. */
-export interface ResponseTransformer {
+/** The OpenAI-shaped request as validated by the gateway, to be sent to one provider. */
+export interface TranslateRequestInput {
+  endpoint: 'chat' | 'embeddings';
+  /** The validated OpenAI request body. Never mutated: adapters build a new body. */
+  body: Readonly<Record<string, unknown>>;
+  /** The client asked for an SSE stream. */
+  stream: boolean;
+  target: TranslationTarget;
+}
+
+/** What goes on the wire to the provider: Envoy applies it as header and body mutations. */
+export interface OutgoingRequest {
+  /** Full request path including the query string (e.g. `/v1/messages`, `/openai/deployments/x/chat/completions?api-version=…`). */
+  path: string;
+  /** Headers to set (lower-case names), e.g. the credential header. */
+  headers: Record<string, string>;
+  /** Headers to remove (e.g. `authorization` when the provider takes its key elsewhere). */
+  removeHeaders: string[];
+  /** The body for the provider; serialised as JSON by the caller. */
+  body: Record<string, unknown>;
+}
+
+/** What the response translator needs to know about the exchange. */
+export interface ResponseInfo {
+  endpoint: 'chat' | 'embeddings';
+  /** The client asked for an SSE stream. */
+  stream: boolean;
+  /** The provider's HTTP status. */
+  status: number;
+  /** The client itself asked for `stream_options.include_usage` (else a usage chunk must not reach it). */
+  clientWantsUsage: boolean;
+  /** The gateway request id, usable as a completion id when the provider gives none. */
+  requestId: string;
+  /** Unix seconds, for `created` when the provider gives none. */
+  createdAt: number;
+  /** The model the provider was asked for (the answer's `model` when the provider omits it). */
+  upstreamModel: string;
+}
+
+/**
+ * Turns one provider response, piece by piece, into the OpenAI wire format. `onChunk` gets the body as it arrives
+ * (network chunks, in order; the last call has endOfStream=true, possibly with an empty chunk). It returns the bytes
+ * for the client in place of the chunk (an empty Buffer holds them back, e.g. while a JSON body is incomplete), or
+ * nothing to pass the chunk through unchanged.
+ *
+ * Non-200 statuses: the provider's error body becomes `{"error":{"message","type","code","param"}}` with the
+ * provider's message kept (the status itself is not changed).
+ * Streams: a stream that ends before the provider's own end marker gets an OpenAI-shaped error event appended
+ * (`streamTruncatedEvent()`), never a clean end, and `truncated` becomes true.
+ */
+export interface ResponseTranslator {
   onChunk(chunk: Buffer, endOfStream: boolean): Buffer | void;
+  /** Usage as reported by the provider, once known (final chunk / JSON body); null if it never came. */
+  readonly usage: Usage | null;
+  /** The stream ended before the provider's end marker. */
+  readonly truncated: boolean;
 }
 
 /** One per provider wire API (src/providers/<api>/): how to call it and how to read its answers. */
 export interface ProviderAdapter {
-  /** Edits ctx.upstream (path, credential, body) so the request speaks this provider's API. */
-  prepareRequest(ctx: RequestContext, target: UpstreamTarget): void;
-  /** Reads usage from the response into ctx.usage and rewrites what the client must not see. */
-  responseTransformer(ctx: RequestContext): ResponseTransformer | null;
+  translateRequest(input: TranslateRequestInput): OutgoingRequest;
+  translateResponse(info: ResponseInfo): ResponseTranslator;
 }

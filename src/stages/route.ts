@@ -4,8 +4,8 @@ import { errors } from '../errors/errors.ts';
 import type { RequestContext } from '../pipeline/context.ts';
 import type { Stage, StageResult } from '../pipeline/stage.ts';
 import { CredentialResolver } from '../providers/credentials.ts';
-import type { ResponseTransformer } from '../providers/provider-adapter.ts';
-import { providerAdapters } from '../providers/registry.ts';
+import type { ResponseTranslator } from '../providers/provider-adapter.ts';
+import { providerAdapter } from '../providers/registry.ts';
 
 /**
  * Chooses the provider for the requested model (after the tenant's model scopes), prepares the request for that
@@ -13,7 +13,9 @@ import { providerAdapters } from '../providers/registry.ts';
  * On the way back it hands the response body to the provider's adapter (usage, stream rewriting).
  */
 export function routeStage(deps: { config: ConfigHolder; credentials: CredentialResolver }): Stage {
-  const transformers = new WeakMap<RequestContext, ResponseTransformer>();
+  const translators = new WeakMap<RequestContext, ResponseTranslator>();
+  const upstreamModels = new WeakMap<RequestContext, string>();
+  const clientWantsUsage = new WeakSet<RequestContext>();
   return {
     name: 'route',
     onRequest(ctx: RequestContext): StageResult {
@@ -38,11 +40,21 @@ export function routeStage(deps: { config: ConfigHolder; credentials: Credential
         return { respond: errors.providerUnavailable(provider.name, 'no credential is configured') };
       }
       ctx.provider = provider.name;
-      providerAdapters[provider.config.type].prepareRequest(ctx, {
-        provider,
-        upstreamModel: access.model.upstream_model ?? model,
-        credential,
+      if ((ctx.body?.stream_options as { include_usage?: unknown } | undefined)?.include_usage === true) clientWantsUsage.add(ctx);
+      const adapter = providerAdapter(provider.config.type);
+      const upstreamModel = access.model.upstream_model ?? model;
+      const outgoing = adapter.translateRequest({
+        endpoint: ctx.endpoint,
+        body: ctx.body ?? {},
+        stream: ctx.stream,
+        target: { providerName: provider.name, provider: provider.config, basePath: provider.basePath, upstreamModel, credential },
       });
+      ctx.upstream.path = outgoing.path;
+      for (const [name, value] of Object.entries(outgoing.headers)) ctx.upstream.setHeader(name, value);
+      for (const name of outgoing.removeHeaders) ctx.upstream.removeHeader(name);
+      ctx.body = outgoing.body;
+      ctx.upstream.bodyChanged = true;
+      upstreamModels.set(ctx, upstreamModel);
       // Compressed SSE could not be read chunk by chunk; the provider must answer in plain bytes.
       ctx.upstream.removeHeader('accept-encoding');
       ctx.upstream.setHeader(ROUTE_HEADER, provider.name);
@@ -50,14 +62,29 @@ export function routeStage(deps: { config: ConfigHolder; credentials: Credential
     },
 
     onResponseHeaders(ctx: RequestContext): void {
-      if (!ctx.provider) return;
+      if (!ctx.provider || (ctx.endpoint !== 'chat' && ctx.endpoint !== 'embeddings')) return;
       const type = deps.config.catalog().provider(ctx.provider)?.config.type;
-      const transformer = type ? providerAdapters[type].responseTransformer(ctx) : null;
-      if (transformer) transformers.set(ctx, transformer);
+      if (!type) return;
+      translators.set(ctx, providerAdapter(type).translateResponse({
+        endpoint: ctx.endpoint,
+        stream: ctx.stream,
+        status: ctx.response.status ?? 0,
+        clientWantsUsage: clientWantsUsage.has(ctx),
+        requestId: ctx.requestId,
+        createdAt: Math.floor(ctx.startedAt / 1000),
+        upstreamModel: upstreamModels.get(ctx) ?? ctx.model ?? '',
+      }));
     },
 
     onResponseChunk(ctx: RequestContext, chunk: Buffer, endOfStream: boolean): Buffer | void {
-      return transformers.get(ctx)?.onChunk(chunk, endOfStream);
+      const translator = translators.get(ctx);
+      if (!translator) return;
+      const out = translator.onChunk(chunk, endOfStream);
+      if (endOfStream) {
+        if (translator.usage) ctx.usage = translator.usage;
+        if (translator.truncated) ctx.outcome = 'aborted';
+      }
+      return out;
     },
   };
 }

@@ -1,56 +1,83 @@
-import type { RequestContext } from '../../pipeline/context.ts';
-import type { ProviderAdapter, ResponseTransformer, UpstreamTarget } from '../provider-adapter.ts';
+import type { ProviderAdapter, ResponseInfo, ResponseTranslator, TranslateRequestInput } from '../provider-adapter.ts';
+import { BufferedBody } from '../shared/buffered-body.ts';
+import { toOpenAIErrorBody } from '../shared/errors.ts';
 import { OpenAIStreamTransformer } from './stream.ts';
 import { fromOpenAIUsage } from './usage.ts';
 
 const PATHS = { chat: '/chat/completions', embeddings: '/embeddings' } as const;
 
-/** Per request: whether Tollgate added stream_options.include_usage (so the usage chunk must be removed again). */
-const addedUsage = new WeakSet<RequestContext>();
+/** The OpenAI wire format with a Bearer credential: OpenAI itself and every compatible API (vLLM, Ollama, Groq…). */
+export function openAICompatibleBody(input: TranslateRequestInput): Record<string, unknown> {
+  const body: Record<string, unknown> = { ...input.body, model: input.target.upstreamModel };
+  // Usage is always requested for streams (metering needs it); the translator hides it again if the client did not ask.
+  if (input.stream) body.stream_options = { ...(input.body.stream_options as object | undefined), include_usage: true };
+  return body;
+}
 
-/** JSON responses pass through unchanged; their pieces are kept only to read the usage at the end. */
-function jsonUsageReader(ctx: RequestContext): ResponseTransformer | null {
-  if (ctx.response.status !== 200) return null;
-  const pieces: Buffer[] = [];
-  return {
-    onChunk(chunk, endOfStream) {
-      pieces.push(chunk);
-      if (!endOfStream) return;
-      try {
-        ctx.usage = fromOpenAIUsage((JSON.parse(Buffer.concat(pieces).toString('utf8')) as { usage?: unknown }).usage);
-      } catch {
-        ctx.log.warn('provider answered 200 with a body that is not JSON');
+/** OpenAI-compatible servers that are not OpenAI (vLLM, Ollama) answer errors in varying shapes; read them all. */
+export function readOpenAIStyleError(parsed: unknown) {
+  const root = parsed as { error?: unknown; message?: unknown; detail?: unknown };
+  const error = root?.error;
+  if (error && typeof error === 'object') {
+    const e = error as { message?: unknown; code?: unknown; type?: unknown; param?: unknown };
+    return {
+      message: String(e.message ?? ''),
+      code: e.code != null ? String(e.code) : e.type != null ? String(e.type) : null,
+      param: typeof e.param === 'string' ? e.param : null,
+    };
+  }
+  if (typeof error === 'string') return { message: error };
+  if (typeof root?.message === 'string') return { message: root.message };
+  if (typeof root?.detail === 'string') return { message: root.detail };
+  return null;
+}
+
+class OpenAIJsonTranslator implements ResponseTranslator {
+  usage: ReturnType<typeof fromOpenAIUsage> = null;
+  readonly truncated = false;
+  private readonly body = new BufferedBody();
+  private readonly info: ResponseInfo;
+  private readonly providerName: string;
+
+  constructor(info: ResponseInfo, providerName: string) {
+    this.info = info;
+    this.providerName = providerName;
+  }
+
+  onChunk(chunk: Buffer, endOfStream: boolean): Buffer | void {
+    const whole = this.body.push(chunk, endOfStream);
+    // A success passes through byte for byte: its pieces are only kept to read the usage at the end.
+    if (this.info.status === 200) {
+      if (whole) {
+        try {
+          this.usage = fromOpenAIUsage((JSON.parse(whole.toString('utf8')) as { usage?: unknown }).usage);
+        } catch {
+          this.usage = null;
+        }
       }
-    },
-  };
+      return;
+    }
+    if (!whole) return Buffer.alloc(0);
+    return toOpenAIErrorBody(this.info.status, whole, this.providerName, readOpenAIStyleError);
+  }
 }
 
 /** OpenAI and every OpenAI-compatible API (vLLM, Ollama, Groq, Mistral…): a passthrough with a credential. */
 export const openaiAdapter: ProviderAdapter = {
-  prepareRequest(ctx, target: UpstreamTarget) {
-    const endpoint = ctx.endpoint === 'embeddings' ? 'embeddings' : 'chat';
-    ctx.upstream.path = target.provider.basePath + PATHS[endpoint];
-    if (target.credential) ctx.upstream.setHeader('authorization', `Bearer ${target.credential}`);
-    const body = ctx.body;
-    if (!body) return;
-    if (target.upstreamModel !== body.model) {
-      body.model = target.upstreamModel;
-      ctx.upstream.bodyChanged = true;
-    }
-    if (ctx.stream) {
-      const options = (body.stream_options ?? {}) as Record<string, unknown>;
-      if (options.include_usage !== true) {
-        body.stream_options = { ...options, include_usage: true };
-        ctx.upstream.bodyChanged = true;
-        addedUsage.add(ctx);
-      }
-    }
+  translateRequest(input) {
+    const { target } = input;
+    const headers: Record<string, string> = {};
+    if (target.credential) headers.authorization = `Bearer ${target.credential}`;
+    return {
+      path: target.basePath + PATHS[input.endpoint],
+      headers,
+      removeHeaders: target.credential ? [] : ['authorization'],
+      body: openAICompatibleBody(input),
+    };
   },
 
-  responseTransformer(ctx) {
-    if (ctx.response.streaming) {
-      return ctx.response.status === 200 ? new OpenAIStreamTransformer(ctx, addedUsage.has(ctx)) : null;
-    }
-    return jsonUsageReader(ctx);
+  translateResponse(info) {
+    if (info.stream && info.status === 200) return new OpenAIStreamTransformer(!info.clientWantsUsage);
+    return new OpenAIJsonTranslator(info, 'The provider');
   },
 };

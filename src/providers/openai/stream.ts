@@ -1,30 +1,22 @@
-import type { RequestContext } from '../../pipeline/context.ts';
-import type { ResponseTransformer } from '../provider-adapter.ts';
-import { eventData, SseFramer } from './sse.ts';
+import type { Usage } from '../../pipeline/context.ts';
+import type { ResponseTranslator } from '../provider-adapter.ts';
+import { streamTruncatedEvent } from '../shared/errors.ts';
+import { eventData, SseFramer } from '../shared/sse.ts';
 import { fromOpenAIUsage } from './usage.ts';
-
-const TRUNCATED_EVENT = `data: ${JSON.stringify({
-  error: {
-    message: 'The provider ended the stream before it was complete.',
-    type: 'api_error',
-    code: 'stream_truncated',
-    param: null,
-  },
-})}\n\n`;
 
 /**
  * Reads an OpenAI chat.completion.chunk stream: takes the usage from the final usage chunk, and when Tollgate asked
  * for usage on the client's behalf (`stripUsage`), removes that chunk again. When the client asked for it, chunks
  * pass through byte for byte. A stream that ends without `[DONE]` gets an error event, never a clean end.
  */
-export class OpenAIStreamTransformer implements ResponseTransformer {
+export class OpenAIStreamTransformer implements ResponseTranslator {
+  usage: Usage | null = null;
+  truncated = false;
   private readonly framer = new SseFramer();
-  private readonly ctx: RequestContext;
   private readonly stripUsage: boolean;
   private sawDone = false;
 
-  constructor(ctx: RequestContext, stripUsage: boolean) {
-    this.ctx = ctx;
+  constructor(stripUsage: boolean) {
     this.stripUsage = stripUsage;
   }
 
@@ -42,9 +34,9 @@ export class OpenAIStreamTransformer implements ResponseTransformer {
         if (output && keep) output.push(rest);
       }
       if (!this.sawDone) {
-        this.ctx.outcome = 'aborted';
+        this.truncated = true;
         output ??= [chunk.toString('utf8')];
-        output.push(TRUNCATED_EVENT);
+        output.push(streamTruncatedEvent());
       }
     }
     return output ? Buffer.from(output.join('')) : undefined;
@@ -63,7 +55,7 @@ export class OpenAIStreamTransformer implements ResponseTransformer {
     try {
       const parsed = JSON.parse(data) as { usage?: unknown; choices?: unknown[] };
       const usage = fromOpenAIUsage(parsed.usage);
-      if (usage) this.ctx.usage = usage;
+      if (usage) this.usage = usage;
       return !(this.stripUsage && Array.isArray(parsed.choices) && parsed.choices.length === 0);
     } catch {
       return true;

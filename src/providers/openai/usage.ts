@@ -4,6 +4,7 @@ interface OpenAIUsage {
   prompt_tokens?: number;
   completion_tokens?: number;
   total_tokens?: number;
+  prompt_tokens_details?: { cached_tokens?: number } | null;
 }
 
 export function fromOpenAIUsage(usage: unknown): Usage | null {
@@ -11,5 +12,11 @@ export function fromOpenAIUsage(usage: unknown): Usage | null {
   const u = usage as OpenAIUsage;
   const promptTokens = u.prompt_tokens ?? 0;
   const completionTokens = u.completion_tokens ?? 0;
-  return { promptTokens, completionTokens, totalTokens: u.total_tokens ?? promptTokens + completionTokens };
+  const cached = u.prompt_tokens_details?.cached_tokens;
+  return {
+    promptTokens,
+    completionTokens,
+    totalTokens: u.total_tokens ?? promptTokens + completionTokens,
+    ...(cached ? { cachedPromptTokens: cached } : {}),
+  };
 }

@@ -1,18 +1,6 @@
-import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
-import { UpstreamEdits, type RequestContext } from '../../../src/pipeline/context.ts';
-import { eventData, SseFramer } from '../../../src/providers/openai/sse.ts';
+import { eventData, SseFramer } from '../../../src/providers/shared/sse.ts';
 import { OpenAIStreamTransformer } from '../../../src/providers/openai/stream.ts';
-
-function context(): RequestContext {
-  return {
-    requestId: 'r1', startedAt: 0, now: () => 0, method: 'POST', path: '/v1/chat/completions', requestHeaders: new Map(),
-    log: pino({ level: 'silent' }), endpoint: 'chat', tenant: null, body: null, model: 'm', provider: 'p', stream: true,
-    upstream: new UpstreamEdits(),
-    response: { status: 200, streaming: true, bytes: 0 },
-    usage: null, error: null, outcome: 'pending',
-  };
-}
 
 const chunk = (content: string) => `data: {"id":"c","object":"chat.completion.chunk","choices":[{"index":0,"delta":{"content":${JSON.stringify(content)}}}],"usage":null}\n\n`;
 const usageChunk = 'data: {"id":"c","object":"chat.completion.chunk","choices":[],"usage":{"prompt_tokens":5,"completion_tokens":2,"total_tokens":7}}\n\n';
@@ -51,29 +39,28 @@ describe('OpenAIStreamTransformer', () => {
   const stream = chunk('Hel') + chunk('lo') + usageChunk + done;
 
   it('passes chunks through untouched when the client asked for usage, and still reads the usage', () => {
-    const ctx = context();
-    const transformer = new OpenAIStreamTransformer(ctx, false);
+    const transformer = new OpenAIStreamTransformer(false);
     const out = feed(transformer, stream, [10, 70, 150]);
     expect(out).toBe(stream);
-    expect(ctx.usage).toEqual({ promptTokens: 5, completionTokens: 2, totalTokens: 7 });
-    expect(ctx.outcome).toBe('pending');
+    expect(transformer.usage).toEqual({ promptTokens: 5, completionTokens: 2, totalTokens: 7 });
+    expect(transformer.truncated).toBe(false);
   });
 
   it('removes the usage chunk and the usage:null fields the client did not ask for, at any chunk boundary', () => {
     for (const cuts of [[], [1], [37, 38], [stream.length - 3], [60, 61, 62, 200]]) {
-      const ctx = context();
-      const out = feed(new OpenAIStreamTransformer(ctx, true), stream, cuts.filter((c) => c < stream.length));
+      const transformer = new OpenAIStreamTransformer(true);
+      const out = feed(transformer, stream, cuts.filter((c) => c < stream.length));
       expect(out).toBe(chunk('Hel').replace(',"usage":null', '') + chunk('lo').replace(',"usage":null', '') + done);
-      expect(ctx.usage?.totalTokens).toBe(7);
+      expect(transformer.usage?.totalTokens).toBe(7);
     }
   });
 
   it('appends an error event when the provider ends the stream without [DONE]', () => {
-    const ctx = context();
-    const out = feed(new OpenAIStreamTransformer(ctx, false), chunk('Hel'), [5]);
+    const transformer = new OpenAIStreamTransformer(false);
+    const out = feed(transformer, chunk('Hel'), [5]);
     expect(out.startsWith(chunk('Hel'))).toBe(true);
     const last = out.trim().split('\n\n').at(-1) ?? '';
     expect(JSON.parse(last.slice('data: '.length))).toMatchObject({ error: { code: 'stream_truncated', type: 'api_error' } });
-    expect(ctx.outcome).toBe('aborted');
+    expect(transformer.truncated).toBe(true);
   });
 });

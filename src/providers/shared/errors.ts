@@ -1,0 +1,49 @@
+import type { OpenAIErrorType } from '../../errors/gateway-error.ts';
+
+/** What a provider said about its failure, in its own words. */
+export interface ProviderErrorInfo {
+  message: string;
+  /** The provider's own error type or code (e.g. `rate_limit_error`, `RESOURCE_EXHAUSTED`), kept as `code`. */
+  code?: string | null;
+  param?: string | null;
+}
+
+/** The OpenAI error type a client expects for an HTTP status (what OpenAI itself sends for that status). */
+export function openAIErrorTypeFor(status: number): OpenAIErrorType {
+  if (status === 401) return 'authentication_error';
+  if (status === 403) return 'permission_error';
+  if (status === 404) return 'not_found_error';
+  if (status === 429) return 'rate_limit_error';
+  if (status >= 400 && status < 500) return 'invalid_request_error';
+  return 'api_error';
+}
+
+/**
+ * A provider error body as OpenAI shape. `read` pulls message/code out of the provider's JSON; a body that is not
+ * JSON (an HTML error page from a proxy, say) keeps its text, shortened, as the message.
+ */
+export function toOpenAIErrorBody(status: number, raw: Buffer, provider: string, read: (parsed: unknown) => ProviderErrorInfo | null): Buffer {
+  const text = raw.toString('utf8');
+  let info: ProviderErrorInfo | null = null;
+  try {
+    info = read(JSON.parse(text));
+  } catch {
+    info = null;
+  }
+  const message = info?.message || (text.trim() ? text.trim().slice(0, 500) : `${provider} answered HTTP ${status}.`);
+  return Buffer.from(JSON.stringify({
+    error: { message, type: openAIErrorTypeFor(status), code: info?.code ?? null, param: info?.param ?? null },
+  }));
+}
+
+/** The event appended to a stream that ended before the provider's end marker: never a clean end. */
+export function streamTruncatedEvent(): string {
+  return `data: ${JSON.stringify({
+    error: {
+      message: 'The provider ended the stream before it was complete.',
+      type: 'api_error',
+      code: 'stream_truncated',
+      param: null,
+    },
+  })}\n\n`;
+}
