@@ -19,6 +19,7 @@ import { CredentialResolver } from './providers/credentials.ts';
 import { authStage, type StaticKeys } from './stages/auth.ts';
 import { modelsStage } from './stages/models.ts';
 import { observeStage } from './stages/observe.ts';
+import { resolveStage } from './stages/resolve.ts';
 import { routeStage } from './stages/route.ts';
 import { validateStage } from './stages/validate.ts';
 import { createStore, type StoreConfig } from './store/create-store.ts';
@@ -105,6 +106,10 @@ export async function startTollgate(options: TollgateOptions): Promise<Tollgate>
       authStage({ keys, staticKeys: () => staticKeys, config }),
       validateStage(),
       modelsStage({ config, now: () => Date.now() }),
+      // Model alias → candidate providers; the stages after it may narrow them (guardrails, policy, kill switches).
+      resolveStage({ config }),
+      // Chooses among the allowed candidates, translates per provider; on the way back it translates the response
+      // to OpenAI format first, so the stages after it (cache, quota, observe) always read OpenAI.
       routeStage({ config, credentials }),
       observeStage({ metrics, logger }),
     ],

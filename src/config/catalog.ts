@@ -1,4 +1,5 @@
 import { parseBaseUrl } from '../envoy/render-envoy-config.ts';
+import type { RouteCandidate } from '../pipeline/context.ts';
 import type { ModelConfig, ProviderConfig, TollgateConfig } from './types.ts';
 
 export interface TenantRef {
@@ -56,6 +57,19 @@ export class Catalog {
       return { allowed: false, reason: 'scope', detail: `app ${t.app} may only use ${app.models.join(', ')}` };
     }
     return { allowed: true, model: { ...model, name: modelName } };
+  }
+
+  /** The providers that serve a model, in fallback order. */
+  candidates(modelName: string): RouteCandidate[] {
+    const model = this.config.models[modelName];
+    const provider = model ? this.providers.get(model.provider) : undefined;
+    if (!model || !provider) return [];
+    return [{
+      provider: provider.name,
+      vendor: provider.config.type,
+      region: provider.config.region ?? null,
+      model: model.upstream_model ?? modelName,
+    }];
   }
 
   modelsFor(t: TenantRef): string[] {

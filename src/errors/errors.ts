@@ -24,6 +24,11 @@ export const errors = {
       status: 403, type: 'permission_error', code: 'model_not_allowed', param: 'model',
       message: `The model \`${model}\` is not allowed: ${reason}.`,
     }),
+  noAllowedProvider: (model: string, reasons: string[]) =>
+    new GatewayError({
+      status: 403, type: 'permission_error', code: 'no_allowed_provider', param: 'model',
+      message: `No provider may serve \`${model}\` for this request${reasons.length ? `: ${reasons.join('; ')}` : ''}.`,
+    }),
   unknownUrl: (method: string, path: string) =>
     new GatewayError({
       status: 404, type: 'invalid_request_error', code: 'unknown_url',

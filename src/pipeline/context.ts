@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import type { ProviderType } from '../config/types.ts';
 import type { GatewayError } from '../errors/gateway-error.ts';
 import type { HeaderMap } from './phases.ts';
 
@@ -46,6 +47,42 @@ export class UpstreamEdits {
   }
 }
 
+/** One provider endpoint that may serve the request, in fallback order. */
+export interface RouteCandidate {
+  /** Provider name in config. */
+  provider: string;
+  /** The wire API / vendor (openai, azure, anthropic, gemini). */
+  vendor: ProviderType;
+  /** The provider's region from config, null when not declared. */
+  region: string | null;
+  /** The model name this provider knows. */
+  model: string;
+}
+
+/**
+ * What may serve this request. The resolve stage fills `candidates` from the model alias; later stages (tenant
+ * config, kill switches, policy) narrow them; the route stage enforces the result, fallbacks included: an excluded
+ * provider is never contacted. None left → 403 with the reasons.
+ */
+export interface RoutingConstraints {
+  /** The public model name or alias the client asked for. */
+  alias: string | null;
+  candidates: RouteCandidate[];
+  excludedProviders: Set<string>;
+  /** When set, only providers whose region is in the set may serve (a provider without region never matches). */
+  allowedRegions: Set<string> | null;
+  /** Why candidates were excluded, for the client's error and the audit log (no request content). */
+  reasons: string[];
+}
+
+/** One try at a provider, as Envoy made it (fallbacks and retries each add one). */
+export interface Attempt {
+  provider: string;
+  model: string;
+  /** HTTP status of the provider's answer; null when it never answered (reset, timeout). */
+  status: number | null;
+}
+
 export type Outcome = 'pending' | 'completed' | 'rejected' | 'aborted';
 
 /** Everything known about one request; stages read and fill it, phase by phase. */
@@ -64,7 +101,12 @@ export interface RequestContext {
   body: Record<string, unknown> | null;
   /** The model the client asked for (public name). */
   model: string | null;
+  /** The provider that answered (the last attempt's), once known. */
   provider: string | null;
+  /** The model name the answering provider was asked for. */
+  upstreamModel: string | null;
+  routing: RoutingConstraints;
+  attempts: Attempt[];
   stream: boolean;
   upstream: UpstreamEdits;
   response: {

@@ -1,14 +1,21 @@
 import type { ConfigHolder } from '../config/config-holder.ts';
 import { ROUTE_HEADER } from '../envoy/render-envoy-config.ts';
 import { errors } from '../errors/errors.ts';
-import type { RequestContext } from '../pipeline/context.ts';
+import type { RequestContext, RouteCandidate, RoutingConstraints } from '../pipeline/context.ts';
 import type { Stage, StageResult } from '../pipeline/stage.ts';
 import { CredentialResolver } from '../providers/credentials.ts';
 import type { ResponseTranslator } from '../providers/provider-adapter.ts';
 import { providerAdapter } from '../providers/registry.ts';
 
+/** The candidates that no exclusion (tenant config, kill switch, policy) removed, in fallback order. */
+export function allowedCandidates(routing: RoutingConstraints): RouteCandidate[] {
+  return routing.candidates.filter((candidate) =>
+    !routing.excludedProviders.has(candidate.provider) &&
+    (routing.allowedRegions === null || (candidate.region !== null && routing.allowedRegions.has(candidate.region))));
+}
+
 /**
- * Chooses the provider for the requested model (after the tenant's model scopes), prepares the request for that
+ * Chooses the provider among the allowed candidates, prepares the request for that
  * provider's API, and tells Envoy which route to take (x-tollgate-route + route cache refresh).
  * On the way back it hands the response body to the provider's adapter (usage, stream rewriting).
  */
@@ -20,21 +27,12 @@ export function routeStage(deps: { config: ConfigHolder; credentials: Credential
     name: 'route',
     onRequest(ctx: RequestContext): StageResult {
       if (ctx.endpoint !== 'chat' && ctx.endpoint !== 'embeddings') return;
-      const tenant = ctx.tenant;
-      const model = ctx.model;
-      if (!tenant || !model) return;
-      const catalog = deps.config.catalog();
-      const access = catalog.access(tenant, model);
-      if (!access.allowed) {
-        return { respond: access.reason === 'unknown' ? errors.modelNotFound(model) : errors.modelNotAllowed(model, access.detail) };
-      }
-      if (access.model.kind !== ctx.endpoint) {
-        return {
-          respond: errors.badRequest(`The model \`${model}\` does not support the ${ctx.endpoint} endpoint.`, 'model', 'model_not_supported'),
-        };
-      }
-      const provider = catalog.provider(access.model.provider);
-      if (!provider) return { respond: errors.modelNotFound(model) };
+      if (!ctx.tenant || !ctx.model || ctx.routing.candidates.length === 0) return;
+      const allowed = allowedCandidates(ctx.routing);
+      if (allowed.length === 0) return { respond: errors.noAllowedProvider(ctx.model, ctx.routing.reasons) };
+      const chosen = allowed[0] as RouteCandidate;
+      const provider = deps.config.catalog().provider(chosen.provider);
+      if (!provider) return { respond: errors.modelNotFound(ctx.model) };
       const credential = deps.credentials.get(provider.config);
       if (!credential && CredentialResolver.needsCredential(provider.config)) {
         return { respond: errors.providerUnavailable(provider.name, 'no credential is configured') };
@@ -42,7 +40,7 @@ export function routeStage(deps: { config: ConfigHolder; credentials: Credential
       ctx.provider = provider.name;
       if ((ctx.body?.stream_options as { include_usage?: unknown } | undefined)?.include_usage === true) clientWantsUsage.add(ctx);
       const adapter = providerAdapter(provider.config.type);
-      const upstreamModel = access.model.upstream_model ?? model;
+      const upstreamModel = chosen.model;
       const outgoing = adapter.translateRequest({
         endpoint: ctx.endpoint,
         body: ctx.body ?? {},
