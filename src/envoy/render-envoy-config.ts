@@ -3,6 +3,7 @@ import { stringify } from 'yaml';
 import type { ProviderConfig, TollgateConfig } from '../config/types.ts';
 import { RESPONSE_CODE_ATTRIBUTE } from '../extproc/messages.ts';
 import { renderLocalReplyConfig } from './local-replies.ts';
+import { RESPONSE_HEADERS_NAMESPACE, responseHeadersFromMetadata } from './response-headers.ts';
 
 /**
  * Renders Envoy's configuration from Tollgate's config. Three files:
@@ -136,6 +137,7 @@ function renderRoutes(config: TollgateConfig, options: RenderOptions) {
       response_headers_to_add: [
         { header: { key: 'x-tollgate-request-id', value: '%REQ(x-request-id)%' }, append_action: 'OVERWRITE_IF_EXISTS_OR_ADD' },
         { header: { key: 'x-tollgate-provider', value: name }, append_action: 'OVERWRITE_IF_EXISTS_OR_ADD' },
+        ...responseHeadersFromMetadata(),
       ],
     };
   });
@@ -192,6 +194,8 @@ function renderBootstrap(config: TollgateConfig, options: RenderOptions) {
         response_trailer_mode: 'SKIP',
       },
       response_attributes: [RESPONSE_CODE_ATTRIBUTE],
+      // Tollgate may only write the namespace whose values the routes turn into client response headers.
+      metadata_options: { receiving_namespaces: { untyped: [RESPONSE_HEADERS_NAMESPACE] } },
     },
   };
   const hcm = {

@@ -3,6 +3,7 @@ import type { HeaderValueOption } from '../generated/envoy/config/core/v3/Header
 import type { CommonResponse } from '../generated/envoy/service/ext_proc/v3/CommonResponse.ts';
 import type { ProcessingRequest__Output } from '../generated/envoy/service/ext_proc/v3/ProcessingRequest.ts';
 import type { ProcessingResponse } from '../generated/envoy/service/ext_proc/v3/ProcessingResponse.ts';
+import { RESPONSE_HEADERS_NAMESPACE } from '../envoy/response-headers.ts';
 import type { HeaderEdits, HeaderMap, PhaseEvent, PhaseReply } from '../pipeline/phases.ts';
 
 /** Envoy keys attributes by the filter's canonical name, whatever the filter is called in the config. */
@@ -72,6 +73,13 @@ function headerMutation(edits: HeaderEdits | undefined) {
   };
 }
 
+/** `{ <namespace>: { <header>: <value> } }` as a protobuf Struct. */
+function responseHeadersMetadata(headers: Array<[string, string]>) {
+  const fields: Record<string, { stringValue: string }> = {};
+  for (const [name, value] of headers) fields[name] = { stringValue: value };
+  return { fields: { [RESPONSE_HEADERS_NAMESPACE]: { structValue: { fields } } } };
+}
+
 export function toProcessingResponse(reply: PhaseReply): ProcessingResponse {
   if (reply.kind === 'immediate') {
     return {
@@ -89,6 +97,7 @@ export function toProcessingResponse(reply: PhaseReply): ProcessingResponse {
   if (reply.body) common.body_mutation = reply.body.length ? { body: reply.body } : { clear_body: true };
   if (reply.clearRouteCache) common.clear_route_cache = true;
   const response: ProcessingResponse = {};
+  if (reply.responseHeaders?.length) response.dynamic_metadata = responseHeadersMetadata(reply.responseHeaders);
   switch (reply.phase) {
     case 'request_headers':
       response.request_headers = { response: common };

@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import type { ProviderType } from '../config/types.ts';
+import type { MetadataResponseHeader } from '../envoy/response-headers.ts';
 import type { GatewayError } from '../errors/gateway-error.ts';
 import type { HeaderMap } from './phases.ts';
 
@@ -109,6 +110,11 @@ export interface RequestContext {
   attempts: Attempt[];
   stream: boolean;
   upstream: UpstreamEdits;
+  /**
+   * Headers for the client's response, decided before the provider is called (cache status, rate limits). They
+   * reach proxied responses through Envoy (see src/envoy/response-headers.ts) and immediate ones directly.
+   */
+  responseHeaders: Map<MetadataResponseHeader, string>;
   response: {
     status: number | null;
     /** An SSE stream: the client asked for one and the provider answered 200. */

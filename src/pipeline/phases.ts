@@ -26,6 +26,8 @@ export interface ContinueReply {
   body?: Buffer;
   /** Re-select the route after the headers changed (request phases only). */
   clearRouteCache?: boolean;
+  /** Client response headers Envoy adds from dynamic metadata (see src/envoy/response-headers.ts). */
+  responseHeaders?: Array<[name: string, value: string]>;
 }
 
 export interface ImmediateReply {

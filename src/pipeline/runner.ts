@@ -106,6 +106,7 @@ class RequestPipeline implements StreamHandler {
       attempts: [],
       stream: false,
       upstream: new UpstreamEdits(),
+      responseHeaders: new Map(),
       response: { status: null, streaming: false, bytes: 0 },
       usage: null,
       error: null,
@@ -137,7 +138,10 @@ class RequestPipeline implements StreamHandler {
       // With a BUFFERED body and headers sent, Envoy requires a matching content-length for a changed body.
       headers.set.push(['content-length', String(body.length)]);
     }
-    return { kind: 'continue', phase, headers, ...(body ? { body } : {}), clearRouteCache: edits.clearRouteCache };
+    return {
+      kind: 'continue', phase, headers, ...(body ? { body } : {}), clearRouteCache: edits.clearRouteCache,
+      ...(ctx.responseHeaders.size ? { responseHeaders: [...ctx.responseHeaders] } : {}),
+    };
   }
 
   /** Only when a deployment sends response headers to Tollgate; the rendered config does not (see render). */
@@ -192,7 +196,7 @@ class RequestPipeline implements StreamHandler {
     return {
       kind: 'immediate',
       status: answer.status,
-      headers: [...Object.entries(answer.headers), ['x-tollgate-request-id', ctx.requestId]],
+      headers: [...ctx.responseHeaders, ...Object.entries(answer.headers), ['x-tollgate-request-id', ctx.requestId]],
       body: answer.body,
       details: 'tollgate_direct',
     };
@@ -200,7 +204,7 @@ class RequestPipeline implements StreamHandler {
 
   private reject(error: GatewayError): PhaseReply {
     const ctx = this.ctx;
-    const reply = renderOpenAIError(error, ctx ? [['x-tollgate-request-id', ctx.requestId]] : []);
+    const reply = renderOpenAIError(error, ctx ? [...ctx.responseHeaders, ['x-tollgate-request-id', ctx.requestId]] : []);
     if (ctx) {
       ctx.error = error;
       ctx.outcome = 'rejected';

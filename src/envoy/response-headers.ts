@@ -1,0 +1,29 @@
+/**
+ * Response headers that Tollgate decides during the request phase (cache status, rate-limit state) but that must
+ * reach the client on proxied responses too. Tollgate does not take part in Envoy's response-headers phase (one
+ * ext_proc round trip less per request), so it hands their values to Envoy as dynamic metadata in its request-phase
+ * reply, and the route adds each header from that metadata (`%DYNAMIC_METADATA(ns:key)%`); a header whose metadata
+ * is absent renders empty and is left out. Immediate responses (errors, cache hits) carry them directly.
+ */
+export const RESPONSE_HEADERS_NAMESPACE = 'tollgate.response_headers';
+
+/** Every header a stage may set through ctx.responseHeaders; Envoy's routes list them once, so keep this closed. */
+export const METADATA_RESPONSE_HEADERS = [
+  'x-tollgate-cache',
+  'x-ratelimit-limit-requests',
+  'x-ratelimit-limit-tokens',
+  'x-ratelimit-remaining-requests',
+  'x-ratelimit-remaining-tokens',
+  'x-ratelimit-reset-requests',
+  'x-ratelimit-reset-tokens',
+] as const;
+
+export type MetadataResponseHeader = (typeof METADATA_RESPONSE_HEADERS)[number];
+
+/** The route's response_headers_to_add entries that copy the metadata into headers. */
+export function responseHeadersFromMetadata(): object[] {
+  return METADATA_RESPONSE_HEADERS.map((name) => ({
+    header: { key: name, value: `%DYNAMIC_METADATA(${RESPONSE_HEADERS_NAMESPACE}:${name})%` },
+    append_action: 'OVERWRITE_IF_EXISTS_OR_ADD',
+  }));
+}
