@@ -9,6 +9,8 @@ export class CredentialResolver {
   private readonly fileCache = new Map<string, string | null>();
   private readonly env: NodeJS.ProcessEnv;
   private timer: NodeJS.Timeout | null = null;
+  /** Round-robin position per multi-key credential. */
+  private readonly turns = new Map<string, number>();
 
   constructor(options: { env?: NodeJS.ProcessEnv } = {}) {
     this.env = options.env ?? process.env;
@@ -23,13 +25,20 @@ export class CredentialResolver {
     this.timer.unref();
   }
 
+  /**
+   * The provider credential for one request (or one attempt). A source may hold several keys, separated by commas
+   * or line breaks (e.g. keys of several projects, to spread rate limits): they are used in turn.
+   */
   get(provider: ProviderConfig): string | null {
-    if (provider.api_key_env) {
-      const value = this.env[provider.api_key_env]?.trim();
-      if (value) return value;
-    }
-    if (provider.api_key_file) return this.fileCache.get(provider.api_key_file) ?? null;
-    return null;
+    const raw = (provider.api_key_env ? this.env[provider.api_key_env]?.trim() : undefined) ||
+      (provider.api_key_file ? this.fileCache.get(provider.api_key_file) : null);
+    if (!raw) return null;
+    if (!/[,\n]/.test(raw)) return raw;
+    const keys = raw.split(/[,\n]/).map((k) => k.trim()).filter(Boolean);
+    if (keys.length === 0) return null;
+    const turn = this.turns.get(raw) ?? 0;
+    this.turns.set(raw, turn + 1);
+    return keys[turn % keys.length] as string;
   }
 
   /** Whether the provider declares a credential source at all (a keyless local vLLM does not). */

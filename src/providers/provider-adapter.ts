@@ -51,6 +51,11 @@ export interface ResponseInfo {
   createdAt: number;
   /** The model the provider was asked for (the answer's `model` when the provider omits it). */
   upstreamModel: string;
+  /**
+   * The client's OpenAI request body as validated (before translation), for answers that must echo what the client
+   * asked and the provider does not repeat (Gemini embeddings: `encoding_format`, and the input for a token estimate).
+   */
+  request?: Readonly<Record<string, unknown>>;
 }
 
 /**

@@ -10,7 +10,9 @@
  *   (`status=429;retry-after=2`, `status=503`, `delay=200`, `hang`, `reset`, `cut-stream=3`; segments may be
  *   combined, e.g. `delay=50;status=500`), and `x-fake-chunk-delay-ms: 100` to space stream chunks.
  *
- * CLI: `node test/fakes/openai-provider.ts --port 0 [--host H] [--api-key K] [--chunk-delay-ms N]`
+ * - HTTPS when given `tls` (a certificate from `test/helpers/test-ca.ts`); `url` then starts with `https://`.
+ *
+ * CLI: `node test/fakes/openai-provider.ts --port 0 [--host H] [--api-key K] [--chunk-delay-ms N] [--tls-cert F --tls-key F]`
  * prints `FAKE_OPENAI_URL=<url>` and runs until SIGINT/SIGTERM.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -18,7 +20,7 @@ import { runFakeCli } from './shared/cli.ts';
 import { FaultHeaderError, FaultQueue, applyFaults, faultsFor } from './shared/faults.ts';
 import type { FakeFault, FaultOutcome, StatusFault } from './shared/faults.ts';
 import { BAD_JSON, closeServer, createFakeServer, cutBody, listen, origin, parseJsonBody, readBody, requestPath } from './shared/http.ts';
-import type { RecordedRequest } from './shared/http.ts';
+import type { FakeTlsOptions, RecordedRequest } from './shared/http.ts';
 import { isObj } from './shared/json.ts';
 import { chunkDelay, writeSse } from './shared/sse.ts';
 import { ServerTimers } from './shared/timers.ts';
@@ -34,7 +36,7 @@ import { validateEmbeddings } from './openai/validate-embeddings.ts';
 // ───────────────────────────────────────────────────────────────── public API
 
 export type { FakeFault } from './shared/faults.ts';
-export type { RecordedRequest } from './shared/http.ts';
+export type { FakeTlsOptions, RecordedRequest } from './shared/http.ts';
 
 export interface FakeOpenAIOptions {
   /** 0 (default) = a free port. */
@@ -50,10 +52,12 @@ export interface FakeOpenAIOptions {
   recordBodies?: boolean;
   /** Embedding size when the request has no `dimensions` (default 8). */
   embeddingDimensions?: number;
+  /** Serve HTTPS with this certificate and key instead of plain HTTP. */
+  tls?: FakeTlsOptions;
 }
 
 export interface FakeOpenAI {
-  /** Base URL including `/v1`, e.g. `http://127.0.0.1:PORT/v1`. */
+  /** Base URL including `/v1`, e.g. `http://127.0.0.1:PORT/v1` (`https://` with `tls`). */
   readonly url: string;
   readonly port: number;
   readonly requests: RecordedRequest[];
@@ -184,12 +188,12 @@ export async function startFakeOpenAI(opts: FakeOpenAIOptions = {}): Promise<Fak
         else res.destroy();
       });
     });
-  });
+  }, { tls: opts.tls });
   const port = await listen(server, opts.port ?? 0, host);
   let closing: Promise<void> | undefined;
 
   return {
-    url: `${origin(host, port)}/v1`,
+    url: `${origin(host, port, opts.tls !== undefined)}/v1`,
     port,
     get requests() {
       return requests;

@@ -8,7 +8,7 @@ import { validateMessages } from './validate-messages.ts';
 import { validateToolChoice, validateTools } from './validate-tools.ts';
 import type { ToolChoice } from './validate-tools.ts';
 
-const CHAT_FIELDS: ReadonlySet<string> = new Set([
+export const CHAT_FIELDS: ReadonlySet<string> = new Set([
   'model', 'messages', 'stream', 'stream_options', 'temperature', 'top_p', 'n', 'stop', 'max_tokens',
   'max_completion_tokens', 'presence_penalty', 'frequency_penalty', 'logit_bias', 'logprobs', 'top_logprobs',
   'user', 'tools', 'tool_choice', 'parallel_tool_calls', 'response_format', 'seed', 'service_tier', 'store',

@@ -4,7 +4,7 @@ import { countWords } from '../shared/text.ts';
 import { ApiError, invalidValue, missing, typeError, unrecognized } from './errors.ts';
 import { optInt, optString, requireModel } from './fields.ts';
 
-const EMBEDDING_FIELDS: ReadonlySet<string> = new Set(['model', 'input', 'encoding_format', 'dimensions', 'user']);
+export const EMBEDDING_FIELDS: ReadonlySet<string> = new Set(['model', 'input', 'encoding_format', 'dimensions', 'user']);
 const INPUT_INVALID = "'$.input' is invalid. Please check the API reference: https://platform.openai.com/docs/api-reference.";
 const EMBEDDING_MAX_DIMS: Record<string, number> = { 'text-embedding-3-small': 1536, 'text-embedding-3-large': 3072 };
 

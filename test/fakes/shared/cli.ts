@@ -1,4 +1,9 @@
-/** Command line shared by the fake providers: `--port N [--host H] [--api-key K] [--chunk-delay-ms N] [--no-record]`. */
+/**
+ * Command line shared by the fake providers:
+ * `--port N [--host H] [--api-key K] [--chunk-delay-ms N] [--no-record] [--tls-cert FILE --tls-key FILE]`.
+ */
+import { readFileSync } from 'node:fs';
+import type { FakeTlsOptions } from './http.ts';
 
 export interface FakeCliOptions {
   port?: number;
@@ -6,10 +11,13 @@ export interface FakeCliOptions {
   apiKey?: string;
   chunkDelayMs?: number;
   recordBodies?: boolean;
+  tls?: FakeTlsOptions;
 }
 
 export function parseCliArgs(argv: string[]): FakeCliOptions {
   const opts: FakeCliOptions = {};
+  let certFile: string | undefined;
+  let keyFile: string | undefined;
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const v = argv[i + 1];
@@ -18,7 +26,11 @@ export function parseCliArgs(argv: string[]): FakeCliOptions {
     else if (a === '--api-key' && v !== undefined) { opts.apiKey = v; i++; }
     else if (a === '--chunk-delay-ms' && v !== undefined) { opts.chunkDelayMs = Number(v); i++; }
     else if (a === '--no-record') { opts.recordBodies = false; }
+    else if (a === '--tls-cert' && v !== undefined) { certFile = v; i++; }
+    else if (a === '--tls-key' && v !== undefined) { keyFile = v; i++; }
   }
+  if ((certFile === undefined) !== (keyFile === undefined)) throw new Error('--tls-cert and --tls-key go together');
+  if (certFile !== undefined && keyFile !== undefined) opts.tls = { cert: readFileSync(certFile), key: readFileSync(keyFile) };
   return opts;
 }
 

@@ -1,6 +1,7 @@
-/** HTTP plumbing shared by the fake providers: the server, reading and parsing bodies, recording, cut replies, listen and close. */
+/** HTTP plumbing shared by the fake providers: the server (HTTP or HTTPS), reading and parsing bodies, recording, cut replies, listen and close. */
 import http from 'node:http';
-import type { IncomingMessage, OutgoingHttpHeaders, RequestListener, Server, ServerResponse } from 'node:http';
+import type { IncomingMessage, OutgoingHttpHeaders, RequestListener, ServerResponse } from 'node:http';
+import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 
 export interface RecordedRequest {
@@ -12,9 +13,24 @@ export interface RecordedRequest {
   receivedAt: number;
 }
 
-/** A keep-alive server with long timeouts, so benchmarks reuse their connections. */
-export function createFakeServer(onRequest: RequestListener): Server {
-  const server = http.createServer({ keepAlive: true, noDelay: true, keepAliveTimeout: 120_000 }, onRequest);
+/** A certificate chain and its private key, PEM-encoded (e.g. from `test/helpers/test-ca.ts`). */
+export interface FakeTlsOptions {
+  cert: string | Buffer;
+  key: string | Buffer;
+}
+
+/** Every fake serves plain HTTP by default, HTTPS when given `tls`; both have the same request API. */
+export type FakeServer = http.Server | https.Server;
+
+/**
+ * A keep-alive server with long timeouts, so benchmarks reuse their connections. With `tls` it serves HTTPS, so
+ * tests can exercise what real providers need (TLS origination, SNI, certificate checks) against the same fakes.
+ */
+export function createFakeServer(onRequest: RequestListener, options: { tls?: FakeTlsOptions } = {}): FakeServer {
+  const common = { keepAlive: true, noDelay: true, keepAliveTimeout: 120_000 } as const;
+  const server = options.tls
+    ? https.createServer({ ...common, cert: options.tls.cert, key: options.tls.key }, onRequest)
+    : http.createServer(common, onRequest);
   server.keepAliveTimeout = 120_000;
   server.headersTimeout = 121_000;
   return server;
@@ -65,7 +81,7 @@ export function cutBody(res: ServerResponse, headers: OutgoingHttpHeaders, out: 
 }
 
 /** Listens on `port` (0 = a free one) and resolves with the bound port. */
-export async function listen(server: Server, port: number, host: string): Promise<number> {
+export async function listen(server: FakeServer, port: number, host: string): Promise<number> {
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, host, () => {
@@ -76,14 +92,14 @@ export async function listen(server: Server, port: number, host: string): Promis
   return (server.address() as AddressInfo).port;
 }
 
-/** `http://host:port`, with an IPv6 host in brackets. */
-export function origin(host: string, port: number): string {
+/** `http://host:port` (`https://` for a TLS server), with an IPv6 host in brackets. */
+export function origin(host: string, port: number, secure = false): string {
   const urlHost = host.includes(':') ? `[${host}]` : host;
-  return `http://${urlHost}:${port}`;
+  return `${secure ? 'https' : 'http'}://${urlHost}:${port}`;
 }
 
 /** Stops listening and ends every connection, idle or not. */
-export function closeServer(server: Server): Promise<void> {
+export function closeServer(server: FakeServer): Promise<void> {
   return new Promise<void>((resolve) => {
     server.close(() => resolve());
     server.closeAllConnections();

@@ -34,4 +34,11 @@ describe('CredentialResolver', () => {
     expect(CredentialResolver.needsCredential(missing)).toBe(true);
     expect(resolver.get(missing)).toBeNull();
   });
+
+  it('uses several keys of one source in turn (rate limits spread over projects)', () => {
+    resolver = new CredentialResolver({ env: { K: 'sk-one, sk-two\nsk-three' } });
+    const provider = { type: 'openai' as const, base_url: 'https://x/v1', api_key_env: 'K' };
+    const used = Array.from({ length: 6 }, () => resolver?.get(provider));
+    expect(used).toEqual(['sk-one', 'sk-two', 'sk-three', 'sk-one', 'sk-two', 'sk-three']);
+  });
 });

@@ -1,0 +1,36 @@
+import type { OpenAIErrorType } from '../../errors/gateway-error.ts';
+import { openAIErrorTypeFor } from '../shared/errors.ts';
+import type { ProviderErrorInfo } from '../shared/errors.ts';
+
+/**
+ * The HTTP status Anthropic uses for each of its error types. A mid-stream `event: error` carries only the type,
+ * so this is how such an error gets the OpenAI type a client would have seen for the same failure as a status.
+ */
+const STATUS_OF_ERROR_TYPE: Readonly<Record<string, number>> = {
+  invalid_request_error: 400,
+  authentication_error: 401,
+  billing_error: 402,
+  permission_error: 403,
+  not_found_error: 404,
+  request_too_large: 413,
+  rate_limit_error: 429,
+  api_error: 500,
+  timeout_error: 504,
+  overloaded_error: 529,
+};
+
+export function openAIErrorTypeForAnthropic(errorType: string): OpenAIErrorType {
+  return openAIErrorTypeFor(STATUS_OF_ERROR_TYPE[errorType] ?? 500);
+}
+
+/** Anthropic errors read `{"type":"error","error":{"type":"rate_limit_error","message":"…"}}`; the type becomes `code`. */
+export function readAnthropicError(parsed: unknown): ProviderErrorInfo | null {
+  const error = (parsed as { error?: unknown } | null)?.error;
+  if (!error || typeof error !== 'object') return null;
+  const e = error as { type?: unknown; message?: unknown };
+  return {
+    message: typeof e.message === 'string' ? e.message : '',
+    code: typeof e.type === 'string' ? e.type : null,
+    param: null,
+  };
+}

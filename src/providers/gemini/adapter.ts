@@ -1,0 +1,48 @@
+import type { ProviderAdapter, ResponseInfo, TranslateRequestInput } from '../provider-adapter.ts';
+import { translateEmbeddingsRequest, translateEmbeddingsResponse } from './embeddings.ts';
+import { translateChatRequest } from './request.ts';
+import { GeminiJsonTranslator, translateGenerateResponse } from './response.ts';
+import { GeminiStreamTranslator } from './stream.ts';
+
+/**
+ * Google's Generative Language API (Gemini), e.g. base URL `https://generativelanguage.googleapis.com/v1beta`.
+ * The model and the method are in the path; the key travels in the `x-goog-api-key` header, never in the URL
+ * (a `?key=` would end up in access logs and traces along the way).
+ */
+const METHODS = {
+  chat: ':generateContent',
+  stream: ':streamGenerateContent?alt=sse',
+  embeddings: ':batchEmbedContents',
+} as const;
+
+/** Gemini model names may be given with their resource prefix (`models/gemini-2.0-flash`); the path adds it once. */
+function bareModel(upstreamModel: string): string {
+  return upstreamModel.replace(/^models\//, '');
+}
+
+function methodFor(input: TranslateRequestInput): string {
+  if (input.endpoint === 'embeddings') return METHODS.embeddings;
+  return input.stream ? METHODS.stream : METHODS.chat;
+}
+
+export const geminiAdapter: ProviderAdapter = {
+  translateRequest(input) {
+    const { target } = input;
+    const model = bareModel(target.upstreamModel);
+    const headers: Record<string, string> = {};
+    if (target.credential) headers['x-goog-api-key'] = target.credential;
+    return {
+      path: `${target.basePath}/models/${encodeURIComponent(model)}${methodFor(input)}`,
+      headers,
+      // A key the client sent for Google itself never passes: the provider credential is the only one.
+      removeHeaders: target.credential ? ['authorization'] : ['authorization', 'x-goog-api-key'],
+      body: input.endpoint === 'embeddings' ? translateEmbeddingsRequest(input.body, model) : translateChatRequest(input.body),
+    };
+  },
+
+  translateResponse(info: ResponseInfo) {
+    if (info.endpoint === 'embeddings') return new GeminiJsonTranslator(info, translateEmbeddingsResponse);
+    if (info.stream && info.status === 200) return new GeminiStreamTranslator(info);
+    return new GeminiJsonTranslator(info, translateGenerateResponse);
+  },
+};
