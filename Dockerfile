@@ -19,6 +19,8 @@ COPY package.json package-lock.json .npmrc ./
 RUN npm ci --omit=dev --ignore-scripts && npm cache clean --force
 COPY --from=build /build/dist/src ./src
 COPY --from=build /build/dist/test ./test
+# SQL migrations of the usage ledger are read at start (not compiled).
+COPY src/ledger/migrations ./src/ledger/migrations
 COPY config ./config
 USER node
 EXPOSE 50051 8088

@@ -3,6 +3,8 @@ import { watch, type FSWatcher } from 'node:fs';
 import { basename, dirname } from 'node:path';
 import type { Logger } from 'pino';
 import { startAdminServer } from './admin/server.ts';
+import { createCacheBackend } from './cache/create-cache.ts';
+import { ProviderEmbedder } from './cache/embeddings-client.ts';
 import { ConfigHolder } from './config/config-holder.ts';
 import { ConfigError, loadConfigFile } from './config/load-config.ts';
 import type { TollgateConfig } from './config/types.ts';
@@ -12,17 +14,28 @@ import { writeEnvoyConfig } from './envoy/write-envoy-config.ts';
 import { errors } from './errors/errors.ts';
 import { startExtProcServer } from './extproc/server.ts';
 import { KeyStore } from './keys/key-store.ts';
+import { startLedger, type Ledger } from './ledger/ledger.ts';
 import { createLogger } from './observability/logger.ts';
 import { GatewayMetrics } from './observability/metrics.ts';
 import { createPipeline } from './pipeline/runner.ts';
+import { createQuota } from './quota/create-quota.ts';
+import { startPolicyRuntime } from './policy/policy-runtime.ts';
+import { KillSwitches } from './routing/kill-switches.ts';
 import { CredentialResolver } from './providers/credentials.ts';
 import { authStage, type StaticKeys } from './stages/auth.ts';
+import { cacheStages } from './stages/cache.ts';
+import { guardrailsStage } from './stages/guardrails.ts';
+import { ledgerStage } from './stages/ledger.ts';
 import { modelsStage } from './stages/models.ts';
 import { observeStage } from './stages/observe.ts';
+import { policyStage } from './stages/policy.ts';
 import { resolveStage } from './stages/resolve.ts';
+import { killSwitchStage } from './stages/kill-switch.ts';
 import { routeStage } from './stages/route.ts';
 import { validateStage } from './stages/validate.ts';
 import { createStore, type StoreConfig } from './store/create-store.ts';
+import { createAttemptHandler } from './upstream/attempt-handler.ts';
+import { AttemptLog } from './upstream/attempt-log.ts';
 import type { Store } from './store/store.ts';
 
 export interface TollgateOptions {
@@ -51,6 +64,7 @@ export interface Tollgate {
   store: Store;
   metrics: GatewayMetrics;
   config: ConfigHolder;
+  ledger: Ledger | null;
   reload(): Promise<{ changed: boolean }>;
   stop(): Promise<void>;
 }
@@ -82,6 +96,8 @@ export async function startTollgate(options: TollgateOptions): Promise<Tollgate>
   const now = options.now ?? (() => performance.timeOrigin + performance.now());
   const logger = options.logger ?? createLogger(options.config.logging.level);
   const config = new ConfigHolder(options.config, options.providerBaseUrls);
+  // Policy as code (null without a `policy` section); a bad bundle at start fails the start, never opens the gate.
+  const policy = options.config.policy ? await startPolicyRuntime(options.config.policy, { logger }) : null;
   const credentials = new CredentialResolver({ env });
   await credentials.preload(Object.values(options.config.providers));
   let lastStoreWarning = 0;
@@ -95,10 +111,26 @@ export async function startTollgate(options: TollgateOptions): Promise<Tollgate>
   });
   const keys = new KeyStore({ store, now: () => Date.now() });
   const metrics = new GatewayMetrics();
+  // Usage records (null when ledger.sink is none); its queue is a Redis Stream with the Redis store, in-process otherwise.
+  const ledger = await startLedger({ config: options.config.ledger, store, env, logger, now: () => Date.now() });
   let staticKeys = staticKeysOf(options.config, options.extraKeys, env);
   let revision = 1;
   let boundExtprocPort = options.config.extproc.port;
 
+  const attempts = new AttemptLog();
+  const killSwitches = new KillSwitches({ store, logger });
+  await killSwitches.start(options.config.routing.kill_switch_refresh_ms);
+  // Exact + semantic response cache: Redis through the store's client when the store is Redis, else in memory.
+  const cache = cacheStages({
+    config,
+    backend: createCacheBackend(options.config, store),
+    embedder: options.config.cache.embeddings_model
+      ? new ProviderEmbedder({ config, credentials, providerBaseUrls: options.providerBaseUrls })
+      : null,
+    logger,
+  });
+  // Token buckets and budgets: Lua on the store's Redis (one call to reserve, one to settle), in process otherwise.
+  const quota = await createQuota({ config, store, metrics, logger, env });
   const newHandler = createPipeline({
     logger,
     now,
@@ -108,9 +140,27 @@ export async function startTollgate(options: TollgateOptions): Promise<Tollgate>
       modelsStage({ config, now: () => Date.now() }),
       // Model alias → candidate providers; the stages after it may narrow them (guardrails, policy, kill switches).
       resolveStage({ config }),
+      killSwitchStage({ switches: killSwitches }),
+      // Reserves the estimate in every quota scope (after the stages that narrow candidates: priced at the dearest).
+      quota.reserve,
+      // PII findings first, then the policy decides with them (deny, narrow providers/region, redact, cap, cache).
+      ...(policy ? [guardrailsStage(), policyStage({
+        bundle: () => policy.holder.current(),
+        audit: (record) => policy.audit.append(record),
+        failMode: () => policy.failMode,
+        now: () => Date.now(),
+      })] : []),
       // Chooses among the allowed candidates, translates per provider; on the way back it translates the response
       // to OpenAI format first, so the stages after it (cache, quota, observe) always read OpenAI.
-      routeStage({ config, credentials }),
+      // Keeps the client's OpenAI request for the cache key (route replaces ctx.body with the provider's form).
+      cache.before,
+      routeStage({ config, credentials, attempts }),
+      // Hits answer here, before any provider call; misses are stored once complete (OpenAI format, after route).
+      cache.after,
+      // Settles the real usage and sets ctx.cost (OpenAI-format chunks and usage, after route; before the ledger).
+      quota.settle,
+      // After every stage that may reject or settle (it reads ctx.cost): one usage record per admitted request.
+      ...(ledger ? [ledgerStage({ queue: ledger.queue, logger })] : []),
       observeStage({ metrics, logger }),
     ],
   });
@@ -140,6 +190,7 @@ export async function startTollgate(options: TollgateOptions): Promise<Tollgate>
     }
     await credentials.preload(Object.values(next.providers));
     config.replace(next);
+    if (next.routing.kill_switch_refresh_ms !== options.config.routing.kill_switch_refresh_ms) await killSwitches.start(next.routing.kill_switch_refresh_ms);
     staticKeys = staticKeysOf(next, options.extraKeys, env);
     revision += 1;
     logger.info({ revision }, 'config reloaded');
@@ -151,6 +202,7 @@ export async function startTollgate(options: TollgateOptions): Promise<Tollgate>
     port: options.extprocPort ?? options.config.extproc.port,
     socketPath: options.config.extproc.socket_path,
     newHandler,
+    newAttemptHandler: createAttemptHandler({ config, credentials, attempts, logger }),
     logger,
   });
   boundExtprocPort = extproc.port;
@@ -164,7 +216,10 @@ export async function startTollgate(options: TollgateOptions): Promise<Tollgate>
     metrics,
     logger,
     reloadConfig: reload,
-    status: () => ({ config_revision: revision, policy: { status: 'not_configured' } }),
+    killSwitches,
+    ledger,
+    policy: policy ? { holder: policy.holder, audit: policy.audit } : null,
+    status: () => ({ config_revision: revision, policy: policy ? policy.holder.status() : { status: 'not_configured' } }),
   });
 
   let watcher: FSWatcher | null = null;
@@ -187,11 +242,16 @@ export async function startTollgate(options: TollgateOptions): Promise<Tollgate>
     store,
     metrics,
     config,
+    ledger,
     reload,
     async stop() {
       watcher?.close();
       credentials.stop();
+      killSwitches.stop();
       await Promise.all([extproc.stop(), admin.stop()]);
+      // After the servers: requests that ended during shutdown have queued their final entries.
+      await ledger?.stop();
+      await policy?.stop();
       if (!options.store) await store.close();
     },
   };

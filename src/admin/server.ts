@@ -6,10 +6,15 @@ import type { ConfigHolder } from '../config/config-holder.ts';
 import { GatewayError } from '../errors/gateway-error.ts';
 import { errors } from '../errors/errors.ts';
 import type { KeyStore } from '../keys/key-store.ts';
+import type { Ledger } from '../ledger/ledger.ts';
 import type { GatewayMetrics } from '../observability/metrics.ts';
+import type { KillSwitches } from '../routing/kill-switches.ts';
 import type { Store } from '../store/store.ts';
 import { sendError, sendJson } from './http.ts';
 import { handleKeysApi } from './keys-api.ts';
+import { handleKillSwitchApi } from './kill-switch-api.ts';
+import { handlePolicyApi, type PolicyAdminDeps } from './policy-api.ts';
+import { handleUsageApi } from './usage-api.ts';
 
 export interface AdminServerDeps {
   address: string;
@@ -23,6 +28,11 @@ export interface AdminServerDeps {
   logger: Logger;
   reloadConfig: () => Promise<{ changed: boolean }>;
   status: () => Record<string, unknown>;
+  killSwitches: KillSwitches;
+  /** The usage ledger, when one is configured (GET /admin/v1/usage). */
+  ledger?: Ledger | null;
+  /** The policy bundle and its audit log, when a policy is configured (/admin/v1/policies, /admin/v1/decisions). */
+  policy?: PolicyAdminDeps | null;
 }
 
 const digest = (value: string) => createHash('sha256').update(value).digest();
@@ -58,6 +68,9 @@ async function route(req: IncomingMessage, res: ServerResponse, deps: AdminServe
     if (denied) return sendError(res, denied);
     const segments = url.pathname.slice('/admin/v1/'.length).split('/').filter(Boolean);
     if (segments[0] === 'keys') return handleKeysApi(req, res, segments.slice(1), deps);
+    if (segments[0] === 'kill-switches') return handleKillSwitchApi(req, res, segments.slice(1), deps.killSwitches);
+    if (segments[0] === 'usage' && segments.length === 1) return handleUsageApi(req, res, url, deps.ledger);
+    if (segments[0] === 'policies' || segments[0] === 'decisions') return handlePolicyApi(req, res, segments, url, deps.policy ?? null);
     if (segments[0] === 'config' && segments[1] === 'reload' && req.method === 'POST') {
       return sendJson(res, 200, await deps.reloadConfig());
     }

@@ -1,4 +1,4 @@
-import { parseBaseUrl } from '../envoy/render-envoy-config.ts';
+import { parseBaseUrl } from '../envoy/provider-endpoints.ts';
 import type { RouteCandidate } from '../pipeline/context.ts';
 import type { ModelConfig, ProviderConfig, TollgateConfig } from './types.ts';
 
@@ -61,15 +61,12 @@ export class Catalog {
 
   /** The providers that serve a model, in fallback order. */
   candidates(modelName: string): RouteCandidate[] {
-    const model = this.config.models[modelName];
-    const provider = model ? this.providers.get(model.provider) : undefined;
-    if (!model || !provider) return [];
-    return [{
-      provider: provider.name,
-      vendor: provider.config.type,
-      region: provider.config.region ?? null,
-      model: model.upstream_model ?? modelName,
-    }];
+    const model = Object.hasOwn(this.config.models, modelName) ? this.config.models[modelName] : undefined;
+    return (model?.targets ?? []).flatMap((target) => {
+      const provider = this.providers.get(target.provider);
+      if (!provider) return [];
+      return [{ provider: provider.name, vendor: provider.config.type, region: provider.config.region ?? null, model: target.model }];
+    });
   }
 
   modelsFor(t: TenantRef): string[] {

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { Ajv, type ErrorObject } from 'ajv';
 import { parse as parseYaml } from 'yaml';
+import { cacheConfigProblems } from '../cache/config.ts';
 import { configSchema } from './schema.ts';
 import type { TollgateConfig } from './types.ts';
 
@@ -30,8 +31,16 @@ function describeAjvError(error: ErrorObject): string {
 function crossReferenceProblems(config: TollgateConfig): string[] {
   const problems: string[] = [];
   for (const [modelName, model] of Object.entries(config.models)) {
-    if (!config.providers[model.provider]) {
-      problems.push(`models.${modelName}.provider: unknown provider "${model.provider}"`);
+    model.targets.forEach((target, index) => {
+      if (!config.providers[target.provider]) {
+        const path = model.provider ? `models.${modelName}.provider` : `models.${modelName}.targets.${index}.provider`;
+        problems.push(`${path}: unknown provider "${target.provider}"`);
+      }
+    });
+    const providers = model.targets.map((t) => t.provider);
+    if (new Set(providers).size !== providers.length) {
+      // Envoy tracks health per endpoint address: the same provider twice in one chain would share it.
+      problems.push(`models.${modelName}.targets: a provider may appear only once in a chain`);
     }
   }
   const checkModels = (path: string, list: string[] | undefined) => {
@@ -54,6 +63,7 @@ function crossReferenceProblems(config: TollgateConfig): string[] {
   };
   config.keys.forEach((key, index) => checkTenant(`keys.${index}`, key));
   if (config.demo) checkTenant('demo', config.demo);
+  problems.push(...cacheConfigProblems(config));
   if (config.store.type === 'redis' && !config.store.url && !config.store.url_env) {
     problems.push('store: a redis store needs url or url_env');
   }
@@ -66,6 +76,9 @@ export function validateConfig(raw: unknown, source = '(inline)'): TollgateConfi
     throw new ConfigError(source, (validateShape.errors ?? []).map(describeAjvError));
   }
   const config = raw as unknown as TollgateConfig;
+  for (const [modelName, model] of Object.entries(config.models)) {
+    if (model.provider) model.targets = [{ provider: model.provider, model: model.upstream_model ?? modelName }];
+  }
   // Apps written as `chatbot: {}` or `chatbot:` (null) both mean "no extra restrictions".
   for (const org of Object.values(config.orgs)) {
     for (const team of Object.values(org.teams)) {

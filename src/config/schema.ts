@@ -2,10 +2,37 @@
  * JSON Schema of config/tollgate.yaml. Ajv compiles it once, fills defaults and reports the path of a bad field.
  * `npx tollgate config-schema` prints it for editors (config/tollgate.schema.json is generated from it).
  */
+import { cacheConfigSchema } from '../cache/config.ts';
+import { ledgerConfigSchema } from '../ledger/config.ts';
+import { anthropicProviderSchema } from '../providers/anthropic/config-schema.ts';
+import { azureProviderSchema } from '../providers/azure/config-schema.ts';
+import { policyConfigSchema } from '../policy/config.ts';
+import { quotasSchema } from '../quota/config.ts';
+
 const name = { type: 'string', pattern: '^[a-zA-Z0-9][a-zA-Z0-9._-]{0,62}$' } as const;
 const port = { type: 'integer', minimum: 0, maximum: 65535 } as const;
 const ms = { type: 'integer', minimum: 1 } as const;
 const modelList = { type: 'array', items: { type: 'string', minLength: 1 }, uniqueItems: true } as const;
+const nameList = { type: 'array', items: name, uniqueItems: true } as const;
+/** Every non-empty subset of a chain becomes an Envoy cluster (see src/envoy/chains.ts): keep chains short. */
+export const MAX_CHAIN_LENGTH = 5;
+
+const commonProviderFields = ['type', 'base_url', 'extra_base_urls', 'api_key_env', 'api_key_file', 'region', 'connect_timeout_ms', 'tls'];
+/** The fields each provider type adds to the common ones, with their defaults. */
+const providerTypeFields: Record<string, { readonly required?: readonly string[]; readonly properties: Record<string, object> }> = {
+  openai: { properties: {} },
+  azure: azureProviderSchema,
+  anthropic: anthropicProviderSchema,
+  gemini: { properties: {} },
+};
+const providerTypeRules = Object.entries(providerTypeFields).map(([type, fields]) => ({
+  if: { properties: { type: { const: type } } },
+  then: {
+    ...(fields.required ? { required: [...fields.required] } : {}),
+    properties: fields.properties,
+    propertyNames: { enum: [...commonProviderFields, ...Object.keys(fields.properties)] },
+  },
+}));
 
 export const configSchema = {
   $schema: 'http://json-schema.org/draft-07/schema#',
@@ -81,26 +108,70 @@ export const configSchema = {
       propertyNames: name,
       minProperties: 1,
       additionalProperties: {
-        type: 'object', additionalProperties: false, required: ['type', 'base_url'],
+        type: 'object', required: ['type', 'base_url'],
         properties: {
-          type: { enum: ['openai'] },
+          type: { enum: ['openai', 'azure', 'anthropic', 'gemini'] },
           base_url: { type: 'string', pattern: '^https?://[^/]+' },
+          /** More endpoints of the same provider (e.g. several vLLM replicas), load-balanced by Envoy. */
+          extra_base_urls: { type: 'array', items: { type: 'string', pattern: '^https?://[^/]+' }, default: [] },
           api_key_env: { type: 'string' },
           api_key_file: { type: 'string' },
+          region: { type: 'string', minLength: 1 },
           connect_timeout_ms: ms,
+          tls: {
+            type: 'object', additionalProperties: false,
+            properties: {
+              /** PEM bundle of the CAs to trust (default: the system bundle). */
+              ca_file: { type: 'string', minLength: 1 },
+              /** Name sent as SNI and required in the certificate (default: the base URL's host). */
+              server_name: { type: 'string', minLength: 1 },
+            },
+          },
         },
+        // Type-specific fields (below) are checked per type; anything else is a typo.
+        allOf: providerTypeRules,
       },
     },
     models: {
       type: 'object',
       propertyNames: { type: 'string', minLength: 1, maxLength: 256 },
       additionalProperties: {
-        type: 'object', additionalProperties: false, required: ['provider'],
+        type: 'object', additionalProperties: false,
+        oneOf: [{ required: ['provider'] }, { required: ['targets'] }],
         properties: {
+          /** A model served by one provider… */
           provider: { type: 'string' },
-          kind: { enum: ['chat', 'embeddings'], default: 'chat' },
           upstream_model: { type: 'string', minLength: 1 },
+          /** …or an alias served by a fallback chain: tried in order, each provider with its own model name. */
+          targets: {
+            type: 'array', minItems: 1, maxItems: MAX_CHAIN_LENGTH,
+            items: {
+              type: 'object', additionalProperties: false, required: ['provider', 'model'],
+              properties: { provider: { type: 'string' }, model: { type: 'string', minLength: 1 } },
+            },
+          },
+          kind: { enum: ['chat', 'embeddings'], default: 'chat' },
+          /** Cap on provider attempts per request (default: each target once). */
+          max_attempts: { type: 'integer', minimum: 1, maximum: 10 },
         },
+      },
+    },
+    routing: {
+      type: 'object', additionalProperties: false, default: {},
+      properties: {
+        /** Statuses that move a chain to its next provider (besides resets and connect failures). */
+        retry_on_status: { type: 'array', items: { type: 'integer', minimum: 400, maximum: 599 }, default: [429, 500, 502, 503, 504] },
+        /** Circuit breaker per provider endpoint (Envoy outlier detection). */
+        outlier: {
+          type: 'object', additionalProperties: false, default: {},
+          properties: {
+            consecutive_failures: { type: 'integer', minimum: 1, default: 5 },
+            interval_ms: { ...ms, default: 10_000 },
+            base_ejection_ms: { ...ms, default: 30_000 },
+          },
+        },
+        /** How often each Tollgate re-reads the kill switches from the store. */
+        kill_switch_refresh_ms: { type: 'integer', minimum: 50, maximum: 5000, default: 500 },
       },
     },
     orgs: {
@@ -116,6 +187,8 @@ export const configSchema = {
               type: 'object', additionalProperties: false, required: ['apps'],
               properties: {
                 models: modelList,
+                /** Providers this team's requests must never reach, fallbacks included. */
+                exclude_providers: nameList,
                 apps: {
                   type: 'object',
                   propertyNames: name,
@@ -142,9 +215,13 @@ export const configSchema = {
         },
       },
     },
+    cache: cacheConfigSchema,
     demo: {
       type: 'object', additionalProperties: false, required: ['org', 'team', 'app'],
       properties: { org: { type: 'string' }, team: { type: 'string' }, app: { type: 'string' } },
     },
+    quotas: quotasSchema,
+    ledger: ledgerConfigSchema,
+    policy: policyConfigSchema,
   },
 } as const;

@@ -1,3 +1,8 @@
+import type { CacheConfig } from '../cache/config.ts';
+import type { LedgerConfig } from '../ledger/config.ts';
+import type { PolicyConfig } from '../policy/config.ts';
+import type { QuotasConfig } from '../quota/config.ts';
+
 /** The validated shape of config/tollgate.yaml (see schema.ts for the JSON Schema that enforces it). */
 interface ProviderCommon {
   base_url: string;
@@ -8,6 +13,9 @@ interface ProviderCommon {
   /** Where the provider serves (e.g. `eu`, `us`): policies may require a region. */
   region?: string;
   connect_timeout_ms?: number;
+  /** More endpoints of the same provider, load-balanced by Envoy (default []). */
+  extra_base_urls?: string[];
+  tls?: { ca_file?: string; server_name?: string };
 }
 
 /** OpenAI and any OpenAI-compatible API (vLLM, Ollama, Groq, Mistral): passthrough with a Bearer credential. */
@@ -40,11 +48,27 @@ export interface GeminiProviderConfig extends ProviderCommon {
 export type ProviderConfig = OpenAIProviderConfig | AzureProviderConfig | AnthropicProviderConfig | GeminiProviderConfig;
 export type ProviderType = ProviderConfig['type'];
 
-export interface ModelConfig {
+export interface ModelTarget {
   provider: string;
-  kind: 'chat' | 'embeddings';
-  /** The model name the provider knows; defaults to the public name. */
+  /** The model name this provider knows. */
+  model: string;
+}
+
+export interface ModelConfig {
+  /** Single-provider form; normalised into `targets` when the config is loaded. */
+  provider?: string;
   upstream_model?: string;
+  /** The providers that serve this model, in fallback order (always set after loading). */
+  targets: ModelTarget[];
+  kind: 'chat' | 'embeddings';
+  /** Cap on provider attempts per request (default: each target once). */
+  max_attempts?: number;
+}
+
+export interface RoutingConfig {
+  retry_on_status: number[];
+  outlier: { consecutive_failures: number; interval_ms: number; base_ejection_ms: number };
+  kill_switch_refresh_ms: number;
 }
 
 export interface AppConfig {
@@ -53,6 +77,8 @@ export interface AppConfig {
 
 export interface TeamConfig {
   models?: string[];
+  /** Providers this team's requests must never reach, fallbacks included. */
+  exclude_providers?: string[];
   apps: Record<string, AppConfig>;
 }
 
@@ -93,7 +119,13 @@ export interface TollgateConfig {
   logging: { level: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'silent' };
   providers: Record<string, ProviderConfig>;
   models: Record<string, ModelConfig>;
+  routing: RoutingConfig;
   orgs: Record<string, OrgConfig>;
   keys: StaticKeyConfig[];
+  cache: CacheConfig;
   demo?: { org: string; team: string; app: string };
+  quotas: QuotasConfig;
+  ledger: LedgerConfig;
+  /** Policy as code (Rego → WASM); absent = no policy stage. */
+  policy?: PolicyConfig;
 }

@@ -1,7 +1,11 @@
-import { isIP } from 'node:net';
 import { stringify } from 'yaml';
-import type { ProviderConfig, TollgateConfig } from '../config/types.ts';
-import { RESPONSE_CODE_ATTRIBUTE } from '../extproc/messages.ts';
+import { fallbackExtProcOptions } from '../cache/envoy-fallback.ts';
+import type { ModelTarget, ProviderConfig, TollgateConfig } from '../config/types.ts';
+import { ATTEMPT_ATTRIBUTES, FILTER_ROLE_METADATA, RESPONSE_ATTRIBUTES, UPSTREAM_ROLE } from '../extproc/attributes.ts';
+import { chainClusterName, chainMasks, popcount, targetsOf } from './chains.ts';
+import {
+  clusterDiscoveryType, ENDPOINT_METADATA_NAMESPACE, lbEndpoint, providerUpstreams, transportSocketMatches,
+} from './provider-endpoints.ts';
 import { renderLocalReplyConfig } from './local-replies.ts';
 import { RESPONSE_HEADERS_NAMESPACE, responseHeadersFromMetadata } from './response-headers.ts';
 
@@ -36,25 +40,6 @@ export function clusterName(provider: string): string {
   return `provider_${provider}`;
 }
 
-interface Upstream {
-  host: string;
-  port: number;
-  tls: boolean;
-  /** Path prefix of the base URL, e.g. /v1. */
-  basePath: string;
-}
-
-export function parseBaseUrl(baseUrl: string): Upstream {
-  const url = new URL(baseUrl);
-  const tls = url.protocol === 'https:';
-  return {
-    host: url.hostname.replace(/^\[|\]$/g, ''),
-    port: url.port ? Number(url.port) : tls ? 443 : 80,
-    tls,
-    basePath: url.pathname.replace(/\/+$/, ''),
-  };
-}
-
 function pathSource(dir: string, file: string) {
   return {
     resource_api_version: 'V3',
@@ -62,85 +47,224 @@ function pathSource(dir: string, file: string) {
   };
 }
 
-function renderProviderCluster(name: string, provider: ProviderConfig, baseUrl: string, config: TollgateConfig) {
-  const upstream = parseBaseUrl(baseUrl);
+function providerBaseUrlOverride(name: string, options: RenderOptions): string | undefined {
+  return options.providerBaseUrls?.[name];
+}
+
+/** HTTP/1.1 to providers; chain clusters add the per-attempt translation filter before the codec. */
+function httpProtocolOptions(upstreamFilters: object[] = []) {
   return {
-    '@type': 'type.googleapis.com/envoy.config.cluster.v3.Cluster',
-    name: clusterName(name),
-    type: isIP(upstream.host) ? 'STATIC' : 'LOGICAL_DNS',
-    dns_lookup_family: 'V4_PREFERRED',
-    connect_timeout: seconds(provider.connect_timeout_ms ?? config.envoy.connect_timeout_ms),
-    per_connection_buffer_limit_bytes: config.envoy.max_response_body_bytes,
-    circuit_breakers: {
-      thresholds: [{ max_connections: 10000, max_pending_requests: 10000, max_requests: 10000, max_retries: 50 }],
-    },
-    load_assignment: {
-      cluster_name: clusterName(name),
-      endpoints: [{
-        lb_endpoints: [{
-          endpoint: {
-            address: { socket_address: { address: upstream.host, port_value: upstream.port } },
-            hostname: upstream.host,
-          },
-        }],
-      }],
-    },
-    typed_extension_protocol_options: {
-      'envoy.extensions.upstreams.http.v3.HttpProtocolOptions': {
-        '@type': 'type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions',
-        explicit_http_config: { http_protocol_options: {} },
-        common_http_protocol_options: { idle_timeout: '60s' },
-      },
-    },
-    ...(upstream.tls
-      ? {
-          transport_socket: {
-            name: 'envoy.transport_sockets.tls',
-            typed_config: {
-              '@type': 'type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext',
-              sni: upstream.host,
-              common_tls_context: {
-                validation_context: { trusted_ca: { filename: '/etc/ssl/certs/ca-certificates.crt' } },
+    'envoy.extensions.upstreams.http.v3.HttpProtocolOptions': {
+      '@type': 'type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions',
+      explicit_http_config: { http_protocol_options: {} },
+      common_http_protocol_options: { idle_timeout: '60s' },
+      ...(upstreamFilters.length
+        ? {
+            http_filters: [
+              ...upstreamFilters,
+              {
+                name: 'envoy.filters.http.upstream_codec',
+                typed_config: { '@type': 'type.googleapis.com/envoy.extensions.filters.http.upstream_codec.v3.UpstreamCodec' },
               },
-            },
-          },
-        }
-      : {}),
+            ],
+          }
+        : {}),
+    },
   };
 }
 
-function providerBaseUrl(name: string, provider: ProviderConfig, options: RenderOptions): string {
-  return options.providerBaseUrls?.[name] ?? provider.base_url;
+/**
+ * The circuit breaker per provider endpoint: consecutive failures eject it for a while (longer each time). 429s are
+ * not failures of the endpoint and never eject it. max_ejection_percent 100: a chain must be able to eject every
+ * provider (the default 10 % would keep a broken one in rotation).
+ */
+function outlierDetection(config: TollgateConfig) {
+  const outlier = config.routing.outlier;
+  return {
+    consecutive_5xx: outlier.consecutive_failures,
+    consecutive_gateway_failure: outlier.consecutive_failures,
+    enforcing_consecutive_gateway_failure: 100,
+    interval: seconds(outlier.interval_ms),
+    base_ejection_time: seconds(outlier.base_ejection_ms),
+    max_ejection_percent: 100,
+  };
 }
 
-function renderRoutes(config: TollgateConfig, options: RenderOptions) {
-  const providerRoutes = Object.entries(config.providers).map(([name, provider]) => {
-    const upstream = parseBaseUrl(providerBaseUrl(name, provider, options));
-    const defaultPort = upstream.tls ? 443 : 80;
-    return {
-      name: `provider_${name}`,
-      match: { prefix: '/', headers: [{ name: ROUTE_HEADER, string_match: { exact: name } }] },
-      route: {
-        cluster: clusterName(name),
-        // Streams may last long: no overall deadline; per attempt until headers, and idle time inside a stream.
-        timeout: '0s',
-        idle_timeout: seconds(config.envoy.stream_idle_timeout_ms),
-        host_rewrite_literal: upstream.port === defaultPort ? upstream.host : `${upstream.host}:${upstream.port}`,
-        retry_policy: {
-          // Only failures where the provider cannot have started work: a retried completion would be billed twice.
-          retry_on: 'connect-failure,refused-stream',
-          num_retries: 1,
-          per_try_timeout: seconds(config.envoy.upstream_timeout_ms),
-        },
-      },
-      request_headers_to_remove: INTERNAL_HEADERS,
-      response_headers_to_add: [
-        { header: { key: 'x-tollgate-request-id', value: '%REQ(x-request-id)%' }, append_action: 'OVERWRITE_IF_EXISTS_OR_ADD' },
-        { header: { key: 'x-tollgate-provider', value: name }, append_action: 'OVERWRITE_IF_EXISTS_OR_ADD' },
-        ...responseHeadersFromMetadata(),
-      ],
-    };
+function baseCluster(name: string, connectTimeoutMs: number, config: TollgateConfig) {
+  return {
+    '@type': 'type.googleapis.com/envoy.config.cluster.v3.Cluster',
+    name,
+    dns_lookup_family: 'V4_PREFERRED',
+    connect_timeout: seconds(connectTimeoutMs),
+    per_connection_buffer_limit_bytes: config.envoy.max_response_body_bytes,
+    circuit_breakers: {
+      thresholds: [{ max_connections: 10000, max_pending_requests: 10000, max_requests: 10000, max_retries: 1000 }],
+    },
+    outlier_detection: outlierDetection(config),
+  };
+}
+
+/** A provider's own cluster: its endpoints in one priority. Tollgate translates in the request-level filter. */
+function renderProviderCluster(name: string, provider: ProviderConfig, config: TollgateConfig, options: RenderOptions) {
+  const upstreams = providerUpstreams(provider, providerBaseUrlOverride(name, options));
+  const matches = transportSocketMatches([{ name, config: provider, upstreams }]);
+  return {
+    ...baseCluster(clusterName(name), provider.connect_timeout_ms ?? config.envoy.connect_timeout_ms, config),
+    type: clusterDiscoveryType(upstreams),
+    load_assignment: {
+      cluster_name: clusterName(name),
+      endpoints: [{ lb_endpoints: upstreams.map((u) => lbEndpoint(u, { provider: name })) }],
+    },
+    typed_extension_protocol_options: httpProtocolOptions(),
+    ...(matches.length ? { transport_socket_matches: matches } : {}),
+  };
+}
+
+/**
+ * A fallback chain (or the part of it a request may use): one priority per provider in chain order. Envoy's retries
+ * move to the next priority; the upstream ext_proc filter runs on every attempt and has Tollgate translate the
+ * OpenAI request for whichever provider Envoy picked (read from the endpoint's metadata).
+ */
+function renderChainCluster(modelName: string, targets: ModelTarget[], mask: number, config: TollgateConfig, options: RenderOptions) {
+  const name = chainClusterName(modelName, mask);
+  const members = targets.map((target) => {
+    const provider = config.providers[target.provider] as ProviderConfig;
+    return { target, provider, upstreams: providerUpstreams(provider, providerBaseUrlOverride(target.provider, options)) };
   });
+  const matches = transportSocketMatches(members.map((m) => ({ name: m.target.provider, config: m.provider, upstreams: m.upstreams })));
+  const connectTimeoutMs = Math.max(...members.map((m) => m.provider.connect_timeout_ms ?? config.envoy.connect_timeout_ms));
+  return {
+    ...baseCluster(name, connectTimeoutMs, config),
+    type: clusterDiscoveryType(members.flatMap((m) => m.upstreams)),
+    // With every provider ejected, answer 503 at once instead of sending traffic to broken ones (panic mode).
+    common_lb_config: { healthy_panic_threshold: { value: 0 } },
+    load_assignment: {
+      cluster_name: name,
+      endpoints: members.map((m, priority) => ({
+        priority,
+        lb_endpoints: m.upstreams.map((u) => lbEndpoint(u, { provider: m.target.provider, model: m.target.model })),
+      })),
+    },
+    typed_extension_protocol_options: httpProtocolOptions([upstreamTranslationFilter(config)]),
+    ...(matches.length ? { transport_socket_matches: matches } : {}),
+  };
+}
+
+/** Every chain cluster of the config: each subset of two or more targets of each multi-provider model. */
+function chainClusters(config: TollgateConfig, options: RenderOptions) {
+  return Object.entries(config.models).flatMap(([modelName, model]) =>
+    chainMasks(model.targets.length).map((mask) => renderChainCluster(modelName, targetsOf(model.targets, mask), mask, config, options)));
+}
+
+/** Tollgate's per-attempt translation: request headers and body of each attempt, and the attempt's status. */
+function upstreamTranslationFilter(config: TollgateConfig) {
+  return {
+    name: 'envoy.filters.http.ext_proc',
+    typed_config: {
+      '@type': 'type.googleapis.com/envoy.extensions.filters.http.ext_proc.v3.ExternalProcessor',
+      grpc_service: {
+        envoy_grpc: { cluster_name: EXTPROC_CLUSTER },
+        timeout: '5s',
+        initial_metadata: [{ key: FILTER_ROLE_METADATA, value: UPSTREAM_ROLE }],
+      },
+      stat_prefix: 'tollgate_upstream',
+      // Never forward an untranslated request (it would carry the client's Tollgate key to a provider).
+      failure_mode_allow: false,
+      message_timeout: seconds(config.envoy.message_timeout_ms),
+      processing_mode: {
+        request_header_mode: 'SEND',
+        request_body_mode: 'BUFFERED',
+        request_trailer_mode: 'SKIP',
+        response_header_mode: 'SEND',
+        response_body_mode: 'NONE',
+        response_trailer_mode: 'SKIP',
+      },
+      request_attributes: [...ATTEMPT_ATTRIBUTES],
+    },
+  };
+}
+
+const header = (key: string, value: string) => ({ header: { key, value }, append_action: 'OVERWRITE_IF_EXISTS_OR_ADD' });
+
+/** What every provider route shares: streaming-friendly timeouts, internal headers stripped, response headers. */
+function providerRouteAction(config: TollgateConfig) {
+  return {
+    // Streams may last long: no overall deadline; per attempt until headers, and idle time inside a stream.
+    timeout: '0s',
+    idle_timeout: seconds(config.envoy.stream_idle_timeout_ms),
+    // Each endpoint's hostname (see lbEndpoint), re-applied on every attempt.
+    auto_host_rewrite: true,
+  };
+}
+
+const commonResponseHeaders = [
+  header('x-tollgate-request-id', '%REQ(x-request-id)%'),
+  header('x-tollgate-attempts', '%UPSTREAM_REQUEST_ATTEMPT_COUNT%'),
+];
+
+function renderRoutes(config: TollgateConfig) {
+  const providerRoutes = Object.keys(config.providers).map((name) => ({
+    name: `provider_${name}`,
+    match: { prefix: '/', headers: [{ name: ROUTE_HEADER, string_match: { exact: name } }] },
+    route: {
+      cluster: clusterName(name),
+      ...providerRouteAction(config),
+      retry_policy: {
+        // Only failures where the provider cannot have started work: a retried completion would be billed twice.
+        retry_on: 'connect-failure,refused-stream',
+        num_retries: 1,
+        per_try_timeout: seconds(config.envoy.upstream_timeout_ms),
+        retry_host_predicate: [{ name: 'envoy.retry_host_predicates.previous_hosts', typed_config: { '@type': 'type.googleapis.com/envoy.extensions.retry.host.previous_hosts.v3.PreviousHostsPredicate' } }],
+        host_selection_retry_max_attempts: 3,
+      },
+    },
+    request_headers_to_remove: INTERNAL_HEADERS,
+    // Tollgate may rewrite bodies (translation, error normalisation), so the provider's length does not hold.
+    response_headers_to_remove: ['content-length'],
+    response_headers_to_add: [
+      ...commonResponseHeaders,
+      header('x-tollgate-provider', name),
+      ...responseHeadersFromMetadata(),
+    ],
+  }));
+  const chainRoutes = Object.entries(config.models).flatMap(([modelName, model]) =>
+    chainMasks(model.targets.length).map((mask) => {
+      const name = chainClusterName(modelName, mask);
+      const size = popcount(mask);
+      return {
+        name,
+        match: { prefix: '/', headers: [{ name: ROUTE_HEADER, string_match: { exact: name } }] },
+        route: {
+          cluster: name,
+          ...providerRouteAction(config),
+          retry_policy: {
+            // A failed attempt moves to the next provider of the chain (the next priority not tried yet).
+            retry_on: '5xx,reset,connect-failure,refused-stream,retriable-status-codes',
+            retriable_status_codes: config.routing.retry_on_status,
+            num_retries: Math.min(model.max_attempts ?? size, 10) - 1,
+            per_try_timeout: seconds(config.envoy.upstream_timeout_ms),
+            retry_back_off: { base_interval: '0.010s', max_interval: '0.050s' },
+            retry_priority: {
+              name: 'envoy.retry_priorities.previous_priorities',
+              typed_config: {
+                '@type': 'type.googleapis.com/envoy.extensions.retry.priority.previous_priorities.v3.PreviousPrioritiesConfig',
+                update_frequency: 1,
+              },
+            },
+            retry_host_predicate: [{ name: 'envoy.retry_host_predicates.previous_hosts', typed_config: { '@type': 'type.googleapis.com/envoy.extensions.retry.host.previous_hosts.v3.PreviousHostsPredicate' } }],
+            host_selection_retry_max_attempts: 5,
+          },
+        },
+        request_headers_to_remove: INTERNAL_HEADERS,
+        response_headers_to_remove: ['content-length'],
+        response_headers_to_add: [
+          ...commonResponseHeaders,
+          header('x-tollgate-provider', `%UPSTREAM_METADATA(["${ENDPOINT_METADATA_NAMESPACE}","provider"])%`),
+          header('x-tollgate-model', `%UPSTREAM_METADATA(["${ENDPOINT_METADATA_NAMESPACE}","model"])%`),
+          ...responseHeadersFromMetadata().filter((h) => (h as { header: { key: string } }).header.key !== 'x-tollgate-model'),
+        ],
+      };
+    }));
   return {
     '@type': 'type.googleapis.com/envoy.config.route.v3.RouteConfiguration',
     name: ROUTE_CONFIG_NAME,
@@ -149,6 +273,7 @@ function renderRoutes(config: TollgateConfig, options: RenderOptions) {
       domains: ['*'],
       routes: [
         ...providerRoutes,
+        ...chainRoutes,
         {
           // Only reachable if Tollgate let a request through without choosing a provider.
           name: 'no_route',
@@ -193,7 +318,9 @@ function renderBootstrap(config: TollgateConfig, options: RenderOptions) {
         response_body_mode: 'STREAMED',
         response_trailer_mode: 'SKIP',
       },
-      response_attributes: [RESPONSE_CODE_ATTRIBUTE],
+      response_attributes: [...RESPONSE_ATTRIBUTES],
+      // Lets a request ask for its response headers, so a stale/default answer can replace a failed chain's.
+      ...fallbackExtProcOptions(config),
       // Tollgate may only write the namespace whose values the routes turn into client response headers.
       metadata_options: { receiving_namespaces: { untyped: [RESPONSE_HEADERS_NAMESPACE] } },
     },
@@ -294,9 +421,11 @@ function renderBootstrap(config: TollgateConfig, options: RenderOptions) {
 const HEADER = '# Rendered by `tollgate envoy-config` from config/tollgate.yaml. Do not edit by hand.\n';
 
 export function renderEnvoyConfig(config: TollgateConfig, options: RenderOptions): RenderedEnvoyConfig {
-  const clusters = Object.entries(config.providers).map(([name, provider]) =>
-    renderProviderCluster(name, provider, providerBaseUrl(name, provider, options), config));
-  const routes = renderRoutes(config, options);
+  const clusters = [
+    ...Object.entries(config.providers).map(([name, provider]) => renderProviderCluster(name, provider, config, options)),
+    ...chainClusters(config, options),
+  ];
+  const routes = renderRoutes(config);
   // Version strings derive from content so an unchanged file never makes Envoy rebuild anything.
   const clustersBody = stringify(clusters);
   const routesBody = stringify(routes);

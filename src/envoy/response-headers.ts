@@ -9,6 +9,7 @@ export const RESPONSE_HEADERS_NAMESPACE = 'tollgate.response_headers';
 
 /** Every header a stage may set through ctx.responseHeaders; Envoy's routes list them once, so keep this closed. */
 export const METADATA_RESPONSE_HEADERS = [
+  'x-tollgate-model',
   'x-tollgate-cache',
   'x-ratelimit-limit-requests',
   'x-ratelimit-limit-tokens',

@@ -29,6 +29,18 @@ export const errors = {
       status: 403, type: 'permission_error', code: 'no_allowed_provider', param: 'model',
       message: `No provider may serve \`${model}\` for this request${reasons.length ? `: ${reasons.join('; ')}` : ''}.`,
     }),
+  policyDenied: (reasons: string[], decisionId: string) =>
+    new GatewayError({
+      status: 403, type: 'permission_error', code: 'policy_denied',
+      message: `Request denied by policy${reasons.length ? `: ${reasons.join('; ')}` : ''}.`,
+      headers: { 'x-tollgate-decision-id': decisionId },
+    }),
+  policyUnavailable: (decisionId: string) =>
+    new GatewayError({
+      status: 503, type: 'api_error', code: 'policy_unavailable',
+      message: 'The gateway could not evaluate its policy; no provider was called. Retry shortly.',
+      headers: { 'x-tollgate-decision-id': decisionId },
+    }),
   unknownUrl: (method: string, path: string) =>
     new GatewayError({
       status: 404, type: 'invalid_request_error', code: 'unknown_url',

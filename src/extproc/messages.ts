@@ -4,12 +4,11 @@ import type { CommonResponse } from '../generated/envoy/service/ext_proc/v3/Comm
 import type { ProcessingRequest__Output } from '../generated/envoy/service/ext_proc/v3/ProcessingRequest.ts';
 import type { ProcessingResponse } from '../generated/envoy/service/ext_proc/v3/ProcessingResponse.ts';
 import { RESPONSE_HEADERS_NAMESPACE } from '../envoy/response-headers.ts';
-import type { HeaderEdits, HeaderMap, PhaseEvent, PhaseReply } from '../pipeline/phases.ts';
+import type { Attributes, HeaderEdits, HeaderMap, PhaseEvent, PhaseReply } from '../pipeline/phases.ts';
+import { RESPONSE_CODE_ATTRIBUTE } from './attributes.ts';
 
 /** Envoy keys attributes by the filter's canonical name, whatever the filter is called in the config. */
 const ATTRIBUTES_KEY = 'envoy.filters.http.ext_proc';
-/** The response status, sent with the response body because response headers are not sent (one round trip less). */
-export const RESPONSE_CODE_ATTRIBUTE = 'response.code';
 
 /** Envoy sends header values in raw_value (bytes); `value` is only a fallback for older senders. */
 function toHeaderMap(headers: ProtoHeaderMap | null | undefined): HeaderMap {
@@ -24,33 +23,51 @@ function toHeaderMap(headers: ProtoHeaderMap | null | undefined): HeaderMap {
   return map;
 }
 
+/** The attributes Envoy sent with this message (only the first message of a phase carries them); strings and numbers. */
+function toAttributes(request: ProcessingRequest__Output): Attributes | undefined {
+  const fields = request.attributes?.[ATTRIBUTES_KEY]?.fields;
+  if (!fields) return undefined;
+  const attributes: Attributes = {};
+  for (const [name, value] of Object.entries(fields)) {
+    if (value.stringValue !== undefined && value.stringValue !== null) attributes[name] = value.stringValue;
+    else if (value.numberValue !== undefined && value.numberValue !== null) attributes[name] = Number(value.numberValue);
+  }
+  return attributes;
+}
+
 export function toPhaseEvent(request: ProcessingRequest__Output): PhaseEvent | null {
+  const attributes = toAttributes(request);
+  const withAttributes = attributes ? { attributes } : {};
   switch (request.request) {
     case 'request_headers':
       return {
         phase: 'request_headers',
         headers: toHeaderMap(request.request_headers?.headers),
         endOfStream: request.request_headers?.end_of_stream ?? false,
+        ...withAttributes,
       };
     case 'request_body':
       return {
         phase: 'request_body',
         body: request.request_body?.body ?? Buffer.alloc(0),
         endOfStream: request.request_body?.end_of_stream ?? false,
+        ...withAttributes,
       };
     case 'response_headers':
       return {
         phase: 'response_headers',
         headers: toHeaderMap(request.response_headers?.headers),
         endOfStream: request.response_headers?.end_of_stream ?? false,
+        ...withAttributes,
       };
     case 'response_body': {
-      const status = request.attributes?.[ATTRIBUTES_KEY]?.fields?.[RESPONSE_CODE_ATTRIBUTE]?.numberValue;
+      const status = attributes?.[RESPONSE_CODE_ATTRIBUTE];
       return {
         phase: 'response_body',
         body: request.response_body?.body ?? Buffer.alloc(0),
         endOfStream: request.response_body?.end_of_stream ?? false,
         ...(status === undefined ? {} : { status: Number(status) }),
+        ...withAttributes,
       };
     }
     default:
@@ -98,6 +115,7 @@ export function toProcessingResponse(reply: PhaseReply): ProcessingResponse {
   if (reply.clearRouteCache) common.clear_route_cache = true;
   const response: ProcessingResponse = {};
   if (reply.responseHeaders?.length) response.dynamic_metadata = responseHeadersMetadata(reply.responseHeaders);
+  if (reply.modeOverride) response.mode_override = reply.modeOverride;
   switch (reply.phase) {
     case 'request_headers':
       response.request_headers = { response: common };

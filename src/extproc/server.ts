@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import type { ProcessingRequest__Output } from '../generated/envoy/service/ext_proc/v3/ProcessingRequest.ts';
 import type { ProcessingResponse } from '../generated/envoy/service/ext_proc/v3/ProcessingResponse.ts';
 import type { StreamHandler } from '../pipeline/phases.ts';
+import { FILTER_ROLE_METADATA, UPSTREAM_ROLE } from './attributes.ts';
 import { toPhaseEvent, toProcessingResponse } from './messages.ts';
 import { loadExternalProcessorService } from './proto.ts';
 
@@ -16,6 +17,8 @@ export interface ExtProcServerOptions {
   socketPath?: string;
   /** Creates the per-request handler: one ext_proc stream is one HTTP request. */
   newHandler: () => StreamHandler;
+  /** Creates the handler of one attempt, for streams of the upstream (per-attempt) filter. */
+  newAttemptHandler?: () => StreamHandler;
   logger: Logger;
 }
 
@@ -70,7 +73,10 @@ export async function startExtProcServer(options: ExtProcServerOptions): Promise
     'grpc.max_send_message_length': 64 * 1024 * 1024,
   });
   server.addService(loadExternalProcessorService(), {
-    Process: (call: ProcessCall) => serveProcessStream(call, options.newHandler(), options.logger),
+    Process: (call: ProcessCall) => {
+      const upstream = options.newAttemptHandler && call.metadata.get(FILTER_ROLE_METADATA)[0] === UPSTREAM_ROLE;
+      serveProcessStream(call, upstream ? (options.newAttemptHandler as () => StreamHandler)() : options.newHandler(), options.logger);
+    },
   });
   const port = await new Promise<number>((resolve, reject) => {
     const target = options.socketPath ? `unix:${options.socketPath}` : `${options.address}:${options.port}`;

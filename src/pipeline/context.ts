@@ -2,7 +2,8 @@ import type { Logger } from 'pino';
 import type { ProviderType } from '../config/types.ts';
 import type { MetadataResponseHeader } from '../envoy/response-headers.ts';
 import type { GatewayError } from '../errors/gateway-error.ts';
-import type { HeaderMap } from './phases.ts';
+import type { PiiFindings } from '../guardrails/pii/types.ts';
+import type { HeaderMap, ProcessingModeOverride } from './phases.ts';
 
 export interface Tenant {
   org: string;
@@ -26,6 +27,11 @@ export interface Usage {
   cachedPromptTokens?: number;
   /** Input tokens written to the provider's prompt cache (Anthropic cache_creation_input_tokens). */
   cacheWriteTokens?: number;
+  /**
+   * Set when the provider never reported usage (client abort, cut stream) and Tollgate metered its own estimate:
+   * prompt by tokenizer, completion from the tokens already delivered.
+   */
+  estimated?: boolean;
 }
 
 /** What stages change about the request before it goes upstream; the runner turns it into one mutation. */
@@ -123,6 +129,34 @@ export interface RequestContext {
     bytes: number;
   };
   usage: Usage | null;
+  /** PII the guardrails stage found in the request text: types and counts, never values (unset: not scanned). */
+  pii?: PiiFindings;
+  /** The policy decision applied to this request, for the request log line (unset: no policy configured). */
+  policy?: { decisionId: string; revision: string; allow: boolean };
+  /**
+   * Whether this request may be cached, as policy decided: `forbid` (policy, or an output check that rewrote or
+   * blocked the answer: nothing is stored) or `personalized` (the answer depends on the user: neither read nor stored).
+   */
+  cachePolicy: 'default' | 'forbid' | 'personalized';
+  /**
+   * What the cache did: `hit` answered from cache (no provider spend), `miss` asked the provider (and may store),
+   * `bypass` not cacheable or opted out, `stale`/`default` answered for a failed provider chain; null when the
+   * cache had no say (not a chat request, rejected before it).
+   */
+  cacheStatus: 'hit' | 'miss' | 'bypass' | 'stale' | 'default' | null;
+  /** On a hit (or stale answer): the usage of the cached answer, i.e. the provider spend this request saved. */
+  cacheSavedUsage: Usage | null;
+  /**
+   * Set in the request headers phase (the only one where Envoy honours it) when this request needs phases the filter
+   * skips by default, e.g. the response headers, so a failed answer can still be replaced (ext_proc mode_override).
+   */
+  processingModeOverride: ProcessingModeOverride | null;
+  /**
+   * What the request cost, set by the quota stage at settlement (before the ledger stage reads it): integer
+   * nano-USD so millions of requests sum without drift; pricingId names the price entry used. A cache hit costs 0
+   * and records what the provider would have charged as savedNanoUsd.
+   */
+  cost: { nanoUsd: bigint; pricingId: string; savedNanoUsd?: bigint } | null;
   /** The error Tollgate answered with, if any. */
   error: GatewayError | null;
   outcome: Outcome;

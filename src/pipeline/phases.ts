@@ -6,12 +6,25 @@ export type HeaderMap = Map<string, string>;
 
 export type Phase = 'request_headers' | 'request_body' | 'response_headers' | 'response_body';
 
+/** Envoy attributes asked for in the filter config (e.g. response.code, the chosen endpoint's metadata). */
+export type Attributes = Record<string, string | number>;
+
 export type PhaseEvent =
-  | { phase: 'request_headers'; headers: HeaderMap; endOfStream: boolean }
-  | { phase: 'request_body'; body: Buffer; endOfStream: boolean }
-  | { phase: 'response_headers'; headers: HeaderMap; endOfStream: boolean }
+  | { phase: 'request_headers'; headers: HeaderMap; endOfStream: boolean; attributes?: Attributes }
+  | { phase: 'request_body'; body: Buffer; endOfStream: boolean; attributes?: Attributes }
+  | { phase: 'response_headers'; headers: HeaderMap; endOfStream: boolean; attributes?: Attributes }
   /** `status` comes from the response.code attribute when response headers are not sent to Tollgate. */
-  | { phase: 'response_body'; body: Buffer; endOfStream: boolean; status?: number };
+  | { phase: 'response_body'; body: Buffer; endOfStream: boolean; status?: number; attributes?: Attributes };
+
+/** ext_proc's ProcessingMode (the whole mode: Envoy replaces, not merges, the configured one). */
+export interface ProcessingModeOverride {
+  request_header_mode: 'SEND' | 'SKIP';
+  request_body_mode: 'NONE' | 'BUFFERED' | 'STREAMED';
+  request_trailer_mode: 'SEND' | 'SKIP';
+  response_header_mode: 'SEND' | 'SKIP';
+  response_body_mode: 'NONE' | 'BUFFERED' | 'STREAMED';
+  response_trailer_mode: 'SEND' | 'SKIP';
+}
 
 export interface HeaderEdits {
   set: Array<[name: string, value: string]>;
@@ -28,6 +41,8 @@ export interface ContinueReply {
   clearRouteCache?: boolean;
   /** Client response headers Envoy adds from dynamic metadata (see src/envoy/response-headers.ts). */
   responseHeaders?: Array<[name: string, value: string]>;
+  /** Changes what Envoy sends for the rest of this request (request headers phase only). */
+  modeOverride?: ProcessingModeOverride;
 }
 
 export interface ImmediateReply {

@@ -4,7 +4,8 @@ import { errors } from '../errors/errors.ts';
 import { GatewayError } from '../errors/gateway-error.ts';
 import { renderOpenAIError, toGatewayError } from '../errors/render.ts';
 import { UpstreamEdits, type RequestContext } from './context.ts';
-import type { HeaderEdits, PhaseEvent, PhaseReply, Phase, StreamHandler } from './phases.ts';
+import { ANSWERING_MODEL_ATTRIBUTE, ANSWERING_PROVIDER_ATTRIBUTE } from '../extproc/attributes.ts';
+import type { Attributes, HeaderEdits, PhaseEvent, PhaseReply, Phase, StreamHandler } from './phases.ts';
 import type { DirectAnswer, Stage, StageResult } from './stage.ts';
 
 export interface PipelineOptions {
@@ -53,9 +54,9 @@ class RequestPipeline implements StreamHandler {
         case 'request_body':
           return await this.onRequestBody(event.body);
         case 'response_headers':
-          return this.onResponseHeaders(event.headers, event.endOfStream);
+          return this.onResponseHeaders(event.headers, event.endOfStream, event.attributes);
         case 'response_body':
-          return this.onResponseBody(event.body, event.endOfStream, event.status);
+          return this.onResponseBody(event.body, event.endOfStream, event.status, event.attributes);
       }
     } catch (error) {
       const gatewayError = toGatewayError(error);
@@ -109,12 +110,20 @@ class RequestPipeline implements StreamHandler {
       responseHeaders: new Map(),
       response: { status: null, streaming: false, bytes: 0 },
       usage: null,
+      cachePolicy: 'default',
+      cacheStatus: null,
+      cacheSavedUsage: null,
+      processingModeOverride: null,
+      cost: null,
       error: null,
       outcome: 'pending',
     };
     const answer = await this.runHook('onRequestHeaders');
     if (answer) return this.answer(answer);
-    if (!endOfStream) return { kind: 'continue', phase: 'request_headers' };
+    if (!endOfStream) {
+      const modeOverride = this.ctx.processingModeOverride;
+      return { kind: 'continue', phase: 'request_headers', ...(modeOverride ? { modeOverride } : {}) };
+    }
     return this.finishRequest('request_headers');
   }
 
@@ -144,9 +153,14 @@ class RequestPipeline implements StreamHandler {
     };
   }
 
-  /** Only when a deployment sends response headers to Tollgate; the rendered config does not (see render). */
-  private onResponseHeaders(headers: Map<string, string>, endOfStream: boolean): PhaseReply {
-    this.startResponse(Number(headers.get(':status') ?? 0));
+  /**
+   * Only for requests whose stages asked for the response headers (ctx.processingModeOverride); the filter skips them
+   * otherwise. Here a stage may still replace the whole response (a stale cache entry for a failed chain).
+   */
+  private onResponseHeaders(headers: Map<string, string>, endOfStream: boolean, attributes: Attributes | undefined): PhaseReply {
+    this.noteAnsweringProvider(attributes);
+    const replacement = this.startResponse(Number(headers.get(':status') ?? 0));
+    if (replacement) return this.answer(replacement);
     if (endOfStream) this.completeResponse();
     return { kind: 'continue', phase: 'response_headers' };
   }
@@ -155,16 +169,36 @@ class RequestPipeline implements StreamHandler {
    * The response starts: known from its headers, or from the first body chunk and its response.code attribute.
    * An SSE stream is what the client asked for, answered with 200; anything else (errors included) is JSON.
    */
-  private startResponse(status: number): void {
+  private startResponse(status: number): DirectAnswer | null {
     const ctx = this.requireCtx();
     ctx.response.status = status;
     ctx.response.streaming = ctx.stream && status === 200;
-    for (const stage of this.options.stages) stage.onResponseHeaders?.(ctx);
+    let replacement: DirectAnswer | null = null;
+    for (const stage of this.options.stages) {
+      const result = stage.onResponseHeaders?.(ctx);
+      if (result?.respond && !replacement) replacement = result.respond;
+    }
+    return replacement;
   }
 
-  private onResponseBody(chunk: Buffer, endOfStream: boolean, status: number | undefined): PhaseReply {
+  /** Which provider answered: Envoy names the endpoint of the final attempt (a chain may have fallen back). */
+  private noteAnsweringProvider(attributes: Attributes | undefined): void {
     const ctx = this.requireCtx();
-    if (ctx.response.status === null) this.startResponse(status ?? 0);
+    const provider = attributes?.[ANSWERING_PROVIDER_ATTRIBUTE];
+    if (typeof provider === 'string' && provider) {
+      ctx.provider = provider;
+      const model = attributes?.[ANSWERING_MODEL_ATTRIBUTE];
+      if (typeof model === 'string' && model) ctx.upstreamModel = model;
+    }
+  }
+
+  private onResponseBody(chunk: Buffer, endOfStream: boolean, status: number | undefined, attributes: Attributes | undefined): PhaseReply {
+    const ctx = this.requireCtx();
+    if (ctx.response.status === null) {
+      this.noteAnsweringProvider(attributes);
+      // Too late to replace the response here: its headers already left Envoy.
+      this.startResponse(status ?? 0);
+    }
     ctx.response.bytes += chunk.length;
     let current = chunk;
     let replaced = false;

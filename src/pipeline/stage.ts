@@ -21,7 +21,11 @@ export interface Stage {
   onRequestHeaders?(ctx: RequestContext): StageResult | Promise<StageResult>;
   /** The whole request is known: body parsed (null for body-less requests such as GET /v1/models). */
   onRequest?(ctx: RequestContext): StageResult | Promise<StageResult>;
-  onResponseHeaders?(ctx: RequestContext): void;
+  /**
+   * The response status is known. Only when Envoy sends the response headers (see `processingModeOverride`) may a
+   * hook still replace the whole response with an answer of its own (a stale cache entry for a failed provider chain).
+   */
+  onResponseHeaders?(ctx: RequestContext): void | { respond: DirectAnswer };
   /**
    * A piece of the response body: the whole body for JSON, a network chunk for SSE. Returning a Buffer replaces the
    * chunk (an empty one drops it); the next stage sees the replacement.

@@ -45,6 +45,9 @@ export function observeStage(deps: { metrics: GatewayMetrics; logger: Logger }):
           status,
           outcome: ctx.outcome,
           error_code: ctx.error?.code,
+          // The audit log holds the decision's reasons; the request line links to it.
+          policy_decision_id: ctx.policy?.decisionId,
+          policy_revision: ctx.policy?.revision,
           latency_ms: Math.round(latencyMs * 10) / 10,
           response_bytes: ctx.response.bytes,
           prompt_tokens: ctx.usage?.promptTokens,

@@ -29,6 +29,12 @@ export function resolveStage(deps: { config: ConfigHolder }): Stage {
       ctx.routing.alias = model;
       ctx.routing.candidates = catalog.candidates(model);
       if (ctx.routing.candidates.length === 0) return { respond: errors.modelNotFound(model) };
+      const excluded = catalog.config.orgs[tenant.org]?.teams[tenant.team]?.exclude_providers ?? [];
+      for (const provider of excluded) {
+        if (!ctx.routing.candidates.some((c) => c.provider === provider)) continue;
+        ctx.routing.excludedProviders.add(provider);
+        ctx.routing.reasons.push(`team ${tenant.team} may not use provider ${provider}`);
+      }
     },
   };
 }

@@ -1,4 +1,5 @@
 import type { ConfigHolder } from '../config/config-holder.ts';
+import { chainClusterName, maskOf } from '../envoy/chains.ts';
 import { ROUTE_HEADER } from '../envoy/render-envoy-config.ts';
 import { errors } from '../errors/errors.ts';
 import type { RequestContext, RouteCandidate, RoutingConstraints } from '../pipeline/context.ts';
@@ -6,6 +7,7 @@ import type { Stage, StageResult } from '../pipeline/stage.ts';
 import { CredentialResolver } from '../providers/credentials.ts';
 import type { ResponseTranslator } from '../providers/provider-adapter.ts';
 import { providerAdapter } from '../providers/registry.ts';
+import type { AttemptLog } from '../upstream/attempt-log.ts';
 
 /** The candidates that no exclusion (tenant config, kill switch, policy) removed, in fallback order. */
 export function allowedCandidates(routing: RoutingConstraints): RouteCandidate[] {
@@ -14,52 +16,99 @@ export function allowedCandidates(routing: RoutingConstraints): RouteCandidate[]
     (routing.allowedRegions === null || (candidate.region !== null && routing.allowedRegions.has(candidate.region))));
 }
 
+export interface RouteStageDeps {
+  config: ConfigHolder;
+  credentials: CredentialResolver;
+  attempts: AttemptLog;
+}
+
 /**
- * Chooses the provider among the allowed candidates, prepares the request for that
- * provider's API, and tells Envoy which route to take (x-tollgate-route + route cache refresh).
- * On the way back it hands the response body to the provider's adapter (usage, stream rewriting).
+ * Chooses where the request goes among the allowed candidates and tells Envoy (x-tollgate-route + route refresh):
+ *  - one provider left: its own route; Tollgate translates the request here, in the request-level filter;
+ *  - several: the chain cluster holding exactly those providers, in order. Envoy walks it on failures and the
+ *    upstream filter translates each attempt for the provider Envoy picked (src/upstream/attempt-handler.ts), so an
+ *    excluded provider is never contacted, fallbacks included.
+ * On the way back it translates the response of whichever provider answered (Envoy names it in the response
+ * attributes) into OpenAI format, before any later stage reads it.
  */
-export function routeStage(deps: { config: ConfigHolder; credentials: CredentialResolver }): Stage {
+export function routeStage(deps: RouteStageDeps): Stage {
   const translators = new WeakMap<RequestContext, ResponseTranslator>();
-  const upstreamModels = new WeakMap<RequestContext, string>();
   const clientWantsUsage = new WeakSet<RequestContext>();
+  const chained = new WeakSet<RequestContext>();
+  /** The client's OpenAI body, for translators that answer from it (e.g. Gemini embeddings' encoding_format). */
+  const clientBodies = new WeakMap<RequestContext, Readonly<Record<string, unknown>>>();
+
+  /** Candidates whose credential is missing cannot serve; they are dropped like exclusions, with a reason. */
+  function servable(ctx: RequestContext, candidates: RouteCandidate[]): RouteCandidate[] {
+    const catalog = deps.config.catalog();
+    return candidates.filter((candidate) => {
+      const provider = catalog.provider(candidate.provider);
+      if (!provider) return false;
+      if (CredentialResolver.needsCredential(provider.config) && !deps.credentials.get(provider.config)) {
+        ctx.routing.reasons.push(`provider ${candidate.provider} has no credential configured`);
+        return false;
+      }
+      return true;
+    });
+  }
+
+  function translateHere(ctx: RequestContext, chosen: RouteCandidate, endpoint: 'chat' | 'embeddings'): void {
+    const provider = deps.config.catalog().provider(chosen.provider);
+    if (!provider) return;
+    const outgoing = providerAdapter(provider.config.type).translateRequest({
+      endpoint,
+      body: ctx.body ?? {},
+      stream: ctx.stream,
+      target: {
+        providerName: provider.name,
+        provider: provider.config,
+        basePath: provider.basePath,
+        upstreamModel: chosen.model,
+        credential: deps.credentials.get(provider.config),
+      },
+    });
+    ctx.upstream.path = outgoing.path;
+    // The client's Tollgate key never goes to a provider; adapters set the provider's own credential header.
+    ctx.upstream.removeHeader('authorization');
+    for (const name of outgoing.removeHeaders) ctx.upstream.removeHeader(name);
+    for (const [name, value] of Object.entries(outgoing.headers)) ctx.upstream.setHeader(name, value);
+    ctx.body = outgoing.body;
+    ctx.upstream.bodyChanged = true;
+    ctx.provider = provider.name;
+    ctx.upstreamModel = chosen.model;
+    ctx.responseHeaders.set('x-tollgate-model', chosen.model);
+    ctx.upstream.setHeader(ROUTE_HEADER, provider.name);
+  }
+
   return {
     name: 'route',
     onRequest(ctx: RequestContext): StageResult {
-      if (ctx.endpoint !== 'chat' && ctx.endpoint !== 'embeddings') return;
+      const endpoint = ctx.endpoint;
+      if (endpoint !== 'chat' && endpoint !== 'embeddings') return;
       if (!ctx.tenant || !ctx.model || ctx.routing.candidates.length === 0) return;
-      const allowed = allowedCandidates(ctx.routing);
-      if (allowed.length === 0) return { respond: errors.noAllowedProvider(ctx.model, ctx.routing.reasons) };
-      const chosen = allowed[0] as RouteCandidate;
-      const provider = deps.config.catalog().provider(chosen.provider);
-      if (!provider) return { respond: errors.modelNotFound(ctx.model) };
-      const credential = deps.credentials.get(provider.config);
-      if (!credential && CredentialResolver.needsCredential(provider.config)) {
-        return { respond: errors.providerUnavailable(provider.name, 'no credential is configured') };
-      }
-      ctx.provider = provider.name;
+      const policyAllowed = allowedCandidates(ctx.routing);
+      if (policyAllowed.length === 0) return { respond: errors.noAllowedProvider(ctx.model, ctx.routing.reasons) };
+      const allowed = servable(ctx, policyAllowed);
+      if (allowed.length === 0) return { respond: errors.providerUnavailable(ctx.model, ctx.routing.reasons.join('; ')) };
       if ((ctx.body?.stream_options as { include_usage?: unknown } | undefined)?.include_usage === true) clientWantsUsage.add(ctx);
-      const adapter = providerAdapter(provider.config.type);
-      const upstreamModel = chosen.model;
-      const outgoing = adapter.translateRequest({
-        endpoint: ctx.endpoint,
-        body: ctx.body ?? {},
-        stream: ctx.stream,
-        target: { providerName: provider.name, provider: provider.config, basePath: provider.basePath, upstreamModel, credential },
-      });
-      ctx.upstream.path = outgoing.path;
-      for (const [name, value] of Object.entries(outgoing.headers)) ctx.upstream.setHeader(name, value);
-      for (const name of outgoing.removeHeaders) ctx.upstream.removeHeader(name);
-      ctx.body = outgoing.body;
-      ctx.upstream.bodyChanged = true;
-      upstreamModels.set(ctx, upstreamModel);
+      if (ctx.body) clientBodies.set(ctx, ctx.body);
+
+      if (allowed.length === 1) {
+        translateHere(ctx, allowed[0] as RouteCandidate, endpoint);
+      } else {
+        const model = deps.config.catalog().config.models[ctx.routing.alias ?? ctx.model];
+        if (!model) return { respond: errors.modelNotFound(ctx.model) };
+        chained.add(ctx);
+        ctx.upstream.removeHeader('authorization');
+        ctx.upstream.setHeader(ROUTE_HEADER, chainClusterName(ctx.routing.alias ?? ctx.model, maskOf(model, new Set(allowed.map((c) => c.provider)))));
+      }
       // Compressed SSE could not be read chunk by chunk; the provider must answer in plain bytes.
       ctx.upstream.removeHeader('accept-encoding');
-      ctx.upstream.setHeader(ROUTE_HEADER, provider.name);
       ctx.upstream.clearRouteCache = true;
     },
 
     onResponseHeaders(ctx: RequestContext): void {
+      // No answering provider: Envoy answered itself (no healthy upstream, timeout), already in OpenAI shape.
       if (!ctx.provider || (ctx.endpoint !== 'chat' && ctx.endpoint !== 'embeddings')) return;
       const type = deps.config.catalog().provider(ctx.provider)?.config.type;
       if (!type) return;
@@ -70,7 +119,8 @@ export function routeStage(deps: { config: ConfigHolder; credentials: Credential
         clientWantsUsage: clientWantsUsage.has(ctx),
         requestId: ctx.requestId,
         createdAt: Math.floor(ctx.startedAt / 1000),
-        upstreamModel: upstreamModels.get(ctx) ?? ctx.model ?? '',
+        upstreamModel: ctx.upstreamModel ?? ctx.model ?? '',
+        request: clientBodies.get(ctx),
       }));
     },
 
@@ -83,6 +133,14 @@ export function routeStage(deps: { config: ConfigHolder; credentials: Credential
         if (translator.truncated) ctx.outcome = 'aborted';
       }
       return out;
+    },
+
+    onResponseEnd(ctx: RequestContext): void {
+      if (chained.has(ctx)) {
+        ctx.attempts = deps.attempts.take(ctx.requestId);
+      } else if (ctx.provider && ctx.upstreamModel && ctx.response.status !== null && !ctx.error) {
+        ctx.attempts = [{ provider: ctx.provider, model: ctx.upstreamModel, status: ctx.response.status }];
+      }
     },
   };
 }

@@ -23,7 +23,6 @@
  *   BENCH_DUMP_DIR=DIR        per-request latencies (CSV) of each measured run
  *   BENCH_KEEP_DIR=1          keep the temp dir (configs, Tollgate log, probe files)
  */
-import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
@@ -31,12 +30,12 @@ import { join, relative, resolve } from 'node:path';
 import type { Pool } from 'undici';
 import { parse as parseYaml, stringify } from 'yaml';
 import { validateConfig } from '../../src/config/load-config.ts';
-import { envoyBinary } from '../../src/envoy/envoy-process.ts';
 import { renderEnvoyConfig } from '../../src/envoy/render-envoy-config.ts';
 import { writeEnvoyConfig } from '../../src/envoy/write-envoy-config.ts';
 import { freePort } from '../helpers/free-port.ts';
 import { createPool, runPacedLoad, type PacedLoadResult } from './lib/paced-load.ts';
 import { difference, pick, ratio, type Percentiles } from './lib/percentiles.ts';
+import { machineInfo, versions as readVersions } from './lib/run-info.ts';
 import {
   ProcessGroup,
   RssSampler,
@@ -271,28 +270,6 @@ async function smokeCheck(target: Target): Promise<void> {
   }
 }
 
-function machineInfo() {
-  const cpus = os.cpus();
-  return {
-    cores: cpus.length,
-    model: cpus[0]?.model ?? 'unknown',
-    memory_gib: Math.round((os.totalmem() / 1024 ** 3) * 10) / 10,
-    os: `${os.type()} ${os.release()} ${os.arch()}`,
-  };
-}
-
-function versions() {
-  let envoy = 'unknown';
-  try {
-    const text = execFileSync(envoyBinary(projectRoot), ['--version'], { encoding: 'utf8' });
-    envoy = /version: \S+?\/([^/\s]+)\//.exec(text)?.[1] ?? text.trim();
-  } catch {
-    // keep unknown
-  }
-  const pkg = JSON.parse(readFileSync(join(projectRoot, 'package.json'), 'utf8')) as { version: string; devDependencies?: Record<string, string> };
-  return { node: process.version, envoy, tollgate: pkg.version, undici: pkg.devDependencies?.undici ?? 'unknown' };
-}
-
 // ───────────────────────────────────────────────────────────────── measuring
 
 async function measure(target: Target, rps: number, seconds: number): Promise<MeasuredRun> {
@@ -406,7 +383,7 @@ async function main(): Promise<void> {
 
   try {
     const machine = machineInfo();
-    const versionInfo = versions();
+    const versionInfo = readVersions(projectRoot);
     write(`Tollgate overhead benchmark: ${machine.cores} cores (${machine.model}), node ${versionInfo.node}, envoy ${versionInfo.envoy}\n`);
     write(`open-loop load, ${SECONDS} s measured after ${WARMUP_SECONDS} s warm-up, rates ${RATES.join(', ')} RPS\n`);
 

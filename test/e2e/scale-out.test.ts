@@ -69,9 +69,9 @@ describe('two Tollgate processes behind one Envoy, one Redis', () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  const admin = (base: string, path: string, body?: unknown) =>
+  const admin = (base: string, path: string, body?: unknown, method = 'POST') =>
     fetch(`${base}/admin/v1${path}`, {
-      method: 'POST',
+      method,
       headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' },
       body: JSON.stringify(body ?? {}),
     });
@@ -96,5 +96,33 @@ describe('two Tollgate processes behind one Envoy, one Redis', () => {
 
     expect((await admin(admins[1] as string, `/keys/${record.id}/revoke`)).status).toBe(200);
     expect(await chatStatuses(key, 40)).toEqual(Array(40).fill(401));
+  });
+
+  it('applies a kill switch flipped on one process on every process within a second, and lifts it the same way', async () => {
+    const created = await admin(admins[0] as string, '/keys', { team: 'platform', app: 'playground' });
+    const { key } = await created.json() as { key: string };
+    const waitForStatuses = async (status: number) => {
+      const started = Date.now();
+      while (Date.now() - started < 3000) {
+        const statuses = await chatStatuses(key, 20);
+        if (statuses.every((s) => s === status)) return Date.now() - started;
+        await new Promise((r) => setTimeout(r, 25));
+      }
+      throw new Error(`requests did not all answer ${status} within 3 s`);
+    };
+    expect((await admin(admins[0] as string, '/kill-switches/model/gpt-4o-mini', { reason: 'incident 42' }, 'PUT')).status).toBe(200);
+    // 20 requests spread over both processes all refused: the process that did not take the call learnt it too.
+    expect(await waitForStatuses(503)).toBeLessThan(1000);
+    const refused = await fetch(`${baseUrl}/chat/completions`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hi' }] }),
+    });
+    expect(await refused.json()).toMatchObject({ error: { code: 'model_disabled', type: 'api_error' } });
+    const listed = await fetch(`${admins[1]}/admin/v1/kill-switches`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
+    expect(await listed.json()).toMatchObject({ data: [{ scope: 'model', name: 'gpt-4o-mini', reason: 'incident 42' }] });
+
+    expect((await admin(admins[1] as string, '/kill-switches/model/gpt-4o-mini', undefined, 'DELETE')).status).toBe(200);
+    expect(await waitForStatuses(200)).toBeLessThan(1000);
   });
 });

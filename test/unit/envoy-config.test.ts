@@ -1,3 +1,4 @@
+import { ANSWERING_MODEL_ATTRIBUTE, ANSWERING_PROVIDER_ATTRIBUTE } from '../../src/extproc/attributes.ts';
 import { execFile } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -57,7 +58,7 @@ describe('rendered Envoy config', () => {
     expect(extproc.processing_mode).toMatchObject({
       request_header_mode: 'SEND', request_body_mode: 'BUFFERED', response_header_mode: 'SKIP', response_body_mode: 'STREAMED',
     });
-    expect(extproc.response_attributes).toEqual(['response.code']);
+    expect(extproc.response_attributes).toEqual(['response.code', ANSWERING_PROVIDER_ATTRIBUTE, ANSWERING_MODEL_ATTRIBUTE]);
     expect(extproc.message_timeout).toBe('2.000s');
   });
 });

@@ -16,6 +16,8 @@ export interface PacedLoadOptions {
   method?: 'POST' | 'GET';
   headers: Record<string, string>;
   body?: string;
+  /** The body of request i, when each request needs its own (e.g. unique prompts, so a cache never hits). */
+  bodyFor?: (index: number) => string;
   rps: number;
   durationMs: number;
   /** How long to wait for the last answers after the last send (default 15 s). */
@@ -69,7 +71,7 @@ export function runPacedLoad(pool: Pool, options: PacedLoadOptions): Promise<Pac
   const errors: Record<string, number> = {};
   const errorSamples: string[] = [];
   const method = options.method ?? 'POST';
-  const { path, headers, body } = options;
+  const { path, headers, body, bodyFor } = options;
   let ok = 0;
   let responseBytes = 0;
   let inflight = 0;
@@ -114,7 +116,7 @@ export function runPacedLoad(pool: Pool, options: PacedLoadOptions): Promise<Pac
     const fire = (index: number, scheduledAt: number) => {
       sendLags[index] = performance.now() - scheduledAt;
       inflight += 1;
-      pool.request({ path, method, headers, body }).then(
+      pool.request({ path, method, headers, body: bodyFor ? bodyFor(index) : body }).then(
         async (response) => {
           const bytes = await response.body.arrayBuffer();
           const doneAt = performance.now();

@@ -93,11 +93,15 @@ export async function startWatched(options: {
   }
 }
 
-/** The strict fake provider (test/fakes/openai-provider.ts) with zero latency and nothing recorded. */
-export async function startFakeProvider(projectRoot: string, apiKey: string): Promise<WatchedProcess & { url: string }> {
+/**
+ * The strict fake provider (test/fakes/openai-provider.ts) with zero latency and nothing recorded; with chunkDelayMs,
+ * stream chunks are that far apart (JSON answers stay immediate).
+ */
+export async function startFakeProvider(projectRoot: string, apiKey: string, options: { chunkDelayMs?: number } = {}): Promise<WatchedProcess & { url: string }> {
   const started = await startWatched({
     command: process.execPath,
-    args: ['--no-warnings=ExperimentalWarning', join(projectRoot, 'test/fakes/openai-provider.ts'), '--port', '0', '--no-record', '--api-key', apiKey],
+    args: ['--no-warnings=ExperimentalWarning', join(projectRoot, 'test/fakes/openai-provider.ts'), '--port', '0', '--no-record', '--api-key', apiKey,
+      ...(options.chunkDelayMs ? ['--chunk-delay-ms', String(options.chunkDelayMs)] : [])],
     cwd: projectRoot,
     readyLine: /^FAKE_OPENAI_URL=(\S+)/,
   });

@@ -1,0 +1,203 @@
+import { createHash } from 'node:crypto';
+
+/**
+ * Checks that cosine similarity cannot make on its own. Sentence embeddings place "What is 12 times 7?" next to
+ * "What is 12 times 8?", "How do I enable X?" next to "How do I disable X?"'s negated twin, "capital of France"
+ * next to "capital of Spain", and a question next to its translation: all close in meaning, all wrong answers.
+ * So a semantic hit also needs, between the stored question and the new one:
+ *  - the same numbers (digits and number words, as a multiset),
+ *  - the same negation (whether a negating word occurs at all),
+ *  - the same named entities (capitalised or all-caps words that are not common sentence words, plus quoted text),
+ *  - no swapped topic word: when each question has a content word the other lacks ("car" / "bike", "rice" /
+ *    "pasta"), the two ask about different things; rewording changes question words, verbs and fillers, which
+ *    are not content words here, and adding a word on one side only ("capital" / "capital city") is allowed,
+ *  - the same language (script, then common-word profile).
+ * Only these features are stored with a question, never its text (content words only as short hashes).
+ */
+export interface TextFeatures {
+  numbers: string[];
+  negated: boolean;
+  entities: string[];
+  language: string;
+  /** Hashes of the content words (stemmed), for the swapped-topic check. */
+  topics: string[];
+  /** Hashes of every word (stemmed): how far apart the two wordings are. */
+  words: string[];
+}
+
+const NUMBER_WORDS: Record<string, string> = {
+  zero: '0', one: '1', two: '2', three: '3', four: '4', five: '5', six: '6', seven: '7', eight: '8', nine: '9',
+  ten: '10', eleven: '11', twelve: '12', thirteen: '13', fourteen: '14', fifteen: '15', sixteen: '16',
+  seventeen: '17', eighteen: '18', nineteen: '19', twenty: '20', thirty: '30', forty: '40', fifty: '50',
+  sixty: '60', seventy: '70', eighty: '80', ninety: '90', hundred: '100', thousand: '1000', million: '1000000',
+  billion: '1000000000', first: '1', second: '2', third: '3', fourth: '4', fifth: '5', half: '0.5', dozen: '12',
+  double: '2', twice: '2', triple: '3',
+};
+
+const NEGATIONS = new Set([
+  'not', 'no', 'never', 'none', 'nobody', 'nothing', 'neither', 'nor', 'nowhere', 'cannot', 'without',
+  "can't", "don't", "doesn't", "didn't", "isn't", "aren't", "wasn't", "weren't", "won't", "wouldn't", "shouldn't",
+  "couldn't", "hasn't", "haven't", "hadn't", "mustn't", 'cant', 'dont', 'doesnt', 'didnt', 'isnt', 'arent', 'wont',
+  'avoid', 'except', 'excluding', 'unlike', 'lack', 'lacks',
+]);
+
+/** Capitalised words that start or fill ordinary sentences and name nothing. */
+const COMMON_CAPITALISED = new Set(`
+a an the i i'm i've i'd i'll me my we our you your it its this that these those there here he she they them his her
+what what's whats which who who's whom whose when where why how how's is are was were be been do does did can could
+should would will shall may might must please tell give show explain describe list write make help find compare
+summarize summarise define translate name provide create suggest recommend calculate convert is isn't are aren't
+let let's any some all each every one if in on at for from to of by with about as and or but so not no yes also
+just only still then now today tomorrow yesterday kindly quick quickly briefly hey hi hello okay ok thanks thank
+could would can in what's
+monday tuesday wednesday thursday friday saturday sunday
+`.split(/\s+/).filter(Boolean));
+
+/** Function words that tell languages apart in a short question. */
+const LANGUAGE_WORDS: Record<string, string[]> = {
+  en: ['the', 'is', 'are', 'what', 'how', 'of', 'and', 'to', 'in', 'do', 'does', 'i', 'you', 'a', 'can', 'which', 'why', 'my', 'for', 'with'],
+  de: ['der', 'die', 'das', 'ist', 'und', 'wie', 'was', 'ich', 'nicht', 'ein', 'eine', 'mit', 'für', 'zu', 'von', 'den', 'warum', 'welche', 'kann', 'sind'],
+  fr: ['le', 'la', 'les', 'est', 'et', 'comment', 'quel', 'quelle', 'je', 'ne', 'pas', 'un', 'une', 'des', 'du', 'de', 'pour', 'avec', 'pourquoi', 'sont'],
+  es: ['el', 'la', 'los', 'las', 'es', 'y', 'cómo', 'como', 'qué', 'que', 'cuál', 'yo', 'no', 'un', 'una', 'de', 'para', 'con', 'por', 'son'],
+  it: ['il', 'lo', 'la', 'gli', 'è', 'e', 'come', 'che', 'quale', 'io', 'non', 'un', 'una', 'di', 'per', 'con', 'perché', 'sono', 'del', 'della'],
+  pt: ['o', 'a', 'os', 'as', 'é', 'e', 'como', 'que', 'qual', 'eu', 'não', 'um', 'uma', 'de', 'para', 'com', 'por', 'são', 'do', 'da'],
+  nl: ['de', 'het', 'een', 'is', 'en', 'hoe', 'wat', 'ik', 'niet', 'van', 'voor', 'met', 'waarom', 'welke', 'zijn', 'kan', 'je', 'mijn', 'op', 'te'],
+};
+
+const SCRIPTS: Array<[string, RegExp]> = [
+  ['cjk', /[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af]/u],
+  ['cyrillic', /[\u0400-\u04ff]/u],
+  ['arabic', /[\u0600-\u06ff]/u],
+  ['greek', /[\u0370-\u03ff]/u],
+  ['hebrew', /[\u0590-\u05ff]/u],
+  ['devanagari', /[\u0900-\u097f]/u],
+  ['thai', /[\u0e00-\u0e7f]/u],
+];
+
+/**
+ * Words that carry no topic: function words, question and request verbs, and the generic nouns and adjectives
+ * that rewording swaps freely ("way", "steps", "best", "simple").
+ */
+const NON_TOPIC_WORDS = new Set(`
+a an the i me my we our you your it its this that these those there here he she they them his her their what which
+who whom whose when where why how is are was were be been being am do does did doing done can could should would will
+shall may might must have has had having of to in on at for from by with about as into onto over under between through
+and or but so if then than not no nor also just only very too more most much many some any each every all both either
+neither other another such own same few less least lot lots again still yet ever really quite rather please kindly
+tell give show explain describe list write make create help find get got use using used need want like know let
+provide suggest recommend define summarize summarise mean means meaning say said go going come take put keep set
+start begin try way ways thing things step steps method methods process procedure approach tip tips idea ideas
+technique techniques reason reasons difference differences example examples kind type types sort part parts
+best good better great simple simply easy easily quick quickly fast proper properly right correct correctly main
+common different new basic important effective effectively well exactly actually generally typically usually
+work works working happen happens cause causes do does one ones term terms word words people person someone
+something anything everything nothing someone time times day today can't won't don't doesn't isn't aren't
+`.split(/\s+/).filter(Boolean));
+
+/** A rough stem, so "tomatoes"/"tomato" and "boiled"/"boil" count as one word. */
+function stem(word: string): string {
+  let w = word.replace(/'s$/, '');
+  if (w.length > 4 && w.endsWith('ies')) w = `${w.slice(0, -3)}y`;
+  else if (w.length > 4 && /(ches|shes|xes|ses|oes)$/.test(w)) w = w.slice(0, -2);
+  else if (w.length > 3 && w.endsWith('s') && !w.endsWith('ss')) w = w.slice(0, -1);
+  if (w.length > 5 && w.endsWith('ing')) w = w.slice(0, -3);
+  else if (w.length > 4 && w.endsWith('ed')) w = w.slice(0, -2);
+  return w;
+}
+
+const shortHash = (text: string) => createHash('sha256').update(text).digest('hex').slice(0, 10);
+
+function topicWords(words: string[]): string[] {
+  const topics = new Set<string>();
+  for (const word of words) {
+    if (word.length < 2 || NON_TOPIC_WORDS.has(word) || /^\d/.test(word) || Object.hasOwn(NUMBER_WORDS, word)) continue;
+    topics.add(shortHash(stem(word)));
+  }
+  return [...topics].sort();
+}
+
+const wordHashes = (words: string[]) => [...new Set(words.map((word) => shortHash(stem(word))))].sort();
+
+function detectLanguage(words: string[], text: string): string {
+  for (const [script, pattern] of SCRIPTS) if (pattern.test(text)) return script;
+  let best = 'en';
+  let bestScore = 0;
+  for (const [language, list] of Object.entries(LANGUAGE_WORDS)) {
+    const set = new Set(list);
+    const score = words.reduce((sum, word) => sum + (set.has(word) ? 1 : 0), 0);
+    // English wins ties: short technical questions share few function words with anything.
+    if (score > bestScore) {
+      best = language;
+      bestScore = score;
+    }
+  }
+  return best;
+}
+
+function extractNumbers(text: string, words: string[]): string[] {
+  const numbers: string[] = [];
+  for (const match of text.matchAll(/\d+(?:[.,]\d+)*/g)) {
+    const raw = match[0];
+    // 1,000 and 1.000 are thousands; 3.5 and 3,5 are decimals.
+    const normalized = /^\d{1,3}([.,]\d{3})+$/.test(raw) ? raw.replace(/[.,]/g, '') : raw.replace(',', '.');
+    numbers.push(String(Number(normalized)));
+  }
+  for (const word of words) if (Object.hasOwn(NUMBER_WORDS, word)) numbers.push(NUMBER_WORDS[word] as string);
+  return numbers.sort();
+}
+
+function extractEntities(text: string): string[] {
+  const entities = new Set<string>();
+  for (const match of text.matchAll(/["'`“‘]([^"'`”’]{2,60})["'`”’]/g)) entities.add((match[1] as string).toLowerCase().trim());
+  for (const match of text.matchAll(/[\p{L}\p{N}][\p{L}\p{N}'’+#.-]*/gu)) {
+    const token = match[0].replace(/[.'’-]+$/, '').replace(/['’]s$/i, '');
+    if (!/^\p{Lu}/u.test(token) && !/^[\p{L}\d]*\p{Lu}[\p{L}\d]*$/u.test(token.slice(1))) continue;
+    const lower = token.toLowerCase();
+    if (COMMON_CAPITALISED.has(lower) || /^\d/.test(token)) continue;
+    entities.add(lower);
+  }
+  return [...entities].sort();
+}
+
+export function textFeatures(text: string): TextFeatures {
+  const lower = text.toLowerCase().replace(/[’]/g, "'");
+  const words = lower.match(/[\p{L}\p{N}']+/gu) ?? [];
+  return {
+    numbers: extractNumbers(text, words),
+    negated: words.some((word) => NEGATIONS.has(word) || word.endsWith("n't")),
+    entities: extractEntities(text),
+    language: detectLanguage(words, text),
+    topics: topicWords(words),
+    words: wordHashes(words),
+  };
+}
+
+const MAX_WORDS_APART = Number(process.env.NEAR_MISS_MAX_WORDS_APART ?? 2);
+
+/**
+ * The two wordings are one frame with a topic word swapped ("How do I cook rice?" / "How do I cook pasta?"): each
+ * side has a content word the other lacks, and apart from that they differ in at most a couple of words. A
+ * rewording differs in more words (and mostly in verbs and question words), so it is not taken for a swap.
+ */
+function swappedTopic(a: TextFeatures, b: TextFeatures): boolean {
+  const topicsA = new Set(a.topics);
+  const topicsB = new Set(b.topics);
+  if (!a.topics.some((t) => !topicsB.has(t)) || !b.topics.some((t) => !topicsA.has(t))) return false;
+  const wordsA = new Set(a.words);
+  const wordsB = new Set(b.words);
+  const onlyA = a.words.filter((w) => !wordsB.has(w)).length;
+  const onlyB = b.words.filter((w) => !wordsA.has(w)).length;
+  return onlyA <= MAX_WORDS_APART && onlyB <= MAX_WORDS_APART;
+}
+
+const sameList = (a: readonly string[], b: readonly string[]) => a.length === b.length && a.every((value, i) => value === b[i]);
+
+/** Why two questions that embed close together must not share an answer; null when none of the checks objects. */
+export function nearMissReason(stored: TextFeatures, asked: TextFeatures): 'numbers' | 'negation' | 'entities' | 'topic' | 'language' | null {
+  if (stored.language !== asked.language) return 'language';
+  if (!sameList(stored.numbers, asked.numbers)) return 'numbers';
+  if (stored.negated !== asked.negated) return 'negation';
+  if (!sameList(stored.entities, asked.entities)) return 'entities';
+  if (swappedTopic(stored, asked)) return 'topic';
+  return null;
+}

@@ -1,0 +1,126 @@
+import { createHash } from 'node:crypto';
+import type { RedisClient } from '../store/redis-store.ts';
+import { decodeRecord, encodeRecord, type CacheBackend, type CacheLimits, type SemanticRecord } from './cache-backend.ts';
+import type { CacheEntry } from './cache-entry.ts';
+
+/**
+ * Why an explicit index rather than Redis' own eviction: `maxmemory-policy` is one setting for the whole server,
+ * which also holds keys, quotas and budgets that must never be evicted, and logical databases do not exist in
+ * Redis Cluster. So every entry expires by TTL (at the end of its stale window), and a sorted set scored by that
+ * time, a hash of entry sizes and a byte counter bound the cache: each write purges what has expired, then evicts
+ * the entries closest to expiry until count and bytes fit. All keys share the `{tollgate-cache}` hash tag, so the
+ * script's keys live in one Cluster slot (the cache then lives on one shard: it is bounded, and that is the price
+ * of atomic eviction).
+ */
+const TAG = 'tollgate:{tollgate-cache}';
+const ENTRY_PREFIX = `${TAG}:e:`;
+const INDEX = `${TAG}:index`;
+const SIZES = `${TAG}:sizes`;
+const BYTES = `${TAG}:bytes`;
+const NAMESPACE_PREFIX = `${TAG}:s:`;
+
+const PUT_LUA = `
+local prefix, member, value = ARGV[1], ARGV[2], ARGV[3]
+local stale_until, ttl_ms = tonumber(ARGV[4]), tonumber(ARGV[5])
+local max_entries, max_bytes, now = tonumber(ARGV[6]), tonumber(ARGV[7]), tonumber(ARGV[8])
+local function drop(m)
+  local size = redis.call('HGET', KEYS[2], m)
+  if size then
+    redis.call('DECRBY', KEYS[3], size)
+    redis.call('HDEL', KEYS[2], m)
+  end
+  redis.call('ZREM', KEYS[1], m)
+  redis.call('DEL', prefix .. m)
+end
+drop(member)
+redis.call('SET', prefix .. member, value, 'PX', ttl_ms)
+redis.call('ZADD', KEYS[1], stale_until, member)
+redis.call('HSET', KEYS[2], member, #value)
+local total = redis.call('INCRBY', KEYS[3], #value)
+for _, m in ipairs(redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now, 'LIMIT', 0, 200)) do drop(m) end
+local guard = 0
+while guard < 1000 and (redis.call('ZCARD', KEYS[1]) > max_entries or tonumber(redis.call('GET', KEYS[3]) or '0') > max_bytes) do
+  local oldest = redis.call('ZRANGE', KEYS[1], 0, 0)[1]
+  if not oldest then break end
+  drop(oldest)
+  guard = guard + 1
+end
+return total
+`;
+
+/** Adds a question to its namespace; the namespace lives as long as its newest answer, and keeps the newest N. */
+const ADD_RECORD_LUA = `
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+redis.call('ZADD', KEYS[2], ARGV[4], ARGV[1])
+local extra = redis.call('ZCARD', KEYS[2]) - tonumber(ARGV[5])
+if extra > 0 then
+  for _, m in ipairs(redis.call('ZRANGE', KEYS[2], 0, extra - 1)) do redis.call('HDEL', KEYS[1], m) end
+  redis.call('ZREMRANGEBYRANK', KEYS[2], 0, extra - 1)
+end
+local ttl = tonumber(ARGV[3])
+if redis.call('PTTL', KEYS[1]) < ttl then
+  redis.call('PEXPIRE', KEYS[1], ttl)
+  redis.call('PEXPIRE', KEYS[2], ttl)
+end
+return 1
+`;
+
+const sha1 = (text: string) => createHash('sha1').update(text).digest('hex');
+const SCRIPTS = { put: { lua: PUT_LUA, sha: sha1(PUT_LUA) }, addRecord: { lua: ADD_RECORD_LUA, sha: sha1(ADD_RECORD_LUA) } };
+
+/** The shared cache of every Tollgate process on one Redis; uses the store's client (no second connection). */
+export class RedisCacheBackend implements CacheBackend {
+  readonly kind = 'redis' as const;
+  private readonly client: RedisClient;
+  private readonly limits: CacheLimits;
+  private readonly now: () => number;
+
+  constructor(client: RedisClient, limits: CacheLimits, now: () => number = Date.now) {
+    this.client = client;
+    this.limits = limits;
+    this.now = now;
+  }
+
+  async get(key: string): Promise<CacheEntry | null> {
+    const text = await this.client.get(ENTRY_PREFIX + key);
+    if (!text) return null;
+    try {
+      return JSON.parse(text) as CacheEntry;
+    } catch {
+      return null;
+    }
+  }
+
+  async put(key: string, entry: CacheEntry, semantic?: { namespace: string; record: SemanticRecord }): Promise<void> {
+    const now = this.now();
+    const ttlMs = Math.max(1, Math.ceil(entry.staleUntil - now));
+    await this.script('put', [INDEX, SIZES, BYTES], [
+      ENTRY_PREFIX, key, JSON.stringify(entry), entry.staleUntil, ttlMs, this.limits.maxEntries, this.limits.maxBytes, now,
+    ]);
+    if (semantic) {
+      const base = NAMESPACE_PREFIX + semantic.namespace;
+      await this.script('addRecord', [base, `${base}:order`], [
+        key, encodeRecord(semantic.record), ttlMs, now, this.limits.maxRecordsPerNamespace,
+      ]);
+    }
+  }
+
+  async semanticRecords(namespace: string): Promise<SemanticRecord[]> {
+    const fields = await this.client.hgetall(NAMESPACE_PREFIX + namespace);
+    return Object.values(fields).flatMap((text) => decodeRecord(text) ?? []);
+  }
+
+  async close(): Promise<void> {
+    // The client belongs to the store, which closes it.
+  }
+
+  private async script(name: keyof typeof SCRIPTS, keys: string[], args: Array<string | number>): Promise<unknown> {
+    const { lua, sha } = SCRIPTS[name];
+    try {
+      return await this.client.evalsha(sha, keys.length, ...keys, ...args);
+    } catch (error) {
+      if (!String((error as Error).message).includes('NOSCRIPT')) throw error;
+      return this.client.eval(lua, keys.length, ...keys, ...args);
+    }
+  }
+}

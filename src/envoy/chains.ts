@@ -1,0 +1,46 @@
+import { createHash } from 'node:crypto';
+import type { ModelConfig } from '../config/types.ts';
+
+/**
+ * A fallback chain (a model served by several providers in order) becomes Envoy clusters whose priorities are the
+ * chain's order, so Envoy itself walks the chain on failures. A request may exclude some providers (policy, tenant
+ * config, kill switches) and an excluded provider must never be contacted, not even as a fallback: so every subset of
+ * the chain that keeps two or more providers gets its own cluster, and the route stage picks the one matching what is
+ * allowed. A subset of one provider is simply that provider's own cluster. Subsets are named by a bit mask over the
+ * chain's targets (bit i = target i), so the name is stable however the request narrows the chain.
+ */
+export function chainClusterName(model: string, mask: number): string {
+  // Model names may hold characters Envoy stats handle badly; a short hash keeps distinct names distinct.
+  const readable = model.replace(/[^A-Za-z0-9_.-]/g, '_').slice(0, 60);
+  const hash = createHash('sha256').update(model).digest('hex').slice(0, 8);
+  return `chain_${readable}_${hash}_${mask.toString(2).padStart(2, '0')}`;
+}
+
+/** The masks of every subset with at least two targets, for a chain of n targets. */
+export function chainMasks(targetCount: number): number[] {
+  const masks: number[] = [];
+  for (let mask = 1; mask < 1 << targetCount; mask++) {
+    if (popcount(mask) >= 2) masks.push(mask);
+  }
+  return masks;
+}
+
+export function popcount(mask: number): number {
+  let count = 0;
+  for (let rest = mask; rest; rest &= rest - 1) count++;
+  return count;
+}
+
+/** The targets a mask keeps, in chain order. */
+export function targetsOf<T>(targets: readonly T[], mask: number): T[] {
+  return targets.filter((_, index) => (mask & (1 << index)) !== 0);
+}
+
+/** The mask of the targets whose provider is allowed. */
+export function maskOf(model: ModelConfig, allowedProviders: ReadonlySet<string>): number {
+  let mask = 0;
+  model.targets.forEach((target, index) => {
+    if (allowedProviders.has(target.provider)) mask |= 1 << index;
+  });
+  return mask;
+}

@@ -1,0 +1,20 @@
+/**
+ * The Envoy attributes Tollgate asks for, and how its two ext_proc filters tell themselves apart.
+ * Envoy sends attributes as a Struct keyed by the expression text (see messages.ts).
+ */
+const endpointLabel = (key: string) => `xds.upstream_host_metadata.filter_metadata['tollgate']['${key}']`;
+
+/** The response status, sent with the response body because response headers are not sent (one round trip less). */
+export const RESPONSE_CODE_ATTRIBUTE = 'response.code';
+/** Which provider endpoint answered (chains: Envoy chose it) and the model it was asked for. */
+export const ANSWERING_PROVIDER_ATTRIBUTE = endpointLabel('provider');
+export const ANSWERING_MODEL_ATTRIBUTE = endpointLabel('model');
+
+/** Attributes of the request-level filter's response phase. */
+export const RESPONSE_ATTRIBUTES = [RESPONSE_CODE_ATTRIBUTE, ANSWERING_PROVIDER_ATTRIBUTE, ANSWERING_MODEL_ATTRIBUTE] as const;
+/** Attributes of each attempt in the upstream filter: the endpoint Envoy picked for it. */
+export const ATTEMPT_ATTRIBUTES = [ANSWERING_PROVIDER_ATTRIBUTE, ANSWERING_MODEL_ATTRIBUTE] as const;
+
+/** gRPC metadata the upstream filter sends, so one Tollgate port serves both filters. */
+export const FILTER_ROLE_METADATA = 'x-tollgate-filter';
+export const UPSTREAM_ROLE = 'upstream';

@@ -1,0 +1,109 @@
+import { resolve } from 'node:path';
+import type { Logger } from 'pino';
+import { RedisStore } from '../store/redis-store.ts';
+import type { Store } from '../store/store.ts';
+import { BatchWriter } from './batch-writer.ts';
+import type { LedgerConfig, LedgerSinkConfig } from './config.ts';
+import { JsonlExporter } from './jsonl-exporter.ts';
+import { PostgresSink } from './postgres-sink.ts';
+import { MemoryLedgerQueue, type LedgerQueue } from './queue.ts';
+import { Reconciler } from './reconciler.ts';
+import { RedisStreamQueue } from './redis-stream-queue.ts';
+import type { GroupBy, LedgerSink, UsageGroup, UsageQuery } from './sink.ts';
+import { SqliteSink } from './sqlite-sink.ts';
+import type { UsageRecord } from './usage-record.ts';
+
+/** The usage ledger of one Tollgate process: the queue the ledger stage writes to, and what reads it back. */
+export interface Ledger {
+  readonly queue: LedgerQueue;
+  readonly sink: LedgerSink;
+  aggregate(query: UsageQuery): Promise<UsageGroup[]>;
+  /**
+   * Spend (and tokens) per scope for a period, from the ledger: what the quota engine uses to rebuild its budget
+   * counters after a Redis loss. `scope` picks the grouping (team → per org+team, app → per org+team+app, user and
+   * feature → per org); `costNanoUsd` of each group is exact. Records are counted by the time their request
+   * started, in [from, to). Entries still in the queue when Redis was lost are not in the ledger (at most one flush
+   * interval's worth with a persistent Redis).
+   */
+  spendByScope(scope: GroupBy, from: number, to: number): Promise<UsageGroup[]>;
+  /** Closes orphans now (the reconciler also runs on its own interval). */
+  reconcile(): Promise<UsageRecord[]>;
+  stop(): Promise<void>;
+}
+
+export interface LedgerDeps {
+  config: LedgerConfig;
+  store: Store;
+  env: NodeJS.ProcessEnv;
+  logger: Logger;
+  now: () => number;
+}
+
+function createSink(config: Exclude<LedgerSinkConfig, { type: 'none' }>, env: NodeJS.ProcessEnv, logger: Logger): LedgerSink {
+  switch (config.type) {
+    case 'sqlite':
+      return new SqliteSink({ path: resolve(config.path) });
+    case 'postgres': {
+      const url = config.url ?? (config.url_env ? env[config.url_env] : undefined);
+      if (!url) throw new Error(`ledger.sink.url_env: ${config.url_env} is not set`);
+      return new PostgresSink({ url, onError: (error) => logger.warn({ err: error }, 'ledger database connection lost') });
+    }
+  }
+}
+
+/**
+ * Starts the ledger when a sink is configured (null otherwise): migrations, the batch writer, the reconciler and
+ * the exporter. Throws when the database cannot be reached at start, so a misconfigured ledger is seen at once.
+ */
+export async function startLedger(deps: LedgerDeps): Promise<Ledger | null> {
+  const { config, store, logger } = deps;
+  if (config.sink.type === 'none') return null;
+  const sink = createSink(config.sink, deps.env, logger);
+  await sink.migrate();
+  const queue: LedgerQueue = store instanceof RedisStore
+    ? new RedisStreamQueue({
+        client: store.client,
+        stream: config.stream.key,
+        group: config.stream.group,
+        claimIdleMs: config.stream.claim_idle_ms,
+        onError: (error, what) => logger.warn({ err: error }, what),
+      })
+    : new MemoryLedgerQueue();
+  const exporter = config.export
+    ? new JsonlExporter({ dir: resolve(config.export.dir), rotateBytes: config.export.rotate_bytes, now: deps.now })
+    : null;
+  await exporter?.recover();
+  // Closed records only: a pending row is not usage yet (its final or orphaned state is exported when it comes).
+  const exportRecords = exporter
+    ? (records: UsageRecord[]) => exporter.append(records.filter((record) => record.state !== 'pending'))
+    : undefined;
+  const writer = new BatchWriter({
+    queue, sink, batchSize: config.batch_size, flushIntervalMs: config.flush_interval_ms, onCommitted: exportRecords, logger,
+  });
+  const reconciler = new Reconciler({
+    sink, orphanTimeoutMs: config.orphan_timeout_ms, intervalMs: config.reconcile_interval_ms, now: deps.now,
+    onClosed: exportRecords, logger,
+  });
+  writer.start();
+  reconciler.start();
+  logger.info({ sink: sink.kind, queue: queue.kind }, 'usage ledger started');
+
+  let stopped: Promise<void> | null = null;
+  async function stop(): Promise<void> {
+    await reconciler.stop();
+    // The stage may still enqueue final entries of requests that ended during shutdown: the writer drains last.
+    await writer.stop();
+    await queue.close();
+    await exporter?.rotate();
+    await sink.close();
+  }
+
+  return {
+    queue,
+    sink,
+    aggregate: (query) => sink.aggregate(query),
+    spendByScope: (scope, from, to) => sink.aggregate({ groupBy: scope, from, to }),
+    reconcile: () => reconciler.runOnce(),
+    stop: () => (stopped ??= stop()),
+  };
+}

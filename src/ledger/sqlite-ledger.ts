@@ -1,0 +1,146 @@
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { DatabaseSync, type StatementSync } from 'node:sqlite';
+import { loadMigrations } from './migrations.ts';
+import { GROUP_COLUMNS, SQL_COLUMN, type UsageGroup, type UsageQuery } from './sink.ts';
+import { latestPerRequest, STATE_RANK, type CacheStatus, type RecordState, type UsageRecord } from './usage-record.ts';
+
+const COLUMNS = [
+  'request_id', 'state', 'state_rank', 'started_at_ms', 'ended_at_ms', 'org', 'team', 'app', 'user_id', 'feature',
+  'key_id', 'endpoint', 'model', 'provider', 'upstream_model', 'attempts', 'stream', 'prompt_tokens',
+  'completion_tokens', 'cached_prompt_tokens', 'cache_write_tokens', 'cost_nano_usd', 'pricing_id', 'latency_ms',
+  'status', 'outcome', 'error_code', 'cache_status', 'written_at_ms',
+];
+
+const UPSERT_SQL = `INSERT INTO usage_records (${COLUMNS.join(', ')}) VALUES (${COLUMNS.map(() => '?').join(', ')})
+ON CONFLICT (request_id) DO UPDATE SET ${COLUMNS.slice(1).map((c) => `${c} = excluded.${c}`).join(', ')}
+WHERE usage_records.state_rank < excluded.state_rank
+RETURNING request_id`;
+
+type SqlValue = string | number | bigint | null;
+type Row = Record<string, SqlValue>;
+
+function toParams(record: UsageRecord, now: number): SqlValue[] {
+  return [
+    record.requestId, record.state, STATE_RANK[record.state], record.startedAt, record.endedAt, record.org,
+    record.team, record.app, record.user, record.feature, record.keyId, record.endpoint, record.model,
+    record.provider, record.upstreamModel, JSON.stringify(record.attempts), record.stream ? 1 : 0,
+    record.promptTokens, record.completionTokens, record.cachedPromptTokens, record.cacheWriteTokens,
+    record.costNanoUsd, record.pricingId, record.latencyMs, record.status, record.outcome, record.errorCode,
+    record.cacheStatus, now,
+  ];
+}
+
+const num = (value: SqlValue): number => Number(value);
+const numOrNull = (value: SqlValue): number | null => (value === null ? null : Number(value));
+const strOrNull = (value: SqlValue): string | null => (value === null ? null : String(value));
+
+/** Rows are read with BigInt integers (the cost needs 64 bits); everything else becomes a number. */
+function fromRow(row: Row): UsageRecord {
+  return {
+    requestId: String(row.request_id), state: row.state as RecordState, startedAt: num(row.started_at_ms as SqlValue),
+    endedAt: numOrNull(row.ended_at_ms as SqlValue), org: String(row.org), team: String(row.team), app: String(row.app),
+    user: strOrNull(row.user_id as SqlValue), feature: strOrNull(row.feature as SqlValue), keyId: String(row.key_id),
+    endpoint: strOrNull(row.endpoint as SqlValue), model: strOrNull(row.model as SqlValue),
+    provider: strOrNull(row.provider as SqlValue), upstreamModel: strOrNull(row.upstream_model as SqlValue),
+    attempts: JSON.parse(String(row.attempts)) as UsageRecord['attempts'], stream: num(row.stream as SqlValue) === 1,
+    promptTokens: num(row.prompt_tokens as SqlValue), completionTokens: num(row.completion_tokens as SqlValue),
+    cachedPromptTokens: num(row.cached_prompt_tokens as SqlValue), cacheWriteTokens: num(row.cache_write_tokens as SqlValue),
+    costNanoUsd: row.cost_nano_usd === null ? null : BigInt(row.cost_nano_usd as bigint),
+    pricingId: strOrNull(row.pricing_id as SqlValue), latencyMs: numOrNull(row.latency_ms as SqlValue),
+    status: numOrNull(row.status as SqlValue), outcome: String(row.outcome), errorCode: strOrNull(row.error_code as SqlValue),
+    cacheStatus: strOrNull(row.cache_status as SqlValue) as CacheStatus | null,
+  };
+}
+
+/**
+ * The embedded ledger in SQLite (node:sqlite). Synchronous, so Tollgate runs it on a worker thread
+ * (sqlite-worker.ts); tests may use it directly. WAL mode: readers (the usage API) never block the writer.
+ */
+export class SqliteLedger {
+  readonly #db: DatabaseSync;
+  readonly #upsert: StatementSync;
+
+  constructor(path: string) {
+    if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+    this.#db = new DatabaseSync(path);
+    this.#db.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 5000;');
+    this.migrate();
+    this.#upsert = this.#db.prepare(UPSERT_SQL);
+  }
+
+  private migrate(): void {
+    this.#db.exec('CREATE TABLE IF NOT EXISTS ledger_migrations (version TEXT PRIMARY KEY, name TEXT NOT NULL, applied_at_ms INTEGER NOT NULL)');
+    const applied = new Set(this.#db.prepare('SELECT version FROM ledger_migrations').all().map((row) => String(row.version)));
+    for (const migration of loadMigrations('sqlite')) {
+      if (applied.has(migration.version)) continue;
+      this.transaction(() => {
+        this.#db.exec(migration.sql);
+        this.#db.prepare('INSERT INTO ledger_migrations (version, name, applied_at_ms) VALUES (?, ?, ?)').run(migration.version, migration.name, Date.now());
+      });
+    }
+  }
+
+  /** BEGIN IMMEDIATE takes the write lock up front, so two processes on one file wait (busy_timeout) instead of failing. */
+  private transaction<T>(work: () => T): T {
+    this.#db.exec('BEGIN IMMEDIATE');
+    try {
+      const result = work();
+      this.#db.exec('COMMIT');
+      return result;
+    } catch (error) {
+      this.#db.exec('ROLLBACK');
+      throw error;
+    }
+  }
+
+  write(batch: readonly UsageRecord[]): UsageRecord[] {
+    const records = latestPerRequest(batch);
+    const now = Date.now();
+    return this.transaction(() => records.filter((record) => this.#upsert.get(...toParams(record, now)) !== undefined));
+  }
+
+  closeOrphans(startedBefore: number, now: number): UsageRecord[] {
+    const statement = this.#db.prepare(
+      `UPDATE usage_records SET state = 'orphaned', state_rank = ?, outcome = 'orphaned', ended_at_ms = ?, written_at_ms = ?
+       WHERE state = 'pending' AND started_at_ms < ? RETURNING *`,
+    );
+    statement.setReadBigInts(true);
+    return this.transaction(() => statement.all(STATE_RANK.orphaned, now, now, startedBefore).map((row) => fromRow(row as Row)));
+  }
+
+  aggregate(query: UsageQuery): UsageGroup[] {
+    const fields = GROUP_COLUMNS[query.groupBy];
+    const columns = fields.map((field) => SQL_COLUMN[field]);
+    const statement = this.#db.prepare(
+      `SELECT ${columns.join(', ')}, count(*) AS requests, total(prompt_tokens) AS prompt_tokens,
+         total(completion_tokens) AS completion_tokens, total(cached_prompt_tokens) AS cached_prompt_tokens,
+         coalesce(sum(cost_nano_usd), 0) AS cost
+       FROM usage_records WHERE started_at_ms >= ? AND started_at_ms < ?
+       GROUP BY ${columns.join(', ')} ORDER BY ${columns.join(', ')}`,
+    );
+    statement.setReadBigInts(true);
+    return statement.all(query.from, query.to).map((raw) => {
+      const row = raw as Row;
+      return {
+        key: Object.fromEntries(fields.map((field) => [field, strOrNull(row[SQL_COLUMN[field]] ?? null)])),
+        requests: num(row.requests as SqlValue),
+        promptTokens: num(row.prompt_tokens as SqlValue),
+        completionTokens: num(row.completion_tokens as SqlValue),
+        cachedPromptTokens: num(row.cached_prompt_tokens as SqlValue),
+        costNanoUsd: BigInt(row.cost as bigint),
+      };
+    });
+  }
+
+  get(requestId: string): UsageRecord | null {
+    const statement = this.#db.prepare('SELECT * FROM usage_records WHERE request_id = ?');
+    statement.setReadBigInts(true);
+    const row = statement.get(requestId);
+    return row ? fromRow(row as Row) : null;
+  }
+
+  close(): void {
+    this.#db.close();
+  }
+}

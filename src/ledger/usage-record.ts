@@ -1,0 +1,156 @@
+import type { RequestContext } from '../pipeline/context.ts';
+
+/**
+ * One usage record per client request (proto/usage_record.proto is the same schema for export consumers).
+ *
+ * A record goes through states, each written as a new queue entry for the same request id:
+ *   pending  — written durably when the request is admitted, before any provider is contacted;
+ *   orphaned — closed by the reconciler when no final entry came within the orphan timeout (crash, lost entry);
+ *   final    — written when the request ended, whatever the outcome.
+ * The sinks keep one row per request id and only ever move it to a higher-ranked state, so a replayed entry, a late
+ * pending entry or a second final entry changes nothing: that is what makes the ledger idempotent.
+ */
+export type RecordState = 'pending' | 'orphaned' | 'final';
+
+export const STATE_RANK: Record<RecordState, number> = { pending: 0, orphaned: 1, final: 2 };
+
+export interface UsageAttempt {
+  provider: string;
+  model: string;
+  /** HTTP status of the provider's answer; null when it never answered. */
+  status: number | null;
+}
+
+/** What the cache did for the request (see RequestContext.cacheStatus). */
+export type CacheStatus = NonNullable<RequestContext['cacheStatus']>;
+
+export interface UsageRecord {
+  requestId: string;
+  state: RecordState;
+  /** Epoch milliseconds. */
+  startedAt: number;
+  endedAt: number | null;
+  org: string;
+  team: string;
+  app: string;
+  user: string | null;
+  feature: string | null;
+  keyId: string;
+  endpoint: string | null;
+  /** The public model name the client asked for. */
+  model: string | null;
+  /** The provider and model that answered (the last attempt's). */
+  provider: string | null;
+  upstreamModel: string | null;
+  attempts: UsageAttempt[];
+  stream: boolean;
+  promptTokens: number;
+  completionTokens: number;
+  cachedPromptTokens: number;
+  cacheWriteTokens: number;
+  /** Integer nano-USD (1e-9 USD), so sums over millions of records stay exact; null when not priced. */
+  costNanoUsd: bigint | null;
+  pricingId: string | null;
+  latencyMs: number | null;
+  /** HTTP status the client got; null while pending. */
+  status: number | null;
+  /** completed | rejected | aborted (client went away) | orphaned | pending. */
+  outcome: string;
+  errorCode: string | null;
+  cacheStatus: CacheStatus | null;
+}
+
+function baseRecord(ctx: RequestContext, state: RecordState): UsageRecord | null {
+  const tenant = ctx.tenant;
+  if (!tenant) return null;
+  return {
+    requestId: ctx.requestId,
+    state,
+    startedAt: Math.round(ctx.startedAt),
+    endedAt: null,
+    org: tenant.org,
+    team: tenant.team,
+    app: tenant.app,
+    user: tenant.user,
+    feature: tenant.feature,
+    keyId: tenant.keyId,
+    endpoint: ctx.endpoint,
+    model: ctx.model,
+    provider: null,
+    upstreamModel: null,
+    attempts: [],
+    stream: ctx.stream,
+    promptTokens: 0,
+    completionTokens: 0,
+    cachedPromptTokens: 0,
+    cacheWriteTokens: 0,
+    costNanoUsd: null,
+    pricingId: null,
+    latencyMs: null,
+    status: null,
+    outcome: 'pending',
+    errorCode: null,
+    cacheStatus: null,
+  };
+}
+
+/** The entry written at admission; null for requests without a tenant (they never reach a provider). */
+export function pendingRecord(ctx: RequestContext): UsageRecord | null {
+  return baseRecord(ctx, 'pending');
+}
+
+/** The entry written when the request ended. */
+export function finalRecord(ctx: RequestContext): UsageRecord | null {
+  const record = baseRecord(ctx, 'final');
+  if (!record) return null;
+  const endedAt = ctx.now();
+  record.endedAt = Math.round(endedAt);
+  record.provider = ctx.provider;
+  record.upstreamModel = ctx.upstreamModel;
+  record.attempts = ctx.attempts.map(({ provider, model, status }) => ({ provider, model, status }));
+  record.promptTokens = ctx.usage?.promptTokens ?? 0;
+  record.completionTokens = ctx.usage?.completionTokens ?? 0;
+  record.cachedPromptTokens = ctx.usage?.cachedPromptTokens ?? 0;
+  record.cacheWriteTokens = ctx.usage?.cacheWriteTokens ?? 0;
+  record.costNanoUsd = ctx.cost?.nanoUsd ?? null;
+  record.pricingId = ctx.cost?.pricingId ?? null;
+  record.latencyMs = Math.round((endedAt - ctx.startedAt) * 1000) / 1000;
+  record.status = ctx.response.status;
+  record.outcome = ctx.outcome;
+  record.errorCode = ctx.error?.code ?? null;
+  record.cacheStatus = ctx.cacheStatus;
+  return record;
+}
+
+/** Queue encoding: JSON with the cost as a decimal string (JSON has no 64-bit integers). */
+export function encodeRecord(record: UsageRecord): string {
+  return JSON.stringify({ ...record, costNanoUsd: record.costNanoUsd === null ? null : record.costNanoUsd.toString() });
+}
+
+export function decodeRecord(text: string): UsageRecord {
+  const parsed = JSON.parse(text) as Omit<UsageRecord, 'costNanoUsd'> & { costNanoUsd: string | null };
+  if (typeof parsed.requestId !== 'string' || !(parsed.state in STATE_RANK)) throw new Error('not a usage record');
+  return { ...parsed, costNanoUsd: parsed.costNanoUsd === null ? null : BigInt(parsed.costNanoUsd) };
+}
+
+/**
+ * Keeps one entry per request id, the highest-ranked (a batch may hold both the pending and the final entry of a
+ * request, and one SQL upsert statement may not touch a row twice).
+ */
+export function latestPerRequest(records: readonly UsageRecord[]): UsageRecord[] {
+  const byId = new Map<string, UsageRecord>();
+  for (const record of records) {
+    const seen = byId.get(record.requestId);
+    if (!seen || STATE_RANK[record.state] > STATE_RANK[seen.state]) byId.set(record.requestId, record);
+  }
+  return [...byId.values()];
+}
+
+const NANO = 1_000_000_000n;
+
+/** Exact decimal USD from nano-USD: 1234567890n → "1.234567890". */
+export function formatUsd(nanoUsd: bigint): string {
+  const sign = nanoUsd < 0n ? '-' : '';
+  const abs = nanoUsd < 0n ? -nanoUsd : nanoUsd;
+  return `${sign}${abs / NANO}.${(abs % NANO).toString().padStart(9, '0')}`;
+}

@@ -1,0 +1,72 @@
+import { Ajv, type ErrorObject } from 'ajv';
+import { PII_TYPES, type PiiType } from '../guardrails/pii/types.ts';
+
+/** What tollgate/decision returns (policies/decision.schema.json is this schema, kept equal by a test). */
+export interface PolicyDecision {
+  allow: boolean;
+  reasons: string[];
+  allowed_providers: string[];
+  required_region: string | null;
+  redact: PiiType[];
+  max_tokens: number | null;
+  cache: 'allow' | 'forbid';
+}
+
+export const decisionSchema = {
+  $schema: 'http://json-schema.org/draft-07/schema#',
+  title: 'Tollgate policy decision',
+  description: 'What tollgate/decision must return. Tollgate enforces it; an undefined or malformed decision denies the request.',
+  type: 'object',
+  additionalProperties: false,
+  required: ['allow', 'reasons', 'allowed_providers', 'required_region', 'redact', 'max_tokens', 'cache'],
+  properties: {
+    allow: {
+      description: 'false: the request is refused with 403 policy_denied and the reasons.',
+      type: 'boolean',
+    },
+    reasons: {
+      description: 'Why the request was denied, or else why providers were narrowed down. Shown to the client on a 403 and recorded in the audit log: never put request content here.',
+      type: 'array',
+      items: { type: 'string', minLength: 1 },
+    },
+    allowed_providers: {
+      description: 'The candidate providers that may serve the request, by config name. Candidates not listed are never contacted (fallbacks included); none left → 403 no_allowed_provider.',
+      type: 'array',
+      items: { type: 'string' },
+    },
+    required_region: {
+      description: 'Only providers declared in this region may serve; null for no requirement.',
+      type: ['string', 'null'],
+    },
+    redact: {
+      description: 'PII types to mask in the request before any provider sees it (e.g. an email becomes [REDACTED_EMAIL]).',
+      type: 'array',
+      uniqueItems: true,
+      items: { enum: [...PII_TYPES] },
+    },
+    max_tokens: {
+      description: 'Caps the request\'s output tokens (set when the client sent none or more); null for no cap.',
+      type: ['integer', 'null'],
+      minimum: 1,
+    },
+    cache: {
+      description: 'forbid: the answer must not be stored in or served from the response cache.',
+      enum: ['allow', 'forbid'],
+    },
+  },
+} as const;
+
+const ajv = new Ajv({ allErrors: false, strict: false });
+const validate = ajv.compile(decisionSchema);
+
+const describe = (error: ErrorObject) => `${error.instancePath || '(decision)'} ${error.message ?? 'is invalid'}`;
+
+/**
+ * A policy result checked against the decision schema. Undefined (no rule matched) and malformed results are
+ * problems, never a decision: the caller denies.
+ */
+export function checkDecision(result: unknown): { decision: PolicyDecision } | { problem: string } {
+  if (result === undefined) return { problem: 'the policy produced no decision (undefined denies)' };
+  if (validate(result)) return { decision: result as PolicyDecision };
+  return { problem: `the policy returned a malformed decision: ${validate.errors?.map(describe).join('; ')}` };
+}

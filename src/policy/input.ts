@@ -1,0 +1,54 @@
+import type { PiiFindings } from '../guardrails/pii/types.ts';
+import { requestTexts } from '../guardrails/pii/request-text.ts';
+import type { RequestContext, RouteCandidate } from '../pipeline/context.ts';
+
+/** What the policy sees (policies/input.schema.json documents it; a test validates built inputs against it). */
+export interface PolicyInput {
+  endpoint: 'chat' | 'embeddings';
+  stream: boolean;
+  tenant: { org: string; team: string; app: string; user: string | null; feature: string | null };
+  model: string;
+  candidates: RouteCandidate[];
+  tokens: { prompt_estimate: number; max_tokens: number | null };
+  pii: PiiFindings;
+  time: { unix_ms: number; iso: string };
+}
+
+/** Per-message overhead of the chat format (role, separators), as OpenAI counts it. */
+const TOKENS_PER_MESSAGE = 4;
+
+/**
+ * A cheap estimate (about four characters per token) that needs no tokenizer: policies compare it to limits of
+ * thousands of tokens, where a few percent do not matter.
+ */
+export function estimatePromptTokens(body: Record<string, unknown>): number {
+  let chars = 0;
+  for (const text of requestTexts(body)) chars += text.length;
+  const messages = Array.isArray(body.messages) ? body.messages.length : 0;
+  return Math.ceil(chars / 4) + messages * TOKENS_PER_MESSAGE;
+}
+
+function requestedMaxTokens(body: Record<string, unknown>): number | null {
+  const value = body.max_completion_tokens ?? body.max_tokens;
+  return typeof value === 'number' && Number.isInteger(value) ? value : null;
+}
+
+/** The policy input for a request that has a tenant, a model and candidates (after the resolve stage). */
+export function buildPolicyInput(ctx: RequestContext, pii: PiiFindings, nowMs: number): PolicyInput {
+  const tenant = ctx.tenant;
+  if (!tenant || !ctx.model || (ctx.endpoint !== 'chat' && ctx.endpoint !== 'embeddings')) {
+    throw new Error('policy input needs a tenant, a model and a chat or embeddings endpoint');
+  }
+  const body = ctx.body ?? {};
+  const unixMs = Math.floor(nowMs);
+  return {
+    endpoint: ctx.endpoint,
+    stream: ctx.stream,
+    tenant: { org: tenant.org, team: tenant.team, app: tenant.app, user: tenant.user, feature: tenant.feature },
+    model: ctx.routing.alias ?? ctx.model,
+    candidates: ctx.routing.candidates.map(({ provider, vendor, region, model }) => ({ provider, vendor, region, model })),
+    tokens: { prompt_estimate: estimatePromptTokens(body), max_tokens: requestedMaxTokens(body) },
+    pii,
+    time: { unix_ms: unixMs, iso: new Date(unixMs).toISOString() },
+  };
+}

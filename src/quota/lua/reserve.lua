@@ -1,0 +1,75 @@
+-- Checks and reserves every quota scope of one request in one atomic step: token buckets (requests and tokens per
+-- minute) and spend budgets (per day, per month). All or nothing: a request denied by one scope takes nothing from
+-- the others, and concurrent requests can never overshoot a limit between a check and its reservation.
+--
+-- Every key of one call carries the same hash tag, {tg:<org>}, so the script runs unchanged on Redis Cluster.
+-- The clock is Redis' own (TIME), so replicas with skewed clocks share one notion of refill.
+--
+-- KEYS[1..nb]        token buckets: hash { t = tokens left (may go below 0 after settling a debt), ts = ms of t }
+-- KEYS[nb+1..nb+nd]  budgets: hash { u = settled + reserved nano-USD, s = settled nano-USD }
+-- ARGV[1] = nb, ARGV[2] = nd, then per bucket: capacity, refill per ms, cost; then per budget: cap, cost, ttl ms
+--
+-- Returns { status, index, retry_ms, now_ms, level_1 .. level_nb } (levels floored, after the reservation):
+--   status 0: admitted
+--   status 1: bucket `index` is short (the one to wait for longest); retry_ms = -1 if the cost exceeds its capacity
+--   status 2: budget `index` would exceed its cap; retry_ms holds what it has used
+local nb = tonumber(ARGV[1])
+local nd = tonumber(ARGV[2])
+local clock = redis.call('TIME')
+local now = tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000)
+local budgets_at = 2 + nb * 3
+
+for j = 1, nd do
+  local a = budgets_at + (j - 1) * 3
+  local cap, cost = tonumber(ARGV[a + 1]), tonumber(ARGV[a + 2])
+  local used = tonumber(redis.call('HGET', KEYS[nb + j], 'u') or '0')
+  if used + cost > cap then
+    return { 2, j, used, now }
+  end
+end
+
+local levels = {}
+local short, wait = 0, 0
+for i = 1, nb do
+  local a = 2 + (i - 1) * 3
+  local capacity, rate, cost = tonumber(ARGV[a + 1]), tonumber(ARGV[a + 2]), tonumber(ARGV[a + 3])
+  local state = redis.call('HMGET', KEYS[i], 't', 'ts')
+  local level = capacity
+  if state[1] then
+    level = math.min(capacity, tonumber(state[1]) + math.max(0, now - tonumber(state[2])) * rate)
+  end
+  levels[i] = level
+  if level < cost then
+    local w = -1
+    if cost <= capacity then w = math.ceil((cost - level) / rate) end
+    if short == 0 or (wait ~= -1 and (w == -1 or w > wait)) then
+      short, wait = i, w
+    end
+  end
+end
+
+if short > 0 then
+  local out = { 1, short, wait, now }
+  for i = 1, nb do out[4 + i] = math.floor(levels[i]) end
+  return out
+end
+
+local out = { 0, 0, 0, now }
+for i = 1, nb do
+  local a = 2 + (i - 1) * 3
+  local capacity, rate, cost = tonumber(ARGV[a + 1]), tonumber(ARGV[a + 2]), tonumber(ARGV[a + 3])
+  local level = levels[i] - cost
+  redis.call('HSET', KEYS[i], 't', level, 'ts', now)
+  -- Once full again the bucket equals a missing key, so it may go.
+  redis.call('PEXPIRE', KEYS[i], math.ceil((capacity - level) / rate) + 1000)
+  out[4 + i] = math.floor(level)
+end
+for j = 1, nd do
+  local a = budgets_at + (j - 1) * 3
+  local cost, ttl = tonumber(ARGV[a + 2]), tonumber(ARGV[a + 3])
+  if cost > 0 then
+    redis.call('HINCRBY', KEYS[nb + j], 'u', cost)
+    redis.call('PEXPIRE', KEYS[nb + j], ttl)
+  end
+end
+return out

@@ -1,0 +1,59 @@
+-- Settles one request with its real usage, in one atomic step: token buckets get back what was reserved and not
+-- used (or pay the difference when the provider used more), budgets replace the reserved cost by the real one, and
+-- every budget threshold crossed by this settlement is claimed (SET NX), so that exactly one replica alerts once per
+-- period, scope and threshold. Same hash tag on every key as reserve.lua.
+--
+-- KEYS[1..nb]                   token buckets (see reserve.lua)
+-- KEYS[nb+1..nb+nd]             budgets
+-- KEYS[nb+nd+(j-1)*nt+k]        alert marker of budget j at threshold k
+-- ARGV[1] = nb, ARGV[2] = nd, ARGV[3] = nt, then nt threshold percents, then per bucket: capacity, refill per ms,
+-- refund (negative = the request used more than it reserved); then per budget: cap, reserved, actual, ttl ms
+--
+-- Returns the crossed thresholds as a flat list { budget index, percent, settled nano-USD, ... }.
+local nb, nd, nt = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+local clock = redis.call('TIME')
+local now = tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000)
+local buckets_at = 3 + nt
+local budgets_at = buckets_at + nb * 3
+
+for i = 1, nb do
+  local a = buckets_at + (i - 1) * 3
+  local capacity, rate, refund = tonumber(ARGV[a + 1]), tonumber(ARGV[a + 2]), tonumber(ARGV[a + 3])
+  if refund ~= 0 then
+    local state = redis.call('HMGET', KEYS[i], 't', 'ts')
+    local level = capacity
+    if state[1] then
+      level = math.min(capacity, tonumber(state[1]) + math.max(0, now - tonumber(state[2])) * rate)
+    end
+    level = math.min(capacity, level + refund)
+    redis.call('HSET', KEYS[i], 't', level, 'ts', now)
+    redis.call('PEXPIRE', KEYS[i], math.ceil((capacity - level) / rate) + 1000)
+  end
+end
+
+local crossed = {}
+for j = 1, nd do
+  local a = budgets_at + (j - 1) * 4
+  local cap, reserved, actual, ttl = tonumber(ARGV[a + 1]), tonumber(ARGV[a + 2]), tonumber(ARGV[a + 3]), tonumber(ARGV[a + 4])
+  local key = KEYS[nb + j]
+  local before = tonumber(redis.call('HGET', key, 's') or '0')
+  local after = before
+  if reserved ~= 0 or actual ~= 0 then
+    if actual > 0 then after = redis.call('HINCRBY', key, 's', actual) end
+    local used = redis.call('HINCRBY', key, 'u', actual - reserved)
+    -- A reservation lost with a Redis restart must not leave `used` below what is settled.
+    if used < after then redis.call('HSET', key, 'u', after) end
+    redis.call('PEXPIRE', key, ttl)
+  end
+  for k = 1, nt do
+    local mark = cap * tonumber(ARGV[3 + k]) / 100
+    if before < mark and after >= mark then
+      if redis.call('SET', KEYS[nb + nd + (j - 1) * nt + k], '1', 'NX', 'PX', ttl) then
+        crossed[#crossed + 1] = j
+        crossed[#crossed + 1] = tonumber(ARGV[3 + k])
+        crossed[#crossed + 1] = after
+      end
+    end
+  end
+end
+return crossed

@@ -1,0 +1,111 @@
+import type { Logger } from 'pino';
+import type { ConfigHolder } from '../config/config-holder.ts';
+import { renderOpenAIError, toGatewayError } from '../errors/render.ts';
+import { errors } from '../errors/errors.ts';
+import { ANSWERING_MODEL_ATTRIBUTE, ANSWERING_PROVIDER_ATTRIBUTE } from '../extproc/attributes.ts';
+import type { Attempt } from '../pipeline/context.ts';
+import type { Attributes, PhaseEvent, PhaseReply, StreamHandler } from '../pipeline/phases.ts';
+import { decodeJsonBody } from '../pipeline/runner.ts';
+import type { CredentialResolver } from '../providers/credentials.ts';
+import { PROVIDER_REQUEST_HEADERS, providerAdapter } from '../providers/registry.ts';
+import type { AttemptLog } from './attempt-log.ts';
+
+export interface AttemptHandlerDeps {
+  config: ConfigHolder;
+  credentials: CredentialResolver;
+  attempts: AttemptLog;
+  logger: Logger;
+}
+
+
+/**
+ * One attempt of a fallback chain, seen by the upstream ext_proc filter (Envoy runs it on every attempt, after it
+ * chose the endpoint). The request-level filter left the body in OpenAI format; this translates it for the provider
+ * Envoy picked — path, credential, body — and notes the attempt and its status. Stateless apart from the attempt
+ * log: everything it needs comes with the attempt (endpoint metadata, the buffered body).
+ */
+class AttemptHandler implements StreamHandler {
+  private readonly deps: AttemptHandlerDeps;
+  private requestId = '';
+  private provider = '';
+  private model = '';
+  private attempt: Attempt | null = null;
+
+  constructor(deps: AttemptHandlerDeps) {
+    this.deps = deps;
+  }
+
+  handle(event: PhaseEvent): PhaseReply {
+    try {
+      switch (event.phase) {
+        case 'request_headers':
+          return this.onHeaders(event.headers, event.attributes);
+        case 'request_body':
+          return this.onBody(event.body);
+        case 'response_headers':
+          if (this.attempt) this.attempt.status = Number(event.headers.get(':status') ?? 0) || null;
+          return { kind: 'continue', phase: 'response_headers' };
+        case 'response_body':
+          return { kind: 'continue', phase: 'response_body' };
+      }
+    } catch (error) {
+      const gatewayError = toGatewayError(error);
+      if (gatewayError.status >= 500) this.deps.logger.error({ err: error, request_id: this.requestId }, 'attempt translation failed');
+      // An immediate reply from the upstream filter ends the request (Envoy does not retry it).
+      return renderOpenAIError(gatewayError, [['x-tollgate-request-id', this.requestId]]);
+    }
+  }
+
+  close(): void {}
+
+  private onHeaders(headers: Map<string, string>, attributes: Attributes | undefined): PhaseReply {
+    this.requestId = headers.get('x-request-id') ?? '';
+    this.provider = String(attributes?.[ANSWERING_PROVIDER_ATTRIBUTE] ?? '');
+    this.model = String(attributes?.[ANSWERING_MODEL_ATTRIBUTE] ?? '');
+    if (!this.provider || !this.model) throw new Error('upstream attempt without endpoint metadata');
+    this.attempt = this.deps.attempts.begin(this.requestId, this.provider, this.model);
+    return { kind: 'continue', phase: 'request_headers' };
+  }
+
+  private onBody(raw: Buffer): PhaseReply {
+    const provider = this.deps.config.catalog().provider(this.provider);
+    if (!provider) throw errors.providerUnavailable(this.provider, 'it is no longer configured');
+    const body = decodeJsonBody(raw);
+    // Envoy replays the original body on every attempt, but the path it sends is what the previous attempt made of
+    // it; the body tells the endpoint (the request-level filter validated it: chat has messages, embeddings input).
+    const endpoint = Array.isArray(body.messages) ? 'chat' : 'embeddings';
+    const outgoing = providerAdapter(provider.config.type).translateRequest({
+      endpoint,
+      body,
+      stream: body.stream === true,
+      target: {
+        providerName: provider.name,
+        provider: provider.config,
+        basePath: provider.basePath,
+        upstreamModel: this.model,
+        credential: this.deps.credentials.get(provider.config),
+      },
+    });
+    const translated = Buffer.from(JSON.stringify(outgoing.body));
+    return {
+      kind: 'continue',
+      phase: 'request_body',
+      headers: {
+        set: [
+          [':path', outgoing.path],
+          ['content-type', 'application/json'],
+          ['content-length', String(translated.length)],
+          ...Object.entries(outgoing.headers),
+        ],
+        // Headers a previous attempt set for another provider go (Envoy keeps them across attempts), and the client's
+        // Tollgate key never goes to a provider (the request-level filter removes it too).
+        remove: [...new Set([...PROVIDER_REQUEST_HEADERS, ...outgoing.removeHeaders])].filter((name) => !(name in outgoing.headers)),
+      },
+      body: translated,
+    };
+  }
+}
+
+export function createAttemptHandler(deps: AttemptHandlerDeps): () => StreamHandler {
+  return () => new AttemptHandler(deps);
+}

@@ -1,0 +1,321 @@
+/**
+ * Peer benchmark (issue 7): Tollgate side by side with the gateways people use today, all against the same
+ * zero-latency fake OpenAI provider, with the same request bodies, the same load generator and the same rates, in one
+ * run on this machine:
+ *   direct → fake (the floor), bare Envoy (the transport floor), Tollgate auth only, Tollgate with every stage on,
+ *   LiteLLM proxy (no auth / master key), Portkey gateway.
+ * Figures: added latency p50/p90/p99 over direct at fixed rates (open loop, from the scheduled send time, median of
+ * the repetitions); max throughput with 50 connections (closed loop) and its error rate; streaming time to first token
+ * and inter-chunk delay added (5 content chunks, 20 ms apart); RSS of each gateway's process tree idle and under load;
+ * gateway CPU seconds per 10k requests at the highest rate.
+ *
+ *   node_modules/.bin/node test/bench/peers.ts      → test/bench/results/peers.json (npm run bench:peers)
+ *
+ * The peers are installed by test/bench/peers/setup (run from here when needed; BENCH_SKIP_PEER_SETUP=1 to skip).
+ *
+ * Env (all optional):
+ *   BENCH_SECONDS=20 BENCH_WARMUP_SECONDS=3 BENCH_REPS=2 BENCH_RATES=200,500   fixed-rate runs
+ *   BENCH_CONTENDERS=direct,envoy,tollgate-auth,tollgate-full,litellm,litellm-auth,portkey   a subset (direct always runs)
+ *   BENCH_MAX_SECONDS=10 BENCH_MAX_CONNECTIONS=50       closed-loop max throughput
+ *   BENCH_STREAM_SECONDS=10 BENCH_STREAM_RPS=20         streaming timings
+ *   BENCH_LITELLM_WORKERS=2                             uvicorn workers of LiteLLM
+ *   BENCH_MAX_FOREIGN_CPU=10 BENCH_ATTEMPTS=2 BENCH_QUIET_TIMEOUT_S=120   redo fixed-rate runs disturbed by others
+ *   BENCH_TOLLGATE_NODE_OPTIONS="--cpu-prof --cpu-prof-dir=/tmp/prof"   profile both Tollgates (profile-summary.ts)
+ *   BENCH_OUT=FILE  BENCH_KEEP_DIR=1
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import { join, relative, resolve } from 'node:path';
+import type { Pool } from 'undici';
+import { runClosedLoad } from './lib/closed-loop.ts';
+import { createPool, runPacedLoad } from './lib/paced-load.ts';
+import { processTrees, rssOfMb } from './lib/process-tree.ts';
+import { ProcessGroup, startFakeProvider, waitForQuiet } from './lib/processes.ts';
+import { metered } from './lib/resource-meter.ts';
+import { commandLine, machineInfo, versions } from './lib/run-info.ts';
+import { runStreamTiming } from './lib/stream-timing.ts';
+import type { Contender, ContenderName, ContenderSpec, StartContext } from './peers/contender.ts';
+import { litellmMasterKey, litellmNoAuth } from './peers/litellm.ts';
+import { portkey } from './peers/portkey.ts';
+import { buildPeersResults, peersMarkdown, type FixedRun, type MaxRun, type StreamRun } from './peers/report.ts';
+import { bareEnvoy, direct } from './peers/transport.ts';
+import { tollgateAuthOnly, tollgateFull } from './peers/tollgate.ts';
+
+const projectRoot = resolve(import.meta.dirname, '../..');
+const env = process.env;
+const numberEnv = (name: string, fallback: number) => (env[name] === undefined || env[name] === '' ? fallback : Number(env[name]));
+const SECONDS = numberEnv('BENCH_SECONDS', 20);
+const WARMUP_SECONDS = numberEnv('BENCH_WARMUP_SECONDS', 3);
+const REPS = Math.max(1, numberEnv('BENCH_REPS', 2));
+const RATES = (env.BENCH_RATES ?? '200,500').split(',').map(Number).filter((n) => n > 0);
+const MAX_SECONDS = numberEnv('BENCH_MAX_SECONDS', 10);
+const MAX_CONNECTIONS = numberEnv('BENCH_MAX_CONNECTIONS', 50);
+const STREAM_SECONDS = numberEnv('BENCH_STREAM_SECONDS', 10);
+const STREAM_RPS = numberEnv('BENCH_STREAM_RPS', 20);
+const CHUNK_DELAY_MS = 20;
+/** "Echo:" + the 4 words of the prompt: the fake sends 5 content chunks (after the role chunk, before the finish chunk). */
+const STREAM_CONTENT_CHUNKS = 5;
+const MAX_FOREIGN_CPU_PCT = numberEnv('BENCH_MAX_FOREIGN_CPU', 10);
+const ATTEMPTS = Math.max(1, numberEnv('BENCH_ATTEMPTS', 2));
+const QUIET_TIMEOUT_MS = numberEnv('BENCH_QUIET_TIMEOUT_S', 120) * 1000;
+const OUT = resolve(env.BENCH_OUT ?? join(projectRoot, 'test/bench/results/peers.json'));
+const KEEP_DIR = env.BENCH_KEEP_DIR === '1';
+const PEERS_DIR = resolve(env.BENCH_PEERS_DIR ?? join(projectRoot, 'test/bench/.peers'));
+
+const PROVIDER_KEY = 'sk-bench-provider-key';
+const MODEL = 'gpt-4o-mini';
+const PATH = '/v1/chat/completions';
+
+/** Every contender, in table order. */
+const SPECS: ContenderSpec[] = [direct, bareEnvoy, tollgateAuthOnly, tollgateFull, litellmNoAuth, litellmMasterKey, portkey];
+const SELECTED = new Set<string>(['direct', ...(env.BENCH_CONTENDERS ?? SPECS.map((spec) => spec.name).join(',')).split(',').map((s) => s.trim())]);
+/** The defaults of the issue; anything shorter or partial is a trial whose figures are not for publishing. */
+const TRIAL = SECONDS < 20 || REPS < 2 || RATES.join(',') !== '200,500' || SPECS.some((spec) => !SELECTED.has(spec.name));
+
+const write = (text: string) => process.stdout.write(text);
+const fmt = (n: number, digits = 2) => (Number.isFinite(n) ? n.toFixed(digits) : '—');
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+// ───────────────────────────────────────────────────────────────── request bodies
+
+/**
+ * Unique prompts (so Tollgate's cache misses on every request), the same sequence for every contender: request i of
+ * a run with tag T always has the same body, whichever gateway it goes through.
+ */
+function chatBodies(tag: string): (index: number) => string {
+  const head = `{"model":"${MODEL}","messages":[{"role":"user","content":"Say hello in one short sentence. (${tag}-`;
+  return (index) => `${head}${index})"}]}`;
+}
+
+/** Four words: the fake answers "Echo: <words>", five content chunks. */
+function streamBodies(tag: string): (index: number) => string {
+  const head = `{"model":"${MODEL}","stream":true,"messages":[{"role":"user","content":"${tag}x`;
+  return (index) => `${head}${index} two three four"}]}`;
+}
+
+const runTag = Math.random().toString(36).slice(2, 8);
+
+// ───────────────────────────────────────────────────────────────── phases
+
+function runPeerSetup(): void {
+  if (env.BENCH_SKIP_PEER_SETUP === '1') return;
+  const result = spawnSync(join(projectRoot, 'test/bench/peers/setup'), [], {
+    stdio: 'inherit',
+    env: { ...env, PATH: `${join(projectRoot, 'node_modules/.bin')}:${env.PATH ?? ''}` },
+  });
+  if (result.status !== 0) write(`peers/setup failed (${result.status ?? result.signal}): peers that are not installed will be reported as not run\n`);
+}
+
+/** A JSON and a streaming request must answer 200 through the gateway, and verify() must accept the answer. */
+async function smokeCheck(contender: Contender, pool: Pool): Promise<void> {
+  for (let i = 0; i < 3; i++) {
+    const response = await pool.request({ path: PATH, method: 'POST', headers: contender.headers, body: chatBodies(`smoke${runTag}`)(i) });
+    const text = await response.body.text();
+    if (response.statusCode !== 200) throw new Error(`smoke request answered ${response.statusCode}: ${text.slice(0, 300)}`);
+    const problem = contender.verify?.(response.headers);
+    if (problem) throw new Error(problem);
+    if (i === 0) {
+      const gatewayHeaders = Object.fromEntries(Object.entries(response.headers).filter(([name]) => /^x-(tollgate|ratelimit)/.test(name)));
+      if (Object.keys(gatewayHeaders).length) contender.setup.smoke_answer_headers = gatewayHeaders;
+    }
+  }
+  const stream = await pool.request({ path: PATH, method: 'POST', headers: contender.headers, body: streamBodies(`smoke${runTag}`)(0) });
+  const text = await stream.body.text();
+  if (stream.statusCode !== 200 || !text.includes('[DONE]')) throw new Error(`smoke stream answered ${stream.statusCode}: ${text.slice(0, 300)}`);
+}
+
+/** Waits until a gateway has worked off any backlog (its CPU under 5 % of a core for 0.5 s), at most 30 s. */
+async function settle(contender: Contender): Promise<void> {
+  if (!contender.roots().length) return;
+  const deadline = Date.now() + 30_000;
+  while (Date.now() < deadline) {
+    const { resources } = await metered(contender.roots, () => [], () => sleep(500));
+    if (resources.cpuPct < 5) return;
+  }
+}
+
+let ourPids: () => number[] = () => [];
+
+async function quiet(): Promise<void> {
+  const waited = await waitForQuiet(ourPids, MAX_FOREIGN_CPU_PCT, QUIET_TIMEOUT_MS);
+  if (waited.waitedMs > 1500) write(`(waited ${(waited.waitedMs / 1000).toFixed(0)} s for a quiet machine${waited.quiet ? '' : ', gave up'}) `);
+}
+
+async function fixedRate(contender: Contender, pool: Pool, rps: number, rep: number): Promise<FixedRun> {
+  let best: FixedRun | null = null;
+  for (let attempt = 1; attempt <= ATTEMPTS; attempt++) {
+    write(`  ${contender.name.padEnd(14)} ${String(rps).padStart(4)} RPS #${rep}: `);
+    await quiet();
+    const tag = `${runTag}.${rps}.${rep}.${attempt}`;
+    if (WARMUP_SECONDS > 0) await runPacedLoad(pool, { path: PATH, headers: contender.headers, bodyFor: chatBodies(`w${tag}`), rps, durationMs: WARMUP_SECONDS * 1000 });
+    const { result, resources } = await metered(contender.roots, ourPids, () =>
+      runPacedLoad(pool, { path: PATH, headers: contender.headers, bodyFor: chatBodies(tag), rps, durationMs: SECONDS * 1000 }));
+    const run: FixedRun = { contender: contender.name, rps, rep, result, resources, attempts: attempt };
+    const l = result.latency;
+    write(`p50 ${fmt(l.p50)} p90 ${fmt(l.p90)} p99 ${fmt(l.p99)} ms, ${result.errorCount} errors, gateway CPU ${resources.cpuPct}%, ` +
+      `generator ${resources.generatorCpuPct}%, others ${resources.foreignCpuPct}%\n`);
+    if (result.errorSamples.length) write(`    first error: ${result.errorSamples[0]?.slice(0, 200)}\n`);
+    await settle(contender);
+    if (!best || resources.foreignCpuPct < best.resources.foreignCpuPct) best = run;
+    if (resources.foreignCpuPct <= MAX_FOREIGN_CPU_PCT) break;
+    if (attempt < ATTEMPTS) write(`    other processes used ${resources.foreignCpuPct}% of a core meanwhile: measuring again\n`);
+  }
+  return best as FixedRun;
+}
+
+async function maxThroughput(contender: Contender): Promise<MaxRun> {
+  write(`  ${contender.name.padEnd(14)} ${MAX_CONNECTIONS} connections, closed loop: `);
+  await quiet();
+  const pool = createPool(contender.origin, MAX_CONNECTIONS);
+  try {
+    const load = (tag: string, seconds: number) =>
+      runClosedLoad(pool, { path: PATH, headers: contender.headers, bodyFor: chatBodies(tag), connections: MAX_CONNECTIONS, durationMs: seconds * 1000 });
+    await load(`wmax${runTag}`, 2);
+    await settle(contender);
+    const { result, resources } = await metered(contender.roots, ourPids, () => load(`max${runTag}`, MAX_SECONDS));
+    write(`${fmt(result.rps, 0)} RPS, ${result.errorCount} errors (${fmt(result.errorRate * 100, 1)}%), p50 ${fmt(result.latency.p50)} ms, ` +
+      `gateway CPU ${resources.cpuPct}%, generator ${resources.generatorCpuPct}%\n`);
+    if (result.errorSamples.length) write(`    first error: ${result.errorSamples[0]?.slice(0, 200)}\n`);
+    await settle(contender);
+    return { contender: contender.name, result, resources };
+  } finally {
+    await pool.close();
+  }
+}
+
+async function streaming(contender: Contender, pool: Pool): Promise<StreamRun> {
+  write(`  ${contender.name.padEnd(14)} streams at ${STREAM_RPS}/s: `);
+  await quiet();
+  const load = (tag: string, seconds: number) =>
+    runStreamTiming(pool, { path: PATH, headers: contender.headers, bodyFor: streamBodies(tag), rps: STREAM_RPS, durationMs: seconds * 1000 });
+  await load(`ws${runTag}`, 1);
+  const { result, resources } = await metered(contender.roots, ourPids, () => load(`s${runTag}`, STREAM_SECONDS));
+  write(`TTFT p50 ${fmt(result.ttft.p50)} p99 ${fmt(result.ttft.p99)} ms, inter-chunk p50 ${fmt(result.interChunk.p50)} ms, ` +
+    `${result.contentEvents.median} content events/stream, ${result.errorCount} errors\n`);
+  return { contender: contender.name, result, resources };
+}
+
+// ───────────────────────────────────────────────────────────────── main
+
+async function main(): Promise<void> {
+  const group = new ProcessGroup();
+  const dir = await mkdtemp(join(os.tmpdir(), 'tollgate-peers-'));
+  let cleaning = false;
+  const cleanUp = async () => {
+    if (cleaning) return;
+    cleaning = true;
+    await group.stopAll();
+    if (KEEP_DIR) write(`kept ${dir}\n`);
+    else await rm(dir, { recursive: true, force: true });
+  };
+  const onSignal = (signal: NodeJS.Signals) => {
+    write(`\n${signal}: stopping…\n`);
+    void cleanUp().finally(() => process.exit(130));
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  const pools: Pool[] = [];
+
+  try {
+    const machine = machineInfo();
+    write(`Peer benchmark: ${machine.cores} cores (${machine.model}), ${machine.memory_gib} GiB; ` +
+      `${SECONDS} s × ${REPS} reps at ${RATES.join(', ')} RPS${TRIAL ? ' — TRIAL settings, figures not for publishing' : ''}\n`);
+    runPeerSetup();
+
+    const fake = group.add(await startFakeProvider(projectRoot, PROVIDER_KEY, { chunkDelayMs: CHUNK_DELAY_MS }));
+    const ctx: StartContext = { projectRoot, dir, group, peersDir: PEERS_DIR, fake: { url: fake.url, apiKey: PROVIDER_KEY }, model: MODEL };
+    const running: Contender[] = [];
+    const unavailable: Record<string, string> = {};
+    const poolOf = new Map<ContenderName, Pool>();
+    for (const spec of SPECS) {
+      if (!SELECTED.has(spec.name)) {
+        unavailable[spec.name] = 'not selected (BENCH_CONTENDERS)';
+        continue;
+      }
+      write(`starting ${spec.name}… `);
+      try {
+        const contender = await spec.start(ctx);
+        const pool = createPool(contender.origin);
+        pools.push(pool);
+        await smokeCheck(contender, pool);
+        running.push(contender);
+        poolOf.set(contender.name, pool);
+        write(`${contender.label} ${contender.version} at ${contender.origin}\n`);
+      } catch (error) {
+        const message = error instanceof Error ? error.message : String(error);
+        unavailable[spec.name] = message;
+        write(`COULD NOT RUN: ${message.split('\n').slice(0, 6).join('\n    ')}\n`);
+      }
+    }
+    if (!running.some((c) => c.name === 'direct')) throw new Error('direct → fake did not run: nothing can be measured against it');
+    ourPids = () => processTrees([fake.pid, ...running.flatMap((c) => c.roots())]);
+
+    await sleep(3000);
+    const idleRssMb = Object.fromEntries(running.map((c) => [c.name, c.roots().length ? Math.round(rssOfMb(processTrees(c.roots())) * 10) / 10 : null]));
+    write(`idle RSS (MiB): ${running.map((c) => `${c.name} ${idleRssMb[c.name] ?? '—'}`).join(', ')}\n`);
+
+    const fixed: FixedRun[] = [];
+    for (let rep = 1; rep <= REPS; rep++) {
+      for (const rps of RATES) {
+        write(`\nfixed rate ${rps} RPS, repetition ${rep}/${REPS}\n`);
+        // Every other repetition in reverse order, so a slow drift of the machine does not favour one contender.
+        for (const contender of rep % 2 ? running : [...running].reverse()) {
+          fixed.push(await fixedRate(contender, poolOf.get(contender.name) as Pool, rps, rep));
+        }
+      }
+    }
+    write('\nmax throughput\n');
+    const max: MaxRun[] = [];
+    for (const contender of running) max.push(await maxThroughput(contender));
+    write(`\nstreaming (${STREAM_CONTENT_CHUNKS} content chunks, ${CHUNK_DELAY_MS} ms apart)\n`);
+    const streams: StreamRun[] = [];
+    for (const contender of running) streams.push(await streaming(contender, poolOf.get(contender.name) as Pool));
+
+    const versionInfo: Record<string, string> = { ...versions(projectRoot) };
+    for (const contender of running) if (['litellm', 'portkey'].includes(contender.name)) versionInfo[contender.name] = contender.version;
+    const results = buildPeersResults({
+      date: new Date().toISOString(),
+      trial: TRIAL,
+      machine: { ...machine },
+      versions: versionInfo,
+      command: commandLine(projectRoot),
+      settings: {
+        fixed_rate: { rates: RATES, seconds: SECONDS, warmup_seconds: WARMUP_SECONDS, repetitions: REPS, aggregate: 'median of the repetitions per percentile; added = contender − direct' },
+        load: 'open loop: request i scheduled at t0 + i/rps, latency from the scheduled time (undici Pool, 128 connections, pipelining 1); repetitions alternate the contender order',
+        max_throughput: { connections: MAX_CONNECTIONS, seconds: MAX_SECONDS, warmup_seconds: 2, load: 'closed loop: each connection sends the next request when the last answer is read' },
+        streaming: { rps: STREAM_RPS, seconds: STREAM_SECONDS, chunk_spacing_ms: CHUNK_DELAY_MS, ttft: 'scheduled send → first non-empty delta.content event', inter_chunk: 'p50 gap between content events of one stream' },
+        stream_content_chunks: STREAM_CONTENT_CHUNKS,
+        bodies: 'POST /v1/chat/completions, one user message with a unique suffix per request (the same sequence for every contender), model gpt-4o-mini; streams: 4-word prompts',
+        rss: 'summed VmRSS of each gateway\'s process tree, idle after the smoke requests and peak (250 ms samples) over all its load runs',
+        cpu: 'user + system CPU seconds of the gateway\'s process tree during the fixed-rate runs at the highest rate, per 10k answered requests',
+        max_foreign_cpu_pct: MAX_FOREIGN_CPU_PCT,
+        attempts: ATTEMPTS,
+        all_running: 'every contender runs (idle) during every measurement; the load generator, the fake and the gateways share the machine\'s cores',
+      },
+      specs: SPECS,
+      running,
+      unavailable,
+      idleRssMb,
+      fixed,
+      max,
+      streams,
+      rates: RATES,
+    });
+    mkdirSync(resolve(OUT, '..'), { recursive: true });
+    await writeFile(OUT, `${JSON.stringify(results, null, 2)}\n`);
+    write(`\n${peersMarkdown(results)}\n\nResults: ${relative(projectRoot, OUT)}\n`);
+  } finally {
+    await Promise.all(pools.map((pool) => pool.close().catch(() => undefined)));
+    await cleanUp();
+  }
+}
+
+main().then(
+  () => process.exit(0),
+  (error: unknown) => {
+    process.stderr.write(`peer benchmark failed: ${error instanceof Error ? error.stack ?? error.message : String(error)}\n`);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,316 @@
+import type { ClosedLoadResult } from '../lib/closed-loop.ts';
+import type { PacedLoadResult } from '../lib/paced-load.ts';
+import type { Percentiles } from '../lib/percentiles.ts';
+import type { RunResources } from '../lib/resource-meter.ts';
+import type { StreamTimingResult } from '../lib/stream-timing.ts';
+import type { Contender, ContenderName, ContenderSpec } from './contender.ts';
+
+/**
+ * Turns the measured runs into results/peers.json (one entry per contender, figures relative to direct, ratios to
+ * bare Envoy and to Tollgate) and renders its table. The renderer reads only the JSON, so RESULTS.md can be rebuilt
+ * from the file alone.
+ */
+
+export interface FixedRun { contender: ContenderName; rps: number; rep: number; result: PacedLoadResult; resources: RunResources; attempts: number }
+export interface MaxRun { contender: ContenderName; result: ClosedLoadResult; resources: RunResources }
+export interface StreamRun { contender: ContenderName; result: StreamTimingResult; resources: RunResources }
+
+/** The contender the issue's target is about, and the one ratios "to Tollgate" divide by. */
+export const TOLLGATE_REFERENCE: ContenderName = 'tollgate-full';
+const PEERS: ContenderName[] = ['litellm', 'litellm-auth', 'portkey'];
+/** Below this, an added latency is noise: a ratio to it would mean nothing. */
+const MIN_DIVISOR_MS = 0.05;
+
+const r2 = (n: number) => (Number.isFinite(n) ? Math.round(n * 100) / 100 : null);
+const r3 = (n: number) => (Number.isFinite(n) ? Math.round(n * 1000) / 1000 : null);
+
+function median(values: number[]): number {
+  const sorted = values.filter(Number.isFinite).sort((a, b) => a - b);
+  if (!sorted.length) return Number.NaN;
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? (sorted[mid] as number) : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
+}
+
+function medianPercentiles(runs: FixedRun[]): Percentiles {
+  return {
+    p50: median(runs.map((run) => run.result.latency.p50)),
+    p90: median(runs.map((run) => run.result.latency.p90)),
+    p99: median(runs.map((run) => run.result.latency.p99)),
+  };
+}
+
+function ratioOf(value: number | null, divisor: number | null, minDivisor = 0): number | null {
+  if (value === null || divisor === null || !Number.isFinite(value) || !Number.isFinite(divisor) || divisor <= minDivisor) return null;
+  return r2(value / divisor);
+}
+
+export interface PeersResultsInput {
+  date: string;
+  trial: boolean;
+  machine: Record<string, unknown>;
+  versions: Record<string, string>;
+  command: string;
+  settings: Record<string, unknown>;
+  specs: ContenderSpec[];
+  running: Contender[];
+  unavailable: Record<string, string>;
+  idleRssMb: Record<string, number | null>;
+  fixed: FixedRun[];
+  max: MaxRun[];
+  streams: StreamRun[];
+  rates: number[];
+}
+
+/** One contender's figures; added latencies are over direct's in the same run. */
+function contenderEntry(spec: ContenderSpec, input: PeersResultsInput) {
+  const topRate = Math.max(...input.rates);
+  const fixedOf = (name: ContenderName, rps: number) => input.fixed.filter((run) => run.contender === name && run.rps === rps);
+  const directStream = input.streams.find((run) => run.contender === 'direct')?.result;
+  const contender = input.running.find((c) => c.name === spec.name);
+  if (!contender) {
+    return { name: spec.name, description: spec.description, status: 'could_not_run' as const, reason: input.unavailable[spec.name] ?? 'not selected' };
+  }
+  const gateway = contender.roots().length > 0;
+  const byRate = input.rates.map((rps) => {
+    const runs = fixedOf(spec.name, rps);
+    const latency = medianPercentiles(runs);
+    const direct = medianPercentiles(fixedOf('direct', rps));
+    const ok = runs.reduce((sum, run) => sum + run.result.ok, 0);
+    const cpu = runs.reduce((sum, run) => sum + run.resources.cpuSeconds, 0);
+    const fakeOk = fixedOf('direct', rps).reduce((sum, run) => sum + run.result.ok, 0);
+    return {
+      rps,
+      latency_ms: { p50: r3(latency.p50), p90: r3(latency.p90), p99: r3(latency.p99) },
+      added_ms: { p50: r3(latency.p50 - direct.p50), p90: r3(latency.p90 - direct.p90), p99: r3(latency.p99 - direct.p99) },
+      errors: runs.reduce((sum, run) => sum + run.result.errorCount, 0),
+      scheduled: runs.reduce((sum, run) => sum + run.result.scheduled, 0),
+      achieved_rps: r2(median(runs.map((run) => run.result.achievedRps))),
+      cpu_s_per_10k: gateway && ok ? r3((cpu / ok) * 10_000) : null,
+      ...(spec.name === 'direct' && fakeOk ? { fake_cpu_s_per_10k: r3((cpu / fakeOk) * 10_000) } : {}),
+      reps: runs.map((run) => ({
+        rep: run.rep,
+        p50: run.result.latency.p50, p90: run.result.latency.p90, p99: run.result.latency.p99, max: run.result.latency.max,
+        errors: run.result.errorCount,
+        error_detail: run.result.errorCount
+          ? { statuses: run.result.statuses, transport: run.result.errors, unanswered: run.result.unanswered, samples: run.result.errorSamples.slice(0, 2) }
+          : undefined,
+        achieved_rps: run.result.achievedRps,
+        send_lag_p99_ms: run.result.sendLag.p99,
+        gateway_cpu_pct: run.resources.cpuPct,
+        generator_cpu_pct: run.resources.generatorCpuPct,
+        foreign_cpu_pct: run.resources.foreignCpuPct,
+        attempts: run.attempts,
+      })),
+    };
+  });
+  const top = byRate.find((rate) => rate.rps === topRate);
+  const max = input.max.find((run) => run.contender === spec.name);
+  const stream = input.streams.find((run) => run.contender === spec.name)?.result;
+  const loadRuns = [...input.fixed, ...input.max, ...input.streams].filter((run) => run.contender === spec.name);
+  return {
+    name: spec.name,
+    label: contender.label,
+    description: spec.description,
+    status: 'ok' as const,
+    version: contender.version,
+    rps: topRate,
+    p50_added_ms: top?.added_ms.p50 ?? null,
+    p90_added_ms: top?.added_ms.p90 ?? null,
+    p99_added_ms: top?.added_ms.p99 ?? null,
+    errors: top?.errors ?? null,
+    max_rps: max ? max.result.rps : null,
+    max_error_rate: max ? max.result.errorRate : null,
+    ttft_added_ms: stream && directStream ? r3(stream.ttft.p50 - directStream.ttft.p50) : null,
+    inter_chunk_added_ms: stream && directStream ? r3(stream.interChunk.p50 - directStream.interChunk.p50) : null,
+    rss_idle_mb: input.idleRssMb[spec.name] ?? null,
+    rss_load_mb: gateway && loadRuns.length ? r2(Math.max(...loadRuns.map((run) => run.resources.peakRssMb))) : null,
+    cpu_s_per_10k: top?.cpu_s_per_10k ?? null,
+    by_rate: byRate,
+    max_throughput: max
+      ? {
+          connections: max.result.connections, seconds: max.result.durationMs / 1000, rps: max.result.rps, ok: max.result.ok,
+          errors: max.result.errorCount, error_rate: max.result.errorRate,
+          latency_ms: { p50: max.result.latency.p50, p99: max.result.latency.p99 },
+          error_detail: max.result.errorCount ? { statuses: max.result.statuses, transport: max.result.errors, samples: max.result.errorSamples.slice(0, 2) } : undefined,
+          gateway_cpu_pct: max.resources.cpuPct, generator_cpu_pct: max.resources.generatorCpuPct, foreign_cpu_pct: max.resources.foreignCpuPct,
+        }
+      : null,
+    streaming: stream
+      ? {
+          streams: stream.scheduled, ok: stream.ok, errors: stream.errorCount,
+          ttft_ms: { p50: stream.ttft.p50, p90: stream.ttft.p90, p99: stream.ttft.p99 },
+          inter_chunk_ms: { p50: stream.interChunk.p50, mean: stream.interChunk.mean, p99: stream.interChunk.p99, max: stream.interChunk.max },
+          total_ms: { p50: stream.total.p50, p99: stream.total.p99 },
+          content_events_per_stream: stream.contentEvents,
+          error_detail: stream.errorCount ? { statuses: stream.statuses, transport: stream.errors, samples: stream.errorSamples.slice(0, 2) } : undefined,
+        }
+      : null,
+    setup: contender.setup,
+  };
+}
+
+type Entry = ReturnType<typeof contenderEntry>;
+type OkEntry = Extract<Entry, { status: 'ok' }>;
+
+export function buildPeersResults(input: PeersResultsInput) {
+  const topRate = Math.max(...input.rates);
+  const entries = input.specs.map((spec) => contenderEntry(spec, input));
+  const ok = (name: ContenderName) => entries.find((entry): entry is OkEntry => entry.name === name && entry.status === 'ok');
+  const envoy = ok('envoy');
+  const tollgate = ok(TOLLGATE_REFERENCE);
+  const ratios = (entry: OkEntry, to: OkEntry | undefined) => ({
+    p50_added: ratioOf(entry.p50_added_ms, to?.p50_added_ms ?? null, MIN_DIVISOR_MS),
+    p99_added: ratioOf(entry.p99_added_ms, to?.p99_added_ms ?? null, MIN_DIVISOR_MS),
+    max_rps: ratioOf(entry.max_rps, to?.max_rps ?? null),
+    cpu_s_per_10k: ratioOf(entry.cpu_s_per_10k, to?.cpu_s_per_10k ?? null),
+  });
+  const contenders = entries.map((entry) => (entry.status === 'ok'
+    ? { ...entry, ratio_to_envoy: ratios(entry, envoy), ratio_to_tollgate: ratios(entry, tollgate) }
+    : entry));
+
+  const target = targetCheck(tollgate, PEERS.map(ok).filter((entry): entry is OkEntry => entry !== undefined), topRate);
+  return {
+    date: input.date,
+    trial: input.trial,
+    machine: input.machine,
+    versions: input.versions,
+    command: input.command,
+    settings: input.settings,
+    reference: { floor: 'direct', transport: 'envoy', tollgate: TOLLGATE_REFERENCE },
+    contenders,
+    target,
+    notes: oddities(entries, input),
+  };
+}
+
+/** The issue's target: at 500 RPS Tollgate (every stage) adds less p50 and p99 than each peer, and sustains more. */
+function targetCheck(
+  tollgate: { p50_added_ms: number | null; p99_added_ms: number | null; max_rps: number | null } | undefined,
+  peers: { name: string; p50_added_ms: number | null; p99_added_ms: number | null; max_rps: number | null }[],
+  topRate: number,
+) {
+  const rps = 500;
+  if (!tollgate || topRate !== rps || !peers.length) {
+    return { rps, tollgate: TOLLGATE_REFERENCE, met: null, why: !tollgate ? 'Tollgate (every stage) did not run' : topRate !== rps ? `the highest rate run was ${topRate} RPS` : 'no peer ran', checks: [] };
+  }
+  const lower = (a: number | null, b: number | null) => a !== null && b !== null && a < b;
+  const checks = peers.map((peer) => ({
+    peer: peer.name,
+    p50_added_lower: lower(tollgate.p50_added_ms, peer.p50_added_ms),
+    p99_added_lower: lower(tollgate.p99_added_ms, peer.p99_added_ms),
+    max_rps_higher: lower(peer.max_rps, tollgate.max_rps),
+  }));
+  return { rps, tollgate: TOLLGATE_REFERENCE, met: checks.every((c) => c.p50_added_lower && c.p99_added_lower && c.max_rps_higher), checks };
+}
+
+/** Things a reader must know to trust the table, found in the figures themselves. */
+function oddities(contenders: Entry[], input: PeersResultsInput): string[] {
+  const notes: string[] = [];
+  for (const entry of contenders) {
+    if (entry.status !== 'ok') {
+      notes.push(`${entry.name} could not run: ${entry.reason.split('\n')[0]}`);
+      continue;
+    }
+    for (const rate of entry.by_rate) {
+      if (rate.errors) {
+        const first = rate.reps.find((rep) => rep.error_detail)?.error_detail;
+        notes.push(`${entry.name}: ${rate.errors} of ${rate.scheduled} requests failed at ${rate.rps} RPS (${describeErrors(first)}); its latency figures cover the answered requests only`);
+      }
+      if (rate.achieved_rps !== null && rate.achieved_rps < rate.rps * 0.95) {
+        notes.push(`${entry.name} completed only ${rate.achieved_rps} RPS of the ${rate.rps} RPS offered: it was saturated, so its latency is mostly queueing`);
+      }
+    }
+    if (entry.max_throughput?.errors) {
+      notes.push(`${entry.name}: ${entry.max_throughput.errors} errors in the max-throughput run (${describeErrors(entry.max_throughput.error_detail)})`);
+    }
+    if (entry.max_throughput && entry.max_throughput.generator_cpu_pct > 60) {
+      notes.push(`${entry.name}: the load generator itself used ${entry.max_throughput.generator_cpu_pct}% of a core during the max-throughput run, on the same 2 cores as the gateway: the figure is a floor, not the gateway's ceiling`);
+    }
+    const events = entry.streaming?.content_events_per_stream;
+    if (events && (events.min !== events.max || events.median !== input.settings.stream_content_chunks)) {
+      notes.push(`${entry.name}: clients received ${events.min}–${events.max} content events per stream (median ${events.median}) where the provider sent ${String(input.settings.stream_content_chunks)}: the gateway re-chunks or merges SSE events`);
+    }
+    if (entry.streaming?.errors) notes.push(`${entry.name}: ${entry.streaming.errors} of ${entry.streaming.streams} streams failed`);
+    const disturbed = entry.by_rate.flatMap((rate) => rate.reps).filter((rep) => rep.foreign_cpu_pct > Number(input.settings.max_foreign_cpu_pct));
+    if (disturbed.length) {
+      notes.push(`${entry.name}: ${disturbed.length} fixed-rate run(s) shared the machine with other processes (up to ${Math.max(...disturbed.map((rep) => rep.foreign_cpu_pct))}% of a core)`);
+    }
+  }
+  return notes;
+}
+
+function describeErrors(detail: { statuses?: Record<string, number>; transport?: Record<string, number>; samples?: string[] } | undefined): string {
+  if (!detail) return 'unanswered';
+  const parts = [
+    ...Object.entries(detail.statuses ?? {}).map(([status, n]) => `${n}× HTTP ${status}`),
+    ...Object.entries(detail.transport ?? {}).map(([message, n]) => `${n}× ${message}`),
+  ];
+  return parts.join(', ') || 'unanswered';
+}
+
+// ───────────────────────────────────────────────────────────────── rendering
+
+export type PeersResults = ReturnType<typeof buildPeersResults>;
+
+const cell = (value: number | null | undefined, digits = 2) => (value === null || value === undefined || !Number.isFinite(value) ? '—' : value.toFixed(digits));
+const times = (value: number | null | undefined) => (value === null || value === undefined ? '—' : `×${value.toFixed(2)}`);
+
+/** The one table (a line per contender) and the per-rate detail, as Markdown. */
+export function peersMarkdown(results: PeersResults): string {
+  const rates = [...new Set(results.contenders.flatMap((entry) => (entry.status === 'ok' ? entry.by_rate.map((rate) => rate.rps) : [])))];
+  const topRate = Math.max(...rates);
+  const lines: string[] = [];
+  lines.push(`| contender | version | added p50 / p90 / p99 ms @ ${topRate} RPS | errors | ×Envoy p50 / p99 | ×Tollgate p50 / p99 | max RPS @ 50 conn (errors) | ×Envoy / ×Tollgate max RPS | TTFT added ms | inter-chunk added ms | RSS idle / load MiB | CPU s / 10k req |`);
+  lines.push(`| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |`);
+  for (const entry of results.contenders) {
+    if (entry.status !== 'ok') {
+      lines.push(`| ${entry.name} | — | could not run: ${entry.reason.split('\n')[0]?.slice(0, 120)} | | | | | | | | | |`);
+      continue;
+    }
+    lines.push(`| **${entry.label}** (${entry.name}) | ${entry.version} | ${cell(entry.p50_added_ms)} / ${cell(entry.p90_added_ms)} / ${cell(entry.p99_added_ms)} | ${entry.errors ?? '—'} | ` +
+      `${times(entry.ratio_to_envoy.p50_added)} / ${times(entry.ratio_to_envoy.p99_added)} | ${times(entry.ratio_to_tollgate.p50_added)} / ${times(entry.ratio_to_tollgate.p99_added)} | ` +
+      `${cell(entry.max_rps, 0)} (${entry.max_error_rate === null ? '—' : `${(entry.max_error_rate * 100).toFixed(1)} %`}) | ${times(entry.ratio_to_envoy.max_rps)} / ${times(entry.ratio_to_tollgate.max_rps)} | ` +
+      `${cell(entry.ttft_added_ms)} | ${cell(entry.inter_chunk_added_ms)} | ${cell(entry.rss_idle_mb, 0)} / ${cell(entry.rss_load_mb, 0)} | ${cell(entry.cpu_s_per_10k)} |`);
+  }
+  lines.push('');
+  lines.push('Added latency at every rate (median of the repetitions; ms over direct; errors summed):');
+  lines.push('');
+  lines.push(`| contender | ${rates.map((rps) => `${rps} RPS p50 / p90 / p99`).join(' | ')} | ${rates.map((rps) => `errors @ ${rps}`).join(' | ')} |`);
+  lines.push(`| --- | ${rates.map(() => '---').join(' | ')} | ${rates.map(() => '---').join(' | ')} |`);
+  for (const entry of results.contenders) {
+    if (entry.status !== 'ok') continue;
+    const at = (rps: number) => entry.by_rate.find((rate) => rate.rps === rps);
+    lines.push(`| ${entry.name} | ${rates.map((rps) => { const a = at(rps)?.added_ms; return a ? `${cell(a.p50)} / ${cell(a.p90)} / ${cell(a.p99)}` : '—'; }).join(' | ')} | ` +
+      `${rates.map((rps) => String(at(rps)?.errors ?? '—')).join(' | ')} |`);
+  }
+  const direct = results.contenders.find((entry) => entry.name === 'direct');
+  if (direct?.status === 'ok') {
+    const floor = direct.by_rate.map((rate) => `${rate.rps} RPS ${cell(rate.latency_ms.p50)} / ${cell(rate.latency_ms.p90)} / ${cell(rate.latency_ms.p99)} ms`).join(', ');
+    lines.push('');
+    lines.push(`The floor (direct → fake, p50 / p90 / p99): ${floor}; streaming TTFT p50 ${cell(direct.streaming?.ttft_ms.p50)} ms, inter-chunk p50 ${cell(direct.streaming?.inter_chunk_ms.p50)} ms.`);
+  }
+  const target = results.target;
+  lines.push('');
+  if (target.met === null) {
+    lines.push(`Target (at ${target.rps} RPS, Tollgate with every stage adds less p50 and p99 than each peer and sustains a higher max throughput): not evaluated, ${'why' in target ? target.why : ''}.`);
+  } else {
+    lines.push(`Target (at ${target.rps} RPS, Tollgate with every stage adds less p50 and p99 than each peer and sustains a higher max throughput): **${target.met ? 'MET' : 'MISSED'}**` +
+      ` — ${target.checks.map((c) => `vs ${c.peer}: p50 ${c.p50_added_lower ? 'lower' : 'NOT lower'}, p99 ${c.p99_added_lower ? 'lower' : 'NOT lower'}, max RPS ${c.max_rps_higher ? 'higher' : 'NOT higher'}`).join('; ')}.`);
+  }
+  const tollgate = results.contenders.find((entry) => entry.name === TOLLGATE_REFERENCE);
+  if (tollgate?.status === 'ok') {
+    const setup = tollgate.setup as { optional_stages_on?: string[]; optional_stages_absent?: string[]; optional_stages_rejected?: { stage: string }[]; stage_settings?: Record<string, string> };
+    lines.push('');
+    lines.push(`Tollgate "every stage" ran with: ${(setup.optional_stages_on ?? []).join(', ') || 'no optional stage'}` +
+      `${setup.optional_stages_absent?.length ? `; not in this build: ${setup.optional_stages_absent.join(', ')}` : ''}` +
+      `${setup.optional_stages_rejected?.length ? `; REJECTED by the config schema (benchmark settings out of date): ${setup.optional_stages_rejected.map((r) => r.stage).join(', ')}` : ''}.`);
+    for (const [stage, settings] of Object.entries(setup.stage_settings ?? {})) lines.push(`- ${stage}: ${settings}`);
+  }
+  if (results.notes.length) {
+    lines.push('');
+    lines.push('Found in this run\'s figures:');
+    lines.push('');
+    for (const note of results.notes) lines.push(`- ${note}`);
+  }
+  return lines.join('\n');
+}

@@ -1,0 +1,106 @@
+import { join } from 'node:path';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { stringify } from 'yaml';
+import { validateConfig } from '../../../src/config/load-config.ts';
+import { freePort } from '../../helpers/free-port.ts';
+import { startEnvoyAt, startTollgateServe } from '../lib/processes.ts';
+import { startRedisProcess } from '../lib/redis-process.ts';
+import { versions } from '../lib/run-info.ts';
+import { JSON_HEADERS, type Contender, type ContenderName, type ContenderSpec, type StartContext } from './contender.ts';
+import { authOnlySections, planFullStages, type StagePlan } from './tollgate-stages.ts';
+
+/**
+ * Tollgate as `tollgate serve` + the Envoy it renders, in two set-ups: auth only (the stages every request needs:
+ * auth, validate, models, route, observe; in-memory store) and every optional stage on (tollgate-stages.ts) with
+ * Redis as the store, as a deployment with quotas and a shared cache would run.
+ */
+
+const VIRTUAL_KEY = 'tg-bench-virtual-key-0123456789';
+/** A tenant the policies in policies/data.json have rules for (model allow-list, token cap), so they all evaluate. */
+const TENANT = { org: 'acme', team: 'research', app: 'bench' };
+/** Extra node options for Tollgate, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof" (then test/bench/profile-summary.ts). */
+const TOLLGATE_NODE_OPTIONS = process.env.BENCH_TOLLGATE_NODE_OPTIONS;
+
+function baseConfig(options: {
+  ports: { listener: number; envoyAdmin: number; extproc: number; admin: number };
+  envoyDir: string; fakeUrl: string; model: string;
+}): Record<string, unknown> {
+  return {
+    listener: { address: '127.0.0.1', port: options.ports.listener },
+    envoy: { admin: { address: '127.0.0.1', port: options.ports.envoyAdmin }, config_dir: options.envoyDir },
+    extproc: { address: '127.0.0.1', port: options.ports.extproc },
+    admin: { address: '127.0.0.1', port: options.ports.admin, token_env: 'BENCH_ADMIN_TOKEN' },
+    store: { type: 'memory' },
+    logging: { level: 'warn' },
+    providers: { openai: { type: 'openai', base_url: options.fakeUrl, api_key_env: 'BENCH_PROVIDER_KEY' } },
+    models: { [options.model]: { provider: 'openai', kind: 'chat' } },
+    orgs: { [TENANT.org]: { teams: { [TENANT.team]: { apps: { [TENANT.app]: {} } } } } },
+    keys: [{ key_env: 'BENCH_VIRTUAL_KEY', ...TENANT, name: 'bench' }],
+  };
+}
+
+async function startTollgate(ctx: StartContext, name: ContenderName, full: boolean): Promise<Contender> {
+  const dir = join(ctx.dir, name);
+  await mkdir(dir, { recursive: true });
+  const ports = { listener: await freePort(), envoyAdmin: await freePort(), extproc: await freePort(), admin: await freePort() };
+  const envoyDir = join(dir, 'envoy');
+  const config = baseConfig({ ports, envoyDir, fakeUrl: ctx.fake.url, model: ctx.model });
+  const env: NodeJS.ProcessEnv = {
+    ...process.env, BENCH_PROVIDER_KEY: ctx.fake.apiKey, BENCH_VIRTUAL_KEY: VIRTUAL_KEY, BENCH_ADMIN_TOKEN: 'bench-admin',
+  };
+  const extraRoots: number[] = [];
+  let plan: StagePlan | null = null;
+  if (full) {
+    const redis = ctx.group.add(await startRedisProcess());
+    extraRoots.push(redis.pid);
+    config.store = { type: 'redis', url_env: 'BENCH_REDIS_URL' };
+    env.BENCH_REDIS_URL = redis.url;
+    plan = planFullStages({ projectRoot: ctx.projectRoot, dir }, config);
+    Object.assign(config, plan.sections);
+    for (const rejected of plan.rejected) {
+      process.stdout.write(`  ${name}: the ${rejected.stage} stage stays off, its section rejects the benchmark's settings:\n    ${rejected.error.replaceAll('\n', '\n    ')}\n`);
+    }
+  } else {
+    Object.assign(config, authOnlySections());
+  }
+  validateConfig(structuredClone(config), name); // a clear error here rather than in Tollgate's log (it fills defaults into a copy)
+  const configPath = join(dir, 'tollgate.yaml');
+  await writeFile(configPath, stringify(config));
+  const tollgate = ctx.group.add(await startTollgateServe({
+    projectRoot: ctx.projectRoot, configPath, adminUrl: `http://127.0.0.1:${ports.admin}`, env, logFile: join(dir, 'tollgate.log'),
+    ...(TOLLGATE_NODE_OPTIONS ? { nodeOptions: TOLLGATE_NODE_OPTIONS } : {}),
+  }));
+  const envoy = ctx.group.add(await startEnvoyAt(ctx.projectRoot, join(envoyDir, 'envoy.yaml'), ports.envoyAdmin));
+  const stages = ['auth', 'validate', 'models', 'route', ...(plan?.on ?? []), 'observe'];
+  return {
+    name,
+    label: full ? 'Tollgate, every stage' : 'Tollgate, auth only',
+    version: versions(ctx.projectRoot).tollgate,
+    origin: `http://127.0.0.1:${ports.listener}`,
+    headers: { ...JSON_HEADERS, authorization: `Bearer ${VIRTUAL_KEY}` },
+    roots: () => [envoy.pid, tollgate.pid, ...extraRoots],
+    setup: {
+      auth: 'Tollgate virtual key (SHA-256 lookup in the store)',
+      store: full ? 'redis' : 'memory',
+      stages,
+      ...(plan
+        ? { optional_stages_on: plan.on, optional_stages_absent: plan.absent, optional_stages_rejected: plan.rejected, stage_settings: plan.settings }
+        : { optional_stages_on: [] }),
+      processes: full ? 'Envoy (--concurrency 2) + Tollgate (one Node process) + redis-server' : 'Envoy (--concurrency 2) + Tollgate (one Node process)',
+      logging: 'warn',
+    },
+    verify: (headers) => (headers['x-tollgate-provider'] ? null : 'no x-tollgate-provider header: the answer did not come through Tollgate'),
+  };
+}
+
+export const tollgateAuthOnly: ContenderSpec = {
+  name: 'tollgate-auth',
+  description: 'Envoy + Tollgate ext_proc with only the stages every request needs (virtual-key auth, validate, models, route, observe), in-memory store',
+  start: (ctx) => startTollgate(ctx, 'tollgate-auth', false),
+};
+
+export const tollgateFull: ContenderSpec = {
+  name: 'tollgate-full',
+  description: 'Envoy + Tollgate ext_proc with every optional stage that exists on (see its stages below), Redis as the store',
+  start: (ctx) => startTollgate(ctx, 'tollgate-full', true),
+};

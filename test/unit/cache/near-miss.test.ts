@@ -1,0 +1,25 @@
+import { describe, expect, it } from 'vitest';
+import { nearMissReason, textFeatures } from '../../../src/cache/near-miss.ts';
+
+const reason = (a: string, b: string) => nearMissReason(textFeatures(a), textFeatures(b));
+
+describe('near-miss checks', () => {
+  it('let paraphrases through', () => {
+    expect(reason('What is the capital of France?', 'Tell me the capital city of France.')).toBeNull();
+    expect(reason('How do I convert 5 km to miles?', 'Convert five kilometers into miles.')).toBeNull();
+    expect(reason('Why does my code not compile?', "Why won't my code compile?")).toBeNull();
+    expect(reason('Explain how TCP handshakes work.', 'How does the TCP handshake work?')).toBeNull();
+  });
+
+  it('stop different numbers, negation, entities and languages', () => {
+    expect(reason('What is 12 times 7?', 'What is 12 times 8?')).toBe('numbers');
+    expect(reason('Give me 3 tips for sleep.', 'Give me three tips for sleep.')).toBeNull();
+    expect(reason('Is 1,000 bigger than 999?', 'Is 1000 bigger than 999?')).toBeNull();
+    expect(reason('Should I use a mutex here?', 'Should I not use a mutex here?')).toBe('negation');
+    expect(reason('Is it safe to eat raw eggs?', "Isn't it safe to eat raw eggs?")).toBe('negation');
+    expect(reason('What is the capital of France?', 'What is the capital of Spain?')).toBe('entities');
+    expect(reason('How do I sort a list in Python?', 'How do I sort a list in Rust?')).toBe('entities');
+    expect(reason('What is the capital of France?', 'Quelle est la capitale de la France ?')).toBe('language');
+    expect(reason('How are you?', 'Как дела?')).toBe('language');
+  });
+});

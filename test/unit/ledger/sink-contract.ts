@@ -1,0 +1,88 @@
+import { describe, expect, it } from 'vitest';
+import type { LedgerSink } from '../../../src/ledger/sink.ts';
+import { pendingOf, usageRecord } from './records.ts';
+
+/**
+ * What every ledger sink must do, run against real databases (PostgreSQL, SQLite). `fresh` gives an empty,
+ * migrated sink per test.
+ */
+export function sinkContract(name: string, fresh: () => Promise<LedgerSink>): void {
+  describe(`${name} ledger sink`, () => {
+    it('keeps one row per request id: a replayed entry changes nothing', async () => {
+      const sink = await fresh();
+      const record = usageRecord();
+      expect(await sink.write([record])).toHaveLength(1);
+      expect(await sink.write([record])).toHaveLength(0);
+      expect(await sink.write([record, record])).toHaveLength(0);
+      const [group] = await sink.aggregate({ groupBy: 'team', from: 0, to: Date.UTC(2030, 0, 1) });
+      expect(group).toMatchObject({ requests: 1, promptTokens: 10, completionTokens: 5, costNanoUsd: 4_500n });
+      expect(await sink.get(record.requestId)).toEqual(record);
+    });
+
+    it('only moves a row forward: pending → final, never back, whatever the arrival order', async () => {
+      const sink = await fresh();
+      const inOrder = usageRecord();
+      expect(await sink.write([pendingOf(inOrder)])).toHaveLength(1);
+      expect(await sink.write([inOrder])).toHaveLength(1);
+      const late = usageRecord();
+      await sink.write([late]);
+      // The pending entry arriving after the final one (redelivered from the queue) is ignored.
+      expect(await sink.write([pendingOf(late)])).toHaveLength(0);
+      // Both entries in one batch: the final one wins.
+      const both = usageRecord();
+      expect(await sink.write([both, pendingOf(both)])).toEqual([both]);
+      for (const record of [inOrder, late, both]) expect((await sink.get(record.requestId))?.state).toBe('final');
+    });
+
+    it('closes orphans once, and a final entry that still arrives replaces the orphan', async () => {
+      const sink = await fresh();
+      const old = usageRecord({ startedAt: Date.UTC(2026, 0, 1) });
+      const recent = usageRecord({ startedAt: Date.UTC(2026, 0, 2) });
+      await sink.write([pendingOf(old), pendingOf(recent)]);
+      const closed = await sink.closeOrphans(Date.UTC(2026, 0, 1, 12), Date.UTC(2026, 0, 3));
+      expect(closed.map((r) => [r.requestId, r.state, r.outcome, r.endedAt])).toEqual([[old.requestId, 'orphaned', 'orphaned', Date.UTC(2026, 0, 3)]]);
+      expect(await sink.closeOrphans(Date.UTC(2026, 0, 1, 12), Date.UTC(2026, 0, 3))).toEqual([]);
+      expect((await sink.get(recent.requestId))?.state).toBe('pending');
+      // A redelivered pending entry does not reopen it.
+      expect(await sink.write([pendingOf(old)])).toHaveLength(0);
+      expect(await sink.write([old])).toEqual([old]);
+      expect(await sink.get(old.requestId)).toEqual(old);
+    });
+
+    it('sums costs exactly, past 2^53 nano-USD, per group and period', async () => {
+      const sink = await fresh();
+      const big = 2n ** 60n + 7n;
+      const inPeriod = Date.UTC(2026, 1, 10);
+      await sink.write([
+        usageRecord({ startedAt: inPeriod, team: 'research', app: 'notebook', costNanoUsd: big, feature: 'search', user: 'u1' }),
+        usageRecord({ startedAt: inPeriod, team: 'research', app: 'notebook', costNanoUsd: 3n, feature: 'search', user: 'u2' }),
+        usageRecord({ startedAt: inPeriod, team: 'platform', costNanoUsd: null, promptTokens: 7, model: 'gpt-4o' }),
+        // Outside the period: [from, to) excludes `to`.
+        usageRecord({ startedAt: Date.UTC(2026, 2, 1), team: 'research', costNanoUsd: 1_000n }),
+      ]);
+      const period = { from: Date.UTC(2026, 1, 1), to: Date.UTC(2026, 2, 1) };
+      const teams = await sink.aggregate({ groupBy: 'team', ...period });
+      expect(teams).toEqual([
+        { key: { org: 'acme', team: 'platform' }, requests: 1, promptTokens: 7, completionTokens: 5, cachedPromptTokens: 0, costNanoUsd: 0n },
+        { key: { org: 'acme', team: 'research' }, requests: 2, promptTokens: 20, completionTokens: 10, cachedPromptTokens: 0, costNanoUsd: big + 3n },
+      ]);
+      const features = await sink.aggregate({ groupBy: 'feature', ...period });
+      expect(new Map(features.map((g) => [g.key.feature, g.costNanoUsd]))).toEqual(new Map([[null, 0n], ['search', big + 3n]]));
+      const users = await sink.aggregate({ groupBy: 'user', ...period });
+      expect(new Map(users.map((g) => [g.key.user, g.requests]))).toEqual(new Map([[null, 1], ['u1', 1], ['u2', 1]]));
+      const models = await sink.aggregate({ groupBy: 'model', ...period });
+      expect(new Map(models.map((g) => [g.key.model, g.requests]))).toEqual(new Map([['gpt-4o', 1], ['gpt-4o-mini', 2]]));
+      const apps = await sink.aggregate({ groupBy: 'app', ...period });
+      expect(apps.map((g) => g.key)).toContainEqual({ org: 'acme', team: 'research', app: 'notebook' });
+    });
+
+    it('runs its migrations once: migrating again is a no-op', async () => {
+      const sink = await fresh();
+      await sink.migrate();
+      const record = usageRecord();
+      await sink.write([record]);
+      await sink.migrate();
+      expect(await sink.get(record.requestId)).toEqual(record);
+    });
+  });
+}
