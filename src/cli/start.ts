@@ -7,39 +7,8 @@ import { renderEnvoyConfig } from '../envoy/render-envoy-config.ts';
 import { writeEnvoyConfig } from '../envoy/write-envoy-config.ts';
 import { startTollgate } from '../gateway.ts';
 import { createLogger } from '../observability/logger.ts';
-import { CredentialResolver } from '../providers/credentials.ts';
+import { demoNeeded, startDemoProviders } from './demo-providers.ts';
 import { projectRoot } from './paths.ts';
-
-interface DemoProvider {
-  url: string;
-  close(): Promise<void>;
-}
-
-const DEMO_PROVIDER_KEY = 'sk-tollgate-demo-provider';
-
-/**
- * The demo stands in for every provider when none has a credential: the strict fake from test/fakes. It demands
- * its own provider key, which Tollgate injects, so the demo shows the virtual key being swapped for it.
- */
-async function startDemoProvider(config: TollgateConfig): Promise<DemoProvider> {
-  const { startFakeOpenAI } = await import('../../test/fakes/openai-provider.ts');
-  const upstreamNames = (kind: 'chat' | 'embeddings') =>
-    Object.entries(config.models).filter(([, m]) => m.kind === kind).map(([name, m]) => m.upstream_model ?? name);
-  const fake = await startFakeOpenAI({
-    models: { chat: upstreamNames('chat'), embeddings: upstreamNames('embeddings') },
-    recordBodies: false,
-    apiKey: DEMO_PROVIDER_KEY,
-  });
-  for (const provider of Object.values(config.providers)) {
-    if (provider.api_key_env) process.env[provider.api_key_env] = DEMO_PROVIDER_KEY;
-  }
-  return fake;
-}
-
-function demoNeeded(config: TollgateConfig): boolean {
-  const resolver = new CredentialResolver();
-  return Object.values(config.providers).every((p) => CredentialResolver.needsCredential(p) && !resolver.get(p));
-}
 
 /** `npm start`: Envoy on :10000 + Tollgate + the embedded store (+ the demo provider). Ctrl-C stops them all. */
 export async function startCommand(options: { configPath: string }): Promise<void> {
@@ -49,8 +18,8 @@ export async function startCommand(options: { configPath: string }): Promise<voi
   const runDir = resolve(process.env.TOLLGATE_RUN_DIR ?? resolve(projectRoot, '.run'), 'envoy');
   const adminUrl = `http://${config.envoy.admin.address}:${config.envoy.admin.port}`;
 
-  const demo = demoNeeded(config) ? await startDemoProvider(config) : null;
-  const providerBaseUrls = demo ? Object.fromEntries(Object.keys(config.providers).map((name) => [name, demo.url])) : {};
+  const demo = demoNeeded(config) ? await startDemoProviders(config) : null;
+  const providerBaseUrls = demo?.baseUrls ?? {};
   const demoKey = process.env.TOLLGATE_DEMO_KEY?.trim() || `tg-demo-${randomBytes(12).toString('base64url')}`;
   const adminTokenEnv = config.admin.token_env;
   const generatedAdminToken = process.env[adminTokenEnv] ? null : `tga-${randomBytes(18).toString('base64url')}`;
@@ -96,7 +65,7 @@ export async function startCommand(options: { configPath: string }): Promise<voi
   const model = Object.entries(config.models).find(([, m]) => m.kind === 'chat')?.[0] ?? 'gpt-4o-mini';
   process.stdout.write([
     '',
-    `Tollgate is running${demo ? ' with the demo provider (no provider key configured)' : ''}.`,
+    `Tollgate is running${demo ? ' with demo providers (no provider key configured)' : ''}.`,
     `  base URL     ${baseUrl}`,
     config.demo ? `  demo key     ${demoKey}   (tenant ${config.demo.org}/${config.demo.team}/${config.demo.app})` : '',
     `  admin        http://${config.admin.address}:${tollgate.adminPort}  (/healthz, /metrics, /admin/v1)`,

@@ -334,12 +334,14 @@ function renderBootstrap(config: TollgateConfig, options: RenderOptions) {
     stream_idle_timeout: seconds(config.envoy.stream_idle_timeout_ms),
     request_headers_timeout: '10s',
     // Only Tollgate chooses the route: a client-sent route header is dropped before route selection and before
-    // any filter runs (this matters when a deployment opts into failure_mode_allow).
+    // any filter runs (this matters when a deployment opts into failure_mode_allow). A client-sent x-request-id is
+    // dropped too, so Envoy always makes a fresh one: usage records and attempt tracking are keyed by it, and a
+    // client must not be able to reuse another request's id.
     early_header_mutation_extensions: [{
       name: 'envoy.http.early_header_mutation.header_mutation',
       typed_config: {
         '@type': 'type.googleapis.com/envoy.extensions.http.early_header_mutation.header_mutation.v3.HeaderMutation',
-        mutations: [{ remove: ROUTE_HEADER }],
+        mutations: [{ remove: ROUTE_HEADER }, { remove: 'x-request-id' }],
       },
     }],
     rds: { route_config_name: ROUTE_CONFIG_NAME, config_source: pathSource(options.dir, 'routes.yaml') },

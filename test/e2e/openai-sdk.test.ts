@@ -24,6 +24,18 @@ describe('OpenAI SDK through Envoy and Tollgate', () => {
     expect(Object.keys(received?.headers ?? {}).filter((name) => name.startsWith('x-tollgate'))).toEqual([]);
   });
 
+  it('gives every request a fresh id: a client-sent x-request-id is not reused', async () => {
+    const ids = new Set<string>();
+    for (let i = 0; i < 2; i++) {
+      const { response } = await h.client().chat.completions
+        .create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'id?' }] }, { headers: { 'x-request-id': 'client-chosen' } })
+        .withResponse();
+      ids.add(response.headers.get('x-tollgate-request-id') ?? '');
+    }
+    expect(ids.size).toBe(2);
+    expect(ids.has('client-chosen')).toBe(false);
+  });
+
   it('streams chunk by chunk: the first chunk arrives long before the last, content reassembles exactly', async () => {
     const text = 'one two three four five six';
     const expected = (await h.client().chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: text }] }))

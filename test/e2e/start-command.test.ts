@@ -76,6 +76,11 @@ describe('tollgate start (npm start)', () => {
     const client = new OpenAI({ apiKey: DEMO_KEY, baseURL: baseUrl, maxRetries: 0 });
     const reply = await client.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'Hello' }] });
     expect(reply.choices[0]?.message.content).toBe('Echo: Hello');
+    // Each provider API has its demo stand-in, so translation and the fallback chain work out of the box.
+    for (const model of ['claude-sonnet', 'gemini-flash', 'smart']) {
+      const translated = await client.chat.completions.create({ model, messages: [{ role: 'user', content: 'Hello' }] });
+      expect(translated.choices[0]?.message.content).toBe('Echo: Hello');
+    }
     let streamed = '';
     for await (const chunk of await client.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'Hi there' }], stream: true })) {
       streamed += chunk.choices[0]?.delta.content ?? '';
