@@ -32,6 +32,12 @@ function cases(maxRequestBytes: number): LocalReplyCase[] {
       type: 'api_error', code: 'provider_unavailable', message: 'No healthy provider endpoint is available.',
     },
     {
+      // Nothing listening, refused, TLS handshake failed: the provider (every provider of a chain) is down.
+      when: `response.code == 503 && response.code_details.contains('connection_failure')`,
+      type: 'api_error', code: 'provider_unavailable', message: 'No provider could be reached (connection failed).',
+    },
+    {
+      // The provider took the request and dropped the connection before answering.
       when: `response.code == 503`,
       status: 502, type: 'api_error', code: 'provider_unreachable',
       message: 'The provider could not be reached (connection failed or was reset).',

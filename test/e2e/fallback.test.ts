@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startFakeOpenAI, type FakeOpenAI } from '../fakes/openai-provider.ts';
-import { PLACEHOLDER_URL, PROVIDER_KEY, startHarness, testConfig, type Harness } from '../helpers/gateway-harness.ts';
+import { freePort } from '../helpers/free-port.ts';
+import { ADMIN_TOKEN, PLACEHOLDER_URL, PROVIDER_KEY, startHarness, testConfig, type Harness } from '../helpers/gateway-harness.ts';
 
 const PER_TRY_TIMEOUT_MS = 1500;
 const EJECTION_MS = 2000;
@@ -18,12 +19,17 @@ describe('fallback chains through Envoy', () => {
     const config = testConfig();
     config.envoy = { upstream_timeout_ms: PER_TRY_TIMEOUT_MS };
     config.routing = { outlier: { consecutive_failures: 3, interval_ms: 500, base_ejection_ms: EJECTION_MS } };
+    // Nothing listens on these ports: providers that are down.
+    const [deadA, deadB] = [await freePort(), await freePort()];
     config.providers = {
+      'dead-a': { type: 'openai', base_url: `http://127.0.0.1:${deadA}/v1`, api_key_env: 'TEST_OPENAI_KEY' },
+      'dead-b': { type: 'openai', base_url: `http://127.0.0.1:${deadB}/v1`, api_key_env: 'TEST_OPENAI_KEY' },
       primary: { type: 'openai', base_url: PLACEHOLDER_URL, api_key_env: 'TEST_OPENAI_KEY', region: 'us' },
       backup: { type: 'openai', base_url: backup.url, api_key_env: 'TEST_OPENAI_KEY', region: 'eu' },
     };
     config.models = {
       smart: { kind: 'chat', targets: [{ provider: 'primary', model: 'gpt-4o' }, { provider: 'backup', model: 'gpt-4o-mini' }] },
+      'all-down': { kind: 'chat', targets: [{ provider: 'dead-a', model: 'gpt-4o' }, { provider: 'dead-b', model: 'gpt-4o' }] },
       // Its own cluster, so its ejection state is independent of the other tests.
       ejectable: { kind: 'chat', targets: [{ provider: 'primary', model: 'gpt-4o' }, { provider: 'backup', model: 'gpt-4o-mini' }] },
       'smart-eu-first': { kind: 'chat', targets: [{ provider: 'backup', model: 'gpt-4o-mini' }, { provider: 'primary', model: 'gpt-4o' }] },
@@ -159,6 +165,40 @@ describe('fallback chains through Envoy', () => {
     expect(h.fake.requestCount).toBe(1);
     expect(backup.requestCount).toBe(1);
     await expectPrimaryServesAgain();
+  });
+
+  it('answers 503 in OpenAI shape at once when no provider of the chain is reachable', async () => {
+    const started = Date.now();
+    const response = await fetch(`${h.baseUrl}/chat/completions`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${h.key}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'all-down', messages: [{ role: 'user', content: 'anyone?' }] }),
+    });
+    expect(response.status).toBe(503);
+    expect(await response.json()).toMatchObject({ error: { type: 'api_error' } });
+    expect(Date.now() - started).toBeLessThan(2000);
+  });
+
+  it('switches a provider off through the admin API: the chain skips it until it is switched on again', async () => {
+    const admin = (method: string, path: string) =>
+      fetch(`${h.adminUrl}/admin/v1/kill-switches${path}`, { method, headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' }, body: method === 'PUT' ? '{"reason":"drill"}' : undefined });
+    expect((await admin('PUT', '/provider/primary')).status).toBe(200);
+    try {
+      const { response } = await ask();
+      expect(response.headers.get('x-tollgate-provider')).toBe('backup');
+      expect(response.headers.get('x-tollgate-attempts')).toBe('1');
+      expect(h.fake.requestCount).toBe(0);
+      // A feature switch refuses the requests of that feature only.
+      expect((await admin('PUT', '/feature/summaries')).status).toBe(200);
+      const refused = await h.client().chat.completions
+        .create({ model: 'smart', messages: [{ role: 'user', content: 'x' }] }, { headers: { 'x-tollgate-feature': 'summaries' } })
+        .then(() => null, (e: unknown) => e as { status: number; error: { code: string } });
+      expect(refused).toMatchObject({ status: 503, error: { code: 'feature_disabled' } });
+    } finally {
+      await admin('DELETE', '/provider/primary');
+      await admin('DELETE', '/feature/summaries');
+    }
+    expect((await ask()).response.headers.get('x-tollgate-provider')).toBe('primary');
   });
 
   it('ejects a provider after consecutive failures: it sees no traffic until the ejection ends', async () => {
