@@ -150,10 +150,10 @@ export async function startTollgate(options: TollgateOptions): Promise<Tollgate>
         failMode: () => policy.failMode,
         now: () => Date.now(),
       })] : []),
-      // Chooses among the allowed candidates, translates per provider; on the way back it translates the response
-      // to OpenAI format first, so the stages after it (cache, quota, observe) always read OpenAI.
       // Keeps the client's OpenAI request for the cache key (route replaces ctx.body with the provider's form).
       cache.before,
+      // Chooses among the allowed candidates, translates per provider; on the way back it translates the response
+      // to OpenAI format first, so the stages after it (cache, quota, observe) always read OpenAI.
       routeStage({ config, credentials, attempts }),
       // Hits answer here, before any provider call; misses are stored once complete (OpenAI format, after route).
       cache.after,

@@ -8,9 +8,8 @@ import { createHash } from 'node:crypto';
  *  - the same numbers (digits and number words, as a multiset),
  *  - the same negation (whether a negating word occurs at all),
  *  - the same named entities (capitalised or all-caps words that are not common sentence words, plus quoted text),
- *  - no swapped topic word: when each question has a content word the other lacks ("car" / "bike", "rice" /
- *    "pasta"), the two ask about different things; rewording changes question words, verbs and fillers, which
- *    are not content words here, and adding a word on one side only ("capital" / "capital city") is allowed,
+ *  - no swapped topic: when the two wordings are the same frame but for a content word ("car" / "bike", "rice" /
+ *    "pasta", "tie" / "bow tie"), they ask about different things; a rewording changes more words than that,
  *  - the same language (script, then common-word profile).
  * Only these features are stored with a question, never its text (content words only as short hashes).
  */
@@ -172,17 +171,18 @@ export function textFeatures(text: string): TextFeatures {
   };
 }
 
-const MAX_WORDS_APART = Number(process.env.NEAR_MISS_MAX_WORDS_APART ?? 2);
+const MAX_WORDS_APART = 2;
 
 /**
- * The two wordings are one frame with a topic word swapped ("How do I cook rice?" / "How do I cook pasta?"): each
- * side has a content word the other lacks, and apart from that they differ in at most a couple of words. A
- * rewording differs in more words (and mostly in verbs and question words), so it is not taken for a swap.
+ * The two wordings are one frame with a topic word swapped or added ("How do I cook rice?" / "How do I cook
+ * pasta?", "tie a tie" / "tie a bow tie"): a content word on one side is missing on the other, and the wordings
+ * differ in at most a couple of words in all. A rewording differs in more words (mostly verbs and question
+ * words), so it is not taken for a different topic.
  */
 function swappedTopic(a: TextFeatures, b: TextFeatures): boolean {
   const topicsA = new Set(a.topics);
   const topicsB = new Set(b.topics);
-  if (!a.topics.some((t) => !topicsB.has(t)) || !b.topics.some((t) => !topicsA.has(t))) return false;
+  if (!a.topics.some((t) => !topicsB.has(t)) && !b.topics.some((t) => !topicsA.has(t))) return false;
   const wordsA = new Set(a.words);
   const wordsB = new Set(b.words);
   const onlyA = a.words.filter((w) => !wordsB.has(w)).length;

@@ -34,8 +34,8 @@ interface QuotaState {
   reserved: Reservation;
   /** The store must settle this request (it reserved, or failed open and should still count the spend). */
   settle: boolean;
-  /** Prompt tokens by o200k_base, for metering a request whose provider never reported usage. */
-  promptTokensO200k: number;
+  /** Prompt tokens by o200k_base (counted once, when first needed), for a request the provider never reported on. */
+  promptTokensO200k: () => number;
   delivered: DeliveredStream | null;
 }
 
@@ -89,10 +89,7 @@ export function quotaStages(deps: QuotaDeps): { reserve: Stage; settle: Stage } 
   }
 
   /** The request's reservation, at the dearest candidate that may still serve it (fallbacks may land there). */
-  function estimate(ctx: RequestContext, body: Record<string, unknown>, config: QuotasConfig): { reservation: Reservation; o200k: number } {
-    const endpoint = ctx.endpoint === 'embeddings' ? 'embeddings' : 'chat';
-    const completion = completionAllowance(ctx, body, config);
-    const o200k = promptTokens(endpoint, body);
+  function estimate(ctx: RequestContext, completion: number, o200k: number): Reservation {
     const at = now();
     const reservation = { tokens: 0, nanoUsd: 0 };
     for (const candidate of allowedCandidates(ctx.routing)) {
@@ -104,7 +101,7 @@ export function quotaStages(deps: QuotaDeps): { reserve: Stage; settle: Stage } 
       reservation.nanoUsd = Math.max(reservation.nanoUsd, Number(costNanoUsd(usage, entry)));
     }
     if (reservation.tokens === 0) reservation.tokens = o200k + completion;
-    return { reservation, o200k };
+    return reservation;
   }
 
   const reserve: Stage = {
@@ -112,12 +109,20 @@ export function quotaStages(deps: QuotaDeps): { reserve: Stage; settle: Stage } 
     async onRequest(ctx: RequestContext): Promise<StageResult> {
       if (!METERED.has(ctx.endpoint) || !ctx.tenant || !ctx.body) return;
       const config = deps.config.catalog().config.quotas;
-      const { reservation, o200k } = estimate(ctx, ctx.body, config);
-      const plan = quotaPlan(config, ctx.tenant, now());
+      // The client's OpenAI body: route replaces ctx.body by the provider's form but never mutates this one.
+      const body = ctx.body;
+      const endpoint = ctx.endpoint === 'embeddings' ? 'embeddings' : 'chat';
+      let counted: number | null = null;
+      const o200k = () => (counted ??= promptTokens(endpoint, body));
       const state: QuotaState = { plan: null, reserved: NOTHING, settle: false, promptTokensO200k: o200k, delivered: null };
       states.set(ctx, state);
+      // Also where a route enforces its default max_tokens, limits or not.
+      const completion = completionAllowance(ctx, body, config);
+      const plan = quotaPlan(config, ctx.tenant, now());
+      // No limit or budget for this tenant: nothing to reserve, no tokenizing on the request path.
       if (isEmptyPlan(plan)) return;
       state.plan = plan;
+      const reservation = estimate(ctx, completion, o200k());
 
       let outcome;
       try {
@@ -152,7 +157,7 @@ export function quotaStages(deps: QuotaDeps): { reserve: Stage; settle: Stage } 
   function meteredUsage(ctx: RequestContext, state: QuotaState, vendor: string): Usage | null {
     if (ctx.usage) return ctx.usage;
     if (ctx.response.status !== 200 || !ctx.provider) return null;
-    const prompt = tokensForVendor(state.promptTokensO200k, vendor);
+    const prompt = tokensForVendor(state.promptTokensO200k(), vendor);
     const completion = state.delivered?.completionTokens() ?? 0;
     ctx.usage = { promptTokens: prompt, completionTokens: completion, totalTokens: prompt + completion, estimated: true };
     return ctx.usage;

@@ -160,6 +160,7 @@ async function main(): Promise<void> {
   const group = new ProcessGroup();
   try {
     const machine = machineInfo();
+    const loadAtStart = Math.round(os.loadavg()[0] as number * 100) / 100;
     write(`Policy benchmark: ${machine.cores} cores, node ${process.version}\n`);
     const evaluation = await inProcess(dir);
     write(`in process (${EVALUATIONS} runs): WASM evaluation p50 ${evaluation.evaluation.p50_us} µs p99 ${evaluation.evaluation.p99_us} µs; ` +
@@ -173,6 +174,8 @@ async function main(): Promise<void> {
       date: new Date().toISOString(),
       command: commandLine(projectRoot),
       machine,
+      /** Other work on this shared machine while the benchmark ran (1-minute load average at the start and end). */
+      load_average: { start: loadAtStart, end: Math.round(os.loadavg()[0] as number * 100) / 100 },
       versions: versions(projectRoot),
       target: { evaluation_p99_us: TARGET_P99_US, met: evaluation.evaluation.p99_us < TARGET_P99_US },
       in_process: evaluation,

@@ -20,7 +20,7 @@ describe('semantic response cache', () => {
         ...base,
         providers: { ...base.providers, local: { type: 'openai', base_url: embeddings.url, api_key_env: 'TEST_EMBED_KEY' } },
         models: { ...base.models, minilm: { provider: 'local', kind: 'embeddings', upstream_model: EMBEDDING_MODEL } },
-        cache: { embeddings_model: 'minilm', defaults: { semantic_threshold: 0.8 } },
+        cache: { embeddings_model: 'minilm', defaults: { semantic_threshold: 0.7 } },
       },
     });
   }, 90_000);

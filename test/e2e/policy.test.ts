@@ -200,6 +200,7 @@ describe('policy as code, end to end through Envoy', () => {
     expect(body.error.message).toContain(`invalid policy bundle ${bundlePath}: not a policy bundle`);
     expect((await chat('platform', say('still served'))).status).toBe(200);
     expect(await health()).toMatchObject({ policy: { revision: running, status: 'stale' } });
+    expect(await (await admin('/admin/v1/policies')).json()).toMatchObject({ revision: running, last_error: { message: body.error.message } });
     await copyFile(bundleA, bundlePath);
     expect(await (await admin('/admin/v1/policies/reload', { method: 'POST' })).json()).toMatchObject({ revision: running });
   });
@@ -209,12 +210,13 @@ describe('policy as code, end to end through Envoy', () => {
     let stop = false;
     const statuses: number[] = [];
     const requestIds: string[] = [];
+    const answeredAtSwap: number[] = [];
+    // Load runs until the last swap is done (and at least 300 requests have been answered).
     async function worker() {
       while (!stop || statuses.length < 300) {
         const { status, headers } = await chat('platform', say(`load ${statuses.length}`));
         statuses.push(status);
         requestIds.push(headers.get('x-tollgate-request-id') as string);
-        if (statuses.length >= 600) return;
       }
     }
     const workers = Array.from({ length: 8 }, () => worker());
@@ -229,10 +231,13 @@ describe('policy as code, end to end through Envoy', () => {
       }
       await new Promise((r) => setTimeout(r, 80));
       revisions.add((await health()).policy.revision);
+      answeredAtSwap.push(statuses.length);
     }
     stop = true;
     await Promise.all(workers);
     expect(statuses.length).toBeGreaterThanOrEqual(300);
+    // Requests were answered between every two swaps: the reloads happened under load.
+    expect(answeredAtSwap.every((count, i) => i === 0 || count > (answeredAtSwap[i - 1] as number))).toBe(true);
     expect(statuses.filter((s) => s !== 200)).toEqual([]);
     expect(revisions.size).toBe(2);
     // Both bundles decided some of these requests.

@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { cp, mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { cp, mkdir, mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { promisify } from 'node:util';
@@ -36,7 +36,3 @@ export async function buildPolicyBundle(source: BundleSource = {}, out?: string)
   return target;
 }
 
-/** The shipped data.json, for tests that change one part of it. */
-export async function shippedData(): Promise<Record<string, unknown>> {
-  return JSON.parse(await readFile(join(projectRoot, 'policies/data.json'), 'utf8')) as Record<string, unknown>;
-}

@@ -89,7 +89,12 @@ async function startTollgate(ctx: StartContext, name: ContenderName, full: boole
       processes: full ? 'Envoy (--concurrency 2) + Tollgate (one Node process) + redis-server' : 'Envoy (--concurrency 2) + Tollgate (one Node process)',
       logging: 'warn',
     },
-    verify: (headers) => (headers['x-tollgate-provider'] ? null : 'no x-tollgate-provider header: the answer did not come through Tollgate'),
+    verify: (headers) => {
+      if (!headers['x-tollgate-provider']) return 'no x-tollgate-provider header: the answer did not come through Tollgate';
+      // Every prompt is unique: a hit would mean the benchmark measures the cache's fast path, not the miss path.
+      if (headers['x-tollgate-cache'] === 'hit') return 'x-tollgate-cache: hit on a unique prompt';
+      return null;
+    },
   };
 }
 

@@ -23,3 +23,13 @@ describe('near-miss checks', () => {
     expect(reason('How are you?', 'Как дела?')).toBe('language');
   });
 });
+
+describe('swapped topic check', () => {
+  it('stops the same question about another thing, but not a rewording', () => {
+    expect(reason('How do I cook rice?', 'How do I cook pasta?')).toBe('topic');
+    expect(reason('How do I change a flat tire on a car?', 'How do I change a flat tire on a bike?')).toBe('topic');
+    expect(reason('How do I tie a tie?', 'How do I tie a bow tie?')).toBe('topic');
+    expect(reason('How do solar panels generate electricity?', 'How do solar panels produce power?')).toBeNull();
+    expect(reason('How do I lower my cholesterol?', 'What can I do to reduce my cholesterol level?')).toBeNull();
+  });
+});
