@@ -141,8 +141,6 @@ export async function startTollgate(options: TollgateOptions): Promise<Tollgate>
       // Model alias → candidate providers; the stages after it may narrow them (guardrails, policy, kill switches).
       resolveStage({ config }),
       killSwitchStage({ switches: killSwitches }),
-      // Reserves the estimate in every quota scope (after the stages that narrow candidates: priced at the dearest).
-      quota.reserve,
       // PII findings first, then the policy decides with them (deny, narrow providers/region, redact, cap, cache).
       ...(policy ? [guardrailsStage(), policyStage({
         bundle: () => policy.holder.current(),
@@ -150,6 +148,9 @@ export async function startTollgate(options: TollgateOptions): Promise<Tollgate>
         failMode: () => policy.failMode,
         now: () => Date.now(),
       })] : []),
+      // Reserves the estimate in every quota scope: after every stage that narrows the candidates (priced at the
+      // dearest allowed one) or caps max_tokens, and after the ones that may refuse, so a refusal reserves nothing.
+      quota.reserve,
       // Keeps the client's OpenAI request for the cache key (route replaces ctx.body with the provider's form).
       cache.before,
       // Chooses among the allowed candidates, translates per provider; on the way back it translates the response

@@ -211,6 +211,7 @@ describe('policy as code, end to end through Envoy', () => {
     const statuses: number[] = [];
     const requestIds: string[] = [];
     const answeredAtSwap: number[] = [];
+    let lastRevision = '';
     // Load runs until the last swap is done (and at least 300 requests have been answered).
     async function worker() {
       while (!stop || statuses.length < 300) {
@@ -229,8 +230,17 @@ describe('policy as code, end to end through Envoy', () => {
         const reply = await admin('/admin/v1/policies/reload', { method: 'POST' });
         expect(reply.status).toBe(200);
       }
-      await new Promise((r) => setTimeout(r, 80));
-      revisions.add((await health()).policy.revision);
+      // Each swap installs the other bundle: wait until the gateway reports a new revision (the file watcher may take
+      // a moment on a busy machine), while the load keeps flowing.
+      const deadline = Date.now() + 5000;
+      let current = (await health()).policy.revision as string;
+      while (i > 0 && current === lastRevision && Date.now() < deadline) {
+        await new Promise((r) => setTimeout(r, 20));
+        current = (await health()).policy.revision;
+      }
+      lastRevision = current;
+      revisions.add(current);
+      await new Promise((r) => setTimeout(r, 40));
       answeredAtSwap.push(statuses.length);
     }
     stop = true;
