@@ -18,7 +18,7 @@
  * Env (all optional):
  *   BENCH_STREAMS=200 BENCH_CONCURRENCY=4 BENCH_BLOCK=20   streams per contender and mode, concurrent mode, round size
  *   BENCH_CHUNKS=500                                       content chunks per stream
- *   BENCH_MAX_FOREIGN_CPU=10 BENCH_QUIET_TIMEOUT_S=20      wait (at most this long) for other processes to calm down
+ *   BENCH_MAX_FOREIGN_CPU=10 BENCH_QUIET_TIMEOUT_S=10      wait (at most this long) for other processes to calm down
  *   BENCH_OUT=FILE  BENCH_KEEP_DIR=1
  */
 import { mkdirSync } from 'node:fs';
@@ -33,7 +33,7 @@ import type { ProviderAdapter, TranslateRequestInput } from '../../src/providers
 import { anthropicAdapter } from '../../src/providers/anthropic/adapter.ts';
 import { openaiAdapter } from '../../src/providers/openai/adapter.ts';
 import { freePort } from '../helpers/free-port.ts';
-import { timePerRun, type CpuTiming } from './lib/cpu-timing.ts';
+import type { CpuTiming } from './lib/cpu-timing.ts';
 import { createPool } from './lib/paced-load.ts';
 import { summarize, type LatencySummary } from './lib/percentiles.ts';
 import {
@@ -42,6 +42,7 @@ import {
 } from './lib/processes.ts';
 import { commandLine, machineInfo, versions as readVersions } from './lib/run-info.ts';
 import { streamOnce, type SseDialect, type StreamOutcome } from './lib/sse-client.ts';
+import { requestTranslationCost, STREAM_TIMING, streamTranslationCost, TYPICAL_CHAT_BODY } from './lib/translator-cost.ts';
 
 const projectRoot = resolve(import.meta.dirname, '../..');
 const numberEnv = (name: string, fallback: number) => (process.env[name] ? Number(process.env[name]) : fallback);
@@ -49,8 +50,12 @@ const STREAMS = numberEnv('BENCH_STREAMS', 200);
 const CONCURRENCY = numberEnv('BENCH_CONCURRENCY', 4);
 const BLOCK = Math.min(STREAMS, numberEnv('BENCH_BLOCK', 20));
 const CHUNKS = numberEnv('BENCH_CHUNKS', 500);
+/** The paced mode: fewer streams (each takes CHUNKS × the delay), events far enough apart to reach Tollgate one by one. */
+const PACED_STREAMS = numberEnv('BENCH_PACED_STREAMS', 16);
+const PACED_DELAY_MS = numberEnv('BENCH_PACED_DELAY_MS', 1);
+const PACED_BLOCK = Math.min(Math.max(1, PACED_STREAMS), 4);
 const MAX_FOREIGN_CPU_PCT = numberEnv('BENCH_MAX_FOREIGN_CPU', 10);
-const QUIET_TIMEOUT_MS = numberEnv('BENCH_QUIET_TIMEOUT_S', 20) * 1000;
+const QUIET_TIMEOUT_MS = numberEnv('BENCH_QUIET_TIMEOUT_S', 10) * 1000;
 const OUT = resolve(process.env.BENCH_OUT ?? join(projectRoot, 'test/bench/results/translation.json'));
 const KEEP_DIR = process.env.BENCH_KEEP_DIR === '1';
 
@@ -143,6 +148,8 @@ function upstreamRequest(adapter: ProviderAdapter, catalog: Catalog, providerNam
 interface Samples {
   ttft: number[];
   total: number[];
+  /** Per stream, the mean time to each content chunk. */
+  chunk: number[];
   /** CPU seconds per process over this contender's blocks. */
   cpu: Record<string, number>;
   failed: number;
@@ -167,6 +174,7 @@ async function runBlock(contender: Contender, count: number, concurrency: number
       const ok = outcome as StreamOutcome;
       into.ttft.push(ok.ttftMs);
       into.total.push(ok.totalMs);
+      into.chunk.push(ok.meanChunkMs);
     }
   };
   await Promise.all(Array.from({ length: concurrency }, worker));
@@ -204,13 +212,19 @@ interface ModeResult {
   foreign_cpu_pct: number;
   quiet_wait: { waited_ms: number; quiet: boolean };
   contenders: Record<ContenderName, {
-    ttft_ms: LatencySummary; total_ms: LatencySummary; cpu_ms_per_stream: Record<string, number>;
+    ttft_ms: LatencySummary; total_ms: LatencySummary;
+    /** Per stream, the mean over its content chunks of the time from the request to the chunk's arrival. */
+    mean_chunk_ms: LatencySummary;
+    cpu_ms_per_stream: Record<string, number>;
     /** Envoy → Tollgate ext_proc messages per stream (request headers and body, then one per response body read). */
     extproc_msgs_per_stream?: number;
     failed: number;
     failures: string[];
   }>;
-  /** The figure computed within each round (its four blocks ran close together): spread of the paired estimate. */
+  /**
+   * The per-chunk figure (perChunkFigure) computed within each round, whose four blocks ran close together: the
+   * spread of the paired estimate.
+   */
   added_us_per_chunk_by_round: number[];
 }
 
@@ -227,8 +241,8 @@ async function runMode(allContenders: Contender[], mode: ModeOptions, meters: Me
   const quiet = await waitForQuiet(meters.ourPids, MAX_FOREIGN_CPU_PCT, QUIET_TIMEOUT_MS);
   if (!quiet.quiet) write(`  other processes kept using more than ${MAX_FOREIGN_CPU_PCT}% of a core for ${QUIET_TIMEOUT_MS / 1000} s: measuring anyway\n`);
   const warmup = mode.chunkDelayMs ? mode.concurrency : Math.max(mode.concurrency * 2, 10);
-  for (const contender of contenders) await runBlock(contender, warmup, mode.concurrency, { ttft: [], total: [], cpu: {}, failed: 0, failures: [] });
-  const samples = Object.fromEntries(contenders.map((c) => [c.name, { ttft: [], total: [], cpu: {}, failed: 0, failures: [] } as Samples])) as Record<ContenderName, Samples>;
+  for (const contender of contenders) await runBlock(contender, warmup, mode.concurrency, { ttft: [], total: [], chunk: [], cpu: {}, failed: 0, failures: [] });
+  const samples = Object.fromEntries(contenders.map((c) => [c.name, { ttft: [], total: [], chunk: [], cpu: {}, failed: 0, failures: [] } as Samples])) as Record<ContenderName, Samples>;
   const messages: Partial<Record<ContenderName, number>> = {};
   const byRound: number[] = [];
   const foreign = startForeignCpuMeter(meters.ourPids);
@@ -245,10 +259,10 @@ async function runMode(allContenders: Contender[], mode: ModeOptions, meters: Me
       await runBlock(contender, Math.min(mode.block, mode.streams - r * mode.block), mode.concurrency, into);
       for (const [name, pid] of Object.entries(meters.pids)) into.cpu[name] = (into.cpu[name] ?? 0) + readCpuSeconds(pid) - (before[name] as number);
       if (contender.viaTollgate) messages[contender.name] = (messages[contender.name] ?? 0) + (await meters.extprocMessages()) - messagesBefore;
-      medians[contender.name] = summarize(into.total.slice(from)).p50;
+      medians[contender.name] = summarize((mode.chunkDelayMs ? into.chunk : into.total).slice(from)).p50;
     }
-    byRound.push(addedUsPerChunk(medians as Record<ContenderName, number>));
-    write(`  round ${r + 1}/${rounds}: added ${fmt(byRound[byRound.length - 1] as number, 2)} µs/chunk\r`);
+    byRound.push(perChunkFigure(mode.chunkDelayMs > 0, medians as Record<ContenderName, number>));
+    write(`  round ${r + 1}/${rounds}: translation adds ${fmt(byRound[byRound.length - 1] as number, 2)} µs per chunk\r`);
   }
   const seconds = (performance.now() - startedAt) / 1000;
   const foreignPct = foreign.stop();
@@ -260,7 +274,7 @@ async function runMode(allContenders: Contender[], mode: ModeOptions, meters: Me
     const cpuPerStream = Object.fromEntries(Object.entries(s.cpu).map(([name, sec]) => [name, round((sec * 1000) / streams)]));
     const msgs = messages[c.name];
     return [c.name, {
-      ttft_ms: summarize(s.ttft), total_ms: summarize(s.total), cpu_ms_per_stream: cpuPerStream,
+      ttft_ms: summarize(s.ttft), total_ms: summarize(s.total), mean_chunk_ms: summarize(s.chunk), cpu_ms_per_stream: cpuPerStream,
       ...(msgs !== undefined ? { extproc_msgs_per_stream: round(msgs / streams, 1) } : {}), failed: s.failed, failures: s.failures,
     }];
   })) as ModeResult['contenders'];
@@ -275,15 +289,20 @@ function translationDelta(ms: Record<ContenderName, number>): number {
   return (ms.tollgate_anthropic - ms.direct_anthropic) - (ms.tollgate_openai - ms.direct_openai);
 }
 
-/** The translation delta of total stream time spread over the chunks, µs: for back-to-back streams. */
-function addedUsPerChunk(ms: Record<ContenderName, number>): number {
-  return (translationDelta(ms) * 1000) / CHUNKS;
+/**
+ * Back to back, the stream is throughput-bound: the delta of its total time is the translation's cost summed over
+ * the chunks, so it is divided by them. Paced, each chunk waits for the fake: the delta of the mean time to a chunk
+ * is how much later each chunk arrives (its latency). From p50s in ms (total time, or mean time to a chunk when
+ * paced), in µs.
+ */
+function perChunkFigure(paced: boolean, ms: Record<ContenderName, number>): number {
+  return (translationDelta(ms) * 1000) / (paced ? 1 : CHUNKS);
 }
 
 function modeFigures(mode: ModeResult) {
   const c = mode.contenders;
   const names = Object.keys(c) as ContenderName[];
-  const of = (key: 'p50' | 'mean', field: 'ttft_ms' | 'total_ms') =>
+  const of = (key: 'p50' | 'mean', field: 'ttft_ms' | 'total_ms' | 'mean_chunk_ms') =>
     Object.fromEntries(names.map((name) => [name, c[name][field][key]])) as Record<ContenderName, number>;
   const cpuUsPerChunk = (name: ContenderName, process: string) => round(((c[name].cpu_ms_per_stream[process] ?? Number.NaN) * 1000) / CHUNKS, 2);
   const rounds = [...mode.added_us_per_chunk_by_round].sort((x, y) => x - y);
@@ -292,14 +311,20 @@ function modeFigures(mode: ModeResult) {
     anthropic: round(c.tollgate_anthropic[field].p50 - c.direct_anthropic[field].p50),
   });
   return {
-    // Back to back, the stream is throughput-bound: the delta of its total time is the translation's cost summed
-    // over the chunks. Paced, every chunk waits for the fake, so the delta is how much later each chunk arrives.
+    // Paced, the delta of the total shows whether the gateway fell behind the pace (perChunkFigure).
     ...(mode.chunk_delay_ms
-      ? { added_latency_per_chunk_us: { p50: round(translationDelta(of('p50', 'total_ms')) * 1000, 1), mean: round(translationDelta(of('mean', 'total_ms')) * 1000, 1) } }
+      ? {
+          added_latency_per_chunk_us: {
+            p50: round(perChunkFigure(mode.chunk_delay_ms > 0, of('p50', 'mean_chunk_ms')), 1),
+            mean: round(perChunkFigure(mode.chunk_delay_ms > 0, of('mean', 'mean_chunk_ms')), 1),
+            by_round: { median: rounds[rounds.length >> 1] ?? Number.NaN, min: rounds[0] ?? Number.NaN, max: rounds[rounds.length - 1] ?? Number.NaN },
+          },
+          added_total_ms: { p50: round(translationDelta(of('p50', 'total_ms'))) },
+        }
       : {
           added_us_per_chunk: {
-            p50: round(addedUsPerChunk(of('p50', 'total_ms')), 2),
-            mean: round(addedUsPerChunk(of('mean', 'total_ms')), 2),
+            p50: round(perChunkFigure(mode.chunk_delay_ms > 0, of('p50', 'total_ms')), 2),
+            mean: round(perChunkFigure(mode.chunk_delay_ms > 0, of('mean', 'total_ms')), 2),
             by_round: { median: rounds[rounds.length >> 1] ?? Number.NaN, min: rounds[0] ?? Number.NaN, max: rounds[rounds.length - 1] ?? Number.NaN },
           },
         }),
@@ -385,27 +410,45 @@ async function main(): Promise<void> {
     const openaiEvents = await recorded(contenders[0] as Contender);
 
     const pids = { tollgate: tollgate.pid, envoy: envoy.pid, fake_openai: fakeOpenAI.pid, fake_anthropic: fakeAnthropic.pid };
-    const ourPids = () => Object.values(pids);
-    const sequential = await runMode(contenders, 1, pids, ourPids);
-    const concurrent = await runMode(contenders, CONCURRENCY, pids, ourPids);
+    const meters: Meters = { pids, ourPids: () => Object.values(pids), extprocMessages: () => extprocMessagesSent(envoy.adminUrl) };
+    const modes = {
+      sequential: await runMode(contenders, { label: 'back to back, one stream at a time', concurrency: 1, streams: STREAMS, block: BLOCK, chunkDelayMs: 0 }, meters),
+      [`concurrency_${CONCURRENCY}`]: await runMode(contenders, { label: `back to back, ${CONCURRENCY} streams at a time`, concurrency: CONCURRENCY, streams: STREAMS, block: BLOCK, chunkDelayMs: 0 }, meters),
+      ...(PACED_STREAMS > 0
+        ? { [`paced_${PACED_DELAY_MS}ms`]: await runMode(contenders, { label: `paced, events ${PACED_DELAY_MS} ms apart, one stream at a time`, concurrency: 1, streams: PACED_STREAMS, block: PACED_BLOCK, chunkDelayMs: PACED_DELAY_MS }, meters) }
+        : {}),
+    };
     await Promise.all(pools.map((p) => p.close()));
     pools.length = 0;
     await group.stopAll();
 
-    write('\nin process: translators fed the recorded streams, one event per call; translateRequest\n');
+    write('\nin process: translators fed the recorded streams one event per call; translateRequest of a typical chat body\n');
     const foreign = startForeignCpuMeter(() => []);
-    const anthropicStream = streamTranslationCost(anthropicAdapter, anthropicEvents, false);
-    const openaiStream = streamTranslationCost(openaiAdapter, openaiEvents, false);
-    const openaiStreamWithUsage = streamTranslationCost(openaiAdapter, openaiEvents, true);
-    const typical = (adapter: ProviderAdapter, provider: string, model: string, credential: string) =>
-      requestTranslationCost(adapter, upstreamRequest(adapter, catalog, provider, model, credential, { model: provider === 'anthropic' ? CLAUDE : GPT, ...TYPICAL_BODY }).input);
-    const anthropicRequest = typical(anthropicAdapter, 'anthropic', CLAUDE_UPSTREAM, ANTHROPIC_KEY);
-    const openaiRequest = typical(openaiAdapter, 'openai', GPT, OPENAI_KEY);
-    const microForeign = foreign.stop();
-    const perChunk = (t: CpuTiming) => ({ cpu_us: round(t.cpu_us / CHUNKS), wall_us: round(t.wall_us / CHUNKS), cpu_us_min: round(t.cpu_us_min / CHUNKS) });
+    const anthropicStream = streamTranslationCost(anthropicAdapter, anthropicEvents, { clientWantsUsage: false, upstreamModel: CLAUDE_UPSTREAM });
+    const openaiStream = streamTranslationCost(openaiAdapter, openaiEvents, { clientWantsUsage: false, upstreamModel: GPT });
+    const openaiStreamWithUsage = streamTranslationCost(openaiAdapter, openaiEvents, { clientWantsUsage: true, upstreamModel: GPT });
+    const typical = (adapter: ProviderAdapter, provider: string, clientModel: string, model: string, credential: string) =>
+      requestTranslationCost(adapter, upstreamRequest(adapter, catalog, provider, model, credential, { model: clientModel, ...structuredClone(TYPICAL_CHAT_BODY) }).input);
+    const anthropicRequest = typical(anthropicAdapter, 'anthropic', CLAUDE, CLAUDE_UPSTREAM, ANTHROPIC_KEY);
+    const openaiRequest = typical(openaiAdapter, 'openai', GPT, GPT, OPENAI_KEY);
+    const inProcessForeign = foreign.stop();
+    const perChunk = (t: CpuTiming) => ({ cpu_us: round(t.cpu_us / CHUNKS), cpu_us_min: round(t.cpu_us_min / CHUNKS), wall_us: round(t.wall_us / CHUNKS) });
+    const inProcess = {
+      translator_us_per_chunk: {
+        anthropic_to_openai: perChunk(anthropicStream),
+        openai_passthrough_strip_usage: perChunk(openaiStream),
+        openai_passthrough_client_wants_usage: perChunk(openaiStreamWithUsage),
+        added_cpu_us: round((anthropicStream.cpu_us - openaiStream.cpu_us) / CHUNKS),
+      },
+      translate_request_us: {
+        anthropic: { translate: anthropicRequest.translate.cpu_us, translate_and_serialize: anthropicRequest.translate_and_serialize.cpu_us },
+        openai: { translate: openaiRequest.translate.cpu_us, translate_and_serialize: openaiRequest.translate_and_serialize.cpu_us },
+        added_cpu_us: round(anthropicRequest.translate_and_serialize.cpu_us - openaiRequest.translate_and_serialize.cpu_us),
+      },
+      foreign_cpu_pct: inProcessForeign,
+    };
 
-    const figuresSeq = modeFigures(sequential);
-    const figuresConc = modeFigures(concurrent);
+    const figures = { ...Object.fromEntries(Object.entries(modes).map(([name, mode]) => [name, modeFigures(mode)])), in_process: inProcess };
     const results = {
       date: new Date().toISOString(),
       machine: { cores: machine.cores, memory_gb: machine.memory_gib, cpu_model: machine.model, os: machine.os },
@@ -413,44 +456,28 @@ async function main(): Promise<void> {
       command: commandLine(projectRoot),
       chunks: CHUNKS,
       streams: STREAMS,
-      figures: {
-        added_us_per_chunk: { sequential: figuresSeq.added_us_per_chunk, [`concurrency_${CONCURRENCY}`]: figuresConc.added_us_per_chunk },
-        ttft_added_ms: { sequential: figuresSeq.ttft_added_ms, [`concurrency_${CONCURRENCY}`]: figuresConc.ttft_added_ms },
-        gateway_added_ms_p50: { sequential: figuresSeq.gateway_added_ms_p50, [`concurrency_${CONCURRENCY}`]: figuresConc.gateway_added_ms_p50 },
-        tollgate_cpu_us_per_chunk: { sequential: figuresSeq.tollgate_cpu_us_per_chunk, [`concurrency_${CONCURRENCY}`]: figuresConc.tollgate_cpu_us_per_chunk },
-        envoy_cpu_us_per_chunk: { sequential: figuresSeq.envoy_cpu_us_per_chunk, [`concurrency_${CONCURRENCY}`]: figuresConc.envoy_cpu_us_per_chunk },
-        translator_us_per_chunk: {
-          anthropic_to_openai: perChunk(anthropicStream),
-          openai_passthrough_strip_usage: perChunk(openaiStream),
-          openai_passthrough_client_wants_usage: perChunk(openaiStreamWithUsage),
-          added_cpu_us: round((anthropicStream.cpu_us - openaiStream.cpu_us) / CHUNKS),
-        },
-        translate_request_us: {
-          anthropic: { translate: anthropicRequest.translate.cpu_us, translate_and_serialize: anthropicRequest.translate_and_serialize.cpu_us },
-          openai: { translate: openaiRequest.translate.cpu_us, translate_and_serialize: openaiRequest.translate_and_serialize.cpu_us },
-          added_cpu_us: round(anthropicRequest.translate_and_serialize.cpu_us - openaiRequest.translate_and_serialize.cpu_us),
-        },
-      },
-      foreign_cpu_pct: { sequential: sequential.foreign_cpu_pct, [`concurrency_${CONCURRENCY}`]: concurrent.foreign_cpu_pct, in_process: microForeign },
+      paced_streams: PACED_STREAMS,
+      figures,
       settings: {
         contenders: Object.fromEntries(contenders.map((c) => [c.name, c.label])),
-        stream: `one user message of ${CHUNKS - 1} words; both fakes answer "Echo: <text>" one word per content chunk, back to back (no chunk delay)`,
-        upstream_bodies: 'the direct floors send the exact body Tollgate sends upstream (adapter.translateRequest of the client body): the OpenAI one with stream_options.include_usage',
-        client: 'undici Pool; content events spotted by substring (no JSON parse), TTFT = request sent → network read holding the first content event',
-        rounds: `interleaved: each round runs ${BLOCK} streams per contender, starting contender rotating; warm-up block per contender before each mode`,
-        added_us_per_chunk: '((tollgate_anthropic − direct_anthropic) − (tollgate_openai − direct_openai)) / chunks, total stream time',
+        stream: `one user message of ${CHUNKS - 1} words; both fakes answer "Echo: <text>" one word per content chunk`,
+        upstream_bodies: 'the direct floors send the exact body Tollgate sends upstream (adapter.translateRequest of the client body), the OpenAI one with stream_options.include_usage',
+        client: 'undici Pool; content events spotted by substring (no JSON parse); TTFT = request sent → network read holding the first content event',
+        rounds: 'interleaved: each round runs a block of streams per contender, the starting contender rotating; a warm-up block per contender before each mode',
+        added_us_per_chunk: 'back to back: ((tollgate_anthropic − direct_anthropic) − (tollgate_openai − direct_openai)) of total stream time / chunks',
+        added_latency_per_chunk_us: 'paced: the same difference, not divided: each chunk waits for the fake, so it is how much later every chunk arrives',
         tollgate_config: 'one `tollgate serve` for both models (stages: auth, validate, models, route, observe; cache off; memory store; logging warn), Envoy --concurrency 2',
-        cpu: 'from /proc/<pid>/stat (10 ms ticks) summed over each contender\'s blocks, divided by its streams',
-        in_process: `${MICRO.batches} batches × ${MICRO.runsPerBatch} whole streams after ${MICRO.warmupRuns} warm-up streams; median batch, per content chunk (the per-chunk figure includes each stream's start/end events)`,
-        typical_request: TYPICAL_BODY,
-        foreign_cpu: 'CPU used by processes outside the benchmark during each phase, % of one core (the machine may be shared)',
+        cpu: "from /proc/<pid>/stat (10 ms ticks) summed over each contender's blocks, divided by its streams",
+        extproc_msgs: 'Envoy ext_proc stream_msgs_sent over the blocks / streams: request headers + body, then one per response body read Envoy passed on',
+        in_process: `${STREAM_TIMING.batches} batches × ${STREAM_TIMING.runsPerBatch} whole streams after ${STREAM_TIMING.warmupRuns} warm-up streams, median batch per content chunk (start/end events included)`,
+        typical_request: TYPICAL_CHAT_BODY,
+        foreign_cpu_pct: 'CPU used by processes outside the benchmark during each phase, % of one core (the machine may be shared)',
       },
-      runs: { sequential, [`concurrency_${CONCURRENCY}`]: concurrent },
+      runs: modes,
     };
     mkdirSync(resolve(OUT, '..'), { recursive: true });
     await writeFile(OUT, `${JSON.stringify(results, null, 2)}\n`);
-    printTable(results.runs, figuresSeq, figuresConc, { anthropicStream, openaiStream, anthropicRequest, openaiRequest });
-    write(`other processes used ${sequential.foreign_cpu_pct}% / ${concurrent.foreign_cpu_pct}% / ${microForeign}% of a core (sequential / concurrent / in process)\n`);
+    printTable(modes, inProcess);
     write(`Results: ${relative(projectRoot, OUT)}\n`);
   } finally {
     await Promise.all(pools.map((p) => p.close()));
@@ -458,26 +485,36 @@ async function main(): Promise<void> {
   }
 }
 
-function printTable(
-  runs: Record<string, ModeResult>,
-  seq: ReturnType<typeof modeFigures>,
-  conc: ReturnType<typeof modeFigures>,
-  micro: { anthropicStream: CpuTiming; openaiStream: CpuTiming; anthropicRequest: { translate_and_serialize: CpuTiming }; openaiRequest: { translate_and_serialize: CpuTiming } },
-): void {
-  write('\np50 ms (TTFT / whole stream)       sequential           concurrent\n');
-  const names: ContenderName[] = ['direct_openai', 'direct_anthropic', 'tollgate_openai', 'tollgate_anthropic'];
-  const [s, c] = Object.values(runs) as [ModeResult, ModeResult];
-  for (const name of names) {
-    const cell = (m: ModeResult) => `${fmt(m.contenders[name].ttft_ms.p50, 2)} / ${fmt(m.contenders[name].total_ms.p50, 2)}`.padEnd(21);
-    write(`  ${name.padEnd(32)} ${cell(s)} ${cell(c)}\n`);
+/** Messages Envoy's ext_proc filters have sent to Tollgate so far (all its ext_proc stat prefixes). */
+async function extprocMessagesSent(adminUrl: string): Promise<number> {
+  const text = await fetch(`${adminUrl}/stats?filter=${encodeURIComponent('ext_proc\\..*stream_msgs_sent$')}`).then((r) => r.text());
+  let total = 0;
+  for (const line of text.split('\n')) total += Number(/: (\d+)$/.exec(line.trim())?.[1] ?? 0);
+  return total;
+}
+
+function printTable(modes: Record<string, ModeResult>, inProcess: { translator_us_per_chunk: { anthropic_to_openai: { cpu_us: number }; openai_passthrough_strip_usage: { cpu_us: number } }; translate_request_us: { anthropic: { translate_and_serialize: number }; openai: { translate_and_serialize: number } }; foreign_cpu_pct: number }): void {
+  const entries = Object.entries(modes);
+  const column = (text: string) => text.padEnd(24);
+  write(`\n${'p50 ms: TTFT / whole stream'.padEnd(34)}${entries.map(([name]) => column(name)).join('')}\n`);
+  for (const name of ['direct_openai', 'direct_anthropic', 'tollgate_openai', 'tollgate_anthropic'] as ContenderName[]) {
+    write(`  ${name.padEnd(32)}${entries.map(([, m]) => column(`${fmt(m.contenders[name].ttft_ms.p50, 2)} / ${fmt(m.contenders[name].total_ms.p50, 2)}`)).join('')}\n`);
   }
-  write(`\nadded by translation, per chunk     ${fmt(seq.added_us_per_chunk.p50, 2)} µs (rounds ${fmt(seq.added_us_per_chunk.by_round.min, 1)}…${fmt(seq.added_us_per_chunk.by_round.max, 1)})`.padEnd(58) +
-    `${fmt(conc.added_us_per_chunk.p50, 2)} µs (rounds ${fmt(conc.added_us_per_chunk.by_round.min, 1)}…${fmt(conc.added_us_per_chunk.by_round.max, 1)})\n`);
-  write(`added by translation, TTFT          ${fmt(seq.ttft_added_ms.p50, 3)} ms`.padEnd(58) + `${fmt(conc.ttft_added_ms.p50, 3)} ms\n`);
-  write(`Tollgate CPU per chunk gpt/claude   ${fmt(seq.tollgate_cpu_us_per_chunk.openai)} / ${fmt(seq.tollgate_cpu_us_per_chunk.anthropic)} µs`.padEnd(58) +
-    `${fmt(conc.tollgate_cpu_us_per_chunk.openai)} / ${fmt(conc.tollgate_cpu_us_per_chunk.anthropic)} µs\n`);
-  write(`\nin process, CPU µs per chunk: Anthropic→OpenAI ${fmt(micro.anthropicStream.cpu_us / CHUNKS, 2)}, OpenAI passthrough ${fmt(micro.openaiStream.cpu_us / CHUNKS, 2)}\n`);
-  write(`in process, CPU µs per request (translate + serialise): Anthropic ${fmt(micro.anthropicRequest.translate_and_serialize.cpu_us, 2)}, OpenAI ${fmt(micro.openaiRequest.translate_and_serialize.cpu_us, 2)}\n`);
+  const figures = entries.map(([, m]) => modeFigures(m));
+  const row = (label: string, cell: (f: ReturnType<typeof modeFigures>) => string) => write(`${label.padEnd(34)}${figures.map((f) => column(cell(f))).join('')}\n`);
+  row('translation adds, per chunk', (f) => ('added_us_per_chunk' in f
+    ? `${fmt(f.added_us_per_chunk.p50, 2)} µs (${fmt(f.added_us_per_chunk.by_round.min, 0)}…${fmt(f.added_us_per_chunk.by_round.max, 0)})`
+    : `${fmt(f.added_latency_per_chunk_us.p50, 0)} µs later`));
+  row('translation adds, TTFT', (f) => `${fmt(f.ttft_added_ms.p50, 3)} ms`);
+  row('Tollgate CPU/chunk gpt | claude', (f) => `${fmt(f.tollgate_cpu_us_per_chunk.openai)} | ${fmt(f.tollgate_cpu_us_per_chunk.anthropic)} µs`);
+  row('Envoy CPU/chunk gpt | claude', (f) => `${fmt(f.envoy_cpu_us_per_chunk.openai)} | ${fmt(f.envoy_cpu_us_per_chunk.anthropic)} µs`);
+  row('ext_proc msgs/stream gpt | claude', (f) => `${f.extproc_msgs_per_stream.openai ?? '—'} | ${f.extproc_msgs_per_stream.anthropic ?? '—'}`);
+  row('other processes, % of a core', (f) => `${f.foreign_cpu_pct}`);
+  const t = inProcess.translator_us_per_chunk;
+  const r = inProcess.translate_request_us;
+  write(`\nin process, CPU per chunk: Anthropic→OpenAI ${fmt(t.anthropic_to_openai.cpu_us, 2)} µs, OpenAI passthrough ${fmt(t.openai_passthrough_strip_usage.cpu_us, 2)} µs\n`);
+  write(`in process, CPU per request (translate + serialise): Anthropic ${fmt(r.anthropic.translate_and_serialize, 2)} µs, OpenAI ${fmt(r.openai.translate_and_serialize, 2)} µs` +
+    ` (other processes: ${inProcess.foreign_cpu_pct}% of a core)\n`);
 }
 
 main().then(

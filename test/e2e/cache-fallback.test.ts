@@ -87,8 +87,8 @@ describe('stale and default answers for a failed provider chain', () => {
     const local = await h.client().chat.completions
       .create({ model: 'down-plain', messages: [{ role: 'user', content: 'hello?' }] })
       .catch((e: unknown) => e as { status?: number; error?: unknown });
-    // Envoy's own reply for an unreachable provider, in the OpenAI shape (local_reply_config).
-    expect(local).toMatchObject({ status: 502 });
+    // The unreachable provider's error, in the OpenAI shape.
+    expect(local).toMatchObject({ status: 503 });
     expect((local as { error?: { message?: string } }).error?.message).toEqual(expect.any(String));
   });
 

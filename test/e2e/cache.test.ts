@@ -1,5 +1,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { RedisStore } from '../../src/store/redis-store.ts';
 import { startHarness, testConfig, type Harness } from '../helpers/gateway-harness.ts';
+import { useRedisServer } from '../helpers/redis-server.ts';
 
 const question = (content: string) => [{ role: 'user' as const, content }];
 
@@ -135,5 +137,30 @@ describe('exact response cache', () => {
     await expect(h.client().chat.completions.create(request, { headers: { 'x-fake-fault': 'status=400' } })).rejects.toThrow();
     const { response } = await h.client().chat.completions.create(request).withResponse();
     expect(response.headers.get('x-tollgate-cache')).toBe('miss');
+  });
+});
+
+describe('exact response cache on Redis', () => {
+  const redis = useRedisServer();
+  let h: Harness;
+  let store: RedisStore;
+  beforeAll(async () => {
+    store = new RedisStore({ url: redis.url });
+    h = await startHarness({ store, config: { ...testConfig(), cache: { max_entries: 2 } } });
+  });
+  afterAll(async () => {
+    await h?.stop();
+    await store?.close();
+  });
+
+  it('stores entries in Redis within the size bound and answers hits from there', async () => {
+    const ask = (content: string) => h.client().chat.completions.create({ model: 'gpt-4o-mini', temperature: 0, messages: question(content) }).withResponse();
+    await ask('first question');
+    expect((await ask('first question')).response.headers.get('x-tollgate-cache')).toBe('hit');
+    await ask('second question');
+    await ask('third question');
+    expect(await redis.admin.keys('tollgate:{tollgate-cache}:e:*')).toHaveLength(2);
+    expect(await redis.admin.zcard('tollgate:{tollgate-cache}:index')).toBe(2);
+    expect((await ask('third question')).response.headers.get('x-tollgate-cache')).toBe('hit');
   });
 });

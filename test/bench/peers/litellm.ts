@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -10,7 +11,8 @@ import { JSON_HEADERS, type Contender, type ContenderName, type ContenderSpec, t
 /**
  * LiteLLM proxy (pinned in peers/versions.env, installed by peers/setup) with a minimal config: the benchmark model
  * as `openai/<model>` at the fake's base URL. Two set-ups:
- * - auth off: no master key, any caller is served;
+ * - auth off: no master key, any caller is served (LiteLLM refuses to start like that unless told
+ *   `dangerously_permit_weak_or_unset_master_key`);
  * - auth on: `general_settings.master_key`, checked on every request. LiteLLM's virtual keys need its PostgreSQL
  *   schema, created by Prisma, whose query-engine binaries are downloaded at run time from a host this machine cannot
  *   reach; so the master key is the "auth on" case here.
@@ -18,7 +20,8 @@ import { JSON_HEADERS, type Contender, type ContenderName, type ContenderSpec, t
  * could use only one of the two cores. Logging at WARNING (no access log line per request), like Tollgate at warn.
  */
 
-const MASTER_KEY = 'sk-bench-litellm-master-key';
+/** LiteLLM refuses to start with a weak master key: a strong random one per run. */
+const MASTER_KEY = `sk-${randomBytes(32).toString('hex')}`;
 const WORKERS = Math.max(1, Number(process.env.BENCH_LITELLM_WORKERS ?? 2));
 const STARTUP_TIMEOUT_MS = 180_000;
 
@@ -36,7 +39,7 @@ async function startLitellm(ctx: StartContext, name: ContenderName, auth: boolea
   const configPath = join(ctx.dir, `${name}.yaml`);
   await writeFile(configPath, stringify({
     model_list: [{ model_name: ctx.model, litellm_params: { model: `openai/${ctx.model}`, api_base: ctx.fake.url, api_key: ctx.fake.apiKey } }],
-    ...(auth ? { general_settings: { master_key: MASTER_KEY } } : {}),
+    general_settings: auth ? { master_key: MASTER_KEY } : { dangerously_permit_weak_or_unset_master_key: true },
   }));
   let startedWorkers = 0;
   const lines: string[] = [];
@@ -59,10 +62,12 @@ async function startLitellm(ctx: StartContext, name: ContenderName, auth: boolea
   ctx.group.add(started);
   let exited = false;
   void started.exited.then(() => { exited = true; });
+  // Its output opens with ASCII art: show the lines that say what went wrong.
+  const why = () => (lines.filter((line) => /error|refused|exception|failed/i.test(line)).slice(-12).join('\n') || lines.slice(-20).join('\n'));
   const deadline = Date.now() + STARTUP_TIMEOUT_MS;
   while (startedWorkers < WORKERS) {
-    if (exited) throw new Error(`LiteLLM exited while starting:\n${lines.slice(-40).join('\n')}`);
-    if (Date.now() > deadline) throw new Error(`LiteLLM did not start ${WORKERS} workers in time:\n${lines.slice(-40).join('\n')}`);
+    if (exited) throw new Error(`LiteLLM exited while starting:\n${why()}`);
+    if (Date.now() > deadline) throw new Error(`LiteLLM did not start ${WORKERS} workers in ${STARTUP_TIMEOUT_MS / 1000} s:\n${why()}`);
     await new Promise((r) => setTimeout(r, 200));
   }
   return {
