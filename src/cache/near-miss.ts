@@ -172,32 +172,48 @@ export function textFeatures(text: string): TextFeatures {
 }
 
 const MAX_WORDS_APART = 2;
+/** Entity and negation differences count inside the same frame; see sameFrame. */
+const FRAME_WORDS_APART = 3;
+
+/** How many words each wording has that the other lacks (stemmed). */
+function wordsApart(a: TextFeatures, b: TextFeatures): [number, number] {
+  const wordsA = new Set(a.words);
+  const wordsB = new Set(b.words);
+  return [a.words.filter((w) => !wordsB.has(w)).length, b.words.filter((w) => !wordsA.has(w)).length];
+}
+
+/**
+ * The same frame: the wordings differ in at most a couple of words on each side. A near-miss keeps the frame and
+ * changes the one thing that matters ("capital of Austria" / "capital of Australia", "Why does" / "Why doesn't");
+ * a rewording changes the frame (other verbs, other order, abbreviations: "JavaScript" / "JS", "US" / "American"),
+ * so an entity or negation difference inside a rewording is taken for the rewording it is.
+ */
+function sameFrame(a: TextFeatures, b: TextFeatures, maxApart: number): boolean {
+  const [onlyA, onlyB] = wordsApart(a, b);
+  return onlyA <= maxApart && onlyB <= maxApart;
+}
 
 /**
  * The two wordings are one frame with a topic word swapped or added ("How do I cook rice?" / "How do I cook
- * pasta?", "tie a tie" / "tie a bow tie"): a content word on one side is missing on the other, and the wordings
- * differ in at most a couple of words in all. A rewording differs in more words (mostly verbs and question
- * words), so it is not taken for a different topic.
+ * pasta?", "tie a tie" / "tie a bow tie"): a content word on one side is missing on the other.
  */
 function swappedTopic(a: TextFeatures, b: TextFeatures): boolean {
   const topicsA = new Set(a.topics);
   const topicsB = new Set(b.topics);
   if (!a.topics.some((t) => !topicsB.has(t)) && !b.topics.some((t) => !topicsA.has(t))) return false;
-  const wordsA = new Set(a.words);
-  const wordsB = new Set(b.words);
-  const onlyA = a.words.filter((w) => !wordsB.has(w)).length;
-  const onlyB = b.words.filter((w) => !wordsA.has(w)).length;
-  return onlyA <= MAX_WORDS_APART && onlyB <= MAX_WORDS_APART;
+  return sameFrame(a, b, MAX_WORDS_APART);
 }
 
 const sameList = (a: readonly string[], b: readonly string[]) => a.length === b.length && a.every((value, i) => value === b[i]);
+/** "a cup" and "1 cup", "each one" and "each": a one is mostly an article in disguise. */
+const withoutOnes = (numbers: readonly string[]) => numbers.filter((n) => n !== '1');
 
 /** Why two questions that embed close together must not share an answer; null when none of the checks objects. */
 export function nearMissReason(stored: TextFeatures, asked: TextFeatures): 'numbers' | 'negation' | 'entities' | 'topic' | 'language' | null {
   if (stored.language !== asked.language) return 'language';
-  if (!sameList(stored.numbers, asked.numbers)) return 'numbers';
-  if (stored.negated !== asked.negated) return 'negation';
-  if (!sameList(stored.entities, asked.entities)) return 'entities';
+  if (!sameList(withoutOnes(stored.numbers), withoutOnes(asked.numbers))) return 'numbers';
+  if (stored.negated !== asked.negated && sameFrame(stored, asked, FRAME_WORDS_APART)) return 'negation';
+  if (!sameList(stored.entities, asked.entities) && sameFrame(stored, asked, FRAME_WORDS_APART)) return 'entities';
   if (swappedTopic(stored, asked)) return 'topic';
   return null;
 }

@@ -33,3 +33,16 @@ describe('swapped topic check', () => {
     expect(reason('How do I lower my cholesterol?', 'What can I do to reduce my cholesterol level?')).toBeNull();
   });
 });
+
+describe('same-frame rule', () => {
+  it('counts entity and negation differences inside the same frame only, so rewordings with aliases still hit', () => {
+    // A rewording changes the frame: an abbreviation or a negative verb is part of the rewording.
+    expect(reason('What does async/await do in JavaScript?', 'explain async await in JS')).toBeNull();
+    expect(reason('How do I file a complaint about a landlord who won’t make repairs?', 'My landlord refuses to fix anything in my apartment. Where can I report them?')).toBeNull();
+    expect(reason('How many tablespoons are in a cup?', '1 cup equals how many tbsp?')).toBeNull();
+    // The same frame with the one thing that matters changed.
+    expect(reason('What is the minimum wage in Washington state?', 'What is the minimum wage in Washington DC?')).toBe('entities');
+    expect(reason('Why does my bread rise in the fridge?', "Why doesn't my bread rise in the fridge?")).toBe('negation');
+    expect(reason('Convert 5 miles to km', 'Convert 8 miles to km')).toBe('numbers');
+  });
+});
