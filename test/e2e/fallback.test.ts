@@ -2,6 +2,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startFakeOpenAI, type FakeOpenAI } from '../fakes/openai-provider.ts';
 import { freePort } from '../helpers/free-port.ts';
 import { ADMIN_TOKEN, PLACEHOLDER_URL, PROVIDER_KEY, startHarness, testConfig, type Harness } from '../helpers/gateway-harness.ts';
+import { postJson } from '../helpers/http.ts';
 
 const PER_TRY_TIMEOUT_MS = 1500;
 const EJECTION_MS = 2000;
@@ -135,11 +136,7 @@ describe('fallback chains through Envoy', () => {
   it('never contacts an excluded provider, even when the allowed one fails', async () => {
     const key = await h.createKey('restricted', 'notebook');
     h.fake.pushFault({ kind: 'status', status: 503 });
-    const failed = await fetch(`${h.baseUrl}/chat/completions`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ model: 'smart', messages: [{ role: 'user', content: 'secret' }] }),
-    });
+    const failed = await postJson(`${h.baseUrl}/chat/completions`, key, { model: 'smart', messages: [{ role: 'user', content: 'secret' }] });
     expect(failed.status).toBe(503);
     expect(((await failed.json()) as { error: { type: string } }).error.type).toBeTruthy();
     expect(backup.requestCount).toBe(0);
@@ -153,11 +150,7 @@ describe('fallback chains through Envoy', () => {
     h.fake.pushFault({ kind: 'status', status: 503 });
     backup.pushFault({ kind: 'status', status: 503 });
     const started = Date.now();
-    const response = await fetch(`${h.baseUrl}/chat/completions`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${h.key}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ model: 'smart', messages: [{ role: 'user', content: 'anyone?' }] }),
-    });
+    const response = await postJson(`${h.baseUrl}/chat/completions`, h.key, { model: 'smart', messages: [{ role: 'user', content: 'anyone?' }] });
     expect(response.status).toBe(503);
     const body = (await response.json()) as { error: { message: string; type: string } };
     expect(body.error.type).toBe('api_error');
@@ -169,11 +162,7 @@ describe('fallback chains through Envoy', () => {
 
   it('answers 503 in OpenAI shape at once when no provider of the chain is reachable', async () => {
     const started = Date.now();
-    const response = await fetch(`${h.baseUrl}/chat/completions`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${h.key}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ model: 'all-down', messages: [{ role: 'user', content: 'anyone?' }] }),
-    });
+    const response = await postJson(`${h.baseUrl}/chat/completions`, h.key, { model: 'all-down', messages: [{ role: 'user', content: 'anyone?' }] });
     expect(response.status).toBe(503);
     expect(await response.json()).toMatchObject({ error: { type: 'api_error' } });
     expect(Date.now() - started).toBeLessThan(2000);

@@ -5,6 +5,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startFakeAnthropic, type FakeAnthropic } from '../fakes/anthropic-provider.ts';
 import { FAKE_AZURE_KEY, startFakeAzure, type FakeAzure } from '../fakes/azure-provider.ts';
 import { PLACEHOLDER_URL, startHarness, type Harness } from '../helpers/gateway-harness.ts';
+import { postJson } from '../helpers/http.ts';
 import { buildPolicyBundle } from '../helpers/policy-bundle.ts';
 
 const ANTHROPIC_KEY = 'sk-ant-policy';
@@ -84,11 +85,7 @@ describe('policy decides which provider APIs may serve', () => {
   });
 
   const chat = (key: string, model: string, content: string) =>
-    fetch(`${h.baseUrl}/chat/completions`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ model, messages: [{ role: 'user', content }] }),
-    });
+    postJson(`${h.baseUrl}/chat/completions`, key, { model, messages: [{ role: 'user', content }] });
 
   it('HR without PII may use Anthropic', async () => {
     const response = await chat(keys.hr as string, 'smart', 'Summarise our leave policy');

@@ -3,6 +3,7 @@ import { costNanoUsd } from '../../src/pricing/cost.ts';
 import { DEFAULT_PRICING_PATH, PriceTable } from '../../src/pricing/price-table.ts';
 import { RedisStore } from '../../src/store/redis-store.ts';
 import { startHarness, testConfig, type Harness } from '../helpers/gateway-harness.ts';
+import { postJson } from '../helpers/http.ts';
 import { useRedisServer } from '../helpers/redis-server.ts';
 
 interface ChatBody {
@@ -40,10 +41,9 @@ describe('quotas under a concurrent burst', () => {
   it('admits no more tokens than the limit, rejects the rest with clean 429s, and meters the exact cost', async () => {
     const started = Date.now();
     const responses = await Promise.all(Array.from({ length: 500 }, async (_, i) => {
-      const response = await fetch(`${h.baseUrl}/chat/completions`, {
-        method: 'POST',
-        headers: { authorization: `Bearer ${h.key}`, 'content-type': 'application/json' },
-        body: JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: `Count the tokens of request number ${i} please` }] }),
+      const response = await postJson(`${h.baseUrl}/chat/completions`, h.key, {
+        model: 'gpt-4o-mini',
+        messages: [{ role: 'user', content: `Count the tokens of request number ${i} please` }],
       });
       return { status: response.status, headers: response.headers, body: (await response.json()) as ChatBody };
     }));

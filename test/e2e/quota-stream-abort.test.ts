@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { promptTokens } from '../../src/quota/estimate.ts';
 import { RedisStore } from '../../src/store/redis-store.ts';
 import { startHarness, testConfig, type Harness } from '../helpers/gateway-harness.ts';
+import { postJson } from '../helpers/http.ts';
 import { useRedisServer } from '../helpers/redis-server.ts';
 
 const TPM = 10_000;
@@ -63,12 +64,7 @@ describe('quota settlement of streams', () => {
     const before = BigInt((await redis.admin.hget(budgetKey(), 's')) ?? '0');
     const levelBefore = await bucketLevel();
     const abort = new AbortController();
-    const response = await fetch(`${h.baseUrl}/chat/completions`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${h.key}`, 'content-type': 'application/json', 'x-fake-chunk-delay-ms': '50' },
-      body: JSON.stringify(body),
-      signal: abort.signal,
-    });
+    const response = await postJson(`${h.baseUrl}/chat/completions`, h.key, body, { headers: { 'x-fake-chunk-delay-ms': '50' }, signal: abort.signal });
     expect(response.status).toBe(200);
     const reader = (response.body as ReadableStream<Uint8Array>).getReader();
     let text = '';

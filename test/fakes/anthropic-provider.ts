@@ -18,17 +18,19 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { runFakeCli } from './shared/cli.ts';
-import { FaultHeaderError, applyFaults } from './shared/faults.ts';
+import { serveFake } from './shared/fake-handle.ts';
+import type { FakeHandle, FakeServerOptions } from './shared/fake-handle.ts';
+import { FaultHeaderError, FaultQueue, applyFaults } from './shared/faults.ts';
 import type { StatusFault } from './shared/faults.ts';
-import { BAD_JSON, closeServer, createFakeServer, cutBody, listen, origin, parseJsonBody, readBody, requestPath } from './shared/http.ts';
-import type { FakeTlsOptions, RecordedRequest } from './shared/http.ts';
+import { BAD_JSON, cutBody, parseJsonBody, requestPath } from './shared/http.ts';
+import type { RecordedRequest } from './shared/http.ts';
 import { isObj } from './shared/json.ts';
 import { chunkDelay, writeSse } from './shared/sse.ts';
 import { ServerTimers } from './shared/timers.ts';
 import { answer, messageBody } from './anthropic/answer.ts';
 import type { IdCounters } from './anthropic/answer.ts';
 import { ApiError, errorBody, statusFaultError } from './anthropic/errors.ts';
-import { AnthropicFaultQueue, anthropicFaultsFor, splitFaults } from './anthropic/faults.ts';
+import { anthropicFaultsFor, splitFaults } from './anthropic/faults.ts';
 import type { AnthropicFault } from './anthropic/faults.ts';
 import { SSE_HEADERS, errorEvent, messageStreamFrames } from './anthropic/stream.ts';
 import { validateRequest } from './anthropic/validate-request.ts';
@@ -38,34 +40,15 @@ import { validateRequest } from './anthropic/validate-request.ts';
 export type { AnthropicFault } from './anthropic/faults.ts';
 export type { FakeTlsOptions, RecordedRequest } from './shared/http.ts';
 
-export interface FakeAnthropicOptions {
-  /** 0 (default) = a free port. */
-  port?: number;
-  /** Default 127.0.0.1. */
-  host?: string;
+export interface FakeAnthropicOptions extends FakeServerOptions {
   /** If set, `x-api-key` must equal it (else 401); an absent `x-api-key` is always a 401, as at Anthropic. */
   apiKey?: string;
   models?: string[];
-  /** Pause between SSE events (default 0; overridden per request by `x-fake-chunk-delay-ms`). */
-  chunkDelayMs?: number;
-  /** Default true. When false nothing is recorded in `requests` (benchmarks); `requestCount` still counts. */
-  recordBodies?: boolean;
-  /** Serve HTTPS with this certificate and key instead of plain HTTP. */
-  tls?: FakeTlsOptions;
 }
 
-export interface FakeAnthropic {
+export interface FakeAnthropic extends FakeHandle<RecordedRequest, AnthropicFault> {
   /** Origin without a path, e.g. `http://127.0.0.1:PORT` (`https://` with `tls`); requests go to `POST /v1/messages`. */
   readonly url: string;
-  readonly port: number;
-  readonly requests: RecordedRequest[];
-  readonly requestCount: number;
-  /** Queue a fault for the next `times` (default 1, may be Infinity) requests. */
-  pushFault(f: AnthropicFault, times?: number): void;
-  clearFaults(): void;
-  /** Clears recorded requests, the request count and queued faults. */
-  reset(): void;
-  close(): Promise<void>;
 }
 
 export const DEFAULT_ANTHROPIC_MODELS: readonly string[] = [
@@ -85,15 +68,13 @@ const API_VERSIONS: ReadonlySet<string> = new Set(['2023-06-01', '2023-01-01']);
 const JSON_HEADERS = { 'content-type': 'application/json' } as const;
 
 export async function startFakeAnthropic(opts: FakeAnthropicOptions = {}): Promise<FakeAnthropic> {
-  const host = opts.host ?? '127.0.0.1';
   const models: ReadonlySet<string> = new Set(opts.models ?? DEFAULT_ANTHROPIC_MODELS);
   const defaultChunkDelay = opts.chunkDelayMs ?? 0;
   const record = opts.recordBodies ?? true;
 
   const requests: RecordedRequest[] = [];
-  let requestCount = 0;
   const ids: IdCounters = { id: 0, tool: 0 };
-  const faultQueue = new AnthropicFaultQueue();
+  const faultQueue = new FaultQueue<AnthropicFault>();
   const timers = new ServerTimers();
   const requestId = (): string => `req_fake${++ids.id}`;
 
@@ -162,47 +143,8 @@ export async function startFakeAnthropic(opts: FakeAnthropicOptions = {}): Promi
     }
   }
 
-  const server = createFakeServer((req, res) => {
-    requestCount++;
-    readBody(req, (raw) => {
-      handle(req, res, raw).catch((err: unknown) => {
-        const msg = err instanceof Error ? err.message : String(err);
-        if (!res.headersSent) sendError(res, new ApiError(500, `Fake provider internal error: ${msg}`, 'api_error'));
-        else res.destroy();
-      });
-    });
-  }, { tls: opts.tls });
-  const port = await listen(server, opts.port ?? 0, host);
-  let closing: Promise<void> | undefined;
-
-  return {
-    url: origin(host, port, opts.tls !== undefined),
-    port,
-    get requests() {
-      return requests;
-    },
-    get requestCount() {
-      return requestCount;
-    },
-    pushFault(f: AnthropicFault, times = 1) {
-      faultQueue.push(f, times);
-    },
-    clearFaults() {
-      faultQueue.clear();
-    },
-    reset() {
-      requests.length = 0;
-      requestCount = 0;
-      faultQueue.clear();
-    },
-    close() {
-      if (closing === undefined) {
-        timers.stopAll();
-        closing = closeServer(server);
-      }
-      return closing;
-    },
-  };
+  const sendInternalError = (res: ServerResponse, message: string): void => sendError(res, new ApiError(500, message, 'api_error'));
+  return serveFake(opts, { basePath: '', requests, faults: faultQueue, timers, handle, sendInternalError });
 }
 
 // ───────────────────────────────────────────────────────────────── CLI

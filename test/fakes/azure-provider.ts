@@ -28,11 +28,13 @@ import { SSE_HEADERS, chatStreamFrames } from './openai/stream.ts';
 import { validateChat } from './openai/validate-chat.ts';
 import { validateEmbeddings } from './openai/validate-embeddings.ts';
 import { runFakeCli } from './shared/cli.ts';
-import { FaultHeaderError, FaultQueue, applyFaults, faultsFor } from './shared/faults.ts';
+import { serveFake } from './shared/fake-handle.ts';
+import type { FakeHandle, FakeServerOptions } from './shared/fake-handle.ts';
+import { FaultQueue, runFaults } from './shared/faults.ts';
 import type { FakeFault } from './shared/faults.ts';
-import { BAD_JSON, closeServer, createFakeServer, cutBody, listen, origin, parseJsonBody, readBody } from './shared/http.ts';
+import { BAD_JSON, cutBody, parseJsonBody } from './shared/http.ts';
 import type { TLSSocket } from 'node:tls';
-import type { FakeTlsOptions, RecordedRequest } from './shared/http.ts';
+import type { RecordedRequest } from './shared/http.ts';
 import { isObj } from './shared/json.ts';
 import type { Json } from './shared/json.ts';
 import { chunkDelay, writeSse } from './shared/sse.ts';
@@ -50,9 +52,7 @@ export interface AzureDeployment {
   kind: 'chat' | 'embeddings';
 }
 
-export interface FakeAzureOptions {
-  port?: number;
-  host?: string;
+export interface FakeAzureOptions extends FakeServerOptions {
   /** The resource key expected in `api-key` (default `FAKE_AZURE_KEY`). */
   apiKey?: string;
   /** Accepted `api-version` values (default `DEFAULT_API_VERSIONS`). */
@@ -61,10 +61,7 @@ export interface FakeAzureOptions {
   deployments?: Readonly<Record<string, AzureDeployment>>;
   /** Sent as `x-ms-region` on every answer (default `swedencentral`). */
   region?: string;
-  chunkDelayMs?: number;
-  recordBodies?: boolean;
   embeddingDimensions?: number;
-  tls?: FakeTlsOptions;
 }
 
 export interface AzureRecordedRequest extends RecordedRequest {
@@ -74,16 +71,9 @@ export interface AzureRecordedRequest extends RecordedRequest {
   servername: string | null;
 }
 
-export interface FakeAzure {
+export interface FakeAzure extends FakeHandle<AzureRecordedRequest, FakeFault> {
   /** The resource endpoint, e.g. `https://127.0.0.1:PORT` (a provider's `base_url`; no `/openai`). */
   readonly url: string;
-  readonly port: number;
-  readonly requests: AzureRecordedRequest[];
-  readonly requestCount: number;
-  pushFault(f: FakeFault, times?: number): void;
-  clearFaults(): void;
-  reset(): void;
-  close(): Promise<void>;
 }
 
 export const FAKE_AZURE_KEY = 'azure-fake-resource-key';
@@ -116,7 +106,6 @@ function decodeSegment(segment: string): string {
 }
 
 export async function startFakeAzure(opts: FakeAzureOptions = {}): Promise<FakeAzure> {
-  const host = opts.host ?? '127.0.0.1';
   const apiKey = opts.apiKey ?? FAKE_AZURE_KEY;
   const apiVersions: ReadonlySet<string> = new Set(opts.apiVersions ?? DEFAULT_API_VERSIONS);
   const deployments = new Map(Object.entries(opts.deployments ?? DEFAULT_DEPLOYMENTS));
@@ -126,7 +115,6 @@ export async function startFakeAzure(opts: FakeAzureOptions = {}): Promise<FakeA
   const defaultDims = opts.embeddingDimensions ?? 8;
 
   const requests: AzureRecordedRequest[] = [];
-  let requestCount = 0;
   const ids: IdCounters = { id: 0, call: 0 };
   const faultQueue = new FaultQueue();
   const timers = new ServerTimers();
@@ -156,22 +144,15 @@ export async function startFakeAzure(opts: FakeAzureOptions = {}): Promise<FakeA
     const operation = OPERATIONS[(route?.[2] ?? 'chat/completions') as keyof typeof OPERATIONS];
     const apiVersion = url.searchParams.get('api-version');
 
-    let faults: readonly FakeFault[];
-    try {
-      faults = faultsFor(req, faultQueue);
-    } catch (e) {
-      if (e instanceof FaultHeaderError) return send(res, 400, errorBody(e.message, 'invalid_request_error', 'x-fake-fault', null));
-      throw e;
-    }
-    let cutAfter: number | undefined;
-    if (faults.length > 0) {
-      const outcome = await applyFaults(faults, req, res, timers, (f, extra) => {
+    const outcome = await runFaults(req, res, faultQueue, timers, {
+      badHeader: (message) => send(res, 400, errorBody(message, 'invalid_request_error', 'x-fake-fault', null)),
+      status: (f, extra) => {
         const e = statusFaultError(f.status, f.message, operation.name, apiVersion ?? DEFAULT_API_VERSIONS[0] ?? '', f.retryAfterSeconds);
         send(res, e.status, e.body, extra);
-      });
-      if (outcome === null) return;
-      cutAfter = outcome.cutAfter;
-    }
+      },
+    });
+    if (outcome === null) return;
+    const { cutAfter } = outcome;
 
     try {
       if (!route || apiVersion === null) throw resourceNotFound();
@@ -211,47 +192,8 @@ export async function startFakeAzure(opts: FakeAzureOptions = {}): Promise<FakeA
     }
   }
 
-  const server = createFakeServer((req, res) => {
-    requestCount++;
-    readBody(req, (raw) => {
-      handle(req, res, raw).catch((err: unknown) => {
-        const msg = err instanceof Error ? err.message : String(err);
-        if (!res.headersSent) send(res, 500, JSON.stringify({ error: { code: 'InternalServerError', message: `Fake provider internal error: ${msg}` } }));
-        else res.destroy();
-      });
-    });
-  }, { tls: opts.tls });
-  const port = await listen(server, opts.port ?? 0, host);
-  let closing: Promise<void> | undefined;
-
-  return {
-    url: origin(host, port, opts.tls !== undefined),
-    port,
-    get requests() {
-      return requests;
-    },
-    get requestCount() {
-      return requestCount;
-    },
-    pushFault(f: FakeFault, times = 1) {
-      faultQueue.push(f, times);
-    },
-    clearFaults() {
-      faultQueue.clear();
-    },
-    reset() {
-      requests.length = 0;
-      requestCount = 0;
-      faultQueue.clear();
-    },
-    close() {
-      if (closing === undefined) {
-        timers.stopAll();
-        closing = closeServer(server);
-      }
-      return closing;
-    },
-  };
+  const sendInternalError = (res: ServerResponse, message: string): void => send(res, 500, JSON.stringify({ error: { code: 'InternalServerError', message } }));
+  return serveFake(opts, { basePath: '', requests, faults: faultQueue, timers, handle, sendInternalError });
 }
 
 // ───────────────────────────────────────────────────────────────── CLI

@@ -22,10 +22,12 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { runFakeCli } from './shared/cli.ts';
-import { FaultHeaderError, FaultQueue, applyFaults, faultsFor } from './shared/faults.ts';
-import type { FakeFault, FaultOutcome, StatusFault } from './shared/faults.ts';
-import { BAD_JSON, closeServer, createFakeServer, cutBody, listen, origin, parseJsonBody, readBody } from './shared/http.ts';
-import type { FakeTlsOptions, RecordedRequest } from './shared/http.ts';
+import { serveFake } from './shared/fake-handle.ts';
+import type { FakeHandle, FakeServerOptions } from './shared/fake-handle.ts';
+import { FaultQueue, runFaults } from './shared/faults.ts';
+import type { FakeFault } from './shared/faults.ts';
+import { BAD_JSON, cutBody, parseJsonBody } from './shared/http.ts';
+import type { RecordedRequest } from './shared/http.ts';
 import { chunkDelay, writeSse } from './shared/sse.ts';
 import { ServerTimers } from './shared/timers.ts';
 import { answerGenerate, generateBody, streamFrames } from './gemini/answer.ts';
@@ -41,37 +43,18 @@ import { validateGenerate } from './gemini/validate-generate.ts';
 export type { FakeFault } from './shared/faults.ts';
 export type { FakeTlsOptions, RecordedRequest } from './shared/http.ts';
 
-export interface FakeGeminiOptions {
-  /** 0 (default) = a free port. */
-  port?: number;
-  /** Default 127.0.0.1. */
-  host?: string;
+export interface FakeGeminiOptions extends FakeServerOptions {
   /** The key `x-goog-api-key` must carry. Without it any non-empty key is accepted, but one is always required. */
   apiKey?: string;
   models?: { chat?: string[]; embeddings?: string[] };
-  /** Pause between SSE events (default 0; overridden per request by `x-fake-chunk-delay-ms`). */
-  chunkDelayMs?: number;
-  /** Default true. When false nothing is recorded in `requests` (benchmarks); `requestCount` still counts. */
-  recordBodies?: boolean;
   /** Embedding size when the request has no `outputDimensionality` (default 8). */
   embeddingDimensions?: number;
-  /** Serve HTTPS with this certificate and key instead of plain HTTP. */
-  tls?: FakeTlsOptions;
 }
 
-export interface FakeGemini {
+/** Recorded requests carry `path` without the query string and the query in `query`. */
+export interface FakeGemini extends FakeHandle<RecordedRequest & { query: string }, FakeFault> {
   /** Base URL including `/v1beta`, e.g. `http://127.0.0.1:PORT/v1beta` (`https://` with `tls`). */
   readonly url: string;
-  readonly port: number;
-  /** `path` is without the query string; the query is in `query`. */
-  readonly requests: Array<RecordedRequest & { query: string }>;
-  readonly requestCount: number;
-  /** Queue a fault for the next `times` (default 1, may be Infinity) requests, any endpoint. */
-  pushFault(f: FakeFault, times?: number): void;
-  clearFaults(): void;
-  /** Clears recorded requests, the request count and queued faults. */
-  reset(): void;
-  close(): Promise<void>;
 }
 
 export const DEFAULT_GEMINI_CHAT_MODELS: readonly string[] = ['gemini-3-pro-preview', 'gemini-2.5-flash', 'gemini-2.5-pro', 'gemini-2.0-flash', 'gemini-2.0-flash-lite'];
@@ -86,7 +69,6 @@ const CHAT_METHODS: ReadonlySet<string> = new Set(['generateContent', 'streamGen
 const EMBED_METHODS: ReadonlySet<string> = new Set(['batchEmbedContents', 'embedContent']);
 
 export async function startFakeGemini(opts: FakeGeminiOptions = {}): Promise<FakeGemini> {
-  const host = opts.host ?? '127.0.0.1';
   const chatModels: ReadonlySet<string> = new Set(opts.models?.chat ?? DEFAULT_GEMINI_CHAT_MODELS);
   const embeddingModels: ReadonlySet<string> = new Set(opts.models?.embeddings ?? DEFAULT_GEMINI_EMBEDDING_MODELS);
   const defaultChunkDelay = opts.chunkDelayMs ?? 0;
@@ -95,7 +77,6 @@ export async function startFakeGemini(opts: FakeGeminiOptions = {}): Promise<Fak
   const models = modelBodies([...chatModels], [...embeddingModels]);
 
   const requests: Array<RecordedRequest & { query: string }> = [];
-  let requestCount = 0;
   let responseIds = 0;
   const faultQueue = new FaultQueue();
   const timers = new ServerTimers();
@@ -128,21 +109,12 @@ export async function startFakeGemini(opts: FakeGeminiOptions = {}): Promise<Fak
     const body = parsed === BAD_JSON ? null : parsed;
     if (record) requests.push({ method, path, query: url.search, headers: req.headers, body, receivedAt: Date.now() });
 
-    let faults: readonly FakeFault[];
-    try {
-      faults = faultsFor(req, faultQueue);
-    } catch (e) {
-      if (e instanceof FaultHeaderError) return sendError(res, new GoogleError(400, e.message));
-      throw e;
-    }
-    let cutAfter: number | undefined;
-    if (faults.length > 0) {
-      const outcome: FaultOutcome = await applyFaults(faults, req, res, timers, (f: StatusFault, extra) =>
-        sendError(res, statusFaultError(f.status, f.message, f.retryAfterSeconds), extra),
-      );
-      if (outcome === null) return;
-      cutAfter = outcome.cutAfter;
-    }
+    const outcome = await runFaults(req, res, faultQueue, timers, {
+      badHeader: (message) => sendError(res, new GoogleError(400, message)),
+      status: (f, extra) => sendError(res, statusFaultError(f.status, f.message, f.retryAfterSeconds), extra),
+    });
+    if (outcome === null) return;
+    const { cutAfter } = outcome;
 
     try {
       const call = method === 'POST' ? MODEL_METHOD.exec(path) : null;
@@ -181,47 +153,8 @@ export async function startFakeGemini(opts: FakeGeminiOptions = {}): Promise<Fak
     }
   }
 
-  const server = createFakeServer((req, res) => {
-    requestCount++;
-    readBody(req, (raw) => {
-      handle(req, res, raw).catch((err: unknown) => {
-        const msg = err instanceof Error ? err.message : String(err);
-        if (!res.headersSent) sendError(res, new GoogleError(500, `Fake provider internal error: ${msg}`));
-        else res.destroy();
-      });
-    });
-  }, { tls: opts.tls });
-  const port = await listen(server, opts.port ?? 0, host);
-  let closing: Promise<void> | undefined;
-
-  return {
-    url: `${origin(host, port, opts.tls !== undefined)}/v1beta`,
-    port,
-    get requests() {
-      return requests;
-    },
-    get requestCount() {
-      return requestCount;
-    },
-    pushFault(f: FakeFault, times = 1) {
-      faultQueue.push(f, times);
-    },
-    clearFaults() {
-      faultQueue.clear();
-    },
-    reset() {
-      requests.length = 0;
-      requestCount = 0;
-      faultQueue.clear();
-    },
-    close() {
-      if (closing === undefined) {
-        timers.stopAll();
-        closing = closeServer(server);
-      }
-      return closing;
-    },
-  };
+  const sendInternalError = (res: ServerResponse, message: string): void => sendError(res, new GoogleError(500, message));
+  return serveFake(opts, { basePath: '/v1beta', requests, faults: faultQueue, timers, handle, sendInternalError });
 }
 
 // ───────────────────────────────────────────────────────────────── CLI

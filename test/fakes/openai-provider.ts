@@ -17,10 +17,12 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { runFakeCli } from './shared/cli.ts';
-import { FaultHeaderError, FaultQueue, applyFaults, faultsFor } from './shared/faults.ts';
-import type { FakeFault, FaultOutcome, StatusFault } from './shared/faults.ts';
-import { BAD_JSON, closeServer, createFakeServer, cutBody, listen, origin, parseJsonBody, readBody, requestPath } from './shared/http.ts';
-import type { FakeTlsOptions, RecordedRequest } from './shared/http.ts';
+import { serveFake } from './shared/fake-handle.ts';
+import type { FakeHandle, FakeServerOptions } from './shared/fake-handle.ts';
+import { FaultQueue, runFaults } from './shared/faults.ts';
+import type { FakeFault } from './shared/faults.ts';
+import { BAD_JSON, cutBody, parseJsonBody, requestPath } from './shared/http.ts';
+import type { RecordedRequest } from './shared/http.ts';
 import { isObj } from './shared/json.ts';
 import { chunkDelay, writeSse } from './shared/sse.ts';
 import { ServerTimers } from './shared/timers.ts';
@@ -38,36 +40,17 @@ import { validateEmbeddings } from './openai/validate-embeddings.ts';
 export type { FakeFault } from './shared/faults.ts';
 export type { FakeTlsOptions, RecordedRequest } from './shared/http.ts';
 
-export interface FakeOpenAIOptions {
-  /** 0 (default) = a free port. */
-  port?: number;
-  /** Default 127.0.0.1. */
-  host?: string;
+export interface FakeOpenAIOptions extends FakeServerOptions {
   /** If set, requests need `Authorization: Bearer <apiKey>`, else 401 `invalid_api_key`. */
   apiKey?: string;
   models?: { chat?: string[]; embeddings?: string[] };
-  /** Pause between SSE chunks (default 0; overridden per request by `x-fake-chunk-delay-ms`). */
-  chunkDelayMs?: number;
-  /** Default true. When false nothing is recorded in `requests` (benchmarks); `requestCount` still counts. */
-  recordBodies?: boolean;
   /** Embedding size when the request has no `dimensions` (default 8). */
   embeddingDimensions?: number;
-  /** Serve HTTPS with this certificate and key instead of plain HTTP. */
-  tls?: FakeTlsOptions;
 }
 
-export interface FakeOpenAI {
+export interface FakeOpenAI extends FakeHandle<RecordedRequest, FakeFault> {
   /** Base URL including `/v1`, e.g. `http://127.0.0.1:PORT/v1` (`https://` with `tls`). */
   readonly url: string;
-  readonly port: number;
-  readonly requests: RecordedRequest[];
-  readonly requestCount: number;
-  /** Queue a fault for the next `times` (default 1, may be Infinity) requests, any endpoint. */
-  pushFault(f: FakeFault, times?: number): void;
-  clearFaults(): void;
-  /** Clears recorded requests, the request count and queued faults. */
-  reset(): void;
-  close(): Promise<void>;
 }
 
 export const DEFAULT_CHAT_MODELS: readonly string[] = [
@@ -89,7 +72,6 @@ export const DEFAULT_EMBEDDING_MODELS: readonly string[] = [
 const JSON_HEADERS = { 'content-type': 'application/json', 'openai-version': '2020-10-01' } as const;
 
 export async function startFakeOpenAI(opts: FakeOpenAIOptions = {}): Promise<FakeOpenAI> {
-  const host = opts.host ?? '127.0.0.1';
   const chatModels: ReadonlySet<string> = new Set(opts.models?.chat ?? DEFAULT_CHAT_MODELS);
   const embeddingModels: ReadonlySet<string> = new Set(opts.models?.embeddings ?? DEFAULT_EMBEDDING_MODELS);
   const defaultChunkDelay = opts.chunkDelayMs ?? 0;
@@ -99,7 +81,6 @@ export async function startFakeOpenAI(opts: FakeOpenAIOptions = {}): Promise<Fak
   const models = modelBodies([...chatModels, ...embeddingModels]);
 
   const requests: RecordedRequest[] = [];
-  let requestCount = 0;
   const ids: IdCounters = { id: 0, call: 0 };
   const faultQueue = new FaultQueue();
   const timers = new ServerTimers();
@@ -130,21 +111,12 @@ export async function startFakeOpenAI(opts: FakeOpenAIOptions = {}): Promise<Fak
     const body = parsed === BAD_JSON ? null : parsed;
     if (record) requests.push({ method, path, headers: req.headers, body, receivedAt: Date.now() });
 
-    let faults: readonly FakeFault[];
-    try {
-      faults = faultsFor(req, faultQueue);
-    } catch (e) {
-      if (e instanceof FaultHeaderError) return sendError(res, new ApiError(400, e.message, 'x-fake-fault'));
-      throw e;
-    }
-    let cutAfter: number | undefined;
-    if (faults.length > 0) {
-      const outcome: FaultOutcome = await applyFaults(faults, req, res, timers, (f: StatusFault, extra) =>
-        sendError(res, statusFaultError(f.status, f.message), extra),
-      );
-      if (outcome === null) return;
-      cutAfter = outcome.cutAfter;
-    }
+    const outcome = await runFaults(req, res, faultQueue, timers, {
+      badHeader: (message) => sendError(res, new ApiError(400, message, 'x-fake-fault')),
+      status: (f, extra) => sendError(res, statusFaultError(f.status, f.message), extra),
+    });
+    if (outcome === null) return;
+    const { cutAfter } = outcome;
 
     if (expectedAuth !== undefined) {
       const auth = req.headers.authorization;
@@ -179,47 +151,8 @@ export async function startFakeOpenAI(opts: FakeOpenAIOptions = {}): Promise<Fak
     }
   }
 
-  const server = createFakeServer((req, res) => {
-    requestCount++;
-    readBody(req, (raw) => {
-      handle(req, res, raw).catch((err: unknown) => {
-        const msg = err instanceof Error ? err.message : String(err);
-        if (!res.headersSent) send(res, 500, errorBody(`Fake provider internal error: ${msg}`, 'server_error', null, null));
-        else res.destroy();
-      });
-    });
-  }, { tls: opts.tls });
-  const port = await listen(server, opts.port ?? 0, host);
-  let closing: Promise<void> | undefined;
-
-  return {
-    url: `${origin(host, port, opts.tls !== undefined)}/v1`,
-    port,
-    get requests() {
-      return requests;
-    },
-    get requestCount() {
-      return requestCount;
-    },
-    pushFault(f: FakeFault, times = 1) {
-      faultQueue.push(f, times);
-    },
-    clearFaults() {
-      faultQueue.clear();
-    },
-    reset() {
-      requests.length = 0;
-      requestCount = 0;
-      faultQueue.clear();
-    },
-    close() {
-      if (closing === undefined) {
-        timers.stopAll();
-        closing = closeServer(server);
-      }
-      return closing;
-    },
-  };
+  const sendInternalError = (res: ServerResponse, message: string): void => send(res, 500, errorBody(message, 'server_error', null, null));
+  return serveFake(opts, { basePath: '/v1', requests, faults: faultQueue, timers, handle, sendInternalError });
 }
 
 // ───────────────────────────────────────────────────────────────── CLI

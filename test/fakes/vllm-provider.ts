@@ -25,10 +25,12 @@ import { SSE_HEADERS, chatStreamFrames } from './openai/stream.ts';
 import { CHAT_FIELDS, validateChat } from './openai/validate-chat.ts';
 import { EMBEDDING_FIELDS, validateEmbeddings } from './openai/validate-embeddings.ts';
 import { runFakeCli } from './shared/cli.ts';
-import { FaultHeaderError, FaultQueue, applyFaults, faultsFor } from './shared/faults.ts';
+import { serveFake } from './shared/fake-handle.ts';
+import type { FakeHandle, FakeServerOptions } from './shared/fake-handle.ts';
+import { FaultQueue, runFaults } from './shared/faults.ts';
 import type { FakeFault } from './shared/faults.ts';
-import { BAD_JSON, closeServer, createFakeServer, cutBody, listen, origin, parseJsonBody, readBody, requestPath } from './shared/http.ts';
-import type { FakeTlsOptions, RecordedRequest } from './shared/http.ts';
+import { BAD_JSON, cutBody, parseJsonBody, requestPath } from './shared/http.ts';
+import type { RecordedRequest } from './shared/http.ts';
 import { isObj } from './shared/json.ts';
 import type { Json } from './shared/json.ts';
 import { chunkDelay, writeSse } from './shared/sse.ts';
@@ -42,29 +44,17 @@ import { vllmChatBody, vllmStreamFrames } from './vllm/shape.ts';
 export type { FakeFault } from './shared/faults.ts';
 export type { RecordedRequest } from './shared/http.ts';
 
-export interface FakeVllmOptions {
-  port?: number;
-  host?: string;
+export interface FakeVllmOptions extends FakeServerOptions {
   /** vLLM's `--api-key`: when set, `/v1` requests need `Authorization: Bearer <apiKey>`. */
   apiKey?: string;
   /** Served model names (default `DEFAULT_VLLM_MODELS`). */
   models?: { chat?: string[]; embeddings?: string[] };
-  chunkDelayMs?: number;
-  recordBodies?: boolean;
   embeddingDimensions?: number;
-  tls?: FakeTlsOptions;
 }
 
-export interface FakeVllm {
+export interface FakeVllm extends FakeHandle<RecordedRequest, FakeFault> {
   /** Base URL including `/v1`, e.g. `http://127.0.0.1:PORT/v1`. */
   readonly url: string;
-  readonly port: number;
-  readonly requests: RecordedRequest[];
-  readonly requestCount: number;
-  pushFault(f: FakeFault, times?: number): void;
-  clearFaults(): void;
-  reset(): void;
-  close(): Promise<void>;
 }
 
 export const DEFAULT_VLLM_MODELS = {
@@ -95,7 +85,6 @@ function resolveModel(body: Json, served: readonly string[]): string {
 }
 
 export async function startFakeVllm(opts: FakeVllmOptions = {}): Promise<FakeVllm> {
-  const host = opts.host ?? '127.0.0.1';
   const chatModels: readonly string[] = opts.models?.chat ?? DEFAULT_VLLM_MODELS.chat;
   const embeddingModels: readonly string[] = opts.models?.embeddings ?? DEFAULT_VLLM_MODELS.embeddings;
   const defaultChunkDelay = opts.chunkDelayMs ?? 0;
@@ -108,7 +97,6 @@ export async function startFakeVllm(opts: FakeVllmOptions = {}): Promise<FakeVll
   });
 
   const requests: RecordedRequest[] = [];
-  let requestCount = 0;
   const ids: IdCounters = { id: 0, call: 0 };
   const faultQueue = new FaultQueue();
   const timers = new ServerTimers();
@@ -154,22 +142,15 @@ export async function startFakeVllm(opts: FakeVllmOptions = {}): Promise<FakeVll
     const body = parsed === BAD_JSON ? null : parsed;
     if (record) requests.push({ method, path, headers: req.headers, body, receivedAt: Date.now() });
 
-    let faults: readonly FakeFault[];
-    try {
-      faults = faultsFor(req, faultQueue);
-    } catch (e) {
-      if (e instanceof FaultHeaderError) return send(res, 400, new VllmError(400, e.message).body);
-      throw e;
-    }
-    let cutAfter: number | undefined;
-    if (faults.length > 0) {
-      const outcome = await applyFaults(faults, req, res, timers, (f, extra) => {
+    const outcome = await runFaults(req, res, faultQueue, timers, {
+      badHeader: (message) => send(res, 400, new VllmError(400, message).body),
+      status: (f, extra) => {
         const e = new VllmError(f.status, f.message ?? `Injected fault: status ${f.status}.`);
         send(res, e.status, e.body, extra);
-      });
-      if (outcome === null) return;
-      cutAfter = outcome.cutAfter;
-    }
+      },
+    });
+    if (outcome === null) return;
+    const { cutAfter } = outcome;
 
     const allowed = Object.hasOwn(ROUTES, path) ? ROUTES[path] : undefined;
     if (allowed === undefined) return send(res, 404, NOT_FOUND_BODY);
@@ -192,47 +173,8 @@ export async function startFakeVllm(opts: FakeVllmOptions = {}): Promise<FakeVll
     }
   }
 
-  const server = createFakeServer((req, res) => {
-    requestCount++;
-    readBody(req, (raw) => {
-      handle(req, res, raw).catch((err: unknown) => {
-        const msg = err instanceof Error ? err.message : String(err);
-        if (!res.headersSent) send(res, 500, new VllmError(500, `Fake provider internal error: ${msg}`).body);
-        else res.destroy();
-      });
-    });
-  }, { tls: opts.tls });
-  const port = await listen(server, opts.port ?? 0, host);
-  let closing: Promise<void> | undefined;
-
-  return {
-    url: `${origin(host, port, opts.tls !== undefined)}/v1`,
-    port,
-    get requests() {
-      return requests;
-    },
-    get requestCount() {
-      return requestCount;
-    },
-    pushFault(f: FakeFault, times = 1) {
-      faultQueue.push(f, times);
-    },
-    clearFaults() {
-      faultQueue.clear();
-    },
-    reset() {
-      requests.length = 0;
-      requestCount = 0;
-      faultQueue.clear();
-    },
-    close() {
-      if (closing === undefined) {
-        timers.stopAll();
-        closing = closeServer(server);
-      }
-      return closing;
-    },
-  };
+  const sendInternalError = (res: ServerResponse, message: string): void => send(res, 500, new VllmError(500, message).body);
+  return serveFake(opts, { basePath: '/v1', requests, faults: faultQueue, timers, handle, sendInternalError });
 }
 
 // ───────────────────────────────────────────────────────────────── CLI

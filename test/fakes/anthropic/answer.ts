@@ -1,6 +1,6 @@
 /** Deterministic answers to a validated `MessagesCall` (echo, tool_use, tool result), their usage, and the JSON body. */
 import type { Json } from '../shared/json.ts';
-import { contentText, countWords, splitFixed, splitPieces } from '../shared/text.ts';
+import { contentText, countWords, piecesUpTo, splitFixed } from '../shared/text.ts';
 import type { MessagesCall } from './validate-request.ts';
 import type { Turn } from './validate-messages.ts';
 
@@ -81,12 +81,8 @@ export function answer(call: MessagesCall): Answer {
 
   const full = results !== null ? `Tool result: ${results}` : `Echo: ${echo}`;
   const stopped = applyStopSequences(full, call.stopSequences);
-  let pieces = splitPieces(stopped.text);
-  let stopReason: StopReason = stopped.stop === null ? 'end_turn' : 'stop_sequence';
-  if (pieces.length > call.maxTokens) {
-    pieces = pieces.slice(0, call.maxTokens);
-    stopReason = 'max_tokens';
-  }
+  const { pieces, capped } = piecesUpTo(stopped.text, call.maxTokens);
+  const stopReason: StopReason = capped ? 'max_tokens' : stopped.stop === null ? 'end_turn' : 'stop_sequence';
   return {
     kind: 'text', pieces, text: pieces.join(''), toolName: '', toolInput: {}, stopReason,
     stopSequence: stopReason === 'stop_sequence' ? stopped.stop : null, inputTokens, outputTokens: Math.max(1, pieces.length),

@@ -5,7 +5,7 @@
  */
 import type { IncomingMessage } from 'node:http';
 import { parseFaultHeader } from '../shared/faults.ts';
-import type { FakeFault } from '../shared/faults.ts';
+import type { FakeFault, FaultQueue } from '../shared/faults.ts';
 
 export type ErrorMidStreamFault = { kind: 'error-mid-stream'; afterChunks: number };
 export type AnthropicFault = FakeFault | ErrorMidStreamFault;
@@ -23,29 +23,8 @@ export function parseAnthropicFaultHeader(h: string): AnthropicFault[] {
   return [...parseFaultHeader(shared.join(';')), ...own];
 }
 
-/** Faults queued for the next requests, oldest first; each entry serves `remaining` requests. */
-export class AnthropicFaultQueue {
-  readonly #entries: Array<{ fault: AnthropicFault; remaining: number }> = [];
-
-  push(fault: AnthropicFault, times: number): void {
-    if (times > 0) this.#entries.push({ fault, remaining: times });
-  }
-
-  clear(): void {
-    this.#entries.length = 0;
-  }
-
-  next(): AnthropicFault | undefined {
-    const head = this.#entries[0];
-    if (!head) return undefined;
-    head.remaining--;
-    if (head.remaining <= 0) this.#entries.shift();
-    return head.fault;
-  }
-}
-
 /** The faults for one request: the `x-fake-fault` header wins over the queue. Throws `FaultHeaderError`. */
-export function anthropicFaultsFor(req: IncomingMessage, queue: AnthropicFaultQueue): AnthropicFault[] {
+export function anthropicFaultsFor(req: IncomingMessage, queue: FaultQueue<AnthropicFault>): AnthropicFault[] {
   const h = req.headers['x-fake-fault'];
   if (typeof h === 'string') return parseAnthropicFaultHeader(h);
   const f = queue.next();

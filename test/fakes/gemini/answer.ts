@@ -4,7 +4,7 @@
  * when the last user text contains `[fake:block]`; as a `generateContent` body or as `alt=sse` stream events.
  */
 import type { Json } from '../shared/json.ts';
-import { countWords, splitPieces } from '../shared/text.ts';
+import { countWords, piecesUpTo } from '../shared/text.ts';
 import type { GenerateRequest } from './validate-generate.ts';
 
 export interface GeminiAnswer {
@@ -51,17 +51,11 @@ export function answerGenerate(r: GenerateRequest): GeminiAnswer {
     return { ...base, kind: 'call', pieces: [], call: { name, args }, candidateTokens: 1 + countWords(JSON.stringify(args)) };
   }
   const result = responses.map((p) => JSON.stringify(p.functionResponse?.response)).join(' ');
-  let content = responses.length > 0
+  const content = responses.length > 0
     ? (r.json ? JSON.stringify({ tool_result: result }) : `Tool result: ${result}`)
     : (r.json ? JSON.stringify({ echo: lastUser }) : `Echo: ${lastUser}`);
-  let pieces = splitPieces(content);
-  let finishReason: GeminiAnswer['finishReason'] = 'STOP';
-  if (r.maxOutputTokens !== undefined && pieces.length > r.maxOutputTokens) {
-    pieces = pieces.slice(0, r.maxOutputTokens);
-    content = pieces.join('');
-    finishReason = 'MAX_TOKENS';
-  }
-  return { ...base, kind: 'text', pieces, finishReason, candidateTokens: pieces.length };
+  const { pieces, capped } = piecesUpTo(content, r.maxOutputTokens);
+  return { ...base, kind: 'text', pieces, finishReason: capped ? 'MAX_TOKENS' : 'STOP', candidateTokens: pieces.length };
 }
 
 function usageMetadata(r: GenerateRequest, a: GeminiAnswer): Json {

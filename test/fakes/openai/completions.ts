@@ -1,6 +1,6 @@
 /** Chat answers: the deterministic reply to a `ChatRequest` (echo, tool call, JSON), its usage, and the non-streaming body. */
 import { isObj } from '../shared/json.ts';
-import { contentText, countWords, splitFixed, splitPieces } from '../shared/text.ts';
+import { contentText, countWords, piecesUpTo, splitFixed } from '../shared/text.ts';
 import type { ChatRequest } from './validate-chat.ts';
 
 export const FINGERPRINT = 'fp_tollgate_fake';
@@ -51,14 +51,9 @@ export function answerChat(r: ChatRequest): ChatAnswer {
   } else {
     content = r.json ? JSON.stringify({ echo: lastUser }) : `Echo: ${lastUser}`;
   }
-  let pieces = splitPieces(content);
-  let finish: ChatAnswer['finish'] = 'stop';
-  if (r.maxTokens !== undefined && pieces.length > r.maxTokens) {
-    pieces = pieces.slice(0, r.maxTokens);
-    content = pieces.join('');
-    finish = 'length';
-  }
-  return { kind: 'text', pieces, content, finish, toolName: '', promptTokens, completionTokensPerChoice: pieces.length };
+  const { pieces, capped } = piecesUpTo(content, r.maxTokens);
+  if (capped) content = pieces.join('');
+  return { kind: 'text', pieces, content, finish: capped ? 'length' : 'stop', toolName: '', promptTokens, completionTokensPerChoice: pieces.length };
 }
 
 export function usageJson(prompt: number, completion: number): string {

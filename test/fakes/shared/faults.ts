@@ -66,11 +66,11 @@ export function parseFaultHeader(h: string): FakeFault[] {
   return faults;
 }
 
-/** Faults queued for the next requests, oldest first; each entry serves `remaining` requests. */
-export class FaultQueue {
-  readonly #entries: Array<{ fault: FakeFault; remaining: number }> = [];
+/** Faults queued for the next requests, oldest first; each entry serves `remaining` requests. `F` lets a fake add its own kinds. */
+export class FaultQueue<F = FakeFault> {
+  readonly #entries: Array<{ fault: F; remaining: number }> = [];
 
-  push(fault: FakeFault, times: number): void {
+  push(fault: F, times: number): void {
     if (times > 0) this.#entries.push({ fault, remaining: times });
   }
 
@@ -78,7 +78,7 @@ export class FaultQueue {
     this.#entries.length = 0;
   }
 
-  next(): FakeFault | undefined {
+  next(): F | undefined {
     const head = this.#entries[0];
     if (!head) return undefined;
     head.remaining--;
@@ -132,4 +132,25 @@ export async function applyFaults(
     }
   }
   return cutAfter === undefined ? PROCEED : { cutAfter };
+}
+
+/** How a fake answers what the faults themselves answer, in its own error shape. */
+export interface FaultAnswers {
+  /** A malformed `x-fake-fault` header. */
+  badHeader(message: string): void;
+  /** A status fault; `extraHeaders` carries `retry-after` when the fault sets one. */
+  status(f: StatusFault, extraHeaders: Record<string, string>): void;
+}
+
+/** Finds a request's faults (header or queue) and runs them; `null` = the request is answered or dropped. */
+export async function runFaults(req: IncomingMessage, res: ServerResponse, queue: FaultQueue, timers: ServerTimers, answers: FaultAnswers): Promise<FaultOutcome> {
+  let faults: readonly FakeFault[];
+  try {
+    faults = faultsFor(req, queue);
+  } catch (e) {
+    if (!(e instanceof FaultHeaderError)) throw e;
+    answers.badHeader(e.message);
+    return null;
+  }
+  return faults.length === 0 ? PROCEED : applyFaults(faults, req, res, timers, answers.status);
 }

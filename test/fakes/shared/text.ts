@@ -21,6 +21,13 @@ export function splitPieces(s: string): string[] {
   return pieces;
 }
 
+/** The text's stream pieces, at most `max` of them (a piece is one fake token); `capped` says the limit cut the text. */
+export function piecesUpTo(text: string, max: number | undefined): { pieces: string[]; capped: boolean } {
+  const pieces = splitPieces(text);
+  if (max === undefined || pieces.length <= max) return { pieces, capped: false };
+  return { pieces: pieces.slice(0, max), capped: true };
+}
+
 export function splitFixed(s: string, size: number): string[] {
   const out: string[] = [];
   for (let i = 0; i < s.length; i += size) out.push(s.slice(i, i + size));
