@@ -1,25 +1,32 @@
 /**
  * Translation benchmark (issue 3): what translating Anthropic's stream into OpenAI chunks costs, per stream chunk and
- * per request, measured against the OpenAI-compatible passthrough of the same text in the same run.
+ * per request, against the OpenAI-compatible passthrough of the same text in the same run.
  *
- * End to end, real Envoy + `tollgate serve` (one process, both models), one streamed answer of CHUNKS content chunks:
+ * End to end, real Envoy + one `tollgate serve` serving both models, one streamed answer of CHUNKS content chunks:
  *   direct → fake OpenAI, direct → fake Anthropic          the floors: what each fake costs to stream that text
  *   Envoy+Tollgate → gpt-4o-mini → fake OpenAI             passthrough (usage asked upstream and stripped again)
  *   Envoy+Tollgate → claude → fake Anthropic               translated event by event
- * interleaved in rounds (each round runs a block of streams per contender, the order rotating), sequentially and at
- * a small concurrency. Added per chunk = ((claude − direct Anthropic) − (gpt − direct OpenAI)) / chunks, from the
- * p50s of total stream time; TTFT likewise. Tollgate's and Envoy's CPU per stream are read from /proc, which holds
- * up better than latency on a shared machine.
- * In process: the translator (AnthropicStreamTranslator) and the passthrough transformer (OpenAIStreamTransformer)
- * fed the fakes' recorded streams one event per call, and translateRequest for a typical chat body: µs of CPU.
+ * interleaved in rounds (each round runs a block of streams per contender, the order rotating), in three modes:
+ *   back to back (the fakes send events without pause), one stream at a time and CONCURRENCY at a time: Envoy
+ *     coalesces events into a few reads, so this is the translation's throughput cost, amortised per chunk:
+ *     ((claude − direct Anthropic) − (gpt − direct OpenAI)) of the p50 total stream time / chunks;
+ *   paced (events PACED_DELAY_MS apart, one stream at a time): every event reaches Tollgate as its own ext_proc
+ *     message; the same difference of the p50 time to the first content chunk is how much later a chunk arrives.
+ * TTFT likewise in every mode. Tollgate's and Envoy's CPU per stream come from /proc, which holds up better than
+ * latency on a shared machine; Envoy's ext_proc counters tell how many messages a stream took.
+ * In process (lib/translator-cost.ts): the translator (AnthropicStreamTranslator) and the passthrough transformer
+ * (OpenAIStreamTransformer) fed the fakes' recorded streams one event per call, and translateRequest for a typical
+ * chat body: µs of CPU.
  *
  *   node_modules/.bin/node test/bench/translation.ts      → test/bench/results/translation.json (npm run bench:translation)
  *
  * Env (all optional):
- *   BENCH_STREAMS=200 BENCH_CONCURRENCY=4 BENCH_BLOCK=20   streams per contender and mode, concurrent mode, round size
+ *   BENCH_STREAMS=200 BENCH_CONCURRENCY=4 BENCH_BLOCK=20   back-to-back streams per contender and mode, round size
+ *   BENCH_PACED_STREAMS=16 BENCH_PACED_DELAY_MS=1          paced streams per contender (0: no paced mode), event spacing
  *   BENCH_CHUNKS=500                                       content chunks per stream
  *   BENCH_MAX_FOREIGN_CPU=10 BENCH_QUIET_TIMEOUT_S=10      wait (at most this long) for other processes to calm down
  *   BENCH_OUT=FILE  BENCH_KEEP_DIR=1
+ *   BENCH_TOLLGATE_NODE_OPTIONS="--cpu-prof --cpu-prof-dir=/tmp/prof"   profile Tollgate (test/bench/profile-summary.ts)
  */
 import { mkdirSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -58,6 +65,8 @@ const MAX_FOREIGN_CPU_PCT = numberEnv('BENCH_MAX_FOREIGN_CPU', 10);
 const QUIET_TIMEOUT_MS = numberEnv('BENCH_QUIET_TIMEOUT_S', 10) * 1000;
 const OUT = resolve(process.env.BENCH_OUT ?? join(projectRoot, 'test/bench/results/translation.json'));
 const KEEP_DIR = process.env.BENCH_KEEP_DIR === '1';
+/** e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof" (then test/bench/profile-summary.ts FILE). */
+const TOLLGATE_NODE_OPTIONS = process.env.BENCH_TOLLGATE_NODE_OPTIONS;
 
 const OPENAI_KEY = 'sk-bench-openai-key';
 const ANTHROPIC_KEY = 'sk-ant-bench-key';
@@ -90,8 +99,8 @@ interface Contender {
   body: string;
   /** The wire format the client receives. */
   dialect: SseDialect;
-  /** Its answers come through Tollgate (checked by the x-tollgate-provider header). */
-  viaTollgate: boolean;
+  /** Its answers come through Tollgate from this provider (checked by the x-tollgate-provider header). */
+  viaTollgate: 'openai' | 'anthropic' | null;
 }
 
 // ───────────────────────────────────────────────────────────────── setup
@@ -148,8 +157,6 @@ function upstreamRequest(adapter: ProviderAdapter, catalog: Catalog, providerNam
 interface Samples {
   ttft: number[];
   total: number[];
-  /** Per stream, the mean time to each content chunk. */
-  chunk: number[];
   /** CPU seconds per process over this contender's blocks. */
   cpu: Record<string, number>;
   failed: number;
@@ -174,7 +181,6 @@ async function runBlock(contender: Contender, count: number, concurrency: number
       const ok = outcome as StreamOutcome;
       into.ttft.push(ok.ttftMs);
       into.total.push(ok.totalMs);
-      into.chunk.push(ok.meanChunkMs);
     }
   };
   await Promise.all(Array.from({ length: concurrency }, worker));
@@ -184,7 +190,9 @@ function problemOf(contender: Contender, outcome: StreamOutcome): string | null 
   if (outcome.status !== 200) return `${contender.label}: status ${outcome.status} ${outcome.errorBody?.slice(0, 300)}`;
   if (!outcome.complete) return `${contender.label}: incomplete stream${outcome.error ? ` (${outcome.error.slice(0, 200)})` : ''}`;
   if (outcome.contentEvents !== CHUNKS) return `${contender.label}: ${outcome.contentEvents} content chunks, expected ${CHUNKS}`;
-  if (contender.viaTollgate && !outcome.headers['x-tollgate-provider']) return `${contender.label}: no x-tollgate-provider header`;
+  if (contender.viaTollgate && outcome.headers['x-tollgate-provider'] !== contender.viaTollgate) {
+    return `${contender.label}: x-tollgate-provider is ${String(outcome.headers['x-tollgate-provider'])}, expected ${contender.viaTollgate}`;
+  }
   return null;
 }
 
@@ -212,10 +220,7 @@ interface ModeResult {
   foreign_cpu_pct: number;
   quiet_wait: { waited_ms: number; quiet: boolean };
   contenders: Record<ContenderName, {
-    ttft_ms: LatencySummary; total_ms: LatencySummary;
-    /** Per stream, the mean over its content chunks of the time from the request to the chunk's arrival. */
-    mean_chunk_ms: LatencySummary;
-    cpu_ms_per_stream: Record<string, number>;
+    ttft_ms: LatencySummary; total_ms: LatencySummary; cpu_ms_per_stream: Record<string, number>;
     /** Envoy → Tollgate ext_proc messages per stream (request headers and body, then one per response body read). */
     extproc_msgs_per_stream?: number;
     failed: number;
@@ -241,8 +246,8 @@ async function runMode(allContenders: Contender[], mode: ModeOptions, meters: Me
   const quiet = await waitForQuiet(meters.ourPids, MAX_FOREIGN_CPU_PCT, QUIET_TIMEOUT_MS);
   if (!quiet.quiet) write(`  other processes kept using more than ${MAX_FOREIGN_CPU_PCT}% of a core for ${QUIET_TIMEOUT_MS / 1000} s: measuring anyway\n`);
   const warmup = mode.chunkDelayMs ? mode.concurrency : Math.max(mode.concurrency * 2, 10);
-  for (const contender of contenders) await runBlock(contender, warmup, mode.concurrency, { ttft: [], total: [], chunk: [], cpu: {}, failed: 0, failures: [] });
-  const samples = Object.fromEntries(contenders.map((c) => [c.name, { ttft: [], total: [], chunk: [], cpu: {}, failed: 0, failures: [] } as Samples])) as Record<ContenderName, Samples>;
+  for (const contender of contenders) await runBlock(contender, warmup, mode.concurrency, { ttft: [], total: [], cpu: {}, failed: 0, failures: [] });
+  const samples = Object.fromEntries(contenders.map((c) => [c.name, { ttft: [], total: [], cpu: {}, failed: 0, failures: [] } as Samples])) as Record<ContenderName, Samples>;
   const messages: Partial<Record<ContenderName, number>> = {};
   const byRound: number[] = [];
   const foreign = startForeignCpuMeter(meters.ourPids);
@@ -259,14 +264,16 @@ async function runMode(allContenders: Contender[], mode: ModeOptions, meters: Me
       await runBlock(contender, Math.min(mode.block, mode.streams - r * mode.block), mode.concurrency, into);
       for (const [name, pid] of Object.entries(meters.pids)) into.cpu[name] = (into.cpu[name] ?? 0) + readCpuSeconds(pid) - (before[name] as number);
       if (contender.viaTollgate) messages[contender.name] = (messages[contender.name] ?? 0) + (await meters.extprocMessages()) - messagesBefore;
-      medians[contender.name] = summarize((mode.chunkDelayMs ? into.chunk : into.total).slice(from)).p50;
+      medians[contender.name] = summarize((mode.chunkDelayMs ? into.ttft : into.total).slice(from)).p50;
     }
     byRound.push(perChunkFigure(mode.chunkDelayMs > 0, medians as Record<ContenderName, number>));
-    write(`  round ${r + 1}/${rounds}: translation adds ${fmt(byRound[byRound.length - 1] as number, 2)} µs per chunk\r`);
   }
   const seconds = (performance.now() - startedAt) / 1000;
   const foreignPct = foreign.stop();
-  write(`\n  ${fmt(seconds)} s, other processes used ${foreignPct}% of a core meanwhile\n`);
+  write(`  translation adds, µs per chunk, by round: ${byRound.map((n) => fmt(n, 1)).join(' ')}\n`);
+  write(`  ${fmt(seconds)} s, other processes used ${foreignPct}% of a core meanwhile\n`);
+  const tooFast = contenders.filter((c) => mode.chunkDelayMs && summarize(samples[c.name].total).p50 < CHUNKS * mode.chunkDelayMs);
+  if (tooFast.length) throw new Error(`paced mode: ${tooFast.map((c) => c.label).join(', ')} streamed faster than the chunk delay allows (did x-fake-chunk-delay-ms reach the fake?)`);
   const contenderResults = Object.fromEntries(contenders.map((c) => {
     const s = samples[c.name];
     for (const failure of s.failures) write(`  ! ${failure}\n`);
@@ -274,7 +281,7 @@ async function runMode(allContenders: Contender[], mode: ModeOptions, meters: Me
     const cpuPerStream = Object.fromEntries(Object.entries(s.cpu).map(([name, sec]) => [name, round((sec * 1000) / streams)]));
     const msgs = messages[c.name];
     return [c.name, {
-      ttft_ms: summarize(s.ttft), total_ms: summarize(s.total), mean_chunk_ms: summarize(s.chunk), cpu_ms_per_stream: cpuPerStream,
+      ttft_ms: summarize(s.ttft), total_ms: summarize(s.total), cpu_ms_per_stream: cpuPerStream,
       ...(msgs !== undefined ? { extproc_msgs_per_stream: round(msgs / streams, 1) } : {}), failed: s.failed, failures: s.failures,
     }];
   })) as ModeResult['contenders'];
@@ -291,9 +298,9 @@ function translationDelta(ms: Record<ContenderName, number>): number {
 
 /**
  * Back to back, the stream is throughput-bound: the delta of its total time is the translation's cost summed over
- * the chunks, so it is divided by them. Paced, each chunk waits for the fake: the delta of the mean time to a chunk
- * is how much later each chunk arrives (its latency). From p50s in ms (total time, or mean time to a chunk when
- * paced), in µs.
+ * the chunks, so it is divided by them. Paced, each event is its own ext_proc message and the fake's timers set the
+ * pace (their drift over 500 events, ~1 ms, swamps µs in the total): the delta of the time to the first content
+ * chunk is how much later a chunk arrives. From p50s in ms, in µs.
  */
 function perChunkFigure(paced: boolean, ms: Record<ContenderName, number>): number {
   return (translationDelta(ms) * 1000) / (paced ? 1 : CHUNKS);
@@ -302,7 +309,7 @@ function perChunkFigure(paced: boolean, ms: Record<ContenderName, number>): numb
 function modeFigures(mode: ModeResult) {
   const c = mode.contenders;
   const names = Object.keys(c) as ContenderName[];
-  const of = (key: 'p50' | 'mean', field: 'ttft_ms' | 'total_ms' | 'mean_chunk_ms') =>
+  const of = (key: 'p50' | 'mean', field: 'ttft_ms' | 'total_ms') =>
     Object.fromEntries(names.map((name) => [name, c[name][field][key]])) as Record<ContenderName, number>;
   const cpuUsPerChunk = (name: ContenderName, process: string) => round(((c[name].cpu_ms_per_stream[process] ?? Number.NaN) * 1000) / CHUNKS, 2);
   const rounds = [...mode.added_us_per_chunk_by_round].sort((x, y) => x - y);
@@ -311,20 +318,20 @@ function modeFigures(mode: ModeResult) {
     anthropic: round(c.tollgate_anthropic[field].p50 - c.direct_anthropic[field].p50),
   });
   return {
-    // Paced, the delta of the total shows whether the gateway fell behind the pace (perChunkFigure).
     ...(mode.chunk_delay_ms
       ? {
           added_latency_per_chunk_us: {
-            p50: round(perChunkFigure(mode.chunk_delay_ms > 0, of('p50', 'mean_chunk_ms')), 1),
-            mean: round(perChunkFigure(mode.chunk_delay_ms > 0, of('mean', 'mean_chunk_ms')), 1),
+            p50: round(perChunkFigure(true, of('p50', 'ttft_ms')), 1),
+            mean: round(perChunkFigure(true, of('mean', 'ttft_ms')), 1),
             by_round: { median: rounds[rounds.length >> 1] ?? Number.NaN, min: rounds[0] ?? Number.NaN, max: rounds[rounds.length - 1] ?? Number.NaN },
           },
+          // Whether the gateway kept the pace (within the fakes' timer drift).
           added_total_ms: { p50: round(translationDelta(of('p50', 'total_ms'))) },
         }
       : {
           added_us_per_chunk: {
-            p50: round(perChunkFigure(mode.chunk_delay_ms > 0, of('p50', 'total_ms')), 2),
-            mean: round(perChunkFigure(mode.chunk_delay_ms > 0, of('mean', 'total_ms')), 2),
+            p50: round(perChunkFigure(false, of('p50', 'total_ms')), 2),
+            mean: round(perChunkFigure(false, of('mean', 'total_ms')), 2),
             by_round: { median: rounds[rounds.length >> 1] ?? Number.NaN, min: rounds[0] ?? Number.NaN, max: rounds[rounds.length - 1] ?? Number.NaN },
           },
         }),
@@ -358,7 +365,8 @@ async function main(): Promise<void> {
     const machine = machineInfo();
     const versions = readVersions(projectRoot);
     write(`Tollgate translation benchmark: ${machine.cores} cores (${machine.model}), node ${versions.node}, envoy ${versions.envoy}\n`);
-    write(`${CHUNKS} content chunks per stream, ${STREAMS} streams per contender, sequential and ${CONCURRENCY} at a time\n`);
+    write(`${CHUNKS} content chunks per stream; per contender ${STREAMS} streams back to back (one, then ${CONCURRENCY} at a time)` +
+      `${PACED_STREAMS > 0 ? ` and ${PACED_STREAMS} paced ${PACED_DELAY_MS} ms per event` : ''}\n`);
 
     const fakeOpenAI = group.add(await startFakeProvider(projectRoot, OPENAI_KEY));
     const fakeAnthropic = group.add(await startFakeAnthropicProcess());
@@ -370,6 +378,7 @@ async function main(): Promise<void> {
     const tollgate = group.add(await startTollgateServe({
       projectRoot, configPath, adminUrl: `http://127.0.0.1:${ports.admin}`, logFile: join(dir, 'tollgate.log'),
       env: { ...process.env, BENCH_OPENAI_KEY: OPENAI_KEY, BENCH_ANTHROPIC_KEY: ANTHROPIC_KEY, BENCH_VIRTUAL_KEY: VIRTUAL_KEY, BENCH_ADMIN_TOKEN: 'bench-admin' },
+      ...(TOLLGATE_NODE_OPTIONS ? { nodeOptions: TOLLGATE_NODE_OPTIONS } : {}),
     }));
     const envoy = group.add(await startEnvoyAt(projectRoot, join(dir, 'envoy', 'envoy.yaml'), ports.envoyAdmin));
 
@@ -385,19 +394,19 @@ async function main(): Promise<void> {
     const json = { 'content-type': 'application/json' };
     const contenders: Contender[] = [
       {
-        name: 'direct_openai', label: 'direct → fake OpenAI', pool: pool(new URL(fakeOpenAI.url).origin), dialect: 'openai', viaTollgate: false,
+        name: 'direct_openai', label: 'direct → fake OpenAI', pool: pool(new URL(fakeOpenAI.url).origin), dialect: 'openai', viaTollgate: null,
         path: upstreamOpenAI.outgoing.path, headers: { ...json, ...upstreamOpenAI.outgoing.headers }, body: JSON.stringify(upstreamOpenAI.outgoing.body),
       },
       {
-        name: 'direct_anthropic', label: 'direct → fake Anthropic', pool: pool(fakeAnthropic.url), dialect: 'anthropic', viaTollgate: false,
+        name: 'direct_anthropic', label: 'direct → fake Anthropic', pool: pool(fakeAnthropic.url), dialect: 'anthropic', viaTollgate: null,
         path: upstreamAnthropic.outgoing.path, headers: { ...json, ...upstreamAnthropic.outgoing.headers }, body: JSON.stringify(upstreamAnthropic.outgoing.body),
       },
       {
-        name: 'tollgate_openai', label: `Envoy+Tollgate → ${GPT}`, pool: gateway, dialect: 'openai', viaTollgate: true,
+        name: 'tollgate_openai', label: `Envoy+Tollgate → ${GPT}`, pool: gateway, dialect: 'openai', viaTollgate: 'openai',
         path: '/v1/chat/completions', headers: { ...json, authorization: `Bearer ${VIRTUAL_KEY}` }, body: clientBody(GPT),
       },
       {
-        name: 'tollgate_anthropic', label: `Envoy+Tollgate → ${CLAUDE}`, pool: gateway, dialect: 'openai', viaTollgate: true,
+        name: 'tollgate_anthropic', label: `Envoy+Tollgate → ${CLAUDE}`, pool: gateway, dialect: 'openai', viaTollgate: 'anthropic',
         path: '/v1/chat/completions', headers: { ...json, authorization: `Bearer ${VIRTUAL_KEY}` }, body: clientBody(CLAUDE),
       },
     ];
@@ -465,7 +474,7 @@ async function main(): Promise<void> {
         client: 'undici Pool; content events spotted by substring (no JSON parse); TTFT = request sent → network read holding the first content event',
         rounds: 'interleaved: each round runs a block of streams per contender, the starting contender rotating; a warm-up block per contender before each mode',
         added_us_per_chunk: 'back to back: ((tollgate_anthropic − direct_anthropic) − (tollgate_openai − direct_openai)) of total stream time / chunks',
-        added_latency_per_chunk_us: 'paced: the same difference, not divided: each chunk waits for the fake, so it is how much later every chunk arrives',
+        added_latency_per_chunk_us: 'paced: the same difference of TTFT (each event its own ext_proc message): how much later a chunk arrives; the total is left to the fakes\' timer drift (added_total_ms)',
         tollgate_config: 'one `tollgate serve` for both models (stages: auth, validate, models, route, observe; cache off; memory store; logging warn), Envoy --concurrency 2',
         cpu: "from /proc/<pid>/stat (10 ms ticks) summed over each contender's blocks, divided by its streams",
         extproc_msgs: 'Envoy ext_proc stream_msgs_sent over the blocks / streams: request headers + body, then one per response body read Envoy passed on',

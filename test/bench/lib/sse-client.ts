@@ -2,8 +2,8 @@ import type { IncomingHttpHeaders } from 'node:http';
 import type { Pool } from 'undici';
 
 /**
- * One streamed chat request read as a client sees it: time to the first content event, to the end of the stream and,
- * on average, to each content event, and how many content events arrived. Spotting content events is a substring scan, not a JSON parse, so reading an
+ * One streamed chat request read as a client sees it: time to the first content event and to the end of the stream,
+ * and how many content events arrived. Spotting content events is a substring scan, not a JSON parse, so reading an
  * Anthropic stream and an OpenAI stream costs the client about the same and the difference between them is the
  * server side's; `keepText` parses every event instead, to check what a stream carried (smoke checks only).
  */
@@ -51,8 +51,6 @@ export interface StreamOutcome {
   ttftMs: number;
   /** ms from sending the request to the end of the response body. */
   totalMs: number;
-  /** Mean over the content events of the ms from sending the request to the read holding each: how late chunks come. */
-  meanChunkMs: number;
   contentEvents: number;
   /** The stream ended with the provider's end marker (`[DONE]` / `message_stop`) and no error event. */
   complete: boolean;
@@ -72,13 +70,12 @@ export async function streamOnce(pool: Pool, request: StreamRequest): Promise<St
     const errorBody = await response.body.text();
     return {
       status: response.statusCode, headers: response.headers as IncomingHttpHeaders, ttftMs: Number.NaN,
-      totalMs: performance.now() - sentAt, meanChunkMs: Number.NaN, contentEvents: 0, complete: false, error: null, errorBody,
+      totalMs: performance.now() - sentAt, contentEvents: 0, complete: false, error: null, errorBody,
     };
   }
   let tail = '';
   let ttftMs = Number.NaN;
   let contentEvents = 0;
-  let chunkMsSum = 0;
   let ended = false;
   let error: string | null = null;
   let text = '';
@@ -94,7 +91,6 @@ export async function streamOnce(pool: Pool, request: StreamRequest): Promise<St
       if (!rules.isContent(event)) continue;
       if (contentEvents === 0) ttftMs = now - sentAt;
       contentEvents += 1;
-      chunkMsSum += now - sentAt;
       if (request.keepText) text += rules.textOf(JSON.parse(event.slice(event.indexOf('data:') + 5)));
     }
   }
@@ -103,7 +99,6 @@ export async function streamOnce(pool: Pool, request: StreamRequest): Promise<St
     headers: response.headers as IncomingHttpHeaders,
     ttftMs,
     totalMs: performance.now() - sentAt,
-    meanChunkMs: contentEvents ? chunkMsSum / contentEvents : Number.NaN,
     contentEvents,
     complete: ended && error === null && tail.trim() === '',
     error,
