@@ -130,7 +130,7 @@ export async function startTollgate(options: TollgateOptions): Promise<Tollgate>
     logger,
   });
   // Token buckets and budgets: Lua on the store's Redis (one call to reserve, one to settle), in process otherwise.
-  const quota = await createQuota({ config, store, metrics, logger, env });
+  const quota = await createQuota({ config, store, metrics, logger, env, ledger });
   const newHandler = createPipeline({
     logger,
     now,
@@ -161,7 +161,7 @@ export async function startTollgate(options: TollgateOptions): Promise<Tollgate>
       // Settles the real usage and sets ctx.cost (OpenAI-format chunks and usage, after route; before the ledger).
       quota.settle,
       // After every stage that may reject or settle (it reads ctx.cost): one usage record per admitted request.
-      ...(ledger ? [ledgerStage({ queue: ledger.queue, logger })] : []),
+      ...(ledger ? [ledgerStage({ entries: ledger.entries, logger })] : []),
       observeStage({ metrics, logger }),
     ],
   });
@@ -220,6 +220,7 @@ export async function startTollgate(options: TollgateOptions): Promise<Tollgate>
     killSwitches,
     ledger,
     policy: policy ? { holder: policy.holder, audit: policy.audit } : null,
+    quotaRebuild: quota.rebuild,
     status: () => ({ config_revision: revision, policy: policy ? policy.holder.status() : { status: 'not_configured' } }),
   });
 

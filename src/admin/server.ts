@@ -15,6 +15,8 @@ import { handleKeysApi } from './keys-api.ts';
 import { handleKillSwitchApi } from './kill-switch-api.ts';
 import { handlePolicyApi, type PolicyAdminDeps } from './policy-api.ts';
 import { handleUsageApi } from './usage-api.ts';
+import { handleQuotaRebuildApi } from './quota-rebuild-api.ts';
+import type { BudgetRebuild } from '../quota/rebuild.ts';
 
 export interface AdminServerDeps {
   address: string;
@@ -31,6 +33,8 @@ export interface AdminServerDeps {
   killSwitches: KillSwitches;
   /** The usage ledger, when one is configured (GET /admin/v1/usage). */
   ledger?: Ledger | null;
+  /** Rebuilds budget counters from the ledger (POST /admin/v1/quotas/rebuild); null without Redis + ledger. */
+  quotaRebuild?: BudgetRebuild | null;
   /** The policy bundle and its audit log, when a policy is configured (/admin/v1/policies, /admin/v1/decisions). */
   policy?: PolicyAdminDeps | null;
 }
@@ -70,6 +74,7 @@ async function route(req: IncomingMessage, res: ServerResponse, deps: AdminServe
     if (segments[0] === 'keys') return handleKeysApi(req, res, segments.slice(1), deps);
     if (segments[0] === 'kill-switches') return handleKillSwitchApi(req, res, segments.slice(1), deps.killSwitches);
     if (segments[0] === 'usage' && segments.length === 1) return handleUsageApi(req, res, url, deps.ledger);
+    if (segments[0] === 'quotas' && segments[1] === 'rebuild' && segments.length === 2) return handleQuotaRebuildApi(req, res, url, deps.quotaRebuild);
     if (segments[0] === 'policies' || segments[0] === 'decisions') return handlePolicyApi(req, res, segments, url, deps.policy ?? null);
     if (segments[0] === 'config' && segments[1] === 'reload' && req.method === 'POST') {
       return sendJson(res, 200, await deps.reloadConfig());

@@ -9,6 +9,7 @@ import { PostgresSink } from './postgres-sink.ts';
 import { MemoryLedgerQueue, type LedgerQueue } from './queue.ts';
 import { Reconciler } from './reconciler.ts';
 import { RedisStreamQueue } from './redis-stream-queue.ts';
+import { RequestEntries } from './request-entries.ts';
 import type { GroupBy, LedgerSink, UsageGroup, UsageQuery } from './sink.ts';
 import { SqliteSink } from './sqlite-sink.ts';
 import type { UsageRecord } from './usage-record.ts';
@@ -16,6 +17,8 @@ import type { UsageRecord } from './usage-record.ts';
 /** The usage ledger of one Tollgate process: the queue the ledger stage writes to, and what reads it back. */
 export interface Ledger {
   readonly queue: LedgerQueue;
+  /** Each request's pending and final entries, written once (by the ledger stage, or riding along with quota calls). */
+  readonly entries: RequestEntries;
   readonly sink: LedgerSink;
   aggregate(query: UsageQuery): Promise<UsageGroup[]>;
   /**
@@ -100,6 +103,7 @@ export async function startLedger(deps: LedgerDeps): Promise<Ledger | null> {
 
   return {
     queue,
+    entries: new RequestEntries(queue),
     sink,
     aggregate: (query) => sink.aggregate(query),
     spendByScope: (scope, from, to) => sink.aggregate({ groupBy: scope, from, to }),

@@ -14,6 +14,11 @@ export interface LedgerQueue {
   readonly kind: 'redis-stream' | 'memory';
   /** Resolves once the entry is as durable as this queue makes it (Redis: in the stream; memory: in a buffer). */
   enqueue(record: UsageRecord): Promise<void>;
+  /**
+   * Redis queues only: the command that enqueues `record`, for a caller that sends it in one round trip with its
+   * own commands; `failed` must be called when it did not go through (see RequestEntries).
+   */
+  entryCommand?(record: UsageRecord): { args: [string, ...string[]]; failed(): void };
   /** Up to `max` entries, waiting at most `waitMs` when there are none. */
   read(max: number, waitMs: number): Promise<QueuedEntry[]>;
   /** The entries are committed in the sink: the queue may forget them. */

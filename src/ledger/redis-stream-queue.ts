@@ -60,31 +60,53 @@ export class RedisStreamQueue implements LedgerQueue {
     try {
       await this.#options.client.xadd(this.#options.stream, '*', 'r', payload);
     } catch (error) {
-      // A final entry is worth keeping until Redis is back; a pending one is not (the final one will follow).
-      if (record.state === 'final') {
-        this.#spill.push(payload);
-        const max = this.#options.maxSpill ?? 10_000;
-        if (this.#spill.length > max) this.#spill.splice(0, this.#spill.length - max);
-      }
+      this.#keep(record, payload);
       throw error;
     }
+  }
+
+  /**
+   * The XADD that queues `record`, for a caller that sends it in one round trip with its own commands (the quota
+   * engine); `failed` must hear when it did not go through, so a final entry is kept for retry as by enqueue.
+   */
+  entryCommand(record: UsageRecord): { args: [string, ...string[]]; failed(): void } {
+    const payload = encodeRecord(record);
+    return { args: ['xadd', this.#options.stream, '*', 'r', payload], failed: () => this.#keep(record, payload) };
+  }
+
+  /** A final entry is worth keeping until Redis is back; a pending one is not (the final one will follow). */
+  #keep(record: UsageRecord, payload: string): void {
+    if (record.state !== 'final') return;
+    this.#spill.push(payload);
+    const max = this.#options.maxSpill ?? 10_000;
+    if (this.#spill.length > max) this.#spill.splice(0, this.#spill.length - max);
   }
 
   async read(max: number, waitMs: number): Promise<QueuedEntry[]> {
     const reader = this.#readerClient(waitMs);
     await this.#ensureGroup(reader);
     await this.#retrySpill();
-    const now = Date.now();
-    if (now >= this.#nextClaimAt) {
-      const claimed = await this.#claimStale(reader, max);
-      if (claimed.length) return claimed;
-      this.#nextClaimAt = now + Math.max(100, Math.floor(this.#options.claimIdleMs / 2));
+    try {
+      const now = Date.now();
+      if (now >= this.#nextClaimAt) {
+        const claimed = await this.#claimStale(reader, max);
+        if (claimed.length) return claimed;
+        this.#nextClaimAt = now + Math.max(100, Math.floor(this.#options.claimIdleMs / 2));
+      }
+      const reply = (await reader.call(
+        'XREADGROUP', 'GROUP', this.#options.group, this.#consumer, 'COUNT', String(max), 'BLOCK', String(waitMs),
+        'STREAMS', this.#options.stream, '>',
+      )) as unknown[] | null;
+      return this.#decode(entriesOfRead(reply));
+    } catch (error) {
+      // Redis lost its data (restart without persistence, FLUSHALL): the group is gone with the stream, and the
+      // entries added since would never be read. The next read creates it again.
+      if (error instanceof Error && error.message.startsWith('NOGROUP')) {
+        this.#groupReady = false;
+        this.#claimCursor = '0-0';
+      }
+      throw error;
     }
-    const reply = (await reader.call(
-      'XREADGROUP', 'GROUP', this.#options.group, this.#consumer, 'COUNT', String(max), 'BLOCK', String(waitMs),
-      'STREAMS', this.#options.stream, '>',
-    )) as unknown[] | null;
-    return this.#decode(entriesOfRead(reply));
   }
 
   async ack(ids: readonly string[]): Promise<void> {

@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import type { ConfigHolder } from '../config/config-holder.ts';
+import type { Ledger } from '../ledger/ledger.ts';
 import type { GatewayMetrics } from '../observability/metrics.ts';
 import type { Stage } from '../pipeline/stage.ts';
 import { DEFAULT_PRICING_PATH, PriceTable } from '../pricing/price-table.ts';
@@ -10,6 +11,7 @@ import { BudgetAlerts } from './alerts.ts';
 import type { QuotaEngine } from './engine.ts';
 import { MemoryQuotaEngine } from './memory-engine.ts';
 import { QuotaMetrics } from './metrics.ts';
+import { BudgetRebuild } from './rebuild.ts';
 import { RedisQuotaEngine } from './redis-engine.ts';
 
 export interface Quota {
@@ -18,11 +20,14 @@ export interface Quota {
   /** After the route (and cache) stages, before the ledger stage. */
   settle: Stage;
   alerts: BudgetAlerts;
+  /** Rebuilds budget counters from the ledger (Redis store with a ledger only; POST /admin/v1/quotas/rebuild). */
+  rebuild: BudgetRebuild | null;
 }
 
 /**
  * Wires quotas from the config: Lua scripts on the store's Redis client (shared by every replica), or the
- * in-process engine with the memory store; the price table; budget alerts.
+ * in-process engine with the memory store; the price table; budget alerts. With Redis and a ledger, the ledger's
+ * entries ride in the scripts' round trips, and lost budget counters are rebuilt from the ledger.
  */
 export async function createQuota(deps: {
   config: ConfigHolder;
@@ -30,15 +35,23 @@ export async function createQuota(deps: {
   metrics: GatewayMetrics;
   logger: Logger;
   env: NodeJS.ProcessEnv;
+  ledger?: Ledger | null;
 }): Promise<Quota> {
   const initial = deps.config.catalog().config.quotas;
   const prices = PriceTable.load(initial.pricing_file ?? DEFAULT_PRICING_PATH);
   let engine: QuotaEngine;
+  let rebuild: BudgetRebuild | null = null;
   if (deps.store instanceof RedisStore) {
-    const redis = new RedisQuotaEngine(deps.store.client);
+    const client = deps.store.client;
+    const redis = new RedisQuotaEngine(client, { gateBudgets: Boolean(deps.ledger) });
     // Redis may be down at start: requests then send the scripts themselves once it is back.
     await redis.load().catch((error: unknown) => deps.logger.warn({ err: error }, 'quota scripts not preloaded'));
     engine = redis;
+    if (deps.ledger) {
+      rebuild = new BudgetRebuild({ client, engine: redis, ledger: deps.ledger, config: deps.config, logger: deps.logger });
+      // In the background: a store that is down now is noticed by the first reservation instead.
+      void rebuild.checkAtStart().catch((error: unknown) => deps.logger.warn({ err: error }, 'budget counters not checked at start'));
+    }
   } else {
     engine = new MemoryQuotaEngine();
   }
@@ -51,6 +64,8 @@ export async function createQuota(deps: {
     metrics,
     logger: deps.logger,
   });
-  const { reserve, settle } = quotaStages({ config: deps.config, engine, prices, alerts, metrics, logger: deps.logger });
-  return { reserve, settle, alerts };
+  const { reserve, settle } = quotaStages({
+    config: deps.config, engine, prices, alerts, metrics, logger: deps.logger, entries: deps.ledger?.entries ?? null, rebuild,
+  });
+  return { reserve, settle, alerts, rebuild };
 }

@@ -32,6 +32,8 @@ export interface QuotaPlan {
   buckets: BucketSpec[];
   budgets: BudgetSpec[];
   thresholds: number[];
+  /** The org's marker that its budget counters are in step with the ledger (see rebuild.ts); same hash tag. */
+  syncMarker: string;
 }
 
 export interface Reservation {
@@ -40,11 +42,30 @@ export interface Reservation {
   nanoUsd: number;
 }
 
-export type ReserveOutcome =
+export type ReserveOutcome = (
   | { admitted: true; levels: number[]; now: number }
   /** `retryMs` -1: the request alone exceeds the bucket's capacity. */
   | { admitted: false; kind: 'rate'; bucket: number; retryMs: number; levels: number[]; now: number }
-  | { admitted: false; kind: 'budget'; budget: number; usedNanoUsd: number; now: number };
+  | { admitted: false; kind: 'budget'; budget: number; usedNanoUsd: number; now: number }
+  /** Nothing reserved: the store lost the budget counters, which must be rebuilt before deciding (rebuild.ts). */
+  | { admitted: false; kind: 'unsynced'; now: number }
+) & {
+  /**
+   * The store has lost its counters of this org since they were last rebuilt from the ledger (its marker key is
+   * gone: Redis restarted without persistence, FLUSHALL, a failover to an empty replica); see rebuild.ts.
+   */
+  countersLost?: boolean;
+};
+
+/**
+ * A Redis command of another stage that is due at the same moment as a quota call: the ledger's queue entry of the
+ * request (pending at admission, final at settlement). The Redis engine sends it in the same round trip as its
+ * script; `done` hears the command's own outcome.
+ */
+export interface RideAlong {
+  args: [command: string, ...args: string[]];
+  done(error: Error | null): void;
+}
 
 export interface CrossedThreshold {
   budget: number;
@@ -58,9 +79,12 @@ export interface CrossedThreshold {
  * memory (the embedded single-machine default).
  */
 export interface QuotaEngine {
-  reserve(plan: QuotaPlan, reservation: Reservation): Promise<ReserveOutcome>;
+  /** Sends `along` with the reservation when it can (Redis); an engine without a round trip to share refuses it. */
+  reserve(plan: QuotaPlan, reservation: Reservation, along?: RideAlong[]): Promise<ReserveOutcome>;
   /** `reserved` is what reserve took (zeros when the store failed open at reservation): the difference is refunded. */
-  settle(plan: QuotaPlan, reserved: Reservation, actual: Reservation): Promise<CrossedThreshold[]>;
+  settle(plan: QuotaPlan, reserved: Reservation, actual: Reservation, along?: RideAlong[]): Promise<CrossedThreshold[]>;
+  /** Whether `along` commands are sent (false: the caller sends them itself). */
+  readonly sharesRoundTrips: boolean;
 }
 
 export const perMs = (perMinute: number): number => perMinute / 60_000;

@@ -18,6 +18,8 @@ interface Budget {
  * keys; each call sweeps a few, so memory stays bounded without a timer.
  */
 export class MemoryQuotaEngine implements QuotaEngine {
+  /** No round trip to share: callers write their own entries. */
+  readonly sharesRoundTrips = false;
   readonly #now: () => number;
   readonly #buckets = new Map<string, Bucket>();
   readonly #budgets = new Map<string, Budget>();

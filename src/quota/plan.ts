@@ -12,6 +12,8 @@ import type { BucketSpec, BudgetSpec, QuotaPlan } from './engine.ts';
  * spreads over the cluster. Org names are config names ([A-Za-z0-9._-]), so the tag cannot be forged by a user id.
  */
 const RESERVATION_SLACK_MS = 2 * 24 * 3600_000;
+/** What a budget counter outlives its period by (reservations of requests that started just before its end). */
+export const budgetTtlMs = (periodEndsAt: number, now: number): number => periodEndsAt - now + RESERVATION_SLACK_MS;
 const MAX_ID_LENGTH = 96;
 
 /** Ids from requests (users, features) are free text: URI-encoded ({, } and : included) and hashed when long. */
@@ -24,7 +26,7 @@ function pick<T>(map: Record<string, T>, id: string): T | undefined {
   return map[id] ?? map['*'];
 }
 
-interface Period {
+export interface Period {
   kind: 'daily' | 'monthly';
   field: keyof BudgetConfig;
   label: string;
@@ -32,15 +34,28 @@ interface Period {
 }
 
 /** The UTC day and month containing `now`. */
-function periods(now: number): Period[] {
+export function periods(now: number): Array<Period & { startsAt: number }> {
   const date = new Date(now);
   const [y, m, d] = [date.getUTCFullYear(), date.getUTCMonth(), date.getUTCDate()];
   const iso = date.toISOString();
   return [
-    { kind: 'daily', field: 'daily_usd', label: iso.slice(0, 10), endsAt: Date.UTC(y, m, d + 1) },
-    { kind: 'monthly', field: 'monthly_usd', label: iso.slice(0, 7), endsAt: Date.UTC(y, m + 1, 1) },
+    { kind: 'daily', field: 'daily_usd', label: iso.slice(0, 10), startsAt: Date.UTC(y, m, d), endsAt: Date.UTC(y, m, d + 1) },
+    { kind: 'monthly', field: 'monthly_usd', label: iso.slice(0, 7), startsAt: Date.UTC(y, m, 1), endsAt: Date.UTC(y, m + 1, 1) },
   ];
 }
+
+const orgTag = (org: string) => `{tg:${org}}`;
+
+/** The counter of one budget scope for one period. */
+export const budgetKey = (org: string, scope: BudgetScope, scopeId: string, periodLabel: string): string =>
+  `${orgTag(org)}:budget:${scope}:${keyPart(scopeId)}:${periodLabel}`;
+
+/** Present while the org's budget counters are in step with the ledger; no TTL (see rebuild.ts). */
+export const syncMarkerKey = (org: string): string => `${orgTag(org)}:quota:synced`;
+
+/** The configured budget of a scope (an exact name wins over '*'). */
+export const budgetOf = (config: QuotasConfig, scope: BudgetScope, scopeId: string): BudgetConfig | undefined =>
+  pick(config.budgets[scope], scopeId);
 
 /** The scopes of a tenant, each with the id its limits and budgets are configured under. */
 function limitScopes(tenant: Tenant): Array<[LimitScope, string]> {
@@ -52,13 +67,23 @@ function limitScopes(tenant: Tenant): Array<[LimitScope, string]> {
   ];
 }
 
+/** The parts of a tenant that name its budget scopes (a ledger group has them too, as its key). */
+export type BudgetScopeParts = Partial<Record<'org' | 'team' | 'app' | 'user' | 'feature', string | null>>;
+
+/** How each budget scope names its member; null when the request had none (no user, no feature). */
+export const BUDGET_SCOPE_IDS: Record<BudgetScope, (parts: BudgetScopeParts) => string | null> = {
+  team: (p) => (p.team ? `${p.org}/${p.team}` : null),
+  app: (p) => (p.team && p.app ? `${p.org}/${p.team}/${p.app}` : null),
+  user: (p) => (p.user ? `${p.org}/${p.user}` : null),
+  feature: (p) => (p.feature ? `${p.org}/${p.feature}` : null),
+};
+
 function budgetScopes(tenant: Tenant): Array<[BudgetScope, string]> {
-  const scopes: Array<[BudgetScope, string]> = [
-    ['team', `${tenant.org}/${tenant.team}`],
-    ['app', `${tenant.org}/${tenant.team}/${tenant.app}`],
-  ];
-  if (tenant.user) scopes.push(['user', `${tenant.org}/${tenant.user}`]);
-  if (tenant.feature) scopes.push(['feature', `${tenant.org}/${tenant.feature}`]);
+  const scopes: Array<[BudgetScope, string]> = [];
+  for (const [scope, idOf] of Object.entries(BUDGET_SCOPE_IDS) as Array<[BudgetScope, (parts: BudgetScopeParts) => string | null]>) {
+    const id = idOf(tenant);
+    if (id !== null) scopes.push([scope, id]);
+  }
   return scopes;
 }
 
@@ -66,7 +91,7 @@ const BUCKET_KINDS: Array<[keyof RateLimitConfig, BucketSpec['kind']]> = [['rpm'
 
 /** Every bucket and budget that applies to this tenant now (empty when nothing is configured for it). */
 export function quotaPlan(config: QuotasConfig, tenant: Tenant, now: number): QuotaPlan {
-  const tag = `{tg:${tenant.org}}`;
+  const tag = orgTag(tenant.org);
   const buckets: BucketSpec[] = [];
   for (const [scope, id] of limitScopes(tenant)) {
     const limits = pick(config.limits[scope], id);
@@ -79,12 +104,12 @@ export function quotaPlan(config: QuotasConfig, tenant: Tenant, now: number): Qu
   const budgets: BudgetSpec[] = [];
   const thresholds = config.alerts.thresholds;
   for (const [scope, id] of budgetScopes(tenant)) {
-    const budget = pick(config.budgets[scope], id);
+    const budget = budgetOf(config, scope, id);
     if (!budget) continue;
     for (const period of periods(now)) {
       const cap = budget[period.field];
       if (!cap) continue;
-      const key = `${tag}:budget:${scope}:${keyPart(id)}:${period.label}`;
+      const key = budgetKey(tenant.org, scope, id, period.label);
       budgets.push({
         key,
         alertKeys: thresholds.map((percent) => `${key}:alert:${percent}`),
@@ -94,11 +119,11 @@ export function quotaPlan(config: QuotasConfig, tenant: Tenant, now: number): Qu
         periodLabel: period.label,
         periodEndsAt: period.endsAt,
         capNanoUsd: Number(usdToNano(cap)),
-        ttlMs: period.endsAt - now + RESERVATION_SLACK_MS,
+        ttlMs: budgetTtlMs(period.endsAt, now),
       });
     }
   }
-  return { buckets, budgets, thresholds };
+  return { buckets, budgets, thresholds, syncMarker: syncMarkerKey(tenant.org) };
 }
 
 export const isEmptyPlan = (plan: QuotaPlan): boolean => plan.buckets.length === 0 && plan.budgets.length === 0;

@@ -2,7 +2,9 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { Cluster } from 'ioredis';
 import type { RedisClient } from '../store/redis-store.ts';
-import { bucketCost, perMs, type CrossedThreshold, type QuotaEngine, type QuotaPlan, type Reservation, type ReserveOutcome } from './engine.ts';
+import {
+  bucketCost, perMs, type CrossedThreshold, type QuotaEngine, type QuotaPlan, type Reservation, type ReserveOutcome, type RideAlong,
+} from './engine.ts';
 
 interface Script {
   lua: string;
@@ -16,17 +18,37 @@ function script(name: string): Script {
 
 type Arg = string | number;
 
+/** One budget counter to bring up to the ledger's sum (see lua/rebuild.lua). */
+export interface CounterFromLedger {
+  key: string;
+  ledgerNanoUsd: bigint;
+  ttlMs: number;
+}
+
 /**
  * Quotas in Redis: one EVALSHA per request to reserve (lua/reserve.lua) and one to settle (lua/settle.lua), on a
  * single Redis or a Redis Cluster alike (every key of a call shares the org's hash tag, see plan.ts).
+ *
+ * Round trips: commands that ride along with a call (the ledger's queue entries) go in the same ioredis pipeline as
+ * the script, so a request costs one network round trip at admission and one at settlement. On Redis Cluster they
+ * are sent at the same moment but separately: their keys hash to other slots (the ledger stream has its own tag),
+ * usually on another master, so they cost a second, concurrent round trip (latency of one, count of two).
  */
 export class RedisQuotaEngine implements QuotaEngine {
+  readonly sharesRoundTrips = true;
   readonly #client: RedisClient;
   readonly #reserve = script('reserve.lua');
   readonly #settle = script('settle.lua');
+  readonly #rebuild = script('rebuild.lua');
+  readonly #gateBudgets: boolean;
 
-  constructor(client: RedisClient) {
+  /**
+   * `gateBudgets`: budgets can be rebuilt from a ledger (rebuild.ts), so a reservation that finds its org's
+   * counters lost reserves nothing and answers `unsynced` rather than deciding on empty counters.
+   */
+  constructor(client: RedisClient, options: { gateBudgets?: boolean } = {}) {
     this.#client = client;
+    this.#gateBudgets = options.gateBudgets ?? false;
   }
 
   /**
@@ -49,27 +71,42 @@ export class RedisQuotaEngine implements QuotaEngine {
     await Promise.all(nodes.flatMap((node) => [this.#reserve, this.#settle].map((s) => node.script('LOAD', s.lua))));
   }
 
-  async reserve(plan: QuotaPlan, reservation: Reservation): Promise<ReserveOutcome> {
+  async reserve(plan: QuotaPlan, reservation: Reservation, along: RideAlong[] = []): Promise<ReserveOutcome> {
     const args: Arg[] = [plan.buckets.length, plan.budgets.length];
     for (const bucket of plan.buckets) args.push(bucket.limit, perMs(bucket.limit), bucketCost(bucket, reservation));
     for (const budget of plan.budgets) args.push(budget.capNanoUsd, reservation.nanoUsd, budget.ttlMs);
-    const keys = [...plan.buckets.map((b) => b.key), ...plan.budgets.map((b) => b.key)];
-    const reply = (await this.#run(this.#reserve, keys, args)) as number[];
-    const [status = 0, index = 0, detail = 0, now = 0] = reply;
-    if (status === 2) return { admitted: false, kind: 'budget', budget: index - 1, usedNanoUsd: detail, now };
-    const levels = reply.slice(4);
-    if (status === 1) return { admitted: false, kind: 'rate', bucket: index - 1, retryMs: detail, levels, now };
-    return { admitted: true, levels, now };
+    args.push(this.#gateBudgets ? 1 : 0);
+    const keys = [...plan.buckets.map((b) => b.key), ...plan.budgets.map((b) => b.key), plan.syncMarker];
+    const reply = (await this.#run(this.#reserve, keys, args, along)) as number[];
+    const [status = 0, index = 0, detail = 0, now = 0, synced = 1] = reply;
+    const lost = synced === 0 ? { countersLost: true } : {};
+    if (status === 3) return { admitted: false, kind: 'unsynced', now, ...lost };
+    if (status === 2) return { admitted: false, kind: 'budget', budget: index - 1, usedNanoUsd: detail, now, ...lost };
+    const levels = reply.slice(5);
+    if (status === 1) return { admitted: false, kind: 'rate', bucket: index - 1, retryMs: detail, levels, now, ...lost };
+    return { admitted: true, levels, now, ...lost };
   }
 
-  async settle(plan: QuotaPlan, reserved: Reservation, actual: Reservation): Promise<CrossedThreshold[]> {
+  /**
+   * Raises one org's budget counters to the ledger's sums and sets its sync marker, atomically (lua/rebuild.lua).
+   * Every key must carry the org's hash tag. Returns the settled amount of each counter before and after.
+   */
+  async rebuildOrg(counters: CounterFromLedger[], syncMarker: string, markerValue: string): Promise<Array<{ before: number; after: number }>> {
+    const args: Arg[] = [counters.length];
+    for (const counter of counters) args.push(counter.ledgerNanoUsd.toString(), counter.ttlMs);
+    args.push(markerValue);
+    const reply = (await this.#run(this.#rebuild, [...counters.map((c) => c.key), syncMarker], args)) as number[];
+    return counters.map((_, j) => ({ before: reply[2 * j] ?? 0, after: reply[2 * j + 1] ?? 0 }));
+  }
+
+  async settle(plan: QuotaPlan, reserved: Reservation, actual: Reservation, along: RideAlong[] = []): Promise<CrossedThreshold[]> {
     // Request buckets keep their count: a request happened whatever it cost.
     const tokenBuckets = plan.buckets.filter((b) => b.kind === 'tokens');
     const args: Arg[] = [tokenBuckets.length, plan.budgets.length, plan.thresholds.length, ...plan.thresholds];
     for (const bucket of tokenBuckets) args.push(bucket.limit, perMs(bucket.limit), reserved.tokens - actual.tokens);
     for (const budget of plan.budgets) args.push(budget.capNanoUsd, reserved.nanoUsd, actual.nanoUsd, budget.ttlMs);
     const keys = [...tokenBuckets.map((b) => b.key), ...plan.budgets.map((b) => b.key), ...plan.budgets.flatMap((b) => b.alertKeys)];
-    const reply = (await this.#run(this.#settle, keys, args)) as number[];
+    const reply = (await this.#run(this.#settle, keys, args, along)) as number[];
     const crossed: CrossedThreshold[] = [];
     for (let i = 0; i + 2 < reply.length; i += 3) {
       crossed.push({ budget: (reply[i] as number) - 1, percent: reply[i + 1] as number, settledNanoUsd: reply[i + 2] as number });
@@ -77,13 +114,40 @@ export class RedisQuotaEngine implements QuotaEngine {
     return crossed;
   }
 
-  async #run(s: Script, keys: string[], args: Arg[]): Promise<unknown> {
+  async #run(s: Script, keys: string[], args: Arg[], along: RideAlong[] = []): Promise<unknown> {
     try {
-      return await this.#client.evalsha(s.sha, keys.length, ...keys, ...args);
+      if (along.length === 0) return await this.#client.evalsha(s.sha, keys.length, ...keys, ...args);
+      if (this.#client instanceof Cluster) {
+        for (const command of along) this.#client.call(...command.args).then(() => command.done(null), (error: Error) => command.done(error));
+        return await this.#client.evalsha(s.sha, keys.length, ...keys, ...args);
+      }
+      return await this.#pipelined(s, keys, args, along);
     } catch (error) {
       // A restarted or failed-over Redis has an empty script cache; EVAL runs the script and caches it again.
-      if (!(error instanceof Error) || !error.message.startsWith('NOSCRIPT')) throw error;
+      if (!isNoScript(error)) throw error;
       return this.#client.eval(s.lua, keys.length, ...keys, ...args);
     }
   }
+
+  /** The script and the commands riding along, in one pipeline: one write, one round trip. */
+  async #pipelined(s: Script, keys: string[], args: Arg[], along: RideAlong[]): Promise<unknown> {
+    const pipeline = this.#client.pipeline().evalsha(s.sha, keys.length, ...keys, ...args);
+    for (const command of along) pipeline.call(...command.args);
+    let results: Array<[Error | null, unknown]>;
+    try {
+      results = (await pipeline.exec()) ?? [];
+    } catch (error) {
+      for (const command of along) command.done(error as Error);
+      throw error;
+    }
+    along.forEach((command, i) => {
+      const result = results[i + 1];
+      command.done(result ? result[0] : new Error('no reply in the pipeline'));
+    });
+    const [error, reply] = results[0] ?? [new Error('no reply in the pipeline'), null];
+    if (error) throw error;
+    return reply;
+  }
 }
+
+const isNoScript = (error: unknown): boolean => error instanceof Error && error.message.startsWith('NOSCRIPT');

@@ -1,6 +1,5 @@
 import type { Logger } from 'pino';
-import type { LedgerQueue } from '../ledger/queue.ts';
-import { finalRecord, pendingRecord } from '../ledger/usage-record.ts';
+import type { RequestEntries } from '../ledger/request-entries.ts';
 import type { RequestContext } from '../pipeline/context.ts';
 import type { Stage } from '../pipeline/stage.ts';
 
@@ -15,9 +14,11 @@ const WARN_EVERY_MS = 10_000;
  *    contacted: a crash from here on leaves an entry the reconciler closes;
  *  - onResponseEnd (once, whatever happened) queues the final entry, off the client's critical path.
  * A request answered before this stage (rejected, cache hit) gets only its final entry.
+ * With Redis, the quota stage may already have sent an entry in the round trip of its own script (RequestEntries):
+ * then this stage waits for that write instead of writing again.
  * If the queue fails, the request still goes on (the quota stage owns fail-open/closed); the failure is logged.
  */
-export function ledgerStage(deps: { queue: LedgerQueue; logger: Logger }): Stage {
+export function ledgerStage(deps: { entries: RequestEntries; logger: Logger }): Stage {
   let lastWarning = 0;
   const warn = (error: unknown, what: string) => {
     if (Date.now() - lastWarning < WARN_EVERY_MS) return;
@@ -28,13 +29,11 @@ export function ledgerStage(deps: { queue: LedgerQueue; logger: Logger }): Stage
     name: 'ledger',
     async onRequest(ctx: RequestContext): Promise<void> {
       if (!METERED_ENDPOINTS.has(ctx.endpoint)) return;
-      const record = pendingRecord(ctx);
-      if (record) await deps.queue.enqueue(record).catch((error: unknown) => warn(error, 'usage ledger: pending entry not queued'));
+      await deps.entries.write(ctx, 'pending').catch((error: unknown) => warn(error, 'usage ledger: pending entry not queued'));
     },
     async onResponseEnd(ctx: RequestContext): Promise<void> {
       if (!METERED_ENDPOINTS.has(ctx.endpoint)) return;
-      const record = finalRecord(ctx);
-      if (record) await deps.queue.enqueue(record).catch((error: unknown) => warn(error, 'usage ledger: final entry not queued (kept for retry)'));
+      await deps.entries.write(ctx, 'final').catch((error: unknown) => warn(error, 'usage ledger: final entry not queued (kept for retry)'));
     },
   };
 }

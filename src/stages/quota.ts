@@ -7,7 +7,7 @@ import type { PriceTable, PricedTarget } from '../pricing/price-table.ts';
 import type { BudgetAlerts } from '../quota/alerts.ts';
 import type { QuotasConfig } from '../quota/config.ts';
 import { DeliveredStream } from '../quota/delivered.ts';
-import type { QuotaEngine, QuotaPlan, Reservation } from '../quota/engine.ts';
+import type { QuotaEngine, QuotaPlan, Reservation, ReserveOutcome, RideAlong } from '../quota/engine.ts';
 import { bucketCost } from '../quota/engine.ts';
 import { budgetExceeded, quotaStoreUnavailable, rateLimitExceeded } from '../quota/errors.ts';
 import { promptTokens, tokensForVendor } from '../quota/estimate.ts';
@@ -25,7 +25,17 @@ export interface QuotaDeps {
   logger: Logger;
   /** Wall clock for budget periods and price dates (ms). */
   now?: () => number;
+  /**
+   * The ledger's entries of each request (pending, final): sent in the round trip of the reserve and settle scripts
+   * when the engine can share it, so the ledger stage does not need a round trip of its own.
+   */
+  entries?: { rideAlong(ctx: RequestContext, state: 'pending' | 'final'): RideAlong | null } | null;
+  /** Budget counters lost by the store (see quota/rebuild.ts): rebuilt in the background, or waited for. */
+  rebuild?: { countersLost(org: string): void; recover(org: string): Promise<boolean> } | null;
 }
+
+const COUNTERS_LOST = 'the quota store lost its budget counters and they are not rebuilt yet';
+type Decided = Exclude<ReserveOutcome, { kind: 'unsynced' }>;
 
 interface QuotaState {
   /** Null when no limit or budget applies to the tenant. */
@@ -73,11 +83,16 @@ function completionAllowance(ctx: RequestContext, body: Record<string, unknown>,
  * - `settle` (after route, so it reads OpenAI-format chunks and ctx.usage): prices the real usage into ctx.cost and
  *   settles it in one store call, refunding the difference; alerts for each budget threshold crossed. Place it
  *   before the ledger stage, which reads ctx.cost.
+ * With Redis, the ledger's pending and final entries ride in the same round trip as the two scripts (`entries`).
  */
 export function quotaStages(deps: QuotaDeps): { reserve: Stage; settle: Stage } {
   const states = new WeakMap<RequestContext, QuotaState>();
   const now = deps.now ?? Date.now;
   let lastWarning = 0;
+  const rideAlong = (ctx: RequestContext, state: 'pending' | 'final'): RideAlong[] => {
+    const command = deps.engine.sharesRoundTrips ? deps.entries?.rideAlong(ctx, state) : null;
+    return command ? [command] : [];
+  };
   const warn = (error: unknown, message: string) => {
     if (Date.now() - lastWarning < WARN_EVERY_MS) return;
     lastWarning = Date.now();
@@ -104,6 +119,17 @@ export function quotaStages(deps: QuotaDeps): { reserve: Stage; settle: Stage } 
     return reservation;
   }
 
+  /** Reserves; when the store lost the org's budget counters, waits for their rebuild and reserves again. */
+  async function reserveSynced(ctx: RequestContext, org: string, plan: QuotaPlan, reservation: Reservation): Promise<Decided> {
+    const outcome = await deps.engine.reserve(plan, reservation, rideAlong(ctx, 'pending'));
+    if (outcome.admitted || outcome.kind !== 'unsynced') return outcome;
+    // Nothing was reserved: decide on the counters rebuilt from the ledger, never on the empty ones.
+    if (!(await deps.rebuild?.recover(org))) throw new Error(COUNTERS_LOST);
+    const again = await deps.engine.reserve(plan, reservation);
+    if (again.admitted || again.kind !== 'unsynced') return again;
+    throw new Error(COUNTERS_LOST);
+  }
+
   const reserve: Stage = {
     name: 'quota',
     async onRequest(ctx: RequestContext): Promise<StageResult> {
@@ -126,7 +152,7 @@ export function quotaStages(deps: QuotaDeps): { reserve: Stage; settle: Stage } 
 
       let outcome;
       try {
-        outcome = await deps.engine.reserve(plan, reservation);
+        outcome = await reserveSynced(ctx, ctx.tenant.org, plan, reservation);
       } catch (error) {
         deps.metrics.storeFailures.inc({ phase: 'reserve', mode: config.on_store_failure });
         warn(error, `quota store unavailable: failing ${config.on_store_failure}`);
@@ -135,6 +161,7 @@ export function quotaStages(deps: QuotaDeps): { reserve: Stage; settle: Stage } 
         state.settle = true;
         return;
       }
+      if (outcome.countersLost) deps.rebuild?.countersLost(ctx.tenant.org);
       if (!outcome.admitted && outcome.kind === 'budget') {
         const budget = plan.budgets[outcome.budget];
         if (!budget) throw new Error('quota engine named an unknown budget');
@@ -200,7 +227,7 @@ export function quotaStages(deps: QuotaDeps): { reserve: Stage; settle: Stage } 
       if (!state.plan || !state.settle) return;
       const actual = fromCache ? NOTHING : { tokens: usage?.totalTokens ?? 0, nanoUsd: Number(ctx.cost.nanoUsd) };
       try {
-        const crossed = await deps.engine.settle(state.plan, state.reserved, actual);
+        const crossed = await deps.engine.settle(state.plan, state.reserved, actual, rideAlong(ctx, 'final'));
         for (const { budget, percent, settledNanoUsd } of crossed) {
           const spec = state.plan.budgets[budget];
           if (spec) deps.alerts.fire(spec, percent, settledNanoUsd, now());

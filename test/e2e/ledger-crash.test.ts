@@ -73,6 +73,8 @@ describe('usage ledger across a crash of Tollgate', () => {
       models: { 'gpt-4o-mini': { provider: 'openai', kind: 'chat' } },
       orgs: { acme: { teams: { platform: { apps: { playground: {} } } } } },
       keys: [{ sha256: createHash('sha256').update(CLIENT_KEY).digest('hex'), org: 'acme', team: 'platform', app: 'playground', name: 'crash' }],
+      // Limits far above the load: the pending entry rides in the reserve script's round trip (quota stage).
+      quotas: { limits: { team: { '*': { rpm: 1_000_000 } } }, budgets: { team: { '*': { daily_usd: 1000 } } } },
       ledger: {
         sink: { type: 'postgres', url_env: 'CRASH_LEDGER_URL' },
         stream: { claim_idle_ms: 1000 },

@@ -7,24 +7,33 @@
 --
 -- KEYS[1..nb]        token buckets: hash { t = tokens left (may go below 0 after settling a debt), ts = ms of t }
 -- KEYS[nb+1..nb+nd]  budgets: hash { u = settled + reserved nano-USD, s = settled nano-USD }
--- ARGV[1] = nb, ARGV[2] = nd, then per bucket: capacity, refill per ms, cost; then per budget: cap, cost, ttl ms
+-- KEYS[nb+nd+1]      the org's sync marker (see src/quota/rebuild.ts): read only, so a lost store is noticed
+--                    by the first request after the loss, without a round trip of its own
+-- ARGV[1] = nb, ARGV[2] = nd, then per bucket: capacity, refill per ms, cost; then per budget: cap, cost, ttl ms;
+-- then `gate`: 1 when budgets can be rebuilt from a ledger, so none is decided on counters the store lost
 --
--- Returns { status, index, retry_ms, now_ms, level_1 .. level_nb } (levels floored, after the reservation):
+-- Returns { status, index, retry_ms, now_ms, synced, level_1 .. level_nb } (levels floored, after the reservation;
+-- synced 0 when the marker is missing):
 --   status 0: admitted
 --   status 1: bucket `index` is short (the one to wait for longest); retry_ms = -1 if the cost exceeds its capacity
 --   status 2: budget `index` would exceed its cap; retry_ms holds what it has used
+--   status 3: the marker is missing and the gate is on: nothing reserved, rebuild the counters and call again
 local nb = tonumber(ARGV[1])
 local nd = tonumber(ARGV[2])
 local clock = redis.call('TIME')
 local now = tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000)
 local budgets_at = 2 + nb * 3
+local synced = redis.call('EXISTS', KEYS[nb + nd + 1])
+if synced == 0 and nd > 0 and ARGV[budgets_at + nd * 3 + 1] == '1' then
+  return { 3, 0, 0, now, 0 }
+end
 
 for j = 1, nd do
   local a = budgets_at + (j - 1) * 3
   local cap, cost = tonumber(ARGV[a + 1]), tonumber(ARGV[a + 2])
   local used = tonumber(redis.call('HGET', KEYS[nb + j], 'u') or '0')
   if used + cost > cap then
-    return { 2, j, used, now }
+    return { 2, j, used, now, synced }
   end
 end
 
@@ -49,12 +58,12 @@ for i = 1, nb do
 end
 
 if short > 0 then
-  local out = { 1, short, wait, now }
-  for i = 1, nb do out[4 + i] = math.floor(levels[i]) end
+  local out = { 1, short, wait, now, synced }
+  for i = 1, nb do out[5 + i] = math.floor(levels[i]) end
   return out
 end
 
-local out = { 0, 0, 0, now }
+local out = { 0, 0, 0, now, synced }
 for i = 1, nb do
   local a = 2 + (i - 1) * 3
   local capacity, rate, cost = tonumber(ARGV[a + 1]), tonumber(ARGV[a + 2]), tonumber(ARGV[a + 3])
@@ -62,7 +71,7 @@ for i = 1, nb do
   redis.call('HSET', KEYS[i], 't', level, 'ts', now)
   -- Once full again the bucket equals a missing key, so it may go.
   redis.call('PEXPIRE', KEYS[i], math.ceil((capacity - level) / rate) + 1000)
-  out[4 + i] = math.floor(level)
+  out[5 + i] = math.floor(level)
 end
 for j = 1, nd do
   local a = budgets_at + (j - 1) * 3
