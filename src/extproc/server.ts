@@ -1,14 +1,14 @@
 import { rm } from 'node:fs/promises';
+import http2 from 'node:http2';
+import type { AddressInfo } from 'node:net';
 import * as grpc from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import type { ProcessingRequest__Output } from '../generated/envoy/service/ext_proc/v3/ProcessingRequest.ts';
 import type { ProcessingResponse } from '../generated/envoy/service/ext_proc/v3/ProcessingResponse.ts';
 import type { StreamHandler } from '../pipeline/phases.ts';
 import { FILTER_ROLE_METADATA, UPSTREAM_ROLE } from './attributes.ts';
-import { toPhaseEvent, toProcessingResponse } from './messages.ts';
-import { loadExternalProcessorService } from './proto.ts';
-
-type ProcessCall = grpc.ServerDuplexStream<ProcessingRequest__Output, ProcessingResponse>;
+import { ProcessSession } from './process-session.ts';
+import { loadExternalProcessorService, processMethod } from './proto.ts';
 
 export interface ExtProcServerOptions {
   address: string;
@@ -20,53 +20,26 @@ export interface ExtProcServerOptions {
   /** Creates the handler of one attempt, for streams of the upstream (per-attempt) filter. */
   newAttemptHandler?: () => StreamHandler;
   logger: Logger;
+  /**
+   * `http2` (default): the one gRPC method served straight on Node's HTTP/2 server; `grpc-js`: through
+   * @grpc/grpc-js. Same protobuf codec, same messages; see startHttp2Server for why there are two.
+   */
+  transport?: 'http2' | 'grpc-js';
 }
 
-/**
- * The gRPC side of ext_proc: receives Envoy's messages in order, hands each to the request's handler and writes the
- * answer back. Messages of one stream are processed strictly in sequence (Envoy may pipeline streamed chunks).
- */
-function serveProcessStream(call: ProcessCall, handler: StreamHandler, logger: Logger): void {
-  let pending: Promise<void> = Promise.resolve();
-  let sawResponseEnd = false;
-  let closed = false;
-  const close = (complete: boolean) => {
-    if (closed) return;
-    closed = true;
-    handler.close(complete);
-  };
-
-  const processOne = async (request: ProcessingRequest__Output) => {
-    const event = toPhaseEvent(request);
-    if (!event) return; // trailers are not requested (mode SKIP); ignore anything else
-    const reply = await handler.handle(event);
-    if (reply.kind === 'immediate') sawResponseEnd = true;
-    if ((event.phase === 'response_body' || event.phase === 'response_headers') && event.endOfStream) {
-      sawResponseEnd = true;
-    }
-    if (!call.cancelled && call.writable) call.write(toProcessingResponse(reply));
-  };
-
-  call.on('data', (request: ProcessingRequest__Output) => {
-    pending = pending.then(() => processOne(request)).catch((error: unknown) => {
-      logger.error({ err: error }, 'ext_proc message failed');
-      call.destroy(error instanceof Error ? error : new Error(String(error)));
-    });
-  });
-  call.on('end', () => {
-    void pending.then(() => {
-      close(sawResponseEnd);
-      call.end();
-    });
-  });
-  call.on('cancelled', () => void pending.then(() => close(false)));
-  call.on('error', () => void pending.then(() => close(false)));
-  call.on('close', () => void pending.then(() => close(sawResponseEnd)));
+export interface ExtProcServer {
+  port: number;
+  stop(): Promise<void>;
 }
 
-export async function startExtProcServer(options: ExtProcServerOptions): Promise<{ port: number; stop(): Promise<void> }> {
-  // A socket file left by a process that died would make the bind fail.
-  if (options.socketPath) await rm(options.socketPath, { force: true });
+function handlerFor(options: ExtProcServerOptions, role: unknown): StreamHandler {
+  const upstream = options.newAttemptHandler && role === UPSTREAM_ROLE;
+  return upstream ? (options.newAttemptHandler as () => StreamHandler)() : options.newHandler();
+}
+
+type ProcessCall = grpc.ServerDuplexStream<ProcessingRequest__Output, ProcessingResponse>;
+
+async function startGrpcJsServer(options: ExtProcServerOptions): Promise<ExtProcServer> {
   const server = new grpc.Server({
     'grpc.keepalive_permit_without_calls': 1,
     'grpc.max_receive_message_length': 64 * 1024 * 1024,
@@ -74,14 +47,22 @@ export async function startExtProcServer(options: ExtProcServerOptions): Promise
   });
   server.addService(loadExternalProcessorService(), {
     Process: (call: ProcessCall) => {
-      const upstream = options.newAttemptHandler && call.metadata.get(FILTER_ROLE_METADATA)[0] === UPSTREAM_ROLE;
-      serveProcessStream(call, upstream ? (options.newAttemptHandler as () => StreamHandler)() : options.newHandler(), options.logger);
+      const session = new ProcessSession({
+        handler: handlerFor(options, call.metadata.get(FILTER_ROLE_METADATA)[0]),
+        write: (response) => {
+          if (!call.cancelled && call.writable) call.write(response);
+        },
+        fail: (error) => call.destroy(error),
+        logger: options.logger,
+      });
+      call.on('data', (request: ProcessingRequest__Output) => session.message(request));
+      call.on('end', () => session.end(() => call.end()));
+      for (const event of ['cancelled', 'error', 'close']) call.on(event, () => session.abort());
     },
   });
   const port = await new Promise<number>((resolve, reject) => {
     const target = options.socketPath ? `unix:${options.socketPath}` : `${options.address}:${options.port}`;
-    server.bindAsync(target, grpc.ServerCredentials.createInsecure(), (error, bound) =>
-      error ? reject(error) : resolve(bound));
+    server.bindAsync(target, grpc.ServerCredentials.createInsecure(), (error, bound) => (error ? reject(error) : resolve(bound)));
   });
   return {
     port,
@@ -95,4 +76,94 @@ export async function startExtProcServer(options: ExtProcServerOptions): Promise
         });
       }),
   };
+}
+
+const GRPC_HEADERS = { ':status': 200, 'content-type': 'application/grpc' };
+/** gRPC's length-prefixed message framing: 1 byte "compressed" flag, 4 bytes big-endian length. */
+const FRAME_HEADER = 5;
+
+/**
+ * The ext_proc service is one bidirectional-streaming method, so it is served directly on Node's HTTP/2 server:
+ * gRPC framing, the protobuf codec from proto-loader, status in trailers. This skips @grpc/grpc-js's generic
+ * machinery (metadata objects, interceptors, per-message compression checks, call state), which costs more CPU per
+ * message than the pipeline itself does (measured by test/bench/overhead.ts). Envoy is the only client.
+ */
+async function startHttp2Server(options: ExtProcServerOptions): Promise<ExtProcServer> {
+  const method = processMethod();
+  const server = http2.createServer({
+    settings: { maxConcurrentStreams: 100_000, initialWindowSize: 4 * 1024 * 1024 },
+    maxSessionMemory: 64,
+  });
+  server.on('stream', (stream, headers) => {
+    if (headers[':path'] !== method.path) {
+      stream.respond({ ...GRPC_HEADERS, 'grpc-status': '12', 'grpc-message': 'unknown method' }, { endStream: true });
+      return;
+    }
+    stream.respond(GRPC_HEADERS, { waitForTrailers: true });
+    stream.on('wantTrailers', () => stream.sendTrailers({ 'grpc-status': '0' }));
+    const session = new ProcessSession({
+      handler: handlerFor(options, headers[FILTER_ROLE_METADATA]),
+      write: (response) => {
+        if (stream.destroyed || stream.closed) return;
+        const payload = method.encodeResponse(response);
+        const frame = Buffer.allocUnsafe(FRAME_HEADER + payload.length);
+        frame[0] = 0;
+        frame.writeUInt32BE(payload.length, 1);
+        payload.copy(frame, FRAME_HEADER);
+        stream.write(frame);
+      },
+      fail: (error) => stream.close(http2.constants.NGHTTP2_INTERNAL_ERROR, () => options.logger.debug({ err: error }, 'stream failed')),
+      logger: options.logger,
+    });
+    let pending: Buffer | null = null;
+    stream.on('data', (chunk: Buffer) => {
+      let data = pending ? Buffer.concat([pending, chunk]) : chunk;
+      while (data.length >= FRAME_HEADER) {
+        const length = data.readUInt32BE(1);
+        if (data.length < FRAME_HEADER + length) break;
+        session.message(method.decodeRequest(data.subarray(FRAME_HEADER, FRAME_HEADER + length)));
+        data = data.subarray(FRAME_HEADER + length);
+      }
+      pending = data.length ? data : null;
+    });
+    stream.on('end', () => session.end(() => {
+      if (!stream.destroyed) stream.end();
+    }));
+    stream.on('aborted', () => session.abort());
+    stream.on('close', () => session.abort());
+    stream.on('error', () => session.abort());
+  });
+  server.on('sessionError', (error) => options.logger.debug({ err: error }, 'ext_proc HTTP/2 session error'));
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    if (options.socketPath) server.listen(options.socketPath, resolve);
+    else server.listen(options.port, options.address, resolve);
+  });
+  const sessions = new Set<http2.ServerHttp2Session>();
+  server.on('session', (session) => {
+    sessions.add(session);
+    session.on('close', () => sessions.delete(session));
+  });
+  return {
+    port: options.socketPath ? 0 : (server.address() as AddressInfo).port,
+    stop: () =>
+      new Promise<void>((resolve) => {
+        const force = setTimeout(() => {
+          for (const session of sessions) session.destroy();
+        }, 3000);
+        force.unref();
+        server.close(() => {
+          clearTimeout(force);
+          resolve();
+        });
+        for (const session of sessions) session.close();
+      }),
+  };
+}
+
+export async function startExtProcServer(options: ExtProcServerOptions): Promise<ExtProcServer> {
+  // A socket file left by a process that died would make the bind fail.
+  if (options.socketPath) await rm(options.socketPath, { force: true });
+  const transport = options.transport ?? (process.env.TOLLGATE_EXTPROC_TRANSPORT as ExtProcServerOptions['transport']) ?? 'http2';
+  return transport === 'grpc-js' ? startGrpcJsServer(options) : startHttp2Server(options);
 }

@@ -1,0 +1,69 @@
+import type { Logger } from 'pino';
+import type { ProcessingRequest__Output } from '../generated/envoy/service/ext_proc/v3/ProcessingRequest.ts';
+import type { ProcessingResponse } from '../generated/envoy/service/ext_proc/v3/ProcessingResponse.ts';
+import type { StreamHandler } from '../pipeline/phases.ts';
+import { toPhaseEvent, toProcessingResponse } from './messages.ts';
+
+/**
+ * One ext_proc stream (one HTTP request, or one attempt for the upstream filter), whatever carries it: messages are
+ * handled strictly in order (Envoy may pipeline streamed chunks), each answer is written back, and the handler learns
+ * once how the stream ended — complete when the response was fully seen, otherwise cut (reset, cancel, timeout).
+ */
+export class ProcessSession {
+  private pending: Promise<void> = Promise.resolve();
+  private sawResponseEnd = false;
+  private closed = false;
+  private readonly handler: StreamHandler;
+  private readonly write: (response: ProcessingResponse) => void;
+  private readonly fail: (error: Error) => void;
+  private readonly logger: Logger;
+
+  constructor(options: {
+    handler: StreamHandler;
+    write: (response: ProcessingResponse) => void;
+    fail: (error: Error) => void;
+    logger: Logger;
+  }) {
+    this.handler = options.handler;
+    this.write = options.write;
+    this.fail = options.fail;
+    this.logger = options.logger;
+  }
+
+  message(request: ProcessingRequest__Output): void {
+    this.pending = this.pending.then(() => this.processOne(request)).catch((error: unknown) => {
+      this.logger.error({ err: error }, 'ext_proc message failed');
+      this.fail(error instanceof Error ? error : new Error(String(error)));
+    });
+  }
+
+  /** Envoy half-closed the stream: finish what is queued, then report. */
+  end(onDone: () => void): void {
+    void this.pending.then(() => {
+      this.close(this.sawResponseEnd);
+      onDone();
+    });
+  }
+
+  /** The stream went away (cancel, reset, error, or closed after end). */
+  abort(): void {
+    void this.pending.then(() => this.close(this.sawResponseEnd));
+  }
+
+  private async processOne(request: ProcessingRequest__Output): Promise<void> {
+    const event = toPhaseEvent(request);
+    if (!event) return; // trailers are not requested (mode SKIP); ignore anything else
+    const reply = await this.handler.handle(event);
+    if (reply.kind === 'immediate') this.sawResponseEnd = true;
+    if ((event.phase === 'response_body' || event.phase === 'response_headers') && event.endOfStream) {
+      this.sawResponseEnd = true;
+    }
+    this.write(toProcessingResponse(reply));
+  }
+
+  private close(complete: boolean): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.handler.close(complete);
+  }
+}
