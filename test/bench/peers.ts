@@ -20,11 +20,14 @@
  *   BENCH_STREAM_SECONDS=10 BENCH_STREAM_RPS=20         streaming timings
  *   BENCH_LITELLM_WORKERS=2                             uvicorn workers of LiteLLM
  *   BENCH_MAX_FOREIGN_CPU=10 BENCH_ATTEMPTS=2 BENCH_QUIET_TIMEOUT_S=120   redo fixed-rate runs disturbed by others
- *   BENCH_TOLLGATE_NODE_OPTIONS="--cpu-prof --cpu-prof-dir=/tmp/prof"   profile both Tollgates (profile-summary.ts)
+ *   BENCH_PROFILE=1|0   after the measurements, profile a fresh Tollgate (every stage) at the highest rate (--cpu-prof):
+ *                       default only when the target is missed; the summary goes into the results, the .cpuprofile
+ *                       (a flame graph in Chrome DevTools or speedscope) into test/bench/.peers/profiles/
+ *   BENCH_TOLLGATE_NODE_OPTIONS="--cpu-prof --cpu-prof-dir=/tmp/prof"   node options for both measured Tollgates
  *   BENCH_OUT=FILE  BENCH_KEEP_DIR=1
  */
 import { spawnSync } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readdirSync, statSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import { join, relative, resolve } from 'node:path';
@@ -41,7 +44,7 @@ import { litellmMasterKey, litellmNoAuth } from './peers/litellm.ts';
 import { portkey } from './peers/portkey.ts';
 import { buildPeersResults, peersMarkdown, type FixedRun, type MaxRun, type StreamRun } from './peers/report.ts';
 import { bareEnvoy, direct } from './peers/transport.ts';
-import { tollgateAuthOnly, tollgateFull } from './peers/tollgate.ts';
+import { startTollgateFullProfiled, tollgateAuthOnly, tollgateFull } from './peers/tollgate.ts';
 
 const projectRoot = resolve(import.meta.dirname, '../..');
 const env = process.env;
@@ -63,6 +66,7 @@ const QUIET_TIMEOUT_MS = numberEnv('BENCH_QUIET_TIMEOUT_S', 120) * 1000;
 const OUT = resolve(env.BENCH_OUT ?? join(projectRoot, 'test/bench/results/peers.json'));
 const KEEP_DIR = env.BENCH_KEEP_DIR === '1';
 const PEERS_DIR = resolve(env.BENCH_PEERS_DIR ?? join(projectRoot, 'test/bench/.peers'));
+const PROFILE = env.BENCH_PROFILE;
 
 const PROVIDER_KEY = 'sk-bench-provider-key';
 const MODEL = 'gpt-4o-mini';
@@ -117,7 +121,7 @@ async function smokeCheck(contender: Contender, pool: Pool): Promise<void> {
     const problem = contender.verify?.(response.headers);
     if (problem) throw new Error(problem);
     if (i === 0) {
-      const gatewayHeaders = Object.fromEntries(Object.entries(response.headers).filter(([name]) => /^x-(tollgate|ratelimit)/.test(name)));
+      const gatewayHeaders = Object.fromEntries(Object.entries(response.headers).filter(([name]) => /^x-(tollgate|ratelimit)-/.test(name) && name !== 'x-tollgate-request-id'));
       if (Object.keys(gatewayHeaders).length) contender.setup.smoke_answer_headers = gatewayHeaders;
     }
   }
@@ -143,20 +147,48 @@ async function quiet(): Promise<void> {
   if (waited.waitedMs > 1500) write(`(waited ${(waited.waitedMs / 1000).toFixed(0)} s for a quiet machine${waited.quiet ? '' : ', gave up'}) `);
 }
 
-async function fixedRate(contender: Contender, pool: Pool, rps: number, rep: number): Promise<FixedRun> {
+/** The load generator's connection pool per contender; replaced when a saturated gateway left requests queued in it. */
+const pools = new Map<ContenderName, Pool>();
+const allPools: Pool[] = [];
+
+function poolOf(contender: Contender): Pool {
+  let pool = pools.get(contender.name);
+  if (!pool) {
+    pool = createPool(contender.origin);
+    pools.set(contender.name, pool);
+    allPools.push(pool);
+  }
+  return pool;
+}
+
+/** Drops whatever a saturated gateway still has queued from the last run, so it does not spill into the next. */
+async function dropBacklog(contender: Contender): Promise<void> {
+  const pool = pools.get(contender.name);
+  pools.delete(contender.name);
+  await pool?.destroy().catch(() => undefined);
+}
+
+async function fixedRate(contender: Contender, rps: number, rep: number): Promise<FixedRun> {
   let best: FixedRun | null = null;
   for (let attempt = 1; attempt <= ATTEMPTS; attempt++) {
     write(`  ${contender.name.padEnd(14)} ${String(rps).padStart(4)} RPS #${rep}: `);
     await quiet();
     const tag = `${runTag}.${rps}.${rep}.${attempt}`;
-    if (WARMUP_SECONDS > 0) await runPacedLoad(pool, { path: PATH, headers: contender.headers, bodyFor: chatBodies(`w${tag}`), rps, durationMs: WARMUP_SECONDS * 1000 });
+    if (WARMUP_SECONDS > 0) {
+      const warm = await runPacedLoad(poolOf(contender), { path: PATH, headers: contender.headers, bodyFor: chatBodies(`w${tag}`), rps, durationMs: WARMUP_SECONDS * 1000 });
+      if (warm.unanswered) {
+        await dropBacklog(contender);
+        await settle(contender);
+      }
+    }
     const { result, resources } = await metered(contender.roots, ourPids, () =>
-      runPacedLoad(pool, { path: PATH, headers: contender.headers, bodyFor: chatBodies(tag), rps, durationMs: SECONDS * 1000 }));
+      runPacedLoad(poolOf(contender), { path: PATH, headers: contender.headers, bodyFor: chatBodies(tag), rps, durationMs: SECONDS * 1000 }));
     const run: FixedRun = { contender: contender.name, rps, rep, result, resources, attempts: attempt };
     const l = result.latency;
     write(`p50 ${fmt(l.p50)} p90 ${fmt(l.p90)} p99 ${fmt(l.p99)} ms, ${result.errorCount} errors, gateway CPU ${resources.cpuPct}%, ` +
       `generator ${resources.generatorCpuPct}%, others ${resources.foreignCpuPct}%\n`);
     if (result.errorSamples.length) write(`    first error: ${result.errorSamples[0]?.slice(0, 200)}\n`);
+    if (result.unanswered) await dropBacklog(contender);
     await settle(contender);
     if (!best || resources.foreignCpuPct < best.resources.foreignCpuPct) best = run;
     if (resources.foreignCpuPct <= MAX_FOREIGN_CPU_PCT) break;
@@ -185,7 +217,8 @@ async function maxThroughput(contender: Contender): Promise<MaxRun> {
   }
 }
 
-async function streaming(contender: Contender, pool: Pool): Promise<StreamRun> {
+async function streaming(contender: Contender): Promise<StreamRun> {
+  const pool = poolOf(contender);
   write(`  ${contender.name.padEnd(14)} streams at ${STREAM_RPS}/s: `);
   await quiet();
   const load = (tag: string, seconds: number) =>
@@ -195,6 +228,37 @@ async function streaming(contender: Contender, pool: Pool): Promise<StreamRun> {
   write(`TTFT p50 ${fmt(result.ttft.p50)} p99 ${fmt(result.ttft.p99)} ms, inter-chunk p50 ${fmt(result.interChunk.p50)} ms, ` +
     `${result.contentEvents.median} content events/stream, ${result.errorCount} errors\n`);
   return { contender: contender.name, result, resources };
+}
+
+/**
+ * Where Tollgate's time goes: a fresh Tollgate (every stage) under the same fixed-rate load with --cpu-prof (the
+ * profiler's own cost makes its latency unrepresentative, hence a separate run), summarised by profile-summary.ts.
+ */
+async function profileTollgateFull(ctx: StartContext, rps: number) {
+  const profileDir = join(PEERS_DIR, 'profiles', new Date().toISOString().replace(/[:.]/g, '-'));
+  write(`\nprofiling Tollgate (every stage) at ${rps} RPS for ${SECONDS} s → ${relative(projectRoot, profileDir)}\n`);
+  const group = new ProcessGroup();
+  const started = performance.now();
+  let fromMs = 0;
+  try {
+    const contender = await startTollgateFullProfiled({ ...ctx, group }, profileDir);
+    const pool = createPool(contender.origin);
+    try {
+      await smokeCheck(contender, pool);
+      fromMs = performance.now() - started;
+      await runPacedLoad(pool, { path: PATH, headers: contender.headers, bodyFor: chatBodies(`prof${runTag}`), rps, durationMs: SECONDS * 1000 });
+    } finally {
+      await pool.destroy();
+    }
+  } finally {
+    await group.stopAll(); // Tollgate writes its profiles as it exits
+  }
+  // One file per thread; the main thread's is the largest.
+  const [main] = readdirSync(profileDir).filter((file) => file.endsWith('.cpuprofile')).map((file) => join(profileDir, file))
+    .sort((a, b) => statSync(b).size - statSync(a).size);
+  if (!main) return null;
+  const summary = spawnSync(process.execPath, [join(projectRoot, 'test/bench/profile-summary.ts'), main, '--top', '15', '--from', String(Math.round(fromMs))], { encoding: 'utf8' });
+  return { rps, seconds: SECONDS, file: relative(projectRoot, main), summary: summary.stdout.trim() };
 }
 
 // ───────────────────────────────────────────────────────────────── main
@@ -216,7 +280,6 @@ async function main(): Promise<void> {
   };
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
-  const pools: Pool[] = [];
 
   try {
     const machine = machineInfo();
@@ -228,7 +291,6 @@ async function main(): Promise<void> {
     const ctx: StartContext = { projectRoot, dir, group, peersDir: PEERS_DIR, fake: { url: fake.url, apiKey: PROVIDER_KEY }, model: MODEL };
     const running: Contender[] = [];
     const unavailable: Record<string, string> = {};
-    const poolOf = new Map<ContenderName, Pool>();
     for (const spec of SPECS) {
       if (!SELECTED.has(spec.name)) {
         unavailable[spec.name] = 'not selected (BENCH_CONTENDERS)';
@@ -237,11 +299,8 @@ async function main(): Promise<void> {
       write(`starting ${spec.name}… `);
       try {
         const contender = await spec.start(ctx);
-        const pool = createPool(contender.origin);
-        pools.push(pool);
-        await smokeCheck(contender, pool);
+        await smokeCheck(contender, poolOf(contender));
         running.push(contender);
-        poolOf.set(contender.name, pool);
         write(`${contender.label} ${contender.version} at ${contender.origin}\n`);
       } catch (error) {
         const message = error instanceof Error ? error.message : String(error);
@@ -262,7 +321,7 @@ async function main(): Promise<void> {
         write(`\nfixed rate ${rps} RPS, repetition ${rep}/${REPS}\n`);
         // Every other repetition in reverse order, so a slow drift of the machine does not favour one contender.
         for (const contender of rep % 2 ? running : [...running].reverse()) {
-          fixed.push(await fixedRate(contender, poolOf.get(contender.name) as Pool, rps, rep));
+          fixed.push(await fixedRate(contender, rps, rep));
         }
       }
     }
@@ -271,7 +330,7 @@ async function main(): Promise<void> {
     for (const contender of running) max.push(await maxThroughput(contender));
     write(`\nstreaming (${STREAM_CONTENT_CHUNKS} content chunks, ${CHUNK_DELAY_MS} ms apart)\n`);
     const streams: StreamRun[] = [];
-    for (const contender of running) streams.push(await streaming(contender, poolOf.get(contender.name) as Pool));
+    for (const contender of running) streams.push(await streaming(contender));
 
     const versionInfo: Record<string, string> = { ...versions(projectRoot) };
     for (const contender of running) if (['litellm', 'portkey'].includes(contender.name)) versionInfo[contender.name] = contender.version;
@@ -303,11 +362,16 @@ async function main(): Promise<void> {
       streams,
       rates: RATES,
     });
+    const missed = results.target.met === false;
+    const tollgateRan = running.some((c) => c.name === 'tollgate-full');
+    if (tollgateRan && (PROFILE === '1' || (PROFILE !== '0' && missed))) {
+      Object.assign(results, { profile: await profileTollgateFull(ctx, Math.max(...RATES)) });
+    }
     mkdirSync(resolve(OUT, '..'), { recursive: true });
     await writeFile(OUT, `${JSON.stringify(results, null, 2)}\n`);
     write(`\n${peersMarkdown(results)}\n\nResults: ${relative(projectRoot, OUT)}\n`);
   } finally {
-    await Promise.all(pools.map((pool) => pool.close().catch(() => undefined)));
+    await Promise.all(allPools.map((pool) => pool.destroy().catch(() => undefined)));
     await cleanUp();
   }
 }

@@ -56,7 +56,8 @@ async function startLitellm(ctx: StartContext, name: ContenderName, auth: boolea
     },
     onLine: (line) => {
       if (lines.length < 400) lines.push(line);
-      if (line.includes('Application startup complete')) startedWorkers += 1;
+      // Printed by each worker once its config is loaded (uvicorn's own "startup complete" is INFO, silenced here).
+      if (line.includes('Proxy initialized with Config')) startedWorkers += 1;
     },
   }));
   ctx.group.add(started);
@@ -68,6 +69,11 @@ async function startLitellm(ctx: StartContext, name: ContenderName, auth: boolea
   while (startedWorkers < WORKERS) {
     if (exited) throw new Error(`LiteLLM exited while starting:\n${why()}`);
     if (Date.now() > deadline) throw new Error(`LiteLLM did not start ${WORKERS} workers in ${STARTUP_TIMEOUT_MS / 1000} s:\n${why()}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  const liveness = `http://127.0.0.1:${port}/health/liveliness`;
+  while (!(await fetch(liveness).then((r) => r.ok, () => false))) {
+    if (exited || Date.now() > deadline) throw new Error(`LiteLLM does not answer ${liveness}:\n${why()}`);
     await new Promise((r) => setTimeout(r, 200));
   }
   return {

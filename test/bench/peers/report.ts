@@ -158,9 +158,11 @@ export function buildPeersResults(input: PeersResultsInput) {
   const ok = (name: ContenderName) => entries.find((entry): entry is OkEntry => entry.name === name && entry.status === 'ok');
   const envoy = ok('envoy');
   const tollgate = ok(TOLLGATE_REFERENCE);
+  // Direct adds nothing by definition: its latency ratios would only say 0.
+  const floor = (entry: OkEntry, value: number | null) => (entry.name === 'direct' ? null : value);
   const ratios = (entry: OkEntry, to: OkEntry | undefined) => ({
-    p50_added: ratioOf(entry.p50_added_ms, to?.p50_added_ms ?? null, MIN_DIVISOR_MS),
-    p99_added: ratioOf(entry.p99_added_ms, to?.p99_added_ms ?? null, MIN_DIVISOR_MS),
+    p50_added: ratioOf(floor(entry, entry.p50_added_ms), to?.p50_added_ms ?? null, MIN_DIVISOR_MS),
+    p99_added: ratioOf(floor(entry, entry.p99_added_ms), to?.p99_added_ms ?? null, MIN_DIVISOR_MS),
     max_rps: ratioOf(entry.max_rps, to?.max_rps ?? null),
     cpu_s_per_10k: ratioOf(entry.cpu_s_per_10k, to?.cpu_s_per_10k ?? null),
   });
@@ -225,6 +227,11 @@ function oddities(contenders: Entry[], input: PeersResultsInput): string[] {
     }
     if (entry.max_throughput && entry.max_throughput.generator_cpu_pct > 60) {
       notes.push(`${entry.name}: the load generator itself used ${entry.max_throughput.generator_cpu_pct}% of a core during the max-throughput run, on the same 2 cores as the gateway: the figure is a floor, not the gateway's ceiling`);
+    }
+    const workers = Number((entry.setup as { workers?: unknown }).workers ?? 1);
+    if (entry.max_throughput && workers > 1 && entry.max_throughput.gateway_cpu_pct < 130) {
+      notes.push(`${entry.name}: at max throughput its ${workers} workers used only ${entry.max_throughput.gateway_cpu_pct}% of a core in total: ` +
+        'the load did not spread over them (keep-alive connections stay with the worker that accepted them)');
     }
     const events = entry.streaming?.content_events_per_stream;
     if (events && (events.min !== events.max || events.median !== input.settings.stream_content_chunks)) {
@@ -306,6 +313,20 @@ export function peersMarkdown(results: PeersResults): string {
       `${setup.optional_stages_rejected?.length ? `; REJECTED by the config schema (benchmark settings out of date): ${setup.optional_stages_rejected.map((r) => r.stage).join(', ')}` : ''}.`);
     for (const [stage, settings] of Object.entries(setup.stage_settings ?? {})) lines.push(`- ${stage}: ${settings}`);
   }
+  const profile = (results as { profile?: { rps: number; seconds: number; file: string; summary: string } | null }).profile;
+  if (profile) {
+    lines.push('');
+    lines.push(`Where Tollgate's time goes (every stage, ${profile.rps} RPS for ${profile.seconds} s in a separate profiled run; ` +
+      `V8 CPU profile of the Tollgate process, \`${profile.file}\`, opens as a flame graph in Chrome DevTools or speedscope):`);
+    lines.push('');
+    lines.push('```');
+    lines.push(profile.summary);
+    lines.push('```');
+  }
+  lines.push('');
+  lines.push('How to read it:');
+  lines.push('');
+  for (const line of howToRead(results)) lines.push(`- ${line}`);
   if (results.notes.length) {
     lines.push('');
     lines.push('Found in this run\'s figures:');
@@ -313,4 +334,31 @@ export function peersMarkdown(results: PeersResults): string {
     for (const note of results.notes) lines.push(`- ${note}`);
   }
   return lines.join('\n');
+}
+
+/** What the table cannot say by itself: how each figure is taken and how the contenders are set up. */
+function howToRead(results: PeersResults): string[] {
+  const setupOf = (name: string) => {
+    const entry = results.contenders.find((c) => c.name === name);
+    return entry?.status === 'ok' ? (entry.setup as Record<string, unknown>) : null;
+  };
+  const litellm = setupOf('litellm') ?? setupOf('litellm-auth');
+  const portkey = setupOf('portkey');
+  return [
+    'Everything runs on this one machine: the load generator, the fake provider and every gateway share its cores (2 here), ' +
+      'so a gateway\'s figures include waiting for a core. Each run records the generator\'s CPU and other processes\' CPU in results/peers.json.',
+    'Fixed rates are open loop and latency counts from each request\'s scheduled send time: a gateway that cannot keep up shows its queue ' +
+      'as latency (and errors once requests time out after 10 s), not as a politely lower rate.',
+    '"Added" is the contender\'s latency minus direct\'s at the same rate and percentile in the same run; ×Envoy divides by bare Envoy\'s ' +
+      'added latency (or max RPS), ×Tollgate by Tollgate\'s with every stage on.',
+    'Max throughput: 50 connections in a closed loop for the stated seconds; the load generator\'s own CPU caps what direct and bare Envoy can show.',
+    'RSS is summed over each gateway\'s process tree (Envoy + Tollgate, + Redis with every stage on; LiteLLM\'s parent and workers); ' +
+      'pages shared between processes count once per process. CPU s / 10k: the tree\'s CPU during the highest-rate fixed runs per 10,000 answered requests.',
+    ...(litellm ? [`LiteLLM: ${String(litellm.workers)} uvicorn workers (one per core; Envoy runs 2 worker threads), logging at WARNING. "Auth on" is its master key: ` +
+      'LiteLLM\'s virtual keys live in PostgreSQL through Prisma, whose engine binaries are downloaded at run time from a host this machine cannot reach. ' +
+      'Without a master key it refuses to start unless told `dangerously_permit_weak_or_unset_master_key`.'] : []),
+    ...(portkey ? [`Portkey: no gateway auth by default (it forwards the caller's Authorization header to the provider); routed per request with ` +
+      `x-portkey-provider + x-portkey-custom-host; hono ${String(portkey.hono)} and @hono/node-server pinned to its own lockfile with npm overrides ` +
+      '(newer ones break its streaming with `TypeError: immutable`).'] : []),
+  ];
 }

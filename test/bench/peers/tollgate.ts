@@ -39,8 +39,8 @@ function baseConfig(options: {
   };
 }
 
-async function startTollgate(ctx: StartContext, name: ContenderName, full: boolean): Promise<Contender> {
-  const dir = join(ctx.dir, name);
+async function startTollgate(ctx: StartContext, name: ContenderName, full: boolean, nodeOptions = TOLLGATE_NODE_OPTIONS): Promise<Contender> {
+  const dir = join(ctx.dir, nodeOptions?.includes('--cpu-prof') ? `${name}-profiled` : name);
   await mkdir(dir, { recursive: true });
   const ports = { listener: await freePort(), envoyAdmin: await freePort(), extproc: await freePort(), admin: await freePort() };
   const envoyDir = join(dir, 'envoy');
@@ -68,7 +68,7 @@ async function startTollgate(ctx: StartContext, name: ContenderName, full: boole
   await writeFile(configPath, stringify(config));
   const tollgate = ctx.group.add(await startTollgateServe({
     projectRoot: ctx.projectRoot, configPath, adminUrl: `http://127.0.0.1:${ports.admin}`, env, logFile: join(dir, 'tollgate.log'),
-    ...(TOLLGATE_NODE_OPTIONS ? { nodeOptions: TOLLGATE_NODE_OPTIONS } : {}),
+    ...(nodeOptions ? { nodeOptions } : {}),
   }));
   const envoy = ctx.group.add(await startEnvoyAt(ctx.projectRoot, join(envoyDir, 'envoy.yaml'), ports.envoyAdmin));
   const stages = ['auth', 'validate', 'models', 'route', ...(plan?.on ?? []), 'observe'];
@@ -109,3 +109,8 @@ export const tollgateFull: ContenderSpec = {
   description: 'Envoy + Tollgate ext_proc with every optional stage that exists on (see its stages below), Redis as the store',
   start: (ctx) => startTollgate(ctx, 'tollgate-full', true),
 };
+
+/** Tollgate with every stage, writing V8 CPU profiles into profileDir when it stops (for "where the time goes"). */
+export function startTollgateFullProfiled(ctx: StartContext, profileDir: string): Promise<Contender> {
+  return startTollgate(ctx, 'tollgate-full', true, `--cpu-prof --cpu-prof-dir=${profileDir}`);
+}
