@@ -202,6 +202,7 @@ export async function startTollgate(options: TollgateOptions): Promise<Tollgate>
     address: options.config.extproc.address,
     port: options.extprocPort ?? options.config.extproc.port,
     socketPath: options.config.extproc.socket_path,
+    transport: options.config.extproc.transport,
     newHandler,
     newAttemptHandler: createAttemptHandler({ config, credentials, attempts, logger }),
     logger,

@@ -164,6 +164,5 @@ async function startHttp2Server(options: ExtProcServerOptions): Promise<ExtProcS
 export async function startExtProcServer(options: ExtProcServerOptions): Promise<ExtProcServer> {
   // A socket file left by a process that died would make the bind fail.
   if (options.socketPath) await rm(options.socketPath, { force: true });
-  const transport = options.transport ?? (process.env.TOLLGATE_EXTPROC_TRANSPORT as ExtProcServerOptions['transport']) ?? 'http2';
-  return transport === 'grpc-js' ? startGrpcJsServer(options) : startHttp2Server(options);
+  return options.transport === 'grpc-js' ? startGrpcJsServer(options) : startHttp2Server(options);
 }
