@@ -24,8 +24,7 @@
  *   BENCH_KEEP_DIR=1          keep the temp dir (configs, Tollgate log, probe files)
  */
 import { mkdirSync, readFileSync } from 'node:fs';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import os from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import { join, relative, resolve } from 'node:path';
 import type { Pool } from 'undici';
 import { parse as parseYaml, stringify } from 'yaml';
@@ -37,7 +36,6 @@ import { createPool, runPacedLoad, type PacedLoadResult } from './lib/paced-load
 import { difference, pick, ratio, type Percentiles } from './lib/percentiles.ts';
 import { machineInfo, versions as readVersions } from './lib/run-info.ts';
 import {
-  ProcessGroup,
   RssSampler,
   readCpuPressureUs,
   readCpuSeconds,
@@ -53,6 +51,7 @@ import {
   type RunningEnvoy,
   type WatchedProcess,
 } from './lib/processes.ts';
+import { startBenchRun } from './lib/bench-run.ts';
 
 const projectRoot = resolve(import.meta.dirname, '../..');
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 20);
@@ -364,22 +363,7 @@ function runSummary(run: MeasuredRun) {
 // ───────────────────────────────────────────────────────────────── main
 
 async function main(): Promise<void> {
-  const group = new ProcessGroup();
-  const dir = await mkdtemp(join(os.tmpdir(), 'tollgate-bench-'));
-  let cleaning = false;
-  const cleanUp = async () => {
-    if (cleaning) return;
-    cleaning = true;
-    await group.stopAll();
-    if (KEEP_DIR) write(`kept ${dir}\n`);
-    else await rm(dir, { recursive: true, force: true });
-  };
-  const onSignal = (signal: NodeJS.Signals) => {
-    write(`\n${signal}: stopping…\n`);
-    void cleanUp().finally(() => process.exit(130));
-  };
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
+  const { group, dir, cleanUp } = await startBenchRun({ prefix: 'tollgate-bench-', keepDir: KEEP_DIR, write });
 
   try {
     const machine = machineInfo();

@@ -28,14 +28,14 @@
  */
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, readdirSync, statSync } from 'node:fs';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import os from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import { join, relative, resolve } from 'node:path';
 import type { Pool } from 'undici';
 import { runClosedLoad } from './lib/closed-loop.ts';
 import { createPool, runPacedLoad } from './lib/paced-load.ts';
 import { processTrees, rssOfMb } from './lib/process-tree.ts';
 import { ProcessGroup, startFakeProvider, waitForQuiet } from './lib/processes.ts';
+import { startBenchRun } from './lib/bench-run.ts';
 import { metered } from './lib/resource-meter.ts';
 import { commandLine, machineInfo, versions } from './lib/run-info.ts';
 import { runStreamTiming } from './lib/stream-timing.ts';
@@ -264,22 +264,7 @@ async function profileTollgateFull(ctx: StartContext, rps: number) {
 // ───────────────────────────────────────────────────────────────── main
 
 async function main(): Promise<void> {
-  const group = new ProcessGroup();
-  const dir = await mkdtemp(join(os.tmpdir(), 'tollgate-peers-'));
-  let cleaning = false;
-  const cleanUp = async () => {
-    if (cleaning) return;
-    cleaning = true;
-    await group.stopAll();
-    if (KEEP_DIR) write(`kept ${dir}\n`);
-    else await rm(dir, { recursive: true, force: true });
-  };
-  const onSignal = (signal: NodeJS.Signals) => {
-    write(`\n${signal}: stopping…\n`);
-    void cleanUp().finally(() => process.exit(130));
-  };
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
+  const { group, dir, cleanUp } = await startBenchRun({ prefix: 'tollgate-peers-', keepDir: KEEP_DIR, write });
 
   try {
     const machine = machineInfo();
