@@ -74,6 +74,8 @@ export class RedisCacheBackend implements CacheBackend {
   private readonly client: RedisClient;
   private readonly limits: CacheLimits;
   private readonly now: () => number;
+  /** Decoded semantic records per namespace hash, as last seen in Redis (see semanticRecords). */
+  private readonly decoded = new Map<string, Map<string, SemanticRecord>>();
 
   constructor(client: RedisClient, limits: CacheLimits, now: () => number = Date.now) {
     this.client = client;
@@ -105,9 +107,29 @@ export class RedisCacheBackend implements CacheBackend {
     }
   }
 
+  /**
+   * A namespace's questions. Decoded records are kept per process: a lookup reads only the field names (small) and
+   * fetches just the records this process has not seen, so a namespace of a thousand questions costs a short HKEYS
+   * instead of megabytes of vectors to transfer and decode. Records are immutable once written (a re-put writes a
+   * new entry key), and names gone from Redis (expired, evicted) are dropped here too.
+   */
   async semanticRecords(namespace: string): Promise<SemanticRecord[]> {
-    const fields = await this.client.hgetall(NAMESPACE_PREFIX + namespace);
-    return Object.values(fields).flatMap((text) => decodeRecord(text) ?? []);
+    const hash = NAMESPACE_PREFIX + namespace;
+    const names = await this.client.hkeys(hash);
+    const known = this.decoded.get(hash) ?? new Map<string, SemanticRecord>();
+    const missing = names.filter((name) => !known.has(name));
+    if (missing.length > 0) {
+      const texts = await this.client.hmget(hash, ...missing);
+      missing.forEach((name, index) => {
+        const record = texts[index] ? decodeRecord(texts[index] as string) : null;
+        if (record) known.set(name, record);
+      });
+    }
+    const present = new Set(names);
+    for (const name of known.keys()) if (!present.has(name)) known.delete(name);
+    if (known.size > 0) this.decoded.set(hash, known);
+    else this.decoded.delete(hash);
+    return [...known.values()];
   }
 
   async close(): Promise<void> {

@@ -2,6 +2,7 @@ import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
 import { RedisCacheBackend } from '../../../src/cache/redis-backend.ts';
 import { useRedisServer } from '../../helpers/redis-server.ts';
+import { textFeatures } from '../../../src/cache/near-miss.ts';
 import { cacheBackendContract, entry } from './backend-contract.ts';
 
 describe('redis cache backend (real redis-server)', () => {
@@ -32,5 +33,20 @@ describe('redis cache backend (real redis-server)', () => {
     const reader = await make({ maxEntries: 10, maxBytes: 1_000_000 });
     await writer.put('shared', entry('{"shared":true}', Date.now()));
     expect((await reader.get('shared'))?.body).toBe('{"shared":true}');
+  });
+
+  it('keeps decoded semantic records per process, yet sees new, expired and evicted questions of other gateways', async () => {
+    const writer = await make({ maxEntries: 10, maxBytes: 1_000_000 });
+    const reader = await make({ maxEntries: 10, maxBytes: 1_000_000 });
+    const record = (key: string, x: number) => ({ key, vector: Float32Array.from([x, 1 - x]), features: textFeatures(`question ${key}`) });
+    await writer.put('q1', entry('{"a":1}', Date.now()), { namespace: 'ns', record: record('q1', 0.1) });
+    expect((await reader.semanticRecords('ns')).map((r) => r.key)).toEqual(['q1']);
+    await writer.put('q2', entry('{"a":2}', Date.now()), { namespace: 'ns', record: record('q2', 0.2) });
+    const both = await reader.semanticRecords('ns');
+    expect(both.map((r) => r.key).sort()).toEqual(['q1', 'q2']);
+    expect(Array.from(both.find((r) => r.key === 'q2')?.vector ?? [])).toEqual([Math.fround(0.2), Math.fround(0.8)]);
+    // The namespace goes away in Redis (expiry, eviction, flush): the reader's copy follows.
+    await redis.admin.flushall();
+    expect(await reader.semanticRecords('ns')).toEqual([]);
   });
 });
