@@ -1,287 +1,32 @@
 import { stringify } from 'yaml';
 import { fallbackExtProcOptions } from '../cache/envoy-fallback.ts';
-import type { ModelTarget, ProviderConfig, TollgateConfig } from '../config/types.ts';
-import { ATTEMPT_ATTRIBUTES, FILTER_ROLE_METADATA, RESPONSE_ATTRIBUTES, UPSTREAM_ROLE } from '../extproc/attributes.ts';
-import { chainClusterName, chainMasks, popcount, targetsOf } from './chains.ts';
-import {
-  clusterDiscoveryType, ENDPOINT_METADATA_NAMESPACE, lbEndpoint, providerUpstreams, transportSocketMatches,
-} from './provider-endpoints.ts';
+import type { TollgateConfig } from '../config/types.ts';
+import { RESPONSE_ATTRIBUTES } from '../extproc/attributes.ts';
+import { renderClusters } from './clusters.ts';
 import { renderLocalReplyConfig } from './local-replies.ts';
-import { RESPONSE_HEADERS_NAMESPACE, responseHeadersFromMetadata } from './response-headers.ts';
+import { EXTPROC_CLUSTER, ROUTE_CONFIG_NAME, ROUTE_HEADER, seconds, type RenderOptions } from './names.ts';
+import { RESPONSE_HEADERS_NAMESPACE } from './response-headers.ts';
+import { renderRoutes } from './routes.ts';
+
+export { clusterName, INTERNAL_HEADERS, ROUTE_HEADER, type RenderOptions } from './names.ts';
 
 /**
  * Renders Envoy's configuration from Tollgate's config. Three files:
  *  - envoy.yaml: the bootstrap (admin on loopback, the listener with its filters, the ext_proc cluster). Changing it
  *    needs an Envoy restart, so it holds only what rarely changes.
- *  - routes.yaml / clusters.yaml: RDS and CDS from files Envoy watches; providers and routes change without a
- *    restart and without dropping requests in flight (Tollgate rewrites them atomically on config reload).
+ *  - routes.yaml / clusters.yaml: RDS and CDS from files Envoy watches (clusters.ts, routes.ts); providers and routes
+ *    change without a restart and without dropping requests in flight (Tollgate rewrites them atomically on reload).
  */
-export const ROUTE_HEADER = 'x-tollgate-route';
-export const INTERNAL_HEADERS = [ROUTE_HEADER, 'x-tollgate-user', 'x-tollgate-feature'];
-const ROUTE_CONFIG_NAME = 'tollgate_routes';
-const EXTPROC_CLUSTER = 'tollgate_extproc';
-
 export interface RenderedEnvoyConfig {
   files: { 'envoy.yaml': string; 'routes.yaml': string; 'clusters.yaml': string };
   /** version_info of the dynamic resources, to see in Envoy's config_dump when it loaded them. */
   versions: { routes: string; clusters: string };
 }
 
-export interface RenderOptions {
-  /** Directory of routes.yaml/clusters.yaml as Envoy will see it (absolute, or relative to Envoy's cwd). */
-  dir: string;
-  /** Overrides of provider base URLs (the demo provider of `npm start`). */
-  providerBaseUrls?: Record<string, string>;
-}
-
-const seconds = (ms: number) => `${(ms / 1000).toFixed(3)}s`;
-
-export function clusterName(provider: string): string {
-  return `provider_${provider}`;
-}
-
 function pathSource(dir: string, file: string) {
   return {
     resource_api_version: 'V3',
     path_config_source: { path: `${dir}/${file}`, watched_directory: { path: dir } },
-  };
-}
-
-function providerBaseUrlOverride(name: string, options: RenderOptions): string | undefined {
-  return options.providerBaseUrls?.[name];
-}
-
-/** HTTP/1.1 to providers; chain clusters add the per-attempt translation filter before the codec. */
-function httpProtocolOptions(upstreamFilters: object[] = []) {
-  return {
-    'envoy.extensions.upstreams.http.v3.HttpProtocolOptions': {
-      '@type': 'type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions',
-      explicit_http_config: { http_protocol_options: {} },
-      common_http_protocol_options: { idle_timeout: '60s' },
-      ...(upstreamFilters.length
-        ? {
-            http_filters: [
-              ...upstreamFilters,
-              {
-                name: 'envoy.filters.http.upstream_codec',
-                typed_config: { '@type': 'type.googleapis.com/envoy.extensions.filters.http.upstream_codec.v3.UpstreamCodec' },
-              },
-            ],
-          }
-        : {}),
-    },
-  };
-}
-
-/**
- * The circuit breaker per provider endpoint: consecutive failures eject it for a while (longer each time). 429s are
- * not failures of the endpoint and never eject it. max_ejection_percent 100: a chain must be able to eject every
- * provider (the default 10 % would keep a broken one in rotation).
- */
-function outlierDetection(config: TollgateConfig) {
-  const outlier = config.routing.outlier;
-  return {
-    consecutive_5xx: outlier.consecutive_failures,
-    consecutive_gateway_failure: outlier.consecutive_failures,
-    enforcing_consecutive_gateway_failure: 100,
-    interval: seconds(outlier.interval_ms),
-    base_ejection_time: seconds(outlier.base_ejection_ms),
-    max_ejection_percent: 100,
-  };
-}
-
-function baseCluster(name: string, connectTimeoutMs: number, config: TollgateConfig) {
-  return {
-    '@type': 'type.googleapis.com/envoy.config.cluster.v3.Cluster',
-    name,
-    dns_lookup_family: 'V4_PREFERRED',
-    connect_timeout: seconds(connectTimeoutMs),
-    per_connection_buffer_limit_bytes: config.envoy.max_response_body_bytes,
-    circuit_breakers: {
-      thresholds: [{ max_connections: 10000, max_pending_requests: 10000, max_requests: 10000, max_retries: 1000 }],
-    },
-    outlier_detection: outlierDetection(config),
-  };
-}
-
-/** A provider's own cluster: its endpoints in one priority. Tollgate translates in the request-level filter. */
-function renderProviderCluster(name: string, provider: ProviderConfig, config: TollgateConfig, options: RenderOptions) {
-  const upstreams = providerUpstreams(provider, providerBaseUrlOverride(name, options));
-  const matches = transportSocketMatches([{ name, config: provider, upstreams }]);
-  return {
-    ...baseCluster(clusterName(name), provider.connect_timeout_ms ?? config.envoy.connect_timeout_ms, config),
-    type: clusterDiscoveryType(upstreams),
-    load_assignment: {
-      cluster_name: clusterName(name),
-      endpoints: [{ lb_endpoints: upstreams.map((u) => lbEndpoint(u, { provider: name })) }],
-    },
-    typed_extension_protocol_options: httpProtocolOptions(),
-    ...(matches.length ? { transport_socket_matches: matches } : {}),
-  };
-}
-
-/**
- * A fallback chain (or the part of it a request may use): one priority per provider in chain order. Envoy's retries
- * move to the next priority; the upstream ext_proc filter runs on every attempt and has Tollgate translate the
- * OpenAI request for whichever provider Envoy picked (read from the endpoint's metadata).
- */
-function renderChainCluster(modelName: string, targets: ModelTarget[], mask: number, config: TollgateConfig, options: RenderOptions) {
-  const name = chainClusterName(modelName, mask);
-  const members = targets.map((target) => {
-    const provider = config.providers[target.provider] as ProviderConfig;
-    return { target, provider, upstreams: providerUpstreams(provider, providerBaseUrlOverride(target.provider, options)) };
-  });
-  const matches = transportSocketMatches(members.map((m) => ({ name: m.target.provider, config: m.provider, upstreams: m.upstreams })));
-  const connectTimeoutMs = Math.max(...members.map((m) => m.provider.connect_timeout_ms ?? config.envoy.connect_timeout_ms));
-  return {
-    ...baseCluster(name, connectTimeoutMs, config),
-    type: clusterDiscoveryType(members.flatMap((m) => m.upstreams)),
-    // With every provider ejected, answer 503 at once instead of sending traffic to broken ones (panic mode).
-    common_lb_config: { healthy_panic_threshold: { value: 0 } },
-    load_assignment: {
-      cluster_name: name,
-      endpoints: members.map((m, priority) => ({
-        priority,
-        lb_endpoints: m.upstreams.map((u) => lbEndpoint(u, { provider: m.target.provider, model: m.target.model })),
-      })),
-    },
-    typed_extension_protocol_options: httpProtocolOptions([upstreamTranslationFilter(config)]),
-    ...(matches.length ? { transport_socket_matches: matches } : {}),
-  };
-}
-
-/** Every chain cluster of the config: each subset of two or more targets of each multi-provider model. */
-function chainClusters(config: TollgateConfig, options: RenderOptions) {
-  return Object.entries(config.models).flatMap(([modelName, model]) =>
-    chainMasks(model.targets.length).map((mask) => renderChainCluster(modelName, targetsOf(model.targets, mask), mask, config, options)));
-}
-
-/** Tollgate's per-attempt translation: request headers and body of each attempt, and the attempt's status. */
-function upstreamTranslationFilter(config: TollgateConfig) {
-  return {
-    name: 'envoy.filters.http.ext_proc',
-    typed_config: {
-      '@type': 'type.googleapis.com/envoy.extensions.filters.http.ext_proc.v3.ExternalProcessor',
-      grpc_service: {
-        envoy_grpc: { cluster_name: EXTPROC_CLUSTER },
-        timeout: '5s',
-        initial_metadata: [{ key: FILTER_ROLE_METADATA, value: UPSTREAM_ROLE }],
-      },
-      stat_prefix: 'tollgate_upstream',
-      // Never forward an untranslated request (it would carry the client's Tollgate key to a provider).
-      failure_mode_allow: false,
-      message_timeout: seconds(config.envoy.message_timeout_ms),
-      processing_mode: {
-        request_header_mode: 'SEND',
-        request_body_mode: 'BUFFERED',
-        request_trailer_mode: 'SKIP',
-        response_header_mode: 'SEND',
-        response_body_mode: 'NONE',
-        response_trailer_mode: 'SKIP',
-      },
-      request_attributes: [...ATTEMPT_ATTRIBUTES],
-    },
-  };
-}
-
-const header = (key: string, value: string) => ({ header: { key, value }, append_action: 'OVERWRITE_IF_EXISTS_OR_ADD' });
-
-/** What every provider route shares: streaming-friendly timeouts, internal headers stripped, response headers. */
-function providerRouteAction(config: TollgateConfig) {
-  return {
-    // Streams may last long: no overall deadline; per attempt until headers, and idle time inside a stream.
-    timeout: '0s',
-    idle_timeout: seconds(config.envoy.stream_idle_timeout_ms),
-    // Each endpoint's hostname (see lbEndpoint), re-applied on every attempt.
-    auto_host_rewrite: true,
-  };
-}
-
-const commonResponseHeaders = [
-  header('x-tollgate-request-id', '%REQ(x-request-id)%'),
-  header('x-tollgate-attempts', '%UPSTREAM_REQUEST_ATTEMPT_COUNT%'),
-];
-
-function renderRoutes(config: TollgateConfig) {
-  const providerRoutes = Object.keys(config.providers).map((name) => ({
-    name: `provider_${name}`,
-    match: { prefix: '/', headers: [{ name: ROUTE_HEADER, string_match: { exact: name } }] },
-    route: {
-      cluster: clusterName(name),
-      ...providerRouteAction(config),
-      retry_policy: {
-        // Only failures where the provider cannot have started work: a retried completion would be billed twice.
-        retry_on: 'connect-failure,refused-stream',
-        num_retries: 1,
-        per_try_timeout: seconds(config.envoy.upstream_timeout_ms),
-        retry_host_predicate: [{ name: 'envoy.retry_host_predicates.previous_hosts', typed_config: { '@type': 'type.googleapis.com/envoy.extensions.retry.host.previous_hosts.v3.PreviousHostsPredicate' } }],
-        host_selection_retry_max_attempts: 3,
-      },
-    },
-    request_headers_to_remove: INTERNAL_HEADERS,
-    // Tollgate may rewrite bodies (translation, error normalisation), so the provider's length does not hold.
-    response_headers_to_remove: ['content-length'],
-    response_headers_to_add: [
-      ...commonResponseHeaders,
-      header('x-tollgate-provider', name),
-      ...responseHeadersFromMetadata(),
-    ],
-  }));
-  const chainRoutes = Object.entries(config.models).flatMap(([modelName, model]) =>
-    chainMasks(model.targets.length).map((mask) => {
-      const name = chainClusterName(modelName, mask);
-      const size = popcount(mask);
-      return {
-        name,
-        match: { prefix: '/', headers: [{ name: ROUTE_HEADER, string_match: { exact: name } }] },
-        route: {
-          cluster: name,
-          ...providerRouteAction(config),
-          retry_policy: {
-            // A failed attempt moves to the next provider of the chain (the next priority not tried yet).
-            retry_on: '5xx,reset,connect-failure,refused-stream,retriable-status-codes',
-            retriable_status_codes: config.routing.retry_on_status,
-            num_retries: Math.min(model.max_attempts ?? size, 10) - 1,
-            per_try_timeout: seconds(config.envoy.upstream_timeout_ms),
-            retry_back_off: { base_interval: '0.010s', max_interval: '0.050s' },
-            retry_priority: {
-              name: 'envoy.retry_priorities.previous_priorities',
-              typed_config: {
-                '@type': 'type.googleapis.com/envoy.extensions.retry.priority.previous_priorities.v3.PreviousPrioritiesConfig',
-                update_frequency: 1,
-              },
-            },
-            retry_host_predicate: [{ name: 'envoy.retry_host_predicates.previous_hosts', typed_config: { '@type': 'type.googleapis.com/envoy.extensions.retry.host.previous_hosts.v3.PreviousHostsPredicate' } }],
-            host_selection_retry_max_attempts: 5,
-          },
-        },
-        request_headers_to_remove: INTERNAL_HEADERS,
-        response_headers_to_remove: ['content-length'],
-        response_headers_to_add: [
-          ...commonResponseHeaders,
-          header('x-tollgate-provider', `%UPSTREAM_METADATA(["${ENDPOINT_METADATA_NAMESPACE}","provider"])%`),
-          header('x-tollgate-model', `%UPSTREAM_METADATA(["${ENDPOINT_METADATA_NAMESPACE}","model"])%`),
-          ...responseHeadersFromMetadata().filter((h) => (h as { header: { key: string } }).header.key !== 'x-tollgate-model'),
-        ],
-      };
-    }));
-  return {
-    '@type': 'type.googleapis.com/envoy.config.route.v3.RouteConfiguration',
-    name: ROUTE_CONFIG_NAME,
-    virtual_hosts: [{
-      name: 'tollgate',
-      domains: ['*'],
-      routes: [
-        ...providerRoutes,
-        ...chainRoutes,
-        {
-          // Only reachable if Tollgate let a request through without choosing a provider.
-          name: 'no_route',
-          match: { prefix: '/' },
-          direct_response: { status: 404 },
-        },
-      ],
-    }],
   };
 }
 
@@ -423,10 +168,7 @@ function renderBootstrap(config: TollgateConfig, options: RenderOptions) {
 const HEADER = '# Rendered by `tollgate envoy-config` from config/tollgate.yaml. Do not edit by hand.\n';
 
 export function renderEnvoyConfig(config: TollgateConfig, options: RenderOptions): RenderedEnvoyConfig {
-  const clusters = [
-    ...Object.entries(config.providers).map(([name, provider]) => renderProviderCluster(name, provider, config, options)),
-    ...chainClusters(config, options),
-  ];
+  const clusters = renderClusters(config, options);
   const routes = renderRoutes(config);
   // Version strings derive from content so an unchanged file never makes Envoy rebuild anything.
   const clustersBody = stringify(clusters);

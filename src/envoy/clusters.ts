@@ -1,0 +1,146 @@
+import type { ModelTarget, ProviderConfig, TollgateConfig } from '../config/types.ts';
+import { ATTEMPT_ATTRIBUTES, FILTER_ROLE_METADATA, UPSTREAM_ROLE } from '../extproc/attributes.ts';
+import { chainClusterName, chainMasks, targetsOf } from './chains.ts';
+import { clusterName, EXTPROC_CLUSTER, providerBaseUrlOverride, seconds, type RenderOptions } from './names.ts';
+import { clusterDiscoveryType, lbEndpoint, providerUpstreams, transportSocketMatches } from './provider-endpoints.ts';
+
+/** The provider clusters (CDS): one per provider, and one per subset of two or more providers of each chain. */
+/** HTTP/1.1 to providers; chain clusters add the per-attempt translation filter before the codec. */
+function httpProtocolOptions(upstreamFilters: object[] = []) {
+  return {
+    'envoy.extensions.upstreams.http.v3.HttpProtocolOptions': {
+      '@type': 'type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions',
+      explicit_http_config: { http_protocol_options: {} },
+      common_http_protocol_options: { idle_timeout: '60s' },
+      ...(upstreamFilters.length
+        ? {
+            http_filters: [
+              ...upstreamFilters,
+              {
+                name: 'envoy.filters.http.upstream_codec',
+                typed_config: { '@type': 'type.googleapis.com/envoy.extensions.filters.http.upstream_codec.v3.UpstreamCodec' },
+              },
+            ],
+          }
+        : {}),
+    },
+  };
+}
+
+/**
+ * The circuit breaker per provider endpoint: consecutive failures eject it for a while (longer each time). 429s are
+ * not failures of the endpoint and never eject it. max_ejection_percent 100: a chain must be able to eject every
+ * provider (the default 10 % would keep a broken one in rotation).
+ */
+function outlierDetection(config: TollgateConfig) {
+  const outlier = config.routing.outlier;
+  return {
+    consecutive_5xx: outlier.consecutive_failures,
+    consecutive_gateway_failure: outlier.consecutive_failures,
+    enforcing_consecutive_gateway_failure: 100,
+    interval: seconds(outlier.interval_ms),
+    base_ejection_time: seconds(outlier.base_ejection_ms),
+    max_ejection_percent: 100,
+  };
+}
+
+function baseCluster(name: string, connectTimeoutMs: number, config: TollgateConfig) {
+  return {
+    '@type': 'type.googleapis.com/envoy.config.cluster.v3.Cluster',
+    name,
+    dns_lookup_family: 'V4_PREFERRED',
+    connect_timeout: seconds(connectTimeoutMs),
+    per_connection_buffer_limit_bytes: config.envoy.max_response_body_bytes,
+    circuit_breakers: {
+      thresholds: [{ max_connections: 10000, max_pending_requests: 10000, max_requests: 10000, max_retries: 1000 }],
+    },
+    outlier_detection: outlierDetection(config),
+  };
+}
+
+/** A provider's own cluster: its endpoints in one priority. Tollgate translates in the request-level filter. */
+function renderProviderCluster(name: string, provider: ProviderConfig, config: TollgateConfig, options: RenderOptions) {
+  const upstreams = providerUpstreams(provider, providerBaseUrlOverride(name, options));
+  const matches = transportSocketMatches([{ name, config: provider, upstreams }]);
+  return {
+    ...baseCluster(clusterName(name), provider.connect_timeout_ms ?? config.envoy.connect_timeout_ms, config),
+    type: clusterDiscoveryType(upstreams),
+    load_assignment: {
+      cluster_name: clusterName(name),
+      endpoints: [{ lb_endpoints: upstreams.map((u) => lbEndpoint(u, { provider: name })) }],
+    },
+    typed_extension_protocol_options: httpProtocolOptions(),
+    ...(matches.length ? { transport_socket_matches: matches } : {}),
+  };
+}
+
+/**
+ * A fallback chain (or the part of it a request may use): one priority per provider in chain order. Envoy's retries
+ * move to the next priority; the upstream ext_proc filter runs on every attempt and has Tollgate translate the
+ * OpenAI request for whichever provider Envoy picked (read from the endpoint's metadata).
+ */
+function renderChainCluster(modelName: string, targets: ModelTarget[], mask: number, config: TollgateConfig, options: RenderOptions) {
+  const name = chainClusterName(modelName, mask);
+  const members = targets.map((target) => {
+    const provider = config.providers[target.provider] as ProviderConfig;
+    return { target, provider, upstreams: providerUpstreams(provider, providerBaseUrlOverride(target.provider, options)) };
+  });
+  const matches = transportSocketMatches(members.map((m) => ({ name: m.target.provider, config: m.provider, upstreams: m.upstreams })));
+  const connectTimeoutMs = Math.max(...members.map((m) => m.provider.connect_timeout_ms ?? config.envoy.connect_timeout_ms));
+  return {
+    ...baseCluster(name, connectTimeoutMs, config),
+    type: clusterDiscoveryType(members.flatMap((m) => m.upstreams)),
+    // With every provider ejected, answer 503 at once instead of sending traffic to broken ones (panic mode).
+    common_lb_config: { healthy_panic_threshold: { value: 0 } },
+    load_assignment: {
+      cluster_name: name,
+      endpoints: members.map((m, priority) => ({
+        priority,
+        lb_endpoints: m.upstreams.map((u) => lbEndpoint(u, { provider: m.target.provider, model: m.target.model })),
+      })),
+    },
+    typed_extension_protocol_options: httpProtocolOptions([upstreamTranslationFilter(config)]),
+    ...(matches.length ? { transport_socket_matches: matches } : {}),
+  };
+}
+
+/** Every chain cluster of the config: each subset of two or more targets of each multi-provider model. */
+function chainClusters(config: TollgateConfig, options: RenderOptions) {
+  return Object.entries(config.models).flatMap(([modelName, model]) =>
+    chainMasks(model.targets.length).map((mask) => renderChainCluster(modelName, targetsOf(model.targets, mask), mask, config, options)));
+}
+
+/** Tollgate's per-attempt translation: request headers and body of each attempt, and the attempt's status. */
+function upstreamTranslationFilter(config: TollgateConfig) {
+  return {
+    name: 'envoy.filters.http.ext_proc',
+    typed_config: {
+      '@type': 'type.googleapis.com/envoy.extensions.filters.http.ext_proc.v3.ExternalProcessor',
+      grpc_service: {
+        envoy_grpc: { cluster_name: EXTPROC_CLUSTER },
+        timeout: '5s',
+        initial_metadata: [{ key: FILTER_ROLE_METADATA, value: UPSTREAM_ROLE }],
+      },
+      stat_prefix: 'tollgate_upstream',
+      // Never forward an untranslated request (it would carry the client's Tollgate key to a provider).
+      failure_mode_allow: false,
+      message_timeout: seconds(config.envoy.message_timeout_ms),
+      processing_mode: {
+        request_header_mode: 'SEND',
+        request_body_mode: 'BUFFERED',
+        request_trailer_mode: 'SKIP',
+        response_header_mode: 'SEND',
+        response_body_mode: 'NONE',
+        response_trailer_mode: 'SKIP',
+      },
+      request_attributes: [...ATTEMPT_ATTRIBUTES],
+    },
+  };
+}
+
+export function renderClusters(config: TollgateConfig, options: RenderOptions): object[] {
+  return [
+    ...Object.entries(config.providers).map(([name, provider]) => renderProviderCluster(name, provider, config, options)),
+    ...chainClusters(config, options),
+  ];
+}

@@ -1,0 +1,22 @@
+/** Names and small helpers shared by the renderers of the bootstrap, the clusters and the routes. */
+export const ROUTE_HEADER = 'x-tollgate-route';
+export const INTERNAL_HEADERS = [ROUTE_HEADER, 'x-tollgate-user', 'x-tollgate-feature'];
+export const ROUTE_CONFIG_NAME = 'tollgate_routes';
+export const EXTPROC_CLUSTER = 'tollgate_extproc';
+
+export interface RenderOptions {
+  /** Directory of routes.yaml/clusters.yaml as Envoy will see it (absolute, or relative to Envoy's cwd). */
+  dir: string;
+  /** Overrides of provider base URLs (the demo provider of `npm start`). */
+  providerBaseUrls?: Record<string, string>;
+}
+
+export const seconds = (ms: number) => `${(ms / 1000).toFixed(3)}s`;
+
+export function clusterName(provider: string): string {
+  return `provider_${provider}`;
+}
+
+export function providerBaseUrlOverride(name: string, options: RenderOptions): string | undefined {
+  return options.providerBaseUrls?.[name];
+}
