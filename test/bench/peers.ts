@@ -257,8 +257,12 @@ async function profileTollgateFull(ctx: StartContext, rps: number) {
   const [main] = readdirSync(profileDir).filter((file) => file.endsWith('.cpuprofile')).map((file) => join(profileDir, file))
     .sort((a, b) => statSync(b).size - statSync(a).size);
   if (!main) return null;
-  const summary = spawnSync(process.execPath, [join(projectRoot, 'test/bench/profile-summary.ts'), main, '--top', '15', '--from', String(Math.round(fromMs))], { encoding: 'utf8' });
-  return { rps, seconds: SECONDS, file: relative(projectRoot, main), summary: summary.stdout.trim() };
+  // The flame graph is committed with the results (the profile itself is large and stays in the ignored folder).
+  const flameGraph = join(projectRoot, 'test/bench/results/tollgate-full-flame-graph.svg');
+  const summary = spawnSync(process.execPath, [
+    join(projectRoot, 'test/bench/profile-summary.ts'), main, '--top', '15', '--from', String(Math.round(fromMs)), '--svg', flameGraph,
+  ], { encoding: 'utf8' });
+  return { rps, seconds: SECONDS, file: relative(projectRoot, main), flame_graph: relative(projectRoot, flameGraph), summary: summary.stdout.trim() };
 }
 
 // ───────────────────────────────────────────────────────────────── main

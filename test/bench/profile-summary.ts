@@ -3,16 +3,19 @@
  * --cpu-prof-dir=/tmp/prof" node test/bench/overhead.ts): self time by area (package or src/ directory) and by
  * function, and inclusive time of the busiest frames.
  *
- *   node test/bench/profile-summary.ts FILE.cpuprofile [--top 30] [--from MS]
+ *   node test/bench/profile-summary.ts FILE.cpuprofile [--top 30] [--from MS] [--svg OUT.svg]
+ *
+ * --svg also writes a flame graph of the same samples (lib/flame-graph.ts).
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { flameGraphSvg, type CallFrame, type CpuProfile as SampledProfile, type ProfileNode } from './lib/flame-graph.ts';
 
-interface CallFrame { functionName: string; url: string; lineNumber: number }
-interface ProfileNode { id: number; callFrame: CallFrame; children?: number[] }
-interface CpuProfile { nodes: ProfileNode[]; samples: number[]; timeDeltas: number[]; startTime: number; endTime: number }
+interface CpuProfile extends SampledProfile { startTime: number; endTime: number }
 
 const args = process.argv.slice(2);
-const file = args.find((arg) => !arg.startsWith('--') && !/^\d+$/.test(arg));
+const svgAt = args.indexOf('--svg');
+const svgOut = svgAt === -1 ? null : (args[svgAt + 1] ?? null);
+const file = args.find((arg, i) => !arg.startsWith('--') && !/^\d+$/.test(arg) && i !== svgAt + 1);
 const option = (name: string, fallback: number) => {
   const at = args.indexOf(name);
   return at === -1 ? fallback : Number(args[at + 1]);
@@ -80,3 +83,8 @@ const table = (title: string, map: Map<string, number>) => {
 table('self time by area', selfByArea);
 table('self time by function', selfByFunction);
 table('inclusive time by function', totalByFunction);
+
+if (svgOut) {
+  writeFileSync(svgOut, flameGraphSvg(profile, { fromMs, title: `CPU profile ${file.split('/').pop()}` }));
+  out(`\nflame graph: ${svgOut}\n`);
+}
