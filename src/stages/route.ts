@@ -7,6 +7,7 @@ import type { Stage, StageResult } from '../pipeline/stage.ts';
 import { CredentialResolver } from '../providers/credentials.ts';
 import type { ResponseTranslator } from '../providers/provider-adapter.ts';
 import { providerAdapter } from '../providers/registry.ts';
+import { translateForProvider } from '../providers/translate.ts';
 import type { AttemptLog } from '../upstream/attempt-log.ts';
 
 /** The candidates that no exclusion (tenant config, kill switch, policy) removed, in fallback order. */
@@ -55,18 +56,7 @@ export function routeStage(deps: RouteStageDeps): Stage {
   function translateHere(ctx: RequestContext, chosen: RouteCandidate, endpoint: 'chat' | 'embeddings'): void {
     const provider = deps.config.catalog().provider(chosen.provider);
     if (!provider) return;
-    const outgoing = providerAdapter(provider.config.type).translateRequest({
-      endpoint,
-      body: ctx.body ?? {},
-      stream: ctx.stream,
-      target: {
-        providerName: provider.name,
-        provider: provider.config,
-        basePath: provider.basePath,
-        upstreamModel: chosen.model,
-        credential: deps.credentials.get(provider.config),
-      },
-    });
+    const outgoing = translateForProvider(provider, chosen.model, { endpoint, body: ctx.body ?? {}, stream: ctx.stream }, deps.credentials);
     ctx.upstream.path = outgoing.path;
     // The client's Tollgate key never goes to a provider; adapters set the provider's own credential header.
     ctx.upstream.removeHeader('authorization');

@@ -7,7 +7,8 @@ import type { Attempt } from '../pipeline/context.ts';
 import type { Attributes, PhaseEvent, PhaseReply, StreamHandler } from '../pipeline/phases.ts';
 import { decodeJsonBody } from '../pipeline/runner.ts';
 import type { CredentialResolver } from '../providers/credentials.ts';
-import { PROVIDER_REQUEST_HEADERS, providerAdapter } from '../providers/registry.ts';
+import { PROVIDER_REQUEST_HEADERS } from '../providers/registry.ts';
+import { translateForProvider } from '../providers/translate.ts';
 import type { AttemptLog } from './attempt-log.ts';
 
 export interface AttemptHandlerDeps {
@@ -74,18 +75,7 @@ class AttemptHandler implements StreamHandler {
     // Envoy replays the original body on every attempt, but the path it sends is what the previous attempt made of
     // it; the body tells the endpoint (the request-level filter validated it: chat has messages, embeddings input).
     const endpoint = Array.isArray(body.messages) ? 'chat' : 'embeddings';
-    const outgoing = providerAdapter(provider.config.type).translateRequest({
-      endpoint,
-      body,
-      stream: body.stream === true,
-      target: {
-        providerName: provider.name,
-        provider: provider.config,
-        basePath: provider.basePath,
-        upstreamModel: this.model,
-        credential: this.deps.credentials.get(provider.config),
-      },
-    });
+    const outgoing = translateForProvider(provider, this.model, { endpoint, body, stream: body.stream === true }, this.deps.credentials);
     const translated = Buffer.from(JSON.stringify(outgoing.body));
     return {
       kind: 'continue',
