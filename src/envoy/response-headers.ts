@@ -21,9 +21,9 @@ export const METADATA_RESPONSE_HEADERS = [
 
 export type MetadataResponseHeader = (typeof METADATA_RESPONSE_HEADERS)[number];
 
-/** The route's response_headers_to_add entries that copy the metadata into headers. */
-export function responseHeadersFromMetadata(): object[] {
-  return METADATA_RESPONSE_HEADERS.map((name) => ({
+/** The route's response_headers_to_add entries that copy the metadata into headers (but those the route sets itself). */
+export function responseHeadersFromMetadata(except: readonly MetadataResponseHeader[] = []): object[] {
+  return METADATA_RESPONSE_HEADERS.filter((name) => !except.includes(name)).map((name) => ({
     header: { key: name, value: `%DYNAMIC_METADATA(${RESPONSE_HEADERS_NAMESPACE}:${name})%` },
     append_action: 'OVERWRITE_IF_EXISTS_OR_ADD',
   }));

@@ -18,6 +18,12 @@ function providerRouteAction(config: TollgateConfig) {
   };
 }
 
+/** A retry goes to another endpoint than the ones already tried (another key or replica, the next provider). */
+const PREVIOUS_HOSTS = [{
+  name: 'envoy.retry_host_predicates.previous_hosts',
+  typed_config: { '@type': 'type.googleapis.com/envoy.extensions.retry.host.previous_hosts.v3.PreviousHostsPredicate' },
+}];
+
 const commonResponseHeaders = [
   header('x-tollgate-request-id', '%REQ(x-request-id)%'),
   header('x-tollgate-attempts', '%UPSTREAM_REQUEST_ATTEMPT_COUNT%'),
@@ -35,7 +41,7 @@ export function renderRoutes(config: TollgateConfig) {
         retry_on: 'connect-failure,refused-stream',
         num_retries: 1,
         per_try_timeout: seconds(config.envoy.upstream_timeout_ms),
-        retry_host_predicate: [{ name: 'envoy.retry_host_predicates.previous_hosts', typed_config: { '@type': 'type.googleapis.com/envoy.extensions.retry.host.previous_hosts.v3.PreviousHostsPredicate' } }],
+        retry_host_predicate: PREVIOUS_HOSTS,
         host_selection_retry_max_attempts: 3,
       },
     },
@@ -72,7 +78,7 @@ export function renderRoutes(config: TollgateConfig) {
                 update_frequency: 1,
               },
             },
-            retry_host_predicate: [{ name: 'envoy.retry_host_predicates.previous_hosts', typed_config: { '@type': 'type.googleapis.com/envoy.extensions.retry.host.previous_hosts.v3.PreviousHostsPredicate' } }],
+            retry_host_predicate: PREVIOUS_HOSTS,
             host_selection_retry_max_attempts: 5,
           },
         },
@@ -82,7 +88,8 @@ export function renderRoutes(config: TollgateConfig) {
           ...commonResponseHeaders,
           header('x-tollgate-provider', `%UPSTREAM_METADATA(["${ENDPOINT_METADATA_NAMESPACE}","provider"])%`),
           header('x-tollgate-model', `%UPSTREAM_METADATA(["${ENDPOINT_METADATA_NAMESPACE}","model"])%`),
-          ...responseHeadersFromMetadata().filter((h) => (h as { header: { key: string } }).header.key !== 'x-tollgate-model'),
+          // The answering endpoint names the model here, so the request-phase value is not used.
+          ...responseHeadersFromMetadata(['x-tollgate-model']),
         ],
       };
     }));

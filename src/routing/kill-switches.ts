@@ -13,8 +13,10 @@ export interface KillSwitch {
 
 /** One set lists the switches that are on; one key per switch holds its details. Both in the shared store. */
 const SET_KEY = 'tg:killswitch:on';
-const detailKey = (scope: KillSwitchScope, name: string) => `tg:killswitch:${scope}:${name}`;
 const member = (scope: KillSwitchScope, name: string) => `${scope}:${name}`;
+/** A member of the set (`scope:name`) names its details key. */
+const detailKeyOf = (setMember: string) => `tg:killswitch:${setMember}`;
+const detailKey = (scope: KillSwitchScope, name: string) => detailKeyOf(member(scope, name));
 
 /**
  * Emergency switches an operator flips through the admin API: a provider, a model or a feature goes dark on every
@@ -79,7 +81,7 @@ export class KillSwitches {
 
   async list(): Promise<KillSwitch[]> {
     const members = (await this.store.setMembers(SET_KEY)).sort();
-    const details = members.length ? await this.store.getMany(members.map((m) => `tg:killswitch:${m}`)) : [];
+    const details = members.length ? await this.store.getMany(members.map(detailKeyOf)) : [];
     return members.map((m, index) => {
       const stored = details[index];
       if (stored) return JSON.parse(stored) as KillSwitch;
