@@ -1,5 +1,6 @@
 import type { Pool } from 'undici';
 import { summarize, type LatencySummary } from './percentiles.ts';
+import { FailureTally } from './failure-tally.ts';
 
 /**
  * Closed-loop load for maximum throughput: `connections` clients each send a request, read the whole answer and send
@@ -32,9 +33,7 @@ export interface ClosedLoadResult {
 }
 
 export async function runClosedLoad(pool: Pool, options: ClosedLoadOptions): Promise<ClosedLoadResult> {
-  const statuses: Record<string, number> = {};
-  const errors: Record<string, number> = {};
-  const errorSamples: string[] = [];
+  const failures = new FailureTally();
   const latencies: number[] = [];
   let ok = 0;
   let sent = 0;
@@ -52,26 +51,23 @@ export async function runClosedLoad(pool: Pool, options: ClosedLoadOptions): Pro
           ok += 1;
           latencies.push(performance.now() - sentAt);
         } else {
-          const key = String(response.statusCode);
-          statuses[key] = (statuses[key] ?? 0) + 1;
-          if (errorSamples.length < 5) errorSamples.push(`${key} ${text.slice(0, 300)}`);
+          failures.status(response.statusCode, () => text.slice(0, 300));
         }
       } catch (error) {
-        const key = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
-        errors[key] = (errors[key] ?? 0) + 1;
+        failures.error(error);
       }
     }
   };
   await Promise.all(Array.from({ length: options.connections }, client));
   const seconds = (performance.now() - started) / 1000;
-  const errorCount = Object.values(statuses).reduce((a, b) => a + b, 0) + Object.values(errors).reduce((a, b) => a + b, 0);
+  const errorCount = failures.count;
   return {
     connections: options.connections,
     durationMs: options.durationMs,
     ok,
-    statuses,
-    errors,
-    errorSamples,
+    statuses: failures.statuses,
+    errors: failures.errors,
+    errorSamples: failures.samples,
     errorCount,
     errorRate: ok + errorCount ? Math.round((errorCount / (ok + errorCount)) * 10_000) / 10_000 : 0,
     rps: Math.round((ok / seconds) * 10) / 10,

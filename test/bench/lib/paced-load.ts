@@ -1,5 +1,6 @@
 import { Pool } from 'undici';
 import { summarize, type LatencySummary } from './percentiles.ts';
+import { FailureTally } from './failure-tally.ts';
 
 /**
  * Open-loop, fixed-rate load (the wrk2 model): request i is due at t0 + i/rps and is sent then, whether or not
@@ -67,9 +68,7 @@ export function runPacedLoad(pool: Pool, options: PacedLoadOptions): Promise<Pac
   const intervalMs = 1000 / options.rps;
   const latencies = new Float64Array(total).fill(Number.NaN);
   const sendLags = new Float64Array(total);
-  const statuses: Record<string, number> = {};
-  const errors: Record<string, number> = {};
-  const errorSamples: string[] = [];
+  const failures = new FailureTally();
   const method = options.method ?? 'POST';
   const { path, headers, body, bodyFor } = options;
   let ok = 0;
@@ -87,16 +86,16 @@ export function runPacedLoad(pool: Pool, options: PacedLoadOptions): Promise<Pac
       if (finished) return;
       finished = true;
       if (drainTimer) clearTimeout(drainTimer);
-      const errorCount = Object.values(statuses).reduce((a, b) => a + b, 0) + Object.values(errors).reduce((a, b) => a + b, 0) + inflight;
+      const errorCount = failures.count + inflight;
       const windowMs = Math.max(lastAnswerAt - t0, options.durationMs);
       resolve({
         rps: options.rps,
         durationMs: options.durationMs,
         scheduled: total,
         ok,
-        statuses,
-        errors,
-        errorSamples,
+        statuses: failures.statuses,
+        errors: failures.errors,
+        errorSamples: failures.samples,
         unanswered: inflight,
         errorCount,
         latency: summarize(latencies),
@@ -125,18 +124,15 @@ export function runPacedLoad(pool: Pool, options: PacedLoadOptions): Promise<Pac
             ok += 1;
             latencies[index] = doneAt - scheduledAt;
           } else {
-            const key = String(response.statusCode);
-            statuses[key] = (statuses[key] ?? 0) + 1;
-            if (errorSamples.length < 5) {
+            failures.status(response.statusCode, () => {
               const flags = response.headers['x-envoy-response-flags'] ?? response.headers['x-tollgate-request-id'] ?? '';
-              errorSamples.push(`${key} ${String(flags)} ${Buffer.from(bytes).toString('utf8').slice(0, 300)}`);
-            }
+              return `${String(flags)} ${Buffer.from(bytes).toString('utf8').slice(0, 300)}`;
+            });
           }
           answered();
         },
       ).catch((error: unknown) => {
-        const key = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
-        errors[key] = (errors[key] ?? 0) + 1;
+        failures.error(error);
         answered();
       });
     };

@@ -1,5 +1,6 @@
 import type { Pool } from 'undici';
 import { summarize, type LatencySummary } from './percentiles.ts';
+import { FailureTally } from './failure-tally.ts';
 
 /**
  * Streaming timings: SSE chat completions sent at a fixed rate (open loop, as lib/paced-load.ts), each read event by
@@ -57,9 +58,7 @@ export function runStreamTiming(pool: Pool, options: StreamTimingOptions): Promi
   const gaps: number[] = [];
   const totals: number[] = [];
   const eventCounts: number[] = [];
-  const statuses: Record<string, number> = {};
-  const errors: Record<string, number> = {};
-  const errorSamples: string[] = [];
+  const failures = new FailureTally();
   let ok = 0;
   let inflight = 0;
 
@@ -67,9 +66,7 @@ export function runStreamTiming(pool: Pool, options: StreamTimingOptions): Promi
     const response = await pool.request({ path: options.path, method: 'POST', headers: options.headers, body: options.bodyFor(index) });
     if (response.statusCode !== 200) {
       const text = await response.body.text();
-      const key = String(response.statusCode);
-      statuses[key] = (statuses[key] ?? 0) + 1;
-      if (errorSamples.length < 5) errorSamples.push(`${key} ${text.slice(0, 300)}`);
+      failures.status(response.statusCode, () => text.slice(0, 300));
       return;
     }
     let buffered = '';
@@ -84,7 +81,7 @@ export function runStreamTiming(pool: Pool, options: StreamTimingOptions): Promi
       }
     }
     if (!contentTimes.length) {
-      errors['stream without content'] = (errors['stream without content'] ?? 0) + 1;
+      failures.error('stream without content');
       return;
     }
     ok += 1;
@@ -108,9 +105,9 @@ export function runStreamTiming(pool: Pool, options: StreamTimingOptions): Promi
         scheduled: total,
         ok,
         errorCount: total - ok,
-        statuses,
-        errors,
-        errorSamples,
+        statuses: failures.statuses,
+        errors: failures.errors,
+        errorSamples: failures.samples,
         ttft: summarize(ttfts),
         interChunk: summarize(gaps),
         total: summarize(totals),
@@ -128,8 +125,7 @@ export function runStreamTiming(pool: Pool, options: StreamTimingOptions): Promi
         inflight += 1;
         streamOne(index, t0 + index * intervalMs)
           .catch((error: unknown) => {
-            const key = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
-            errors[key] = (errors[key] ?? 0) + 1;
+            failures.error(error);
           })
           .finally(() => {
             inflight -= 1;
