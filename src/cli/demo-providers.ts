@@ -68,7 +68,7 @@ const demoFakes: Record<ProviderType, (config: TollgateConfig) => Promise<Runnin
 /** The demo stands in for every provider when none has a credential (a fresh `npm start`). */
 export function demoNeeded(config: TollgateConfig): boolean {
   const resolver = new CredentialResolver();
-  return Object.values(config.providers).every((p) => CredentialResolver.needsCredential(p) && !resolver.get(p));
+  return Object.values(config.providers).every((p) => CredentialResolver.needsCredential(p) && !resolver.has(p));
 }
 
 export async function startDemoProviders(config: TollgateConfig): Promise<DemoProviders> {

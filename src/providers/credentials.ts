@@ -30,8 +30,7 @@ export class CredentialResolver {
    * or line breaks (e.g. keys of several projects, to spread rate limits): they are used in turn.
    */
   get(provider: ProviderConfig): string | null {
-    const raw = (provider.api_key_env ? this.env[provider.api_key_env]?.trim() : undefined) ||
-      (provider.api_key_file ? this.fileCache.get(provider.api_key_file) : null);
+    const raw = this.source(provider);
     if (!raw) return null;
     if (!/[,\n]/.test(raw)) return raw;
     const keys = raw.split(/[,\n]/).map((k) => k.trim()).filter(Boolean);
@@ -39,6 +38,17 @@ export class CredentialResolver {
     const turn = this.turns.get(raw) ?? 0;
     this.turns.set(raw, turn + 1);
     return keys[turn % keys.length] as string;
+  }
+
+  /** Whether a credential is there to use, without taking a turn of the rotation (unlike get). */
+  has(provider: ProviderConfig): boolean {
+    return Boolean(this.source(provider)?.split(/[,\n]/).some((key) => key.trim()));
+  }
+
+  /** The raw value of the provider's credential source: the env var first, then the secret file. */
+  private source(provider: ProviderConfig): string | null {
+    return (provider.api_key_env ? this.env[provider.api_key_env]?.trim() : undefined) ||
+      (provider.api_key_file ? this.fileCache.get(provider.api_key_file) ?? null : null);
   }
 
   /** Whether the provider declares a credential source at all (a keyless local vLLM does not). */

@@ -45,7 +45,7 @@ export function routeStage(deps: RouteStageDeps): Stage {
     return candidates.filter((candidate) => {
       const provider = catalog.provider(candidate.provider);
       if (!provider) return false;
-      if (CredentialResolver.needsCredential(provider.config) && !deps.credentials.get(provider.config)) {
+      if (CredentialResolver.needsCredential(provider.config) && !deps.credentials.has(provider.config)) {
         ctx.routing.reasons.push(`provider ${candidate.provider} has no credential configured`);
         return false;
       }

@@ -3,7 +3,7 @@ import { startFakeOpenAI, type FakeOpenAI } from '../fakes/openai-provider.ts';
 import { PLACEHOLDER_URL, PROVIDER_KEY, startHarness, testConfig, type Harness } from '../helpers/gateway-harness.ts';
 
 /** A provider with several endpoints (e.g. vLLM replicas): Envoy balances requests over them, each with its Host. */
-describe('several endpoints of one provider', () => {
+describe('several endpoints and keys of one provider', () => {
   let h: Harness;
   let second: FakeOpenAI;
 
@@ -32,6 +32,27 @@ describe('several endpoints of one provider', () => {
     for (let i = 0; i < 10; i++) {
       const answer = await h.client().chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'still here' }] });
       expect(answer.choices[0]?.message.content).toBe('Echo: still here');
+    }
+  });
+
+  it('uses the keys of a multi-key credential in turn, one per request', async () => {
+    process.env.TEST_ROTATED_KEYS = 'sk-a,sk-b';
+    const keyed = await startHarness({
+      config: {
+        ...testConfig(),
+        providers: { openai: { type: 'openai', base_url: PLACEHOLDER_URL, api_key_env: 'TEST_ROTATED_KEYS' } },
+      },
+      // The fake takes any key here, so the test sees which one each request carried.
+      fake: { apiKey: undefined },
+    });
+    try {
+      for (let i = 0; i < 4; i++) {
+        await keyed.client().chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: `k${i}` }] });
+      }
+      expect(keyed.fake.requests.map((r) => r.headers.authorization)).toEqual(['Bearer sk-a', 'Bearer sk-b', 'Bearer sk-a', 'Bearer sk-b']);
+    } finally {
+      await keyed.stop();
+      delete process.env.TEST_ROTATED_KEYS;
     }
   });
 });

@@ -41,4 +41,13 @@ describe('CredentialResolver', () => {
     const used = Array.from({ length: 6 }, () => resolver?.get(provider));
     expect(used).toEqual(['sk-one', 'sk-two', 'sk-three', 'sk-one', 'sk-two', 'sk-three']);
   });
+
+  it('tells whether a credential is there without taking a turn of the rotation', () => {
+    resolver = new CredentialResolver({ env: { K: 'sk-one,sk-two', EMPTY: ' , ' } });
+    const provider = { type: 'openai' as const, base_url: 'https://x/v1', api_key_env: 'K' };
+    expect(resolver.has(provider)).toBe(true);
+    expect(resolver.has({ ...provider, api_key_env: 'EMPTY' })).toBe(false);
+    expect(resolver.has({ ...provider, api_key_env: 'NOPE' })).toBe(false);
+    expect([resolver.get(provider), resolver.has(provider), resolver.get(provider)]).toEqual(['sk-one', true, 'sk-two']);
+  });
 });
