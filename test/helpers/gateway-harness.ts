@@ -68,7 +68,21 @@ export interface HarnessOptions {
   envoyLogLevel?: string;
 }
 
+/**
+ * Starts the harness. Ports are picked free and bound a moment later by Envoy; when a parallel test took one in
+ * between, Envoy cannot bind, and the whole harness starts again on new ports (a few times at most).
+ */
 export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startHarnessOnce(options);
+    } catch (error) {
+      if (attempt >= 3 || !(error as Error).message.includes('Address already in use')) throw error;
+    }
+  }
+}
+
+async function startHarnessOnce(options: HarnessOptions): Promise<Harness> {
   const dir = await mkdtemp(join(tmpdir(), 'tollgate-e2e-'));
   const fake = await startFakeOpenAI({ apiKey: PROVIDER_KEY, ...options.fake });
   const [listenerPort, envoyAdminPort] = [await freePort(), await freePort()];
@@ -107,6 +121,10 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   try {
     await waitForEnvoyReady(envoyAdminUrl, envoy);
   } catch (error) {
+    await envoy.stop();
+    await tollgate.stop();
+    await fake.close();
+    await rm(dir, { recursive: true, force: true });
     throw new Error(`${(error as Error).message}\n${envoyOutput.join('\n')}`);
   }
 
