@@ -10,10 +10,21 @@ import type { ModelConfig } from '../config/types.ts';
  * chain's targets (bit i = target i), so the name is stable however the request narrows the chain.
  */
 export function chainClusterName(model: string, mask: number): string {
-  // Model names may hold characters Envoy stats handle badly; a short hash keeps distinct names distinct.
-  const readable = model.replace(/[^A-Za-z0-9_.-]/g, '_').slice(0, 60);
-  const hash = createHash('sha256').update(model).digest('hex').slice(0, 8);
-  return `chain_${readable}_${hash}_${mask.toString(2).padStart(2, '0')}`;
+  return `chain_${modelPart(model)}_${mask.toString(2).padStart(2, '0')}`;
+}
+
+/** The route stage names a cluster on every chained request: the hashed part is computed once per model name. */
+const modelParts = new Map<string, string>();
+
+function modelPart(model: string): string {
+  let part = modelParts.get(model);
+  if (part === undefined) {
+    // Model names may hold characters Envoy stats handle badly; a short hash keeps distinct names distinct.
+    const readable = model.replace(/[^A-Za-z0-9_.-]/g, '_').slice(0, 60);
+    part = `${readable}_${createHash('sha256').update(model).digest('hex').slice(0, 8)}`;
+    modelParts.set(model, part);
+  }
+  return part;
 }
 
 /** The masks of every subset with at least two targets, for a chain of n targets. */
