@@ -34,6 +34,8 @@ import { killSwitchStage } from './stages/kill-switch.ts';
 import { routeStage } from './stages/route.ts';
 import { validateStage } from './stages/validate.ts';
 import { createStore, type StoreConfig } from './store/create-store.ts';
+import { RedisStore } from './store/redis-store.ts';
+import { RoundTrip } from './store/round-trip.ts';
 import { createAttemptHandler } from './upstream/attempt-handler.ts';
 import { AttemptLog } from './upstream/attempt-log.ts';
 import type { Store } from './store/store.ts';
@@ -131,9 +133,12 @@ export async function startTollgate(options: TollgateOptions): Promise<Tollgate>
   });
   // Token buckets and budgets: Lua on the store's Redis (one call to reserve, one to settle), in process otherwise.
   const quota = await createQuota({ config, store, metrics, logger, env, ledger });
+  const redisClient = store instanceof RedisStore ? store.client : null;
   const newHandler = createPipeline({
     logger,
     now,
+    // One Redis round trip per phase for every stage that talks to the store (src/store/round-trip.ts).
+    ...(redisClient ? { newRoundTrip: () => new RoundTrip(redisClient) } : {}),
     stages: [
       authStage({ keys, staticKeys: () => staticKeys, config }),
       validateStage(),
@@ -150,9 +155,10 @@ export async function startTollgate(options: TollgateOptions): Promise<Tollgate>
       })] : []),
       // Reserves the estimate in every quota scope: after every stage that narrows the candidates (priced at the
       // dearest allowed one) or caps max_tokens, and after the ones that may refuse, so a refusal reserves nothing.
-      quota.reserve,
-      // Keeps the client's OpenAI request for the cache key (route replaces ctx.body with the provider's form).
+      // Keeps the client's OpenAI request for the cache key (route replaces ctx.body with the provider's form) and
+      // queues the exact lookup, which then leaves in the same Redis round trip as the quota reservation.
       cache.before,
+      quota.reserve,
       // Chooses among the allowed candidates, translates per provider; on the way back it translates the response
       // to OpenAI format first, so the stages after it (cache, quota, observe) always read OpenAI.
       routeStage({ config, credentials, attempts }),

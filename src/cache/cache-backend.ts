@@ -1,4 +1,5 @@
 import type { CacheEntry } from './cache-entry.ts';
+import type { RoundTrip } from '../store/round-trip.ts';
 import type { TextFeatures } from './near-miss.ts';
 
 /** A stored question of the semantic cache: its embedding and the facts a paraphrase must keep. */
@@ -16,9 +17,10 @@ export interface SemanticRecord {
  */
 export interface CacheBackend {
   readonly kind: 'memory' | 'redis';
-  get(key: string): Promise<CacheEntry | null>;
+  /** `via`: the request's round trip, when the backend's commands may join it (Redis); sent by whoever needs a reply. */
+  get(key: string, via?: RoundTrip | null): Promise<CacheEntry | null>;
   /** Stores an entry and, for the semantic cache, its question in the namespace's index. */
-  put(key: string, entry: CacheEntry, semantic?: { namespace: string; record: SemanticRecord }): Promise<void>;
+  put(key: string, entry: CacheEntry, semantic?: { namespace: string; record: SemanticRecord }, via?: RoundTrip | null): Promise<void>;
   /** Every question stored in a namespace (one tenant scope + model + parameters). */
   semanticRecords(namespace: string): Promise<SemanticRecord[]>;
   close(): Promise<void>;

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { RedisClient } from '../store/redis-store.ts';
+import type { RoundTrip } from '../store/round-trip.ts';
 import { decodeRecord, encodeRecord, type CacheBackend, type CacheLimits, type SemanticRecord } from './cache-backend.ts';
 import type { CacheEntry } from './cache-entry.ts';
 
@@ -83,8 +84,8 @@ export class RedisCacheBackend implements CacheBackend {
     this.now = now;
   }
 
-  async get(key: string): Promise<CacheEntry | null> {
-    const text = await this.client.get(ENTRY_PREFIX + key);
+  async get(key: string, via: RoundTrip | null = null): Promise<CacheEntry | null> {
+    const text = (via ? await via.call(['get', ENTRY_PREFIX + key]) : await this.client.get(ENTRY_PREFIX + key)) as string | null;
     if (!text) return null;
     try {
       return JSON.parse(text) as CacheEntry;
@@ -93,18 +94,20 @@ export class RedisCacheBackend implements CacheBackend {
     }
   }
 
-  async put(key: string, entry: CacheEntry, semantic?: { namespace: string; record: SemanticRecord }): Promise<void> {
+  async put(key: string, entry: CacheEntry, semantic?: { namespace: string; record: SemanticRecord }, via: RoundTrip | null = null): Promise<void> {
     const now = this.now();
     const ttlMs = Math.max(1, Math.ceil(entry.staleUntil - now));
-    await this.script('put', [INDEX, SIZES, BYTES], [
+    const stored = this.script('put', [INDEX, SIZES, BYTES], [
       ENTRY_PREFIX, key, JSON.stringify(entry), entry.staleUntil, ttlMs, this.limits.maxEntries, this.limits.maxBytes, now,
-    ]);
-    if (semantic) {
-      const base = NAMESPACE_PREFIX + semantic.namespace;
-      await this.script('addRecord', [base, `${base}:order`], [
+    ], via);
+    const indexed = semantic
+      ? this.script('addRecord', [NAMESPACE_PREFIX + semantic.namespace, `${NAMESPACE_PREFIX + semantic.namespace}:order`], [
         key, encodeRecord(semantic.record), ttlMs, now, this.limits.maxRecordsPerNamespace,
-      ]);
-    }
+      ], via)
+      : null;
+    // Both are queued before either is awaited, so with a round trip they leave together.
+    const outcomes = await Promise.allSettled([stored, indexed]);
+    for (const outcome of outcomes) if (outcome.status === 'rejected') throw outcome.reason;
   }
 
   /**
@@ -136,9 +139,10 @@ export class RedisCacheBackend implements CacheBackend {
     // The client belongs to the store, which closes it.
   }
 
-  private async script(name: keyof typeof SCRIPTS, keys: string[], args: Array<string | number>): Promise<unknown> {
+  private async script(name: keyof typeof SCRIPTS, keys: string[], args: Array<string | number>, via: RoundTrip | null = null): Promise<unknown> {
     const { lua, sha } = SCRIPTS[name];
     try {
+      if (via) return await via.call(['evalsha', sha, keys.length, ...keys, ...args]);
       return await this.client.evalsha(sha, keys.length, ...keys, ...args);
     } catch (error) {
       if (!String((error as Error).message).includes('NOSCRIPT')) throw error;

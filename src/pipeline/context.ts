@@ -3,6 +3,7 @@ import type { ProviderType } from '../config/types.ts';
 import type { MetadataResponseHeader } from '../envoy/response-headers.ts';
 import type { GatewayError } from '../errors/gateway-error.ts';
 import type { PiiFindings } from '../guardrails/pii/types.ts';
+import type { RoundTrip } from '../store/round-trip.ts';
 import type { HeaderMap, ProcessingModeOverride } from './phases.ts';
 
 export interface Tenant {
@@ -160,4 +161,9 @@ export interface RequestContext {
   /** The error Tollgate answered with, if any. */
   error: GatewayError | null;
   outcome: Outcome;
+  /**
+   * The Redis commands stages queue for this phase's one round trip (src/store/round-trip.ts); null without a Redis
+   * store. Whoever needs a reply first sends the lot; the runner sends what is left at the end.
+   */
+  roundTrip: RoundTrip | null;
 }

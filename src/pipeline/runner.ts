@@ -7,11 +7,14 @@ import { UpstreamEdits, type RequestContext } from './context.ts';
 import { ANSWERING_MODEL_ATTRIBUTE, ANSWERING_PROVIDER_ATTRIBUTE } from '../extproc/attributes.ts';
 import type { Attributes, HeaderEdits, PhaseEvent, PhaseReply, Phase, StreamHandler } from './phases.ts';
 import type { DirectAnswer, Stage, StageResult } from './stage.ts';
+import type { RoundTrip } from '../store/round-trip.ts';
 
 export interface PipelineOptions {
   stages: Stage[];
   logger: Logger;
   now: () => number;
+  /** A request's collector of store commands for one round trip per phase; absent without a Redis store. */
+  newRoundTrip?: () => RoundTrip;
 }
 
 const STRICT_UTF8 = new TextDecoder('utf-8', { fatal: true });
@@ -117,6 +120,7 @@ class RequestPipeline implements StreamHandler {
       cost: null,
       error: null,
       outcome: 'pending',
+      roundTrip: this.options.newRoundTrip?.() ?? null,
     };
     const answer = await this.runHook('onRequestHeaders');
     if (answer) return this.answer(answer);
@@ -271,6 +275,8 @@ class RequestPipeline implements StreamHandler {
         ctx.log.error({ err: error, stage: stage.name }, 'onResponseEnd failed');
       }
     }
+    // Commands no stage sent (e.g. a cache store when no quota settles): they go now, together.
+    await ctx.roundTrip?.send();
   }
 
   private requireCtx(): RequestContext {

@@ -1,3 +1,4 @@
+import type { RoundTrip } from '../store/round-trip.ts';
 import type { BudgetScope, LimitScope } from './config.ts';
 
 /** A token bucket of one scope: `limit` per minute, refilled continuously. */
@@ -80,9 +81,9 @@ export interface CrossedThreshold {
  */
 export interface QuotaEngine {
   /** Sends `along` with the reservation when it can (Redis); an engine without a round trip to share refuses it. */
-  reserve(plan: QuotaPlan, reservation: Reservation, along?: RideAlong[]): Promise<ReserveOutcome>;
+  reserve(plan: QuotaPlan, reservation: Reservation, along?: RideAlong[], roundTrip?: RoundTrip | null): Promise<ReserveOutcome>;
   /** `reserved` is what reserve took (zeros when the store failed open at reservation): the difference is refunded. */
-  settle(plan: QuotaPlan, reserved: Reservation, actual: Reservation, along?: RideAlong[]): Promise<CrossedThreshold[]>;
+  settle(plan: QuotaPlan, reserved: Reservation, actual: Reservation, along?: RideAlong[], roundTrip?: RoundTrip | null): Promise<CrossedThreshold[]>;
   /** Whether `along` commands are sent (false: the caller sends them itself). */
   readonly sharesRoundTrips: boolean;
 }

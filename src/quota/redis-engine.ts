@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { Cluster } from 'ioredis';
 import type { RedisClient } from '../store/redis-store.ts';
+import type { RoundTrip } from '../store/round-trip.ts';
 import {
   bucketCost, perMs, type CrossedThreshold, type QuotaEngine, type QuotaPlan, type Reservation, type ReserveOutcome, type RideAlong,
 } from './engine.ts';
@@ -71,13 +72,13 @@ export class RedisQuotaEngine implements QuotaEngine {
     await Promise.all(nodes.flatMap((node) => [this.#reserve, this.#settle].map((s) => node.script('LOAD', s.lua))));
   }
 
-  async reserve(plan: QuotaPlan, reservation: Reservation, along: RideAlong[] = []): Promise<ReserveOutcome> {
+  async reserve(plan: QuotaPlan, reservation: Reservation, along: RideAlong[] = [], roundTrip: RoundTrip | null = null): Promise<ReserveOutcome> {
     const args: Arg[] = [plan.buckets.length, plan.budgets.length];
     for (const bucket of plan.buckets) args.push(bucket.limit, perMs(bucket.limit), bucketCost(bucket, reservation));
     for (const budget of plan.budgets) args.push(budget.capNanoUsd, reservation.nanoUsd, budget.ttlMs);
     args.push(this.#gateBudgets ? 1 : 0);
     const keys = [...plan.buckets.map((b) => b.key), ...plan.budgets.map((b) => b.key), plan.syncMarker];
-    const reply = (await this.#run(this.#reserve, keys, args, along)) as number[];
+    const reply = (await this.#run(this.#reserve, keys, args, along, roundTrip)) as number[];
     const [status = 0, index = 0, detail = 0, now = 0, synced = 1] = reply;
     const lost = synced === 0 ? { countersLost: true } : {};
     if (status === 3) return { admitted: false, kind: 'unsynced', now, ...lost };
@@ -99,14 +100,14 @@ export class RedisQuotaEngine implements QuotaEngine {
     return counters.map((_, j) => ({ before: reply[2 * j] ?? 0, after: reply[2 * j + 1] ?? 0 }));
   }
 
-  async settle(plan: QuotaPlan, reserved: Reservation, actual: Reservation, along: RideAlong[] = []): Promise<CrossedThreshold[]> {
+  async settle(plan: QuotaPlan, reserved: Reservation, actual: Reservation, along: RideAlong[] = [], roundTrip: RoundTrip | null = null): Promise<CrossedThreshold[]> {
     // Request buckets keep their count: a request happened whatever it cost.
     const tokenBuckets = plan.buckets.filter((b) => b.kind === 'tokens');
     const args: Arg[] = [tokenBuckets.length, plan.budgets.length, plan.thresholds.length, ...plan.thresholds];
     for (const bucket of tokenBuckets) args.push(bucket.limit, perMs(bucket.limit), reserved.tokens - actual.tokens);
     for (const budget of plan.budgets) args.push(budget.capNanoUsd, reserved.nanoUsd, actual.nanoUsd, budget.ttlMs);
     const keys = [...tokenBuckets.map((b) => b.key), ...plan.budgets.map((b) => b.key), ...plan.budgets.flatMap((b) => b.alertKeys)];
-    const reply = (await this.#run(this.#settle, keys, args, along)) as number[];
+    const reply = (await this.#run(this.#settle, keys, args, along, roundTrip)) as number[];
     const crossed: CrossedThreshold[] = [];
     for (let i = 0; i + 2 < reply.length; i += 3) {
       crossed.push({ budget: (reply[i] as number) - 1, percent: reply[i + 1] as number, settledNanoUsd: reply[i + 2] as number });
@@ -114,8 +115,9 @@ export class RedisQuotaEngine implements QuotaEngine {
     return crossed;
   }
 
-  async #run(s: Script, keys: string[], args: Arg[], along: RideAlong[] = []): Promise<unknown> {
+  async #run(s: Script, keys: string[], args: Arg[], along: RideAlong[] = [], roundTrip: RoundTrip | null = null): Promise<unknown> {
     try {
+      if (roundTrip) return await this.#viaRoundTrip(roundTrip, s, keys, args, along);
       if (along.length === 0) return await this.#client.evalsha(s.sha, keys.length, ...keys, ...args);
       if (this.#client instanceof Cluster) {
         for (const command of along) this.#client.call(...command.args).then(() => command.done(null), (error: Error) => command.done(error));
@@ -127,6 +129,14 @@ export class RedisQuotaEngine implements QuotaEngine {
       if (!isNoScript(error)) throw error;
       return this.#client.eval(s.lua, keys.length, ...keys, ...args);
     }
+  }
+
+  /** The script, the commands riding along and whatever other stages queued for this phase: one round trip. */
+  async #viaRoundTrip(roundTrip: RoundTrip, s: Script, keys: string[], args: Arg[], along: RideAlong[]): Promise<unknown> {
+    const reply = roundTrip.call(['evalsha', s.sha, keys.length, ...keys, ...args]);
+    for (const command of along) roundTrip.call(command.args).then(() => command.done(null), (error: Error) => command.done(error));
+    await roundTrip.send();
+    return reply;
   }
 
   /** The script and the commands riding along, in one pipeline: one write, one round trip. */

@@ -55,11 +55,12 @@ const wantsUsage = (body: Readonly<Record<string, unknown>>) =>
   (body.stream_options as { include_usage?: unknown } | undefined)?.include_usage === true;
 
 /**
- * The response cache, as two stages around the route stage. `before` (right before route) keeps the client's
- * OpenAI request, which route replaces with the provider's form. `after` (right after route) looks the request
- * up, answers a hit as an immediate response (no provider call: Envoy returns it directly), and on the way back,
- * where route has already turned the provider's answer into OpenAI format, records it and stores it once it
- * completed successfully (a cut stream or an error never is).
+ * The response cache, as two stages. `before` (ahead of the quota reservation) keeps the client's OpenAI request,
+ * which route later replaces with the provider's form, decides what the request may do with the cache and queues the
+ * exact lookup in the request's round trip, so it leaves with the reservation. `after` (right after route) takes the
+ * lookup's answer, answers a hit as an immediate response (no provider call: Envoy returns it directly), and on the
+ * way back, where route has already turned the provider's answer into OpenAI format, records it and stores it once
+ * it completed successfully (a cut stream or an error never is), again in the request's last round trip.
  *
  * When every provider of a chain failed (the status reaches `onResponseHeaders`, see
  * src/cache/envoy-fallback.ts), a stale entry answers for routes with `stale_on_error`, marked
@@ -69,6 +70,11 @@ export function cacheStages(deps: CacheStageDeps): { before: Stage; after: Stage
   const now = deps.now ?? Date.now;
   const clientBodies = new WeakMap<RequestContext, Readonly<Record<string, unknown>>>();
   const pending = new WeakMap<RequestContext, PendingStore>();
+  /** What `before` prepared for `after`: the key, the rule, and the exact lookup already queued. */
+  const lookups = new WeakMap<RequestContext, {
+    input: KeyInput; key: string; rule: CacheRuleConfig; access: { read: boolean; write: boolean };
+    body: Readonly<Record<string, unknown>>; exact: Promise<CacheEntry | null> | null;
+  }>();
   let lastWarning = 0;
   const warn = (error: unknown, what: string) => {
     if (Date.now() - lastWarning < 10_000) return;
@@ -104,14 +110,8 @@ export function cacheStages(deps: CacheStageDeps): { before: Stage; after: Stage
       if (ctx.endpoint === 'chat' && anyFallbackRule(deps.config.catalog().config.cache)) ctx.processingModeOverride = SEND_RESPONSE_HEADERS;
     },
     onRequest(ctx) {
-      if (ctx.endpoint === 'chat' && ctx.body) clientBodies.set(ctx, ctx.body);
-    },
-  };
-
-  const after: Stage = {
-    name: 'cache',
-    async onRequest(ctx): Promise<StageResult> {
       if (ctx.endpoint !== 'chat' && ctx.endpoint !== 'embeddings') return;
+      if (ctx.endpoint === 'chat' && ctx.body) clientBodies.set(ctx, ctx.body);
       ctx.upstream.removeHeader(CACHE_HEADER);
       ctx.upstream.removeHeader(PERSONALIZED_HEADER);
       const body = clientBodies.get(ctx);
@@ -126,11 +126,28 @@ export function cacheStages(deps: CacheStageDeps): { before: Stage; after: Stage
         scope: tenantScope(ctx.tenant, cache.share), alias, candidates: ctx.routing.candidates, kind: ctx.stream ? 'sse' : 'json', body,
       };
       const key = exactKey(input);
+      // Queued in the request's round trip, which the quota reservation right after sends: no round trip of its own.
+      const exact = access.read || rule.stale_on_error
+        ? deps.backend.get(key, ctx.roundTrip).catch((error: unknown) => (warn(error, 'lookup'), null))
+        : null;
+      lookups.set(ctx, { input, key, rule, access, body, exact });
+    },
+  };
+
+  const after: Stage = {
+    name: 'cache',
+    async onRequest(ctx): Promise<StageResult> {
+      const lookup = lookups.get(ctx);
+      if (!lookup) return;
+      lookups.delete(ctx);
+      const { input, key, rule, access, body } = lookup;
       let stale: CacheEntry | null = null;
       let semantic: PendingStore['semantic'] = null;
       try {
-        if (access.read || rule.stale_on_error) {
-          const entry = await deps.backend.get(key);
+        if (lookup.exact) {
+          // Nobody sent the round trip yet (no quota reserved in it): send it now.
+          await ctx.roundTrip?.send();
+          const entry = await lookup.exact;
           if (entry && entry.expiresAt > now() && access.read) return hit(ctx, entry, body, 'exact');
           if (entry && rule.stale_on_error) stale = entry;
         }
@@ -142,7 +159,7 @@ export function cacheStages(deps: CacheStageDeps): { before: Stage; after: Stage
       } catch (error) {
         warn(error, 'lookup');
       }
-      const recorder = access.write ? new ResponseRecorder(cache.max_entry_bytes) : null;
+      const recorder = access.write ? new ResponseRecorder(deps.config.catalog().config.cache.max_entry_bytes) : null;
       pending.set(ctx, { key, rule, semantic, recorder, stale });
     },
 
@@ -192,7 +209,8 @@ export function cacheStages(deps: CacheStageDeps): { before: Stage; after: Stage
       const semantic = state.semantic
         ? { namespace: state.semantic.namespace, record: { key: state.key, vector: state.semantic.vector, features: state.semantic.features } }
         : undefined;
-      await deps.backend.put(state.key, entry, semantic).catch((error: unknown) => warn(error, 'store'));
+      // Queued in the request's last round trip (sent with the quota settlement, or by the runner at the end).
+      void deps.backend.put(state.key, entry, semantic, ctx.roundTrip).catch((error: unknown) => warn(error, 'store'));
     },
   };
   return { before, after };

@@ -121,7 +121,7 @@ export function quotaStages(deps: QuotaDeps): { reserve: Stage; settle: Stage } 
 
   /** Reserves; when the store lost the org's budget counters, waits for their rebuild and reserves again. */
   async function reserveSynced(ctx: RequestContext, org: string, plan: QuotaPlan, reservation: Reservation): Promise<Decided> {
-    const outcome = await deps.engine.reserve(plan, reservation, rideAlong(ctx, 'pending'));
+    const outcome = await deps.engine.reserve(plan, reservation, rideAlong(ctx, 'pending'), ctx.roundTrip);
     if (outcome.admitted || outcome.kind !== 'unsynced') return outcome;
     // Nothing was reserved: decide on the counters rebuilt from the ledger, never on the empty ones.
     if (!(await deps.rebuild?.recover(org))) throw new Error(COUNTERS_LOST);
@@ -227,7 +227,7 @@ export function quotaStages(deps: QuotaDeps): { reserve: Stage; settle: Stage } 
       if (!state.plan || !state.settle) return;
       const actual = fromCache ? NOTHING : { tokens: usage?.totalTokens ?? 0, nanoUsd: Number(ctx.cost.nanoUsd) };
       try {
-        const crossed = await deps.engine.settle(state.plan, state.reserved, actual, rideAlong(ctx, 'final'));
+        const crossed = await deps.engine.settle(state.plan, state.reserved, actual, rideAlong(ctx, 'final'), ctx.roundTrip);
         for (const { budget, percent, settledNanoUsd } of crossed) {
           const spec = state.plan.budgets[budget];
           if (spec) deps.alerts.fire(spec, percent, settledNanoUsd, now());
