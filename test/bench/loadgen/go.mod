@@ -1,0 +1,3 @@
+module tollgate/bench/loadgen
+
+go 1.22
