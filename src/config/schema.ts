@@ -67,8 +67,11 @@ export const configSchema = {
       properties: {
         address: { type: 'string', default: '127.0.0.1' },
         port: { ...port, default: 50051 },
-        /** http2: the gRPC method served on Node's HTTP/2 server (less CPU); grpc-js: through @grpc/grpc-js. */
-        transport: { enum: ['http2', 'grpc-js'], default: 'http2' },
+        /**
+         * http2: the gRPC method served on Node's HTTP/2 server (less CPU than grpc-js); grpc-js: through @grpc/grpc-js;
+         * h2-lite: on Tollgate's own minimal HTTP/2 server for Envoy's gRPC streams (src/extproc/h2-lite.ts).
+         */
+        transport: { enum: ['http2', 'grpc-js', 'h2-lite'], default: 'http2' },
         /** A Unix socket instead of address:port, for a Tollgate beside its Envoy (no TCP on the hot path). */
         socket_path: { type: 'string', minLength: 1 },
         /** Where Envoy finds Tollgate processes, when several serve one Envoy (default: address:port). */

@@ -113,7 +113,7 @@ export interface TollgateConfig {
     /** Where the rendered bootstrap and the watched dynamic resources live. */
     config_dir: string;
   };
-  extproc: { address: string; port: number; transport: 'http2' | 'grpc-js'; socket_path?: string; endpoints?: Array<{ address: string; port: number }> };
+  extproc: { address: string; port: number; transport: 'http2' | 'grpc-js' | 'h2-lite'; socket_path?: string; endpoints?: Array<{ address: string; port: number }> };
   admin: { address: string; port: number; token_env: string };
   store: { type: 'memory' } | { type: 'redis'; url?: string; url_env?: string };
   logging: { level: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'silent' };

@@ -7,6 +7,7 @@ import type { ProcessingRequest__Output } from '../generated/envoy/service/ext_p
 import type { ProcessingResponse } from '../generated/envoy/service/ext_proc/v3/ProcessingResponse.ts';
 import type { StreamHandler } from '../pipeline/phases.ts';
 import { FILTER_ROLE_METADATA, UPSTREAM_ROLE } from './attributes.ts';
+import { startH2LiteServer } from './h2-lite.ts';
 import { ProcessSession } from './process-session.ts';
 import { loadExternalProcessorService, processMethod } from './proto.ts';
 
@@ -22,9 +23,10 @@ export interface ExtProcServerOptions {
   logger: Logger;
   /**
    * `http2` (default): the one gRPC method served straight on Node's HTTP/2 server; `grpc-js`: through
-   * @grpc/grpc-js. Same protobuf codec, same messages; see startHttp2Server for why there are two.
+   * @grpc/grpc-js; `h2-lite`: on a minimal HTTP/2 server of our own on node:net (h2-lite.ts). Same protobuf codec,
+   * same messages; see startHttp2Server and h2-lite.ts for why there are several.
    */
-  transport?: 'http2' | 'grpc-js';
+  transport?: 'http2' | 'grpc-js' | 'h2-lite';
 }
 
 export interface ExtProcServer {
@@ -164,5 +166,9 @@ async function startHttp2Server(options: ExtProcServerOptions): Promise<ExtProcS
 export async function startExtProcServer(options: ExtProcServerOptions): Promise<ExtProcServer> {
   // A socket file left by a process that died would make the bind fail.
   if (options.socketPath) await rm(options.socketPath, { force: true });
-  return options.transport === 'grpc-js' ? startGrpcJsServer(options) : startHttp2Server(options);
+  switch (options.transport) {
+    case 'grpc-js': return startGrpcJsServer(options);
+    case 'h2-lite': return startH2LiteServer({ ...options, handlerFor: (role) => handlerFor(options, role) });
+    default: return startHttp2Server(options);
+  }
 }

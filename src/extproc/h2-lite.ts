@@ -1,0 +1,144 @@
+import net, { type AddressInfo } from 'node:net';
+import type { Logger } from 'pino';
+import type { ProcessingResponse } from '../generated/envoy/service/ext_proc/v3/ProcessingResponse.ts';
+import type { StreamHandler } from '../pipeline/phases.ts';
+import { FILTER_ROLE_METADATA } from './attributes.ts';
+import { H2Connection, type H2Stream, type StreamEvents } from './h2-lite/connection.ts';
+import { ErrorCode } from './h2-lite/frames.ts';
+import { GrpcMessageReader, frameMessage } from './h2-lite/grpc-framing.ts';
+import { encodeHeaderBlock, headerValue } from './h2-lite/hpack.ts';
+import { ProcessSession } from './process-session.ts';
+import { processMethod } from './proto.ts';
+import type { ExtProcServer } from './server.ts';
+
+/**
+ * The ext_proc service on h2-lite: a minimal HTTP/2 server (src/extproc/h2-lite/) on node:net instead of
+ * node:http2. Envoy is the only client and Process is the only method, and node:http2's general machinery (a Duplex
+ * stream object per request, header object conversions, nextTicks, respond/trailers bookkeeping) cost several times
+ * more CPU per request than everything this transport has to do. Same protobuf codec, same ProcessSession.
+ */
+export interface H2LiteServerOptions {
+  address: string;
+  port: number;
+  socketPath?: string;
+  /** The handler of one stream, from the request's x-tollgate-filter metadata (absent for the request filter). */
+  handlerFor(role: string | undefined): StreamHandler;
+  logger: Logger;
+}
+
+type ProcessMethod = ReturnType<typeof processMethod>;
+
+const GRPC_RESPONSE = [[':status', '200'], ['content-type', 'application/grpc']] as const;
+const RESPONSE_HEADERS = encodeHeaderBlock(GRPC_RESPONSE);
+const OK_TRAILERS = encodeHeaderBlock([['grpc-status', '0']]);
+/** A call that ends before any message was answered: headers and status in one block. */
+const OK_TRAILERS_ONLY = encodeHeaderBlock([...GRPC_RESPONSE, ['grpc-status', '0']]);
+const UNKNOWN_METHOD = encodeHeaderBlock([...GRPC_RESPONSE, ['grpc-status', '12'], ['grpc-message', 'unknown method']]);
+/** As for the grpc-js transport: Envoy buffers bodies up to the configured limits, well below this. */
+const MAX_MESSAGE_LENGTH = 64 * 1024 * 1024;
+
+/** Input of a stream nobody serves (unknown method): already answered, the rest is dropped. */
+const IGNORED: StreamEvents = { data() {}, end() {}, closed() {} };
+
+/** One Process call: gRPC messages in, ProcessSession, gRPC messages and status out. */
+class ProcessCall implements StreamEvents {
+  private readonly stream: H2Stream;
+  private readonly method: ProcessMethod;
+  private readonly logger: Logger;
+  private readonly session: ProcessSession;
+  private readonly reader: GrpcMessageReader;
+  private headersSent = false;
+
+  constructor(stream: H2Stream, handler: StreamHandler, method: ProcessMethod, logger: Logger) {
+    this.stream = stream;
+    this.method = method;
+    this.logger = logger;
+    this.session = new ProcessSession({
+      handler,
+      write: (response) => this.write(response),
+      fail: (error) => this.fail(error),
+      logger,
+    });
+    this.reader = new GrpcMessageReader((bytes) => this.session.message(method.decodeRequest(bytes)), MAX_MESSAGE_LENGTH);
+  }
+
+  data(chunk: Buffer): void {
+    try {
+      this.reader.push(chunk);
+    } catch (error) {
+      this.fail(error as Error);
+    }
+  }
+
+  end(): void {
+    if (!this.reader.idle) return this.fail(new Error('stream ended inside a gRPC message'));
+    this.session.end(() => this.stream.end(this.headersSent ? OK_TRAILERS : OK_TRAILERS_ONLY));
+  }
+
+  closed(): void {
+    this.session.abort();
+  }
+
+  private write(response: ProcessingResponse): void {
+    const stream = this.stream;
+    if (stream.localEnded || stream.isClosed) return;
+    // Response headers go out with the first message, in the same socket write.
+    if (!this.headersSent) {
+      this.headersSent = true;
+      stream.respond(RESPONSE_HEADERS);
+    }
+    stream.write(frameMessage(this.method.encodeResponse(response)));
+  }
+
+  /** As the http2 transport does: the stream is reset, and Envoy applies the filter's failure mode. */
+  private fail(error: Error): void {
+    this.logger.debug({ err: error }, 'ext_proc stream failed');
+    this.stream.reset(ErrorCode.INTERNAL_ERROR);
+  }
+}
+
+export async function startH2LiteServer(options: H2LiteServerOptions): Promise<ExtProcServer> {
+  const method = processMethod();
+  const connections = new Set<H2Connection>();
+
+  const openStream = (stream: H2Stream, fields: string[]): StreamEvents => {
+    if (headerValue(fields, ':path') !== method.path) {
+      stream.end(UNKNOWN_METHOD);
+      // The answer is complete; RST_STREAM(NO_ERROR) tells the client to stop sending (RFC 9113 §8.1).
+      stream.reset(ErrorCode.NO_ERROR);
+      return IGNORED;
+    }
+    return new ProcessCall(stream, options.handlerFor(headerValue(fields, FILTER_ROLE_METADATA)), method, options.logger);
+  };
+
+  // noDelay: frames are already coalesced into one write per turn; Nagle would only hold them back.
+  const server = net.createServer({ noDelay: true }, (socket) => {
+    const connection = new H2Connection(socket, {
+      onStream: openStream,
+      onClose: () => connections.delete(connection),
+      onError: (error) => options.logger.debug({ err: error }, 'ext_proc HTTP/2 connection error'),
+    });
+    connections.add(connection);
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    if (options.socketPath) server.listen(options.socketPath, resolve);
+    else server.listen(options.port, options.address, resolve);
+  });
+  return {
+    port: options.socketPath ? 0 : (server.address() as AddressInfo).port,
+    stop: () =>
+      new Promise<void>((resolve) => {
+        // Streams in flight get 3 s to finish after the GOAWAY; then the connections are cut.
+        const force = setTimeout(() => {
+          for (const connection of connections) connection.destroy();
+        }, 3000);
+        force.unref();
+        server.close(() => {
+          clearTimeout(force);
+          resolve();
+        });
+        for (const connection of connections) connection.shutdown();
+      }),
+  };
+}
