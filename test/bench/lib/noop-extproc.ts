@@ -1,14 +1,16 @@
 /**
  * A diagnostic floor for the overhead benchmark (BENCH_NOOP_EXTPROC=1): Tollgate's own ext_proc transport
- * (src/extproc/server.ts on @grpc/grpc-js, same messages) with a handler that does only what routing needs (route
+ * (src/extproc/server.ts, same messages) with a handler that does only what routing needs (route
  * header, provider credential, route cache refresh) and no stages, logging or metrics. Envoy + this vs Envoy +
  * Tollgate separates the cost of the gRPC transport from the cost of the pipeline.
  *
  *   node test/bench/lib/noop-extproc.ts --port 0 --route openai --credential KEY   → prints NOOP_EXTPROC_PORT=<port>
+ *
+ * --transport http2|grpc-js|h2-lite (or NOOP_EXTPROC_TRANSPORT) picks the ext_proc transport (default: startExtProcServer's).
  */
 import http2 from 'node:http2';
 import { pino } from 'pino';
-import { startExtProcServer } from '../../../src/extproc/server.ts';
+import { startExtProcServer, type ExtProcServerOptions } from '../../../src/extproc/server.ts';
 import type { PhaseEvent, PhaseReply, StreamHandler } from '../../../src/pipeline/phases.ts';
 
 function option(name: string, fallback: string): string {
@@ -18,6 +20,8 @@ function option(name: string, fallback: string): string {
 
 const route = option('--route', 'openai');
 const credential = option('--credential', '');
+const transport = option('--transport', process.env.NOOP_EXTPROC_TRANSPORT ?? '') || undefined;
+if (transport !== undefined && !['http2', 'grpc-js', 'h2-lite'].includes(transport)) throw new Error(`unknown transport ${transport}`);
 
 // --trace-sessions: report how each HTTP/2 session (one per Envoy worker) ends, on stderr.
 if (process.argv.includes('--trace-sessions')) {
@@ -60,6 +64,7 @@ const server = await startExtProcServer({
   address: '127.0.0.1',
   port: Number(option('--port', '0')),
   newHandler: () => new NoopHandler(),
+  transport: transport as ExtProcServerOptions['transport'],
   logger: pino({ level: 'silent' }),
 });
 process.stdout.write(`NOOP_EXTPROC_PORT=${server.port}\n`);
