@@ -1,0 +1,52 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startHarness, testConfig, type Harness } from '../helpers/gateway-harness.ts';
+
+/** Tollgate's own HTTP/2 server for the ext_proc stream (src/extproc/h2-lite.ts), behind real Envoy. */
+describe('ext_proc over h2-lite (extproc.transport: h2-lite)', () => {
+  let h: Harness;
+  beforeAll(async () => {
+    const config = testConfig();
+    config.extproc = { transport: 'h2-lite' };
+    h = await startHarness({ config });
+  });
+  afterAll(async () => h?.stop());
+
+  it('serves JSON and streamed completions', async () => {
+    const reply = await h.client().chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'over h2-lite' }] });
+    expect(reply.choices[0]?.message.content).toBe('Echo: over h2-lite');
+    let text = '';
+    for await (const chunk of await h.client().chat.completions.create({ model: 'gpt-4o-mini', stream: true, messages: [{ role: 'user', content: 'a b c' }] })) {
+      text += chunk.choices[0]?.delta?.content ?? '';
+    }
+    expect(text).toBe('Echo: a b c');
+  });
+
+  it('carries request and response bodies larger than 64 KiB (many DATA frames, window updates)', async () => {
+    const content = Array.from({ length: 40_000 }, (_, i) => `w${i}`).join(' ');
+    expect(content.length).toBeGreaterThan(200 * 1024);
+    const reply = await h.client().chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content }] });
+    expect(reply.choices[0]?.message.content).toBe(`Echo: ${content}`);
+  });
+
+  it('keeps its connections over many concurrent requests, without a failed stream', async () => {
+    const body = JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hi' }] });
+    const statuses = new Map<number, number>();
+    let next = 0;
+    const worker = async () => {
+      while (next < 1000) {
+        next++;
+        const response = await fetch(`${h.baseUrl}/chat/completions`, {
+          method: 'POST', headers: { authorization: `Bearer ${h.key}`, 'content-type': 'application/json' }, body,
+        });
+        await response.arrayBuffer();
+        statuses.set(response.status, (statuses.get(response.status) ?? 0) + 1);
+      }
+    };
+    await Promise.all(Array.from({ length: 32 }, worker));
+    expect(Object.fromEntries(statuses)).toEqual({ 200: 1000 });
+    const stats = await fetch(`${h.envoyAdminUrl}/stats?filter=ext_proc`).then((r) => r.text());
+    expect(stats).toMatch(/ext_proc\.tollgate\.streams_failed: 0/);
+    const cluster = await fetch(`${h.envoyAdminUrl}/stats?filter=cluster.tollgate_extproc.upstream_cx_destroy_remote`).then((r) => r.text());
+    expect(cluster).toMatch(/upstream_cx_destroy_remote: 0/);
+  });
+});
