@@ -23,14 +23,28 @@ function parentPids(): Map<number, number> {
   return parents;
 }
 
-/** The given processes and all their descendants (each pid once). */
-export function processTrees(rootPids: readonly number[]): number[] {
+function childrenOf(): Map<number, number[]> {
   const children = new Map<number, number[]>();
   for (const [pid, parent] of parentPids()) {
     const siblings = children.get(parent);
     if (siblings) siblings.push(pid);
     else children.set(parent, [pid]);
   }
+  return children;
+}
+
+/** The given processes and all their descendants (each pid once). */
+export function processTrees(rootPids: readonly number[]): number[] {
+  return treeOf(rootPids, childrenOf());
+}
+
+/** processTrees for each entry (one read of /proc for all). */
+export function processTreesByName(rootsByName: Record<string, readonly number[]>): Record<string, number[]> {
+  const children = childrenOf();
+  return Object.fromEntries(Object.entries(rootsByName).map(([name, roots]) => [name, treeOf(roots, children)]));
+}
+
+function treeOf(rootPids: readonly number[], children: Map<number, number[]>): number[] {
   const seen = new Set<number>();
   const pending = [...rootPids];
   while (pending.length) {

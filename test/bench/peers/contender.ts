@@ -12,6 +12,11 @@ export interface Contender {
   headers: Record<string, string>;
   /** The gateway's own processes (their descendants count too): its RSS and CPU. Empty for direct. */
   roots: () => number[];
+  /**
+   * The same processes by what they are (tollgate, envoy, redis, portkey, litellm → root pids, descendants counting
+   * too), for the CPU per request of each; without it, all of roots() under the contender's name.
+   */
+  processes?: () => Record<string, number[]>;
   /** How it is set up (auth, workers, stages…), recorded in the results file. */
   setup: Record<string, unknown>;
   /** Whether a smoke answer really went through this gateway: null when it did, else what is wrong. */

@@ -83,6 +83,7 @@ async function startLitellm(ctx: StartContext, name: ContenderName, auth: boolea
     origin: `http://127.0.0.1:${port}`,
     headers: { ...JSON_HEADERS, authorization: `Bearer ${auth ? MASTER_KEY : 'sk-anything'}` },
     roots: () => [started.pid],
+    processes: () => ({ litellm: [started.pid] }), // the parent and its uvicorn workers
     setup: {
       auth: auth ? 'master_key (general_settings), checked per request; virtual keys need Prisma engines (not downloadable here)' : 'none',
       workers: WORKERS,

@@ -40,6 +40,7 @@ export const portkey: ContenderSpec = {
         'x-portkey-custom-host': ctx.fake.url,
       },
       roots: () => [started.pid],
+      processes: () => ({ portkey: [started.pid] }),
       setup: {
         auth: 'none (Portkey has no gateway auth by default; the Authorization header is the provider key it forwards)',
         runtime: `node ${process.version}, one process`,

@@ -1,5 +1,5 @@
 import type { ClosedLoadResult } from '../lib/closed-loop.ts';
-import type { PacedLoadResult } from '../lib/paced-load.ts';
+import type { FixedLoadResult } from '../lib/loadgen.ts';
 import type { Percentiles } from '../lib/percentiles.ts';
 import type { RunResources } from '../lib/resource-meter.ts';
 import type { StreamTimingResult } from '../lib/stream-timing.ts';
@@ -11,7 +11,7 @@ import type { Contender, ContenderName, ContenderSpec } from './contender.ts';
  * from the file alone.
  */
 
-export interface FixedRun { contender: ContenderName; rps: number; rep: number; result: PacedLoadResult; resources: RunResources; attempts: number }
+export interface FixedRun { contender: ContenderName; rps: number; rep: number; result: FixedLoadResult; resources: RunResources; attempts: number }
 export interface MaxRun { contender: ContenderName; result: ClosedLoadResult; resources: RunResources }
 export interface StreamRun { contender: ContenderName; result: StreamTimingResult; resources: RunResources }
 
@@ -37,6 +37,32 @@ function medianPercentiles(runs: FixedRun[]): Percentiles {
     p90: median(runs.map((run) => run.result.latency.p90)),
     p99: median(runs.map((run) => run.result.latency.p99)),
   };
+}
+
+/** The order of the processes in cpu_ms_per_request and its table; any other name follows. */
+const PROCESS_ORDER = ['tollgate', 'envoy', 'redis', 'portkey', 'litellm', 'fake', 'generator'];
+/** Processes that are not the gateway: the provider it calls and the load generator. */
+const NOT_GATEWAY = new Set(['fake', 'generator']);
+
+/**
+ * CPU ms per 2xx answer of each process over some runs (their CPU summed, divided by their answers summed); null
+ * when the runs did not meter processes.
+ */
+function cpuMsPerRequest(runs: { result: { ok: number }; resources: RunResources }[]): Record<string, number | null> | null {
+  const metered = runs.filter((run) => run.resources.cpuSecondsByProcess);
+  const ok = metered.reduce((sum, run) => sum + run.result.ok, 0);
+  if (!metered.length) return null;
+  const names = [...new Set(metered.flatMap((run) => Object.keys(run.resources.cpuSecondsByProcess ?? {})))]
+    .sort((a, b) => rankOf(a) - rankOf(b) || a.localeCompare(b));
+  return Object.fromEntries(names.map((name) => {
+    const seconds = metered.reduce((sum, run) => sum + (run.resources.cpuSecondsByProcess?.[name] ?? 0), 0);
+    return [name, ok ? r3((seconds * 1000) / ok) : null];
+  }));
+}
+
+function rankOf(name: string): number {
+  const at = PROCESS_ORDER.indexOf(name);
+  return at === -1 ? PROCESS_ORDER.indexOf('fake') - 0.5 : at;
 }
 
 function ratioOf(value: number | null, divisor: number | null, minDivisor = 0): number | null {
@@ -87,6 +113,7 @@ function contenderEntry(spec: ContenderSpec, input: PeersResultsInput) {
       achieved_rps: r2(median(runs.map((run) => run.result.achievedRps))),
       cpu_s_per_10k: gateway && ok ? r3((cpu / ok) * 10_000) : null,
       ...(spec.name === 'direct' && fakeOk ? { fake_cpu_s_per_10k: r3((cpu / fakeOk) * 10_000) } : {}),
+      cpu_ms_per_request: cpuMsPerRequest(runs),
       reps: runs.map((run) => ({
         rep: run.rep,
         p50: run.result.latency.p50, p90: run.result.latency.p90, p99: run.result.latency.p99, max: run.result.latency.max,
@@ -95,10 +122,14 @@ function contenderEntry(spec: ContenderSpec, input: PeersResultsInput) {
           ? { statuses: run.result.statuses, transport: run.result.errors, unanswered: run.result.unanswered, samples: run.result.errorSamples.slice(0, 2) }
           : undefined,
         achieved_rps: run.result.achievedRps,
+        send_lag_p50_ms: run.result.sendLag.p50,
         send_lag_p99_ms: run.result.sendLag.p99,
+        ...(run.result.service ? { service_p50_ms: run.result.service.p50, service_p99_ms: run.result.service.p99 } : {}),
+        ...(run.result.connectionsOpened !== undefined ? { connections_opened: run.result.connectionsOpened, max_inflight: run.result.maxInflight } : {}),
         gateway_cpu_pct: run.resources.cpuPct,
         generator_cpu_pct: run.resources.generatorCpuPct,
         foreign_cpu_pct: run.resources.foreignCpuPct,
+        cpu_ms_per_request: cpuMsPerRequest([run]),
         attempts: run.attempts,
       })),
     };
@@ -125,6 +156,7 @@ function contenderEntry(spec: ContenderSpec, input: PeersResultsInput) {
     rss_idle_mb: input.idleRssMb[spec.name] ?? null,
     rss_load_mb: gateway && loadRuns.length ? r2(Math.max(...loadRuns.map((run) => run.resources.peakRssMb))) : null,
     cpu_s_per_10k: top?.cpu_s_per_10k ?? null,
+    cpu_ms_per_request: top?.cpu_ms_per_request ?? null,
     by_rate: byRate,
     max_throughput: max
       ? {
@@ -133,6 +165,7 @@ function contenderEntry(spec: ContenderSpec, input: PeersResultsInput) {
           latency_ms: { p50: max.result.latency.p50, p99: max.result.latency.p99 },
           error_detail: max.result.errorCount ? { statuses: max.result.statuses, transport: max.result.errors, samples: max.result.errorSamples.slice(0, 2) } : undefined,
           gateway_cpu_pct: max.resources.cpuPct, generator_cpu_pct: max.resources.generatorCpuPct, foreign_cpu_pct: max.resources.foreignCpuPct,
+          cpu_ms_per_request: cpuMsPerRequest([max]),
         }
       : null,
     streaming: stream
@@ -179,6 +212,11 @@ export function buildPeersResults(input: PeersResultsInput) {
     command: input.command,
     settings: input.settings,
     reference: { floor: 'direct', transport: 'envoy', tollgate: TOLLGATE_REFERENCE },
+    cpu_ms_per_request: {
+      rps: topRate,
+      what: 'CPU ms (user + system, /proc/<pid>/stat) per 2xx answer of each process at this rate, fixed-rate runs summed over the repetitions',
+      contenders: Object.fromEntries(entries.flatMap((entry) => (entry.status === 'ok' && entry.cpu_ms_per_request ? [[entry.name, entry.cpu_ms_per_request]] : []))),
+    },
     contenders,
     target,
     notes: oddities(entries, input),
@@ -290,6 +328,7 @@ export function peersMarkdown(results: PeersResults): string {
     lines.push(`| ${entry.name} | ${rates.map((rps) => { const a = at(rps)?.added_ms; return a ? `${cell(a.p50)} / ${cell(a.p90)} / ${cell(a.p99)}` : '—'; }).join(' | ')} | ` +
       `${rates.map((rps) => String(at(rps)?.errors ?? '—')).join(' | ')} |`);
   }
+  lines.push(...cpuTable(results));
   const direct = results.contenders.find((entry) => entry.name === 'direct');
   if (direct?.status === 'ok') {
     const floor = direct.by_rate.map((rate) => `${rate.rps} RPS ${cell(rate.latency_ms.p50)} / ${cell(rate.latency_ms.p90)} / ${cell(rate.latency_ms.p99)} ms`).join(', ');
@@ -336,6 +375,28 @@ export function peersMarkdown(results: PeersResults): string {
   return lines.join('\n');
 }
 
+/** "CPU ms per request by process" at the highest rate: one line per contender, one column per process. */
+function cpuTable(results: PeersResults): string[] {
+  const summary = (results as { cpu_ms_per_request?: { rps: number; contenders: Record<string, Record<string, number | null>> } }).cpu_ms_per_request;
+  const byContender = Object.entries(summary?.contenders ?? {});
+  if (!summary || !byContender.length) return [];
+  const names = [...new Set(byContender.flatMap(([, processes]) => Object.keys(processes)))].sort((a, b) => rankOf(a) - rankOf(b) || a.localeCompare(b));
+  const gatewayNames = names.filter((name) => !NOT_GATEWAY.has(name));
+  const otherNames = names.filter((name) => NOT_GATEWAY.has(name));
+  const settings = results.settings as { generator?: { name?: string } };
+  const lines = ['', `CPU ms per request by process @ ${summary.rps} RPS (user + system time over the measured runs / 2xx answers; ` +
+    `generator: ${settings.generator?.name ?? 'node'}):`, ''];
+  lines.push(`| contender | ${gatewayNames.join(' | ')} | gateway total | ${otherNames.join(' | ')} |`);
+  lines.push(`| --- | ${gatewayNames.map(() => '---').join(' | ')} | --- | ${otherNames.map(() => '---').join(' | ')} |`);
+  for (const [contender, processes] of byContender) {
+    const own = gatewayNames.filter((name) => processes[name] !== undefined);
+    const total = own.length ? own.reduce((sum, name) => sum + (processes[name] ?? 0), 0) : null;
+    lines.push(`| ${contender} | ${gatewayNames.map((name) => cell(processes[name], 3)).join(' | ')} | ${cell(total, 3)} | ` +
+      `${otherNames.map((name) => cell(processes[name], 3)).join(' | ')} |`);
+  }
+  return lines;
+}
+
 /** What the table cannot say by itself: how each figure is taken and how the contenders are set up. */
 function howToRead(results: PeersResults): string[] {
   const setupOf = (name: string) => {
@@ -344,7 +405,16 @@ function howToRead(results: PeersResults): string[] {
   };
   const litellm = setupOf('litellm') ?? setupOf('litellm-auth');
   const portkey = setupOf('portkey');
+  const settings = results.settings as {
+    generator?: { name: string; version?: string; process?: string };
+    body?: { kind: string; bytes: number; description: string };
+    load?: string;
+  };
   return [
+    ...(settings.generator ? [`Load generator: ${settings.generator.name === 'go'
+      ? `our Go generator (test/bench/loadgen, ${settings.generator.version ?? 'go'}), its own process`
+      : `the Node/undici generator inside the benchmark's process`}; ${settings.load ?? ''}.`] : []),
+    ...(settings.body ? [`Body (${settings.body.kind}, ${settings.body.bytes} bytes): ${settings.body.description}.`] : []),
     'Everything runs on this one machine: the load generator, the fake provider and every gateway share its cores (2 here), ' +
       'so a gateway\'s figures include waiting for a core. Each run records the generator\'s CPU and other processes\' CPU in results/peers.json.',
     'Fixed rates are open loop and latency counts from each request\'s scheduled send time: a gateway that cannot keep up shows its queue ' +
@@ -354,6 +424,9 @@ function howToRead(results: PeersResults): string[] {
     'Max throughput: 50 connections in a closed loop for the stated seconds; the load generator\'s own CPU caps what direct and bare Envoy can show.',
     'RSS is summed over each gateway\'s process tree (Envoy + Tollgate, + Redis with every stage on; LiteLLM\'s parent and workers); ' +
       'pages shared between processes count once per process. CPU s / 10k: the tree\'s CPU during the highest-rate fixed runs per 10,000 answered requests.',
+    'CPU ms per request by process: each process\'s (and its children\'s) user + system time from /proc/<pid>/stat, read just before and after each ' +
+      'measured fixed-rate run (warm-up excluded), divided by the 2xx answers; "gateway total" adds the gateway\'s own processes. The fake provider ' +
+      'serves every contender\'s requests, so its figure is the same work each time; the generator\'s is the cost of producing the load.',
     ...(litellm ? [`LiteLLM: ${String(litellm.workers)} uvicorn workers (one per core; Envoy runs 2 worker threads), logging at WARNING. "Auth on" is its master key: ` +
       'LiteLLM\'s virtual keys live in PostgreSQL through Prisma, whose engine binaries are downloaded at run time from a host this machine cannot reach. ' +
       'Without a master key it refuses to start unless told `dangerously_permit_weak_or_unset_master_key`.'] : []),

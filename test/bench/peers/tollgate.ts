@@ -48,11 +48,11 @@ async function startTollgate(ctx: StartContext, name: ContenderName, full: boole
   const env: NodeJS.ProcessEnv = {
     ...process.env, BENCH_PROVIDER_KEY: ctx.fake.apiKey, BENCH_VIRTUAL_KEY: VIRTUAL_KEY, BENCH_ADMIN_TOKEN: 'bench-admin',
   };
-  const extraRoots: number[] = [];
+  let redisPid: number | null = null;
   let plan: StagePlan | null = null;
   if (full) {
     const redis = ctx.group.add(await startRedisProcess());
-    extraRoots.push(redis.pid);
+    redisPid = redis.pid;
     config.store = { type: 'redis', url_env: 'BENCH_REDIS_URL' };
     env.BENCH_REDIS_URL = redis.url;
     plan = planFullStages({ projectRoot: ctx.projectRoot, dir }, config);
@@ -78,7 +78,8 @@ async function startTollgate(ctx: StartContext, name: ContenderName, full: boole
     version: versions(ctx.projectRoot).tollgate,
     origin: `http://127.0.0.1:${ports.listener}`,
     headers: { ...JSON_HEADERS, authorization: `Bearer ${VIRTUAL_KEY}` },
-    roots: () => [envoy.pid, tollgate.pid, ...extraRoots],
+    roots: () => [envoy.pid, tollgate.pid, ...(redisPid === null ? [] : [redisPid])],
+    processes: () => ({ tollgate: [tollgate.pid], envoy: [envoy.pid], ...(redisPid === null ? {} : { redis: [redisPid] }) }),
     setup: {
       auth: 'Tollgate virtual key (SHA-256 lookup in the store)',
       store: full ? 'redis' : 'memory',

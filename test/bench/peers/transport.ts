@@ -39,6 +39,7 @@ export const bareEnvoy: ContenderSpec = {
       origin: `http://127.0.0.1:${listenerPort}`,
       headers: { ...JSON_HEADERS, authorization: `Bearer ${ctx.fake.apiKey}` },
       roots: () => [envoy.pid],
+      processes: () => ({ envoy: [envoy.pid] }),
       setup: { concurrency: 2, filters: ['router'] },
     };
   },

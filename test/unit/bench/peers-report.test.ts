@@ -69,3 +69,34 @@ describe('buildPeersResults', () => {
     expect(peersMarkdown(lost)).toContain('**MISSED**');
   });
 });
+
+describe('cpu_ms_per_request', () => {
+  it('divides each process\'s CPU over the repetitions by their 2xx answers, per contender and in the summary table', () => {
+    const withProcesses = (run: FixedRun, cpu: Record<string, number>): FixedRun => ({ ...run, resources: { ...run.resources, cpuSecondsByProcess: cpu } });
+    const out = buildPeersResults({
+      date: 'd', trial: true, machine: {}, versions: {}, command: 'c', settings: { stream_content_chunks: 5, max_foreign_cpu_pct: 10, generator: { name: 'go' } },
+      specs: specs.filter((spec) => spec.name !== 'portkey'), running: NAMES.filter((name) => name !== 'portkey').map(contender), unavailable: {}, idleRssMb: {},
+      fixed: [
+        withProcesses(fixed('direct', 500, 1, 1), { fake: 0.1, generator: 0.05 }),
+        withProcesses(fixed('direct', 500, 2, 1), { fake: 0.1, generator: 0.05 }),
+        withProcesses(fixed('envoy', 500, 1, 1.5), { envoy: 0.2, fake: 0.1, generator: 0.05 }),
+        withProcesses(fixed('envoy', 500, 2, 1.5), { envoy: 0.3, fake: 0.1, generator: 0.05 }),
+        // 1000 answers per run: 0.5 s of Tollgate CPU is 0.5 ms per request
+        withProcesses(fixed('tollgate-full', 500, 1, 3), { tollgate: 0.5, envoy: 0.2, redis: 0.1, fake: 0.1, generator: 0.05 }),
+        withProcesses(fixed('tollgate-full', 500, 2, 3), { tollgate: 0.7, envoy: 0.2, redis: 0.1, fake: 0.1, generator: 0.05 }),
+      ],
+      max: [], streams: [], rates: [500],
+    });
+    const tollgate = out.contenders.find((c) => c.name === 'tollgate-full');
+    if (tollgate?.status !== 'ok') throw new Error('tollgate-full missing');
+    expect(tollgate.cpu_ms_per_request).toEqual({ tollgate: 0.6, envoy: 0.2, redis: 0.1, fake: 0.1, generator: 0.05 });
+    expect(tollgate.by_rate[0]?.reps[1]?.cpu_ms_per_request).toEqual({ tollgate: 0.7, envoy: 0.2, redis: 0.1, fake: 0.1, generator: 0.05 });
+    expect(out.cpu_ms_per_request.rps).toBe(500);
+    expect(out.cpu_ms_per_request.contenders.envoy).toEqual({ envoy: 0.25, fake: 0.1, generator: 0.05 });
+    const markdown = peersMarkdown(out);
+    expect(markdown).toContain('CPU ms per request by process @ 500 RPS');
+    expect(markdown).toContain('| contender | tollgate | envoy | redis | gateway total | fake | generator |');
+    expect(markdown).toContain('| tollgate-full | 0.600 | 0.200 | 0.100 | 0.900 | 0.100 | 0.050 |');
+    expect(markdown).toContain('| direct | — | — | — | — | 0.100 | 0.050 |');
+  });
+});
