@@ -7,7 +7,14 @@
  * Figures: added latency p50/p90/p99 over direct at fixed rates (open loop, from the scheduled send time, median of
  * the repetitions); max throughput with 50 connections (closed loop) and its error rate; streaming time to first token
  * and inter-chunk delay added (5 content chunks, 20 ms apart); RSS of each gateway's process tree idle and under load;
- * gateway CPU seconds per 10k requests at the highest rate.
+ * CPU ms per request of each process (Tollgate, Envoy, Redis, Portkey, LiteLLM, the fake provider, the generator)
+ * from /proc/<pid>/stat around each measured run, and gateway CPU seconds per 10k requests at the highest rate.
+ *
+ * The fixed-rate and max-throughput load comes from our Go generator (test/bench/loadgen, built on demand): little CPU
+ * per request, and not in the Node runtime the gateways run on. BENCH_GENERATOR=node uses the Node/undici generator
+ * (lib/paced-load.ts, lib/closed-loop.ts) instead, to compare the two; streaming timings always use the Node client.
+ * Bodies: a realistic 296-byte chat request (system message, max_tokens, user, a unique prompt per request, so every
+ * cache lookup misses); BENCH_BODY=small for the short one-message body of earlier runs.
  *
  *   node_modules/.bin/node test/bench/peers.ts      → test/bench/results/peers.json (npm run bench:peers)
  *
@@ -17,6 +24,9 @@
  *   BENCH_SECONDS=20 BENCH_WARMUP_SECONDS=3 BENCH_REPS=2 BENCH_RATES=200,500   fixed-rate runs
  *   BENCH_CONTENDERS=direct,envoy,tollgate-auth,tollgate-full,litellm,litellm-auth,portkey   a subset (direct always runs)
  *   BENCH_MAX_SECONDS=10 BENCH_MAX_CONNECTIONS=50       closed-loop max throughput
+ *   BENCH_GENERATOR=go|node   load generator of the fixed-rate and max-throughput runs (default go)
+ *   BENCH_BODY=realistic|small   request body (default realistic, 296 bytes)
+ *   BENCH_CONNECTIONS=128     most connections of the fixed-rate load (0: on demand, Go generator only)
  *   BENCH_STREAM_SECONDS=10 BENCH_STREAM_RPS=20         streaming timings
  *   BENCH_LITELLM_WORKERS=2                             uvicorn workers of LiteLLM
  *   BENCH_MAX_FOREIGN_CPU=10 BENCH_ATTEMPTS=2 BENCH_QUIET_TIMEOUT_S=120   redo fixed-rate runs disturbed by others
@@ -31,12 +41,13 @@ import { mkdirSync, readdirSync, statSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { join, relative, resolve } from 'node:path';
 import type { Pool } from 'undici';
-import { runClosedLoad } from './lib/closed-loop.ts';
+import { runClosedLoad, type ClosedLoadResult } from './lib/closed-loop.ts';
+import { loadgenBinary, runLoadgen, toClosedLoadResult, toFixedLoadResult, type FixedLoadResult } from './lib/loadgen.ts';
 import { createPool, runPacedLoad } from './lib/paced-load.ts';
-import { processTrees, rssOfMb } from './lib/process-tree.ts';
+import { processTrees, processTreesByName, rssOfMb } from './lib/process-tree.ts';
 import { ProcessGroup, startFakeProvider, waitForQuiet } from './lib/processes.ts';
 import { startBenchRun } from './lib/bench-run.ts';
-import { metered } from './lib/resource-meter.ts';
+import { metered, type RunResources } from './lib/resource-meter.ts';
 import { commandLine, machineInfo, versions } from './lib/run-info.ts';
 import { runStreamTiming } from './lib/stream-timing.ts';
 import type { Contender, ContenderName, ContenderSpec, StartContext } from './peers/contender.ts';
@@ -67,6 +78,10 @@ const OUT = resolve(env.BENCH_OUT ?? join(projectRoot, 'test/bench/results/peers
 const KEEP_DIR = env.BENCH_KEEP_DIR === '1';
 const PEERS_DIR = resolve(env.BENCH_PEERS_DIR ?? join(projectRoot, 'test/bench/.peers'));
 const PROFILE = env.BENCH_PROFILE;
+const GENERATOR: 'go' | 'node' = env.BENCH_GENERATOR === 'node' ? 'node' : 'go';
+const BODY_KIND: 'realistic' | 'small' = env.BENCH_BODY === 'small' ? 'small' : 'realistic';
+/** The Node pool's size; the Go generator opens connections on demand up to the same cap. */
+const FIXED_CONNECTIONS = numberEnv('BENCH_CONNECTIONS', 128);
 
 const PROVIDER_KEY = 'sk-bench-provider-key';
 const MODEL = 'gpt-4o-mini';
@@ -76,7 +91,8 @@ const PATH = '/v1/chat/completions';
 const SPECS: ContenderSpec[] = [direct, bareEnvoy, tollgateAuthOnly, tollgateFull, litellmNoAuth, litellmMasterKey, portkey];
 const SELECTED = new Set<string>(['direct', ...(env.BENCH_CONTENDERS ?? SPECS.map((spec) => spec.name).join(',')).split(',').map((s) => s.trim())]);
 /** The defaults of the issue; anything shorter or partial is a trial whose figures are not for publishing. */
-const TRIAL = SECONDS < 20 || REPS < 2 || RATES.join(',') !== '200,500' || SPECS.some((spec) => !SELECTED.has(spec.name));
+const TRIAL = SECONDS < 20 || REPS < 2 || RATES.join(',') !== '200,500' || SPECS.some((spec) => !SELECTED.has(spec.name)) ||
+  GENERATOR !== 'go' || BODY_KIND !== 'realistic';
 
 const write = (text: string) => process.stdout.write(text);
 const fmt = (n: number, digits = 2) => (Number.isFinite(n) ? n.toFixed(digits) : '—');
@@ -85,12 +101,34 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 // ───────────────────────────────────────────────────────────────── request bodies
 
 /**
+ * The chat request bodies, "{{n}}" standing for the unique part of each: "<tag>-<index, 6 digits>", as the Go
+ * generator fills it in (test/bench/loadgen). With the tags of this benchmark ("abcdef.500.1.1") the realistic body is
+ * 296 bytes: a system message, a user prompt, max_tokens and user, as an app's request looks.
+ */
+const BODY_TEMPLATES = {
+  realistic: JSON.stringify({
+    model: MODEL,
+    messages: [
+      { role: 'system', content: 'You are a helpful assistant for an online bookshop. Answer briefly and politely.' },
+      { role: 'user', content: 'Suggest a title for a blog post about autumn reading lists. Ref {{n}}' },
+    ],
+    max_tokens: 64,
+    user: 'user-4821',
+  }),
+  small: `{"model":"${MODEL}","messages":[{"role":"user","content":"Say hello in one short sentence. ({{n}})"}]}`,
+} as const;
+const BODY_TEMPLATE = BODY_TEMPLATES[BODY_KIND];
+
+function fillBody(template: string, tag: string, index: number): string {
+  return template.replaceAll('{{n}}', `${tag}-${String(index).padStart(6, '0')}`);
+}
+
+/**
  * Unique prompts (so Tollgate's cache misses on every request), the same sequence for every contender: request i of
- * a run with tag T always has the same body, whichever gateway it goes through.
+ * a run with tag T always has the same body, whichever gateway it goes through and whichever generator sends it.
  */
 function chatBodies(tag: string): (index: number) => string {
-  const head = `{"model":"${MODEL}","messages":[{"role":"user","content":"Say hello in one short sentence. (${tag}-`;
-  return (index) => `${head}${index})"}]}`;
+  return (index) => fillBody(BODY_TEMPLATE, tag, index);
 }
 
 /** Four words: the fake answers "Echo: <words>", five content chunks. */
@@ -99,7 +137,14 @@ function streamBodies(tag: string): (index: number) => string {
   return (index) => `${head}${index} two three four"}]}`;
 }
 
-const runTag = Math.random().toString(36).slice(2, 8);
+/** Six characters (padded), so every body of a rate has the same length. */
+const runTag = Math.random().toString(36).slice(2, 8).padEnd(6, '0');
+
+let goVersionText: string | null = null;
+function goVersion(): string {
+  goVersionText ??= spawnSync('go', ['env', 'GOVERSION'], { encoding: 'utf8' }).stdout?.trim() || 'unknown';
+  return goVersionText;
+}
 
 // ───────────────────────────────────────────────────────────────── phases
 
@@ -140,7 +185,26 @@ async function settle(contender: Contender): Promise<void> {
   }
 }
 
+/** Every process of this benchmark but this one: its own CPU is told apart by startForeignCpuMeter itself. */
 let ourPids: () => number[] = () => [];
+let fakePid = 0;
+
+/**
+ * The processes whose CPU time each measured run records, by what they are: the contender's (tollgate, envoy, redis,
+ * portkey, litellm), the fake provider and the load generator (the Go one, or this process for the Node one).
+ */
+function processesOf(contender: Contender, generatorPid: () => number): () => Record<string, number[]> {
+  return () => {
+    const gateway = contender.processes?.() ?? (contender.roots().length ? { [contender.name]: contender.roots() } : {});
+    return { ...processTreesByName({ ...gateway, fake: [fakePid] }), generator: [generatorPid()] };
+  };
+}
+
+function cpuPerRequest(resources: RunResources, requests: number): string {
+  const entries = Object.entries(resources.cpuSecondsByProcess ?? {});
+  if (!requests || !entries.length) return '';
+  return `; CPU ms/request ${entries.map(([name, seconds]) => `${name} ${((seconds * 1000) / requests).toFixed(3)}`).join(', ')}`;
+}
 
 async function quiet(): Promise<void> {
   const waited = await waitForQuiet(ourPids, MAX_FOREIGN_CPU_PCT, QUIET_TIMEOUT_MS);
@@ -154,7 +218,7 @@ const allPools: Pool[] = [];
 function poolOf(contender: Contender): Pool {
   let pool = pools.get(contender.name);
   if (!pool) {
-    pool = createPool(contender.origin);
+    pool = createPool(contender.origin, FIXED_CONNECTIONS || 128);
     pools.set(contender.name, pool);
     allPools.push(pool);
   }
@@ -168,25 +232,40 @@ async function dropBacklog(contender: Contender): Promise<void> {
   await pool?.destroy().catch(() => undefined);
 }
 
+/** One measured fixed-rate run after its warm-up, with the Go generator or the Node one. */
+async function fixedRateRun(contender: Contender, rps: number, tag: string): Promise<{ result: FixedLoadResult; resources: RunResources }> {
+  if (GENERATOR === 'go') {
+    let generatorPid = 0;
+    return metered(contender.roots, ourPids, (marks) => runLoadgen({
+      url: `${contender.origin}${PATH}`, mode: 'open', rate: rps, connections: FIXED_CONNECTIONS,
+      durationMs: SECONDS * 1000, warmupMs: WARMUP_SECONDS * 1000,
+      headers: contender.headers, body: BODY_TEMPLATE, unique: true, tag,
+      onReady: (pid) => { generatorPid = pid; marks.start(); },
+      onDone: () => marks.end(),
+    }).then(toFixedLoadResult), { marked: true, processes: processesOf(contender, () => generatorPid) });
+  }
+  if (WARMUP_SECONDS > 0) {
+    const warm = await runPacedLoad(poolOf(contender), { path: PATH, headers: contender.headers, bodyFor: chatBodies(`w${tag}`), rps, durationMs: WARMUP_SECONDS * 1000 });
+    if (warm.unanswered) {
+      await dropBacklog(contender);
+      await settle(contender);
+    }
+  }
+  return metered(contender.roots, ourPids, () =>
+    runPacedLoad(poolOf(contender), { path: PATH, headers: contender.headers, bodyFor: chatBodies(tag), rps, durationMs: SECONDS * 1000 }),
+  { processes: processesOf(contender, () => process.pid) });
+}
+
 async function fixedRate(contender: Contender, rps: number, rep: number): Promise<FixedRun> {
   let best: FixedRun | null = null;
   for (let attempt = 1; attempt <= ATTEMPTS; attempt++) {
     write(`  ${contender.name.padEnd(14)} ${String(rps).padStart(4)} RPS #${rep}: `);
     await quiet();
-    const tag = `${runTag}.${rps}.${rep}.${attempt}`;
-    if (WARMUP_SECONDS > 0) {
-      const warm = await runPacedLoad(poolOf(contender), { path: PATH, headers: contender.headers, bodyFor: chatBodies(`w${tag}`), rps, durationMs: WARMUP_SECONDS * 1000 });
-      if (warm.unanswered) {
-        await dropBacklog(contender);
-        await settle(contender);
-      }
-    }
-    const { result, resources } = await metered(contender.roots, ourPids, () =>
-      runPacedLoad(poolOf(contender), { path: PATH, headers: contender.headers, bodyFor: chatBodies(tag), rps, durationMs: SECONDS * 1000 }));
+    const { result, resources } = await fixedRateRun(contender, rps, `${runTag}.${rps}.${rep}.${attempt}`);
     const run: FixedRun = { contender: contender.name, rps, rep, result, resources, attempts: attempt };
     const l = result.latency;
     write(`p50 ${fmt(l.p50)} p90 ${fmt(l.p90)} p99 ${fmt(l.p99)} ms, ${result.errorCount} errors, gateway CPU ${resources.cpuPct}%, ` +
-      `generator ${resources.generatorCpuPct}%, others ${resources.foreignCpuPct}%\n`);
+      `generator ${resources.generatorCpuPct}%, others ${resources.foreignCpuPct}%${cpuPerRequest(resources, result.ok)}\n`);
     if (result.errorSamples.length) write(`    first error: ${result.errorSamples[0]?.slice(0, 200)}\n`);
     if (result.unanswered) await dropBacklog(contender);
     await settle(contender);
@@ -197,24 +276,45 @@ async function fixedRate(contender: Contender, rps: number, rep: number): Promis
   return best as FixedRun;
 }
 
-async function maxThroughput(contender: Contender): Promise<MaxRun> {
-  write(`  ${contender.name.padEnd(14)} ${MAX_CONNECTIONS} connections, closed loop: `);
-  await quiet();
+const MAX_WARMUP_SECONDS = 2;
+
+/** The closed-loop max-throughput run (after a warm-up and letting the gateway settle), with either generator. */
+async function maxThroughputRun(contender: Contender): Promise<{ result: ClosedLoadResult; resources: RunResources }> {
+  if (GENERATOR === 'go') {
+    let generatorPid = 0;
+    return metered(contender.roots, ourPids, (marks) => runLoadgen({
+      url: `${contender.origin}${PATH}`, mode: 'closed', connections: MAX_CONNECTIONS,
+      durationMs: MAX_SECONDS * 1000, warmupMs: MAX_WARMUP_SECONDS * 1000,
+      headers: contender.headers, body: BODY_TEMPLATE, unique: true, tag: `max${runTag}`,
+      onReady: async (pid) => {
+        generatorPid = pid;
+        await settle(contender);
+        marks.start();
+      },
+      onDone: () => marks.end(),
+    }).then(toClosedLoadResult), { marked: true, processes: processesOf(contender, () => generatorPid) });
+  }
   const pool = createPool(contender.origin, MAX_CONNECTIONS);
   try {
     const load = (tag: string, seconds: number) =>
       runClosedLoad(pool, { path: PATH, headers: contender.headers, bodyFor: chatBodies(tag), connections: MAX_CONNECTIONS, durationMs: seconds * 1000 });
-    await load(`wmax${runTag}`, 2);
+    await load(`wmax${runTag}`, MAX_WARMUP_SECONDS);
     await settle(contender);
-    const { result, resources } = await metered(contender.roots, ourPids, () => load(`max${runTag}`, MAX_SECONDS));
-    write(`${fmt(result.rps, 0)} RPS, ${result.errorCount} errors (${fmt(result.errorRate * 100, 1)}%), p50 ${fmt(result.latency.p50)} ms, ` +
-      `gateway CPU ${resources.cpuPct}%, generator ${resources.generatorCpuPct}%\n`);
-    if (result.errorSamples.length) write(`    first error: ${result.errorSamples[0]?.slice(0, 200)}\n`);
-    await settle(contender);
-    return { contender: contender.name, result, resources };
+    return await metered(contender.roots, ourPids, () => load(`max${runTag}`, MAX_SECONDS), { processes: processesOf(contender, () => process.pid) });
   } finally {
     await pool.close();
   }
+}
+
+async function maxThroughput(contender: Contender): Promise<MaxRun> {
+  write(`  ${contender.name.padEnd(14)} ${MAX_CONNECTIONS} connections, closed loop: `);
+  await quiet();
+  const { result, resources } = await maxThroughputRun(contender);
+  write(`${fmt(result.rps, 0)} RPS, ${result.errorCount} errors (${fmt(result.errorRate * 100, 1)}%), p50 ${fmt(result.latency.p50)} ms, ` +
+    `gateway CPU ${resources.cpuPct}%, generator ${resources.generatorCpuPct}%${cpuPerRequest(resources, result.ok)}\n`);
+  if (result.errorSamples.length) write(`    first error: ${result.errorSamples[0]?.slice(0, 200)}\n`);
+  await settle(contender);
+  return { contender: contender.name, result, resources };
 }
 
 async function streaming(contender: Contender): Promise<StreamRun> {
@@ -274,6 +374,8 @@ async function main(): Promise<void> {
     const machine = machineInfo();
     write(`Peer benchmark: ${machine.cores} cores (${machine.model}), ${machine.memory_gib} GiB; ` +
       `${SECONDS} s × ${REPS} reps at ${RATES.join(', ')} RPS${TRIAL ? ' — TRIAL settings, figures not for publishing' : ''}\n`);
+    write(`load generator: ${GENERATOR === 'go' ? `Go (test/bench/loadgen, ${relative(projectRoot, loadgenBinary())})` : 'Node (undici, in this process)'}; ` +
+      `body: ${BODY_KIND}, ${Buffer.byteLength(chatBodies(`${runTag}.500.1.1`)(0))} bytes\n`);
     runPeerSetup();
 
     const fake = group.add(await startFakeProvider(projectRoot, PROVIDER_KEY, { chunkDelayMs: CHUNK_DELAY_MS }));
@@ -298,7 +400,9 @@ async function main(): Promise<void> {
       }
     }
     if (!running.some((c) => c.name === 'direct')) throw new Error('direct → fake did not run: nothing can be measured against it');
-    ourPids = () => processTrees([fake.pid, ...running.flatMap((c) => c.roots())]);
+    fakePid = fake.pid;
+    // Our children (the Go generator included) and the contenders' processes.
+    ourPids = () => processTrees([process.pid, fake.pid, ...running.flatMap((c) => c.roots())]).filter((pid) => pid !== process.pid);
 
     await sleep(3000);
     const idleRssMb = Object.fromEntries(running.map((c) => [c.name, c.roots().length ? Math.round(rssOfMb(processTrees(c.roots())) * 10) / 10 : null]));
@@ -323,6 +427,7 @@ async function main(): Promise<void> {
 
     const versionInfo: Record<string, string> = { ...versions(projectRoot) };
     for (const contender of running) if (['litellm', 'portkey'].includes(contender.name)) versionInfo[contender.name] = contender.version;
+    if (GENERATOR === 'go') versionInfo.go = goVersion();
     const results = buildPeersResults({
       date: new Date().toISOString(),
       trial: TRIAL,
@@ -331,13 +436,27 @@ async function main(): Promise<void> {
       command: commandLine(projectRoot),
       settings: {
         fixed_rate: { rates: RATES, seconds: SECONDS, warmup_seconds: WARMUP_SECONDS, repetitions: REPS, aggregate: 'median of the repetitions per percentile; added = contender − direct' },
-        load: 'open loop: request i scheduled at t0 + i/rps, latency from the scheduled time (undici Pool, 128 connections, pipelining 1); repetitions alternate the contender order',
-        max_throughput: { connections: MAX_CONNECTIONS, seconds: MAX_SECONDS, warmup_seconds: 2, load: 'closed loop: each connection sends the next request when the last answer is read' },
+        generator: GENERATOR === 'go'
+          ? { name: 'go', source: 'test/bench/loadgen', version: goVersion(), process: 'its own process (Go, standard library HTTP/1.1 over keep-alive connections)' }
+          : { name: 'node', source: 'test/bench/lib/paced-load.ts, closed-loop.ts', version: `undici ${versionInfo.undici ?? '?'}`, process: 'inside the benchmark\'s Node process' },
+        load: GENERATOR === 'go'
+          ? `open loop: request i scheduled at t0 + i/rps, latency from the scheduled time; keep-alive connections opened on demand, ${FIXED_CONNECTIONS || 'no'} at most, one request at a time each; the warm-up runs on the same connections; repetitions alternate the contender order`
+          : `open loop: request i scheduled at t0 + i/rps, latency from the scheduled time (undici Pool, ${FIXED_CONNECTIONS || 128} connections, pipelining 1); repetitions alternate the contender order`,
+        max_throughput: { connections: MAX_CONNECTIONS, seconds: MAX_SECONDS, warmup_seconds: MAX_WARMUP_SECONDS, load: 'closed loop: each connection sends the next request when the last answer is read' },
         streaming: { rps: STREAM_RPS, seconds: STREAM_SECONDS, chunk_spacing_ms: CHUNK_DELAY_MS, ttft: 'scheduled send → first non-empty delta.content event', inter_chunk: 'p50 gap between content events of one stream' },
         stream_content_chunks: STREAM_CONTENT_CHUNKS,
-        bodies: 'POST /v1/chat/completions, one user message with a unique suffix per request (the same sequence for every contender), model gpt-4o-mini; streams: 4-word prompts',
+        body: {
+          kind: BODY_KIND,
+          bytes: Buffer.byteLength(chatBodies(`${runTag}.500.1.1`)(0)),
+          example: chatBodies(`${runTag}.500.1.1`)(0),
+          description: BODY_KIND === 'realistic'
+            ? 'POST /v1/chat/completions: a system message, a user prompt with a unique reference per request (the same sequence for every contender), max_tokens and user; model gpt-4o-mini'
+            : 'POST /v1/chat/completions: one short user message with a unique suffix per request (the same sequence for every contender); model gpt-4o-mini',
+        },
+        bodies: 'streams: 4-word prompts',
         rss: 'summed VmRSS of each gateway\'s process tree, idle after the smoke requests and peak (250 ms samples) over all its load runs',
         cpu: 'user + system CPU seconds of the gateway\'s process tree during the fixed-rate runs at the highest rate, per 10k answered requests',
+        cpu_ms_per_request: 'per process (each one\'s tree: tollgate, envoy, redis, portkey, litellm, the fake provider, the generator): utime + stime from /proc/<pid>/stat just before and after each measured run (warm-up excluded), summed over the repetitions, divided by the 2xx answers',
         max_foreign_cpu_pct: MAX_FOREIGN_CPU_PCT,
         attempts: ATTEMPTS,
         all_running: 'every contender runs (idle) during every measurement; the load generator, the fake and the gateways share the machine\'s cores',
