@@ -98,7 +98,8 @@ export function quotaPlan(config: QuotasConfig, tenant: Tenant, now: number): Qu
     if (!limits) continue;
     for (const [field, kind] of BUCKET_KINDS) {
       const limit = limits[field];
-      if (limit) buckets.push({ key: `${tag}:rl:${scope}:${keyPart(id)}:${field}`, scope, scopeId: id, kind, limit });
+      // `tb` (token bucket, a string since reserve.lua's MGET layout); the older `rl` hashes are simply not read.
+      if (limit) buckets.push({ key: `${tag}:tb:${scope}:${keyPart(id)}:${field}`, scope, scopeId: id, kind, limit });
     }
   }
   const budgets: BudgetSpec[] = [];

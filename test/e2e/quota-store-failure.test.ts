@@ -5,7 +5,7 @@ import { ADMIN_TOKEN, startHarness, testConfig, type Harness } from '../helpers/
 import { restartableRedis, type RestartableRedis } from '../helpers/restartable-redis.ts';
 
 const STATIC_KEY = 'tg-quota-static-key';
-const BUCKET_KEY = '{tg:acme}:rl:team:acme%2Fplatform:tpm';
+const BUCKET_KEY = '{tg:acme}:tb:team:acme%2Fplatform:tpm';
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 interface Result {

@@ -6,7 +6,7 @@ import { postJson } from '../helpers/http.ts';
 import { useRedisServer } from '../helpers/redis-server.ts';
 
 const TPM = 10_000;
-const BUCKET_KEY = '{tg:acme}:rl:team:acme%2Fplatform:tpm';
+const BUCKET_KEY = '{tg:acme}:tb:team:acme%2Fplatform:tpm';
 const budgetKey = () => `{tg:acme}:budget:team:acme%2Fplatform:${new Date().toISOString().slice(0, 10)}`;
 // gpt-4o-mini list prices in nano-USD per token: 0.15 and 0.60 USD per 1M.
 const INPUT_NANO = 150n;
@@ -39,7 +39,7 @@ describe('quota settlement of streams', () => {
   }
 
   async function bucketLevel(): Promise<number> {
-    const [tokens, at] = await redis.admin.hmget(BUCKET_KEY, 't', 'ts');
+    const [tokens, at] = String(await redis.admin.get(BUCKET_KEY)).split(':');
     const [seconds, micros] = await redis.admin.time();
     const now = Number(seconds) * 1000 + Math.floor(Number(micros) / 1000);
     return Math.min(TPM, Number(tokens) + (now - Number(at)) * (TPM / 60_000));

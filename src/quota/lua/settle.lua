@@ -3,7 +3,7 @@
 -- every budget threshold crossed by this settlement is claimed (SET NX), so that exactly one replica alerts once per
 -- period, scope and threshold. Same hash tag on every key as reserve.lua.
 --
--- KEYS[1..nb]                   token buckets (see reserve.lua)
+-- KEYS[1..nb]                   token buckets (strings, see reserve.lua)
 -- KEYS[nb+1..nb+nd]             budgets
 -- KEYS[nb+nd+(j-1)*nt+k]        alert marker of budget j at threshold k
 -- ARGV[1] = nb, ARGV[2] = nd, ARGV[3] = nt, then nt threshold percents, then per bucket: capacity, refill per ms,
@@ -16,18 +16,20 @@ local now = tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000)
 local buckets_at = 3 + nt
 local budgets_at = buckets_at + nb * 3
 
+local states = {}
+if nb > 0 then states = redis.call('MGET', unpack(KEYS, 1, nb)) end
 for i = 1, nb do
   local a = buckets_at + (i - 1) * 3
   local capacity, rate, refund = tonumber(ARGV[a + 1]), tonumber(ARGV[a + 2]), tonumber(ARGV[a + 3])
   if refund ~= 0 then
-    local state = redis.call('HMGET', KEYS[i], 't', 'ts')
     local level = capacity
-    if state[1] then
-      level = math.min(capacity, tonumber(state[1]) + math.max(0, now - tonumber(state[2])) * rate)
+    local state = states[i]
+    if state then
+      local sep = string.find(state, ':', 1, true)
+      level = math.min(capacity, tonumber(string.sub(state, 1, sep - 1)) + math.max(0, now - tonumber(string.sub(state, sep + 1))) * rate)
     end
     level = math.min(capacity, level + refund)
-    redis.call('HSET', KEYS[i], 't', level, 'ts', now)
-    redis.call('PEXPIRE', KEYS[i], math.ceil((capacity - level) / rate) + 1000)
+    redis.call('SET', KEYS[i], level .. ':' .. now, 'PX', math.ceil((capacity - level) / rate) + 1000)
   end
 end
 
@@ -36,14 +38,16 @@ for j = 1, nd do
   local a = budgets_at + (j - 1) * 4
   local cap, reserved, actual, ttl = tonumber(ARGV[a + 1]), tonumber(ARGV[a + 2]), tonumber(ARGV[a + 3]), tonumber(ARGV[a + 4])
   local key = KEYS[nb + j]
-  local before = tonumber(redis.call('HGET', key, 's') or '0')
+  local state = redis.call('HMGET', key, 's', 'u')
+  local before = tonumber(state[1] or '0')
   local after = before
   if reserved ~= 0 or actual ~= 0 then
     if actual > 0 then after = redis.call('HINCRBY', key, 's', actual) end
     local used = redis.call('HINCRBY', key, 'u', actual - reserved)
     -- A reservation lost with a Redis restart must not leave `used` below what is settled.
     if used < after then redis.call('HSET', key, 'u', after) end
-    redis.call('PEXPIRE', key, ttl)
+    -- The reservation gave the counter its TTL; only a counter that was gone (Redis lost it) needs one again.
+    if not state[2] then redis.call('PEXPIRE', key, ttl) end
   end
   for k = 1, nt do
     local mark = cap * tonumber(ARGV[3 + k]) / 100
