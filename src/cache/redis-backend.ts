@@ -24,26 +24,29 @@ const PUT_LUA = `
 local prefix, member, value = ARGV[1], ARGV[2], ARGV[3]
 local stale_until, ttl_ms = tonumber(ARGV[4]), tonumber(ARGV[5])
 local max_entries, max_bytes, now = tonumber(ARGV[6]), tonumber(ARGV[7]), tonumber(ARGV[8])
+-- Every indexed member has its size in KEYS[2], so a member without one has nothing else to drop either.
 local function drop(m)
   local size = redis.call('HGET', KEYS[2], m)
-  if size then
-    redis.call('DECRBY', KEYS[3], size)
-    redis.call('HDEL', KEYS[2], m)
-  end
+  if not size then return nil end
+  redis.call('HDEL', KEYS[2], m)
   redis.call('ZREM', KEYS[1], m)
   redis.call('DEL', prefix .. m)
+  return redis.call('DECRBY', KEYS[3], size)
 end
 drop(member)
 redis.call('SET', prefix .. member, value, 'PX', ttl_ms)
 redis.call('ZADD', KEYS[1], stale_until, member)
 redis.call('HSET', KEYS[2], member, #value)
 local total = redis.call('INCRBY', KEYS[3], #value)
-for _, m in ipairs(redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now, 'LIMIT', 0, 200)) do drop(m) end
+for _, m in ipairs(redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now, 'LIMIT', 0, 200)) do total = drop(m) or total end
+-- Counts are read again only when over a bound: a write that fits costs no ZCARD/GET round of its own.
+local entries = redis.call('ZCARD', KEYS[1])
 local guard = 0
-while guard < 1000 and (redis.call('ZCARD', KEYS[1]) > max_entries or tonumber(redis.call('GET', KEYS[3]) or '0') > max_bytes) do
+while guard < 1000 and (entries > max_entries or total > max_bytes) do
   local oldest = redis.call('ZRANGE', KEYS[1], 0, 0)[1]
   if not oldest then break end
-  drop(oldest)
+  total = drop(oldest) or total
+  entries = entries - 1
   guard = guard + 1
 end
 return total
