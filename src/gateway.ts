@@ -111,7 +111,10 @@ export async function startTollgate(options: TollgateOptions): Promise<Tollgate>
       logger.warn({ err: error }, 'store unavailable');
     },
   });
-  const keys = new KeyStore({ store, now: () => Date.now() });
+  // Verified keys stay in process (no store round trip per request); every process drops a key the moment any
+  // of them revokes, rotates or deletes it (store pub/sub). The age bound only covers a lost message.
+  const keys = new KeyStore({ store, now: () => Date.now(), cache: { maxAgeMs: 60_000, maxEntries: 100_000 } });
+  await keys.start();
   const metrics = new GatewayMetrics();
   // Usage records (null when ledger.sink is none); its queue is a Redis Stream with the Redis store, in-process otherwise.
   const ledger = await startLedger({ config: options.config.ledger, store, env, logger, now: () => Date.now() });
@@ -258,6 +261,7 @@ export async function startTollgate(options: TollgateOptions): Promise<Tollgate>
       credentials.stop();
       killSwitches.stop();
       await Promise.all([extproc.stop(), admin.stop()]);
+      await keys.stop();
       // After the servers: requests that ended during shutdown have queued their final entries.
       await ledger?.stop();
       await policy?.stop();

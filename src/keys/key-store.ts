@@ -49,7 +49,17 @@ export interface KeyStoreDeps {
   store: Store;
   now: () => number;
   idFactory?: () => string;
+  /**
+   * Keeps looked-up records in process, so a request's key check costs no store round trip (see `start`). Every
+   * mutation publishes the hashes it touched and every process drops them at once; `maxAgeMs` bounds what a lost
+   * message could leave stale. Off unless given (the admin CLI needs no cache).
+   */
+  cache?: { maxAgeMs: number; maxEntries: number };
 }
+
+/** Channel on which every mutation names the secret hashes whose cached records are stale. */
+export const KEYS_CHANGED_CHANNEL = 'tg:vk:changed';
+const SUBSCRIBE_RETRY_MS = 3000;
 
 export class KeyNotFoundError extends Error {
   readonly id: string;
@@ -67,6 +77,16 @@ export const keyStoreKeys = {
   record: (id: string): string => `tg:vk:id:${id}`,
   secret: (hash: string): string => `tg:vk:secret:${hash}`,
 } as const;
+
+function parseHashes(message: string): string[] | null {
+  try {
+    const value: unknown = JSON.parse(message);
+    if (Array.isArray(value) && value.every((hash) => typeof hash === 'string')) return value as string[];
+  } catch {
+    // Not ours or garbled: drop everything rather than keep something stale.
+  }
+  return null;
+}
 
 function defaultId(): string {
   return `vk_${randomBytes(12).toString('base64url')}`;
@@ -101,6 +121,16 @@ function passed(iso: string | null, now: number): boolean {
   return iso !== null && Date.parse(iso) <= now;
 }
 
+/** What presenting the secret `hash` of `record` means at `now`; time-based changes need no invalidation. */
+function classify(record: VirtualKeyRecord, hash: string, now: number): KeyLookup {
+  const secret = record.secrets.find((candidate) => candidate.hash === hash);
+  // Not (or no longer) a secret of this key, or its rotation grace has ended: as good as never issued.
+  if (!secret || passed(secret.validUntil, now)) return { status: 'unknown' };
+  if (record.revokedAt !== null) return { status: 'revoked', record };
+  if (passed(record.expiresAt, now)) return { status: 'expired', record };
+  return { status: 'valid', record };
+}
+
 /**
  * Virtual keys, kept in the shared `Store`.
  *
@@ -120,11 +150,54 @@ export class KeyStore {
   readonly #now: () => number;
   readonly #newId: () => string;
   readonly #locks = new Map<string, Promise<void>>();
+  readonly #cacheLimits: KeyStoreDeps['cache'] | null;
+  readonly #cache = new Map<string, { record: VirtualKeyRecord; at: number }>();
+  /** Bumped by every invalidation: a lookup that started before one does not cache what it read. */
+  #generation = 0;
+  #unsubscribe: (() => Promise<void>) | null = null;
+  #retry: NodeJS.Timeout | null = null;
+  #stopped = false;
 
   constructor(deps: KeyStoreDeps) {
     this.#store = deps.store;
     this.#now = deps.now;
     this.#newId = deps.idFactory ?? defaultId;
+    this.#cacheLimits = deps.cache ?? null;
+  }
+
+  /**
+   * Listens for other processes' mutations; only then may the cache serve lookups. A store that is down now does
+   * not stop the start: lookups go to the store until a later attempt (every few seconds) subscribes.
+   */
+  async start(): Promise<void> {
+    if (!this.#cacheLimits || this.#unsubscribe || this.#stopped) return;
+    try {
+      const unsubscribe = await this.#store.subscribe(KEYS_CHANGED_CHANNEL, {
+        onMessage: (message) => this.#invalidate(parseHashes(message)),
+        onGap: () => this.#invalidate(null),
+      });
+      if (this.#stopped) await unsubscribe();
+      else this.#unsubscribe = unsubscribe;
+    } catch {
+      this.#retry = setTimeout(() => void this.start(), SUBSCRIBE_RETRY_MS);
+      this.#retry.unref();
+    }
+  }
+
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    if (this.#retry) clearTimeout(this.#retry);
+    const unsubscribe = this.#unsubscribe;
+    this.#unsubscribe = null;
+    await unsubscribe?.();
+    this.#cache.clear();
+  }
+
+  /** Drops the cached records of these hashes (null: all of them). */
+  #invalidate(hashes: string[] | null): void {
+    this.#generation += 1;
+    if (hashes === null) this.#cache.clear();
+    else for (const hash of hashes) this.#cache.delete(hash);
   }
 
   async create(input: CreateKeyInput): Promise<{ key: string; record: VirtualKeyRecord }> {
@@ -150,20 +223,27 @@ export class KeyStore {
     });
   }
 
-  /** The hot path: one store GET. */
+  /**
+   * The hot path: a cached record (no round trip) while the cache is on and listening, else one store GET. Unknown
+   * keys are never cached: a key created elsewhere works at once.
+   */
   async lookup(plaintext: string): Promise<KeyLookup> {
     if (!looksLikeVirtualKey(plaintext)) return { status: 'unknown' };
     const hash = hashKey(plaintext);
+    const limits = this.#unsubscribe ? this.#cacheLimits : null;
+    const cached = limits ? this.#cache.get(hash) : undefined;
+    if (cached && limits && this.#now() - cached.at < limits.maxAgeMs) return classify(cached.record, hash, this.#now());
+    const generation = this.#generation;
     const json = await this.#store.get(keyStoreKeys.secret(hash));
     if (json === null) return { status: 'unknown' };
     const record = parseRecord(json);
-    const now = this.#now();
-    const secret = record.secrets.find((candidate) => candidate.hash === hash);
-    // Not (or no longer) a secret of this key, or its rotation grace has ended: as good as never issued.
-    if (!secret || passed(secret.validUntil, now)) return { status: 'unknown' };
-    if (record.revokedAt !== null) return { status: 'revoked', record };
-    if (passed(record.expiresAt, now)) return { status: 'expired', record };
-    return { status: 'valid', record };
+    if (limits && generation === this.#generation) {
+      this.#cache.delete(hash);
+      this.#cache.set(hash, { record, at: this.#now() });
+      // Oldest first out: a Map iterates in insertion order.
+      if (this.#cache.size > limits.maxEntries) this.#cache.delete(this.#cache.keys().next().value as string);
+    }
+    return classify(record, hash, this.#now());
   }
 
   async get(id: string): Promise<VirtualKeyRecord> {
@@ -233,7 +313,15 @@ export class KeyStore {
       await this.#store.removeFromSet(keyStoreKeys.ids, id);
       await this.#store.delete(keyStoreKeys.record(id));
       for (const secret of record.secrets) await this.#store.delete(keyStoreKeys.secret(secret.hash));
+      await this.#announce(record.secrets.map((secret) => secret.hash));
     });
+  }
+
+  /** Tells every process (this one at once) that the records cached under these hashes are stale. */
+  async #announce(hashes: string[]): Promise<void> {
+    if (hashes.length === 0) return;
+    this.#invalidate(hashes);
+    await this.#store.publish(KEYS_CHANGED_CHANNEL, JSON.stringify(hashes));
   }
 
   async #mutate(id: string, change: (record: VirtualKeyRecord) => void): Promise<VirtualKeyRecord> {
@@ -246,6 +334,7 @@ export class KeyStore {
         record,
         before.filter((hash) => !kept.has(hash)),
       );
+      await this.#announce([...new Set([...before, ...kept])]);
       return record;
     });
   }

@@ -31,6 +31,7 @@ export class MemoryStore implements Store {
   readonly #now: () => number;
   readonly #sweepBatch: number;
   readonly #entries = new Map<string, Entry>();
+  readonly #subscribers = new Map<string, Set<(message: string) => void>>();
   #sweepCursor: Iterator<[string, Entry]> | null = null;
   #closed = false;
 
@@ -137,6 +138,24 @@ export class MemoryStore implements Store {
     return [...entry.value];
   }
 
+  async publish(channel: string, message: string): Promise<void> {
+    this.#assertOpen();
+    // Delivered on a later turn, as Redis would: a publisher never runs its subscribers' code inline.
+    for (const subscriber of this.#subscribers.get(channel) ?? []) queueMicrotask(() => subscriber(message));
+  }
+
+  async subscribe(channel: string, handlers: { onMessage(message: string): void; onGap(): void }): Promise<() => Promise<void>> {
+    this.#assertOpen();
+    const subscriber = (message: string) => handlers.onMessage(message);
+    const set = this.#subscribers.get(channel) ?? new Set();
+    set.add(subscriber);
+    this.#subscribers.set(channel, set);
+    // One process, no connection to lose: there is never a gap.
+    return async () => {
+      set.delete(subscriber);
+    };
+  }
+
   async ping(): Promise<void> {
     this.#assertOpen();
   }
@@ -144,6 +163,7 @@ export class MemoryStore implements Store {
   async close(): Promise<void> {
     this.#closed = true;
     this.#entries.clear();
+    this.#subscribers.clear();
     this.#sweepCursor = null;
   }
 

@@ -68,6 +68,7 @@ export class RedisStore implements Store {
   readonly client: RedisClient;
   readonly #ownsClient: boolean;
   readonly #onError: (error: Error) => void;
+  readonly #subscribers = new Set<RedisClient>();
 
   constructor(options: RedisStoreOptions) {
     this.#onError = options.onError ?? (() => {});
@@ -151,12 +152,52 @@ export class RedisStore implements Store {
     return this.client.smembers(key);
   }
 
+  async publish(channel: string, message: string): Promise<void> {
+    await this.client.publish(channel, message);
+  }
+
+  /**
+   * One subscriber connection per subscription (a connection in subscribe mode serves nothing else). After it
+   * reconnects, ioredis subscribes again by itself; whatever was published meanwhile is lost, hence `onGap`.
+   */
+  async subscribe(channel: string, handlers: { onMessage(message: string): void; onGap(): void }): Promise<() => Promise<void>> {
+    const subscriber: RedisClient = this.client instanceof Redis ? this.client.duplicate({ enableAutoPipelining: false }) : this.client.duplicate();
+    subscriber.on('error', (error: Error) => this.#onError(error));
+    let connected = false;
+    let unsubscribed = false;
+    subscriber.on('ready', () => {
+      if (connected && !unsubscribed) handlers.onGap();
+      connected = true;
+    });
+    subscriber.on('close', () => {
+      // Already a gap while down: messages published now are lost.
+      if (connected && !unsubscribed) handlers.onGap();
+    });
+    subscriber.on('message', (from: string, message: string) => {
+      if (from === channel && !unsubscribed) handlers.onMessage(message);
+    });
+    try {
+      await subscriber.subscribe(channel);
+    } catch (error) {
+      subscriber.disconnect();
+      throw error;
+    }
+    this.#subscribers.add(subscriber);
+    return async () => {
+      unsubscribed = true;
+      this.#subscribers.delete(subscriber);
+      subscriber.disconnect();
+    };
+  }
+
   async ping(): Promise<void> {
     const reply = await this.client.ping();
     if (reply !== 'PONG') throw new Error(`Redis PING answered ${String(reply)}`);
   }
 
   async close(): Promise<void> {
+    for (const subscriber of this.#subscribers) subscriber.disconnect();
+    this.#subscribers.clear();
     if (!this.#ownsClient) return;
     if (this.client.status === 'ready') {
       try {

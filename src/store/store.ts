@@ -26,6 +26,14 @@ export interface Store {
   addToSet(key: string, ...members: string[]): Promise<number>;
   removeFromSet(key: string, ...members: string[]): Promise<number>;
   setMembers(key: string): Promise<string[]>;
+  /** Sends `message` to every subscriber of `channel`, in every process sharing the store (Redis PUBLISH). */
+  publish(channel: string, message: string): Promise<void>;
+  /**
+   * Calls `onMessage` for each message published on `channel` from now on. `onGap` hears when messages may have
+   * been missed (the subscription's connection dropped and came back): a subscriber that caches state drops it
+   * then. Resolves once subscribed, with a function that unsubscribes.
+   */
+  subscribe(channel: string, handlers: { onMessage(message: string): void; onGap(): void }): Promise<() => Promise<void>>;
   /** Throws when the store cannot serve requests (used by /healthz). */
   ping(): Promise<void>;
   close(): Promise<void>;

@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { envoyBinary, startEnvoy, waitForEnvoyReady, type EnvoyProcess } from '../../src/envoy/envoy-process.ts';
@@ -81,6 +82,15 @@ describe('two Tollgate processes behind one Envoy, one Redis', () => {
       headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
       body: JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hi' }] }),
     }).then((r) => r.status)));
+  /** Sends batches of 20 until every answer has this status; how long that took (ms). */
+  const waitForStatuses = async (key: string, status: number, withinMs: number) => {
+    const started = Date.now();
+    while (Date.now() - started < withinMs) {
+      if ((await chatStatuses(key, 20)).every((s) => s === status)) return Date.now() - started;
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    throw new Error(`requests did not all answer ${status} within ${withinMs} ms`);
+  };
   const handledBy = async (base: string) => {
     const metrics = await fetch(`${base}/metrics`).then((r) => r.text());
     return [...metrics.matchAll(/^tollgate_requests_total\{[^}]*\} (\d+)/gm)].reduce((sum, m) => sum + Number(m[1]), 0);
@@ -94,8 +104,29 @@ describe('two Tollgate processes behind one Envoy, one Redis', () => {
     expect(await handledBy(admins[0] as string)).toBeGreaterThan(0);
     expect(await handledBy(admins[1] as string)).toBeGreaterThan(0);
 
+    // Both processes now hold the verified key in memory: further requests read no key from Redis.
+    const probe = new Redis(redis.url);
+    const keyReads = async () => Number(/cmdstat_get:calls=(\d+)/.exec(await probe.info('commandstats'))?.[1] ?? 0);
+    const readsBefore = await keyReads();
+    expect(await chatStatuses(key, 40)).toEqual(Array(40).fill(200));
+    expect(await keyReads()).toBe(readsBefore);
+    probe.disconnect();
+
     expect((await admin(admins[1] as string, `/keys/${record.id}/revoke`)).status).toBe(200);
+    // The revoking process published the change; the other dropped its cached copy as it arrived.
+    expect(await waitForStatuses(key, 401, 500)).toBeLessThan(500);
     expect(await chatStatuses(key, 40)).toEqual(Array(40).fill(401));
+  });
+
+  it('a rotation without grace on one process cuts the old key off on both, and the new key works on both', async () => {
+    const created = await admin(admins[0] as string, '/keys', { team: 'platform', app: 'playground' });
+    const { key, record } = await created.json() as { key: string; record: { id: string } };
+    expect(await chatStatuses(key, 20)).toEqual(Array(20).fill(200));
+    const rotated = await admin(admins[1] as string, `/keys/${record.id}/rotate`, { grace_seconds: 0 });
+    expect(rotated.status).toBe(200);
+    const { key: next } = await rotated.json() as { key: string };
+    expect(await waitForStatuses(key, 401, 500)).toBeLessThan(500);
+    expect(await chatStatuses(next, 20)).toEqual(Array(20).fill(200));
   });
 
   it('applies a kill switch flipped on one process on every process within a second, and lifts it the same way', async () => {

@@ -58,6 +58,14 @@ class RecordingStore implements Store {
     this.calls.push('setMembers');
     return this.inner.setMembers(key);
   }
+  publish(channel: string, message: string): Promise<void> {
+    this.calls.push('publish');
+    return this.inner.publish(channel, message);
+  }
+  subscribe(channel: string, handlers: { onMessage(message: string): void; onGap(): void }): Promise<() => Promise<void>> {
+    this.calls.push('subscribe');
+    return this.inner.subscribe(channel, handlers);
+  }
   ping(): Promise<void> {
     return this.inner.ping();
   }
@@ -140,6 +148,67 @@ function keyStoreSuite(name: string, make: () => Promise<Subject>): void {
       recording.calls.length = 0;
       await keys.lookup('not even a key');
       expect(recording.calls).toEqual([]);
+    });
+
+    describe('with verified keys cached in process', () => {
+      let cached: KeyStore;
+      let peer: KeyStore;
+      const waitFor = async (check: () => Promise<boolean>) => {
+        for (let i = 0; i < 100; i++) {
+          if (await check()) return;
+          await sleep(10);
+        }
+        throw new Error('not within 1 s');
+      };
+      beforeEach(async () => {
+        cached = new KeyStore({ store: recording, now: subject.now, cache: { maxAgeMs: 60_000, maxEntries: 2 } });
+        // Another gateway process on the same store, mutating through its own admin API.
+        peer = new KeyStore({ store: subject.store, now: subject.now });
+        await cached.start();
+      });
+      afterEach(async () => cached.stop());
+
+      it('a second lookup costs no store call; unknown keys are never cached', async () => {
+        const { key } = await peer.create(tenant);
+        recording.calls.length = 0;
+        expect((await cached.lookup(key)).status).toBe('valid');
+        expect((await cached.lookup(key)).status).toBe('valid');
+        expect(recording.calls).toEqual(['get']);
+        const unknown = 'tg-' + 'A'.repeat(32);
+        await cached.lookup(unknown);
+        await cached.lookup(unknown);
+        expect(recording.calls).toEqual(['get', 'get', 'get']);
+      });
+
+      it('a revocation, rotation or deletion by another process takes effect at once', async () => {
+        const revoked = await peer.create(tenant);
+        const rotated = await peer.create(tenant);
+        const deleted = await peer.create(tenant);
+        for (const { key } of [revoked, rotated, deleted]) expect((await cached.lookup(key)).status).toBe('valid');
+        await peer.revoke(revoked.record.id);
+        await peer.rotate(rotated.record.id, { graceSeconds: 0 });
+        await peer.delete(deleted.record.id);
+        await waitFor(async () => (await cached.lookup(revoked.key)).status === 'revoked');
+        await waitFor(async () => (await cached.lookup(rotated.key)).status === 'unknown');
+        await waitFor(async () => (await cached.lookup(deleted.key)).status === 'unknown');
+      });
+
+      it('expiry and the end of a rotation grace need no message: the cached record is checked against the clock', async () => {
+        const { key, record } = await peer.create({ ...tenant, expiresAt: new Date(subject.now() + GRACE_MS) });
+        const other = await peer.create(tenant);
+        const next = await peer.rotate(other.record.id, { graceSeconds: GRACE_S });
+        expect((await cached.lookup(key)).status).toBe('valid');
+        expect((await cached.lookup(other.key)).status).toBe('valid');
+        expect((await cached.lookup(next.key)).status).toBe('valid');
+        await subject.elapse(PAST_GRACE_MS);
+        recording.calls.length = 0;
+        const expired = await cached.lookup(key);
+        expect(expired.status).toBe('expired');
+        expect(expired.status === 'expired' && expired.record.id).toBe(record.id);
+        // The maxEntries bound (2) evicted the oldest entry: one lookup reads the store again.
+        expect((await cached.lookup(other.key)).status).toBe('unknown');
+        expect((await cached.lookup(next.key)).status).toBe('valid');
+      });
     });
 
     it('a wrong key is unknown', async () => {

@@ -186,6 +186,22 @@ export function storeContract(name: string, make: () => Promise<StoreUnderTest>)
       await expect(store.get('s')).rejects.toThrow(/WRONGTYPE/);
     });
 
+    it('delivers published messages to every subscriber of the channel, and none after unsubscribing', async () => {
+      const heard: string[] = [];
+      const other: string[] = [];
+      const off = await store.subscribe('ch', { onMessage: (m) => heard.push(`a:${m}`), onGap: () => heard.push('gap') });
+      await store.subscribe('ch', { onMessage: (m) => heard.push(`b:${m}`), onGap: () => {} });
+      await store.subscribe('other', { onMessage: (m) => other.push(m), onGap: () => {} });
+      await store.publish('ch', 'one');
+      for (let i = 0; i < 50 && heard.length < 2; i++) await sleep(10);
+      expect(heard.sort()).toEqual(['a:one', 'b:one']);
+      await off();
+      await store.publish('ch', 'two');
+      for (let i = 0; i < 50 && heard.length < 3; i++) await sleep(10);
+      expect(heard.sort()).toEqual(['a:one', 'b:one', 'b:two']);
+      expect(other).toEqual([]);
+    });
+
     it('ping resolves on a working store', async () => {
       await expect(store.ping()).resolves.toBeUndefined();
     });

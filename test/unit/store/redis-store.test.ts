@@ -84,6 +84,25 @@ describe('RedisStore', () => {
     }
   });
 
+  it('a subscription that lost its connection reports the gap, subscribes again and keeps delivering', async () => {
+    const store = new RedisStore({ url: redis.url });
+    try {
+      const heard: string[] = [];
+      await store.subscribe('gap-test', { onMessage: (m) => heard.push(m), onGap: () => heard.push('gap') });
+      await redis.admin.call('CLIENT', 'KILL', 'TYPE', 'pubsub');
+      const deadline = Date.now() + 5000;
+      // Published until the resubscribed connection hears one (those sent while it was down are lost: the gap).
+      while (!heard.includes('after') && Date.now() < deadline) {
+        await store.publish('gap-test', 'after');
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      expect(heard).toContain('gap');
+      expect(heard.indexOf('gap')).toBeLessThan(heard.indexOf('after'));
+    } finally {
+      await store.close();
+    }
+  });
+
   it('createStore builds a Redis store from a url', async () => {
     const store = createStore({ type: 'redis', url: redis.url });
     try {
