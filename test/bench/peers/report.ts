@@ -424,9 +424,9 @@ function howToRead(results: PeersResults): string[] {
     'Max throughput: 50 connections in a closed loop for the stated seconds; the load generator\'s own CPU caps what direct and bare Envoy can show.',
     'RSS is summed over each gateway\'s process tree (Envoy + Tollgate, + Redis with every stage on; LiteLLM\'s parent and workers); ' +
       'pages shared between processes count once per process. CPU s / 10k: the tree\'s CPU during the highest-rate fixed runs per 10,000 answered requests.',
-    'CPU ms per request by process: each process\'s (and its children\'s) user + system time from /proc/<pid>/stat, read just before and after each ' +
-      'measured fixed-rate run (warm-up excluded), divided by the 2xx answers; "gateway total" adds the gateway\'s own processes. The fake provider ' +
-      'serves every contender\'s requests, so its figure is the same work each time; the generator\'s is the cost of producing the load.',
+    ...('cpu_ms_per_request' in results ? ['CPU ms per request by process: each process\'s (and its children\'s) user + system time from /proc/<pid>/stat, ' +
+      'read just before and after each measured fixed-rate run (warm-up excluded), divided by the 2xx answers; "gateway total" adds the gateway\'s own ' +
+      'processes. The fake provider serves every contender\'s requests, so its figure is the same work each time; the generator\'s is the cost of producing the load.'] : []),
     ...(litellm ? [`LiteLLM: ${String(litellm.workers)} uvicorn workers (one per core; Envoy runs 2 worker threads), logging at WARNING. "Auth on" is its master key: ` +
       'LiteLLM\'s virtual keys live in PostgreSQL through Prisma, whose engine binaries are downloaded at run time from a host this machine cannot reach. ' +
       'Without a master key it refuses to start unless told `dangerously_permit_weak_or_unset_master_key`.'] : []),
