@@ -17,6 +17,8 @@ export function startEnvoy(options: {
   configPath: string;
   cwd?: string;
   logLevel?: string;
+  /** Envoy worker threads; default 2 (TOLLGATE_ENVOY_CONCURRENCY overrides). */
+  concurrency?: number;
   onOutput?: (line: string) => void;
 }): EnvoyProcess {
   return spawnWithWatchdog({
@@ -25,7 +27,7 @@ export function startEnvoy(options: {
       '-c', options.configPath,
       '--log-level', options.logLevel ?? 'warn',
       '--disable-hot-restart',
-      '--concurrency', '2',
+      '--concurrency', String(options.concurrency ?? (Number(process.env.TOLLGATE_ENVOY_CONCURRENCY) || 2)),
       '--drain-time-s', '1',
     ],
     cwd: options.cwd,
