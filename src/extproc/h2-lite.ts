@@ -40,7 +40,14 @@ const MAX_MESSAGE_LENGTH = 64 * 1024 * 1024;
 /** Input of a stream nobody serves (unknown method): already answered, the rest is dropped. */
 const IGNORED: StreamEvents = { data() {}, end() {}, closed() {} };
 
-/** One Process call: gRPC messages in, ProcessSession, gRPC messages and status out. */
+/**
+ * One Process call: gRPC messages in, ProcessSession, gRPC messages and status out.
+ *
+ * The status goes out with the answer to the last message Envoy will send (the end of the response, or an immediate
+ * response), not after Envoy half-closes: Envoy takes a server-closed stream after processing is complete as the
+ * normal end, and it saves a round trip per request (one socket write each side). The session still ends, as
+ * before, when Envoy closes its side (END_STREAM, or RST_STREAM).
+ */
 class ProcessCall implements StreamEvents {
   private readonly stream: H2Stream;
   private readonly method: ProcessMethod;
@@ -48,6 +55,11 @@ class ProcessCall implements StreamEvents {
   private readonly session: ProcessSession;
   private readonly reader: GrpcMessageReader;
   private headersSent = false;
+  /** Messages received that ProcessSession answers (one response each, in order), and responses written. */
+  private answerable = 0;
+  private answered = 0;
+  /** Which answer (by count) is the last: the one to the end of the response. 0: not received yet. */
+  private lastAnswer = 0;
 
   constructor(stream: H2Stream, handler: StreamHandler, method: ProcessMethod, logger: Logger) {
     this.stream = stream;
@@ -59,7 +71,7 @@ class ProcessCall implements StreamEvents {
       fail: (error) => this.fail(error),
       logger,
     });
-    this.reader = new GrpcMessageReader((bytes) => this.session.message(method.decodeRequest(bytes)), MAX_MESSAGE_LENGTH);
+    this.reader = new GrpcMessageReader((bytes) => this.message(bytes), MAX_MESSAGE_LENGTH);
   }
 
   data(chunk: Buffer): void {
@@ -72,11 +84,31 @@ class ProcessCall implements StreamEvents {
 
   end(): void {
     if (!this.reader.idle) return this.fail(new Error('stream ended inside a gRPC message'));
-    this.session.end(() => this.stream.end(this.headersSent ? OK_TRAILERS : OK_TRAILERS_ONLY));
+    this.session.end(() => this.finish());
   }
 
   closed(): void {
     this.session.abort();
+  }
+
+  private message(bytes: Buffer): void {
+    const request = this.method.decodeRequest(bytes);
+    // The same phases ProcessSession answers (messages.ts toPhaseEvent); trailers and unknown kinds get no answer.
+    switch (request.request) {
+      case 'request_headers':
+      case 'request_body':
+        this.answerable += 1;
+        break;
+      case 'response_headers':
+        this.answerable += 1;
+        if (request.response_headers?.end_of_stream) this.lastAnswer = this.answerable;
+        break;
+      case 'response_body':
+        this.answerable += 1;
+        if (request.response_body?.end_of_stream) this.lastAnswer = this.answerable;
+        break;
+    }
+    this.session.message(request);
   }
 
   private write(response: ProcessingResponse): void {
@@ -88,6 +120,12 @@ class ProcessCall implements StreamEvents {
       stream.respond(RESPONSE_HEADERS);
     }
     stream.write(frameMessage(this.method.encodeResponse(response)));
+    this.answered += 1;
+    if (response.immediate_response || this.answered === this.lastAnswer) this.finish();
+  }
+
+  private finish(): void {
+    this.stream.end(this.headersSent ? OK_TRAILERS : OK_TRAILERS_ONLY);
   }
 
   /** As the http2 transport does: the stream is reset, and Envoy applies the filter's failure mode. */
@@ -97,29 +135,52 @@ class ProcessCall implements StreamEvents {
   }
 }
 
-export async function startH2LiteServer(options: H2LiteServerOptions): Promise<ExtProcServer> {
-  const method = processMethod();
-  const connections = new Set<H2Connection>();
+/** The Process method on h2-lite connections: accepts sockets, tracks the connections for a graceful stop. */
+export class ExtProcConnections {
+  private readonly connections = new Set<H2Connection>();
+  private readonly method = processMethod();
+  private readonly options: Pick<H2LiteServerOptions, 'handlerFor' | 'logger'>;
 
-  const openStream = (stream: H2Stream, fields: string[]): StreamEvents => {
-    if (headerValue(fields, ':path') !== method.path) {
+  constructor(options: Pick<H2LiteServerOptions, 'handlerFor' | 'logger'>) {
+    this.options = options;
+  }
+
+  /** Serves one client connection (from net.Server; anything Socket-like in tests). */
+  accept(socket: net.Socket): H2Connection {
+    const connection = new H2Connection(socket, {
+      onStream: (stream, fields) => this.openStream(stream, fields),
+      onClose: () => this.connections.delete(connection),
+      onError: (error) => this.options.logger.debug({ err: error }, 'ext_proc HTTP/2 connection error'),
+    });
+    this.connections.add(connection);
+    return connection;
+  }
+
+  /** GOAWAY on every connection; each closes when its last stream is done. */
+  shutdown(): void {
+    for (const connection of this.connections) connection.shutdown();
+  }
+
+  destroy(): void {
+    for (const connection of this.connections) connection.destroy();
+  }
+
+  private openStream(stream: H2Stream, fields: string[]): StreamEvents {
+    if (headerValue(fields, ':path') !== this.method.path) {
       stream.end(UNKNOWN_METHOD);
       // The answer is complete; RST_STREAM(NO_ERROR) tells the client to stop sending (RFC 9113 §8.1).
       stream.reset(ErrorCode.NO_ERROR);
       return IGNORED;
     }
-    return new ProcessCall(stream, options.handlerFor(headerValue(fields, FILTER_ROLE_METADATA)), method, options.logger);
-  };
+    const handler = this.options.handlerFor(headerValue(fields, FILTER_ROLE_METADATA));
+    return new ProcessCall(stream, handler, this.method, this.options.logger);
+  }
+}
 
+export async function startH2LiteServer(options: H2LiteServerOptions): Promise<ExtProcServer> {
+  const connections = new ExtProcConnections(options);
   // noDelay: frames are already coalesced into one write per turn; Nagle would only hold them back.
-  const server = net.createServer({ noDelay: true }, (socket) => {
-    const connection = new H2Connection(socket, {
-      onStream: openStream,
-      onClose: () => connections.delete(connection),
-      onError: (error) => options.logger.debug({ err: error }, 'ext_proc HTTP/2 connection error'),
-    });
-    connections.add(connection);
-  });
+  const server = net.createServer({ noDelay: true }, (socket) => connections.accept(socket));
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     if (options.socketPath) server.listen(options.socketPath, resolve);
@@ -130,15 +191,13 @@ export async function startH2LiteServer(options: H2LiteServerOptions): Promise<E
     stop: () =>
       new Promise<void>((resolve) => {
         // Streams in flight get 3 s to finish after the GOAWAY; then the connections are cut.
-        const force = setTimeout(() => {
-          for (const connection of connections) connection.destroy();
-        }, 3000);
+        const force = setTimeout(() => connections.destroy(), 3000);
         force.unref();
         server.close(() => {
           clearTimeout(force);
           resolve();
         });
-        for (const connection of connections) connection.shutdown();
+        connections.shutdown();
       }),
   };
 }

@@ -35,6 +35,18 @@ describe('h2-lite ext_proc transport', () => {
     await expect.poll(() => t.handlers[0]?.closed).toBe(true);
   });
 
+  it('ends the call with the answer to the end of the response, before Envoy half-closes', async () => {
+    const session = await open();
+    const { stream } = call(session, [headersMessage(), bodyMessage(Buffer.from('{}')), responseBodyMessage(Buffer.from('done'))], { end: false });
+    const trailers = await new Promise<http2.IncomingHttpHeaders>((resolve) => stream.on('trailers', resolve));
+    expect(trailers['grpc-status']).toBe('0');
+    // The session ends when Envoy closes its side, as with the other transports.
+    await new Promise((r) => setTimeout(r, 50));
+    expect(t.handlers[0]?.closed).toBe(null);
+    stream.end();
+    await expect.poll(() => t.handlers[0]?.closed).toBe(true);
+  });
+
   it('picks the handler from x-tollgate-filter', async () => {
     const session = await open();
     const upstream = await call(session, [headersMessage()], { role: 'upstream' }).result;
