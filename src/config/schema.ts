@@ -68,10 +68,10 @@ export const configSchema = {
         address: { type: 'string', default: '127.0.0.1' },
         port: { ...port, default: 50051 },
         /**
-         * http2: the gRPC method served on Node's HTTP/2 server (less CPU than grpc-js); grpc-js: through @grpc/grpc-js;
-         * h2-lite: on Tollgate's own minimal HTTP/2 server for Envoy's gRPC streams (src/extproc/h2-lite.ts).
+         * h2-lite: Tollgate's own minimal HTTP/2 server for Envoy's gRPC streams (src/extproc/h2-lite.ts), the least
+         * CPU per request; http2: the gRPC method served on Node's HTTP/2 server; grpc-js: through @grpc/grpc-js.
          */
-        transport: { enum: ['http2', 'grpc-js', 'h2-lite'], default: 'http2' },
+        transport: { enum: ['http2', 'grpc-js', 'h2-lite'], default: 'h2-lite' },
         /** A Unix socket instead of address:port, for a Tollgate beside its Envoy (no TCP on the hot path). */
         socket_path: { type: 'string', minLength: 1 },
         /** Where Envoy finds Tollgate processes, when several serve one Envoy (default: address:port). */

@@ -22,9 +22,9 @@ export interface ExtProcServerOptions {
   newAttemptHandler?: () => StreamHandler;
   logger: Logger;
   /**
-   * `http2` (default): the one gRPC method served straight on Node's HTTP/2 server; `grpc-js`: through
-   * @grpc/grpc-js; `h2-lite`: on a minimal HTTP/2 server of our own on node:net (h2-lite.ts). Same protobuf codec,
-   * same messages; see startHttp2Server and h2-lite.ts for why there are several.
+   * `h2-lite` (default): on a minimal HTTP/2 server of our own on node:net (h2-lite.ts), the least CPU per request;
+   * `http2`: the one gRPC method served straight on Node's HTTP/2 server; `grpc-js`: through @grpc/grpc-js. Same
+   * protobuf codec, same messages; see h2-lite.ts and startHttp2Server for why there are several.
    */
   transport?: 'http2' | 'grpc-js' | 'h2-lite';
 }
@@ -166,9 +166,9 @@ async function startHttp2Server(options: ExtProcServerOptions): Promise<ExtProcS
 export async function startExtProcServer(options: ExtProcServerOptions): Promise<ExtProcServer> {
   // A socket file left by a process that died would make the bind fail.
   if (options.socketPath) await rm(options.socketPath, { force: true });
-  switch (options.transport) {
+  switch (options.transport ?? 'h2-lite') {
     case 'grpc-js': return startGrpcJsServer(options);
-    case 'h2-lite': return startH2LiteServer({ ...options, handlerFor: (role) => handlerFor(options, role) });
-    default: return startHttp2Server(options);
+    case 'http2': return startHttp2Server(options);
+    default: return startH2LiteServer({ ...options, handlerFor: (role) => handlerFor(options, role) });
   }
 }

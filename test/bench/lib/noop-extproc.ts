@@ -23,7 +23,7 @@ const credential = option('--credential', '');
 const transport = option('--transport', process.env.NOOP_EXTPROC_TRANSPORT ?? '') || undefined;
 if (transport !== undefined && !['http2', 'grpc-js', 'h2-lite'].includes(transport)) throw new Error(`unknown transport ${transport}`);
 
-// --trace-sessions: report how each HTTP/2 session (one per Envoy worker) ends, on stderr.
+// --trace-sessions (--transport http2 only): report how each HTTP/2 session (one per Envoy worker) ends, on stderr.
 if (process.argv.includes('--trace-sessions')) {
   const original = http2.createServer;
   (http2 as { createServer: typeof http2.createServer }).createServer = ((...args: Parameters<typeof http2.createServer>) => {
