@@ -158,10 +158,6 @@ export class H2Connection implements FrameSink {
     socket.on('close', () => this.socketClosed());
   }
 
-  get activeStreams(): number {
-    return this.streams.size;
-  }
-
   /**
    * Graceful shutdown (RFC 9113 §6.8): a GOAWAY with the largest stream id tells the peer to open no more streams;
    * after one round trip (our PING's ACK) the real GOAWAY names the last stream we accept, so streams the peer opened
