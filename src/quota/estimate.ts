@@ -27,6 +27,33 @@ const TOKENS_PER_IMAGE = 1105;
 const TOKENIZE_LIMIT_CHARS = 256 * 1024;
 const NO_SPECIAL_TOKENS = { disallowedSpecial: new Set<string>() };
 
+/**
+ * Counts of the texts seen last (oldest dropped first). Real traffic repeats much of its prompts (system prompts, tool definitions, the
+ * earlier turns of a conversation), and tokenizing is the costliest part of an estimate; a count is a pure function
+ * of the text, so a hit is exact. Bounded in entries and in the length of what is kept.
+ */
+const MEMO_MAX_TEXT_CHARS = 16 * 1024;
+/** All kept texts together: at most ~2 MiB of strings. */
+const MEMO_BUDGET_CHARS = 1024 * 1024;
+const memo = new Map<string, number>();
+let memoChars = 0;
+
+function countText(text: string): number {
+  if (text.length > MEMO_MAX_TEXT_CHARS) return countTokens(text, NO_SPECIAL_TOKENS);
+  const known = memo.get(text);
+  if (known !== undefined) return known;
+  const tokens = countTokens(text, NO_SPECIAL_TOKENS);
+  memo.set(text, tokens);
+  memoChars += text.length;
+  // Oldest first out (a Map iterates in insertion order).
+  while (memoChars > MEMO_BUDGET_CHARS) {
+    const oldest = memo.keys().next().value as string;
+    memo.delete(oldest);
+    memoChars -= oldest.length;
+  }
+  return tokens;
+}
+
 /** Counts text tokens; special-token markers in user text count as plain text (they are text to the provider too). */
 class TextCounter {
   tokens = 0;
@@ -41,7 +68,7 @@ class TextCounter {
       return;
     }
     const counted = text.length <= this.#budget ? text : text.slice(0, this.#budget);
-    this.tokens += countTokens(counted, NO_SPECIAL_TOKENS);
+    this.tokens += countText(counted);
     this.#budget -= counted.length;
     this.#countedChars += counted.length;
     this.#extraChars += text.length - counted.length;

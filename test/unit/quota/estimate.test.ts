@@ -80,3 +80,18 @@ describe('rate-limit headers', () => {
     });
   });
 });
+
+describe('token counts of repeated texts', () => {
+  it('are remembered exactly, and stay exact once more text than the memo keeps has gone through it', async () => {
+    const { countTokens } = await import('gpt-tokenizer/encoding/o200k_base');
+    const system = 'You are a careful assistant. Answer in British English, cite sources, and never guess numbers.';
+    const exact = (text: string) => countTokens(text, { disallowedSpecial: new Set() });
+    expect(countTextTokens(system)).toBe(exact(system));
+    expect(countTextTokens(system)).toBe(exact(system));
+    // ~3 MiB of distinct texts push the first ones out of the 1 MiB memo.
+    const texts = Array.from({ length: 200 }, (_, i) => `${i} `.repeat(8000));
+    for (const text of texts) expect(countTextTokens(text)).toBe(exact(text));
+    expect(countTextTokens(texts[0] as string)).toBe(exact(texts[0] as string));
+    expect(countTextTokens(system)).toBe(exact(system));
+  });
+});
