@@ -63,6 +63,12 @@ async function startTollgate(ctx: StartContext, name: ContenderName, full: boole
   } else {
     Object.assign(config, authOnlySections());
   }
+  // Experiments only (never in published runs): config sections merged over the benchmark's, e.g. {"extproc":{...}}.
+  if (process.env.BENCH_TOLLGATE_CONFIG_JSON) {
+    for (const [section, value] of Object.entries(JSON.parse(process.env.BENCH_TOLLGATE_CONFIG_JSON) as Record<string, Record<string, unknown>>)) {
+      config[section] = { ...(config[section] as Record<string, unknown> | undefined), ...value };
+    }
+  }
   validateConfig(structuredClone(config), name); // a clear error here rather than in Tollgate's log (it fills defaults into a copy)
   const configPath = join(dir, 'tollgate.yaml');
   await writeFile(configPath, stringify(config));
