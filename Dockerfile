@@ -24,5 +24,6 @@ COPY src/ledger/migrations ./src/ledger/migrations
 COPY config ./config
 USER node
 EXPOSE 50051 8088
-ENTRYPOINT ["node", "src/cli/main.js"]
+# Heap flags as bin/tollgate sets them (README "Sizing": ~40 % less RSS under load for ~8 % more CPU).
+ENTRYPOINT ["node", "--max-semi-space-size=4", "--heap-growing-percent=100", "src/cli/main.js"]
 CMD ["serve"]

@@ -48,7 +48,10 @@ describe('docker-compose.yml and Dockerfile', () => {
     expect(compose.services.tollgate?.command?.[0]).toBe('serve');
     // The runtime stage runs what the build stage compiled with the project's own build script.
     expect(dockerfile).toContain('RUN npm run build');
-    expect(dockerfile).toMatch(/^ENTRYPOINT \["node", "src\/cli\/main\.js"\]/m);
+    // The same V8 heap flags as bin/tollgate, so the image sizes like a source run.
+    const binFlags = /TOLLGATE_NODE_FLAGS-"([^"]*)"/.exec(readFileSync(join(root, 'bin/tollgate'), 'utf8'))?.[1] ?? '';
+    const flags = binFlags.split(' ').map((flag) => `"${flag}", `).join('');
+    expect(dockerfile).toContain(`ENTRYPOINT ["node", ${flags}"src/cli/main.js"]`);
     for (const copied of dockerfile.matchAll(/^COPY (?!package|--from)(\S+)/gm)) {
       expect(existsSync(join(root, copied[1] ?? '')), `${copied[1]} is copied but missing`).toBe(true);
     }
