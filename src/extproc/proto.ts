@@ -39,9 +39,37 @@ export function processMethod(): {
   encodeResponse: (response: ProcessingResponse) => Buffer;
 } {
   const method = (packageDefinition()[SERVICE] as protoLoader.ServiceDefinition).Process as protoLoader.MethodDefinition<object, object>;
+  // "Continue, change nothing" is most answers (every response chunk of a passthrough): its bytes per phase never
+  // change, so they are encoded once rather than converted and encoded on every message.
+  const plain = new Map<string, Buffer>();
+  const encodeResponse = (response: ProcessingResponse): Buffer => {
+    const phase = plainContinuePhase(response);
+    if (phase === null) return method.responseSerialize(response);
+    let bytes = plain.get(phase);
+    if (!bytes) {
+      bytes = method.responseSerialize(response);
+      plain.set(phase, bytes);
+    }
+    return bytes;
+  };
   return {
     path: method.path,
     decodeRequest: (bytes) => method.requestDeserialize(bytes) as ProcessingRequest__Output,
-    encodeResponse: (response) => method.responseSerialize(response),
+    encodeResponse,
   };
+}
+
+/** The phase of a response that only says "continue" (no mutation, metadata or mode change); null otherwise. */
+function plainContinuePhase(response: ProcessingResponse): string | null {
+  let phase: string | null = null;
+  for (const key in response) {
+    if ((response as Record<string, unknown>)[key] === undefined) continue;
+    if (phase !== null) return null;
+    phase = key;
+  }
+  if (phase !== 'request_headers' && phase !== 'request_body' && phase !== 'response_headers' && phase !== 'response_body') return null;
+  const common = (response as Record<string, { response?: object } | undefined>)[phase]?.response;
+  if (!common) return null;
+  for (const key in common) if ((common as Record<string, unknown>)[key] !== undefined) return null;
+  return phase;
 }
