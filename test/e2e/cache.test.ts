@@ -155,10 +155,18 @@ describe('exact response cache on Redis', () => {
 
   it('stores entries in Redis within the size bound and answers hits from there', async () => {
     const ask = (content: string) => h.client().chat.completions.create({ model: 'gpt-4o-mini', temperature: 0, messages: question(content) }).withResponse();
+    // Entries are written with the request's end-of-request Redis commands, which may wait a few ms to share a write
+    // with other requests' (src/store/round-trip.ts): wait for each one as a client would see it, by its count.
+    const stored = async (count: number) => {
+      for (let i = 0; i < 100 && (await redis.admin.zcard('tollgate:{tollgate-cache}:index')) < count; i++) await new Promise((r) => setTimeout(r, 10));
+    };
     await ask('first question');
+    await stored(1);
     expect((await ask('first question')).response.headers.get('x-tollgate-cache')).toBe('hit');
     await ask('second question');
+    await stored(2);
     await ask('third question');
+    await new Promise((r) => setTimeout(r, 100));
     expect(await redis.admin.keys('tollgate:{tollgate-cache}:e:*')).toHaveLength(2);
     expect(await redis.admin.zcard('tollgate:{tollgate-cache}:index')).toBe(2);
     expect((await ask('third question')).response.headers.get('x-tollgate-cache')).toBe('hit');
