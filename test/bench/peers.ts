@@ -55,7 +55,7 @@ import { litellmMasterKey, litellmNoAuth } from './peers/litellm.ts';
 import { portkey } from './peers/portkey.ts';
 import { buildPeersResults, peersMarkdown, type FixedRun, type MaxRun, type StreamRun } from './peers/report.ts';
 import { bareEnvoy, direct } from './peers/transport.ts';
-import { startTollgateFullProfiled, tollgateAuthOnly, tollgateFull } from './peers/tollgate.ts';
+import { startTollgateFullProfiled, tollgateAuthOnly, tollgateFull, tollgateFullTwoProcesses } from './peers/tollgate.ts';
 
 const projectRoot = resolve(import.meta.dirname, '../..');
 const env = process.env;
@@ -88,7 +88,7 @@ const MODEL = 'gpt-4o-mini';
 const PATH = '/v1/chat/completions';
 
 /** Every contender, in table order. */
-const SPECS: ContenderSpec[] = [direct, bareEnvoy, tollgateAuthOnly, tollgateFull, litellmNoAuth, litellmMasterKey, portkey];
+const SPECS: ContenderSpec[] = [direct, bareEnvoy, tollgateAuthOnly, tollgateFull, tollgateFullTwoProcesses, litellmNoAuth, litellmMasterKey, portkey];
 const SELECTED = new Set<string>(['direct', ...(env.BENCH_CONTENDERS ?? SPECS.map((spec) => spec.name).join(',')).split(',').map((s) => s.trim())]);
 /** The defaults of the issue; anything shorter or partial is a trial whose figures are not for publishing. */
 const TRIAL = SECONDS < 20 || REPS < 2 || RATES.join(',') !== '200,500' || SPECS.some((spec) => !SELECTED.has(spec.name)) ||

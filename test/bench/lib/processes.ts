@@ -123,6 +123,8 @@ export async function startTollgateServe(options: {
    * src/cli/main.ts directly, as bin/tollgate would, with these in front.
    */
   nodeArgs?: string[];
+  /** Extra `serve` arguments, e.g. --extproc-port/--admin-port for a second process on the same config. */
+  serveArgs?: string[];
 }): Promise<WatchedProcess> {
   const direct = options.nodeArgs?.length
     ? {
@@ -132,7 +134,7 @@ export async function startTollgateServe(options: {
     : { command: join(options.projectRoot, 'bin/tollgate'), args: [] };
   const started = await startWatched({
     command: direct.command,
-    args: [...direct.args, 'serve', '--config', options.configPath],
+    args: [...direct.args, 'serve', '--config', options.configPath, ...(options.serveArgs ?? [])],
     cwd: options.projectRoot,
     env: { ...options.env, ...(options.nodeOptions ? { NODE_OPTIONS: options.nodeOptions } : {}) },
     logFile: options.logFile,

@@ -23,7 +23,7 @@ export interface Contender {
   verify?: (headers: IncomingHttpHeaders) => string | null;
 }
 
-export type ContenderName = 'direct' | 'envoy' | 'tollgate-auth' | 'tollgate-full' | 'litellm' | 'litellm-auth' | 'portkey';
+export type ContenderName = 'direct' | 'envoy' | 'tollgate-auth' | 'tollgate-full' | 'tollgate-full-2p' | 'litellm' | 'litellm-auth' | 'portkey';
 
 /** What a contender's start function gets. */
 export interface StartContext {

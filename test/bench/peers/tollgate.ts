@@ -39,12 +39,20 @@ function baseConfig(options: {
   };
 }
 
-async function startTollgate(ctx: StartContext, name: ContenderName, full: boolean, nodeOptions = TOLLGATE_NODE_OPTIONS): Promise<Contender> {
+/**
+ * `processes` > 1: that many `tollgate serve` processes on the same config, each on its own ext_proc and admin port,
+ * all listed in `extproc.endpoints`, so Envoy spreads the ext_proc streams over them (README "Sizing").
+ */
+export async function startTollgate(ctx: StartContext, name: ContenderName, full: boolean, nodeOptions = TOLLGATE_NODE_OPTIONS, processes = 1): Promise<Contender> {
   const dir = join(ctx.dir, nodeOptions?.includes('--cpu-prof') ? `${name}-profiled` : name);
   await mkdir(dir, { recursive: true });
   const ports = { listener: await freePort(), envoyAdmin: await freePort(), extproc: await freePort(), admin: await freePort() };
+  const more = await Promise.all(Array.from({ length: processes - 1 }, async () => ({ extproc: await freePort(), admin: await freePort() })));
   const envoyDir = join(dir, 'envoy');
   const config = baseConfig({ ports, envoyDir, fakeUrl: ctx.fake.url, model: ctx.model });
+  if (more.length) {
+    config.extproc = { ...(config.extproc as object), endpoints: [ports.extproc, ...more.map((p) => p.extproc)].map((port) => ({ address: '127.0.0.1', port })) };
+  }
   const env: NodeJS.ProcessEnv = {
     ...process.env, BENCH_PROVIDER_KEY: ctx.fake.apiKey, BENCH_VIRTUAL_KEY: VIRTUAL_KEY, BENCH_ADMIN_TOKEN: 'bench-admin',
   };
@@ -76,16 +84,25 @@ async function startTollgate(ctx: StartContext, name: ContenderName, full: boole
     projectRoot: ctx.projectRoot, configPath, adminUrl: `http://127.0.0.1:${ports.admin}`, env, logFile: join(dir, 'tollgate.log'),
     ...(nodeOptions ? { nodeOptions } : {}),
   }));
+  const others = [];
+  for (const [index, port] of more.entries()) {
+    others.push(ctx.group.add(await startTollgateServe({
+      projectRoot: ctx.projectRoot, configPath, adminUrl: `http://127.0.0.1:${port.admin}`, env, logFile: join(dir, `tollgate-${index + 2}.log`),
+      serveArgs: ['--extproc-port', String(port.extproc), '--admin-port', String(port.admin)],
+      ...(nodeOptions ? { nodeOptions } : {}),
+    })));
+  }
+  const tollgatePids = [tollgate.pid, ...others.map((other) => other.pid)];
   const envoy = ctx.group.add(await startEnvoyAt(ctx.projectRoot, join(envoyDir, 'envoy.yaml'), ports.envoyAdmin));
   const stages = ['auth', 'validate', 'models', 'route', ...(plan?.on ?? []), 'observe'];
   return {
     name,
-    label: full ? 'Tollgate, every stage' : 'Tollgate, auth only',
+    label: `${full ? 'Tollgate, every stage' : 'Tollgate, auth only'}${processes > 1 ? `, ${processes} processes` : ''}`,
     version: versions(ctx.projectRoot).tollgate,
     origin: `http://127.0.0.1:${ports.listener}`,
     headers: { ...JSON_HEADERS, authorization: `Bearer ${VIRTUAL_KEY}` },
-    roots: () => [envoy.pid, tollgate.pid, ...(redisPid === null ? [] : [redisPid])],
-    processes: () => ({ tollgate: [tollgate.pid], envoy: [envoy.pid], ...(redisPid === null ? {} : { redis: [redisPid] }) }),
+    roots: () => [envoy.pid, ...tollgatePids, ...(redisPid === null ? [] : [redisPid])],
+    processes: () => ({ tollgate: tollgatePids, envoy: [envoy.pid], ...(redisPid === null ? {} : { redis: [redisPid] }) }),
     setup: {
       auth: 'Tollgate virtual key (SHA-256 lookup in the store)',
       store: full ? 'redis' : 'memory',
@@ -93,7 +110,7 @@ async function startTollgate(ctx: StartContext, name: ContenderName, full: boole
       ...(plan
         ? { optional_stages_on: plan.on, optional_stages_absent: plan.absent, optional_stages_rejected: plan.rejected, stage_settings: plan.settings }
         : { optional_stages_on: [] }),
-      processes: full ? 'Envoy (--concurrency 2) + Tollgate (one Node process) + redis-server' : 'Envoy (--concurrency 2) + Tollgate (one Node process)',
+      processes: `Envoy (--concurrency 2) + Tollgate (${processes === 1 ? 'one Node process' : `${processes} Node processes, extproc.endpoints`})${full ? ' + redis-server' : ''}`,
       logging: 'warn',
     },
     verify: (headers) => {
@@ -115,6 +132,12 @@ export const tollgateFull: ContenderSpec = {
   name: 'tollgate-full',
   description: 'Envoy + Tollgate ext_proc with every optional stage that exists on (see its stages below), Redis as the store',
   start: (ctx) => startTollgate(ctx, 'tollgate-full', true),
+};
+
+export const tollgateFullTwoProcesses: ContenderSpec = {
+  name: 'tollgate-full-2p',
+  description: 'As "every stage", with two Tollgate processes behind the one Envoy (extproc.endpoints lists both)',
+  start: (ctx) => startTollgate(ctx, 'tollgate-full-2p', true, TOLLGATE_NODE_OPTIONS, 2),
 };
 
 /** Tollgate with every stage, writing V8 CPU profiles into profileDir when it stops (for "where the time goes"). */
