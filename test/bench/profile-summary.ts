@@ -15,7 +15,7 @@ interface CpuProfile extends SampledProfile { startTime: number; endTime: number
 const args = process.argv.slice(2);
 const svgAt = args.indexOf('--svg');
 const svgOut = svgAt === -1 ? null : (args[svgAt + 1] ?? null);
-const file = args.find((arg, i) => !arg.startsWith('--') && !/^\d+$/.test(arg) && i !== svgAt + 1);
+const file = args.find((arg, i) => !arg.startsWith('--') && !/^\d+$/.test(arg) && (svgAt === -1 || i !== svgAt + 1));
 const option = (name: string, fallback: number) => {
   const at = args.indexOf(name);
   return at === -1 ? fallback : Number(args[at + 1]);
