@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startHarness, testConfig, type Harness } from '../helpers/gateway-harness.ts';
 
-/** The default transport (Node's HTTP/2 server) is what every other e2e test uses; this keeps grpc-js working too. */
+/** Every other e2e test runs on the default transport (h2-lite); this keeps grpc-js working too (extproc-http2.test.ts keeps node:http2). */
 describe('ext_proc over @grpc/grpc-js (extproc.transport: grpc-js)', () => {
   let h: Harness;
   beforeAll(async () => {
