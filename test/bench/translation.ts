@@ -109,7 +109,8 @@ function tollgateConfigObject(ports: { listener: number; envoyAdmin: number; ext
   return {
     listener: { address: '127.0.0.1', port: ports.listener },
     envoy: { admin: { address: '127.0.0.1', port: ports.envoyAdmin }, config_dir: join(dir, 'envoy') },
-    extproc: { address: '127.0.0.1', port: ports.extproc },
+    // BENCH_EXTPROC_TRANSPORT: compare transports (default: the config default).
+    extproc: { address: '127.0.0.1', port: ports.extproc, ...(process.env.BENCH_EXTPROC_TRANSPORT ? { transport: process.env.BENCH_EXTPROC_TRANSPORT } : {}) },
     admin: { address: '127.0.0.1', port: ports.admin, token_env: 'BENCH_ADMIN_TOKEN' },
     store: { type: 'memory' },
     logging: { level: 'warn' },

@@ -22,6 +22,7 @@ export interface BenchmarkRun {
 const RENDERERS: Record<string, (results: Json) => string> = {
   'peers.json': (results) => peersMarkdown(results as unknown as PeersResults),
   'overhead.json': overheadMarkdown,
+  'before-after.json': beforeAfterMarkdown,
 };
 /** Shown first, in this order; any other file follows alphabetically. */
 const ORDER = ['peers.json', 'overhead.json'];
@@ -115,5 +116,30 @@ function genericMarkdown(results: Json): string {
   };
   visit(results, [], 0);
   if (lines.length >= MAX_GENERIC_LINES) lines.push('- … (more in the file)');
+  return lines.join('\n');
+}
+
+/** before-after.json: the earlier commit against this tree, per rate, CPU ms per request of each program. */
+function beforeAfterMarkdown(results: Json): string {
+  const settings = results.settings as { before_ref: string; after_ref: string; seconds: number; reps: number };
+  const summary = results.summary as Array<{
+    rate: number; cpu_ms_per_request: Record<string, { before: number; after: number }>;
+    p50_ms: { before: number; after: number }; p99_ms: { before: number; after: number }; rss_tollgate_mb: { before: number; after: number };
+  }>;
+  const lines = [
+    `Tollgate with every stage at ${settings.before_ref} (before) and ${settings.after_ref} (after), alternately, ${settings.seconds} s × ${settings.reps} each, medians`,
+    '',
+    '| rate | | ' + ['tollgate', 'envoy', 'redis', 'fake (control)', 'generator'].join(' | ') + ' | p50 ms | p99 ms | Tollgate RSS MiB |',
+    '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
+  ];
+  const cell = (value: number | undefined) => (value === undefined || !Number.isFinite(value) ? '—' : value.toFixed(3));
+  for (const row of summary) {
+    for (const side of ['before', 'after'] as const) {
+      const cpu = ['tollgate', 'envoy', 'redis', 'fake', 'generator'].map((name) => cell(row.cpu_ms_per_request[name]?.[side]));
+      lines.push(`| ${row.rate} RPS | ${side} | ${cpu.join(' | ')} | ${row.p50_ms[side]} | ${row.p99_ms[side]} | ${row.rss_tollgate_mb[side]} |`);
+    }
+  }
+  lines.push('');
+  lines.push('CPU ms per request (user + system, /proc) of each program per answered request; the fake provider does the same work for both trees and shows how much the machine itself drifted.');
   return lines.join('\n');
 }
