@@ -1,23 +1,56 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startHarness, testConfig, type Harness } from '../helpers/gateway-harness.ts';
 
-/** Every other e2e test runs on the default transport (h2-lite); this keeps grpc-js working too (extproc-http2.test.ts keeps node:http2). */
-describe('ext_proc over @grpc/grpc-js (extproc.transport: grpc-js)', () => {
+/**
+ * Every ext_proc transport behind real Envoy: h2-lite (the default, src/extproc/h2-lite.ts, which every other e2e test
+ * also runs on), Node's HTTP/2 server and @grpc/grpc-js, which stay selectable.
+ */
+describe.each(['h2-lite', 'http2', 'grpc-js'] as const)('ext_proc over %s (extproc.transport)', (transport) => {
   let h: Harness;
   beforeAll(async () => {
     const config = testConfig();
-    config.extproc = { transport: 'grpc-js' };
+    config.extproc = { transport };
     h = await startHarness({ config });
   });
   afterAll(async () => h?.stop());
 
   it('serves JSON and streamed completions', async () => {
-    const reply = await h.client().chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'over grpc-js' }] });
-    expect(reply.choices[0]?.message.content).toBe('Echo: over grpc-js');
+    const reply = await h.client().chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: `over ${transport}` }] });
+    expect(reply.choices[0]?.message.content).toBe(`Echo: over ${transport}`);
     let text = '';
     for await (const chunk of await h.client().chat.completions.create({ model: 'gpt-4o-mini', stream: true, messages: [{ role: 'user', content: 'a b c' }] })) {
       text += chunk.choices[0]?.delta?.content ?? '';
     }
     expect(text).toBe('Echo: a b c');
+  });
+
+  it('carries request and response bodies larger than 64 KiB (many DATA frames, window updates)', async () => {
+    const content = Array.from({ length: 40_000 }, (_, i) => `w${i}`).join(' ');
+    expect(content.length).toBeGreaterThan(200 * 1024);
+    const reply = await h.client().chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content }] });
+    expect(reply.choices[0]?.message.content).toBe(`Echo: ${content}`);
+  });
+
+  // The default transport also carries the load every other test gives it; this is the one that pins its connections.
+  if (transport === 'h2-lite') it('keeps its connections over many concurrent requests, without a failed stream', async () => {
+    const body = JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hi' }] });
+    const statuses = new Map<number, number>();
+    let next = 0;
+    const worker = async () => {
+      while (next < 1000) {
+        next++;
+        const response = await fetch(`${h.baseUrl}/chat/completions`, {
+          method: 'POST', headers: { authorization: `Bearer ${h.key}`, 'content-type': 'application/json' }, body,
+        });
+        await response.arrayBuffer();
+        statuses.set(response.status, (statuses.get(response.status) ?? 0) + 1);
+      }
+    };
+    await Promise.all(Array.from({ length: 32 }, worker));
+    expect(Object.fromEntries(statuses)).toEqual({ 200: 1000 });
+    const stats = await fetch(`${h.envoyAdminUrl}/stats?filter=ext_proc`).then((r) => r.text());
+    expect(stats).toMatch(/ext_proc\.tollgate\.streams_failed: 0/);
+    const cluster = await fetch(`${h.envoyAdminUrl}/stats?filter=cluster.tollgate_extproc.upstream_cx_destroy_remote`).then((r) => r.text());
+    expect(cluster).toMatch(/upstream_cx_destroy_remote: 0/);
   });
 });
