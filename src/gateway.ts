@@ -35,7 +35,7 @@ import { routeStage } from './stages/route.ts';
 import { validateStage } from './stages/validate.ts';
 import { createStore, type StoreConfig } from './store/create-store.ts';
 import { RedisStore } from './store/redis-store.ts';
-import { Coalescer, RoundTrip } from './store/round-trip.ts';
+import { RoundTrip } from './store/round-trip.ts';
 import { createAttemptHandler } from './upstream/attempt-handler.ts';
 import { AttemptLog } from './upstream/attempt-log.ts';
 import type { Store } from './store/store.ts';
@@ -137,13 +137,11 @@ export async function startTollgate(options: TollgateOptions): Promise<Tollgate>
   // Token buckets and budgets: Lua on the store's Redis (one call to reserve, one to settle), in process otherwise.
   const quota = await createQuota({ config, store, metrics, logger, env, ledger });
   const redisClient = store instanceof RedisStore ? store.client : null;
-  // End-of-request commands of concurrent requests share writes: 5 ms at most, a few hundred commands at most.
-  const coalescer = redisClient ? new Coalescer(redisClient, { windowMs: 5, maxCommands: 256 }) : null;
   const newHandler = createPipeline({
     logger,
     now,
     // One Redis round trip per phase for every stage that talks to the store (src/store/round-trip.ts).
-    ...(redisClient ? { newRoundTrip: () => new RoundTrip(redisClient, coalescer) } : {}),
+    ...(redisClient ? { newRoundTrip: () => new RoundTrip(redisClient) } : {}),
     stages: [
       authStage({ keys, staticKeys: () => staticKeys, config }),
       validateStage(),
@@ -264,8 +262,6 @@ export async function startTollgate(options: TollgateOptions): Promise<Tollgate>
       killSwitches.stop();
       await Promise.all([extproc.stop(), admin.stop()]);
       await keys.stop();
-      // Settlements and final entries of the last requests still waiting for their shared write.
-      await coalescer?.flush();
       // After the servers: requests that ended during shutdown have queued their final entries.
       await ledger?.stop();
       await policy?.stop();

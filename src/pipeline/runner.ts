@@ -270,8 +270,6 @@ class RequestPipeline implements StreamHandler {
     if (this.ended || !this.ctx) return;
     this.ended = true;
     const ctx = this.ctx;
-    // Nobody waits for what the end sends: it may share a write with other requests' (src/store/round-trip.ts).
-    if (ctx.roundTrip) ctx.roundTrip.offCriticalPath = true;
     for (const stage of this.options.stages) {
       try {
         const returned = stage.onResponseEnd?.(ctx);

@@ -24,14 +24,10 @@ interface Queued {
  */
 export class RoundTrip {
   readonly #client: RedisClient;
-  readonly #coalescer: Coalescer | null;
   #queued: Queued[] = [];
-  /** Set for the end of a request: what is sent then may wait a few ms to share a write with other requests'. */
-  offCriticalPath = false;
 
-  constructor(client: RedisClient, coalescer: Coalescer | null = null) {
+  constructor(client: RedisClient) {
     this.#client = client;
-    this.#coalescer = coalescer;
   }
 
   /**
@@ -48,54 +44,12 @@ export class RoundTrip {
     if (this.#queued.length === 0) return;
     const batch = this.#queued;
     this.#queued = [];
-    if (this.offCriticalPath && this.#coalescer) return this.#coalescer.send(batch);
     return execute(this.#client, batch);
   }
 
   /** Commands queued and not sent yet. */
   get size(): number {
     return this.#queued.length;
-  }
-}
-
-/**
- * Gathers the end-of-request commands of many requests (settlement, cache store, final ledger entry) for up to
- * `windowMs` into one pipeline: nobody waits for them, and at a few hundred requests per second one write then
- * carries several requests' commands, in Tollgate and in Redis. `flush` sends what waits at once (shutdown).
- */
-export class Coalescer {
-  readonly #client: RedisClient;
-  readonly #windowMs: number;
-  readonly #maxCommands: number;
-  #waiting: Queued[] = [];
-  #done: Array<() => void> = [];
-  #timer: NodeJS.Timeout | null = null;
-
-  constructor(client: RedisClient, options: { windowMs: number; maxCommands: number }) {
-    this.#client = client;
-    this.#windowMs = options.windowMs;
-    this.#maxCommands = options.maxCommands;
-  }
-
-  send(batch: Queued[]): Promise<void> {
-    this.#waiting.push(...batch);
-    const sent = new Promise<void>((resolve) => this.#done.push(resolve));
-    if (this.#waiting.length >= this.#maxCommands) void this.flush();
-    else if (!this.#timer) {
-      this.#timer = setTimeout(() => void this.flush(), this.#windowMs);
-    }
-    return sent;
-  }
-
-  async flush(): Promise<void> {
-    if (this.#timer) clearTimeout(this.#timer);
-    this.#timer = null;
-    const batch = this.#waiting;
-    const done = this.#done;
-    this.#waiting = [];
-    this.#done = [];
-    if (batch.length) await execute(this.#client, batch);
-    for (const resolve of done) resolve();
   }
 }
 
