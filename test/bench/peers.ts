@@ -2,8 +2,9 @@
  * Peer benchmark (issue 7): Tollgate side by side with the gateways people use today, all against the same
  * zero-latency fake OpenAI provider, with the same request bodies, the same load generator and the same rates, in one
  * run on this machine:
- *   direct → fake (the floor), bare Envoy (the transport floor), Tollgate auth only, Tollgate with every stage on,
- *   LiteLLM proxy (no auth / master key), Portkey gateway.
+ *   direct → fake (the floor), bare Envoy (the transport floor), Tollgate auth only, Tollgate with every stage on (one
+ *   process, and two behind the one Envoy: tollgate-full-2p), LiteLLM proxy (no auth / master key), Portkey gateway.
+ * (How throughput grows with more Tollgate processes, without the peers: test/bench/scaling.ts.)
  * Figures: added latency p50/p90/p99 over direct at fixed rates (open loop, from the scheduled send time, median of
  * the repetitions); max throughput with 50 connections (closed loop) and its error rate; streaming time to first token
  * and inter-chunk delay added (5 content chunks, 20 ms apart); RSS of each gateway's process tree idle and under load;
@@ -22,7 +23,7 @@
  *
  * Env (all optional):
  *   BENCH_SECONDS=20 BENCH_WARMUP_SECONDS=3 BENCH_REPS=2 BENCH_RATES=200,500   fixed-rate runs
- *   BENCH_CONTENDERS=direct,envoy,tollgate-auth,tollgate-full,litellm,litellm-auth,portkey   a subset (direct always runs)
+ *   BENCH_CONTENDERS=direct,envoy,tollgate-auth,tollgate-full,tollgate-full-2p,litellm,litellm-auth,portkey   a subset (direct always runs)
  *   BENCH_MAX_SECONDS=10 BENCH_MAX_CONNECTIONS=50       closed-loop max throughput
  *   BENCH_GENERATOR=go|node   load generator of the fixed-rate and max-throughput runs (default go)
  *   BENCH_BODY=realistic|small   request body (default realistic, 296 bytes)
@@ -42,12 +43,12 @@ import { writeFile } from 'node:fs/promises';
 import { join, relative, resolve } from 'node:path';
 import type { Pool } from 'undici';
 import { runClosedLoad, type ClosedLoadResult } from './lib/closed-loop.ts';
-import { loadgenBinary, runLoadgen, toClosedLoadResult, toFixedLoadResult, type FixedLoadResult } from './lib/loadgen.ts';
+import { goVersion, loadgenBinary, runLoadgen, toClosedLoadResult, toFixedLoadResult, type FixedLoadResult } from './lib/loadgen.ts';
 import { createPool, runPacedLoad } from './lib/paced-load.ts';
 import { processTrees, processTreesByName, rssOfMb } from './lib/process-tree.ts';
 import { ProcessGroup, startFakeProvider, waitForQuiet } from './lib/processes.ts';
 import { startBenchRun } from './lib/bench-run.ts';
-import { metered, type RunResources } from './lib/resource-meter.ts';
+import { metered, waitUntilIdle, type RunResources } from './lib/resource-meter.ts';
 import { commandLine, machineInfo, versions } from './lib/run-info.ts';
 import { runStreamTiming } from './lib/stream-timing.ts';
 import type { Contender, ContenderName, ContenderSpec, StartContext } from './peers/contender.ts';
@@ -55,6 +56,7 @@ import { litellmMasterKey, litellmNoAuth } from './peers/litellm.ts';
 import { portkey } from './peers/portkey.ts';
 import { buildPeersResults, peersMarkdown, type FixedRun, type MaxRun, type StreamRun } from './peers/report.ts';
 import { bareEnvoy, direct } from './peers/transport.ts';
+import { BODY_TEMPLATES, fillBody, MODEL } from './peers/bodies.ts';
 import { startTollgateFullProfiled, tollgateAuthOnly, tollgateFull, tollgateFullTwoProcesses } from './peers/tollgate.ts';
 
 const projectRoot = resolve(import.meta.dirname, '../..');
@@ -84,10 +86,14 @@ const BODY_KIND: 'realistic' | 'small' = env.BENCH_BODY === 'small' ? 'small' : 
 const FIXED_CONNECTIONS = numberEnv('BENCH_CONNECTIONS', 128);
 
 const PROVIDER_KEY = 'sk-bench-provider-key';
-const MODEL = 'gpt-4o-mini';
 const PATH = '/v1/chat/completions';
 
-/** Every contender, in table order. */
+/**
+ * Every contender, in table order. tollgate-full-2p is in the default set: it adds one Tollgate contender's runs, about
+ * 2 minutes (4 fixed-rate runs of 23 s, 12 s of max throughput, 11 s of streams) to a run of roughly 25 (LiteLLM's
+ * backlogs take the most), and it is the only measurement of a second process's effect on latency at fixed rates;
+ * test/bench/scaling.ts measures the max-throughput side for 1, 2 and 3 processes.
+ */
 const SPECS: ContenderSpec[] = [direct, bareEnvoy, tollgateAuthOnly, tollgateFull, tollgateFullTwoProcesses, litellmNoAuth, litellmMasterKey, portkey];
 const SELECTED = new Set<string>(['direct', ...(env.BENCH_CONTENDERS ?? SPECS.map((spec) => spec.name).join(',')).split(',').map((s) => s.trim())]);
 /** The defaults of the issue; anything shorter or partial is a trial whose figures are not for publishing. */
@@ -100,28 +106,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 // ───────────────────────────────────────────────────────────────── request bodies
 
-/**
- * The chat request bodies, "{{n}}" standing for the unique part of each: "<tag>-<index, 6 digits>", as the Go
- * generator fills it in (test/bench/loadgen). With the tags of this benchmark ("abcdef.500.1.1") the realistic body is
- * 296 bytes: a system message, a user prompt, max_tokens and user, as an app's request looks.
- */
-const BODY_TEMPLATES = {
-  realistic: JSON.stringify({
-    model: MODEL,
-    messages: [
-      { role: 'system', content: 'You are a helpful assistant for an online bookshop. Answer briefly and politely.' },
-      { role: 'user', content: 'Suggest a title for a blog post about autumn reading lists. Ref {{n}}' },
-    ],
-    max_tokens: 64,
-    user: 'user-4821',
-  }),
-  small: `{"model":"${MODEL}","messages":[{"role":"user","content":"Say hello in one short sentence. ({{n}})"}]}`,
-} as const;
 const BODY_TEMPLATE = BODY_TEMPLATES[BODY_KIND];
-
-function fillBody(template: string, tag: string, index: number): string {
-  return template.replaceAll('{{n}}', `${tag}-${String(index).padStart(6, '0')}`);
-}
 
 /**
  * Unique prompts (so Tollgate's cache misses on every request), the same sequence for every contender: request i of
@@ -139,12 +124,6 @@ function streamBodies(tag: string): (index: number) => string {
 
 /** Six characters (padded), so every body of a rate has the same length. */
 const runTag = Math.random().toString(36).slice(2, 8).padEnd(6, '0');
-
-let goVersionText: string | null = null;
-function goVersion(): string {
-  goVersionText ??= spawnSync('go', ['env', 'GOVERSION'], { encoding: 'utf8' }).stdout?.trim() || 'unknown';
-  return goVersionText;
-}
 
 // ───────────────────────────────────────────────────────────────── phases
 
@@ -176,13 +155,8 @@ async function smokeCheck(contender: Contender, pool: Pool): Promise<void> {
 }
 
 /** Waits until a gateway has worked off any backlog (its CPU under 5 % of a core for 0.5 s), at most 30 s. */
-async function settle(contender: Contender): Promise<void> {
-  if (!contender.roots().length) return;
-  const deadline = Date.now() + 30_000;
-  while (Date.now() < deadline) {
-    const { resources } = await metered(contender.roots, () => [], () => sleep(500));
-    if (resources.cpuPct < 5) return;
-  }
+function settle(contender: Contender): Promise<void> {
+  return waitUntilIdle(contender.roots);
 }
 
 /** Every process of this benchmark but this one: its own CPU is told apart by startForeignCpuMeter itself. */

@@ -17,6 +17,14 @@ import type { PacedLoadResult } from './paced-load.ts';
 const SOURCE_DIR = resolve(import.meta.dirname, '../loadgen');
 const BIN_DIR = resolve(import.meta.dirname, '../.bin');
 
+let goVersionText: string | null = null;
+
+/** The Go toolchain's version (`go env GOVERSION`), which built the generator; 'unknown' without Go. */
+export function goVersion(): string {
+  goVersionText ??= spawnSync('go', ['env', 'GOVERSION'], { encoding: 'utf8' }).stdout?.trim() || 'unknown';
+  return goVersionText;
+}
+
 /** The built generator's path, building it first when its sources changed (`go` must be on PATH). */
 export function loadgenBinary(): string {
   const files = readdirSync(SOURCE_DIR).filter((file) => file.endsWith('.go') || file === 'go.mod').sort();

@@ -109,3 +109,16 @@ export async function metered<T>(
   measured.peakRssMb = round1(sampler.peakMb);
   return { result, resources: measured };
 }
+
+/**
+ * Waits until a gateway has worked off any backlog (the CPU of the trees under roots below maxCpuPct of a core over
+ * 0.5 s), at most timeoutMs; returns at once when there are no roots (direct).
+ */
+export async function waitUntilIdle(roots: () => number[], options: { maxCpuPct?: number; timeoutMs?: number } = {}): Promise<void> {
+  if (!roots().length) return;
+  const deadline = Date.now() + (options.timeoutMs ?? 30_000);
+  while (Date.now() < deadline) {
+    const { resources } = await metered(roots, () => [], () => new Promise<void>((resolve) => setTimeout(resolve, 500)));
+    if (resources.cpuPct < (options.maxCpuPct ?? 5)) return;
+  }
+}

@@ -23,7 +23,8 @@ export interface Contender {
   verify?: (headers: IncomingHttpHeaders) => string | null;
 }
 
-export type ContenderName = 'direct' | 'envoy' | 'tollgate-auth' | 'tollgate-full' | 'tollgate-full-2p' | 'litellm' | 'litellm-auth' | 'portkey';
+/** tollgate-full-<N>p: every stage with N Tollgate processes behind the one Envoy (peers/tollgate.ts, tollgateFullWith). */
+export type ContenderName = 'direct' | 'envoy' | 'tollgate-auth' | 'tollgate-full' | `tollgate-full-${number}p` | 'litellm' | 'litellm-auth' | 'portkey';
 
 /** What a contender's start function gets. */
 export interface StartContext {

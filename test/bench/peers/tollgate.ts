@@ -39,15 +39,28 @@ function baseConfig(options: {
   };
 }
 
-/**
- * `processes` > 1: that many `tollgate serve` processes on the same config, each on its own ext_proc and admin port,
- * all listed in `extproc.endpoints`, so Envoy spreads the ext_proc streams over them (README "Sizing").
- */
-export async function startTollgate(ctx: StartContext, name: ContenderName, full: boolean, nodeOptions = TOLLGATE_NODE_OPTIONS, processes = 1): Promise<Contender> {
+/** How a Tollgate contender is set up. */
+export interface TollgateSetup {
+  /** Every optional stage on with Redis as the store (tollgate-stages.ts), or only the stages every request needs. */
+  full: boolean;
+  /**
+   * How many `tollgate serve` processes on the same config (default 1). More than one: each on its own ext_proc and
+   * admin port (`--extproc-port`, `--admin-port`), all listed in `extproc.endpoints`, so the one Envoy (rendered by the
+   * first) spreads the ext_proc streams over them (README "Sizing"); their CPU and RSS count together as `tollgate`.
+   */
+  processes?: number;
+  /** NODE_OPTIONS of every Tollgate process (default BENCH_TOLLGATE_NODE_OPTIONS). */
+  nodeOptions?: string | undefined;
+}
+
+export async function startTollgate(ctx: StartContext, name: ContenderName, setup: TollgateSetup): Promise<Contender> {
+  const { full, processes = 1, nodeOptions = TOLLGATE_NODE_OPTIONS } = setup;
+  if (!Number.isInteger(processes) || processes < 1) throw new Error(`${name}: processes must be a whole number ≥ 1, not ${processes}`);
   const dir = join(ctx.dir, nodeOptions?.includes('--cpu-prof') ? `${name}-profiled` : name);
   await mkdir(dir, { recursive: true });
   const ports = { listener: await freePort(), envoyAdmin: await freePort(), extproc: await freePort(), admin: await freePort() };
-  const more = await Promise.all(Array.from({ length: processes - 1 }, async () => ({ extproc: await freePort(), admin: await freePort() })));
+  const more: { extproc: number; admin: number }[] = [];
+  for (let i = 1; i < processes; i++) more.push({ extproc: await freePort(), admin: await freePort() });
   const envoyDir = join(dir, 'envoy');
   const config = baseConfig({ ports, envoyDir, fakeUrl: ctx.fake.url, model: ctx.model });
   if (more.length) {
@@ -125,22 +138,32 @@ export async function startTollgate(ctx: StartContext, name: ContenderName, full
 export const tollgateAuthOnly: ContenderSpec = {
   name: 'tollgate-auth',
   description: 'Envoy + Tollgate ext_proc with only the stages every request needs (virtual-key auth, validate, models, route, observe), in-memory store',
-  start: (ctx) => startTollgate(ctx, 'tollgate-auth', false),
+  start: (ctx) => startTollgate(ctx, 'tollgate-auth', { full: false }),
 };
 
-export const tollgateFull: ContenderSpec = {
-  name: 'tollgate-full',
-  description: 'Envoy + Tollgate ext_proc with every optional stage that exists on (see its stages below), Redis as the store',
-  start: (ctx) => startTollgate(ctx, 'tollgate-full', true),
-};
+/** Tollgate with every stage and `processes` serve processes behind the one Envoy: tollgate-full, tollgate-full-2p, … */
+export function tollgateFullWith(processes: number): ContenderSpec {
+  if (processes === 1) {
+    return {
+      name: 'tollgate-full',
+      description: 'Envoy + Tollgate ext_proc with every optional stage that exists on (see its stages below), Redis as the store',
+      start: (ctx) => startTollgate(ctx, 'tollgate-full', { full: true }),
+    };
+  }
+  const name: ContenderName = `tollgate-full-${processes}p`;
+  return {
+    name,
+    description: processes === 2
+      ? 'As "every stage", with two Tollgate processes behind the one Envoy (extproc.endpoints lists both)'
+      : `As "every stage", with ${processes} Tollgate processes behind the one Envoy (extproc.endpoints lists them all)`,
+    start: (ctx) => startTollgate(ctx, name, { full: true, processes }),
+  };
+}
 
-export const tollgateFullTwoProcesses: ContenderSpec = {
-  name: 'tollgate-full-2p',
-  description: 'As "every stage", with two Tollgate processes behind the one Envoy (extproc.endpoints lists both)',
-  start: (ctx) => startTollgate(ctx, 'tollgate-full-2p', true, TOLLGATE_NODE_OPTIONS, 2),
-};
+export const tollgateFull: ContenderSpec = tollgateFullWith(1);
+export const tollgateFullTwoProcesses: ContenderSpec = tollgateFullWith(2);
 
 /** Tollgate with every stage, writing V8 CPU profiles into profileDir when it stops (for "where the time goes"). */
 export function startTollgateFullProfiled(ctx: StartContext, profileDir: string): Promise<Contender> {
-  return startTollgate(ctx, 'tollgate-full', true, `--cpu-prof --cpu-prof-dir=${profileDir}`);
+  return startTollgate(ctx, 'tollgate-full', { full: true, nodeOptions: `--cpu-prof --cpu-prof-dir=${profileDir}` });
 }
