@@ -24,7 +24,7 @@ const OUT = join(benchDir, 'RESULTS.md');
 /** Files in test/bench that are tools, not benchmarks. */
 const NOT_BENCHMARKS = new Set(['run-all.ts', 'profile-summary.ts']);
 /** Benchmarks this run should find, in running order (peers first: it is the one the README quotes). */
-const EXPECTED = ['peers', 'overhead', 'policy', 'quota', 'cache-speed', 'semantic-cache', 'translation'];
+const EXPECTED = ['peers', 'scaling', 'overhead', 'policy', 'quota', 'cache-speed', 'semantic-cache', 'translation'];
 /** What a benchmark needs done first. */
 const PREPARE: Record<string, string[]> = {
   policy: ['scripts/policy-build'],

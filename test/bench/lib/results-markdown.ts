@@ -1,12 +1,13 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { peersMarkdown, type PeersResults } from '../peers/report.ts';
+import { scalingMarkdown, type ScalingResults } from './scaling-report.ts';
 import type { MachineInfo } from './run-info.ts';
 
 /**
- * test/bench/RESULTS.md, rebuilt from every test/bench/results/*.json: the peer comparison first, then each other
- * benchmark. Files with a known shape get their own renderer; any other gets its date, command and headline figures
- * (the scalar fields near its top), with a link to the file for the rest.
+ * test/bench/RESULTS.md, rebuilt from every test/bench/results/*.json: the peer comparison first, then how throughput
+ * grows with Tollgate processes, then each other benchmark. Files with a known shape get their own renderer; any other
+ * gets its date, command and headline figures (the scalar fields near its top), with a link to the file for the rest.
  */
 
 type Json = Record<string, unknown>;
@@ -21,11 +22,12 @@ export interface BenchmarkRun {
 
 const RENDERERS: Record<string, (results: Json) => string> = {
   'peers.json': (results) => peersMarkdown(results as unknown as PeersResults),
+  'scaling.json': (results) => scalingMarkdown(results as unknown as ScalingResults),
   'overhead.json': overheadMarkdown,
   'before-after.json': beforeAfterMarkdown,
 };
 /** Shown first, in this order; any other file follows alphabetically. */
-const ORDER = ['peers.json', 'overhead.json'];
+const ORDER = ['peers.json', 'scaling.json', 'overhead.json'];
 
 export function resultsMarkdown(resultsDir: string, context: { date: string; machine: MachineInfo; runs: BenchmarkRun[]; commands: string[] }): string {
   const files = readdirSync(resultsDir).filter((file) => file.endsWith('.json'))
