@@ -3,6 +3,7 @@ import { configSchema } from '../config/schema.ts';
 import { loadConfigFile } from '../config/load-config.ts';
 import { envoyConfigCommand } from './envoy-config.ts';
 import { keysCommand } from './keys.ts';
+import { piiScanCommand } from './pii-scan.ts';
 import { defaultConfigPath } from './paths.ts';
 import { serveCommand } from './serve.ts';
 import { startCommand } from './start.ts';
@@ -13,6 +14,8 @@ const USAGE = `usage: tollgate <command>
                                run Tollgate alone, beside an Envoy started elsewhere (containers)
   envoy-config [--out DIR]     render Envoy's config from the Tollgate config
   keys <create|list|revoke|rotate|expire> …   manage virtual keys through the admin API
+  pii-scan [--disable TYPES]   JSONL {"text"} on stdin → {"spans":[{"type","start","end"}]} per line: the
+                               gateway's PII/secret detector (TYPES: comma-separated types to turn off)
   check-config                 validate the config and exit
   config-schema                print the JSON Schema of the config
 Config: --config FILE or TOLLGATE_CONFIG (default config/tollgate.yaml).`;
@@ -31,7 +34,7 @@ async function main(argv: string[]): Promise<void> {
     allowPositionals: true,
     strict: false,
     options: Object.fromEntries(
-      ['config', 'out', 'org', 'team', 'app', 'name', 'expires-at', 'id', 'grace-seconds', 'at', 'admin-url', 'extproc-port', 'admin-port']
+      ['config', 'out', 'org', 'team', 'app', 'name', 'expires-at', 'id', 'grace-seconds', 'at', 'admin-url', 'extproc-port', 'admin-port', 'disable']
         .map((name) => [name, { type: 'string' as const }]),
     ),
   });
@@ -49,6 +52,8 @@ async function main(argv: string[]): Promise<void> {
       return envoyConfigCommand({ config, out: typeof values.out === 'string' ? values.out : undefined });
     case 'keys':
       return keysCommand(positionals[0], values);
+    case 'pii-scan':
+      return piiScanCommand({ disable: typeof values.disable === 'string' ? values.disable : undefined });
     case 'check-config':
       loadConfigFile(config ?? defaultConfigPath());
       process.stdout.write('config OK\n');

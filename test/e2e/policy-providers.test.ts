@@ -95,7 +95,7 @@ describe('policy decides which provider APIs may serve', () => {
   });
 
   it('HR with PII never reaches Anthropic: OpenAI answers, and when OpenAI fails Anthropic is still not tried', async () => {
-    const pii = 'Draft a letter to jane.doe@example.com, phone +84 912 345 678';
+    const pii = 'Draft a letter to jane.doe@acme-corp.com, phone +84 912 345 678';
     const ok = await chat(keys.hr as string, 'smart', pii);
     expect(ok.status).toBe(200);
     expect(ok.headers.get('x-tollgate-provider')).toBe('openai');

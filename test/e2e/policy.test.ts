@@ -111,7 +111,7 @@ describe('policy as code, end to end through Envoy', () => {
 
   it('masks PII before any provider sees it', async () => {
     h.fake.reset();
-    const prompt = 'Mail jane.doe@example.com, call 0912 345 678, key sk-proj-abcdefghijklmnopqrstuvwxyz012345, card 4111 1111 1111 1111';
+    const prompt = 'Mail jane.doe@acme-corp.com, call 0912 345 678, key sk-proj-Q7vT2mXk9LpR4sW8nZ3bY6cH1dF5gJ0a, card 4111 1111 1111 1111';
     const { status, json } = await chat('platform', say(prompt));
     expect(status).toBe(200);
     const expected = 'Mail [REDACTED_EMAIL], call [REDACTED_PHONE], key [REDACTED_SECRET], card 4111 1111 1111 1111';
@@ -124,7 +124,7 @@ describe('policy as code, end to end through Envoy', () => {
   it('a team that may not send PII to a vendor gets 403 with the reason when only that vendor serves', async () => {
     h.fake.reset();
     eu.reset();
-    const denied = await chat('hr', say('Write to jane.doe@example.com'));
+    const denied = await chat('hr', say('Write to jane.doe@acme-corp.com'));
     expect(denied.status).toBe(403);
     expect(denied.json).toEqual({
       error: {
@@ -165,7 +165,7 @@ describe('policy as code, end to end through Envoy', () => {
   });
 
   it('records every decision in the audit log, readable with filters, without prompt text', async () => {
-    const { headers } = await chat('platform', say('audit me: jane.doe@example.com'));
+    const { headers } = await chat('platform', say('audit me: jane.doe@acme-corp.com'));
     const requestId = headers.get('x-tollgate-request-id') as string;
     const byRequest = await (await admin(`/admin/v1/decisions?request_id=${requestId}`)).json() as { data: Array<Record<string, any>> };
     expect(byRequest.data).toHaveLength(1);

@@ -1,4 +1,4 @@
-import { DETECTORS, type Detector } from './detectors.ts';
+import { DETECTORS, type Detector } from './detectors/index.ts';
 import { NO_PII, redactionMask, type PiiFindings, type PiiType } from './types.ts';
 
 /** Where a value sits in one text (offsets only; the caller decides whether to count or mask it). */
@@ -8,42 +8,21 @@ export interface PiiSpan {
   end: number;
 }
 
-/** Candidate matches of one detector: [start, text]. */
-function* candidates(detector: Detector, text: string): Generator<[number, string]> {
-  if (detector.requires && !text.includes(detector.requires)) return;
-  const pattern = detector.pattern;
-  if (typeof pattern === 'function') {
-    for (const [start, end] of pattern(text)) yield [start, text.slice(start, end)];
-    return;
-  }
-  pattern.lastIndex = 0;
-  for (let match = pattern.exec(text); match; match = pattern.exec(text)) yield [match.index, match[0]];
-}
-
-/** Every value in a text, without overlaps: a detector earlier in DETECTORS wins over a later one. */
-export function findPii(text: string, detectors: readonly Detector[] = DETECTORS): PiiSpan[] {
+/**
+ * Every value in a text, without overlaps: a detector earlier in the list wins over a later one. `types` limits the
+ * scan to some kinds (the others' detectors do not run).
+ */
+export function findPii(text: string, detectors: readonly Detector[] = DETECTORS, types?: ReadonlySet<PiiType>): PiiSpan[] {
   const spans: PiiSpan[] = [];
   for (const detector of detectors) {
-    for (const [found, value] of candidates(detector, text)) {
-      const verdict = detector.check ? detector.check(value) : true;
-      if (verdict === false) continue;
-      // The email pattern matches from its @: the local part sits in a lookbehind.
-      const start = detector.type === 'email' ? localPartStart(text, found) : found;
-      const end = found + (verdict === true ? value.length : verdict);
-      if (spans.some((span) => start < span.end && end > span.start)) continue;
+    if (types && !types.has(detector.type)) continue;
+    if (detector.requires && !text.includes(detector.requires)) continue;
+    for (const [start, end] of detector.find(text)) {
+      if (end <= start || spans.some((span) => start < span.end && end > span.start)) continue;
       spans.push({ type: detector.type, start, end });
     }
   }
   return spans.sort((a, b) => a.start - b.start);
-}
-
-const LOCAL_PART = /[A-Za-z0-9._%+-]/;
-
-/** Where the local part of the email whose @ is at `at` begins (at most 64 characters back). */
-function localPartStart(text: string, at: number): number {
-  let start = at;
-  while (start > 0 && at - start < 64 && LOCAL_PART.test(text[start - 1] as string)) start -= 1;
-  return start;
 }
 
 /** Adds a text's findings to a running count. */

@@ -1,5 +1,7 @@
 /** The kinds of personal data and secrets the built-in detector recognises (policies see these names). */
-export const PII_TYPES = ['email', 'phone', 'credit_card', 'iban', 'national_id', 'secret'] as const;
+export const PII_TYPES = [
+  'email', 'phone', 'credit_card', 'iban', 'national_id', 'secret', 'ip_address', 'person_name', 'address',
+] as const;
 export type PiiType = (typeof PII_TYPES)[number];
 
 /** What the detector reports about a request: types and counts, never the values. */

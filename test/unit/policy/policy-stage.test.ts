@@ -15,7 +15,7 @@ const openaiUs: RouteCandidate = { provider: 'openai-us', vendor: 'openai', regi
 const azureEu: RouteCandidate = { provider: 'azure-eu', vendor: 'azure', region: 'eu', model: 'gpt-4o' };
 const azureUs: RouteCandidate = { provider: 'azure-us', vendor: 'azure', region: 'us', model: 'gpt-4o' };
 const MONDAY_10_HANOI = Date.UTC(2025, 0, 6, 3, 0);
-const PROMPT = 'Contact jane.doe@example.com or +84 912 345 678 about CCCD 001099012345; key sk-proj-abcdefghijklmnopqrstuvwxyz012345.';
+const PROMPT = 'Contact jane.doe@acme-corp.com or +84 912 345 678 about CCCD 001099012345; key sk-proj-Q7vT2mXk9LpR4sW8nZ3bY6cH1dF5gJ0a.';
 
 function context(team: string, candidates: RouteCandidate[], body: Record<string, unknown>): RequestContext {
   return {
@@ -60,7 +60,7 @@ describe('policy stage', () => {
     expect(allowedCandidates(ctx.routing).map((c) => c.provider)).toEqual(['openai-us']);
     expect(ctx.routing.reasons).toEqual(['team hr may not send personal data (email, national_id, phone, secret) to anthropic']);
     const content = (ctx.body?.messages as Array<{ content: string }>)[0]?.content;
-    expect(content).toBe('Contact jane.doe@example.com or +84 912 345 678 about CCCD [REDACTED_NATIONAL_ID]; key [REDACTED_SECRET].');
+    expect(content).toBe('Contact jane.doe@acme-corp.com or +84 912 345 678 about CCCD [REDACTED_NATIONAL_ID]; key [REDACTED_SECRET].');
     expect(ctx.upstream.bodyChanged).toBe(true);
     expect(ctx.cachePolicy).toBe('forbid');
 
@@ -83,7 +83,7 @@ describe('policy stage', () => {
   });
 
   it('HR + PII with Anthropic as the only candidate leaves nothing to route (the route stage answers 403)', () => {
-    const ctx = context('hr', [anthropicUs], chat('mail jane@example.com'));
+    const ctx = context('hr', [anthropicUs], chat('mail jane@acme-corp.com'));
     expect(run(ctx).error).toBeUndefined();
     expect(allowedCandidates(ctx.routing)).toEqual([]);
   });
@@ -155,7 +155,7 @@ decision := {
 	"redact": [],
 } if input.pii.total <= 1
 `);
-    const { error, audit } = run(context('platform', [openaiUs], chat('a@example.com b@example.com')), bundle);
+    const { error, audit } = run(context('platform', [openaiUs], chat('a@acme-corp.com b@acme-corp.com')), bundle);
     expect(error).toMatchObject({ status: 403, code: 'policy_denied' });
     expect(audit[0]?.error).toMatch(/malformed decision: \/redact\/0/);
   });

@@ -19,7 +19,7 @@ function chatContext(): RequestContext {
     body: {
       model: 'gpt-4o',
       max_tokens: 300,
-      messages: [{ role: 'system', content: 'Be brief.' }, { role: 'user', content: 'Write to jane@example.com about the offer.' }],
+      messages: [{ role: 'system', content: 'Be brief.' }, { role: 'user', content: 'Write to jane@acme-corp.com about the offer.' }],
     },
     routing: {
       alias: 'gpt-4o',
@@ -54,11 +54,11 @@ describe('policy schemas', () => {
         { provider: 'anthropic', vendor: 'anthropic', region: null, model: 'claude-sonnet-4-5' },
       ],
       // (9 + 41 characters) / 4 → 13, plus 4 per message.
-      tokens: { prompt_estimate: 21, max_tokens: 300 },
+      tokens: { prompt_estimate: 22, max_tokens: 300 },
       pii: { total: 1, types: { email: 1 } },
       time: { unix_ms: 1736132400000, iso: '2025-01-06T03:00:00.000Z' },
     });
-    expect(JSON.stringify(input)).not.toContain('jane@example.com');
+    expect(JSON.stringify(input)).not.toContain('jane@acme-corp.com');
   });
 
   it('the input schema rejects prompt text smuggled in', async () => {

@@ -1,0 +1,57 @@
+import { isIPv6 } from 'node:net';
+import { textBefore } from '../context.ts';
+import { isNonPersonalIPv4, isNonPersonalIPv6 } from '../placeholders.ts';
+import type { Detector, Range } from './detector.ts';
+
+/**
+ * IP addresses of hosts, public or private. Loopback, unspecified, broadcast, multicast and documentation ranges
+ * identify nobody; a dotted quad that is a version ("v1.2.3.4"), part of an OID or a longer dotted number is not an
+ * address; a network written with its prefix length (10.0.0.0/8) is a range, not a host.
+ */
+
+const IPV4 = /(?<![\w.])(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(?:\.(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}(?![\w]|\.\d)(\/\d{1,2})?/g;
+
+const VERSION_CUE = /(?<![a-z])(?:v|(?:upgrade|update|bump|downgrade|pin|migrate)(?:d|ed)? to|version|ver\.?|release|build|phiên bản|firmware|node|python|java|go|ruby|php|npm|pip|chrome|firefox|ios|android|windows|kernel|sdk|api|oid|@|==|>=|<=|~=|\^|~)\s*$/;
+
+const ipv4: Detector = {
+  type: 'ip_address',
+  name: 'IPv4 address',
+  *find(text: string): Iterable<Range> {
+    IPV4.lastIndex = 0;
+    for (let match = IPV4.exec(text); match; match = IPV4.exec(text)) {
+      const address = match[1] ? match[0].slice(0, -match[1].length) : match[0];
+      const octets = address.split('.').map(Number);
+      if (isNonPersonalIPv4(octets)) continue;
+      // 10.0.0.0/8 is a network; 10.0.0.7/24 is a host with its netmask (the host is the value).
+      if (match[1] && octets[3] === 0) continue;
+      // Subnet masks (255.255.255.0, 255.255.0.0) fall under isNonPersonalIPv4 (255.x); 0.x likewise.
+      if (VERSION_CUE.test(textBefore(text, match.index, 16))) continue;
+      yield [match.index, match.index + address.length];
+    }
+  },
+};
+
+/** Candidate IPv6: hex groups and colons (with an optional embedded IPv4 tail); the parser decides. */
+const IPV6_CANDIDATE = /(?<![\w:.])(?:[0-9A-Fa-f]{0,4}:){2,7}(?:[0-9A-Fa-f]{1,4}|(?:\d{1,3}\.){3}\d{1,3})?(?![\w:]|\.\d)/g;
+
+const ipv6: Detector = {
+  type: 'ip_address',
+  name: 'IPv6 address',
+  requires: ':',
+  *find(text: string): Iterable<Range> {
+    IPV6_CANDIDATE.lastIndex = 0;
+    for (let match = IPV6_CANDIDATE.exec(text); match; match = IPV6_CANDIDATE.exec(text)) {
+      const value = match[0];
+      if (match[0].length === 0) {
+        IPV6_CANDIDATE.lastIndex += 1;
+        continue;
+      }
+      const lower = value.toLowerCase();
+      // Three groups at least, and digits: "a::b" and "dead:beef::" are more likely code than an address.
+      if (!isIPv6(value) || isNonPersonalIPv6(lower) || (lower.match(/[0-9a-f]+/g)?.length ?? 0) < 3 || !/\d/.test(value)) continue;
+      yield [match.index, match.index + value.length];
+    }
+  },
+};
+
+export const IP_DETECTORS: readonly Detector[] = [ipv4, ipv6];
