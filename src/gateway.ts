@@ -25,6 +25,7 @@ import { CredentialResolver } from './providers/credentials.ts';
 import { authStage, type StaticKeys } from './stages/auth.ts';
 import { cacheStages } from './stages/cache.ts';
 import { guardrailsStage } from './stages/guardrails.ts';
+import { outputGuardrailsStage } from './stages/output-guardrails.ts';
 import { ledgerStage } from './stages/ledger.ts';
 import { modelsStage } from './stages/models.ts';
 import { observeStage } from './stages/observe.ts';
@@ -137,6 +138,7 @@ export async function startTollgate(options: TollgateOptions): Promise<Tollgate>
   // Token buckets and budgets: Lua on the store's Redis (one call to reserve, one to settle), in process otherwise.
   const quota = await createQuota({ config, store, metrics, logger, env, ledger });
   const redisClient = store instanceof RedisStore ? store.client : null;
+  const outputGuardrails = outputGuardrailsStage({ config: () => config.catalog().config.guardrails.output, metrics });
   const newHandler = createPipeline({
     logger,
     now,
@@ -165,6 +167,8 @@ export async function startTollgate(options: TollgateOptions): Promise<Tollgate>
       // Chooses among the allowed candidates, translates per provider; on the way back it translates the response
       // to OpenAI format first, so the stages after it (cache, quota, observe) always read OpenAI.
       routeStage({ config, credentials, attempts }),
+      // Answers are OpenAI format from here on: masks or stops personal data and secrets before the cache sees them.
+      outputGuardrails,
       // Hits answer here, before any provider call; misses are stored once complete (OpenAI format, after route).
       cache.after,
       // Settles the real usage and sets ctx.cost (OpenAI-format chunks and usage, after route; before the ledger).

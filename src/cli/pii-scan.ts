@@ -33,5 +33,5 @@ function scanLine(line: string, types: ReadonlySet<PiiType>): object {
   }
   const text = (record as { text?: unknown } | null)?.text;
   if (typeof text !== 'string') return { error: 'expected {"text": string}' };
-  return { spans: findPii(text, undefined, types).map(({ type, start, end }) => ({ type, start, end })) };
+  return { spans: findPii(text).filter((span) => types.has(span.type)).map(({ type, start, end }) => ({ type, start, end })) };
 }

@@ -1,6 +1,7 @@
 import type { CacheConfig } from '../cache/config.ts';
 import type { LedgerConfig } from '../ledger/config.ts';
 import type { PolicyConfig } from '../policy/config.ts';
+import type { OutputGuardrailsConfig } from '../guardrails/output/config.ts';
 import type { QuotasConfig } from '../quota/config.ts';
 
 /** The validated shape of config/tollgate.yaml (see schema.ts for the JSON Schema that enforces it). */
@@ -128,4 +129,5 @@ export interface TollgateConfig {
   ledger: LedgerConfig;
   /** Policy as code (Rego → WASM); absent = no policy stage. */
   policy?: PolicyConfig;
+  guardrails: { output: OutputGuardrailsConfig };
 }

@@ -6,6 +6,7 @@ export class GatewayMetrics {
   readonly requests: Counter<'team' | 'model' | 'provider' | 'status'>;
   readonly latency: Histogram<'team' | 'model' | 'provider' | 'status'>;
   readonly tokens: Counter<'team' | 'model' | 'provider' | 'kind'>;
+  readonly outputFindings: Counter<'type' | 'action'>;
 
   constructor() {
     collectDefaultMetrics({ register: this.registry, prefix: 'tollgate_process_' });
@@ -26,6 +27,12 @@ export class GatewayMetrics {
       name: 'tollgate_tokens_total',
       help: 'Tokens reported by providers, by kind (prompt, completion).',
       labelNames: ['team', 'model', 'provider', 'kind'],
+      registers: [this.registry],
+    });
+    this.outputFindings = new Counter({
+      name: 'tollgate_output_guardrail_findings_total',
+      help: 'Values the output guardrails found in answers, by type and what was done (redacted, blocked, found).',
+      labelNames: ['type', 'action'],
       registers: [this.registry],
     });
   }

@@ -3,6 +3,7 @@ import type { ProviderType } from '../config/types.ts';
 import type { MetadataResponseHeader } from '../envoy/response-headers.ts';
 import type { GatewayError } from '../errors/gateway-error.ts';
 import type { PiiFindings } from '../guardrails/pii/types.ts';
+import type { OutputVerdict } from '../guardrails/output/answer-filter.ts';
 import type { RoundTrip } from '../store/round-trip.ts';
 import type { HeaderMap, ProcessingModeOverride } from './phases.ts';
 
@@ -132,6 +133,8 @@ export interface RequestContext {
   usage: Usage | null;
   /** PII the guardrails stage found in the request text: types and counts, never values (unset: not scanned). */
   pii?: PiiFindings;
+  /** What the output guardrails found in the answer and did (counts by type, never values). */
+  output?: OutputVerdict;
   /** The policy decision applied to this request, for the request log line (unset: no policy configured). */
   policy?: { decisionId: string; revision: string; allow: boolean };
   /**

@@ -45,6 +45,8 @@ export function observeStage(deps: { metrics: GatewayMetrics; logger: Logger }):
           status,
           outcome: ctx.outcome,
           error_code: ctx.error?.code,
+          output_guardrail: ctx.output && (ctx.output.blocked || ctx.output.rewritten)
+            ? { blocked: ctx.output.blocked, found: ctx.output.found } : undefined,
           // The audit log holds the decision's reasons; the request line links to it.
           policy_decision_id: ctx.policy?.decisionId,
           policy_revision: ctx.policy?.revision,

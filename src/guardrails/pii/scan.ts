@@ -9,13 +9,12 @@ export interface PiiSpan {
 }
 
 /**
- * Every value in a text, without overlaps: a detector earlier in the list wins over a later one. `types` limits the
- * scan to some kinds (the others' detectors do not run).
+ * Every value in a text, without overlaps: a detector earlier in the list wins over a later one. Callers that want
+ * some types only filter the result, so overlaps resolve the same way whatever they watch.
  */
-export function findPii(text: string, detectors: readonly Detector[] = DETECTORS, types?: ReadonlySet<PiiType>): PiiSpan[] {
+export function findPii(text: string, detectors: readonly Detector[] = DETECTORS): PiiSpan[] {
   const spans: PiiSpan[] = [];
   for (const detector of detectors) {
-    if (types && !types.has(detector.type)) continue;
     if (detector.requires && !text.includes(detector.requires)) continue;
     for (const [start, end] of detector.find(text)) {
       if (end <= start || spans.some((span) => start < span.end && end > span.start)) continue;
