@@ -6,6 +6,8 @@
 #   exclude         {"provider": name, "reason": text}: this candidate provider may not serve the request
 #   require_region  {"region": name, "reason": text}: only providers declared in that region may serve
 #   redact          PII types to mask in the request before any provider sees it
+#   reversible_redaction  reason strings; any makes the masks numbered placeholders the gateway puts back in the
+#                   answer (the provider never sees the values, the caller gets them back)
 #   token_cap       numbers; the smallest caps the request's max_tokens
 #   forbid_cache    reason strings; any reason forbids caching this request's answer
 package tollgate
@@ -27,7 +29,7 @@ deny contains reason if {
 	reason := concat("", ["conflicting region requirements: ", concat(", ", sort(required_regions))])
 }
 
-known_pii_types := {"email", "phone", "credit_card", "iban", "national_id", "secret"}
+known_pii_types := {"email", "phone", "credit_card", "iban", "national_id", "secret", "ip_address", "person_name", "address"}
 
 redact_types contains type if {
 	some type in rules[_].redact
@@ -54,6 +56,10 @@ default max_tokens := null
 
 max_tokens := min(token_caps) if count(token_caps) > 0
 
+default redact_mode := "mask"
+
+redact_mode := "reversible" if count({reason | some reason in rules[_].reversible_redaction}) > 0
+
 default cache := "allow"
 
 cache := "forbid" if count(cache_forbidden) > 0
@@ -76,6 +82,7 @@ decision := {
 	],
 	"required_region": required_region,
 	"redact": sort(redact_types),
+	"redact_mode": redact_mode,
 	"max_tokens": max_tokens,
 	"cache": cache,
 }

@@ -13,6 +13,7 @@ test_a_team_without_rules_gets_everything if {
 		"allowed_providers": ["anthropic-us", "openai-us", "azure-eu"],
 		"required_region": null,
 		"redact": [],
+		"redact_mode": "mask",
 		"max_tokens": null,
 		"cache": "allow",
 	}

@@ -4,6 +4,7 @@ import type { MetadataResponseHeader } from '../envoy/response-headers.ts';
 import type { GatewayError } from '../errors/gateway-error.ts';
 import type { PiiFindings } from '../guardrails/pii/types.ts';
 import type { OutputVerdict } from '../guardrails/output/answer-filter.ts';
+import type { PlaceholderVault } from '../guardrails/pii/placeholder-vault.ts';
 import type { RoundTrip } from '../store/round-trip.ts';
 import type { HeaderMap, ProcessingModeOverride } from './phases.ts';
 
@@ -135,6 +136,8 @@ export interface RequestContext {
   pii?: PiiFindings;
   /** What the output guardrails found in the answer and did (counts by type, never values). */
   output?: OutputVerdict;
+  /** Reversible redaction's placeholders for this request (never logged or stored); absent when none. */
+  placeholders?: PlaceholderVault;
   /** The policy decision applied to this request, for the request log line (unset: no policy configured). */
   policy?: { decisionId: string; revision: string; allow: boolean };
   /**

@@ -8,6 +8,8 @@ export interface PolicyDecision {
   allowed_providers: string[];
   required_region: string | null;
   redact: PiiType[];
+  /** Optional (older policies omit it): how `redact` masks; reversible puts the values back in the answer. */
+  redact_mode?: 'mask' | 'reversible';
   max_tokens: number | null;
   cache: 'allow' | 'forbid';
 }
@@ -43,6 +45,10 @@ export const decisionSchema = {
       type: 'array',
       uniqueItems: true,
       items: { enum: [...PII_TYPES] },
+    },
+    redact_mode: {
+      description: 'mask (default): values become [REDACTED_<TYPE>]. reversible: numbered placeholders ([EMAIL_1]) that Tollgate replaces with the original values in the answer, streams included; the mapping lives only for the request and is never logged or stored.',
+      enum: ['mask', 'reversible'],
     },
     max_tokens: {
       description: 'Caps the request\'s output tokens (set when the client sent none or more); null for no cap.',

@@ -12,7 +12,8 @@ type Filter = { kind: 'stream'; filter: StreamAnswerFilter } | { kind: 'json'; b
  * Output guardrails: personal data and secrets in answers are masked or stop the answer (guardrails.output). Runs
  * after route (answers are OpenAI chat completions here, whatever the provider) and before the cache, which stores
  * nothing a guardrail rewrote. Streams are filtered chunk by chunk with a bounded window; JSON answers whole.
- * Without a rule it passes every chunk untouched.
+ * It also puts reversibly redacted values back (policy redact_mode: reversible). Without a rule or placeholders it
+ * passes every chunk untouched.
  */
 export function outputGuardrailsStage(deps: { config: () => OutputGuardrailsConfig; metrics?: GatewayMetrics }): Stage {
   const filters = new WeakMap<RequestContext, Filter>();
@@ -38,13 +39,21 @@ export function outputGuardrailsStage(deps: { config: () => OutputGuardrailsConf
     }
   };
 
+  /** A request whose values were reversibly redacted gets them back, with or without output rules. */
+  const withRestore = (rule: OutputRule | null, ctx: RequestContext): OutputRule | null => {
+    const vault = ctx.placeholders;
+    if (!vault || vault.size === 0) return rule;
+    const restore = (text: string) => vault.restore(text);
+    return rule ? { ...rule, restore } : { redact: new Set(), block: new Set(), window: deps.config().window_chars, restore };
+  };
+
   return {
     name: 'output-guardrails',
     onResponseChunk(ctx: RequestContext, chunk: Buffer, endOfStream: boolean): Buffer | void {
       if (ctx.endpoint !== 'chat' || ctx.response.status !== 200 || ctx.cacheStatus === 'hit') return;
       let state = filters.get(ctx);
       if (!state) {
-        const rule = ruleFor();
+        const rule = withRestore(ruleFor(), ctx);
         if (!rule) return;
         state = ctx.response.streaming ? { kind: 'stream', filter: new StreamAnswerFilter(rule) } : { kind: 'json', body: new BufferedBody() };
         filters.set(ctx, state);
@@ -57,7 +66,7 @@ export function outputGuardrailsStage(deps: { config: () => OutputGuardrailsConf
       const whole = state.body.push(chunk, endOfStream);
       // The JSON answer is held until complete (it is scanned whole), then sent in one piece.
       if (!whole) return Buffer.alloc(0);
-      const rule = ruleFor();
+      const rule = withRestore(ruleFor(), ctx);
       if (!rule) return whole;
       const { body, verdict } = filterCompletion(whole, rule);
       record(ctx, verdict);

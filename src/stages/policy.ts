@@ -4,6 +4,7 @@ import { errors } from '../errors/errors.ts';
 import type { GatewayError } from '../errors/gateway-error.ts';
 import { rewriteRequestText } from '../guardrails/pii/request-text.ts';
 import { redactPii } from '../guardrails/pii/scan.ts';
+import { PlaceholderVault } from '../guardrails/pii/placeholder-vault.ts';
 import { NO_PII, type PiiType } from '../guardrails/pii/types.ts';
 import type { RequestContext } from '../pipeline/context.ts';
 import type { Stage, StageResult } from '../pipeline/stage.ts';
@@ -42,7 +43,9 @@ function enforce(ctx: RequestContext, decision: PolicyDecision): void {
   const found = ctx.pii?.types ?? {};
   const redact = new Set<PiiType>(decision.redact.filter((type) => (found[type] ?? 0) > 0));
   if (redact.size > 0) {
-    rewriteRequestText(ctx.body, (text) => redactPii(text, redact));
+    // Reversible: the provider sees [EMAIL_1], the output guardrails stage puts the value back in the answer.
+    const vault = decision.redact_mode === 'reversible' ? (ctx.placeholders ??= new PlaceholderVault()) : undefined;
+    rewriteRequestText(ctx.body, (text) => redactPii(text, redact, vault));
     ctx.upstream.bodyChanged = true;
   }
   if (decision.max_tokens !== null && ctx.endpoint === 'chat') {

@@ -27,6 +27,7 @@ function policyData(platformMaxTokens: number | null = null) {
         acme: {
           teams: {
             platform: { redact: ['email', 'phone'], ...(platformMaxTokens ? { max_tokens: platformMaxTokens } : {}) },
+            support: { redact: ['email', 'phone'], redact_mode: 'reversible' },
             finance: { required_vendor: 'openai', required_region: 'eu' },
             // Only OpenAI-type providers exist here; the Anthropic variant is covered through the WASM evaluator.
             hr: { pii_blocked_vendors: ['openai'] },
@@ -71,11 +72,11 @@ describe('policy as code, end to end through Envoy', () => {
           'gpt-4o': { targets: [{ provider: 'openai-us', model: 'gpt-4o' }, { provider: 'openai-eu', model: 'gpt-4o' }] },
           'gpt-4o-mini': { provider: 'openai-us' },
         },
-        orgs: { acme: { teams: { platform: { apps: { playground: {} } }, finance: app, hr: app, research: app, dayshift: app, nightshift: app } } },
+        orgs: { acme: { teams: { platform: { apps: { playground: {} } }, finance: app, hr: app, research: app, dayshift: app, nightshift: app, support: app } } },
         policy: { bundle: bundlePath, audit_log: auditPath, watch: true },
       },
     });
-    for (const team of ['finance', 'hr', 'research', 'dayshift', 'nightshift']) keys[team] = await h.createKey(team, 'app');
+    for (const team of ['finance', 'hr', 'research', 'dayshift', 'nightshift', 'support']) keys[team] = await h.createKey(team, 'app');
     keys.platform = h.key;
   });
   afterAll(async () => {
@@ -119,6 +120,23 @@ describe('policy as code, end to end through Envoy', () => {
     const seen = JSON.stringify(h.fake.requests.at(-1)?.body);
     expect(seen).toContain(expected);
     expect(seen).not.toContain('jane.doe');
+  });
+
+  it('reversible redaction: the provider sees numbered placeholders, the caller gets its values back (JSON and stream)', async () => {
+    h.fake.reset();
+    const prompt = 'Mail jane.doe@acme-corp.com and lan@vinamilk.com.vn, call 0912 345 678, then mail jane.doe@acme-corp.com again';
+    const { status, json } = await chat('support', say(prompt));
+    expect(status).toBe(200);
+    expect(json.choices[0].message.content).toBe(`Echo: ${prompt}`);
+    const seen = JSON.stringify(h.fake.requests.at(-1)?.body);
+    expect(seen).toContain('Mail [EMAIL_1] and [EMAIL_2], call [PHONE_1], then mail [EMAIL_1] again');
+    expect(seen).not.toContain('acme-corp');
+
+    const stream = await h.client(keys.support).chat.completions.create({ ...say(prompt), stream: true } as never) as unknown as AsyncIterable<{ choices: Array<{ delta?: { content?: string } }> }>;
+    let content = '';
+    for await (const chunk of stream) content += chunk.choices[0]?.delta?.content ?? '';
+    expect(content).toBe(`Echo: ${prompt}`);
+    expect(JSON.stringify(h.fake.requests.at(-1)?.body)).not.toContain('vinamilk');
   });
 
   it('a team that may not send PII to a vendor gets 403 with the reason when only that vendor serves', async () => {

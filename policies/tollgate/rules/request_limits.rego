@@ -14,6 +14,10 @@ redact contains type if {
 	type in lib.pii_types
 }
 
+# A team may have the masked values put back in its answers (data.json: "redact_mode": "reversible"): the provider
+# sees [EMAIL_1], the caller reads the address again. The mapping lives only in the gateway, for one request.
+reversible_redaction contains "the team's redaction is reversible" if lib.team.redact_mode == "reversible"
+
 token_cap contains lib.team.max_tokens
 
 # An answer to a prompt with personal data must not be served to someone else from the cache.

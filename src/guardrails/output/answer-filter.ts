@@ -8,6 +8,8 @@ export interface OutputRule {
   block: ReadonlySet<PiiType>;
   /** Characters held back per choice in a stream (see TextWindow). */
   window: number;
+  /** Puts reversibly redacted values back (after the scan: the caller's own values are not masked again). */
+  restore?: (text: string) => string;
 }
 
 /** What the filter saw: counts per type (never values), and the type that stopped the answer, if any. */

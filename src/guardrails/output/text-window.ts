@@ -16,13 +16,15 @@ export class TextWindow {
   private readonly watched: ReadonlySet<PiiType>;
   private readonly redact: ReadonlySet<PiiType>;
   private readonly block: ReadonlySet<PiiType>;
+  private readonly restore: (text: string) => string;
   /** Findings so far by type (counts only). */
   readonly found: Partial<Record<PiiType, number>> = {};
   /** The first blocked type seen; once set, nothing more is released. */
   blocked: PiiType | null = null;
 
-  constructor(options: { window: number; redact: ReadonlySet<PiiType>; block: ReadonlySet<PiiType> }) {
+  constructor(options: { window: number; redact: ReadonlySet<PiiType>; block: ReadonlySet<PiiType>; restore?: (text: string) => string }) {
     this.window = options.window;
+    this.restore = options.restore ?? ((text) => text);
     this.redact = options.redact;
     this.block = options.block;
     this.watched = new Set([...options.redact, ...options.block]);
@@ -47,7 +49,7 @@ export class TextWindow {
     // Spans that start in the released context were handled when they were released.
     // Every detector runs, so overlaps resolve as in the input scan (a URL with a password is not an email). A value
     // that began in released text (longer than the window) still has its unreleased rest masked.
-    const spans = findPii(scanned).filter((span) => span.end > contextLength && this.watched.has(span.type))
+    const spans = this.watched.size === 0 ? [] : findPii(scanned).filter((span) => span.end > contextLength && this.watched.has(span.type))
       .map((span): PiiSpan => ({ ...span, start: Math.max(0, span.start - contextLength), end: span.end - contextLength }));
     let cut = final ? this.pending.length : Math.max(0, this.pending.length - this.window);
     // Never release part of a word: emails, keys and addresses have no spaces, and their start is what identifies them.
@@ -65,7 +67,7 @@ export class TextWindow {
         this.blocked = span.type;
         out += this.pending.slice(last, span.start);
         this.pending = '';
-        return out;
+        return this.restore(out);
       }
       if (!this.redact.has(span.type)) continue;
       out += this.pending.slice(last, span.start) + redactionMask(span.type);
@@ -74,7 +76,7 @@ export class TextWindow {
     out += this.pending.slice(last, cut);
     this.released = (this.released + this.pending.slice(0, cut)).slice(-64);
     this.pending = this.pending.slice(cut);
-    return out;
+    return this.restore(out);
   }
 }
 

@@ -1,4 +1,5 @@
 import { DETECTORS, type Detector } from './detectors/index.ts';
+import type { PlaceholderVault } from './placeholder-vault.ts';
 import { NO_PII, redactionMask, type PiiFindings, type PiiType } from './types.ts';
 
 /** Where a value sits in one text (offsets only; the caller decides whether to count or mask it). */
@@ -16,6 +17,7 @@ export function findPii(text: string, detectors: readonly Detector[] = DETECTORS
   const spans: PiiSpan[] = [];
   for (const detector of detectors) {
     if (detector.requires && !text.includes(detector.requires)) continue;
+    if (detector.prefilter && !detector.prefilter.test(text)) continue;
     for (const [start, end] of detector.find(text)) {
       if (end <= start || spans.some((span) => start < span.end && end > span.start)) continue;
       spans.push({ type: detector.type, start, end });
@@ -42,13 +44,17 @@ export function detectPii(texts: Iterable<string>): PiiFindings {
   return total === 0 ? NO_PII : { total, types };
 }
 
-/** The text with every value of the given types replaced by its mask; the same text when nothing matched. */
-export function redactPii(text: string, types: ReadonlySet<PiiType>): string {
+/**
+ * The text with every value of the given types replaced by its mask, or by a numbered placeholder from `vault` when
+ * the redaction is reversible; the same text when nothing matched.
+ */
+export function redactPii(text: string, types: ReadonlySet<PiiType>, vault?: PlaceholderVault): string {
   let out = '';
   let last = 0;
   for (const span of findPii(text)) {
     if (!types.has(span.type)) continue;
-    out += text.slice(last, span.start) + redactionMask(span.type);
+    const mask = vault ? vault.placeholderFor(span.type, text.slice(span.start, span.end)) : redactionMask(span.type);
+    out += text.slice(last, span.start) + mask;
     last = span.end;
   }
   return last === 0 ? text : out + text.slice(last);

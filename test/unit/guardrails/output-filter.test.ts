@@ -135,3 +135,21 @@ describe('filterCompletion', () => {
     expect(filterCompletion(completion('all clear'), rule(['email'])).body).toBeNull();
   });
 });
+
+describe('reversible redaction', () => {
+  it('numbers each distinct value, restores placeholders split across chunks, and never prints values', async () => {
+    const { PlaceholderVault } = await import('../../../src/guardrails/pii/placeholder-vault.ts');
+    const { redactPii } = await import('../../../src/guardrails/pii/scan.ts');
+    const vault = new PlaceholderVault();
+    const original = 'Mail jane@acme-corp.com or lan@vinamilk.com.vn, then jane@acme-corp.com; call 0912 345 678.';
+    const masked = redactPii(original, new Set<PiiType>(['email', 'phone']), vault);
+    expect(masked).toBe('Mail [EMAIL_1] or [EMAIL_2], then [EMAIL_1]; call [PHONE_1].');
+    expect(JSON.stringify({ vault })).toBe('{"vault":{"placeholders":3}}');
+    const body = Buffer.from(stream(`Echo: ${masked}`, 4));
+    for (let cut = 1; cut < body.length; cut += 7) {
+      const filter = new StreamAnswerFilter({ redact: new Set(), block: new Set(), window: 24, restore: (text) => vault.restore(text) });
+      expect(contentOf(run(filter, body, [cut])).content).toBe(`Echo: ${original}`);
+    }
+    expect(vault.restore('an [EMAIL_9] we never issued stays')).toBe('an [EMAIL_9] we never issued stays');
+  });
+});

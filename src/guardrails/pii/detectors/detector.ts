@@ -10,6 +10,8 @@ export interface Detector {
   name: string;
   /** A substring every value contains: texts without it skip the detector at memchr speed. */
   requires?: string;
+  /** A cheap non-global test every text with a value passes (a label word), for detectors whose own scan is dear. */
+  prefilter?: RegExp;
   find(text: string): Iterable<Range>;
 }
 

@@ -46,13 +46,16 @@ const jwt = patternDetector({
 });
 
 /** AWS secret access keys have no prefix: 40 base64 characters named as such just before. */
-const awsSecretKey = patternDetector({
+const awsSecretKey: Detector = {
+  prefilter: /aws|secret/i,
+  ...patternDetector({
   type: 'secret', name: 'AWS secret access key',
   pattern: /(?<![A-Za-z0-9/+])[A-Za-z0-9/+]{40}(?![A-Za-z0-9/+=])/g,
   check: (value, text, start) =>
     /aws|secret[_ -]?access|secretaccesskey/.test(textBefore(text, start, 64)) && /[A-Z]/.test(value) && /[a-z]/.test(value) &&
     /\d/.test(value) && !isPlaceholderSecret(value),
-});
+  }),
+};
 
 /** A URL carrying a password (database, broker, cache, FTP, HTTP basic): the whole URL is the secret. */
 const credentialUrl = patternDetector({
@@ -102,6 +105,7 @@ function assignedSecretVerdict(name: string, op: string, raw: string): number {
 
 const assignedSecret: Detector = {
   type: 'secret',
+  prefilter: /pass|pwd|secret|key|token|mật khẩu|mat khau/i,
   name: 'password or token assigned in config',
   *find(text: string): Iterable<Range> {
     ASSIGNMENT.lastIndex = 0;
