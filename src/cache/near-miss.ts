@@ -10,8 +10,12 @@ import { createHash } from 'node:crypto';
  *  - the same named entities (capitalised or all-caps words that are not common sentence words, plus quoted text),
  *  - no swapped topic: when the two wordings are the same frame but for a content word ("car" / "bike", "rice" /
  *    "pasta", "tie" / "bow tie"), they ask about different things; a rewording changes more words than that,
- *  - the same language (script, then common-word profile).
- * Only these features are stored with a question, never its text (content words only as short hashes).
+ *  - the same language (script, then common-word profile),
+ *  - the same literal content: code (fenced and inline), quoted strings, URLs, file names, paths and identifiers
+ *    (snake_case, camelCase, dotted names, error codes) must match exactly, because a question about other code or
+ *    another error needs another answer however alike the wording,
+ *  - the same format and length instructions (table / list / JSON / YAML, short / detailed, sentences, words).
+ * Only these features are stored with a question, never its text (content words and literals only as short hashes).
  */
 export interface TextFeatures {
   numbers: string[];
@@ -22,6 +26,10 @@ export interface TextFeatures {
   topics: string[];
   /** Hashes of every word (stemmed): how far apart the two wordings are. */
   words: string[];
+  /** Hashes of the literal content (code, quoted strings, URLs, file names, identifiers); absent in older entries. */
+  literals?: string[];
+  /** The format and length instructions, as classes ("table", "short", "json"); absent in older entries. */
+  format?: string[];
 }
 
 const NUMBER_WORDS: Record<string, string> = {
@@ -60,6 +68,7 @@ const LANGUAGE_WORDS: Record<string, string[]> = {
   es: ['el', 'la', 'los', 'las', 'es', 'y', 'cómo', 'como', 'qué', 'que', 'cuál', 'yo', 'no', 'un', 'una', 'de', 'para', 'con', 'por', 'son'],
   it: ['il', 'lo', 'la', 'gli', 'è', 'e', 'come', 'che', 'quale', 'io', 'non', 'un', 'una', 'di', 'per', 'con', 'perché', 'sono', 'del', 'della'],
   pt: ['o', 'a', 'os', 'as', 'é', 'e', 'como', 'que', 'qual', 'eu', 'não', 'um', 'uma', 'de', 'para', 'com', 'por', 'são', 'do', 'da'],
+  vi: ['là', 'và', 'của', 'có', 'không', 'cho', 'tôi', 'bạn', 'này', 'được', 'trong', 'những', 'các', 'một', 'với', 'như', 'thế', 'nào', 'gì', 'sao'],
   nl: ['de', 'het', 'een', 'is', 'en', 'hoe', 'wat', 'ik', 'niet', 'van', 'voor', 'met', 'waarom', 'welke', 'zijn', 'kan', 'je', 'mijn', 'op', 'te'],
 };
 
@@ -91,6 +100,8 @@ best good better great simple simply easy easily quick quickly fast proper prope
 common different new basic important effective effectively well exactly actually generally typically usually
 work works working happen happens cause causes do does one ones term terms word words people person someone
 something anything everything nothing someone time times day today can't won't don't doesn't isn't aren't
+không có nên là và của cho tôi mình bạn gì sao nào thế được này đó các những một với như thì mà để ở trong vì tại
+làm hãy giúp xin ạ nhé vậy đi cách nào ra sao thể cần muốn biết
 `.split(/\s+/).filter(Boolean));
 
 /** A rough stem, so "tomatoes"/"tomato" and "boiled"/"boil" count as one word. */
@@ -158,12 +169,80 @@ function extractEntities(text: string): string[] {
   return [...entities].sort();
 }
 
+/**
+ * Vietnamese negators. "không" and "chưa" also close yes/no questions ("Có nên … không?", "Đã … chưa?"): there they
+ * are the last word before the question mark or the end, and negate nothing.
+ */
+const VIETNAMESE_NEGATION = /(?<![\p{L}])(?:không|chẳng|chả|chưa|đừng|chớ|không hề|không được)(?![\p{L}])(?!\s*(?:[?.!]|$))/u;
+
+/** Literal content that must match exactly: code, quotes, URLs, paths, file names and identifiers. */
+function extractLiterals(text: string): string[] {
+  const literals = new Set<string>();
+  let rest = text;
+  for (const match of text.matchAll(/```[^\n]*\n?([\s\S]*?)```/g)) {
+    literals.add(shortHash(`code:${(match[1] as string).replace(/\s+/g, ' ').trim()}`));
+    rest = rest.replace(match[0], ' ');
+  }
+  for (const match of rest.matchAll(/`([^`\n]+)`/g)) literals.add(shortHash(`lit:${(match[1] as string).trim()}`));
+  for (const match of rest.matchAll(/["“]([^"”\n]{1,200})["”]/g)) literals.add(shortHash(`lit:${(match[1] as string).trim()}`));
+  for (const match of rest.matchAll(/\bhttps?:\/\/[^\s)>\]"']+/g)) literals.add(shortHash(`lit:${match[0].replace(/[.,;:]+$/, '')}`));
+  for (const match of rest.matchAll(/[\p{L}\p{N}_$@#~./\\:-]+/gu)) {
+    const token = match[0].replace(/^[.:-]+|[.,:;-]+$/g, '');
+    if (isIdentifier(token)) literals.add(shortHash(`lit:${token}`));
+  }
+  return [...literals].sort();
+}
+
+/**
+ * An identifier or name a program gave, not a word: snake_case, camelCase,
+ * dotted names and file names (os.path.join, main.py), paths, error codes (E0425, ERR_SSL_PROTOCOL), flags (--force).
+ */
+function isIdentifier(token: string): boolean {
+  if (token.length < 2 || /^\d+(?:[.,]\d+)*$/.test(token)) return false;
+  if (/^--?[a-z]/i.test(token)) return true;
+  if (/[a-z0-9]_[a-z0-9]/i.test(token) || /^_+[a-z]/i.test(token)) return true;
+  // camelCase (getUserById); PascalCase names (JavaScript, GitHub) are products as often as classes: entities.
+  if (/^[a-z_$][a-z0-9_$]*[A-Z]/.test(token) && token.length > 3) return true;
+  // Dotted names and file names (os.path.join, main.py); a capitalised one is a product (Node.js, ASP.NET): entities.
+  if (/[\p{L}_$][\p{L}\p{N}_$]*\.[\p{L}_$][\p{L}\p{N}_$]*/u.test(token) && !/\.$/.test(token) && !/^\p{Lu}/u.test(token)) return true;
+  // Paths: rooted, relative, two separators or a file extension ("async/await" and "and/or" are words).
+  if (/^(?:~|\.{1,2})?[/\\][\p{L}\p{N}_.-]/u.test(token) || /[/\\].*[/\\]/.test(token) || /[/\\][^/\\]*\.[a-z0-9]{1,5}$/i.test(token)) return true;
+  if (/^[A-Z]{1,5}\d{2,}$/.test(token) || /^[A-Z]+_[A-Z_]+$/.test(token)) return true;
+  return /(?:\(\)|::|=>|->)/.test(token);
+}
+
+/** Format and length instructions, as classes: two wordings of one instruction share its class. */
+const FORMAT_CLASSES: Array<[string, RegExp]> = [
+  ['table', /\b(?:as|in|into) (?:a |the )?(?:markdown )?table\b|\btable (?:format|form)\b|\btabular\b|dạng bảng|thành bảng|bằng bảng|lập bảng/u],
+  ['list', /\b(?:bullets?|bullet points?|bulleted|numbered list|checklist)\b|\b(?:as|in|into) (?:a )?list\b|\blist format\b|gạch đầu dòng|danh sách/u],
+  ['json', /\bjson\b/],
+  ['yaml', /\bya?ml\b/],
+  ['xml', /\bxml\b/],
+  ['csv', /\bcsv\b/],
+  ['markdown', /\bmarkdown\b/],
+  ['code-only', /\b(?:only (?:the )?code|code only|just (?:the )?code)\b/],
+  ['short', /\b(?:briefly|brief|concise|concisely|in short|tl;?dr|in a nutshell|short (?:answer|explanation|summary|version|overview|description)|keep it short|in a few words)\b|ngắn gọn/u],
+  ['long', /\b(?:detailed|in detail|in depth|in-depth|thorough|thoroughly|comprehensive|elaborate)\b|chi tiết/u],
+  ['step-by-step', /\bstep[- ]by[- ]step\b|từng bước/u],
+  ['counted', /\bin (?:one|a|two|three|four|five|\d+) (?:sentences?|words?|paragraphs?|lines?|bullets?)\b|\b(?:under|at most|max(?:imum)?|no more than) \d+ (?:words?|characters?|sentences?)\b|trong \d+ (?:từ|câu)/u],
+  ['poem', /\b(?:poem|haiku|limerick|sonnet|rhyme|verse)\b|bài thơ/u],
+  ['formal', /\b(?:formal|formally)\b|trang trọng/u],
+  ['casual', /\b(?:casual tone|informal|funny|humou?rous)\b|hài hước/u],
+  ['eli5', /\b(?:eli5|like i'?m (?:five|5)|for (?:a )?(?:kids?|child|children|(?:\d+|five|ten)[- ]year[- ]olds?))\b/],
+];
+
+function extractFormat(lower: string): string[] {
+  return FORMAT_CLASSES.filter(([, pattern]) => pattern.test(lower)).map(([name]) => name);
+}
+
 export function textFeatures(text: string): TextFeatures {
   const lower = text.toLowerCase().replace(/[’]/g, "'");
   const words = lower.match(/[\p{L}\p{N}']+/gu) ?? [];
   return {
     numbers: extractNumbers(text, words),
-    negated: words.some((word) => NEGATIONS.has(word) || word.endsWith("n't")),
+    negated: words.some((word) => NEGATIONS.has(word) || word.endsWith("n't")) || VIETNAMESE_NEGATION.test(lower),
+    literals: extractLiterals(text),
+    format: extractFormat(lower),
     entities: extractEntities(text),
     language: detectLanguage(words, text),
     topics: topicWords(words),
@@ -208,10 +287,15 @@ const sameList = (a: readonly string[], b: readonly string[]) => a.length === b.
 /** "a cup" and "1 cup", "each one" and "each": a one is mostly an article in disguise. */
 const withoutOnes = (numbers: readonly string[]) => numbers.filter((n) => n !== '1');
 
+export type NearMissReason = 'numbers' | 'negation' | 'entities' | 'topic' | 'language' | 'literal' | 'format';
+
 /** Why two questions that embed close together must not share an answer; null when none of the checks objects. */
-export function nearMissReason(stored: TextFeatures, asked: TextFeatures): 'numbers' | 'negation' | 'entities' | 'topic' | 'language' | null {
+export function nearMissReason(stored: TextFeatures, asked: TextFeatures): NearMissReason | null {
   if (stored.language !== asked.language) return 'language';
   if (!sameList(withoutOnes(stored.numbers), withoutOnes(asked.numbers))) return 'numbers';
+  // Entries stored before these features existed have neither: they compare as empty.
+  if (!sameList(stored.literals ?? [], asked.literals ?? [])) return 'literal';
+  if (!sameList(stored.format ?? [], asked.format ?? [])) return 'format';
   if (stored.negated !== asked.negated && sameFrame(stored, asked, FRAME_WORDS_APART)) return 'negation';
   if (!sameList(stored.entities, asked.entities) && sameFrame(stored, asked, FRAME_WORDS_APART)) return 'entities';
   if (swappedTopic(stored, asked)) return 'topic';

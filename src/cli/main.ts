@@ -4,6 +4,7 @@ import { loadConfigFile } from '../config/load-config.ts';
 import { envoyConfigCommand } from './envoy-config.ts';
 import { keysCommand } from './keys.ts';
 import { piiScanCommand } from './pii-scan.ts';
+import { cacheJudgeCommand } from './cache-judge.ts';
 import { defaultConfigPath } from './paths.ts';
 import { serveCommand } from './serve.ts';
 import { startCommand } from './start.ts';
@@ -16,6 +17,9 @@ const USAGE = `usage: tollgate <command>
   keys <create|list|revoke|rotate|expire> …   manage virtual keys through the admin API
   pii-scan [--disable TYPES]   JSONL {"text"} on stdin → {"spans":[{"type","start","end"}]} per line: the
                                gateway's PII/secret detector (TYPES: comma-separated types to turn off)
+  cache-judge [--model ALIAS] [--threshold X]
+                               JSONL {"a","b"} on stdin → {"hit","similarity","reason"} per line: the semantic
+                               cache's decision with the configured embeddings model, threshold and checks
   check-config                 validate the config and exit
   config-schema                print the JSON Schema of the config
 Config: --config FILE or TOLLGATE_CONFIG (default config/tollgate.yaml).`;
@@ -34,7 +38,7 @@ async function main(argv: string[]): Promise<void> {
     allowPositionals: true,
     strict: false,
     options: Object.fromEntries(
-      ['config', 'out', 'org', 'team', 'app', 'name', 'expires-at', 'id', 'grace-seconds', 'at', 'admin-url', 'extproc-port', 'admin-port', 'disable']
+      ['config', 'out', 'org', 'team', 'app', 'name', 'expires-at', 'id', 'grace-seconds', 'at', 'admin-url', 'extproc-port', 'admin-port', 'disable', 'model', 'threshold']
         .map((name) => [name, { type: 'string' as const }]),
     ),
   });
@@ -54,6 +58,12 @@ async function main(argv: string[]): Promise<void> {
       return keysCommand(positionals[0], values);
     case 'pii-scan':
       return piiScanCommand({ disable: typeof values.disable === 'string' ? values.disable : undefined });
+    case 'cache-judge':
+      return cacheJudgeCommand({
+        configPath: config ?? defaultConfigPath(),
+        model: typeof values.model === 'string' ? values.model : undefined,
+        threshold: typeof values.threshold === 'string' ? values.threshold : undefined,
+      });
     case 'check-config':
       loadConfigFile(config ?? defaultConfigPath());
       process.stdout.write('config OK\n');

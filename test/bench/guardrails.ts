@@ -14,6 +14,7 @@
 import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { StreamAnswerFilter } from '../../src/guardrails/output/answer-filter.ts';
 import { findPii } from '../../src/guardrails/pii/scan.ts';
 import { commandLine, machineInfo } from './lib/run-info.ts';
 import { pooled, score, type LabelledText } from './lib/pii-eval.ts';
@@ -73,6 +74,23 @@ while (process.hrtime.bigint() - began < 2_000_000_000n) {
 const microsPerText = Number(process.hrtime.bigint() - began) / 1000 / scanned;
 const meanChars = texts.reduce((sum, text) => sum + text.length, 0) / texts.length;
 
+// Output guardrails: a 1,200-character streamed answer in 6-character deltas, masked with a 128-character window.
+const answer = items.slice(0, 40).map((item) => item.text).join(' ').slice(0, 1200);
+const base = { id: 'chatcmpl-bench', object: 'chat.completion.chunk', created: 1, model: 'gpt-4o-mini' };
+const sse = Buffer.from(Array.from({ length: Math.ceil(answer.length / 6) }, (_, i) =>
+  `data: ${JSON.stringify({ ...base, choices: [{ index: 0, delta: { content: answer.slice(i * 6, i * 6 + 6) }, finish_reason: null }] })}\n\n`).join('') + 'data: [DONE]\n\n');
+const outputRule = { redact: new Set(PATTERN_TYPES), block: new Set<never>(), window: 128 };
+const filterOnce = () => new StreamAnswerFilter(outputRule).push(sse, true);
+for (let i = 0; i < 50; i += 1) filterOnce();
+let filtered = 0;
+const outputBegan = process.hrtime.bigint();
+while (process.hrtime.bigint() - outputBegan < 2_000_000_000n) {
+  filterOnce();
+  filtered += 1;
+}
+const microsPerAnswer = Number(process.hrtime.bigint() - outputBegan) / 1000 / filtered;
+const chunks = Math.ceil(answer.length / 6);
+
 const result = {
   date: new Date().toISOString(),
   machine: machineInfo(),
@@ -91,11 +109,14 @@ const result = {
   held_out_english: summarise(score(english, predict, PATTERN_TYPES)),
   held_out_vietnamese_or_mixed: summarise(score(vietnamese, predict, PATTERN_TYPES)),
   tuning: summarise(score(tuning, predict, PATTERN_TYPES)),
-  cost: { micros_per_text: Math.round(microsPerText * 10) / 10, mean_chars: Math.round(meanChars) },
+  cost: {
+    input_micros_per_text: Math.round(microsPerText * 10) / 10, mean_chars: Math.round(meanChars),
+    output_stream: { answer_chars: answer.length, chunks, window_chars: 128, micros_per_answer: Math.round(microsPerAnswer), micros_per_chunk: Math.round((microsPerAnswer / chunks) * 10) / 10 },
+  },
 };
 
 printSummary('held out', heldOutScore);
-console.log(`\ncost: ${result.cost.micros_per_text} µs per text (mean ${result.cost.mean_chars} characters)`);
+console.log(`\ncost: input ${result.cost.input_micros_per_text} µs per text (mean ${result.cost.mean_chars} characters); output ${result.cost.output_stream.micros_per_chunk} µs per streamed chunk`);
 const out = resolve(root, 'test/bench/results/guardrails.json');
 mkdirSync(resolve(root, 'test/bench/results'), { recursive: true });
 writeFileSync(out, `${JSON.stringify(result, null, 2)}\n`);

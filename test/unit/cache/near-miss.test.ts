@@ -46,3 +46,29 @@ describe('same-frame rule', () => {
     expect(reason('Convert 5 miles to km', 'Convert 8 miles to km')).toBe('numbers');
   });
 });
+
+describe('literal content and format instructions', () => {
+  it('refuses questions about other code, errors, files or identifiers, whatever the wording', () => {
+    expect(reason('Why does `df.groupby("a")` fail?', 'Why does `df.groupby("b")` fail?')).toBe('literal');
+    expect(reason('Fix this:\n```js\nconst x = 1\n```', 'Fix this:\n```js\nconst y = 1\n```')).not.toBeNull();
+    expect(reason('What does ERR_SSL_PROTOCOL_ERROR mean?', 'What does ERR_CONNECTION_REFUSED mean?')).toBe('literal');
+    expect(reason('How do I read config.yaml in Go?', 'How do I read settings.yaml in Go?')).toBe('literal');
+    expect(reason('What does getUserById return?', 'What does getUserByName return?')).toBe('literal');
+    expect(reason('Fetch https://api.acme.io/v1/users', 'Fetch https://api.acme.io/v2/users')).not.toBeNull();
+    // The same literal, reworded around it, is the same question.
+    expect(reason('Why does `df.groupby("a")` fail?', 'What makes `df.groupby("a")` throw an error?')).toBeNull();
+  });
+
+  it('refuses another output format or length, and keeps rewordings of the same one', () => {
+    expect(reason('Summarise the report as a table', 'Summarise the report as a bulleted list')).toBe('format');
+    expect(reason('Give me the config in JSON', 'Give me the config in YAML')).toBe('format');
+    expect(reason('Explain TCP briefly', 'Explain TCP in detail')).toBe('format');
+    expect(reason('Explain TCP briefly', 'Give a short explanation of TCP')).toBeNull();
+    expect(reason('Tóm tắt bài này dưới dạng bảng', 'Tóm tắt bài này thành danh sách')).toBe('format');
+  });
+
+  it('reads Vietnamese negation, but not the question particle "không"', () => {
+    expect(reason('Vì sao máy tôi chạy chậm?', 'Vì sao máy tôi không chạy?')).toBe('negation');
+    expect(reason('Có nên dùng Redis cho cache không?', 'Có nên dùng Redis cho cache?')).toBeNull();
+  });
+});
