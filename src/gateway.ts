@@ -134,6 +134,7 @@ export async function startTollgate(options: TollgateOptions): Promise<Tollgate>
       ? new ProviderEmbedder({ config, credentials, providerBaseUrls: options.providerBaseUrls })
       : null,
     logger,
+    metrics,
   });
   // Token buckets and budgets: Lua on the store's Redis (one call to reserve, one to settle), in process otherwise.
   const quota = await createQuota({ config, store, metrics, logger, env, ledger });

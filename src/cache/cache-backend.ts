@@ -1,6 +1,7 @@
 import type { CacheEntry } from './cache-entry.ts';
 import type { RoundTrip } from '../store/round-trip.ts';
 import type { TextFeatures } from './near-miss.ts';
+import type { OutcomeCounts } from './error-bound.ts';
 
 /** A stored question of the semantic cache: its embedding and the facts a paraphrase must keep. */
 export interface SemanticRecord {
@@ -23,6 +24,10 @@ export interface CacheBackend {
   put(key: string, entry: CacheEntry, semantic?: { namespace: string; record: SemanticRecord }, via?: RoundTrip | null): Promise<void>;
   /** Every question stored in a namespace (one tenant scope + model + parameters). */
   semanticRecords(namespace: string): Promise<SemanticRecord[]>;
+  /** Verified outcomes of a calibration scope (src/cache/error-bound.ts), shared by every process on the backend. */
+  outcomes(scope: string): Promise<OutcomeCounts>;
+  /** Counts one verified outcome: the best match's similarity bucket, and whether the answers agreed. */
+  recordOutcome(scope: string, bucket: number, agreed: boolean): Promise<void>;
   close(): Promise<void>;
 }
 

@@ -88,6 +88,11 @@ export interface SemanticQuery {
   namespace: string;
   /** The last user message, the part that is compared by meaning. */
   text: string;
+  /**
+   * Where verified outcomes of error-bounded rules are pooled: the tenant scope and the model alias (a namespace,
+   * one system prompt and parameter set, rarely repeats enough to learn a threshold of its own).
+   */
+  calibrationScope: string;
 }
 
 /**
@@ -104,5 +109,9 @@ export function semanticQuery(input: KeyInput): SemanticQuery | null {
   if (!text || !text.trim()) return null;
   const fields = outputFields(input.body);
   fields.messages = [...messages.slice(0, -1), { ...last, content: null }];
-  return { namespace: sha256(`semantic:${keyMaterial(input, fields)}`), text };
+  return {
+    namespace: sha256(`semantic:${keyMaterial(input, fields)}`),
+    text,
+    calibrationScope: sha256(`calibration:${canonicalJson({ scope: input.scope, alias: input.alias })}`),
+  };
 }

@@ -13,6 +13,12 @@ export interface CacheRuleConfig {
   ttl_seconds: number;
   /** Cosine similarity from which a paraphrase is answered from cache; absent = exact matches only. */
   semantic_threshold?: number;
+  /**
+   * Error-bounded semantic hits (src/cache/error-bound.ts): the promised ceiling on the rate of served semantic
+   * answers that a fresh answer would contradict. The threshold is then learned per tenant scope and model from
+   * verified outcomes, and `semantic_threshold` is only the lowest similarity ever explored.
+   */
+  semantic_max_error?: number;
   /** Answers depend on who asks (a user-scoped route): never cached, never served from cache. */
   personalized: boolean;
   /** When every provider fails, an entry up to `stale_ttl_seconds` past its expiry answers instead of the error. */
@@ -36,6 +42,12 @@ export interface CacheConfig {
   embeddings_model?: string;
   /** Longest wait for the embeddings provider before the semantic lookup is skipped. */
   embeddings_timeout_ms: number;
+  /** Error-bounded rules: how sure the promise is (1 - the chance the learned threshold breaks it). */
+  semantic_confidence: number;
+  /** Error-bounded rules: the share of would-be hits still sent to the provider to keep verifying. */
+  semantic_explore_rate: number;
+  /** Error-bounded rules: the cosine of the two answers' embeddings from which a stored answer counts as right. */
+  semantic_answer_agreement: number;
   defaults: CacheRuleConfig;
   models: Record<string, Partial<CacheRuleConfig>>;
 }
@@ -46,6 +58,7 @@ const ruleProperties = (withDefaults: boolean) => {
     mode: { enum: ['deterministic', 'always', 'off'], ...d('deterministic') },
     ttl_seconds: { type: 'integer', minimum: 1, ...d(3600) },
     semantic_threshold: { type: 'number', exclusiveMinimum: 0, maximum: 1 },
+    semantic_max_error: { type: 'number', exclusiveMinimum: 0, maximum: 0.5 },
     personalized: { type: 'boolean', ...d(false) },
     stale_on_error: { type: 'boolean', ...d(false) },
     stale_ttl_seconds: { type: 'integer', minimum: 0, ...d(86_400) },
@@ -67,6 +80,9 @@ export const cacheConfigSchema = {
     share: { enum: ['org', 'team', 'app'], default: 'app' },
     embeddings_model: { type: 'string', minLength: 1 },
     embeddings_timeout_ms: { type: 'integer', minimum: 1, default: 1000 },
+    semantic_confidence: { type: 'number', minimum: 0.5, exclusiveMaximum: 1, default: 0.95 },
+    semantic_explore_rate: { type: 'number', minimum: 0, maximum: 1, default: 0.05 },
+    semantic_answer_agreement: { type: 'number', exclusiveMinimum: 0, maximum: 1, default: 0.9 },
     defaults: { type: 'object', additionalProperties: false, default: {}, properties: ruleProperties(true) },
     models: {
       type: 'object', default: {},
@@ -99,6 +115,11 @@ export function cacheConfigProblems(config: TollgateConfig): string[] {
     else if (model.kind !== 'embeddings') problems.push(`cache.embeddings_model: "${cache.embeddings_model}" is not an embeddings model`);
   }
   const semantic = [cache.defaults, ...Object.values(cache.models)].some((rule) => rule.semantic_threshold !== undefined);
+  for (const [name, rule] of [['defaults', cache.defaults], ...Object.entries(cache.models)] as Array<[string, Partial<CacheRuleConfig>]>) {
+    if (rule.semantic_max_error !== undefined && rule.semantic_threshold === undefined && cache.defaults.semantic_threshold === undefined) {
+      problems.push(`cache.${name === 'defaults' ? 'defaults' : `models.${name}`}: semantic_max_error needs a semantic_threshold (the lowest similarity explored)`);
+    }
+  }
   if (semantic && cache.embeddings_model === undefined) {
     problems.push('cache: a semantic_threshold needs cache.embeddings_model');
   }

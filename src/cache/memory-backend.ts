@@ -1,5 +1,6 @@
 import type { CacheBackend, CacheLimits, SemanticRecord } from './cache-backend.ts';
 import type { CacheEntry } from './cache-entry.ts';
+import { emptyOutcomes, type OutcomeCounts } from './error-bound.ts';
 
 interface Slot {
   entry: CacheEntry;
@@ -14,6 +15,7 @@ export class MemoryCacheBackend implements CacheBackend {
   readonly kind = 'memory' as const;
   private readonly slots = new Map<string, Slot>();
   private readonly namespaces = new Map<string, Map<string, SemanticRecord>>();
+  private readonly calibration = new Map<string, OutcomeCounts>();
   private bytes = 0;
   private readonly limits: CacheLimits;
   private readonly now: () => number;
@@ -64,7 +66,20 @@ export class MemoryCacheBackend implements CacheBackend {
     return [...records.values()];
   }
 
+  async outcomes(scope: string): Promise<OutcomeCounts> {
+    const counts = this.calibration.get(scope) ?? emptyOutcomes();
+    return { agreed: [...counts.agreed], disagreed: [...counts.disagreed] };
+  }
+
+  async recordOutcome(scope: string, bucket: number, agreed: boolean): Promise<void> {
+    let counts = this.calibration.get(scope);
+    if (!counts) this.calibration.set(scope, (counts = emptyOutcomes()));
+    const row = agreed ? counts.agreed : counts.disagreed;
+    row[bucket] = (row[bucket] ?? 0) + 1;
+  }
+
   async close(): Promise<void> {
+    this.calibration.clear();
     this.slots.clear();
     this.namespaces.clear();
     this.bytes = 0;

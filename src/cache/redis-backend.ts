@@ -3,6 +3,7 @@ import type { RedisClient } from '../store/redis-store.ts';
 import type { RoundTrip } from '../store/round-trip.ts';
 import { decodeRecord, encodeRecord, type CacheBackend, type CacheLimits, type SemanticRecord } from './cache-backend.ts';
 import type { CacheEntry } from './cache-entry.ts';
+import { BUCKETS, emptyOutcomes, type OutcomeCounts } from './error-bound.ts';
 
 /**
  * Why an explicit index rather than Redis' own eviction: `maxmemory-policy` is one setting for the whole server,
@@ -19,6 +20,9 @@ const INDEX = `${TAG}:index`;
 const SIZES = `${TAG}:sizes`;
 const BYTES = `${TAG}:bytes`;
 const NAMESPACE_PREFIX = `${TAG}:s:`;
+/** Verified outcomes per calibration scope: a hash of `a<bucket>` / `d<bucket>` counters. Kept 30 days after the last. */
+const OUTCOMES_PREFIX = `${TAG}:o:`;
+const OUTCOMES_TTL_SECONDS = 30 * 86_400;
 
 const PUT_LUA = `
 local prefix, member, value = ARGV[1], ARGV[2], ARGV[3]
@@ -136,6 +140,23 @@ export class RedisCacheBackend implements CacheBackend {
     if (known.size > 0) this.decoded.set(hash, known);
     else this.decoded.delete(hash);
     return [...known.values()];
+  }
+
+  async outcomes(scope: string): Promise<OutcomeCounts> {
+    const fields = await this.client.hgetall(OUTCOMES_PREFIX + scope);
+    const counts = emptyOutcomes();
+    for (const [field, value] of Object.entries(fields)) {
+      const bucket = Number(field.slice(1));
+      if (!Number.isInteger(bucket) || bucket < 0 || bucket >= BUCKETS) continue;
+      const row = field[0] === 'a' ? counts.agreed : field[0] === 'd' ? counts.disagreed : null;
+      if (row) row[bucket] = Number(value) || 0;
+    }
+    return counts;
+  }
+
+  async recordOutcome(scope: string, bucket: number, agreed: boolean): Promise<void> {
+    const key = OUTCOMES_PREFIX + scope;
+    await this.client.multi().hincrby(key, `${agreed ? 'a' : 'd'}${bucket}`, 1).expire(key, OUTCOMES_TTL_SECONDS).exec();
   }
 
   async close(): Promise<void> {

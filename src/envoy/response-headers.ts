@@ -11,6 +11,7 @@ export const RESPONSE_HEADERS_NAMESPACE = 'tollgate.response_headers';
 export const METADATA_RESPONSE_HEADERS = [
   'x-tollgate-model',
   'x-tollgate-cache',
+  'x-tollgate-cache-verify',
   'x-ratelimit-limit-requests',
   'x-ratelimit-limit-tokens',
   'x-ratelimit-remaining-requests',

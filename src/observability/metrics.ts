@@ -7,6 +7,7 @@ export class GatewayMetrics {
   readonly latency: Histogram<'team' | 'model' | 'provider' | 'status'>;
   readonly tokens: Counter<'team' | 'model' | 'provider' | 'kind'>;
   readonly outputFindings: Counter<'type' | 'action'>;
+  readonly cacheVerifications: Counter<'outcome'>;
 
   constructor() {
     collectDefaultMetrics({ register: this.registry, prefix: 'tollgate_process_' });
@@ -33,6 +34,12 @@ export class GatewayMetrics {
       name: 'tollgate_output_guardrail_findings_total',
       help: 'Values the output guardrails found in answers, by type and what was done (redacted, blocked, found).',
       labelNames: ['type', 'action'],
+      registers: [this.registry],
+    });
+    this.cacheVerifications = new Counter({
+      name: 'tollgate_cache_semantic_verifications_total',
+      help: 'Would-be semantic hits of error-bounded rules sent to the provider and checked: stored answer agreed or disagreed.',
+      labelNames: ['outcome'],
       registers: [this.registry],
     });
   }

@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import type { CacheBackend } from '../cache/cache-backend.ts';
-import { answerFromEntry, defaultAnswer, jsonAnswer, sseAnswer, type CacheEntry } from '../cache/cache-entry.ts';
+import { answerFromEntry, defaultAnswer, jsonAnswer, sseAnswer, type CacheEntry, type RecordedAnswer } from '../cache/cache-entry.ts';
 import { exactKey, semanticQuery, tenantScope, type KeyInput } from '../cache/cache-key.ts';
 import { anyFallbackRule, cacheRuleFor, type CacheRuleConfig } from '../cache/config.ts';
 import type { Embedder } from '../cache/embeddings-client.ts';
@@ -8,6 +8,9 @@ import { SEND_RESPONSE_HEADERS } from '../cache/envoy-fallback.ts';
 import { textFeatures, type TextFeatures } from '../cache/near-miss.ts';
 import { ResponseRecorder } from '../cache/response-recorder.ts';
 import { bestMatch } from '../cache/semantic-index.ts';
+import { answersAgree, answerText } from '../cache/answer-agreement.ts';
+import { bucketOf, certifiedThreshold } from '../cache/error-bound.ts';
+import type { GatewayMetrics } from '../observability/metrics.ts';
 import type { ConfigHolder } from '../config/config-holder.ts';
 import type { RequestContext } from '../pipeline/context.ts';
 import type { DirectAnswer, Stage, StageResult } from '../pipeline/stage.ts';
@@ -22,8 +25,21 @@ export interface CacheStageDeps {
   /** Null when no embeddings model is configured: exact cache only. */
   embedder: Embedder | null;
   logger: Logger;
+  metrics?: GatewayMetrics;
   now?: () => number;
+  /** Draws the exploration lottery of error-bounded rules (tests fix it). */
+  random?: () => number;
 }
+
+/** A would-be semantic hit of an error-bounded rule sent to the provider instead, to verify the stored answer. */
+interface Exploration {
+  key: string;
+  similarity: number;
+  scope: string;
+}
+
+/** Response header saying a request verified a stored answer rather than being served it. */
+const VERIFY_HEADER = 'x-tollgate-cache-verify';
 
 /** What a request that went to the provider may leave in the cache once its answer is complete. */
 interface PendingStore {
@@ -34,6 +50,7 @@ interface PendingStore {
   recorder: ResponseRecorder | null;
   /** An expired entry still inside its stale window, ready to answer if every provider fails. */
   stale: CacheEntry | null;
+  explore: Exploration | null;
 }
 
 /** What the request may do with the cache, from route rule, policy and the client's own headers. */
@@ -68,6 +85,7 @@ const wantsUsage = (body: Readonly<Record<string, unknown>>) =>
  */
 export function cacheStages(deps: CacheStageDeps): { before: Stage; after: Stage } {
   const now = deps.now ?? Date.now;
+  const random = deps.random ?? Math.random;
   const clientBodies = new WeakMap<RequestContext, Readonly<Record<string, unknown>>>();
   const pending = new WeakMap<RequestContext, PendingStore>();
   /** What `before` prepared for `after`: the key, the rule, and the exact lookup already queued. */
@@ -82,17 +100,44 @@ export function cacheStages(deps: CacheStageDeps): { before: Stage; after: Stage
     deps.logger.warn({ err: error }, `cache ${what} failed; serving without the cache`);
   };
 
-  async function semanticLookup(input: KeyInput, threshold: number | undefined, read: boolean) {
-    if (threshold === undefined || !deps.embedder) return { hit: null, semantic: null };
+  async function semanticLookup(input: KeyInput, rule: CacheRuleConfig, read: boolean) {
+    const threshold = rule.semantic_threshold;
+    const none = { hit: null, semantic: null, explore: null };
+    if (threshold === undefined || !deps.embedder) return none;
     const query = semanticQuery(input);
-    if (!query) return { hit: null, semantic: null };
+    if (!query) return none;
     const vector = await deps.embedder.embed(query.text).catch((error: unknown) => (warn(error, 'embedding'), null));
-    if (!vector) return { hit: null, semantic: null };
+    if (!vector) return none;
     const semantic = { namespace: query.namespace, vector, features: textFeatures(query.text) };
-    if (!read) return { hit: null, semantic };
-    const match = bestMatch(await deps.backend.semanticRecords(query.namespace), vector, semantic.features, threshold);
-    const entry = match ? await deps.backend.get(match.key) : null;
-    return { hit: entry && entry.expiresAt > now() ? entry : null, semantic };
+    if (!read) return { hit: null, semantic, explore: null };
+    const bounded = rule.semantic_max_error;
+    const [records, outcomes] = await Promise.all([
+      deps.backend.semanticRecords(query.namespace),
+      bounded === undefined ? null : deps.backend.outcomes(query.calibrationScope),
+    ]);
+    const match = bestMatch(records, vector, semantic.features, threshold);
+    if (!match) return { hit: null, semantic, explore: null };
+    if (bounded !== undefined && outcomes) {
+      const cache = deps.config.catalog().config.cache;
+      const certified = certifiedThreshold(outcomes, { maxError: bounded, confidence: cache.semantic_confidence, floor: threshold });
+      const serve = certified !== null && match.similarity >= certified && random() >= cache.semantic_explore_rate;
+      if (!serve) return { hit: null, semantic, explore: { key: match.key, similarity: match.similarity, scope: query.calibrationScope } };
+    }
+    const entry = await deps.backend.get(match.key);
+    return { hit: entry && entry.expiresAt > now() ? entry : null, semantic, explore: null };
+  }
+
+  /** Compares the fresh answer of an explored request with the stored one and counts the outcome (off the answer's path). */
+  async function verify(explore: Exploration, fresh: RecordedAnswer): Promise<void> {
+    const stored = await deps.backend.get(explore.key);
+    const storedText = stored ? answerText(stored) : null;
+    const freshText = answerText(fresh);
+    if (!deps.embedder || storedText === null || freshText === null) return;
+    const cache = deps.config.catalog().config.cache;
+    const verdict = await answersAgree(storedText, freshText, deps.embedder, cache.semantic_answer_agreement);
+    if (!verdict) return;
+    await deps.backend.recordOutcome(explore.scope, bucketOf(explore.similarity), verdict.agreed);
+    deps.metrics?.cacheVerifications.inc({ outcome: verdict.agreed ? 'agreed' : 'disagreed' });
   }
 
   function hit(ctx: RequestContext, entry: CacheEntry, body: Readonly<Record<string, unknown>>, match: 'exact' | 'semantic'): StageResult {
@@ -143,6 +188,7 @@ export function cacheStages(deps: CacheStageDeps): { before: Stage; after: Stage
       const { input, key, rule, access, body } = lookup;
       let stale: CacheEntry | null = null;
       let semantic: PendingStore['semantic'] = null;
+      let explore: Exploration | null = null;
       try {
         if (lookup.exact) {
           // Nobody sent the round trip yet (no quota reserved in it): send it now.
@@ -152,15 +198,17 @@ export function cacheStages(deps: CacheStageDeps): { before: Stage; after: Stage
           if (entry && rule.stale_on_error) stale = entry;
         }
         if (access.read || access.write) {
-          const found = await semanticLookup(input, rule.semantic_threshold, access.read);
+          const found = await semanticLookup(input, rule, access.read);
           if (found.hit) return hit(ctx, found.hit, body, 'semantic');
           semantic = found.semantic;
+          explore = access.write ? found.explore : null;
+          if (explore) ctx.responseHeaders.set(VERIFY_HEADER, 'explore');
         }
       } catch (error) {
         warn(error, 'lookup');
       }
       const recorder = access.write ? new ResponseRecorder(deps.config.catalog().config.cache.max_entry_bytes) : null;
-      pending.set(ctx, { key, rule, semantic, recorder, stale });
+      pending.set(ctx, { key, rule, semantic, recorder, stale, explore });
     },
 
     onResponseHeaders(ctx): { respond: DirectAnswer } | void {
@@ -200,6 +248,7 @@ export function cacheStages(deps: CacheStageDeps): { before: Stage; after: Stage
       if (!text) return;
       const answer = ctx.stream ? sseAnswer(text, ctx.usage) : jsonAnswer(text);
       if (!answer) return;
+      if (state.explore) void verify(state.explore, answer).catch((error: unknown) => warn(error, 'verification'));
       const storedAt = now();
       const expiresAt = storedAt + state.rule.ttl_seconds * 1000;
       const entry: CacheEntry = {

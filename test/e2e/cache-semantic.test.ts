@@ -81,3 +81,70 @@ describe('semantic response cache', () => {
     expect(response.headers.get('x-tollgate-cache')).toBe('miss');
   });
 });
+
+/**
+ * Error-bounded semantic hits through real Envoy and the real embedding model: a scope serves nothing from the
+ * semantic cache until verified outcomes certify a threshold; until then would-be hits go to the provider and the
+ * fresh answer is compared with the stored one. The policy here is loose (20 % at 80 % confidence: 8 agreeing
+ * outcomes) so the test can reach it.
+ */
+describe('error-bounded semantic cache', () => {
+  let h: Harness;
+  let embeddings: EmbeddingServer;
+  beforeAll(async () => {
+    embeddings = await startEmbeddingServer({ apiKey: EMBED_KEY });
+    process.env.TEST_EMBED_KEY = EMBED_KEY;
+    const base = testConfig() as { providers: Record<string, unknown>; models: Record<string, unknown> };
+    h = await startHarness({
+      config: {
+        ...base,
+        providers: { ...base.providers, local: { type: 'openai', base_url: embeddings.url, api_key_env: 'TEST_EMBED_KEY' } },
+        models: { ...base.models, minilm: { provider: 'local', kind: 'embeddings', upstream_model: EMBEDDING_MODEL } },
+        cache: {
+          embeddings_model: 'minilm', semantic_confidence: 0.8, semantic_explore_rate: 0, semantic_answer_agreement: 0.5,
+          defaults: { semantic_threshold: 0.7, semantic_max_error: 0.2 },
+        },
+      },
+    });
+  }, 90_000);
+  afterAll(async () => {
+    await h?.stop();
+    await embeddings?.stop();
+  });
+
+  const ask = (content: string) =>
+    h.client().chat.completions.create({ model: 'gpt-4o-mini', temperature: 0, messages: [{ role: 'user', content }] }).withResponse();
+  const verified = async () => {
+    const metric = await h.tollgate.metrics.cacheVerifications.get();
+    return metric.values.reduce((sum, value) => sum + value.value, 0);
+  };
+  const agreed = async () => {
+    const metric = await h.tollgate.metrics.cacheVerifications.get();
+    return metric.values.find((value) => value.labels.outcome === 'agreed')?.value ?? 0;
+  };
+
+  it('verifies would-be hits against the provider until the outcomes certify a threshold, then serves hits', async () => {
+    await ask('What is the capital city of France?');
+    const paraphrases = [
+      'Tell me the capital of France.',
+      'What is the capital of France?',
+      'Which city is the capital of France?',
+      'What city is the capital of France?',
+      'What is the French capital city?',
+      'Quick question: what is the capital city of France?',
+      'Whats the capital city of France?',
+      'Can you tell me the capital city of France?',
+    ];
+    for (const [index, question] of paraphrases.entries()) {
+      const { response } = await ask(question);
+      expect(response.headers.get('x-tollgate-cache'), question).toBe('miss');
+      expect(response.headers.get('x-tollgate-cache-verify'), question).toBe('explore');
+      // The verification runs after the answer: wait for its outcome before the next request reads the counts.
+      await expect.poll(verified, { timeout: 10_000 }).toBe(index + 1);
+    }
+    expect(await agreed()).toBe(paraphrases.length);
+    const served = await ask('what is the capital city of france, please?');
+    expect(served.response.headers.get('x-tollgate-cache')).toBe('hit');
+    expect(served.response.headers.get('x-tollgate-cache-match')).toBe('semantic');
+  });
+});

@@ -57,4 +57,17 @@ export function cacheBackendContract(make: (limits: { maxEntries: number; maxByt
     expect(records[0]?.features).toEqual(features);
     expect(await backend.semanticRecords('ns2')).toEqual([]);
   });
+
+  it('counts verified outcomes per calibration scope and bucket', async () => {
+    const backend = await make({ maxEntries: 10, maxBytes: 1_000_000 });
+    expect((await backend.outcomes('scope-a')).agreed.every((count) => count === 0)).toBe(true);
+    await backend.recordOutcome('scope-a', 91, true);
+    await backend.recordOutcome('scope-a', 91, true);
+    await backend.recordOutcome('scope-a', 84, false);
+    await backend.recordOutcome('scope-b', 91, false);
+    const a = await backend.outcomes('scope-a');
+    expect([a.agreed[91], a.disagreed[91], a.agreed[84], a.disagreed[84]]).toEqual([2, 0, 0, 1]);
+    const b = await backend.outcomes('scope-b');
+    expect([b.agreed[91], b.disagreed[91]]).toEqual([0, 1]);
+  });
 }
