@@ -30,6 +30,11 @@ export interface TextFeatures {
   literals?: string[];
   /** The format and length instructions, as classes ("table", "short", "json"); absent in older entries. */
   format?: string[];
+  /**
+   * What each direction word points at, in order ("to:<celsius>", "from:<german>"), hashed: the same words in
+   * another order can turn a conversion or translation around. Absent in older entries.
+   */
+  directions?: string[];
 }
 
 const NUMBER_WORDS: Record<string, string> = {
@@ -235,6 +240,25 @@ function extractFormat(lower: string): string[] {
   return FORMAT_CLASSES.filter(([, pattern]) => pattern.test(lower)).map(([name]) => name);
 }
 
+/** Direction words, by the way they point (Vietnamese: sang/thành/đến "to", từ "from"). */
+const DIRECTION_WORDS: Record<string, string> = {
+  to: 'to', into: 'to', sang: 'to', 'thành': 'to', 'đến': 'to', from: 'from', 'từ': 'from', than: 'than', vs: 'vs', versus: 'vs',
+};
+/** Words between a direction word and what it points at ("to the metric system", "sang tiếng Việt", "sang độ F"). */
+const DIRECTION_FILLER = new Set(['the', 'a', 'an', 'tiếng', 'độ', 'đơn', 'vị', 'ngôn', 'ngữ']);
+
+function extractDirections(words: string[]): string[] {
+  const directions: string[] = [];
+  for (let i = 0; i < words.length; i += 1) {
+    const way = DIRECTION_WORDS[words[i] as string];
+    if (!way) continue;
+    let j = i + 1;
+    while (j < words.length && DIRECTION_FILLER.has(words[j] as string)) j += 1;
+    if (j < words.length) directions.push(`${way}:${shortHash(stem(words[j] as string))}`);
+  }
+  return directions;
+}
+
 export function textFeatures(text: string): TextFeatures {
   const lower = text.toLowerCase().replace(/[’]/g, "'");
   const words = lower.match(/[\p{L}\p{N}']+/gu) ?? [];
@@ -247,6 +271,7 @@ export function textFeatures(text: string): TextFeatures {
     language: detectLanguage(words, text),
     topics: topicWords(words),
     words: wordHashes(words),
+    directions: extractDirections(words),
   };
 }
 
@@ -287,7 +312,7 @@ const sameList = (a: readonly string[], b: readonly string[]) => a.length === b.
 /** "a cup" and "1 cup", "each one" and "each": a one is mostly an article in disguise. */
 const withoutOnes = (numbers: readonly string[]) => numbers.filter((n) => n !== '1');
 
-export type NearMissReason = 'numbers' | 'negation' | 'entities' | 'topic' | 'language' | 'literal' | 'format';
+export type NearMissReason = 'numbers' | 'negation' | 'entities' | 'topic' | 'language' | 'literal' | 'format' | 'direction';
 
 /** Why two questions that embed close together must not share an answer; null when none of the checks objects. */
 export function nearMissReason(stored: TextFeatures, asked: TextFeatures): NearMissReason | null {
@@ -299,5 +324,10 @@ export function nearMissReason(stored: TextFeatures, asked: TextFeatures): NearM
   if (stored.negated !== asked.negated && sameFrame(stored, asked, FRAME_WORDS_APART)) return 'negation';
   if (!sameList(stored.entities, asked.entities) && sameFrame(stored, asked, FRAME_WORDS_APART)) return 'entities';
   if (swappedTopic(stored, asked)) return 'topic';
+  // The same words turned around ("miles to kilometers" / "kilometers to miles", "from German to English"): only
+  // between identical word sets, so a rewording that moves a phrase ("in Python, how…" / "how… in Python") is not.
+  if (stored.directions && asked.directions && sameList(stored.words, asked.words) && !sameList(stored.directions, asked.directions)) {
+    return 'direction';
+  }
   return null;
 }

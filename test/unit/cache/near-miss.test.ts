@@ -71,4 +71,11 @@ describe('literal content and format instructions', () => {
     expect(reason('Vì sao máy tôi chạy chậm?', 'Vì sao máy tôi không chạy?')).toBe('negation');
     expect(reason('Có nên dùng Redis cho cache không?', 'Có nên dùng Redis cho cache?')).toBeNull();
   });
+
+  it('refuses the same words turned around (conversions, translations), but not a phrase moved', () => {
+    expect(reason('Convert 5 miles to kilometers.', 'Convert 5 kilometers to miles.')).toBe('direction');
+    expect(reason("Translate from German to English: 'Gift'", "Translate from English to German: 'Gift'")).toBe('direction');
+    expect(reason('Đổi 30 độ C sang độ F', 'Đổi 30 độ F sang độ C')).toBe('direction');
+    expect(reason('In Python, how do I reverse a list?', 'How do I reverse a list in Python?')).toBeNull();
+  });
 });
