@@ -18,6 +18,7 @@ import { resolve } from 'node:path';
 import { semanticQuery } from '../../src/cache/cache-key.ts';
 import { normalize } from '../../src/cache/embeddings-client.ts';
 import { judgePair, type Judgement } from '../../src/cache/semantic-judge.ts';
+import { bucketOf, certifiedThreshold, emptyOutcomes } from '../../src/cache/error-bound.ts';
 import { EMBEDDING_MODEL, startEmbeddingServer } from '../helpers/embedding-server.ts';
 import { commandLine, machineInfo } from './lib/run-info.ts';
 import { percentileOfSorted } from './lib/percentiles.ts';
@@ -123,6 +124,33 @@ async function main(): Promise<void> {
       }
     }
     const count = (set: Scored[], label: Pair['label']) => set.filter((p) => p.label === label).length;
+    // The trade-off on the held-out part at fixed thresholds (reported, not tuned on).
+    const sweep = Object.fromEntries([0.7, 0.75, 0.8, 0.85, 0.9, 0.95].map((t) => {
+      const r = rates(heldOut, t);
+      return [t.toFixed(2), { hit_rate: round(r.hitRate, 3), false_hit_rate: round(r.falseHitRate, 3) }];
+    }));
+    // Error-bounded thresholds (src/cache/error-bound.ts): the tuning part's pairs that reach the verifier (same
+    // namespace, every check passed, similarity ≥ the floor) are the verified outcomes; the certified threshold is
+    // then applied to the held-out part, where the promise is about served answers: wrong ones among all served.
+    const FLOOR = 0.6;
+    const outcomes = emptyOutcomes();
+    for (const p of tuning) {
+      const v = p.verdict(FLOOR);
+      if (!v.hit || v.similarity === null) continue;
+      const row = p.label === 'same' ? outcomes.agreed : outcomes.disagreed;
+      row[bucketOf(v.similarity)] = (row[bucketOf(v.similarity)] ?? 0) + 1;
+    }
+    const errorBounded = Object.fromEntries([0.01, 0.05, 0.1, 0.2].map((maxError) => {
+      const certified = certifiedThreshold(outcomes, { maxError, confidence: 0.95, floor: FLOOR });
+      if (certified === null) return [String(maxError), { threshold: null, note: 'not certified: nothing served' }];
+      const served = heldOut.filter((p) => p.verdict(certified).hit);
+      const wrong = served.filter((p) => p.label === 'different').length;
+      return [String(maxError), {
+        threshold: certified, served: served.length, wrong_among_served: wrong,
+        wrong_rate_among_served: round(wrong / Math.max(1, served.length), 3),
+        hit_rate: round(served.filter((p) => p.label === 'same').length / Math.max(1, count(heldOut, 'same')), 3),
+      }];
+    }));
     const result = {
       date: new Date().toISOString(),
       machine: machineInfo(),
@@ -139,6 +167,11 @@ async function main(): Promise<void> {
       false_hit_rate: round(held.falseHitRate),
       false_hits_by_kind: Object.fromEntries(Object.entries(held.byKind).map(([kind, k]) => [kind, `${k.false_hits} of ${k.near_misses}`])),
       hits_by_kind: Object.fromEntries(Object.entries(held.byKind).map(([kind, k]) => [kind, `${k.hits} of ${k.paraphrases}`])),
+      held_out_sweep: sweep,
+      error_bounded: {
+        note: `thresholds certified at 95 % confidence from the tuning part's verified outcomes (${outcomes.agreed.reduce((a, b) => a + b, 0)} agreed, ${outcomes.disagreed.reduce((a, b) => a + b, 0)} disagreed, similarity ≥ ${FLOOR} after the checks), applied to the held-out part; the promise bounds wrong answers among served ones`,
+        by_max_error: errorBounded,
+      },
       tuning: { pairs: tuning.length, ...(({ hitRate, falseHitRate }) => ({ hit_rate: round(hitRate), false_hit_rate: round(falseHitRate) }))(rates(tuning, threshold)) },
       lookup_ms: {
         without_embedding: (() => {
