@@ -8,7 +8,8 @@ export function isReservedDomain(domain: string): boolean {
   const lower = domain.toLowerCase();
   if (/(?:^|\.)example\.(?:com|org|net|edu)$/.test(lower)) return true;
   const tld = lower.slice(lower.lastIndexOf('.') + 1);
-  return tld === 'test' || tld === 'invalid' || tld === 'example' || tld === 'localhost' || tld === 'local';
+  // Private-use names (ICANN's .internal, mDNS .local, home.arpa, router .lan) reach no mailbox outside one network.
+  return ['test', 'invalid', 'example', 'localhost', 'local', 'internal', 'lan', 'localdomain', 'intranet', 'arpa'].includes(tld);
 }
 
 /** Test card numbers published by the payment processors (Stripe, Adyen, Braintree, PayPal docs). */
@@ -35,6 +36,8 @@ const PLACEHOLDER_PASSWORDS = new Set([
   'password', 'passwd', 'pass', 'pwd', 'secret', 'changeme', 'change_me', 'example', 'test', 'null', 'none', 'true',
   'false', 'undefined', 'string', 'required', 'optional', 'hidden', 'redacted', 'xxx', 'yourpassword', 'your_password',
   'mypassword', 'my_password', 'mật khẩu', 'matkhau', '123456', 'admin',
+  // Passwords that stand for "a password" in docs, tests and jokes.
+  'hunter2', 'password123', 'p@ssw0rd', 'letmein', 'qwerty', 'correcthorsebatterystaple',
 ]);
 
 export function isPlaceholderPassword(value: string): boolean {

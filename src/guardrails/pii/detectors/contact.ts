@@ -35,7 +35,7 @@ const email: Detector = {
 };
 
 /** Labels that announce a phone number, English and Vietnamese. */
-const PHONE_CUE = /(?<![a-z])(?:tel|telephone|phone|ph|call|mobile|mob|cell|cellphone|fax|hotline|contact|whatsapp|zalo|viber|telegram|sms|text me|reach me|ring|sđt|sdt|số điện thoại|điện thoại|dien thoai|đt|di động|liên hệ|lien he|gọi|goi|số máy|nhắn tin)(?![a-z])/g;
+const PHONE_CUE = /(?<![a-z])(?:tel|telephone|phone|ph|call|mobile|mob|cell|cellphone|fax|hotline|contact|whatsapp|zalo|viber|telegram|sms|text me|reach me|ring|sđt|sdt|số điện thoại|điện thoại|dien thoai|đt|di động|liên hệ|lien he|gọi|goi|số máy|nhắn tin|cố định|máy bàn|landline)(?![a-z])/g;
 
 /** Rejected when the nearest label says it is an order, invoice, tracking or account number. */
 const notLabelledOtherwise = (text: string, start: number) => nearestCue(text, start, PHONE_CUE, NOT_PERSONAL_NUMBER) !== 'no';
@@ -92,5 +92,21 @@ const labelledNational = patternDetector({
   },
 });
 
+/**
+ * National formats distinctive enough to need no label: UK mobiles (07xxx xxxxxx, 11 digits) and French mobiles
+ * (06 / 07 and four pairs: 06 12 34 56 78, 07.17.51.10.81).
+ */
+const ukMobile = patternDetector({
+  type: 'phone', name: 'UK mobile number (07xxx xxxxxx)',
+  pattern: /(?<![\w+.\-/])07[1-9]\d{2}[ -]?\d{3}[ -]?\d{3}(?![\d]|[.-]\d)/g,
+  check: (value, text, start) => !fictional(digitsOf(value)) && notLabelledOtherwise(text, start),
+});
+
+const frenchMobile = patternDetector({
+  type: 'phone', name: 'French mobile number (06 / 07 and four pairs)',
+  pattern: /(?<![\w+.\-/])0[67](?:([ .-])\d{2})(?:\1\d{2}){3}(?![\d]|[.-]\d)/g,
+  check: (_value, text, start) => notLabelledOtherwise(text, start),
+});
+
 export const EMAIL_DETECTORS: readonly Detector[] = [email];
-export const PHONE_DETECTORS: readonly Detector[] = [vietnamese, international, northAmerican, labelledNational];
+export const PHONE_DETECTORS: readonly Detector[] = [vietnamese, international, northAmerican, ukMobile, frenchMobile, labelledNational];

@@ -113,6 +113,8 @@ const labelledDigits: Detector = {
   *find(text: string): Iterable<Range> {
     LABELLED_DIGITS.lastIndex = 0;
     for (let match = LABELLED_DIGITS.exec(text); match; match = LABELLED_DIGITS.exec(text)) {
+      // A dotted quad ("192.168.1.77") is an address, whatever label stands nearby.
+      if (/^\d{1,3}(?:\.\d{1,3}){3}$/.test(match[0])) continue;
       const digits = digitsOf(match[0]);
       const start = match.index;
       const ok =

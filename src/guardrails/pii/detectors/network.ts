@@ -11,7 +11,20 @@ import type { Detector, Range } from './detector.ts';
 
 const IPV4 = /(?<![\w.])(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(?:\.(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}(?![\w]|\.\d)(\/\d{1,2})?/g;
 
-const VERSION_CUE = /(?<![a-z])(?:v|(?:upgrade|update|bump|downgrade|pin|migrate)(?:d|ed)? to|version|ver\.?|release|build|phiên bản|firmware|node|python|java|go|ruby|php|npm|pip|chrome|firefox|ios|android|windows|kernel|sdk|api|oid|@|==|>=|<=|~=|\^|~)\s*$/;
+const VERSION_CUE = /(?<![a-z])(?:v|(?:upgrade|update|bump|downgrade|pin|migrate)(?:d|ed)? to|version|ver\.?|release|build|phiên bản|bản|firmware|node|python|java|go|ruby|php|npm|pip|chrome|firefox|ios|android|windows|kernel|sdk|api|oid|@|==|>=|<=|~=|\^|~)\s*$/;
+
+/**
+ * Versions written like addresses (firmware 3.0.4.6, "the lib pins urllib3 2.1.1.6", "Chrome … worked on 2.8.7.5"):
+ * a quad whose first part is one digit, in a sentence about versions and not about networks.
+ */
+const VERSION_TALK = /(?<![a-z])(?:version|versions|firmware|release|build|upgrade|downgrade|pins?|pinned|regression|changelog|patch|phiên bản|bản|chrome|firefox|safari|edge|windows|macos|ios|android|kernel|python|node|npm|pip|package|lib|library)(?![a-z])/;
+const NETWORK_TALK = /(?<![a-z])(?:ip|ips|ipv4|address|addr|host|hosts|server|ping|ssh|router|gateway|dns|subnet|proxy|firewall|connect|connection|nat|vpn|lan|wan|địa chỉ|máy chủ)(?![a-z])/;
+
+function versionLike(text: string, start: number, octets: number[]): boolean {
+  if ((octets[0] ?? 0) >= 10) return false;
+  const sentence = text.slice(Math.max(0, start - 80), start).split(/[.!?\n](?=\s)/).at(-1)?.toLowerCase() ?? '';
+  return VERSION_TALK.test(sentence) && !NETWORK_TALK.test(sentence);
+}
 
 const ipv4: Detector = {
   type: 'ip_address',
@@ -25,7 +38,7 @@ const ipv4: Detector = {
       // 10.0.0.0/8 is a network; 10.0.0.7/24 is a host with its netmask (the host is the value).
       if (match[1] && octets[3] === 0) continue;
       // Subnet masks (255.255.255.0, 255.255.0.0) fall under isNonPersonalIPv4 (255.x); 0.x likewise.
-      if (VERSION_CUE.test(textBefore(text, match.index, 16))) continue;
+      if (VERSION_CUE.test(textBefore(text, match.index, 16)) || versionLike(text, match.index, octets)) continue;
       yield [match.index, match.index + address.length];
     }
   },

@@ -139,11 +139,27 @@ function* tokenRuns(text: string): Iterable<Range> {
  * A long random token with no known prefix: upper and lower case and digits, dense in information. Hex (hashes,
  * UUIDs), identifiers, paths and base64 payloads that are data (images, integrity hashes) are not secrets.
  */
+/** Blocks of public material (certificates, public keys, CSRs): their base64 lines are not secrets. */
+const PUBLIC_PEM_BLOCK = /-----BEGIN ((?:[A-Z0-9]+ )*(?:CERTIFICATE|PUBLIC KEY)(?: REQUEST| BLOCK)?)-----[\s\S]*?(?:-----END \1-----|$)/g;
+/** An OpenSSH public key (authorized_keys, known_hosts): the key type, then base64. */
+const SSH_PUBLIC_KEY_BEFORE = /(?:ssh-(?:rsa|dss|ed25519)|ecdsa-sha2-nistp\d+|sk-ssh-ed25519@openssh\.com)\s+$/;
+
+function publicBlocks(text: string): Range[] {
+  if (!text.includes('-----BEGIN')) return [];
+  const ranges: Range[] = [];
+  PUBLIC_PEM_BLOCK.lastIndex = 0;
+  for (let match = PUBLIC_PEM_BLOCK.exec(text); match; match = PUBLIC_PEM_BLOCK.exec(text)) ranges.push([match.index, match.index + match[0].length]);
+  return ranges;
+}
+
 const randomToken: Detector = {
   type: 'secret',
   name: 'long random token (32+ characters)',
   *find(text: string): Iterable<Range> {
+    const publicRanges = publicBlocks(text);
     for (const [start, end] of tokenRuns(text)) {
+      if (publicRanges.some(([from, to]) => start >= from && end <= to)) continue;
+      if (SSH_PUBLIC_KEY_BEFORE.test(text.slice(Math.max(0, start - 40), start))) continue;
       const value = text.slice(start, end).replace(/[=]+$/, '');
       if (!/[A-Z]/.test(value) || !/[a-z]/.test(value) || !/\d/.test(value)) continue;
       if (/^[0-9a-f-]+$/i.test(value) || entropyBitsPerChar(value) < 4.3 || isPlaceholderSecret(value)) continue;
