@@ -27,8 +27,12 @@ export interface FakeGuardrail {
 type Handler = (req: IncomingMessage, url: URL, body: unknown) => { status: number; body: unknown };
 
 class Reject extends Error {
-  constructor(readonly status: number, readonly body: unknown) {
+  readonly status: number;
+  readonly body: unknown;
+  constructor(status: number, body: unknown) {
     super(`rejected with ${status}`);
+    this.status = status;
+    this.body = body;
   }
 }
 

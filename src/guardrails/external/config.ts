@@ -1,4 +1,4 @@
-import { PII_TYPES, type PiiType } from '../pii/types.ts';
+import type { PiiType } from '../pii/types.ts';
 
 export const EXTERNAL_GUARDRAIL_TYPES = ['presidio', 'llama_guard', 'azure_content_safety'] as const;
 export type ExternalGuardrailType = (typeof EXTERNAL_GUARDRAIL_TYPES)[number];
@@ -145,7 +145,7 @@ export const externalGuardrailsSchema = {
       then: {
         ...(fields.required ? { required: fields.required } : {}),
         properties: fields.properties,
-        propertyNames: { enum: [...Object.keys(common), ...Object.keys(fields.properties)] },
+        propertyNames: { enum: [...new Set([...Object.keys(common), ...Object.keys(fields.properties)])] },
       },
     })),
   },
@@ -164,5 +164,3 @@ export function externalGuardrailProblems(list: ExternalGuardrailConfig[], messa
   });
   return problems;
 }
-
-export const PII_TYPE_SET: ReadonlySet<string> = new Set(PII_TYPES);
