@@ -24,6 +24,7 @@ import { KillSwitches } from './routing/kill-switches.ts';
 import { CredentialResolver } from './providers/credentials.ts';
 import { authStage, type StaticKeys } from './stages/auth.ts';
 import { cacheStages } from './stages/cache.ts';
+import { externalGuardrailsStage } from './stages/external-guardrails.ts';
 import { guardrailsStage } from './stages/guardrails.ts';
 import { outputGuardrailsStage } from './stages/output-guardrails.ts';
 import { ledgerStage } from './stages/ledger.ts';
@@ -139,6 +140,9 @@ export async function startTollgate(options: TollgateOptions): Promise<Tollgate>
   // Token buckets and budgets: Lua on the store's Redis (one call to reserve, one to settle), in process otherwise.
   const quota = await createQuota({ config, store, metrics, logger, env, ledger });
   const redisClient = store instanceof RedisStore ? store.client : null;
+  for (const guardrail of options.config.guardrails.external) {
+    if (guardrail.applies_to !== 'input') logger.warn({ guardrail: guardrail.name }, 'external guardrails check requests only for now: answers are not sent to it');
+  }
   const outputGuardrails = outputGuardrailsStage({ config: () => config.catalog().config.guardrails.output, metrics });
   const newHandler = createPipeline({
     logger,
@@ -152,8 +156,17 @@ export async function startTollgate(options: TollgateOptions): Promise<Tollgate>
       // Model alias → candidate providers; the stages after it may narrow them (guardrails, policy, kill switches).
       resolveStage({ config }),
       killSwitchStage({ switches: killSwitches }),
-      // PII findings first, then the policy decides with them (deny, narrow providers/region, redact, cap, cache).
-      ...(policy ? [guardrailsStage(), policyStage({
+      // PII findings first, then the external guardrails (their Presidio values join them), then the policy decides
+      // with both (deny, narrow providers/region, redact, cap, cache). Without a guardrail for the request the
+      // external stage returns at once; without a policy each guardrail's own action blocks or flags.
+      ...(policy ? [guardrailsStage()] : []),
+      externalGuardrailsStage({
+        config: () => config.catalog().config.guardrails.external,
+        env,
+        metrics,
+        policyDecides: policy !== null,
+      }),
+      ...(policy ? [policyStage({
         bundle: () => policy.holder.current(),
         audit: (record) => policy.audit.append(record),
         failMode: () => policy.failMode,

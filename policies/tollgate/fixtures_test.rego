@@ -24,5 +24,6 @@ input_for(team, model, candidates, pii) := {
 	"candidates": candidates,
 	"tokens": {"prompt_estimate": 120, "max_tokens": null},
 	"pii": pii,
+	"guardrails": {},
 	"time": {"unix_ms": monday_10_hanoi, "iso": "2025-01-06T03:00:00.000Z"},
 }

@@ -1,3 +1,4 @@
+import type { GuardrailVerdict } from '../guardrails/external/verdict.ts';
 import type { PiiFindings } from '../guardrails/pii/types.ts';
 import type { PolicyDecision } from '../policy/decision.ts';
 
@@ -22,6 +23,8 @@ export interface AuditRecord {
   result: Omit<PolicyDecision, 'allow' | 'reasons'> | null;
   error: string | null;
   pii: PiiFindings;
+  /** External guardrails' verdicts (status, categories with counts and scores, latency); absent when none ran. */
+  guardrails?: Record<string, GuardrailVerdict>;
   /** Evaluation time in microseconds. */
   eval_us: number;
 }

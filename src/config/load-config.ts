@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { Ajv, type ErrorObject } from 'ajv';
 import { parse as parseYaml } from 'yaml';
 import { cacheConfigProblems } from '../cache/config.ts';
+import { externalGuardrailProblems } from '../guardrails/external/config.ts';
 import { configSchema } from './schema.ts';
 import type { TollgateConfig } from './types.ts';
 
@@ -64,6 +65,7 @@ function crossReferenceProblems(config: TollgateConfig): string[] {
   config.keys.forEach((key, index) => checkTenant(`keys.${index}`, key));
   if (config.demo) checkTenant('demo', config.demo);
   problems.push(...cacheConfigProblems(config));
+  problems.push(...externalGuardrailProblems(config.guardrails.external, config.envoy.message_timeout_ms));
   if (config.store.type === 'redis' && !config.store.url && !config.store.url_env) {
     problems.push('store: a redis store needs url or url_env');
   }

@@ -3,6 +3,7 @@
  * `npx tollgate config-schema` prints it for editors (config/tollgate.schema.json is generated from it).
  */
 import { cacheConfigSchema } from '../cache/config.ts';
+import { externalGuardrailsSchema } from '../guardrails/external/config.ts';
 import { guardrailsConfigSchema } from '../guardrails/output/config.ts';
 import { ledgerConfigSchema } from '../ledger/config.ts';
 import { anthropicProviderSchema } from '../providers/anthropic/config-schema.ts';
@@ -229,6 +230,9 @@ export const configSchema = {
     quotas: quotasSchema,
     ledger: ledgerConfigSchema,
     policy: policyConfigSchema,
-    guardrails: guardrailsConfigSchema,
+    guardrails: {
+      ...guardrailsConfigSchema,
+      properties: { ...guardrailsConfigSchema.properties, external: externalGuardrailsSchema },
+    },
   },
 } as const;

@@ -1,6 +1,7 @@
 import type { CacheConfig } from '../cache/config.ts';
 import type { LedgerConfig } from '../ledger/config.ts';
 import type { PolicyConfig } from '../policy/config.ts';
+import type { ExternalGuardrailConfig } from '../guardrails/external/config.ts';
 import type { OutputGuardrailsConfig } from '../guardrails/output/config.ts';
 import type { QuotasConfig } from '../quota/config.ts';
 
@@ -129,5 +130,6 @@ export interface TollgateConfig {
   ledger: LedgerConfig;
   /** Policy as code (Rego → WASM); absent = no policy stage. */
   policy?: PolicyConfig;
-  guardrails: { output: OutputGuardrailsConfig };
+  /** Output rules for answers; external guardrails over HTTP (empty: none, and no cost). */
+  guardrails: { output: OutputGuardrailsConfig; external: ExternalGuardrailConfig[] };
 }

@@ -56,4 +56,14 @@ export const errors = {
       status: 503, type: 'api_error', code: 'provider_unavailable',
       message: `Provider ${provider} is not available: ${detail}.`,
     }),
+  guardrailUnavailable: (guardrail: string, reason: string) =>
+    new GatewayError({
+      status: 503, type: 'api_error', code: 'guardrail_unavailable',
+      message: `Guardrail ${guardrail} could not check the request (${reason}); no provider was called. Retry shortly.`,
+    }),
+  contentFiltered: (guardrail: string, categories: string[]) =>
+    new GatewayError({
+      status: 400, type: 'invalid_request_error', code: 'content_filter',
+      message: `The request was blocked by guardrail ${guardrail}${categories.length ? ` (${categories.join(', ')})` : ''}.`,
+    }),
 };

@@ -8,6 +8,8 @@ export class GatewayMetrics {
   readonly tokens: Counter<'team' | 'model' | 'provider' | 'kind'>;
   readonly outputFindings: Counter<'type' | 'action'>;
   readonly cacheVerifications: Counter<'outcome'>;
+  readonly guardrailLatency: Histogram<'guardrail' | 'direction'>;
+  readonly guardrailVerdicts: Counter<'guardrail' | 'direction' | 'verdict'>;
 
   constructor() {
     collectDefaultMetrics({ register: this.registry, prefix: 'tollgate_process_' });
@@ -40,6 +42,19 @@ export class GatewayMetrics {
       name: 'tollgate_cache_semantic_verifications_total',
       help: 'Would-be semantic hits of error-bounded rules sent to the provider and checked: stored answer agreed or disagreed.',
       labelNames: ['outcome'],
+      registers: [this.registry],
+    });
+    this.guardrailLatency = new Histogram({
+      name: 'tollgate_guardrail_duration_seconds',
+      help: 'Time of one external guardrail call (timeouts included), by guardrail and direction (input, output).',
+      labelNames: ['guardrail', 'direction'],
+      buckets: [0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+      registers: [this.registry],
+    });
+    this.guardrailVerdicts = new Counter({
+      name: 'tollgate_guardrail_verdicts_total',
+      help: 'External guardrail verdicts: pass, flagged, failed_open (timeout or error, let through), failed_closed (refused).',
+      labelNames: ['guardrail', 'direction', 'verdict'],
       registers: [this.registry],
     });
   }

@@ -3,6 +3,8 @@ import type { ProviderType } from '../config/types.ts';
 import type { MetadataResponseHeader } from '../envoy/response-headers.ts';
 import type { GatewayError } from '../errors/gateway-error.ts';
 import type { PiiFindings } from '../guardrails/pii/types.ts';
+import type { PiiSpan } from '../guardrails/pii/scan.ts';
+import type { GuardrailVerdict } from '../guardrails/external/verdict.ts';
 import type { OutputVerdict } from '../guardrails/output/answer-filter.ts';
 import type { PlaceholderVault } from '../guardrails/pii/placeholder-vault.ts';
 import type { RoundTrip } from '../store/round-trip.ts';
@@ -134,6 +136,10 @@ export interface RequestContext {
   usage: Usage | null;
   /** PII the guardrails stage found in the request text: types and counts, never values (unset: not scanned). */
   pii?: PiiFindings;
+  /** External guardrails' verdicts on the request, by guardrail name (unset: none ran). */
+  guardrails?: Record<string, GuardrailVerdict>;
+  /** Values external detectors (Presidio) found, by request text, beyond the built-in ones: for redaction only. */
+  externalPii?: Map<string, PiiSpan[]>;
   /** What the output guardrails found in the answer and did (counts by type, never values). */
   output?: OutputVerdict;
   /** Reversible redaction's placeholders for this request (never logged or stored); absent when none. */

@@ -36,6 +36,7 @@ const PROBE_INPUT: PolicyInput = {
   candidates: [{ provider: 'probe-provider', vendor: 'openai', region: 'eu', model: 'probe-model' }],
   tokens: { prompt_estimate: 10, max_tokens: null },
   pii: { total: 1, types: { email: 1 } },
+  guardrails: { probe: { type: 'azure_content_safety', status: 'pass', findings: { Hate: { count: 1, score: 2 } } } },
   time: { unix_ms: 1_736_132_400_000, iso: '2025-01-06T03:00:00.000Z' },
 };
 

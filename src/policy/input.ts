@@ -1,3 +1,4 @@
+import type { GuardrailFinding, GuardrailVerdict } from '../guardrails/external/verdict.ts';
 import type { PiiFindings } from '../guardrails/pii/types.ts';
 import { requestTexts } from '../guardrails/pii/request-text.ts';
 import type { RequestContext, RouteCandidate } from '../pipeline/context.ts';
@@ -11,7 +12,23 @@ export interface PolicyInput {
   candidates: RouteCandidate[];
   tokens: { prompt_estimate: number; max_tokens: number | null };
   pii: PiiFindings;
+  /** External guardrails' verdicts by guardrail name: categories with counts and scores, never text ({} when none ran). */
+  guardrails: Record<string, PolicyGuardrailVerdict>;
   time: { unix_ms: number; iso: string };
+}
+
+export interface PolicyGuardrailVerdict {
+  type: GuardrailVerdict['type'];
+  status: GuardrailVerdict['status'];
+  findings: Record<string, GuardrailFinding>;
+}
+
+/** The verdicts as policies see them: no latency (it would change the input digest of equal requests). */
+function guardrailsInput(verdicts: Record<string, GuardrailVerdict> | undefined): Record<string, PolicyGuardrailVerdict> {
+  if (!verdicts) return {};
+  const out: Record<string, PolicyGuardrailVerdict> = {};
+  for (const [name, { type, status, findings }] of Object.entries(verdicts)) out[name] = { type, status, findings };
+  return out;
 }
 
 /** Per-message overhead of the chat format (role, separators), as OpenAI counts it. */
@@ -49,6 +66,7 @@ export function buildPolicyInput(ctx: RequestContext, pii: PiiFindings, nowMs: n
     candidates: ctx.routing.candidates.map(({ provider, vendor, region, model }) => ({ provider, vendor, region, model })),
     tokens: { prompt_estimate: estimatePromptTokens(body), max_tokens: requestedMaxTokens(body) },
     pii,
+    guardrails: guardrailsInput(ctx.guardrails),
     time: { unix_ms: unixMs, iso: new Date(unixMs).toISOString() },
   };
 }

@@ -45,7 +45,8 @@ function enforce(ctx: RequestContext, decision: PolicyDecision): void {
   if (redact.size > 0) {
     // Reversible: the provider sees [EMAIL_1], the output guardrails stage puts the value back in the answer.
     const vault = decision.redact_mode === 'reversible' ? (ctx.placeholders ??= new PlaceholderVault()) : undefined;
-    rewriteRequestText(ctx.body, (text) => redactPii(text, redact, vault));
+    const extra = ctx.externalPii;
+    rewriteRequestText(ctx.body, (text) => redactPii(text, redact, vault, extra?.get(text)));
     ctx.upstream.bodyChanged = true;
   }
   if (decision.max_tokens !== null && ctx.endpoint === 'chat') {
@@ -125,6 +126,7 @@ export function policyStage(deps: PolicyStageDeps): Stage {
         result: 'decision' in outcome ? effectsOf(outcome.decision) : null,
         error: 'decision' in outcome ? null : reasons[0] ?? null,
         pii,
+        ...(ctx.guardrails ? { guardrails: ctx.guardrails } : {}),
         eval_us: evalUs,
       });
       ctx.policy = { decisionId, revision: bundle.revision, allow };

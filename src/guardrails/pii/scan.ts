@@ -46,12 +46,14 @@ export function detectPii(texts: Iterable<string>): PiiFindings {
 
 /**
  * The text with every value of the given types replaced by its mask, or by a numbered placeholder from `vault` when
- * the redaction is reversible; the same text when nothing matched.
+ * the redaction is reversible; the same text when nothing matched. `extra` adds spans found elsewhere (Presidio).
  */
-export function redactPii(text: string, types: ReadonlySet<PiiType>, vault?: PlaceholderVault): string {
+export function redactPii(text: string, types: ReadonlySet<PiiType>, vault?: PlaceholderVault, extra?: readonly PiiSpan[]): string {
   let out = '';
   let last = 0;
-  for (const span of findPii(text)) {
+  // `extra`: values an external detector found, already clear of the built-in spans.
+  const spans = extra?.length ? [...findPii(text), ...extra].sort((a, b) => a.start - b.start) : findPii(text);
+  for (const span of spans) {
     if (!types.has(span.type)) continue;
     const mask = vault ? vault.placeholderFor(span.type, text.slice(span.start, span.end)) : redactionMask(span.type);
     out += text.slice(last, span.start) + mask;

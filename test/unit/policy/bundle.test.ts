@@ -28,6 +28,7 @@ function input(team: string, overrides: Partial<PolicyInput> = {}): PolicyInput 
     candidates: [anthropicUs, openaiUs, azureEu],
     tokens: { prompt_estimate: 200, max_tokens: null },
     pii: { total: 0, types: {} },
+    guardrails: {},
     time: { unix_ms: MONDAY_10_HANOI, iso: new Date(MONDAY_10_HANOI).toISOString() },
     ...overrides,
   };

@@ -56,6 +56,7 @@ describe('policy schemas', () => {
       // (9 + 41 characters) / 4 → 13, plus 4 per message.
       tokens: { prompt_estimate: 22, max_tokens: 300 },
       pii: { total: 1, types: { email: 1 } },
+      guardrails: {},
       time: { unix_ms: 1736132400000, iso: '2025-01-06T03:00:00.000Z' },
     });
     expect(JSON.stringify(input)).not.toContain('jane@acme-corp.com');
