@@ -93,6 +93,24 @@ export const configSchema = {
         token_env: { type: 'string', default: 'TOLLGATE_ADMIN_TOKEN' },
       },
     },
+    requests: {
+      type: 'object', additionalProperties: false, default: {},
+      properties: {
+        /** Deepest nesting of arrays/objects in a JSON body (the body itself is 1); deeper bodies get 400 json_too_deep. */
+        max_json_depth: { type: 'integer', minimum: 2, maximum: 1000, default: 64 },
+        /** Values (objects, arrays, strings, numbers, booleans, nulls) in a JSON body; more get 400 json_too_many_values. */
+        max_json_values: { type: 'integer', minimum: 10, maximum: 10_000_000, default: 100_000 },
+        /**
+         * Client headers that are forwarded to providers besides what Tollgate sets itself (content-type, the
+         * provider credential and version headers). Everything else the client sent stays at the gateway.
+         */
+        forward_headers: {
+          type: 'array', uniqueItems: true,
+          items: { type: 'string', pattern: '^[a-z0-9!#$%&\'*+.^_`|~-]+$' },
+          default: ['accept', 'user-agent', 'openai-organization', 'openai-project', 'x-stainless-lang', 'x-stainless-package-version', 'x-stainless-runtime', 'x-stainless-runtime-version', 'x-stainless-os', 'x-stainless-arch', 'x-stainless-retry-count', 'x-stainless-timeout'],
+        },
+      },
+    },
     store: {
       default: { type: 'memory' },
       oneOf: [
