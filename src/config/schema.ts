@@ -15,6 +15,12 @@ const port = { type: 'integer', minimum: 0, maximum: 65535 } as const;
 const ms = { type: 'integer', minimum: 1 } as const;
 const modelList = { type: 'array', items: { type: 'string', minLength: 1 }, uniqueItems: true } as const;
 const nameList = { type: 'array', items: name, uniqueItems: true } as const;
+/** Client headers forwarded to providers by default: content negotiation, the client's identity, OpenAI's org headers. */
+export const DEFAULT_FORWARD_HEADERS = [
+  'accept', 'user-agent', 'openai-organization', 'openai-project',
+  'x-stainless-lang', 'x-stainless-package-version', 'x-stainless-runtime', 'x-stainless-runtime-version',
+  'x-stainless-os', 'x-stainless-arch', 'x-stainless-retry-count', 'x-stainless-timeout',
+] as const;
 /** Every non-empty subset of a chain becomes an Envoy cluster (see src/envoy/chains.ts): keep chains short. */
 export const MAX_CHAIN_LENGTH = 5;
 
@@ -107,7 +113,7 @@ export const configSchema = {
         forward_headers: {
           type: 'array', uniqueItems: true,
           items: { type: 'string', pattern: '^[a-z0-9!#$%&\'*+.^_`|~-]+$' },
-          default: ['accept', 'user-agent', 'openai-organization', 'openai-project', 'x-stainless-lang', 'x-stainless-package-version', 'x-stainless-runtime', 'x-stainless-runtime-version', 'x-stainless-os', 'x-stainless-arch', 'x-stainless-retry-count', 'x-stainless-timeout'],
+          default: [...DEFAULT_FORWARD_HEADERS],
         },
       },
     },

@@ -101,7 +101,14 @@ function renderBootstrap(config: TollgateConfig, options: RenderOptions) {
         },
       },
       extprocFilter,
-      { name: 'envoy.filters.http.router', typed_config: { '@type': 'type.googleapis.com/envoy.extensions.filters.http.router.v3.Router' } },
+      {
+        name: 'envoy.filters.http.router',
+        typed_config: {
+          '@type': 'type.googleapis.com/envoy.extensions.filters.http.router.v3.Router',
+          // No x-envoy-expected-rq-timeout-ms (and the like) to providers, no x-envoy-upstream-service-time to clients.
+          suppress_envoy_headers: true,
+        },
+      },
     ],
   };
   return {

@@ -4,6 +4,7 @@ import { errors } from '../errors/errors.ts';
 import { GatewayError } from '../errors/gateway-error.ts';
 import { renderOpenAIError, toGatewayError } from '../errors/render.ts';
 import { UpstreamEdits, type RequestContext } from './context.ts';
+import { REQUEST_ID_HEADER } from '../envoy/response-headers.ts';
 import { checkJsonLimits, DEFAULT_JSON_LIMITS, type JsonLimits } from './json-limits.ts';
 import { ANSWERING_MODEL_ATTRIBUTE, ANSWERING_PROVIDER_ATTRIBUTE } from '../extproc/attributes.ts';
 import type { Attributes, HeaderEdits, PhaseEvent, PhaseReply, Phase, StreamHandler } from './phases.ts';
@@ -163,7 +164,9 @@ class RequestPipeline implements StreamHandler {
     }
     return {
       kind: 'continue', phase, headers, ...(body ? { body } : {}), clearRouteCache: edits.clearRouteCache,
-      ...(ctx.responseHeaders.size ? { responseHeaders: [...ctx.responseHeaders] } : {}),
+      // The request id travels as metadata too: Envoy strips x-request-id from the request before it reaches a
+      // provider, so the route reads the client's x-tollgate-request-id (and each attempt its id) from there.
+      responseHeaders: [...ctx.responseHeaders, [REQUEST_ID_HEADER, ctx.requestId]],
     };
   }
 
