@@ -26,6 +26,9 @@ const message = {
   allOf: [
     { if: { properties: { role: { const: 'tool' } } }, then: { required: ['tool_call_id', 'content'] } },
     { if: { properties: { role: { enum: ['system', 'developer', 'user'] } } }, then: { required: ['content'] } },
+    // Fields only an assistant message (or a tool result) may carry.
+    { if: { properties: { role: { not: { const: 'assistant' } } } }, then: { not: { anyOf: [{ required: ['refusal'] }, { required: ['function_call'] }, { required: ['tool_calls'] }] } } },
+    { if: { properties: { role: { not: { const: 'tool' } } } }, then: { not: { required: ['tool_call_id'] } } },
   ],
 } as const;
 
