@@ -147,6 +147,10 @@ export async function startTollgate(options: TollgateOptions): Promise<Tollgate>
   const newHandler = createPipeline({
     logger,
     now,
+    jsonLimits: () => {
+      const requests = config.catalog().config.requests;
+      return { maxDepth: requests?.max_json_depth ?? 64, maxValues: requests?.max_json_values ?? 100_000 };
+    },
     // One Redis round trip per phase for every stage that talks to the store (src/store/round-trip.ts).
     ...(redisClient ? { newRoundTrip: () => new RoundTrip(redisClient) } : {}),
     stages: [

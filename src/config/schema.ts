@@ -16,6 +16,12 @@ const port = { type: 'integer', minimum: 0, maximum: 65535 } as const;
 const ms = { type: 'integer', minimum: 1 } as const;
 const modelList = { type: 'array', items: { type: 'string', minLength: 1 }, uniqueItems: true } as const;
 const nameList = { type: 'array', items: name, uniqueItems: true } as const;
+/** Client headers forwarded to providers by default: content negotiation, the client's identity, OpenAI's org headers. */
+export const DEFAULT_FORWARD_HEADERS = [
+  'accept', 'user-agent', 'openai-organization', 'openai-project',
+  'x-stainless-lang', 'x-stainless-package-version', 'x-stainless-runtime', 'x-stainless-runtime-version',
+  'x-stainless-os', 'x-stainless-arch', 'x-stainless-retry-count', 'x-stainless-timeout',
+] as const;
 /** Every non-empty subset of a chain becomes an Envoy cluster (see src/envoy/chains.ts): keep chains short. */
 export const MAX_CHAIN_LENGTH = 5;
 
@@ -92,6 +98,24 @@ export const configSchema = {
         address: { type: 'string', default: '127.0.0.1' },
         port: { ...port, default: 8088 },
         token_env: { type: 'string', default: 'TOLLGATE_ADMIN_TOKEN' },
+      },
+    },
+    requests: {
+      type: 'object', additionalProperties: false, default: {},
+      properties: {
+        /** Deepest nesting of arrays/objects in a JSON body (the body itself is 1); deeper bodies get 400 json_too_deep. */
+        max_json_depth: { type: 'integer', minimum: 2, maximum: 1000, default: 64 },
+        /** Values (objects, arrays, strings, numbers, booleans, nulls) in a JSON body; more get 400 json_too_many_values. */
+        max_json_values: { type: 'integer', minimum: 10, maximum: 10_000_000, default: 100_000 },
+        /**
+         * Client headers that are forwarded to providers besides what Tollgate sets itself (content-type, the
+         * provider credential and version headers). Everything else the client sent stays at the gateway.
+         */
+        forward_headers: {
+          type: 'array', uniqueItems: true,
+          items: { type: 'string', pattern: '^[a-z0-9!#$%&\'*+.^_`|~-]+$' },
+          default: [...DEFAULT_FORWARD_HEADERS],
+        },
       },
     },
     store: {

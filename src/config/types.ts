@@ -117,6 +117,14 @@ export interface TollgateConfig {
   };
   extproc: { address: string; port: number; transport: 'http2' | 'grpc-js' | 'h2-lite'; socket_path?: string; endpoints?: Array<{ address: string; port: number }> };
   admin: { address: string; port: number; token_env: string };
+  requests: {
+    /** Deepest nesting of arrays and objects in a JSON body (the body itself is depth 1). */
+    max_json_depth: number;
+    /** Values of any kind in a JSON body, the body included. */
+    max_json_values: number;
+    /** Lower-case names of client headers forwarded to providers (allow-list; Tollgate's own headers aside). */
+    forward_headers: string[];
+  };
   store: { type: 'memory' } | { type: 'redis'; url?: string; url_env?: string };
   logging: { level: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'silent' };
   providers: Record<string, ProviderConfig>;

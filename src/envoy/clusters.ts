@@ -2,9 +2,62 @@ import type { ModelTarget, ProviderConfig, TollgateConfig } from '../config/type
 import { ATTEMPT_ATTRIBUTES, FILTER_ROLE_METADATA, UPSTREAM_ROLE } from '../extproc/attributes.ts';
 import { chainClusterName, chainMasks, targetsOf } from './chains.ts';
 import { clusterName, EXTPROC_CLUSTER, providerBaseUrlOverride, seconds, type RenderOptions } from './names.ts';
+import { metadataValue, REQUEST_ID_HEADER } from './response-headers.ts';
 import { clusterDiscoveryType, lbEndpoint, providerUpstreams, transportSocketMatches } from './provider-endpoints.ts';
 
 /** The provider clusters (CDS): one per provider, and one per subset of two or more providers of each chain. */
+/**
+ * Headers Envoy itself adds to a request (at the listener, the router, or per attempt when it rewrites the host) that
+ * a provider has no use for. They are removed by the last upstream filter of each attempt, right before the codec:
+ * the upstream filters of all attempts share the request's header map, so Tollgate's own filters still read them.
+ */
+export const ENVOY_REQUEST_HEADERS = [
+  'x-request-id',
+  'x-forwarded-proto',
+  'x-forwarded-for',
+  'x-forwarded-host',
+  'x-forwarded-port',
+  'x-envoy-original-host',
+  'x-envoy-original-path',
+  'x-envoy-expected-rq-timeout-ms',
+  'x-envoy-attempt-count',
+  'x-envoy-external-address',
+  'x-envoy-internal',
+  'x-envoy-decorator-operation',
+] as const;
+
+function stripEnvoyHeadersFilter() {
+  return {
+    name: 'envoy.filters.http.header_mutation',
+    typed_config: {
+      '@type': 'type.googleapis.com/envoy.extensions.filters.http.header_mutation.v3.HeaderMutation',
+      mutations: { request_mutations: ENVOY_REQUEST_HEADERS.map((name) => ({ remove: name })) },
+    },
+  };
+}
+
+/**
+ * The first upstream filter of every attempt puts back the request id (from the metadata Tollgate's request-level
+ * reply set), which the previous attempt's last filter removed: Tollgate's translation filter correlates each attempt
+ * with its request by it.
+ */
+function restoreRequestIdFilter() {
+  return {
+    name: 'envoy.filters.http.header_mutation',
+    typed_config: {
+      '@type': 'type.googleapis.com/envoy.extensions.filters.http.header_mutation.v3.HeaderMutation',
+      mutations: {
+        request_mutations: [{
+          append: {
+            header: { key: 'x-request-id', value: metadataValue(REQUEST_ID_HEADER) },
+            append_action: 'OVERWRITE_IF_EXISTS_OR_ADD',
+          },
+        }],
+      },
+    },
+  };
+}
+
 /** HTTP/1.1 to providers; chain clusters add the per-attempt translation filter before the codec. */
 function httpProtocolOptions(upstreamFilters: object[] = []) {
   return {
@@ -12,17 +65,15 @@ function httpProtocolOptions(upstreamFilters: object[] = []) {
       '@type': 'type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions',
       explicit_http_config: { http_protocol_options: {} },
       common_http_protocol_options: { idle_timeout: '60s' },
-      ...(upstreamFilters.length
-        ? {
-            http_filters: [
-              ...upstreamFilters,
-              {
-                name: 'envoy.filters.http.upstream_codec',
-                typed_config: { '@type': 'type.googleapis.com/envoy.extensions.filters.http.upstream_codec.v3.UpstreamCodec' },
-              },
-            ],
-          }
-        : {}),
+      http_filters: [
+        ...(upstreamFilters.length ? [restoreRequestIdFilter()] : []),
+        ...upstreamFilters,
+        stripEnvoyHeadersFilter(),
+        {
+          name: 'envoy.filters.http.upstream_codec',
+          typed_config: { '@type': 'type.googleapis.com/envoy.extensions.filters.http.upstream_codec.v3.UpstreamCodec' },
+        },
+      ],
     },
   };
 }

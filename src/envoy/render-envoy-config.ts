@@ -78,6 +78,9 @@ function renderBootstrap(config: TollgateConfig, options: RenderOptions) {
     merge_slashes: true,
     stream_idle_timeout: seconds(config.envoy.stream_idle_timeout_ms),
     request_headers_timeout: '10s',
+    // A request with an unknown method (PROPFIND, M-SEARCH…) gets Tollgate's 404 in the OpenAI shape, not a codec
+    // error that closes the connection.
+    http_protocol_options: { allow_custom_methods: true },
     // Only Tollgate chooses the route: a client-sent route header is dropped before route selection and before
     // any filter runs (this matters when a deployment opts into failure_mode_allow). A client-sent x-request-id is
     // dropped too, so Envoy always makes a fresh one: usage records and attempt tracking are keyed by it, and a
@@ -101,7 +104,14 @@ function renderBootstrap(config: TollgateConfig, options: RenderOptions) {
         },
       },
       extprocFilter,
-      { name: 'envoy.filters.http.router', typed_config: { '@type': 'type.googleapis.com/envoy.extensions.filters.http.router.v3.Router' } },
+      {
+        name: 'envoy.filters.http.router',
+        typed_config: {
+          '@type': 'type.googleapis.com/envoy.extensions.filters.http.router.v3.Router',
+          // No x-envoy-expected-rq-timeout-ms (and the like) to providers, no x-envoy-upstream-service-time to clients.
+          suppress_envoy_headers: true,
+        },
+      },
     ],
   };
   return {

@@ -8,7 +8,10 @@
 export const RESPONSE_HEADERS_NAMESPACE = 'tollgate.response_headers';
 
 /** Every header a stage may set through ctx.responseHeaders; Envoy's routes list them once, so keep this closed. */
+export const REQUEST_ID_HEADER = 'x-tollgate-request-id';
+
 export const METADATA_RESPONSE_HEADERS = [
+  REQUEST_ID_HEADER,
   'x-tollgate-model',
   'x-tollgate-cache',
   'x-tollgate-cache-verify',
@@ -22,10 +25,13 @@ export const METADATA_RESPONSE_HEADERS = [
 
 export type MetadataResponseHeader = (typeof METADATA_RESPONSE_HEADERS)[number];
 
+/** The metadata value of one of these headers, as an Envoy format string. */
+export const metadataValue = (name: MetadataResponseHeader) => `%DYNAMIC_METADATA(${RESPONSE_HEADERS_NAMESPACE}:${name})%`;
+
 /** The route's response_headers_to_add entries that copy the metadata into headers (but those the route sets itself). */
 export function responseHeadersFromMetadata(except: readonly MetadataResponseHeader[] = []): object[] {
   return METADATA_RESPONSE_HEADERS.filter((name) => !except.includes(name)).map((name) => ({
-    header: { key: name, value: `%DYNAMIC_METADATA(${RESPONSE_HEADERS_NAMESPACE}:${name})%` },
+    header: { key: name, value: metadataValue(name) },
     append_action: 'OVERWRITE_IF_EXISTS_OR_ADD',
   }));
 }

@@ -2,7 +2,7 @@ import type { TollgateConfig } from '../config/types.ts';
 import { chainClusterName, chainMasks, popcount } from './chains.ts';
 import { clusterName, INTERNAL_HEADERS, ROUTE_CONFIG_NAME, ROUTE_HEADER, seconds } from './names.ts';
 import { ENDPOINT_METADATA_NAMESPACE } from './provider-endpoints.ts';
-import { responseHeadersFromMetadata } from './response-headers.ts';
+import { METADATA_RESPONSE_HEADERS, responseHeadersFromMetadata } from './response-headers.ts';
 
 /** The routes (RDS): one per provider and one per chain subset, chosen by the x-tollgate-route header Tollgate sets. */
 const header = (key: string, value: string) => ({ header: { key, value }, append_action: 'OVERWRITE_IF_EXISTS_OR_ADD' });
@@ -24,8 +24,14 @@ const PREVIOUS_HOSTS = [{
   typed_config: { '@type': 'type.googleapis.com/envoy.extensions.retry.host.previous_hosts.v3.PreviousHostsPredicate' },
 }];
 
+/**
+ * Response headers of the provider that the client must not see: its length (Tollgate may rewrite bodies) and every
+ * header Tollgate sets itself — above all the provider's own x-ratelimit-*, which describe Tollgate's account with the
+ * provider, not the client's quota. Envoy removes them before it adds Tollgate's values from the metadata.
+ */
+const PROVIDER_RESPONSE_HEADERS_TO_REMOVE = ['content-length', ...METADATA_RESPONSE_HEADERS];
+
 const commonResponseHeaders = [
-  header('x-tollgate-request-id', '%REQ(x-request-id)%'),
   header('x-tollgate-attempts', '%UPSTREAM_REQUEST_ATTEMPT_COUNT%'),
 ];
 
@@ -46,8 +52,7 @@ export function renderRoutes(config: TollgateConfig) {
       },
     },
     request_headers_to_remove: INTERNAL_HEADERS,
-    // Tollgate may rewrite bodies (translation, error normalisation), so the provider's length does not hold.
-    response_headers_to_remove: ['content-length'],
+    response_headers_to_remove: PROVIDER_RESPONSE_HEADERS_TO_REMOVE,
     response_headers_to_add: [
       ...commonResponseHeaders,
       header('x-tollgate-provider', name),
@@ -83,7 +88,7 @@ export function renderRoutes(config: TollgateConfig) {
           },
         },
         request_headers_to_remove: INTERNAL_HEADERS,
-        response_headers_to_remove: ['content-length'],
+        response_headers_to_remove: PROVIDER_RESPONSE_HEADERS_TO_REMOVE,
         response_headers_to_add: [
           ...commonResponseHeaders,
           header('x-tollgate-provider', `%UPSTREAM_METADATA(["${ENDPOINT_METADATA_NAMESPACE}","provider"])%`),

@@ -4,6 +4,8 @@ import { errors } from '../errors/errors.ts';
 import { GatewayError } from '../errors/gateway-error.ts';
 import { renderOpenAIError, toGatewayError } from '../errors/render.ts';
 import { UpstreamEdits, type RequestContext } from './context.ts';
+import { REQUEST_ID_HEADER } from '../envoy/response-headers.ts';
+import { checkJsonLimits, DEFAULT_JSON_LIMITS, type JsonLimits } from './json-limits.ts';
 import { ANSWERING_MODEL_ATTRIBUTE, ANSWERING_PROVIDER_ATTRIBUTE } from '../extproc/attributes.ts';
 import type { Attributes, HeaderEdits, PhaseEvent, PhaseReply, Phase, StreamHandler } from './phases.ts';
 import type { DirectAnswer, Stage, StageResult } from './stage.ts';
@@ -15,12 +17,17 @@ export interface PipelineOptions {
   now: () => number;
   /** A request's collector of store commands for one round trip per phase; absent without a Redis store. */
   newRoundTrip?: () => RoundTrip;
+  /** Bounds on the nesting and size of JSON bodies (config `requests`), read per request so a reload applies. */
+  jsonLimits?: () => JsonLimits;
 }
 
 const STRICT_UTF8 = new TextDecoder('utf-8', { fatal: true });
 
-/** Decodes a JSON request body; bad bytes and bad JSON are the client's fault (400), never a crash. */
-export function decodeJsonBody(raw: Buffer): Record<string, unknown> {
+/**
+ * Decodes a JSON request body; bad bytes, bad JSON and JSON over the limits are the client's fault (400), never a
+ * crash. The limits are checked here, before any stage could stringify, clone or validate the body recursively.
+ */
+export function decodeJsonBody(raw: Buffer, limits?: JsonLimits): Record<string, unknown> {
   let text: string;
   try {
     text = STRICT_UTF8.decode(raw);
@@ -35,6 +42,10 @@ export function decodeJsonBody(raw: Buffer): Record<string, unknown> {
   }
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
     throw errors.badRequest('The request body must be a JSON object.', null, 'invalid_json');
+  }
+  if (limits) {
+    const overLimit = checkJsonLimits(parsed, limits);
+    if (overLimit) throw overLimit;
   }
   return parsed as Record<string, unknown>;
 }
@@ -133,7 +144,7 @@ class RequestPipeline implements StreamHandler {
 
   private async onRequestBody(raw: Buffer): Promise<PhaseReply> {
     const ctx = this.requireCtx();
-    ctx.body = decodeJsonBody(raw);
+    ctx.body = decodeJsonBody(raw, this.options.jsonLimits?.() ?? DEFAULT_JSON_LIMITS);
     return this.finishRequest('request_body');
   }
 
@@ -153,7 +164,9 @@ class RequestPipeline implements StreamHandler {
     }
     return {
       kind: 'continue', phase, headers, ...(body ? { body } : {}), clearRouteCache: edits.clearRouteCache,
-      ...(ctx.responseHeaders.size ? { responseHeaders: [...ctx.responseHeaders] } : {}),
+      // The request id travels as metadata too: Envoy strips x-request-id from the request before it reaches a
+      // provider, so the route reads the client's x-tollgate-request-id (and each attempt its id) from there.
+      responseHeaders: [...ctx.responseHeaders, [REQUEST_ID_HEADER, ctx.requestId]],
     };
   }
 

@@ -3,8 +3,9 @@
  * of well-known fields; fields they do not name pass through untouched (new OpenAI parameters keep working, and
  * the provider remains the judge of what it supports).
  */
-const number = { type: 'number' } as const;
 const positiveInt = { type: 'integer', minimum: 1 } as const;
+/** Optional fields OpenAI also accepts as null. */
+const orNull = (type: string) => ({ type: [type, 'null'] }) as const;
 
 const content = {
   anyOf: [{ type: 'string' }, { type: 'array', items: { type: 'object', required: ['type'] } }, { type: 'null' }],
@@ -17,12 +18,17 @@ const message = {
     role: { enum: ['system', 'developer', 'user', 'assistant', 'tool', 'function'] },
     content,
     name: { type: 'string' },
-    tool_calls: { type: 'array', items: { type: 'object' } },
+    tool_calls: { type: ['array', 'null'], items: { type: 'object' } },
     tool_call_id: { type: 'string' },
+    refusal: orNull('string'),
+    function_call: orNull('object'),
   },
   allOf: [
     { if: { properties: { role: { const: 'tool' } } }, then: { required: ['tool_call_id', 'content'] } },
     { if: { properties: { role: { enum: ['system', 'developer', 'user'] } } }, then: { required: ['content'] } },
+    // Fields only an assistant message (or a tool result) may carry.
+    { if: { properties: { role: { not: { const: 'assistant' } } } }, then: { not: { anyOf: [{ required: ['refusal'] }, { required: ['function_call'] }, { required: ['tool_calls'] }] } } },
+    { if: { properties: { role: { not: { const: 'tool' } } } }, then: { not: { required: ['tool_call_id'] } } },
   ],
 } as const;
 
@@ -39,13 +45,25 @@ export const chatCompletionSchema = {
     n: { type: 'integer', minimum: 1, maximum: 128 },
     max_tokens: positiveInt,
     max_completion_tokens: positiveInt,
-    presence_penalty: number,
-    frequency_penalty: number,
-    seed: { type: 'integer' },
+    presence_penalty: { type: ['number', 'null'], minimum: -2, maximum: 2 },
+    frequency_penalty: { type: ['number', 'null'], minimum: -2, maximum: 2 },
+    seed: { type: ['integer', 'null'], minimum: Number.MIN_SAFE_INTEGER, maximum: Number.MAX_SAFE_INTEGER },
+    logprobs: orNull('boolean'),
+    top_logprobs: { type: ['integer', 'null'], minimum: 0, maximum: 20 },
+    logit_bias: { type: ['object', 'null'], additionalProperties: { type: 'number', minimum: -100, maximum: 100 } },
+    parallel_tool_calls: orNull('boolean'),
+    store: orNull('boolean'),
+    service_tier: { enum: ['auto', 'default', 'flex', 'scale', 'priority', null] },
+    reasoning_effort: orNull('string'),
+    modalities: { type: ['array', 'null'], items: { type: 'string' } },
+    audio: orNull('object'),
+    prediction: orNull('object'),
+    // OpenAI: up to 16 pairs of strings.
+    metadata: { type: ['object', 'null'], maxProperties: 16, additionalProperties: { type: 'string', maxLength: 512 } },
     stop: { anyOf: [{ type: 'string' }, { type: 'array', items: { type: 'string' }, maxItems: 4 }, { type: 'null' }] },
     user: { type: 'string' },
-    tools: { type: 'array', items: { type: 'object', required: ['type'] } },
-    tool_choice: { anyOf: [{ type: 'string' }, { type: 'object' }] },
+    tools: { type: 'array', minItems: 1, items: { type: 'object', required: ['type'] } },
+    tool_choice: { anyOf: [{ enum: ['none', 'auto', 'required'] }, { type: 'object', required: ['type'] }] },
     response_format: { type: 'object', required: ['type'] },
   },
 } as const;
@@ -58,7 +76,7 @@ export const embeddingsSchema = {
     input: {
       anyOf: [
         { type: 'string' },
-        { type: 'array', minItems: 1, items: { anyOf: [{ type: 'string' }, { type: 'integer' }, { type: 'array', items: { type: 'integer' } }] } },
+        { type: 'array', minItems: 1, maxItems: 2048, items: { anyOf: [{ type: 'string' }, { type: 'integer' }, { type: 'array', items: { type: 'integer' } }] } },
       ],
     },
     encoding_format: { enum: ['float', 'base64'] },

@@ -10,6 +10,28 @@ import { providerAdapter } from '../providers/registry.ts';
 import { translateForProvider } from '../providers/translate.ts';
 import type { AttemptLog } from '../upstream/attempt-log.ts';
 
+/**
+ * Client headers a provider request keeps whatever the allow-list says: what HTTP needs to carry the body, and what
+ * Envoy needs until its last upstream filter removes it (x-request-id, x-forwarded-*, x-envoy-*; see clusters.ts).
+ */
+const TRANSPORT_HEADERS = new Set(['host', 'content-type', 'content-length', 'transfer-encoding', 'te', 'x-request-id']);
+const allowLists = new WeakMap<readonly string[], ReadonlySet<string>>();
+
+/**
+ * Only the allow-listed client headers (config `requests.forward_headers`) go to a provider: the others are removed
+ * from the upstream request. Headers Tollgate sets itself (credential, version headers) are not touched.
+ */
+export function dropUnlistedClientHeaders(ctx: RequestContext, forward: readonly string[]): void {
+  let allowed = allowLists.get(forward);
+  if (!allowed) allowLists.set(forward, (allowed = new Set(forward)));
+  for (const name of ctx.requestHeaders.keys()) {
+    if (name.startsWith(':') || TRANSPORT_HEADERS.has(name) || allowed.has(name)) continue;
+    if (name.startsWith('x-envoy-') || name.startsWith('x-forwarded-')) continue;
+    if (ctx.upstream.setHeaders.has(name)) continue;
+    ctx.upstream.removeHeader(name);
+  }
+}
+
 /** The candidates that no exclusion (tenant config, kill switch, policy) removed, in fallback order. */
 export function allowedCandidates(routing: RoutingConstraints): RouteCandidate[] {
   return routing.candidates.filter((candidate) =>
@@ -94,6 +116,7 @@ export function routeStage(deps: RouteStageDeps): Stage {
       }
       // Compressed SSE could not be read chunk by chunk; the provider must answer in plain bytes.
       ctx.upstream.removeHeader('accept-encoding');
+      dropUnlistedClientHeaders(ctx, deps.config.catalog().config.requests?.forward_headers ?? []);
       ctx.upstream.clearRouteCache = true;
     },
 

@@ -36,6 +36,7 @@ import type { Pool } from 'undici';
 import { stringify } from 'yaml';
 import { Catalog } from '../../src/config/catalog.ts';
 import { validateConfig } from '../../src/config/load-config.ts';
+import { DEFAULT_FORWARD_HEADERS } from '../../src/config/schema.ts';
 import type { ProviderAdapter, TranslateRequestInput } from '../../src/providers/provider-adapter.ts';
 import { anthropicAdapter } from '../../src/providers/anthropic/adapter.ts';
 import { openaiAdapter } from '../../src/providers/openai/adapter.ts';
@@ -116,6 +117,8 @@ function tollgateConfigObject(ports: { listener: number; envoyAdmin: number; ext
     logging: { level: 'warn' },
     // Every stream carries the same prompt: a cache would answer all but the first.
     cache: { defaults: { mode: 'off' } },
+    // The paced mode's chunk delay is a client header the fakes must receive.
+    requests: { forward_headers: [...DEFAULT_FORWARD_HEADERS, 'x-fake-chunk-delay-ms'] },
     providers: {
       openai: { type: 'openai', base_url: openaiUrl, api_key_env: 'BENCH_OPENAI_KEY' },
       anthropic: { type: 'anthropic', base_url: `${anthropicUrl}/v1`, api_key_env: 'BENCH_ANTHROPIC_KEY' },

@@ -10,6 +10,7 @@ describe('bad input through Envoy', () => {
   beforeAll(async () => {
     const config = testConfig();
     config.envoy = { max_request_body_bytes: LIMIT, upstream_timeout_ms: 1000 };
+    config.requests = { max_json_values: 10_000 };
     h = await startHarness({ config });
   });
   afterAll(async () => h?.stop());
@@ -73,6 +74,25 @@ describe('bad input through Envoy', () => {
     const result = await post('/chat/completions', bytes);
     expect(result.status).toBe(400);
     expectOpenAIError(result, 'invalid_encoding');
+    expect(h.fake.requestCount).toBe(0);
+  });
+
+  it('rejects JSON nested deeper than requests.max_json_depth with 400 json_too_deep, naming the field', async () => {
+    // 30,000 nested arrays parse, but would overflow the stack of any recursive JSON.stringify/clone after it.
+    const deep = '['.repeat(30_000) + ']'.repeat(30_000);
+    const result = await post('/chat/completions', `{"model":"gpt-4o-mini","messages":[{"role":"user","content":"hi"}],"metadata":${deep}}`);
+    expect(result.status).toBe(400);
+    expectOpenAIError(result, 'json_too_deep');
+    expect(result.json.error.param).toBe('metadata');
+    expect(result.json.error.type).toBe('invalid_request_error');
+    expect(h.fake.requestCount).toBe(0);
+  });
+
+  it('rejects JSON with more values than requests.max_json_values with 400 json_too_many_values', async () => {
+    const result = await post('/embeddings', JSON.stringify({ model: 'text-embedding-3-small', input: Array.from({ length: 20_000 }, () => 1) }));
+    expect(result.status).toBe(400);
+    expectOpenAIError(result, 'json_too_many_values');
+    expect(result.json.error.param).toBe('input');
     expect(h.fake.requestCount).toBe(0);
   });
 

@@ -69,7 +69,12 @@ export const DEFAULT_EMBEDDING_MODELS: readonly string[] = [
 
 // ───────────────────────────────────────────────────────────────── server
 
-const JSON_HEADERS = { 'content-type': 'application/json', 'openai-version': '2020-10-01' } as const;
+/** Like OpenAI, every answer reports the caller's rate-limit state with the provider (a gateway must not pass it on). */
+const PROVIDER_RATE_LIMIT_HEADERS = {
+  'x-ratelimit-limit-requests': '10000', 'x-ratelimit-remaining-requests': '9999', 'x-ratelimit-reset-requests': '6ms',
+  'x-ratelimit-limit-tokens': '30000000', 'x-ratelimit-remaining-tokens': '29999990', 'x-ratelimit-reset-tokens': '0s',
+} as const;
+const JSON_HEADERS = { 'content-type': 'application/json', 'openai-version': '2020-10-01', ...PROVIDER_RATE_LIMIT_HEADERS } as const;
 
 export async function startFakeOpenAI(opts: FakeOpenAIOptions = {}): Promise<FakeOpenAI> {
   const chatModels: ReadonlySet<string> = new Set(opts.models?.chat ?? DEFAULT_CHAT_MODELS);

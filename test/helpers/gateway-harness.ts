@@ -5,6 +5,7 @@ import OpenAI from 'openai';
 import { pino, type Logger } from 'pino';
 import { stringify } from 'yaml';
 import { validateConfig } from '../../src/config/load-config.ts';
+import { DEFAULT_FORWARD_HEADERS } from '../../src/config/schema.ts';
 import type { TollgateConfig } from '../../src/config/types.ts';
 import { envoyBinary, startEnvoy, waitForEnvoyReady, type EnvoyProcess } from '../../src/envoy/envoy-process.ts';
 import { renderEnvoyConfig } from '../../src/envoy/render-envoy-config.ts';
@@ -14,6 +15,8 @@ import type { Store } from '../../src/store/store.ts';
 import { startFakeOpenAI, type FakeOpenAI, type FakeOpenAIOptions } from '../fakes/openai-provider.ts';
 import { freePort } from './free-port.ts';
 
+/** Client headers that steer the fake providers (faults, pacing); the harness's config forwards them. */
+export const FAKE_CONTROL_HEADERS = ['x-fake-fault', 'x-fake-chunk-delay-ms'] as const;
 export const PROVIDER_KEY = 'sk-fake-provider-key';
 export const ADMIN_TOKEN = 'test-admin-token';
 /** Providers with this base URL are pointed at the harness's fake provider. */
@@ -91,6 +94,9 @@ async function startHarnessOnce(options: HarnessOptions): Promise<Harness> {
   raw.envoy = { ...(raw.envoy as object), admin: { address: '127.0.0.1', port: envoyAdminPort } };
   raw.extproc = { ...(raw.extproc as object), address: '127.0.0.1', port: 0 };
   raw.admin = { address: '127.0.0.1', port: 0, token_env: 'TEST_ADMIN_TOKEN' };
+  // The fakes' fault injection travels in client headers, which the gateway forwards only when allow-listed.
+  const requests = (raw.requests ?? {}) as { forward_headers?: string[] };
+  raw.requests = { ...requests, forward_headers: requests.forward_headers ?? [...DEFAULT_FORWARD_HEADERS, ...FAKE_CONTROL_HEADERS] };
   for (const provider of Object.values(raw.providers as Record<string, { base_url: string }>)) {
     if (provider.base_url === PLACEHOLDER_URL) provider.base_url = fake.url;
   }
@@ -151,6 +157,8 @@ async function startHarnessOnce(options: HarnessOptions): Promise<Harness> {
       copy.envoy = raw.envoy;
       copy.extproc = raw.extproc;
       copy.admin = raw.admin;
+      const nextRequests = (copy.requests ?? {}) as { forward_headers?: string[] };
+      copy.requests = { ...nextRequests, forward_headers: nextRequests.forward_headers ?? [...DEFAULT_FORWARD_HEADERS, ...FAKE_CONTROL_HEADERS] };
       for (const provider of Object.values(copy.providers as Record<string, { base_url: string }>)) {
         if (provider.base_url === PLACEHOLDER_URL) provider.base_url = fake.url;
       }
