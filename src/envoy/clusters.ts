@@ -26,12 +26,28 @@ export const ENVOY_REQUEST_HEADERS = [
   'x-envoy-decorator-operation',
 ] as const;
 
+/**
+ * The one id a provider does get: Tollgate's request id as `x-client-request-id`, the header OpenAI documents for a
+ * caller's own request id (others ignore it), so a provider's support and logs can be matched with our ledger.
+ */
+export const PROVIDER_REQUEST_ID_HEADER = 'x-client-request-id';
+
 function stripEnvoyHeadersFilter() {
   return {
     name: 'envoy.filters.http.header_mutation',
     typed_config: {
       '@type': 'type.googleapis.com/envoy.extensions.filters.http.header_mutation.v3.HeaderMutation',
-      mutations: { request_mutations: ENVOY_REQUEST_HEADERS.map((name) => ({ remove: name })) },
+      mutations: {
+        request_mutations: [
+          {
+            append: {
+              header: { key: PROVIDER_REQUEST_ID_HEADER, value: metadataValue(REQUEST_ID_HEADER) },
+              append_action: 'OVERWRITE_IF_EXISTS_OR_ADD',
+            },
+          },
+          ...ENVOY_REQUEST_HEADERS.map((name) => ({ remove: name })),
+        ],
+      },
     },
   };
 }

@@ -141,7 +141,7 @@ describe('usage ledger across a crash of Tollgate', () => {
     // After the restart: more traffic, served normally.
     for (let i = 0; i < 20; i += 1) answers.push(await chat(index++));
 
-    const received = new Set(fake.requests.map((r) => String(r.headers['x-request-id'])));
+    const received = new Set(fake.requests.map((r) => String(r.headers['x-client-request-id'])));
     expect(inFlightAtKill).toBeGreaterThan(20);
     expect(received.size).toBe(fake.requests.length);
     // Every admitted request has its record, and none stays open (orphans closed by the reconciler).

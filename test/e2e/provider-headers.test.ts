@@ -51,13 +51,15 @@ describe('headers between the gateway and providers', () => {
     expect(received['openai-organization']).toBe('org-123');
     expect(received.accept).toBe('application/json');
     expect(received.authorization).toBe('Bearer sk-fake-provider-key');
-    expect(names.filter((n) => !['host', 'content-type', 'content-length', 'authorization', 'user-agent', 'openai-organization', 'accept', 'x-fake-fault'].includes(n))).toEqual([]);
+    expect(names.filter((n) => !['host', 'content-type', 'content-length', 'authorization', 'user-agent', 'openai-organization', 'accept', 'x-fake-fault', 'x-client-request-id'].includes(n))).toEqual([]);
   }
 
   it('sends a single provider only the allow-listed client headers and none of Envoy\'s', async () => {
     const response = await chat('gpt-4o-mini');
     expect(response.status).toBe(200);
     expect(response.headers.get('x-tollgate-request-id')).toMatch(/^[0-9a-f-]{36}$/);
+    // The provider gets Tollgate's request id, under the header OpenAI documents for a caller's own id.
+    expect(h.fake.requests.at(-1)?.headers['x-client-request-id']).toBe(response.headers.get('x-tollgate-request-id'));
     expect(response.headers.get('x-envoy-upstream-service-time')).toBeNull();
     expect(h.fake.requests).toHaveLength(1);
     expectOnlyWhatProvidersNeed(h.fake.requests[0]?.headers as Record<string, unknown>);
