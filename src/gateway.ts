@@ -37,7 +37,7 @@ import { routeStage } from './stages/route.ts';
 import { validateStage } from './stages/validate.ts';
 import { createStore, type StoreConfig } from './store/create-store.ts';
 import { RedisStore } from './store/redis-store.ts';
-import { RoundTrip } from './store/round-trip.ts';
+import { EndPhaseBatcher, RoundTrip } from './store/round-trip.ts';
 import { createAttemptHandler } from './upstream/attempt-handler.ts';
 import { AttemptLog } from './upstream/attempt-log.ts';
 import type { Store } from './store/store.ts';
@@ -140,6 +140,11 @@ export async function startTollgate(options: TollgateOptions): Promise<Tollgate>
   // Token buckets and budgets: Lua on the store's Redis (one call to reserve, one to settle), in process otherwise.
   const quota = await createQuota({ config, store, metrics, logger, env, ledger });
   const redisClient = store instanceof RedisStore ? store.client : null;
+  // End phases of many requests share one pipeline (src/store/round-trip.ts).
+  const storeSection = options.config.store;
+  const endPhaseBatcher = redisClient
+    ? new EndPhaseBatcher(redisClient, { windowMs: storeSection.type === 'redis' ? storeSection.end_phase_batch_ms ?? 5 : 0 })
+    : null;
   for (const guardrail of options.config.guardrails.external) {
     if (guardrail.applies_to !== 'input') logger.warn({ guardrail: guardrail.name }, 'external guardrails check requests only for now: answers are not sent to it');
   }
@@ -152,7 +157,7 @@ export async function startTollgate(options: TollgateOptions): Promise<Tollgate>
       return { maxDepth: requests?.max_json_depth ?? 64, maxValues: requests?.max_json_values ?? 100_000 };
     },
     // One Redis round trip per phase for every stage that talks to the store (src/store/round-trip.ts).
-    ...(redisClient ? { newRoundTrip: () => new RoundTrip(redisClient) } : {}),
+    ...(redisClient ? { newRoundTrip: () => new RoundTrip(redisClient, endPhaseBatcher) } : {}),
     stages: [
       authStage({ keys, staticKeys: () => staticKeys, config }),
       validateStage(),
@@ -284,6 +289,7 @@ export async function startTollgate(options: TollgateOptions): Promise<Tollgate>
       killSwitches.stop();
       await Promise.all([extproc.stop(), admin.stop()]);
       await keys.stop();
+      await endPhaseBatcher?.flush();
       // After the servers: requests that ended during shutdown have queued their final entries.
       await ledger?.stop();
       await policy?.stop();

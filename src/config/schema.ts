@@ -124,7 +124,14 @@ export const configSchema = {
         { type: 'object', additionalProperties: false, required: ['type'], properties: { type: { const: 'memory' } } },
         {
           type: 'object', additionalProperties: false, required: ['type'],
-          properties: { type: { const: 'redis' }, url: { type: 'string' }, url_env: { type: 'string' } },
+          properties: {
+            type: { const: 'redis' }, url: { type: 'string' }, url_env: { type: 'string' },
+            /**
+             * How long the end phases of requests (settlement, cache store, final ledger entry: nothing a client
+             * waits for) are collected into one pipeline; 0 sends each request's at once.
+             */
+            end_phase_batch_ms: { type: 'integer', minimum: 0, maximum: 100, default: 5 },
+          },
         },
       ],
     },

@@ -125,7 +125,7 @@ export interface TollgateConfig {
     /** Lower-case names of client headers forwarded to providers (allow-list; Tollgate's own headers aside). */
     forward_headers: string[];
   };
-  store: { type: 'memory' } | { type: 'redis'; url?: string; url_env?: string };
+  store: { type: 'memory' } | { type: 'redis'; url?: string; url_env?: string; end_phase_batch_ms?: number };
   logging: { level: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'silent' };
   providers: Record<string, ProviderConfig>;
   models: Record<string, ModelConfig>;

@@ -283,6 +283,8 @@ class RequestPipeline implements StreamHandler {
     if (this.ended || !this.ctx) return;
     this.ended = true;
     const ctx = this.ctx;
+    // Nothing the stages send from here is awaited by the client: it may share a batch with other requests.
+    ctx.roundTrip?.enterEndPhase();
     for (const stage of this.options.stages) {
       try {
         const returned = stage.onResponseEnd?.(ctx);
