@@ -18,6 +18,7 @@ import { startLedger, type Ledger } from './ledger/ledger.ts';
 import { createLogger } from './observability/logger.ts';
 import { GatewayMetrics } from './observability/metrics.ts';
 import { createPipeline } from './pipeline/runner.ts';
+import { eagerRequestBody } from './cache/envoy-fallback.ts';
 import { createQuota } from './quota/create-quota.ts';
 import { startPolicyRuntime } from './policy/policy-runtime.ts';
 import { KillSwitches } from './routing/kill-switches.ts';
@@ -152,6 +153,8 @@ export async function startTollgate(options: TollgateOptions): Promise<Tollgate>
   const newHandler = createPipeline({
     logger,
     now,
+    // Fixed at start, like the Envoy bootstrap it must match.
+    eagerRequestBody: eagerRequestBody(options.config),
     jsonLimits: () => {
       const requests = config.catalog().config.requests;
       return { maxDepth: requests?.max_json_depth ?? 64, maxValues: requests?.max_json_values ?? 100_000 };

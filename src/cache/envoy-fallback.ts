@@ -29,3 +29,12 @@ export const SEND_RESPONSE_HEADERS: ProcessingModeOverride = {
 export function fallbackExtProcOptions(config: TollgateConfig): { allow_mode_override?: true } {
   return anyFallbackRule(config.cache) ? { allow_mode_override: true } : {};
 }
+
+/**
+ * Whether Envoy sends request bodies without waiting for the headers' reply (extproc.eager_request_body). Decided
+ * once from the config the bootstrap is rendered from: the filter lives in the bootstrap, which a reload does not
+ * change, and Envoy ignores mode overrides in this mode, so stale/default rules keep the classic exchange.
+ */
+export function eagerRequestBody(config: TollgateConfig): boolean {
+  return config.extproc.eager_request_body !== false && !anyFallbackRule(config.cache);
+}

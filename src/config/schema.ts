@@ -80,6 +80,12 @@ export const configSchema = {
          * CPU per request; http2: the gRPC method served on Node's HTTP/2 server; grpc-js: through @grpc/grpc-js.
          */
         transport: { enum: ['http2', 'grpc-js', 'h2-lite'], default: 'h2-lite' },
+        /**
+         * Envoy sends the request body right behind its headers (one ext_proc round trip per request less; the body
+         * reaches providers chunked). Off by itself while any cache rule has stale_on_error or a default_response:
+         * those need a processing-mode override, which Envoy ignores in this mode.
+         */
+        eager_request_body: { type: 'boolean', default: true },
         /** A Unix socket instead of address:port, for a Tollgate beside its Envoy (no TCP on the hot path). */
         socket_path: { type: 'string', minLength: 1 },
         /** Where Envoy finds Tollgate processes, when several serve one Envoy (default: address:port). */

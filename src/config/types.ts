@@ -115,7 +115,7 @@ export interface TollgateConfig {
     /** Where the rendered bootstrap and the watched dynamic resources live. */
     config_dir: string;
   };
-  extproc: { address: string; port: number; transport: 'http2' | 'grpc-js' | 'h2-lite'; socket_path?: string; endpoints?: Array<{ address: string; port: number }> };
+  extproc: { address: string; port: number; transport: 'http2' | 'grpc-js' | 'h2-lite'; eager_request_body?: boolean; socket_path?: string; endpoints?: Array<{ address: string; port: number }> };
   admin: { address: string; port: number; token_env: string };
   requests: {
     /** Deepest nesting of arrays and objects in a JSON body (the body itself is depth 1). */

@@ -1,5 +1,5 @@
 import { stringify } from 'yaml';
-import { fallbackExtProcOptions } from '../cache/envoy-fallback.ts';
+import { eagerRequestBody, fallbackExtProcOptions } from '../cache/envoy-fallback.ts';
 import type { TollgateConfig } from '../config/types.ts';
 import { RESPONSE_ATTRIBUTES } from '../extproc/attributes.ts';
 import { renderClusters } from './clusters.ts';
@@ -43,6 +43,7 @@ function extprocEndpoints(config: TollgateConfig): object[] {
 }
 
 function renderBootstrap(config: TollgateConfig, options: RenderOptions) {
+  const eager = eagerRequestBody(config);
   const extprocFilter = {
     name: 'envoy.filters.http.ext_proc',
     typed_config: {
@@ -57,12 +58,15 @@ function renderBootstrap(config: TollgateConfig, options: RenderOptions) {
       // one or a few chunks; x-tollgate-* response headers come from the route (see renderRoutes).
       processing_mode: {
         request_header_mode: 'SEND',
-        request_body_mode: 'BUFFERED',
+        // Eager: the buffer filter in front has already collected the whole body, so Envoy streams it to Tollgate as
+        // one chunk right behind the headers, and Tollgate answers both at once (see PipelineOptions.eagerRequestBody).
+        request_body_mode: eager ? 'STREAMED' : 'BUFFERED',
         request_trailer_mode: 'SKIP',
         response_header_mode: 'SKIP',
         response_body_mode: 'STREAMED',
         response_trailer_mode: 'SKIP',
       },
+      ...(eager ? { send_body_without_waiting_for_header_response: true } : {}),
       response_attributes: [...RESPONSE_ATTRIBUTES],
       // Lets a request ask for its response headers, so a stale/default answer can replace a failed chain's.
       ...fallbackExtProcOptions(config),

@@ -4,7 +4,7 @@ import type { CommonResponse } from '../generated/envoy/service/ext_proc/v3/Comm
 import type { ProcessingRequest__Output } from '../generated/envoy/service/ext_proc/v3/ProcessingRequest.ts';
 import type { ProcessingResponse } from '../generated/envoy/service/ext_proc/v3/ProcessingResponse.ts';
 import { RESPONSE_HEADERS_NAMESPACE } from '../envoy/response-headers.ts';
-import type { Attributes, HeaderEdits, HeaderMap, PhaseEvent, PhaseReply } from '../pipeline/phases.ts';
+import type { Attributes, ContinueReply, HeaderEdits, HeaderMap, ImmediateReply, PhaseEvent } from '../pipeline/phases.ts';
 import { RESPONSE_CODE_ATTRIBUTE } from './attributes.ts';
 
 /** Envoy keys attributes by the filter's canonical name, whatever the filter is called in the config. */
@@ -97,7 +97,7 @@ function responseHeadersMetadata(headers: Array<[string, string]>) {
   return { fields: { [RESPONSE_HEADERS_NAMESPACE]: { structValue: { fields } } } };
 }
 
-export function toProcessingResponse(reply: PhaseReply): ProcessingResponse {
+export function toProcessingResponse(reply: ContinueReply | ImmediateReply): ProcessingResponse {
   if (reply.kind === 'immediate') {
     return {
       immediate_response: {

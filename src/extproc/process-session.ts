@@ -12,6 +12,7 @@ import { toPhaseEvent, toProcessingResponse } from './messages.ts';
 export class ProcessSession {
   private pending: Promise<void> = Promise.resolve();
   private sawResponseEnd = false;
+  private answeredImmediately = false;
   private closed = false;
   private readonly handler: StreamHandler;
   private readonly write: (response: ProcessingResponse) => void;
@@ -53,12 +54,22 @@ export class ProcessSession {
   private async processOne(request: ProcessingRequest__Output): Promise<void> {
     const event = toPhaseEvent(request);
     if (!event) return; // trailers are not requested (mode SKIP); ignore anything else
+    if (this.answeredImmediately) return; // the request is over; Envoy may still have sent what it had queued
     const reply = await this.handler.handle(event);
-    if (reply.kind === 'immediate') this.sawResponseEnd = true;
     if ((event.phase === 'response_body' || event.phase === 'response_headers') && event.endOfStream) {
       this.sawResponseEnd = true;
     }
-    this.write(toProcessingResponse(reply));
+    if (reply.kind === 'deferred') return;
+    for (const one of reply.kind === 'sequence' ? reply.replies : [reply]) {
+      if (one.kind === 'immediate') {
+        this.sawResponseEnd = true;
+        this.answeredImmediately = true;
+        // An immediate response, when headers are still awaited too, is the one answer Envoy needs.
+        this.write(toProcessingResponse(one));
+        return;
+      }
+      this.write(toProcessingResponse(one));
+    }
   }
 
   private close(complete: boolean): void {

@@ -54,7 +54,21 @@ export interface ImmediateReply {
   details: string;
 }
 
-export type PhaseReply = ContinueReply | ImmediateReply;
+/**
+ * Nothing yet: the request headers' reply waits for the body (eager request bodies, see PipelineOptions), which
+ * Envoy sends without waiting for it; both replies then leave together.
+ */
+export interface DeferredReply {
+  kind: 'deferred';
+}
+
+/** Several replies in order, e.g. the held request headers' reply followed by the body's. */
+export interface ReplySequence {
+  kind: 'sequence';
+  replies: Array<ContinueReply | ImmediateReply>;
+}
+
+export type PhaseReply = ContinueReply | ImmediateReply | DeferredReply | ReplySequence;
 
 /** One per HTTP request (one ext_proc gRPC stream). */
 export interface StreamHandler {

@@ -19,6 +19,12 @@ export interface PipelineOptions {
   newRoundTrip?: () => RoundTrip;
   /** Bounds on the nesting and size of JSON bodies (config `requests`), read per request so a reload applies. */
   jsonLimits?: () => JsonLimits;
+  /**
+   * Envoy sends the request body right behind the headers without waiting for their reply
+   * (`send_body_without_waiting_for_header_response`, extproc.eager_request_body): the headers' reply is held until
+   * the body is in, and both leave in one write. One ext_proc round trip per request less.
+   */
+  eagerRequestBody?: boolean;
 }
 
 const STRICT_UTF8 = new TextDecoder('utf-8', { fatal: true });
@@ -136,6 +142,7 @@ class RequestPipeline implements StreamHandler {
     const answer = await this.runHook('onRequestHeaders');
     if (answer) return this.answer(answer);
     if (!endOfStream) {
+      if (this.options.eagerRequestBody) return { kind: 'deferred' };
       const modeOverride = this.ctx.processingModeOverride;
       return { kind: 'continue', phase: 'request_headers', ...(modeOverride ? { modeOverride } : {}) };
     }
@@ -144,8 +151,32 @@ class RequestPipeline implements StreamHandler {
 
   private async onRequestBody(raw: Buffer): Promise<PhaseReply> {
     const ctx = this.requireCtx();
-    ctx.body = decodeJsonBody(raw, this.options.jsonLimits?.() ?? DEFAULT_JSON_LIMITS);
-    return this.finishRequest('request_body');
+    // An immediate answer to the headers already ended the request; Envoy had sent the body anyway.
+    if (ctx.outcome !== 'pending') return { kind: 'deferred' };
+    if (!this.options.eagerRequestBody) {
+      ctx.body = decodeJsonBody(raw, this.options.jsonLimits?.() ?? DEFAULT_JSON_LIMITS);
+      return this.finishRequest('request_body');
+    }
+    let reply: PhaseReply;
+    try {
+      ctx.body = decodeJsonBody(raw, this.options.jsonLimits?.() ?? DEFAULT_JSON_LIMITS);
+      reply = await this.finishRequest('request_body');
+    } catch (error) {
+      reply = this.reject(toGatewayError(error));
+    }
+    if (reply.kind !== 'continue') return reply;
+    // The held headers' reply carries what only a headers reply may (header edits, route re-selection); the body's
+    // replaces the streamed chunk. Envoy drops content-length for streamed bodies (setting it back has no effect,
+    // tested), so providers get the body chunked.
+    const { headers, body, clearRouteCache, responseHeaders } = reply;
+    const headerEdits = { set: (headers?.set ?? []).filter(([name]) => name !== 'content-length'), remove: headers?.remove ?? [] };
+    return {
+      kind: 'sequence',
+      replies: [
+        { kind: 'continue', phase: 'request_headers', headers: headerEdits, ...(clearRouteCache ? { clearRouteCache } : {}), ...(responseHeaders ? { responseHeaders } : {}) },
+        { kind: 'continue', phase: 'request_body', ...(body ? { body } : {}) },
+      ],
+    };
   }
 
   /** Runs onRequest of every stage, then sends the accumulated upstream edits. */

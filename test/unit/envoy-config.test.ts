@@ -55,10 +55,26 @@ describe('rendered Envoy config', () => {
     const filters = bootstrap.static_resources.listeners[0].filter_chains[0].filters[0].typed_config.http_filters;
     const extproc = filters.find((f: { name: string }) => f.name === 'envoy.filters.http.ext_proc').typed_config;
     expect(extproc.failure_mode_allow).toBe(false);
+    // Eager request bodies: Envoy streams the (already buffered) body right behind the headers.
     expect(extproc.processing_mode).toMatchObject({
-      request_header_mode: 'SEND', request_body_mode: 'BUFFERED', response_header_mode: 'SKIP', response_body_mode: 'STREAMED',
+      request_header_mode: 'SEND', request_body_mode: 'STREAMED', response_header_mode: 'SKIP', response_body_mode: 'STREAMED',
     });
+    expect(extproc.send_body_without_waiting_for_header_response).toBe(true);
     expect(extproc.response_attributes).toEqual(['response.code', ANSWERING_PROVIDER_ATTRIBUTE, ANSWERING_MODEL_ATTRIBUTE]);
     expect(extproc.message_timeout).toBe('2.000s');
+  });
+
+  it('keeps the classic exchange (buffered body after the headers\' reply) when turned off or when a cache rule needs a mode override', () => {
+    const extprocOf = (c: typeof config) => {
+      const bootstrap = parse(renderEnvoyConfig(c, { dir }).files['envoy.yaml']) as Record<string, any>;
+      const filters = bootstrap.static_resources.listeners[0].filter_chains[0].filters[0].typed_config.http_filters;
+      return filters.find((f: { name: string }) => f.name === 'envoy.filters.http.ext_proc').typed_config;
+    };
+    const off = extprocOf({ ...config, extproc: { ...config.extproc, eager_request_body: false } });
+    expect(off.processing_mode.request_body_mode).toBe('BUFFERED');
+    expect(off.send_body_without_waiting_for_header_response).toBeUndefined();
+    const stale = extprocOf({ ...config, cache: { ...config.cache, defaults: { ...config.cache.defaults, stale_on_error: true } } });
+    expect(stale.processing_mode.request_body_mode).toBe('BUFFERED');
+    expect(stale.allow_mode_override).toBe(true);
   });
 });
