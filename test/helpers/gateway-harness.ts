@@ -14,6 +14,8 @@ import { startTollgate, type Tollgate } from '../../src/gateway.ts';
 import type { Store } from '../../src/store/store.ts';
 import { startFakeOpenAI, type FakeOpenAI, type FakeOpenAIOptions } from '../fakes/openai-provider.ts';
 import { freePort } from './free-port.ts';
+import { promptTexts, reportLeaks, scanForLeaks } from './leak-scan.ts';
+import { createLogger } from '../../src/observability/logger.ts';
 
 /** Client headers that steer the fake providers (faults, pacing); the harness's config forwards them. */
 export const FAKE_CONTROL_HEADERS = ['x-fake-fault', 'x-fake-chunk-delay-ms'] as const;
@@ -111,7 +113,8 @@ async function startHarnessOnce(options: HarnessOptions): Promise<Harness> {
     configPath,
     envoy: { dir: envoyDir, adminUrl: envoyAdminUrl },
     store: options.store,
-    logger: options.logger ?? pino({ level: process.env.TOLLGATE_TEST_LOG ?? 'silent' }),
+    // The production logger (its redaction included), writing to a file the leak scan reads at stop.
+    logger: options.logger ?? createLogger(process.env.TOLLGATE_TEST_LOG ?? 'info', pino.destination({ dest: join(dir, 'tollgate.log'), sync: true })),
     env: { ...process.env, TEST_OPENAI_KEY: PROVIDER_KEY, TEST_ADMIN_TOKEN: ADMIN_TOKEN },
   });
   // Envoy must reach the ext_proc port Tollgate actually bound.
@@ -136,6 +139,15 @@ async function startHarnessOnce(options: HarnessOptions): Promise<Harness> {
 
   const adminUrl = `http://127.0.0.1:${tollgate.adminPort}`;
   const baseUrl = `http://127.0.0.1:${listenerPort}/v1`;
+  // What must never be written anywhere: keys and tokens, and every prompt the provider received (kept across the
+  // fake's resets between tests).
+  const createdKeys: string[] = [];
+  const receivedBodies: unknown[] = [];
+  const resetFake = fake.reset.bind(fake);
+  fake.reset = () => {
+    receivedBodies.push(...fake.requests.map((request) => request.body));
+    resetFake();
+  };
   const harness: Harness = {
     baseUrl,
     envoyAdminUrl,
@@ -149,6 +161,7 @@ async function startHarnessOnce(options: HarnessOptions): Promise<Harness> {
       new OpenAI({ apiKey: key, baseURL: baseUrl, maxRetries: clientOptions.maxRetries ?? 0, timeout: clientOptions.timeout ?? 10_000 }),
     async createKey(team, app) {
       const created = await tollgate.keys.create({ org: 'acme', team, app, name: null, expiresAt: null });
+      createdKeys.push(created.key);
       return created.key;
     },
     async writeConfig(next) {
@@ -167,6 +180,13 @@ async function startHarnessOnce(options: HarnessOptions): Promise<Harness> {
     async stop() {
       await envoy.stop();
       await tollgate.stop();
+      await writeFile(join(dir, 'envoy.log'), envoyOutput.join('\n'));
+      receivedBodies.push(...fake.requests.map((request) => request.body));
+      const leaks = await scanForLeaks(dir, {
+        secrets: [PROVIDER_KEY, ADMIN_TOKEN, ...createdKeys],
+        prompts: promptTexts(receivedBodies),
+      });
+      await reportLeaks(configPath, leaks);
       await fake.close();
       await rm(dir, { recursive: true, force: true });
     },
