@@ -23,6 +23,11 @@ const NAMESPACE_PREFIX = `${TAG}:s:`;
 /** Verified outcomes per calibration scope: a hash of `a<bucket>` / `d<bucket>` counters. Kept 30 days after the last. */
 const OUTCOMES_PREFIX = `${TAG}:o:`;
 const OUTCOMES_TTL_SECONDS = 30 * 86_400;
+/**
+ * Namespaces whose decoded records one process keeps (each at most maxRecordsPerNamespace records, ~1.6 KiB each
+ * with a 384-dimension vector): the per-process copy stays bounded however many tenants and system prompts there are.
+ */
+export const MAX_DECODED_NAMESPACES = 256;
 
 const PUT_LUA = `
 local prefix, member, value = ARGV[1], ARGV[2], ARGV[3]
@@ -137,8 +142,11 @@ export class RedisCacheBackend implements CacheBackend {
     }
     const present = new Set(names);
     for (const name of known.keys()) if (!present.has(name)) known.delete(name);
+    // Re-inserted at the end: the Map's order is the namespaces' last use, and the least recently used goes first
+    // once the per-process copy holds more namespaces than it may.
+    this.decoded.delete(hash);
     if (known.size > 0) this.decoded.set(hash, known);
-    else this.decoded.delete(hash);
+    while (this.decoded.size > MAX_DECODED_NAMESPACES) this.decoded.delete(this.decoded.keys().next().value as string);
     return [...known.values()];
   }
 
@@ -157,6 +165,11 @@ export class RedisCacheBackend implements CacheBackend {
   async recordOutcome(scope: string, bucket: number, agreed: boolean): Promise<void> {
     const key = OUTCOMES_PREFIX + scope;
     await this.client.multi().hincrby(key, `${agreed ? 'a' : 'd'}${bucket}`, 1).expire(key, OUTCOMES_TTL_SECONDS).exec();
+  }
+
+  /** How many namespaces this process keeps decoded (bounded by MAX_DECODED_NAMESPACES). */
+  get decodedNamespaces(): number {
+    return this.decoded.size;
   }
 
   async close(): Promise<void> {

@@ -1,6 +1,6 @@
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
-import { RedisCacheBackend } from '../../../src/cache/redis-backend.ts';
+import { MAX_DECODED_NAMESPACES, RedisCacheBackend } from '../../../src/cache/redis-backend.ts';
 import { useRedisServer } from '../../helpers/redis-server.ts';
 import { textFeatures } from '../../../src/cache/near-miss.ts';
 import { cacheBackendContract, entry } from './backend-contract.ts';
@@ -48,5 +48,20 @@ describe('redis cache backend (real redis-server)', () => {
     // The namespace goes away in Redis (expiry, eviction, flush): the reader's copy follows.
     await redis.admin.flushall();
     expect(await reader.semanticRecords('ns')).toEqual([]);
+  });
+
+  it('bounds the per-process copy of decoded records by namespaces, least recently used out first', async () => {
+    const writer = await make({ maxEntries: 1000, maxBytes: 10_000_000 });
+    const reader = (await make({ maxEntries: 1000, maxBytes: 10_000_000 })) as RedisCacheBackend;
+    const count = MAX_DECODED_NAMESPACES + 10;
+    for (let i = 0; i < count; i += 1) {
+      const key = `k${i}`;
+      await writer.put(key, entry('{"a":1}', Date.now()), { namespace: `ns${i}`, record: { key, vector: Float32Array.from([1, 0]), features: textFeatures(`question ${i}`) } });
+      expect((await reader.semanticRecords(`ns${i}`)).map((r) => r.key)).toEqual([key]);
+    }
+    expect(reader.decodedNamespaces).toBe(MAX_DECODED_NAMESPACES);
+    // An evicted namespace is read from Redis again, whole.
+    expect((await reader.semanticRecords('ns0')).map((r) => r.key)).toEqual(['k0']);
+    expect(reader.decodedNamespaces).toBe(MAX_DECODED_NAMESPACES);
   });
 });
