@@ -64,6 +64,11 @@ function crossReferenceProblems(config: TollgateConfig): string[] {
   };
   config.keys.forEach((key, index) => checkTenant(`keys.${index}`, key));
   if (config.demo) checkTenant('demo', config.demo);
+  for (const [step, tenant] of Object.entries(config.demo?.tour ?? {})) {
+    if (!config.demo || !tenant) continue;
+    checkTenant(`demo.tour.${step}`, { org: config.demo.org, team: tenant.team, app: tenant.app });
+    if (tenant.model && !config.models[tenant.model]) problems.push(`demo.tour.${step}.model: unknown model "${tenant.model}"`);
+  }
   problems.push(...cacheConfigProblems(config));
   problems.push(...externalGuardrailProblems(config.guardrails.external, config.envoy.message_timeout_ms));
   if (config.store.type === 'redis' && !config.store.url && !config.store.url_env) {

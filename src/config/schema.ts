@@ -262,7 +262,21 @@ export const configSchema = {
     cache: cacheConfigSchema,
     demo: {
       type: 'object', additionalProperties: false, required: ['org', 'team', 'app'],
-      properties: { org: { type: 'string' }, team: { type: 'string' }, app: { type: 'string' } },
+      properties: {
+        org: { type: 'string' }, team: { type: 'string' }, app: { type: 'string' },
+        /**
+         * `npm start`'s first-run tour: a demo key for each of these apps of the demo org, and a copy-paste request
+         * for each that shows one thing the gateway does (a value redacted before the provider, a policy denial, a
+         * rate limit).
+         */
+        tour: {
+          type: 'object', additionalProperties: false,
+          properties: Object.fromEntries(['redacted', 'denied', 'limited'].map((name) => [name, {
+            type: 'object', additionalProperties: false, required: ['team', 'app'],
+            properties: { team: { type: 'string' }, app: { type: 'string' }, model: { type: 'string' } },
+          }])),
+        },
+      },
     },
     quotas: quotasSchema,
     ledger: ledgerConfigSchema,

@@ -133,7 +133,10 @@ export interface TollgateConfig {
   orgs: Record<string, OrgConfig>;
   keys: StaticKeyConfig[];
   cache: CacheConfig;
-  demo?: { org: string; team: string; app: string };
+  demo?: {
+    org: string; team: string; app: string;
+    tour?: Partial<Record<'redacted' | 'denied' | 'limited', { team: string; app: string; model?: string }>>;
+  };
   quotas: QuotasConfig;
   ledger: LedgerConfig;
   /** Policy as code (Rego → WASM); absent = no policy stage. */

@@ -91,8 +91,8 @@ export function renderRoutes(config: TollgateConfig) {
         response_headers_to_remove: PROVIDER_RESPONSE_HEADERS_TO_REMOVE,
         response_headers_to_add: [
           ...commonResponseHeaders,
-          header('x-tollgate-provider', `%UPSTREAM_METADATA(["${ENDPOINT_METADATA_NAMESPACE}","provider"])%`),
-          header('x-tollgate-model', `%UPSTREAM_METADATA(["${ENDPOINT_METADATA_NAMESPACE}","model"])%`),
+          header('x-tollgate-provider', `%UPSTREAM_METADATA(${ENDPOINT_METADATA_NAMESPACE}:provider)%`),
+          header('x-tollgate-model', `%UPSTREAM_METADATA(${ENDPOINT_METADATA_NAMESPACE}:model)%`),
           // The answering endpoint names the model here, so the request-phase value is not used.
           ...responseHeadersFromMetadata(['x-tollgate-model']),
         ],

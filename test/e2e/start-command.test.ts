@@ -15,7 +15,7 @@ const ADMIN_TOKEN = 'start-command-admin-token';
 /** Every gateway a test started, killed after each test even when an assertion failed half-way. */
 const launched: ChildProcess[] = [];
 
-async function launch(dir: string): Promise<{ child: ChildProcess; baseUrl: string; adminUrl: string; envoyPids: () => number[] }> {
+async function launch(dir: string): Promise<{ child: ChildProcess; baseUrl: string; adminUrl: string; envoyPids: () => number[]; output: () => string }> {
   const config = parse(await readFile(join(root, 'config/tollgate.yaml'), 'utf8')) as Record<string, any>;
   const listener = await freePort();
   config.listener = { address: '127.0.0.1', port: listener };
@@ -52,7 +52,7 @@ async function launch(dir: string): Promise<{ child: ChildProcess; baseUrl: stri
       return [];
     }
   };
-  return { child, baseUrl: `http://127.0.0.1:${listener}/v1`, adminUrl: `http://127.0.0.1:${config.admin.port}`, envoyPids };
+  return { child, baseUrl: `http://127.0.0.1:${listener}/v1`, adminUrl: `http://127.0.0.1:${config.admin.port}`, envoyPids, output: () => output };
 }
 
 async function waitFor(check: () => boolean, timeoutMs: number) {
@@ -103,6 +103,26 @@ describe('tollgate start (npm start)', () => {
     child.kill('SIGINT');
     expect(await exited).toBe(0);
     expect(await waitFor(() => envoyPids().length === 0, 5000)).toBe(true);
+  });
+
+  it('shows the product on a first run: every command of the printed tour does what the tour says', async () => {
+    const { output } = await launch(dir);
+    const printed = output();
+    // The commands exactly as printed, run by a shell as a user would paste them.
+    const commands = printed.split('\n').filter((line) => /^ {5}(curl|for i in)/.test(line)).map((line) => line.trim());
+    expect(commands).toHaveLength(4);
+    const run = (command: string) => execFileSync('bash', ['-c', command], { timeout: 15_000 }).toString();
+    const served = run(commands[0] as string);
+    expect(JSON.parse(served).choices[0].message.content).toBe('Echo: Hello, Tollgate!');
+    // The demo provider echoes what it received: the card number never reached it.
+    const redacted = JSON.parse(run(commands[1] as string)).choices[0].message.content as string;
+    expect(redacted).toContain('[REDACTED_CREDIT_CARD]');
+    expect(redacted).not.toMatch(/4539/);
+    const denied = JSON.parse(run(commands[2] as string));
+    expect(denied.error.message).toMatch(/may not send personal data \(credit_card\) to anthropic/);
+    const limited = run(commands[3] as string);
+    expect([...limited.matchAll(/→ (\d{3})/g)].map((m) => m[1])).toEqual(['200', '200', '429']);
+    expect(printed).toMatch(/Usage so far: curl/);
   });
 
   it('leaves no orphan Envoy even when the gateway process is killed outright', async () => {

@@ -106,17 +106,6 @@ describe('the shipped policies, compiled to WASM and evaluated in process', () =
     expect(changed.revision).not.toBe(bundle.revision);
   });
 
-  it('evaluates in microseconds', () => {
-    const encoded = encode(input('hr', { pii: { total: 1, types: { email: 1 } } }));
-    for (let i = 0; i < 200; i += 1) bundle.evaluate(encoded);
-    const runs = 2000;
-    const started = performance.now();
-    for (let i = 0; i < runs; i += 1) bundle.evaluate(encoded);
-    const meanUs = ((performance.now() - started) * 1000) / runs;
-    // The target is p99 < 200 µs; the mean is far below it even on a busy machine.
-    expect(meanUs).toBeLessThan(200);
-  });
-
   it('reads the bundle it was given: policy.wasm, data.json and the manifest', async () => {
     const files = readTarGz(await readFile(bundlePath));
     expect([...files.keys()].sort()).toEqual(expect.arrayContaining(['.manifest', 'data.json', 'policy.wasm', 'tollgate/decision.rego']));
