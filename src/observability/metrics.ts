@@ -8,6 +8,14 @@ export class GatewayMetrics {
   readonly tokens: Counter<'team' | 'model' | 'provider' | 'kind'>;
   readonly outputFindings: Counter<'type' | 'action'>;
   readonly cacheVerifications: Counter<'outcome'>;
+  readonly timeToFirstChunk: Histogram<'provider' | 'model'>;
+  readonly interChunk: Histogram<'provider' | 'model'>;
+  readonly outputTokensPerSecond: Histogram<'provider' | 'model'>;
+  readonly cacheRequests: Counter<'status'>;
+  readonly cacheSavedUsd: Counter<'team'>;
+  readonly policyDecisions: Counter<'outcome'>;
+  readonly upstreamAttempts: Counter<'provider' | 'result'>;
+  readonly fallbacks: Counter<'model'>;
   readonly guardrailLatency: Histogram<'guardrail' | 'direction'>;
   readonly guardrailVerdicts: Counter<'guardrail' | 'direction' | 'verdict'>;
 
@@ -36,6 +44,58 @@ export class GatewayMetrics {
       name: 'tollgate_output_guardrail_findings_total',
       help: 'Values the output guardrails found in answers, by type and what was done (redacted, blocked, found).',
       labelNames: ['type', 'action'],
+      registers: [this.registry],
+    });
+    // Streams only: what the caller waits for before text appears, and the pace after it.
+    this.timeToFirstChunk = new Histogram({
+      name: 'tollgate_stream_time_to_first_chunk_seconds',
+      help: 'Streams: time from the request to the first body chunk (time to first token), by provider and model.',
+      labelNames: ['provider', 'model'],
+      buckets: [0.05, 0.1, 0.25, 0.5, 1, 2, 4, 8, 16, 32],
+      registers: [this.registry],
+    });
+    this.interChunk = new Histogram({
+      name: 'tollgate_stream_inter_chunk_seconds',
+      help: 'Streams: mean gap between body chunks of one stream (inter-token latency), by provider and model.',
+      labelNames: ['provider', 'model'],
+      buckets: [0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1],
+      registers: [this.registry],
+    });
+    this.outputTokensPerSecond = new Histogram({
+      name: 'tollgate_output_tokens_per_second',
+      help: 'Completion tokens per second of generation (first to last chunk for streams, whole request otherwise).',
+      labelNames: ['provider', 'model'],
+      buckets: [5, 10, 20, 40, 80, 160, 320, 640],
+      registers: [this.registry],
+    });
+    this.cacheRequests = new Counter({
+      name: 'tollgate_cache_requests_total',
+      help: 'What the response cache did per chat request: hit, miss, bypass, stale, default.',
+      labelNames: ['status'],
+      registers: [this.registry],
+    });
+    this.cacheSavedUsd = new Counter({
+      name: 'tollgate_cache_saved_usd_total',
+      help: 'What cache hits would have cost at the provider, by team.',
+      labelNames: ['team'],
+      registers: [this.registry],
+    });
+    this.policyDecisions = new Counter({
+      name: 'tollgate_policy_decisions_total',
+      help: 'Policy decisions: allow or deny (the audit log holds each decision with its reasons).',
+      labelNames: ['outcome'],
+      registers: [this.registry],
+    });
+    this.upstreamAttempts = new Counter({
+      name: 'tollgate_upstream_attempts_total',
+      help: 'Attempts at providers (retries and fallbacks included), by provider and result (2xx, 4xx, 429, 5xx, no_answer).',
+      labelNames: ['provider', 'result'],
+      registers: [this.registry],
+    });
+    this.fallbacks = new Counter({
+      name: 'tollgate_fallbacks_total',
+      help: 'Requests answered by another provider than the first one tried, by public model.',
+      labelNames: ['model'],
       registers: [this.registry],
     });
     this.cacheVerifications = new Counter({

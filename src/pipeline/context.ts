@@ -132,6 +132,10 @@ export interface RequestContext {
     streaming: boolean;
     /** Response body bytes as the provider sent them. */
     bytes: number;
+    /** When the first and the last body chunk passed (ctx.now() ms), and how many there were: TTFT and pace. */
+    firstChunkAt?: number;
+    lastChunkAt?: number;
+    chunks?: number;
   };
   usage: Usage | null;
   /** PII the guardrails stage found in the request text: types and counts, never values (unset: not scanned). */

@@ -248,6 +248,10 @@ class RequestPipeline implements StreamHandler {
       this.startResponse(status ?? 0);
     }
     ctx.response.bytes += chunk.length;
+    const at = ctx.now();
+    ctx.response.firstChunkAt ??= at;
+    ctx.response.lastChunkAt = at;
+    ctx.response.chunks = (ctx.response.chunks ?? 0) + 1;
     let current = chunk;
     let replaced = false;
     for (const stage of this.options.stages) {

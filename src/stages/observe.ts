@@ -3,6 +3,32 @@ import type { RequestContext } from '../pipeline/context.ts';
 import type { Stage } from '../pipeline/stage.ts';
 import type { GatewayMetrics } from '../observability/metrics.ts';
 
+const resultOf = (status: number | null) =>
+  status === null ? 'no_answer' : status === 429 ? '429' : status >= 500 ? '5xx' : status >= 400 ? '4xx' : '2xx';
+
+/** Stream pace, cache, policy and upstream attempts: each metric only where the request has that part. */
+function observeDetails(metrics: GatewayMetrics, ctx: RequestContext, labels: { team: string; model: string; provider: string }): void {
+  const { firstChunkAt, lastChunkAt, chunks } = ctx.response;
+  const pace = { provider: labels.provider, model: labels.model };
+  if (ctx.response.streaming && firstChunkAt !== undefined) {
+    metrics.timeToFirstChunk.observe(pace, (firstChunkAt - ctx.startedAt) / 1000);
+    if (lastChunkAt !== undefined && chunks && chunks > 1) metrics.interChunk.observe(pace, (lastChunkAt - firstChunkAt) / 1000 / (chunks - 1));
+  }
+  const completion = ctx.usage?.completionTokens ?? 0;
+  if (completion > 0 && ctx.cacheStatus !== 'hit') {
+    const seconds = ctx.response.streaming && firstChunkAt !== undefined && lastChunkAt !== undefined && lastChunkAt > firstChunkAt
+      ? (lastChunkAt - firstChunkAt) / 1000
+      : (ctx.now() - ctx.startedAt) / 1000;
+    if (seconds > 0) metrics.outputTokensPerSecond.observe(pace, completion / seconds);
+  }
+  if (ctx.cacheStatus) metrics.cacheRequests.inc({ status: ctx.cacheStatus });
+  const saved = ctx.cost?.savedNanoUsd;
+  if (saved && saved > 0n) metrics.cacheSavedUsd.inc({ team: labels.team }, Number(saved) / 1e9);
+  if (ctx.policy) metrics.policyDecisions.inc({ outcome: ctx.policy.allow ? 'allow' : 'deny' });
+  for (const attempt of ctx.attempts) metrics.upstreamAttempts.inc({ provider: attempt.provider, result: resultOf(attempt.status) });
+  if (ctx.attempts.length > 1 && ctx.attempts[0]?.provider !== ctx.provider && ctx.provider) metrics.fallbacks.inc({ model: labels.model });
+}
+
 /**
  * One structured log line and the metrics of each request, when it ends (whatever the outcome).
  * Never logs prompts, completions or keys: only ids, names and numbers.
@@ -21,6 +47,7 @@ export function observeStage(deps: { metrics: GatewayMetrics; logger: Logger }):
       };
       deps.metrics.requests.inc(labels);
       deps.metrics.latency.observe(labels, latencyMs / 1000);
+      observeDetails(deps.metrics, ctx, labels);
       if (ctx.usage) {
         const tokenLabels = { team: labels.team, model: labels.model, provider: labels.provider };
         deps.metrics.tokens.inc({ ...tokenLabels, kind: 'prompt' }, ctx.usage.promptTokens);

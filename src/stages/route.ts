@@ -151,7 +151,8 @@ export function routeStage(deps: RouteStageDeps): Stage {
     onResponseEnd(ctx: RequestContext): void {
       if (chained.has(ctx)) {
         ctx.attempts = deps.attempts.take(ctx.requestId);
-      } else if (ctx.provider && ctx.upstreamModel && ctx.response.status !== null && !ctx.error) {
+      } else if (ctx.provider && ctx.upstreamModel && ctx.response.status !== null && !ctx.error && ctx.cacheStatus !== 'hit') {
+        // (A cache hit names the provider that once answered; it made no attempt now.)
         ctx.attempts = [{ provider: ctx.provider, model: ctx.upstreamModel, status: ctx.response.status }];
       }
     },
