@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startHarness, testConfig, type Harness } from '../helpers/gateway-harness.ts';
 
@@ -42,5 +44,19 @@ describe('metrics that answer questions', () => {
     // Cardinality stays bounded: no request ids, keys or users in any label.
     expect(text).not.toMatch(/request_id=|user=|key=/);
     expect(text).not.toContain(h.key);
+  });
+
+  it('feeds every panel of the shipped Grafana dashboard: each metric it names exists in Tollgate\'s or Envoy\'s output', async () => {
+    const dashboard = JSON.parse(readFileSync(join(import.meta.dirname, '../../config/grafana/dashboards/tollgate.json'), 'utf8')) as { panels: Array<{ targets: Array<{ expr: string }> }> };
+    const exposed = new Set<string>();
+    for (const text of [await metricsText(), await (await fetch(`${h.envoyAdminUrl}/stats/prometheus`)).text()]) {
+      for (const match of text.matchAll(/^# TYPE (\S+) (\w+)/gm)) {
+        exposed.add(match[1] as string);
+        if (match[2] === 'histogram') for (const suffix of ['_bucket', '_sum', '_count']) exposed.add(`${match[1]}${suffix}`);
+      }
+    }
+    const named = new Set(dashboard.panels.flatMap((panel) => panel.targets.flatMap((target) => [...target.expr.replace(/\bby \([^)]*\)/g, '').matchAll(/\b((?:tollgate|envoy)_[a-z0-9_]+)/g)].map((m) => m[1] as string))));
+    expect(named.size).toBeGreaterThan(15);
+    expect([...named].filter((name) => !exposed.has(name))).toEqual([]);
   });
 });

@@ -7,7 +7,7 @@ import { loadConfigFile } from '../../src/config/load-config.ts';
 /** No Docker engine runs here, so the compose file and Dockerfile are checked for structure and consistency. */
 const root = resolve(import.meta.dirname, '../..');
 const compose = parse(readFileSync(join(root, 'docker-compose.yml'), 'utf8')) as {
-  services: Record<string, { image?: string; build?: string; command?: string[]; ports?: string[]; volumes?: string[]; network_mode?: string; depends_on?: Record<string, unknown>; environment?: Record<string, string> }>;
+  services: Record<string, { image?: string; build?: string; command?: string[]; ports?: string[]; volumes?: string[]; network_mode?: string; depends_on?: Record<string, unknown>; environment?: Record<string, string>; profiles?: string[] }>;
   volumes?: Record<string, unknown>;
 };
 const versions = Object.fromEntries(readFileSync(join(root, 'scripts/versions.env'), 'utf8').split('\n')
@@ -15,7 +15,8 @@ const versions = Object.fromEntries(readFileSync(join(root, 'scripts/versions.en
 
 describe('docker-compose.yml and Dockerfile', () => {
   it('has Envoy, Tollgate and Redis, with Envoy in the pinned version of the wheel', () => {
-    expect(Object.keys(compose.services).sort()).toEqual(['envoy', 'redis', 'tollgate']);
+    const always = Object.entries(compose.services).filter(([, service]) => !service.profiles).map(([name]) => name);
+    expect(always.sort()).toEqual(['envoy', 'redis', 'tollgate']);
     expect(compose.services.envoy?.image).toBe(`envoyproxy/envoy:v${versions.ENVOY_VERSION}`);
     expect(compose.services.redis?.image).toMatch(/^redis:\d+\.\d+\.\d+/);
   });
@@ -27,9 +28,24 @@ describe('docker-compose.yml and Dockerfile', () => {
     expect(compose.services.envoy?.network_mode).toBe('service:tollgate');
   });
 
+  it('adds Prometheus and Grafana on request, scraping Envoy and Tollgate on the pair\'s loopback', () => {
+    for (const name of ['prometheus', 'grafana']) {
+      expect(compose.services[name]?.profiles).toEqual(['observability']);
+      expect(compose.services[name]?.network_mode).toBe('service:tollgate');
+    }
+    const prometheus = parse(readFileSync(join(root, 'config/prometheus.yml'), 'utf8')) as { scrape_configs: Array<{ job_name: string; metrics_path: string; static_configs: Array<{ targets: string[] }> }> };
+    const jobs = Object.fromEntries(prometheus.scrape_configs.map((job) => [job.job_name, `${job.static_configs[0]?.targets[0]}${job.metrics_path}`]));
+    const tollgateConfig = loadConfigFile(join(root, 'config/docker.yaml'));
+    expect(jobs).toEqual({
+      tollgate: `127.0.0.1:${tollgateConfig.admin.port}/metrics`,
+      envoy: `${tollgateConfig.envoy.admin.address}:${tollgateConfig.envoy.admin.port}/stats/prometheus`,
+    });
+    expect(compose.services.tollgate?.ports).toContain('127.0.0.1:3000:3000');
+  });
+
   it('mounts files that exist, and a config that validates and points Envoy at the shared volume', () => {
     const tollgate = compose.services.tollgate;
-    for (const volume of [...(tollgate?.volumes ?? []), ...(compose.services.envoy?.volumes ?? [])]) {
+    for (const volume of Object.values(compose.services).flatMap((service) => service.volumes ?? [])) {
       const [source] = volume.split(':');
       if (source?.startsWith('./')) expect(existsSync(join(root, source)), `${source} is mounted but missing`).toBe(true);
       else expect(Object.keys(compose.volumes ?? {})).toContain(source);
