@@ -2,7 +2,7 @@
  * Quality of the semantic cache: on test/bench/data/paraphrases.jsonl (true paraphrases and near-misses that must
  * not hit: other numbers, negation, another entity, another language), with the real all-MiniLM-L6-v2 model.
  *
- *   node_modules/.bin/node test/bench/semantic-cache.ts     → test/bench/results/semantic-cache.json
+ *   node_modules/.bin/node test/bench/semantic-cache.ts     → test/bench/results/semantic-cache-older-sets.json
  *
  * A pair "hits" when the cosine similarity of its two questions reaches the threshold AND Tollgate's near-miss
  * checks (src/cache/near-miss.ts) let it through: exactly the decision the cache makes. The set is split by kind
@@ -157,7 +157,7 @@ async function main(): Promise<void> {
       measured_at: new Date().toISOString(),
     };
     mkdirSync(resolve(root, 'test/bench/results'), { recursive: true });
-    const out = process.env.BENCH_OUT ?? resolve(root, 'test/bench/results/semantic-cache.json');
+    const out = process.env.BENCH_OUT ?? resolve(root, 'test/bench/results/semantic-cache-older-sets.json');
     writeFileSync(out, `${JSON.stringify(result, null, 2)}\n`);
     process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
     if (process.env.BENCH_VERBOSE) {
