@@ -41,6 +41,11 @@ export interface GuardrailInput {
   texts: string[];
   /** For answers: the last user message, so a conversation classifier (Llama Guard) judges the reply in context. */
   prompt?: string;
+  /**
+   * For requests: what a topic guardrail compares by meaning: the last user message of a chat, each input of an
+   * embeddings request (absent: all texts).
+   */
+  compare?: string[];
 }
 
 export interface GuardrailClient {
