@@ -14,10 +14,13 @@ import codecs
 import hashlib
 import json
 import math
+import os
 import re
 import unicodedata
 
-import numpy as np
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # before numpy loads: see minilm.py
+
+import numpy as np  # noqa: E402
 
 HASH_BUCKETS = 2048
 

@@ -9,11 +9,15 @@ prints `listening on <port>` once the model is loaded and warm.
 import argparse
 import json
 import os
+import socket
 import sys
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
+# One BLAS thread, set before numpy loads: the matrices are small, and BLAS threads fighting over shared cores made
+# an embedding 10-100x slower.
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 from injection import InjectionClassifier  # noqa: E402
 from minilm import MODEL_NAME, MiniLM  # noqa: E402
@@ -32,6 +36,11 @@ def make_handler(model, classifier, api_key):
 
         def log_message(self, *args):
             pass
+
+        def setup(self):
+            super().setup()
+            # Headers and body leave in two writes; without TCP_NODELAY the second waits for the client's delayed ACK.
+            self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
         def send_json(self, status, body):
             data = json.dumps(body).encode("utf-8")

@@ -60,6 +60,16 @@ function mergeExternalPii(ctx: RequestContext, texts: string[], outcomes: Guardr
   ctx.pii = { total, types };
 }
 
+const TRUSTED_ROLES = new Set(['system', 'developer', 'assistant']);
+
+/** What the injection classifier scores: user and tool messages (and embeddings inputs), not the operator's prompts. */
+function untrustedTexts(body: Record<string, unknown>): string[] {
+  const messages = Array.isArray(body.messages)
+    ? body.messages.filter((m) => !TRUSTED_ROLES.has(String((m as { role?: unknown } | null)?.role)))
+    : undefined;
+  return requestTexts(messages ? { messages } : { input: body.input }).filter((text) => text.trim() !== '');
+}
+
 /** What a topic guardrail compares by meaning: the last user message of a chat, or each embeddings input. */
 function comparedTexts(body: Record<string, unknown>): string[] {
   const messages = body.messages;
@@ -91,10 +101,13 @@ const categoriesOf = (outcome: GuardrailOutcome) => Object.keys(outcome.verdict.
  */
 export function externalGuardrailsStage(deps: ExternalGuardrailsDeps): Stage {
   const guardrails = guardrailCache(deps);
+  // Clients are created now rather than at the first request, so those that prepare (topic phrases) start early.
+  guardrails();
 
   async function check(ctx: RequestContext, selected: ExternalGuardrail[], texts: string[]): Promise<StageResult> {
     const compare = selected.some((g) => g.config.type === 'topics') ? comparedTexts(ctx.body!) : undefined;
-    const outcomes = await runGuardrails(selected, { direction: 'input', texts, ...(compare?.length ? { compare } : {}) }, deps.metrics);
+    const untrusted = selected.some((g) => g.config.type === 'prompt_injection') ? untrustedTexts(ctx.body!) : undefined;
+    const outcomes = await runGuardrails(selected, { direction: 'input', texts, ...(compare?.length ? { compare } : {}), ...(untrusted ? { untrusted } : {}) }, deps.metrics);
     ctx.guardrails = Object.fromEntries(outcomes.map((o) => [o.guardrail.config.name, o.verdict]));
     for (const { guardrail, verdict } of outcomes) {
       if (verdict.status !== 'error') continue;

@@ -29,14 +29,17 @@ export async function scoreInjection(
 }
 
 /**
- * The prompt-injection classifier (Tollgate's model sidecar): every text of the request is scored in one call; the
+ * The prompt-injection classifier (Tollgate's model sidecar): every user and tool text of the request is scored in
+ * one call (system and developer prompts are the operator's, not scored); the
  * highest score becomes the finding `injection` (count: the texts at or above the threshold, at least 1), and a
  * score at or above the threshold flags the request. `tollgate injection-scan` decides with the same function.
  */
 export function promptInjectionClient(config: PromptInjectionConfig, apiKey: string | null, fetchImpl: FetchLike = fetch): GuardrailClient {
   return {
     async check(input: GuardrailInput, signal: AbortSignal): Promise<GuardrailCheck> {
-      const { scores, threshold } = await scoreInjection(config, apiKey, input.texts, signal, fetchImpl);
+      const texts = input.untrusted ?? input.texts;
+      if (texts.length === 0) return injectionCheck([], config.threshold ?? 1);
+      const { scores, threshold } = await scoreInjection(config, apiKey, texts, signal, fetchImpl);
       return injectionCheck(scores, threshold);
     },
   };

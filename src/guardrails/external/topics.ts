@@ -1,5 +1,5 @@
 import type { TopicsGuardrailConfig } from './config.ts';
-import { badAnswer, joinUrl, postJson, type FetchLike } from './http.ts';
+import { badAnswer, GuardrailCallError, joinUrl, postJson, type FetchLike } from './http.ts';
 import { addFinding, type GuardrailCheck, type GuardrailClient, type GuardrailInput } from './verdict.ts';
 
 interface EmbeddingsAnswer {
@@ -28,11 +28,22 @@ const dot = (a: Float32Array, b: Float32Array) => {
 };
 
 const round = (x: number) => Math.round(x * 1000) / 1000;
+const PHRASES_TIMEOUT_MS = 30_000;
+
+/** `promise`, or a timeout error when `signal` aborts first (the phrases may be in flight for an earlier caller). */
+function withSignal<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(new GuardrailCallError('timeout', 'the topic phrases were not embedded in time'));
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(new GuardrailCallError('timeout', 'the topic phrases were not embedded in time'));
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+  });
+}
 
 /**
  * Topic allow and deny lists by meaning (see TopicsGuardrailConfig). The example phrases are embedded once, in one
- * call, at the first request after the guardrail is created (a config reload creates it anew); a failed attempt is
- * retried at the next request. Each request then costs one embeddings call for the text it compares.
+ * call, as soon as the guardrail is created (a config reload creates it anew); a failed attempt is retried at the
+ * next request. Each request then costs one embeddings call for the text it compares.
  */
 export function topicsClient(config: TopicsGuardrailConfig, apiKey: string | null, fetchImpl: FetchLike = fetch): GuardrailClient {
   const url = joinUrl(config.url, '/embeddings');
@@ -67,10 +78,13 @@ export function topicsClient(config: TopicsGuardrailConfig, apiKey: string | nul
     );
     return phrases;
   };
+  // Embedded ahead of the first request, with time to spare (a model process may still be warming up); if that
+  // fails, the first request tries again within its own timeout.
+  examples(AbortSignal.timeout(PHRASES_TIMEOUT_MS)).catch(() => undefined);
   return {
     async check(input: GuardrailInput, signal: AbortSignal): Promise<GuardrailCheck> {
       const texts = input.compare ?? input.texts;
-      const [known, vectors] = await Promise.all([examples(signal), embed(texts, signal)]);
+      const [known, vectors] = await Promise.all([withSignal(examples(signal), signal), embed(texts, signal)]);
       const findings: GuardrailCheck['findings'] = {};
       let flagged = false;
       for (const vector of vectors) {

@@ -46,6 +46,11 @@ export interface GuardrailInput {
    * embeddings request (absent: all texts).
    */
   compare?: string[];
+  /**
+   * For requests: what the prompt-injection classifier scores: the texts of user and tool messages and embeddings
+   * inputs, never the operator's system or developer prompts nor the model's own earlier turns (absent: all texts).
+   */
+  untrusted?: string[];
 }
 
 export interface GuardrailClient {
