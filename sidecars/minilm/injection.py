@@ -2,7 +2,7 @@
 scripts/train-injection-head on the tuning half of test/bench/data/injection-labelled.jsonl) over
   - the MiniLM model's static token embedding of the text (minilm.py: `static`), and optionally its full sentence
     embedding (`embed`, ~100 ms for 256 tokens, so off by default: see the head's `features`);
-  - hashed word unigrams and bigrams;
+  - hashed word unigrams and bigrams (optional), or Naive-Bayes log-count ratios of word unigrams and bigrams;
   - rule features: phrases of instruction override, prompt extraction, role-play, safety switches, hidden
     instructions aimed at an assistant, in English and Vietnamese, matched in the text and in what it decodes to
     (ROT13, reversed text, hex and base64 runs, joined string fragments), so an encoded attack shows its words.
@@ -134,8 +134,45 @@ def hashed_words(texts):
     return vector / norm if norm else vector
 
 
-def features(model, text, kinds):
-    """The head's input for one text; `kinds` lists the feature groups the head was trained with."""
+def word_grams(text, hidden):
+    """Lower-cased word unigrams and bigrams of the text and of what it decodes to (not ROT13/reversed/leet noise)."""
+    out = set()
+    for part in [text] + hidden[3:]:
+        words = [w.lower() for w in WORD.findall(part)]
+        out.update(words)
+        out.update(a + " " + b for a, b in zip(words, words[1:]))
+    return out
+
+
+def nb_table(gram_sets, labels, alpha=1.0, min_ratio=0.5, min_count=2):
+    """Naive-Bayes log-count ratios of word grams (attack vs benign), the grams seen at least `min_count` times with
+    |ratio| above `min_ratio`: a sparse lexical signal learned from the training prompts only."""
+    pos, neg = {}, {}
+    for grams, label in zip(gram_sets, labels):
+        counts = pos if label else neg
+        for gram in grams:
+            counts[gram] = counts.get(gram, 0) + 1
+    n_pos = sum(1 for label in labels if label)
+    n_neg = len(labels) - n_pos
+    table = {}
+    for gram in set(pos) | set(neg):
+        if pos.get(gram, 0) + neg.get(gram, 0) < min_count:
+            continue
+        ratio = math.log(((pos.get(gram, 0) + alpha) / (n_pos + 2 * alpha)) / ((neg.get(gram, 0) + alpha) / (n_neg + 2 * alpha)))
+        if abs(ratio) > min_ratio:
+            table[gram] = round(ratio, 4)
+    return table
+
+
+def nb_features(grams, table):
+    hits = [table[g] for g in grams if g in table]
+    total = sum(hits)
+    return np.array([total / max(1.0, math.sqrt(len(grams))), total / max(1, len(hits))], dtype=np.float32)
+
+
+def features(model, text, kinds, nb=None):
+    """The head's input for one text; `kinds` lists the feature groups the head was trained with, `nb` its
+    Naive-Bayes gram table (for the `nb` group)."""
     rules, hidden = rule_features(text)
     parts = []
     for kind in kinds:
@@ -148,6 +185,8 @@ def features(model, text, kinds):
             parts.append(model.static(ids).astype(np.float32))
         elif kind == "hash":
             parts.append(hashed_words([text] + hidden[3:]))
+        elif kind == "nb":
+            parts.append(nb_features(word_grams(text, hidden), nb or {}))
         elif kind == "contextual":
             parts.append(model.embed(text)[0].astype(np.float32))
         else:
@@ -165,7 +204,8 @@ class InjectionClassifier:
         self.bias = float(head["bias"])
         self.threshold = float(head["threshold"])
         self.version = head.get("version", "unknown")
+        self.nb = head.get("nb")
 
     def score(self, text):
-        z = float(features(self.model, text, self.kinds) @ self.weights) + self.bias
+        z = float(features(self.model, text, self.kinds, self.nb) @ self.weights) + self.bias
         return 1.0 / (1.0 + math.exp(-z))
