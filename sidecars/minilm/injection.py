@@ -23,6 +23,10 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # before numpy loads: see mi
 import numpy as np  # noqa: E402
 
 HASH_BUCKETS = 2048
+# The rule features cost ~5-15 µs per character; a longer text is read as its first and last halves of this many
+# characters, so one score stays within a guardrail timeout (~25-100 ms at most here). The middle of a longer
+# document is not read.
+MAX_SCORED_CHARS = 6000
 
 RULES = [
     ("override", r"\b(ignore|disregard|forget|override|bypass|skip)\b[^.\n]{0,40}\b(previous|prior|above|earlier|all|any|your|the)\b[^.\n]{0,30}\b(instructions?|rules?|guidelines?|directives?|prompts?|polic(y|ies)|constraints?|restrictions?)"),
@@ -207,5 +211,8 @@ class InjectionClassifier:
         self.nb = head.get("nb")
 
     def score(self, text):
+        if len(text) > MAX_SCORED_CHARS:
+            half = MAX_SCORED_CHARS // 2
+            text = text[:half] + "\n" + text[-half:]
         z = float(features(self.model, text, self.kinds, self.nb) @ self.weights) + self.bias
         return 1.0 / (1.0 + math.exp(-z))

@@ -23,7 +23,6 @@ from injection import InjectionClassifier  # noqa: E402
 from minilm import MODEL_NAME, MiniLM  # noqa: E402
 
 MAX_TEXTS = 64
-MAX_CHARS = 100_000
 
 
 def error(status, message, param=None, code=None):
@@ -85,7 +84,7 @@ def make_handler(model, classifier, api_key):
                 texts = body.get("texts")
                 if not isinstance(texts, list) or not texts or len(texts) > MAX_TEXTS or not all(isinstance(t, str) for t in texts):
                     return self.send_json(*error(400, f"'texts' must be a list of 1..{MAX_TEXTS} strings.", "texts"))
-                scores = [round(classifier.score(t[:MAX_CHARS]), 4) if t.strip() else 0.0 for t in texts]
+                scores = [round(classifier.score(t), 4) if t.strip() else 0.0 for t in texts]
                 return self.send_json(200, {"scores": scores, "threshold": classifier.threshold, "model": classifier.version})
             if path == "/v1/embeddings":
                 if body.get("model") != MODEL_NAME:
