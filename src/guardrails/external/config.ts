@@ -72,7 +72,8 @@ export interface PromptInjectionConfig extends ExternalGuardrailCommon {
  * endpoint (POST {url}/embeddings; the semantic cache's model, all-MiniLM-L6-v2 from the sidecar, by default).
  * The last user message (embeddings: each input) is compared with every phrase; a deny topic with a phrase at or
  * above `threshold` is a finding named after the topic; with an allow list, a text below `threshold` for every
- * allowed phrase is the finding `off_topic` (score: 1 − its best similarity). Either flags the request.
+ * allowed phrase is the finding `off_topic` (score: 1 − its best similarity). Either flags the request. MiniLM's
+ * similarities are low: 0.35 by default (test/bench/topics.ts).
  */
 export interface TopicsGuardrailConfig extends ExternalGuardrailCommon {
   type: 'topics';
@@ -175,7 +176,7 @@ const typeFields: Record<ExternalGuardrailType, { required?: string[]; propertie
     anyOf: [{ required: ['deny'] }, { required: ['allow'] }],
     properties: {
       model: { type: 'string', minLength: 1, default: 'all-MiniLM-L6-v2' },
-      threshold: { type: 'number', minimum: -1, maximum: 1, default: 0.5 },
+      threshold: { type: 'number', minimum: -1, maximum: 1, default: 0.35 },
       deny: topicList,
       allow: topicList,
       applies_to: { const: 'input' },

@@ -121,7 +121,7 @@ describe('config', () => {
 
   it('accepts both types with their defaults', () => {
     const config = validateConfig(withGuardrail({ name: 'topics', type: 'topics', url: 'http://sidecar/v1', deny: { medical: ['dose'] } }));
-    expect(config.guardrails.external[0]).toMatchObject({ model: 'all-MiniLM-L6-v2', threshold: 0.5, timeout_ms: 300, on_error: 'closed' });
+    expect(config.guardrails.external[0]).toMatchObject({ model: 'all-MiniLM-L6-v2', threshold: 0.35, timeout_ms: 300, on_error: 'closed' });
     const injection = validateConfig(withGuardrail({ name: 'inj', type: 'prompt_injection', url: 'http://sidecar', threshold: 0.7, when: { teams: ['platform'] } }));
     expect(injection.guardrails.external[0]).toMatchObject({ type: 'prompt_injection', threshold: 0.7 });
   });
