@@ -5,6 +5,7 @@ import { envoyConfigCommand } from './envoy-config.ts';
 import { keysCommand } from './keys.ts';
 import { piiScanCommand } from './pii-scan.ts';
 import { cacheJudgeCommand } from './cache-judge.ts';
+import { injectionScanCommand } from './injection-scan.ts';
 import { defaultConfigPath } from './paths.ts';
 import { serveCommand } from './serve.ts';
 import { startCommand } from './start.ts';
@@ -17,6 +18,9 @@ const USAGE = `usage: tollgate <command>
   keys <create|list|revoke|rotate|expire> …   manage virtual keys through the admin API
   pii-scan [--disable TYPES]   JSONL {"text"} on stdin → {"spans":[{"type","start","end"}]} per line: the
                                gateway's PII/secret detector (TYPES: comma-separated types to turn off)
+  injection-scan [--url URL] [--threshold X]
+                               JSONL {"text"} on stdin → {"score","injection"} per line: the prompt-injection
+                               classifier and the gateway's decision (without --url: starts the model sidecar)
   cache-judge [--model ALIAS] [--threshold X]
                                JSONL {"a","b"} on stdin → {"hit","similarity","reason"} per line: the semantic
                                cache's decision with the configured embeddings model, threshold and checks
@@ -38,7 +42,7 @@ async function main(argv: string[]): Promise<void> {
     allowPositionals: true,
     strict: false,
     options: Object.fromEntries(
-      ['config', 'out', 'org', 'team', 'app', 'name', 'expires-at', 'id', 'grace-seconds', 'at', 'admin-url', 'extproc-port', 'admin-port', 'disable', 'model', 'threshold']
+      ['config', 'out', 'org', 'team', 'app', 'name', 'expires-at', 'id', 'grace-seconds', 'at', 'admin-url', 'extproc-port', 'admin-port', 'disable', 'model', 'threshold', 'url']
         .map((name) => [name, { type: 'string' as const }]),
     ),
   });
@@ -58,6 +62,11 @@ async function main(argv: string[]): Promise<void> {
       return keysCommand(positionals[0], values);
     case 'pii-scan':
       return piiScanCommand({ disable: typeof values.disable === 'string' ? values.disable : undefined });
+    case 'injection-scan':
+      return injectionScanCommand({
+        url: typeof values.url === 'string' ? values.url : undefined,
+        threshold: typeof values.threshold === 'string' ? values.threshold : undefined,
+      });
     case 'cache-judge':
       return cacheJudgeCommand({
         configPath: config ?? defaultConfigPath(),

@@ -2,7 +2,7 @@ import { errors } from '../errors/errors.ts';
 import type { ExternalGuardrailConfig } from '../guardrails/external/config.ts';
 import type { FetchLike } from '../guardrails/external/http.ts';
 import { createGuardrail, runGuardrails, selectGuardrails, type ExternalGuardrail, type GuardrailOutcome } from '../guardrails/external/guardrail-set.ts';
-import { requestTexts } from '../guardrails/pii/request-text.ts';
+import { requestTexts, rewriteRequestText } from '../guardrails/pii/request-text.ts';
 import { findPii, type PiiSpan } from '../guardrails/pii/scan.ts';
 import type { GatewayMetrics } from '../observability/metrics.ts';
 import type { RequestContext } from '../pipeline/context.ts';
@@ -60,20 +60,54 @@ function mergeExternalPii(ctx: RequestContext, texts: string[], outcomes: Guardr
   ctx.pii = { total, types };
 }
 
+const TRUSTED_ROLES = new Set(['system', 'developer', 'assistant']);
+
+/** What the injection classifier scores: user and tool messages (and embeddings inputs), not the operator's prompts. */
+function untrustedTexts(body: Record<string, unknown>): string[] {
+  const messages = Array.isArray(body.messages)
+    ? body.messages.filter((m) => !TRUSTED_ROLES.has(String((m as { role?: unknown } | null)?.role)))
+    : undefined;
+  return requestTexts(messages ? { messages } : { input: body.input }).filter((text) => text.trim() !== '');
+}
+
+/** What a topic guardrail compares by meaning: the last user message of a chat, or each embeddings input. */
+function comparedTexts(body: Record<string, unknown>): string[] {
+  const messages = body.messages;
+  if (Array.isArray(messages)) {
+    for (let i = messages.length - 1; i >= 0; i -= 1) {
+      const message = messages[i] as { role?: unknown; content?: unknown } | null;
+      if (message?.role !== 'user') continue;
+      const texts: string[] = [];
+      rewriteRequestText({ messages: [message] }, (text) => {
+        texts.push(text);
+        return text;
+      });
+      const joined = texts.join('\n').trim();
+      return joined ? [joined] : [];
+    }
+    return [];
+  }
+  return requestTexts({ input: body.input }).filter((text) => text.trim() !== '');
+}
+
 const categoriesOf = (outcome: GuardrailOutcome) => Object.keys(outcome.verdict.findings).sort();
 
 /**
- * External guardrails on the request (guardrails.external, applies_to input/both): Presidio, Llama Guard and Azure
- * AI Content Safety over HTTP, all at once, each with its own timeout. Verdicts (categories, counts, scores — never
+ * External guardrails on the request (guardrails.external, applies_to input/both): Presidio, Llama Guard, Azure
+ * AI Content Safety, the prompt-injection classifier and topic lists of the model sidecar, over HTTP, all at once, each with its own timeout. Verdicts (categories, counts, scores — never
  * text) go on ctx.guardrails for the policy input and the audit log; Presidio's values join ctx.pii so redaction
  * covers them. A failed guardrail follows its on_error. Without a guardrail for this request the hook returns at
  * once, without a promise: an unconfigured guardrail costs nothing.
  */
 export function externalGuardrailsStage(deps: ExternalGuardrailsDeps): Stage {
   const guardrails = guardrailCache(deps);
+  // Clients are created now rather than at the first request, so those that prepare (topic phrases) start early.
+  guardrails();
 
   async function check(ctx: RequestContext, selected: ExternalGuardrail[], texts: string[]): Promise<StageResult> {
-    const outcomes = await runGuardrails(selected, { direction: 'input', texts }, deps.metrics);
+    const compare = selected.some((g) => g.config.type === 'topics') ? comparedTexts(ctx.body!) : undefined;
+    const untrusted = selected.some((g) => g.config.type === 'prompt_injection') ? untrustedTexts(ctx.body!) : undefined;
+    const outcomes = await runGuardrails(selected, { direction: 'input', texts, ...(compare?.length ? { compare } : {}), ...(untrusted ? { untrusted } : {}) }, deps.metrics);
     ctx.guardrails = Object.fromEntries(outcomes.map((o) => [o.guardrail.config.name, o.verdict]));
     for (const { guardrail, verdict } of outcomes) {
       if (verdict.status !== 'error') continue;

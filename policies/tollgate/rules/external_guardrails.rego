@@ -1,9 +1,10 @@
-# Verdicts of the external guardrails (Llama Guard, Azure AI Content Safety, Presidio), as categories, counts and
-# scores: never text. By default a guardrail that flagged the request denies it; a team can
+# Verdicts of the external guardrails (Llama Guard, Azure AI Content Safety, Presidio, the prompt-injection classifier,
+# topic allow/deny lists), as categories, counts and scores: never text. By default a guardrail that flagged the request denies it; a team can
 #   - only record a guardrail's flags (data.json: guardrails_flag_only, guardrail names): the request goes on, its
 #     answer is never cached, the audit log keeps the verdict;
 #   - be stricter than the service's own threshold (guardrail_thresholds: category → score), e.g. Azure Hate at
-#     severity 2, or Llama Guard S7 (privacy) for any score.
+#     severity 2, Llama Guard S7 (privacy) for any score, the injection classifier's score from 0.2 (injection: 0.2)
+#     or a deny topic's similarity from 0.4.
 # A guardrail that failed and let the request through (status error, on_error: open) is recorded, never denied here.
 package tollgate.rules.external_guardrails
 

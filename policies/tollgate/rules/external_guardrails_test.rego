@@ -49,3 +49,37 @@ test_presidio_findings_redact_like_built_in_ones if {
 	d.allow == true
 	d.redact == ["email", "person_name"]
 }
+
+injection(status, score) := {"injection-check": {"type": "prompt_injection", "status": status, "findings": {"injection": {"count": 1, "score": score}}}}
+
+test_an_injection_over_the_model_threshold_is_denied if {
+	d := tollgate.decision with input as with_guardrails("platform", injection("flagged", 0.91))
+	d.allow == false
+	d.reasons == ["guardrail injection-check flagged the request (injection)"]
+}
+
+test_a_low_injection_score_passes_unless_the_team_is_stricter if {
+	allowed := tollgate.decision with input as with_guardrails("platform", injection("pass", 0.3))
+	allowed.allow == true
+	data_with := {"orgs": {"acme": {"teams": {"support": {"guardrail_thresholds": {"injection": 0.25}}}}}}
+	d := tollgate.decision with input as with_guardrails("support", injection("pass", 0.3)) with data.tenants as object.union(data.tenants, data_with)
+	d.allow == false
+	d.reasons == ["guardrail injection-check: injection at or above the team's threshold"]
+}
+
+test_an_injection_flag_can_be_only_recorded if {
+	data_with := {"orgs": {"acme": {"teams": {"support": {"guardrails_flag_only": ["injection-check"]}}}}}
+	d := tollgate.decision with input as with_guardrails("support", injection("flagged", 0.91)) with data.tenants as object.union(data.tenants, data_with)
+	d.allow == true
+	d.cache == "forbid"
+}
+
+test_a_denied_topic_and_an_off_topic_request_are_denied if {
+	denied := {"topics": {"type": "topics", "status": "flagged", "findings": {"medical_advice": {"count": 1, "score": 0.71}}}}
+	d := tollgate.decision with input as with_guardrails("platform", denied)
+	d.allow == false
+	d.reasons == ["guardrail topics flagged the request (medical_advice)"]
+	off := {"topics": {"type": "topics", "status": "flagged", "findings": {"off_topic": {"count": 1, "score": 0.83}}}}
+	o := tollgate.decision with input as with_guardrails("platform", off)
+	o.reasons == ["guardrail topics flagged the request (off_topic)"]
+}

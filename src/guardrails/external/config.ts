@@ -1,6 +1,6 @@
 import type { PiiType } from '../pii/types.ts';
 
-export const EXTERNAL_GUARDRAIL_TYPES = ['presidio', 'llama_guard', 'azure_content_safety'] as const;
+export const EXTERNAL_GUARDRAIL_TYPES = ['presidio', 'llama_guard', 'azure_content_safety', 'prompt_injection', 'topics'] as const;
 export type ExternalGuardrailType = (typeof EXTERNAL_GUARDRAIL_TYPES)[number];
 
 /** Which requests a guardrail checks; an absent list matches everything. */
@@ -56,7 +56,35 @@ export interface AzureContentSafetyConfig extends ExternalGuardrailCommon {
   severity_threshold: number;
 }
 
-export type ExternalGuardrailConfig = PresidioGuardrailConfig | LlamaGuardConfig | AzureContentSafetyConfig;
+/**
+ * The prompt-injection classifier of Tollgate's model sidecar (sidecars/minilm/server.py: POST {url}/v1/injection).
+ * Every text of the request is scored; the highest score is the finding `injection`, and a score at or above the
+ * threshold flags the request.
+ */
+export interface PromptInjectionConfig extends ExternalGuardrailCommon {
+  type: 'prompt_injection';
+  /** Default: the model's own threshold, which the sidecar returns with every answer. */
+  threshold?: number;
+}
+
+/**
+ * Topic allow and deny lists by meaning: example phrases per topic, embedded by an OpenAI-compatible embeddings
+ * endpoint (POST {url}/embeddings; the semantic cache's model, all-MiniLM-L6-v2 from the sidecar, by default).
+ * The last user message (embeddings: each input) is compared with every phrase; a deny topic with a phrase at or
+ * above `threshold` is a finding named after the topic; with an allow list, a text below `threshold` for every
+ * allowed phrase is the finding `off_topic` (score: 1 − its best similarity). Either flags the request. MiniLM's
+ * similarities are low: 0.35 by default (test/bench/topics.ts).
+ */
+export interface TopicsGuardrailConfig extends ExternalGuardrailCommon {
+  type: 'topics';
+  model: string;
+  threshold: number;
+  deny?: Record<string, string[]>;
+  allow?: Record<string, string[]>;
+}
+
+export type ExternalGuardrailConfig = PresidioGuardrailConfig | LlamaGuardConfig | AzureContentSafetyConfig
+  | PromptInjectionConfig | TopicsGuardrailConfig;
 
 /** Presidio entity → the gateway's PII type; entities not listed are not PII types policies know, and are ignored. */
 export const PRESIDIO_ENTITY_TYPES: Readonly<Record<string, PiiType>> = {
@@ -109,7 +137,12 @@ const common = {
     properties: { teams: nameList, apps: nameList, models: nameList },
   },
 } as const;
-const typeFields: Record<ExternalGuardrailType, { required?: string[]; properties: Record<string, object> }> = {
+const topicList = {
+  type: 'object', minProperties: 1,
+  propertyNames: { pattern: '^[a-zA-Z0-9][a-zA-Z0-9_-]{0,62}$' },
+  additionalProperties: { type: 'array', minItems: 1, items: { type: 'string', minLength: 1, maxLength: 2000 } },
+} as const;
+const typeFields: Record<ExternalGuardrailType, { required?: string[]; properties: Record<string, object>; anyOf?: object[] }> = {
   presidio: {
     properties: {
       language: { type: 'string', minLength: 2, default: 'en' },
@@ -133,6 +166,22 @@ const typeFields: Record<ExternalGuardrailType, { required?: string[]; propertie
       severity_threshold: { type: 'integer', minimum: 0, maximum: 7, default: 4 },
     },
   },
+  prompt_injection: {
+    properties: {
+      threshold: { type: 'number', exclusiveMinimum: 0, maximum: 1 },
+      applies_to: { const: 'input' },
+    },
+  },
+  topics: {
+    anyOf: [{ required: ['deny'] }, { required: ['allow'] }],
+    properties: {
+      model: { type: 'string', minLength: 1, default: 'all-MiniLM-L6-v2' },
+      threshold: { type: 'number', minimum: -1, maximum: 1, default: 0.35 },
+      deny: topicList,
+      allow: topicList,
+      applies_to: { const: 'input' },
+    },
+  },
 };
 
 export const externalGuardrailsSchema = {
@@ -144,6 +193,7 @@ export const externalGuardrailsSchema = {
       if: { properties: { type: { const: type } } },
       then: {
         ...(fields.required ? { required: fields.required } : {}),
+        ...(fields.anyOf ? { anyOf: fields.anyOf } : {}),
         properties: fields.properties,
         propertyNames: { enum: [...new Set([...Object.keys(common), ...Object.keys(fields.properties)])] },
       },

@@ -4,6 +4,8 @@ import type { ExternalGuardrailConfig } from './config.ts';
 import { GuardrailCallError, type FetchLike } from './http.ts';
 import { llamaGuardClient } from './llama-guard.ts';
 import { presidioClient } from './presidio.ts';
+import { promptInjectionClient } from './prompt-injection.ts';
+import { topicsClient } from './topics.ts';
 import type { GuardrailCheck, GuardrailClient, GuardrailInput, GuardrailVerdict } from './verdict.ts';
 
 export interface ExternalGuardrail {
@@ -31,6 +33,8 @@ export function createGuardrail(config: ExternalGuardrailConfig, env: NodeJS.Pro
     case 'presidio': return { config, client: presidioClient(config, apiKey, fetchImpl) };
     case 'llama_guard': return { config, client: llamaGuardClient(config, apiKey, fetchImpl) };
     case 'azure_content_safety': return { config, client: azureContentSafetyClient(config, apiKey, fetchImpl) };
+    case 'prompt_injection': return { config, client: promptInjectionClient(config, apiKey, fetchImpl) };
+    case 'topics': return { config, client: topicsClient(config, apiKey, fetchImpl) };
   }
 }
 

@@ -41,6 +41,16 @@ export interface GuardrailInput {
   texts: string[];
   /** For answers: the last user message, so a conversation classifier (Llama Guard) judges the reply in context. */
   prompt?: string;
+  /**
+   * For requests: what a topic guardrail compares by meaning: the last user message of a chat, each input of an
+   * embeddings request (absent: all texts).
+   */
+  compare?: string[];
+  /**
+   * For requests: what the prompt-injection classifier scores: the texts of user and tool messages and embeddings
+   * inputs, never the operator's system or developer prompts nor the model's own earlier turns (absent: all texts).
+   */
+  untrusted?: string[];
 }
 
 export interface GuardrailClient {
