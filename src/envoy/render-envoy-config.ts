@@ -3,6 +3,7 @@ import { fallbackExtProcOptions } from '../cache/envoy-fallback.ts';
 import type { TollgateConfig } from '../config/types.ts';
 import { RESPONSE_ATTRIBUTES } from '../extproc/attributes.ts';
 import { renderClusters } from './clusters.ts';
+import { JWT_METADATA_NAMESPACE, listenerTransportSocket, renderJwksClusters, renderJwtFilter, renderSecrets } from './edge.ts';
 import { renderLocalReplyConfig } from './local-replies.ts';
 import { EXTPROC_CLUSTER, ROUTE_CONFIG_NAME, ROUTE_HEADER, seconds, type RenderOptions } from './names.ts';
 import { RESPONSE_HEADERS_NAMESPACE } from './response-headers.ts';
@@ -18,7 +19,7 @@ export { clusterName, INTERNAL_HEADERS, ROUTE_HEADER, type RenderOptions } from 
  *    change without a restart and without dropping requests in flight (Tollgate rewrites them atomically on reload).
  */
 export interface RenderedEnvoyConfig {
-  files: { 'envoy.yaml': string; 'routes.yaml': string; 'clusters.yaml': string };
+  files: { 'envoy.yaml': string; 'routes.yaml': string; 'clusters.yaml': string; 'listener-cert.yaml': string; 'client-ca.yaml': string };
   /** version_info of the dynamic resources, to see in Envoy's config_dump when it loaded them. */
   versions: { routes: string; clusters: string };
 }
@@ -43,6 +44,7 @@ function extprocEndpoints(config: TollgateConfig): object[] {
 }
 
 function renderBootstrap(config: TollgateConfig, options: RenderOptions) {
+  const jwtFilter = renderJwtFilter(config);
   const extprocFilter = {
     name: 'envoy.filters.http.ext_proc',
     typed_config: {
@@ -63,11 +65,17 @@ function renderBootstrap(config: TollgateConfig, options: RenderOptions) {
         response_body_mode: 'STREAMED',
         response_trailer_mode: 'SKIP',
       },
+      // The client's address (after trusted proxies), for the failed-authentication limit.
+      request_attributes: ['source.address'],
       response_attributes: [...RESPONSE_ATTRIBUTES],
       // Lets a request ask for its response headers, so a stale/default answer can replace a failed chain's.
       ...fallbackExtProcOptions(config),
       // Tollgate may only write the namespace whose values the routes turn into client response headers.
-      metadata_options: { receiving_namespaces: { untyped: [RESPONSE_HEADERS_NAMESPACE] } },
+      // It reads the JWT payloads jwt_authn verified (never a header a client could forge).
+      metadata_options: {
+        receiving_namespaces: { untyped: [RESPONSE_HEADERS_NAMESPACE] },
+        ...(jwtFilter ? { forwarding_namespaces: { untyped: [JWT_METADATA_NAMESPACE] } } : {}),
+      },
     },
   };
   const hcm = {
@@ -77,6 +85,8 @@ function renderBootstrap(config: TollgateConfig, options: RenderOptions) {
     normalize_path: true,
     merge_slashes: true,
     stream_idle_timeout: seconds(config.envoy.stream_idle_timeout_ms),
+    // Behind load balancers, the client's address is found in X-Forwarded-For, past the trusted hops only.
+    ...(config.listener.trusted_proxy_hops > 0 ? { use_remote_address: true, xff_num_trusted_hops: config.listener.trusted_proxy_hops } : {}),
     request_headers_timeout: '10s',
     // A request with an unknown method (PROPFIND, M-SEARCH…) gets Tollgate's 404 in the OpenAI shape, not a codec
     // error that closes the connection.
@@ -103,6 +113,7 @@ function renderBootstrap(config: TollgateConfig, options: RenderOptions) {
           max_request_bytes: config.envoy.max_request_body_bytes,
         },
       },
+      ...(jwtFilter ? [jwtFilter] : []),
       extprocFilter,
       {
         name: 'envoy.filters.http.router',
@@ -130,6 +141,7 @@ function renderBootstrap(config: TollgateConfig, options: RenderOptions) {
         per_connection_buffer_limit_bytes: config.envoy.max_response_body_bytes,
         filter_chains: [{
           filters: [{ name: 'envoy.filters.network.http_connection_manager', typed_config: hcm }],
+          ...listenerTransportSocket(config, options),
         }],
       }],
       clusters: [{
@@ -148,7 +160,7 @@ function renderBootstrap(config: TollgateConfig, options: RenderOptions) {
           cluster_name: EXTPROC_CLUSTER,
           endpoints: [{ lb_endpoints: extprocEndpoints(config).map((address) => ({ endpoint: { address } })) }],
         },
-      }],
+      }, ...renderJwksClusters(config)],
     },
     dynamic_resources: { cds_config: pathSource(options.dir, 'clusters.yaml') },
     layered_runtime: {
@@ -184,11 +196,16 @@ export function renderEnvoyConfig(config: TollgateConfig, options: RenderOptions
   const clustersBody = stringify(clusters);
   const routesBody = stringify(routes);
   const versions = { routes: contentVersion(routesBody), clusters: contentVersion(clustersBody) };
+  const secrets = renderSecrets(config.listener.tls);
+  const secretsVersion = contentVersion(JSON.stringify(config.listener.tls ?? null));
   return {
     files: {
       'envoy.yaml': HEADER + stringify(renderBootstrap(config, options)),
       'routes.yaml': HEADER + stringify(discoveryResponse([routes], versions.routes)),
       'clusters.yaml': HEADER + stringify(discoveryResponse(clusters, versions.clusters)),
+      // Listener certificates (SDS); the files they name are watched by Envoy itself.
+      'listener-cert.yaml': HEADER + stringify(discoveryResponse(secrets.cert, secretsVersion)),
+      'client-ca.yaml': HEADER + stringify(discoveryResponse(secrets.clientCa, secretsVersion)),
     },
     versions,
   };
