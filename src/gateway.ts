@@ -23,6 +23,7 @@ import { startPolicyRuntime } from './policy/policy-runtime.ts';
 import { KillSwitches } from './routing/kill-switches.ts';
 import { CredentialResolver } from './providers/credentials.ts';
 import { authStage, type StaticKeys } from './stages/auth.ts';
+import { AuthFailureLimiter, DEFAULT_FAILURE_LIMIT } from './auth/failure-limiter.ts';
 import { cacheStages } from './stages/cache.ts';
 import { externalGuardrailsStage } from './stages/external-guardrails.ts';
 import { guardrailsStage } from './stages/guardrails.ts';
@@ -144,6 +145,8 @@ export async function startTollgate(options: TollgateOptions): Promise<Tollgate>
     if (guardrail.applies_to !== 'input') logger.warn({ guardrail: guardrail.name }, 'external guardrails check requests only for now: answers are not sent to it');
   }
   const outputGuardrails = outputGuardrailsStage({ config: () => config.catalog().config.guardrails.output, metrics });
+  // Failed authentications per client address (limits re-read on every failure, so a config reload applies).
+  const authFailures = new AuthFailureLimiter(() => config.catalog().config.auth?.failure_limit ?? DEFAULT_FAILURE_LIMIT);
   const newHandler = createPipeline({
     logger,
     now,
@@ -154,7 +157,7 @@ export async function startTollgate(options: TollgateOptions): Promise<Tollgate>
     // One Redis round trip per phase for every stage that talks to the store (src/store/round-trip.ts).
     ...(redisClient ? { newRoundTrip: () => new RoundTrip(redisClient) } : {}),
     stages: [
-      authStage({ keys, staticKeys: () => staticKeys, config }),
+      authStage({ keys, staticKeys: () => staticKeys, config, failures: authFailures }),
       validateStage(),
       modelsStage({ config, now: () => Date.now() }),
       // Model alias → candidate providers; the stages after it may narrow them (guardrails, policy, kill switches).

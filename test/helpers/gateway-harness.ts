@@ -76,7 +76,7 @@ export function tlsClient(baseURL: string, apiKey: string, tls: ClientTls, optio
   return new OpenAI({
     apiKey, baseURL, maxRetries: options.maxRetries ?? 0, timeout: options.timeout ?? 10_000,
     fetch: undiciFetch as unknown as typeof globalThis.fetch,
-    fetchOptions: { dispatcher } as unknown as RequestInit,
+    fetchOptions: { dispatcher } as unknown as NonNullable<ConstructorParameters<typeof OpenAI>[0]>["fetchOptions"],
   });
 }
 
