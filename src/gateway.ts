@@ -242,6 +242,7 @@ export async function startTollgate(options: TollgateOptions): Promise<Tollgate>
     logger,
   });
   boundExtprocPort = extproc.port;
+  warnIfAdminExposed(options.config.admin.address, logger);
   const admin = await startAdminServer({
     address: options.config.admin.address,
     port: options.adminPort ?? options.config.admin.port,
@@ -293,4 +294,24 @@ export async function startTollgate(options: TollgateOptions): Promise<Tollgate>
       if (!options.store) await store.close();
     },
   };
+}
+
+/** True for addresses only this machine can reach. */
+export function isLoopbackAddress(address: string): boolean {
+  return address === 'localhost' || address === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(address) || address.startsWith('unix:');
+}
+
+/**
+ * The admin API (keys, kill switches, policies and usage behind the admin token; /metrics and /healthz without it)
+ * binds to loopback by default. Anything else is allowed (a Kubernetes probe needs the pod's address) but said
+ * loudly at every start, so it is a decision and never an accident.
+ */
+function warnIfAdminExposed(address: string, logger: Logger): void {
+  if (isLoopbackAddress(address)) return;
+  const message =
+    `ADMIN API EXPOSED: admin.address is ${address}, not loopback. /metrics and /healthz answer anyone who can reach ` +
+    'it and /admin/v1 (keys, kill switches, policies) is one admin token away. Restrict it with a firewall or ' +
+    'NetworkPolicy, or bind it to 127.0.0.1.';
+  logger.warn({ admin_address: address, security: 'admin_exposed' }, message);
+  process.emitWarning(message, { code: 'TOLLGATE_ADMIN_EXPOSED' });
 }

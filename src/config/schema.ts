@@ -169,6 +169,11 @@ export const configSchema = {
         stream_idle_timeout_ms: { ...ms, default: 60_000 },
         connect_timeout_ms: { ...ms, default: 5_000 },
         config_dir: { type: 'string', default: 'envoy' },
+        /**
+         * A path on the listener that Envoy itself answers (200 while live, 503 while draining or failed), for a load
+         * balancer's or Kubernetes' readiness probe without exposing Envoy's admin. Absent: no such path.
+         */
+        readiness_path: { type: 'string', pattern: '^/[A-Za-z0-9/_.-]*$' },
       },
     },
     extproc: {

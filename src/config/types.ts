@@ -149,6 +149,8 @@ export interface TollgateConfig {
     connect_timeout_ms: number;
     /** Where the rendered bootstrap and the watched dynamic resources live. */
     config_dir: string;
+    /** Envoy answers this listener path itself (readiness without its admin). */
+    readiness_path?: string;
   };
   extproc: { address: string; port: number; transport: 'http2' | 'grpc-js' | 'h2-lite'; socket_path?: string; endpoints?: Array<{ address: string; port: number }> };
   admin: { address: string; port: number; token_env: string };

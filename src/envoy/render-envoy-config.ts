@@ -43,6 +43,18 @@ function extprocEndpoints(config: TollgateConfig): object[] {
   return listed.map((e) => ({ socket_address: { address: e.address === '0.0.0.0' ? '127.0.0.1' : e.address, port_value: e.port } }));
 }
 
+/** Envoy answers its own readiness on the listener (200 live, 503 draining), so its admin stays on loopback. */
+function readinessFilter(path: string) {
+  return {
+    name: 'envoy.filters.http.health_check',
+    typed_config: {
+      '@type': 'type.googleapis.com/envoy.extensions.filters.http.health_check.v3.HealthCheck',
+      pass_through_mode: false,
+      headers: [{ name: ':path', string_match: { exact: path } }],
+    },
+  };
+}
+
 function renderBootstrap(config: TollgateConfig, options: RenderOptions) {
   const jwtFilter = renderJwtFilter(config);
   const extprocFilter = {
@@ -105,6 +117,7 @@ function renderBootstrap(config: TollgateConfig, options: RenderOptions) {
     rds: { route_config_name: ROUTE_CONFIG_NAME, config_source: pathSource(options.dir, 'routes.yaml') },
     local_reply_config: renderLocalReplyConfig(config.envoy.max_request_body_bytes),
     http_filters: [
+      ...(config.envoy.readiness_path ? [readinessFilter(config.envoy.readiness_path)] : []),
       {
         // Enforces the request size limit with a 413 before anything is sent to Tollgate.
         name: 'envoy.filters.http.buffer',

@@ -116,6 +116,10 @@ async function startHarnessOnce(options: HarnessOptions): Promise<Harness> {
   raw.envoy = { ...(raw.envoy as object), admin: { address: '127.0.0.1', port: envoyAdminPort } };
   raw.extproc = { ...(raw.extproc as object), address: '127.0.0.1', port: 0 };
   raw.admin = { address: '127.0.0.1', port: 0, token_env: 'TEST_ADMIN_TOKEN' };
+  // Many tests send wrong keys on purpose from 127.0.0.1: the failed-authentication limit is off unless a test
+  // configures it (test/e2e/auth-failures.test.ts does).
+  const auth = (raw.auth ?? {}) as { failure_limit?: object };
+  raw.auth = { ...auth, failure_limit: auth.failure_limit ?? { enabled: false } };
   // The fakes' fault injection travels in client headers, which the gateway forwards only when allow-listed.
   const requests = (raw.requests ?? {}) as { forward_headers?: string[] };
   raw.requests = { ...requests, forward_headers: requests.forward_headers ?? [...DEFAULT_FORWARD_HEADERS, ...FAKE_CONTROL_HEADERS] };
@@ -186,6 +190,8 @@ async function startHarnessOnce(options: HarnessOptions): Promise<Harness> {
       copy.envoy = raw.envoy;
       copy.extproc = raw.extproc;
       copy.admin = raw.admin;
+      const nextAuth = (copy.auth ?? {}) as { failure_limit?: object };
+      copy.auth = { ...nextAuth, failure_limit: nextAuth.failure_limit ?? { enabled: false } };
       const nextRequests = (copy.requests ?? {}) as { forward_headers?: string[] };
       copy.requests = { ...nextRequests, forward_headers: nextRequests.forward_headers ?? [...DEFAULT_FORWARD_HEADERS, ...FAKE_CONTROL_HEADERS] };
       for (const provider of Object.values(copy.providers as Record<string, { base_url: string }>)) {
