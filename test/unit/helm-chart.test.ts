@@ -7,7 +7,9 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
 import { validateConfig } from '../../src/config/load-config.ts';
+import { envoyBinary } from '../../src/envoy/envoy-process.ts';
 import { renderEnvoyConfig } from '../../src/envoy/render-envoy-config.ts';
+import { writeEnvoyConfig } from '../../src/envoy/write-envoy-config.ts';
 
 /**
  * The CI check of deploy/helm/tollgate: `helm lint`, `helm template` with several value sets, and kubeconform's
@@ -162,6 +164,25 @@ describe('Helm chart deploy/helm/tollgate', () => {
     expect(pod.volumes.find((v: { name: string }) => v.name === 'tls').secret.secretName).toBe('tollgate-tls');
     // A probe cannot present a client certificate.
     expect(pod.containers.find((c: { name: string }) => c.name === 'envoy').readinessProbe.tcpSocket).toEqual({ port: 'api' });
+  });
+
+  it('renders an Envoy bootstrap that `envoy --mode validate` accepts, with TLS, mTLS and a JWT provider', async () => {
+    const { manifests } = await template([
+      '--set', 'tls.enabled=true', '--set', 'tls.clientCaSecretName=client-ca',
+      '--set', 'config.auth.jwt.providers.okta.issuer=https://okta.example',
+      '--set', 'config.auth.jwt.providers.okta.jwks_uri=https://okta.example/oauth2/v1/keys',
+      '--set', 'config.auth.jwt.providers.okta.claims.org=org', '--set', 'config.auth.jwt.providers.okta.claims.team=team',
+      '--set', 'config.auth.jwt.providers.okta.claims.app=app',
+    ]);
+    const config = validateConfig(parseAllDocuments(find(manifests, 'ConfigMap').data?.['tollgate.yaml'] ?? '')[0]?.toJS());
+    const dir = join(work, 'envoy');
+    await writeEnvoyConfig(dir, renderEnvoyConfig(config, { dir }));
+    const { stdout } = await run(envoyBinary(root), ['--mode', 'validate', '-c', join(dir, 'envoy.yaml'), '--log-level', 'error']);
+    expect(stdout).toContain('OK');
+    const bootstrap = await readFile(join(dir, 'envoy.yaml'), 'utf8');
+    for (const filter of ['envoy.filters.http.jwt_authn', 'envoy.filters.http.health_check', 'DownstreamTlsContext']) {
+      expect(bootstrap).toContain(filter);
+    }
   });
 
   it('kubeconform really rejects a wrong manifest (the check is not a no-op)', async () => {
