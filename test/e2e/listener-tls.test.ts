@@ -152,3 +152,34 @@ describe('client mTLS on the listener', () => {
     await expect(client.chat.completions.create(chat)).rejects.toThrow(/Connection error/);
   });
 });
+
+describe('optional client mTLS (a trusted CA, certificates not required)', () => {
+  let serverCa: TestCa;
+  let clientCa: TestCa;
+  let otherCa: TestCa;
+  let h: Harness;
+
+  beforeAll(async () => {
+    serverCa = await createTestCa();
+    clientCa = await createTestCa();
+    otherCa = await createTestCa();
+    const server = await serverCa.issue('listener', ['DNS:localhost', 'IP:127.0.0.1']);
+    const config = testConfig();
+    config.listener = { tls: { cert_file: server.certPath, key_file: server.keyPath, client_ca_file: clientCa.caCertPath } };
+    h = await startHarness({ config, clientTls: { ca: serverCa.caCert } });
+  });
+  afterAll(async () => {
+    await h?.stop();
+    await Promise.all([serverCa?.remove(), clientCa?.remove(), otherCa?.remove()]);
+  });
+
+  it('serves clients without a certificate and with a trusted one, and refuses an untrusted one', async () => {
+    expect((await h.client().chat.completions.create(chat)).choices[0]?.message.content).toBe('Echo: over TLS');
+    const app = await clientCa.issue('app', ['DNS:app.test'], { usage: 'client' });
+    const trusted = h.client(h.key, { tls: { ca: serverCa.caCert, cert: app.cert, key: app.key } });
+    expect((await trusted.chat.completions.create(chat)).choices[0]?.message.content).toBe('Echo: over TLS');
+    const stranger = await otherCa.issue('stranger', ['DNS:stranger.test'], { usage: 'client' });
+    const untrusted = h.client(h.key, { tls: { ca: serverCa.caCert, cert: stranger.cert, key: stranger.key } });
+    await expect(untrusted.chat.completions.create(chat)).rejects.toThrow(/Connection error/);
+  });
+});
