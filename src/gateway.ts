@@ -146,7 +146,9 @@ export async function startTollgate(options: TollgateOptions): Promise<Tollgate>
   }
   const outputGuardrails = outputGuardrailsStage({ config: () => config.catalog().config.guardrails.output, metrics });
   // Failed authentications per client address (limits re-read on every failure, so a config reload applies).
-  const authFailures = new AuthFailureLimiter(() => config.catalog().config.auth?.failure_limit ?? DEFAULT_FAILURE_LIMIT);
+  // Counted in the store, so the limit holds across every process sharing it; blocks are published to all of them.
+  const authFailures = new AuthFailureLimiter(() => config.catalog().config.auth?.failure_limit ?? DEFAULT_FAILURE_LIMIT, Date.now, store);
+  await authFailures.start();
   const newHandler = createPipeline({
     logger,
     now,
@@ -288,6 +290,7 @@ export async function startTollgate(options: TollgateOptions): Promise<Tollgate>
       killSwitches.stop();
       await Promise.all([extproc.stop(), admin.stop()]);
       await keys.stop();
+      await authFailures.stop();
       // After the servers: requests that ended during shutdown have queued their final entries.
       await ledger?.stop();
       await policy?.stop();

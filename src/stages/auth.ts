@@ -43,8 +43,8 @@ export function authStage(deps: {
   config: ConfigHolder;
   failures?: AuthFailureLimiter;
 }): Stage {
-  const fail = (ctx: RequestContext, error: GatewayError): StageResult => {
-    const blockedFor = deps.failures?.recordFailure(ctx.sourceAddress) ?? 0;
+  const fail = async (ctx: RequestContext, error: GatewayError): Promise<StageResult> => {
+    const blockedFor = (await deps.failures?.recordFailure(ctx.sourceAddress)) ?? 0;
     if (blockedFor > 0) ctx.log.warn({ source: ctx.sourceAddress, blocked_seconds: blockedFor }, 'address blocked after repeated failed authentications');
     return { respond: error };
   };
