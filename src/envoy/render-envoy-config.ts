@@ -97,8 +97,11 @@ function renderBootstrap(config: TollgateConfig, options: RenderOptions) {
     normalize_path: true,
     merge_slashes: true,
     stream_idle_timeout: seconds(config.envoy.stream_idle_timeout_ms),
-    // Behind load balancers, the client's address is found in X-Forwarded-For, past the trusted hops only.
-    ...(config.listener.trusted_proxy_hops > 0 ? { use_remote_address: true, xff_num_trusted_hops: config.listener.trusted_proxy_hops } : {}),
+    // The client's address is the connection's peer, or behind load balancers the X-Forwarded-For entry past the
+    // trusted hops. Never the last X-Forwarded-For entry as such (Envoy's default without use_remote_address): a
+    // client writes that header itself, and could then dodge the failed-authentication limit or get others blocked.
+    use_remote_address: true,
+    ...(config.listener.trusted_proxy_hops > 0 ? { xff_num_trusted_hops: config.listener.trusted_proxy_hops } : {}),
     request_headers_timeout: '10s',
     // A request with an unknown method (PROPFIND, M-SEARCH…) gets Tollgate's 404 in the OpenAI shape, not a codec
     // error that closes the connection.

@@ -47,6 +47,18 @@ describe('failed authentications, limited per source address', () => {
     expect((await post(h.key)).status).toBe(200);
   });
 
+  it('takes the address from the connection, not from a client-written X-Forwarded-For', async () => {
+    await new Promise((r) => setTimeout(r, 2200)); // the block of the test before ends
+    const spoofed = (key: string, xff: string) =>
+      fetch(`${h.baseUrl}/models`, { headers: { authorization: `Bearer ${key}`, 'x-forwarded-for': xff } });
+    // Three failures under three made-up addresses are still three failures of this client…
+    for (let i = 0; i < 3; i++) expect((await spoofed(`tg-wrong-${i}-bbbbbbbbbbbbbbbbbbbbbbbbbbbbbb`, `203.0.113.${i + 1}`)).status).toBe(401);
+    expect((await spoofed(h.key, '198.51.100.7')).status).toBe(429);
+    await new Promise((r) => setTimeout(r, 2200));
+    // …and naming someone else's address does not get them blocked: this client is still let in afterwards.
+    expect((await post(h.key)).status).toBe(200);
+  });
+
   it('answers Envoy readiness on the configured listener path, without Envoy admin', async () => {
     const ready = await fetch(`${new URL(h.baseUrl).origin}/envoy-ready`);
     expect(ready.status).toBe(200);
