@@ -24,6 +24,7 @@ import { startPolicyRuntime } from './policy/policy-runtime.ts';
 import { KillSwitches } from './routing/kill-switches.ts';
 import { CredentialResolver } from './providers/credentials.ts';
 import { authStage, type StaticKeys } from './stages/auth.ts';
+import { AuthFailureLimiter, DEFAULT_FAILURE_LIMIT } from './auth/failure-limiter.ts';
 import { cacheStages } from './stages/cache.ts';
 import { externalGuardrailsStage } from './stages/external-guardrails.ts';
 import { guardrailsStage } from './stages/guardrails.ts';
@@ -150,6 +151,10 @@ export async function startTollgate(options: TollgateOptions): Promise<Tollgate>
     if (guardrail.applies_to !== 'input') logger.warn({ guardrail: guardrail.name }, 'external guardrails check requests only for now: answers are not sent to it');
   }
   const outputGuardrails = outputGuardrailsStage({ config: () => config.catalog().config.guardrails.output, metrics });
+  // Failed authentications per client address (limits re-read on every failure, so a config reload applies).
+  // Counted in the store, so the limit holds across every process sharing it; blocks are published to all of them.
+  const authFailures = new AuthFailureLimiter(() => config.catalog().config.auth?.failure_limit ?? DEFAULT_FAILURE_LIMIT, Date.now, store);
+  await authFailures.start();
   const newHandler = createPipeline({
     logger,
     now,
@@ -162,7 +167,7 @@ export async function startTollgate(options: TollgateOptions): Promise<Tollgate>
     // One Redis round trip per phase for every stage that talks to the store (src/store/round-trip.ts).
     ...(redisClient ? { newRoundTrip: () => new RoundTrip(redisClient, endPhaseBatcher) } : {}),
     stages: [
-      authStage({ keys, staticKeys: () => staticKeys, config }),
+      authStage({ keys, staticKeys: () => staticKeys, config, failures: authFailures }),
       validateStage(),
       modelsStage({ config, now: () => Date.now() }),
       // Model alias → candidate providers; the stages after it may narrow them (guardrails, policy, kill switches).
@@ -247,6 +252,7 @@ export async function startTollgate(options: TollgateOptions): Promise<Tollgate>
     logger,
   });
   boundExtprocPort = extproc.port;
+  warnIfAdminExposed(options.config.admin.address, logger);
   const admin = await startAdminServer({
     address: options.config.admin.address,
     port: options.adminPort ?? options.config.admin.port,
@@ -293,10 +299,31 @@ export async function startTollgate(options: TollgateOptions): Promise<Tollgate>
       await Promise.all([extproc.stop(), admin.stop()]);
       await keys.stop();
       await endPhaseBatcher?.flush();
+      await authFailures.stop();
       // After the servers: requests that ended during shutdown have queued their final entries.
       await ledger?.stop();
       await policy?.stop();
       if (!options.store) await store.close();
     },
   };
+}
+
+/** True for addresses only this machine can reach. */
+export function isLoopbackAddress(address: string): boolean {
+  return address === 'localhost' || address === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(address) || address.startsWith('unix:');
+}
+
+/**
+ * The admin API (keys, kill switches, policies and usage behind the admin token; /metrics and /healthz without it)
+ * binds to loopback by default. Anything else is allowed (a Kubernetes probe needs the pod's address) but said
+ * loudly at every start, so it is a decision and never an accident.
+ */
+function warnIfAdminExposed(address: string, logger: Logger): void {
+  if (isLoopbackAddress(address)) return;
+  const message =
+    `ADMIN API EXPOSED: admin.address is ${address}, not loopback. /metrics and /healthz answer anyone who can reach ` +
+    'it and /admin/v1 (keys, kill switches, policies) is one admin token away. Restrict it with a firewall or ' +
+    'NetworkPolicy, or bind it to 127.0.0.1.';
+  logger.warn({ admin_address: address, security: 'admin_exposed' }, message);
+  process.emitWarning(message, { code: 'TOLLGATE_ADMIN_EXPOSED' });
 }

@@ -30,7 +30,7 @@ function parseQuery(url: URL): AuditQuery {
   const limit = limitText === undefined ? 100 : Number(limitText);
   if (!Number.isInteger(limit) || limit < 1 || limit > MAX_PAGE) throw errors.badRequest(`'limit' must be an integer from 1 to ${MAX_PAGE}.`, 'limit');
   const cursor = get('cursor');
-  if (cursor !== undefined && !/^\d+$/.test(cursor)) throw errors.badRequest("'cursor' must be a next_cursor from a previous page.", 'cursor');
+  if (cursor !== undefined && !/^\d+(:\d+)?$/.test(cursor)) throw errors.badRequest("'cursor' must be a next_cursor from a previous page.", 'cursor');
   return { request_id: get('request_id'), decision, team: get('team'), since, limit, cursor };
 }
 

@@ -83,7 +83,7 @@ export async function startCommand(options: { configPath: string }): Promise<voi
   await waitForEnvoyReady(adminUrl, envoy);
 
   const host = config.listener.address === '0.0.0.0' ? 'localhost' : config.listener.address;
-  const baseUrl = `http://${host}:${config.listener.port}/v1`;
+  const baseUrl = `${config.listener.tls ? 'https' : 'http'}://${host}:${config.listener.port}/v1`;
   const model = Object.entries(config.models).find(([, m]) => m.kind === 'chat')?.[0] ?? 'gpt-4o-mini';
   process.stdout.write([
     '',

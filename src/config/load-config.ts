@@ -71,6 +71,16 @@ function crossReferenceProblems(config: TollgateConfig): string[] {
   }
   problems.push(...cacheConfigProblems(config));
   problems.push(...externalGuardrailProblems(config.guardrails.external, config.envoy.message_timeout_ms));
+  const tls = config.listener.tls;
+  if (tls?.require_client_cert && !tls.client_ca_file) {
+    problems.push('listener.tls.require_client_cert: needs client_ca_file (the CAs that sign client certificates)');
+  }
+  const issuers = new Map<string, string>();
+  for (const [providerName, provider] of Object.entries(config.auth.jwt.providers)) {
+    const other = issuers.get(provider.issuer);
+    if (other) problems.push(`auth.jwt.providers.${providerName}.issuer: the same issuer as provider "${other}"`);
+    issuers.set(provider.issuer, providerName);
+  }
   if (config.store.type === 'redis' && !config.store.url && !config.store.url_env) {
     problems.push('store: a redis store needs url or url_env');
   }

@@ -16,6 +16,13 @@ const port = { type: 'integer', minimum: 0, maximum: 65535 } as const;
 const ms = { type: 'integer', minimum: 1 } as const;
 const modelList = { type: 'array', items: { type: 'string', minLength: 1 }, uniqueItems: true } as const;
 const nameList = { type: 'array', items: name, uniqueItems: true } as const;
+/** Where a tenant field of a JWT comes from: a claim (dotted path for nested claims) or a fixed value. */
+const claimSource = {
+  oneOf: [
+    { type: 'string', pattern: '^[A-Za-z0-9_:/-]+(\\.[A-Za-z0-9_:/-]+)*$' },
+    { type: 'object', additionalProperties: false, required: ['value'], properties: { value: { type: 'string', minLength: 1 } } },
+  ],
+} as const;
 /** Client headers forwarded to providers by default: content negotiation, the client's identity, OpenAI's org headers. */
 export const DEFAULT_FORWARD_HEADERS = [
   'accept', 'user-agent', 'openai-organization', 'openai-project',
@@ -51,7 +58,101 @@ export const configSchema = {
   properties: {
     listener: {
       type: 'object', additionalProperties: false, default: {},
-      properties: { address: { type: 'string', default: '0.0.0.0' }, port: { ...port, default: 10000 } },
+      properties: {
+        address: { type: 'string', default: '0.0.0.0' },
+        port: { ...port, default: 10000 },
+        /**
+         * TLS on the listener (absent: plain HTTP). Envoy reads the files through SDS and watches `watch_dir`, so a
+         * certificate rotated there (e.g. a Kubernetes Secret volume's atomic `..data` swap) is served to new
+         * connections without a restart.
+         */
+        tls: {
+          type: 'object', additionalProperties: false, required: ['cert_file', 'key_file'],
+          properties: {
+            /** PEM certificate chain, server certificate first. */
+            cert_file: { type: 'string', minLength: 1 },
+            /** PEM private key of that certificate. */
+            key_file: { type: 'string', minLength: 1 },
+            /** Directory whose moves make Envoy re-read the files (default: cert_file's directory). */
+            watch_dir: { type: 'string', minLength: 1 },
+            /** PEM bundle of the CAs that sign client certificates (mTLS); a presented certificate is verified. */
+            client_ca_file: { type: 'string', minLength: 1 },
+            /** Refuse clients without a certificate signed by client_ca_file. */
+            require_client_cert: { type: 'boolean', default: false },
+            min_version: { enum: ['TLSv1_2', 'TLSv1_3'], default: 'TLSv1_2' },
+          },
+        },
+        /**
+         * Proxies in front of Envoy (load balancers) whose X-Forwarded-For entries are trusted to find the client's
+         * address (failed-authentication limits are per client address). 0: the connection's address.
+         */
+        trusted_proxy_hops: { type: 'integer', minimum: 0, maximum: 10, default: 0 },
+      },
+    },
+    auth: {
+      type: 'object', additionalProperties: false, default: {},
+      properties: {
+        /**
+         * JWT/OIDC for apps, verified by Envoy's jwt_authn filter: a token from the `Authorization: Bearer` header
+         * signed by one of these providers maps to a tenant through its claims. Virtual keys keep working beside it.
+         */
+        jwt: {
+          type: 'object', additionalProperties: false, default: {},
+          properties: {
+            providers: {
+              type: 'object', propertyNames: name, default: {},
+              additionalProperties: {
+                type: 'object', additionalProperties: false, required: ['issuer', 'claims'],
+                oneOf: [{ required: ['jwks_file'] }, { required: ['jwks_uri'] }],
+                properties: {
+                  /** The `iss` every token must carry. */
+                  issuer: { type: 'string', minLength: 1 },
+                  /** Accepted `aud` values (empty: any audience). */
+                  audiences: { type: 'array', items: { type: 'string', minLength: 1 }, default: [] },
+                  /** A JWKS file (Envoy reads it at start and on config reload). */
+                  jwks_file: { type: 'string', minLength: 1 },
+                  /** The JWKS URL (e.g. an OIDC provider's jwks_uri); Envoy fetches and caches it. */
+                  jwks_uri: { type: 'string', pattern: '^https?://[^/]+' },
+                  /** How long Envoy keeps the fetched JWKS. */
+                  jwks_cache_seconds: { type: 'integer', minimum: 1, default: 600 },
+                  /** CA bundle for an https jwks_uri (default: the system bundle). */
+                  jwks_ca_file: { type: 'string', minLength: 1 },
+                  /**
+                   * Which claims name the tenant (dotted paths reach nested claims). A fixed value instead of a claim:
+                   * `{ value: acme }`. `user` is optional (default `sub`).
+                   */
+                  claims: {
+                    type: 'object', additionalProperties: false, required: ['org', 'team', 'app'],
+                    properties: {
+                      org: claimSource,
+                      team: claimSource,
+                      app: claimSource,
+                      user: claimSource,
+                    },
+                  },
+                  /** Clock skew allowed on exp/nbf. */
+                  clock_skew_seconds: { type: 'integer', minimum: 0, maximum: 600, default: 60 },
+                },
+              },
+            },
+          },
+        },
+        /**
+         * Failed authentications per client address: after `max_failures` within `window_seconds`, every request
+         * from that address gets 429 (with Retry-After) until `block_seconds` have passed.
+         */
+        failure_limit: {
+          type: 'object', additionalProperties: false, default: {},
+          properties: {
+            enabled: { type: 'boolean', default: true },
+            max_failures: { type: 'integer', minimum: 1, default: 20 },
+            window_seconds: { type: 'integer', minimum: 1, default: 60 },
+            block_seconds: { type: 'integer', minimum: 1, default: 300 },
+            /** Addresses tracked at once (oldest dropped first), so a flood of addresses cannot exhaust memory. */
+            max_tracked_addresses: { type: 'integer', minimum: 100, default: 100_000 },
+          },
+        },
+      },
     },
     envoy: {
       type: 'object', additionalProperties: false, default: {},
@@ -68,6 +169,11 @@ export const configSchema = {
         stream_idle_timeout_ms: { ...ms, default: 60_000 },
         connect_timeout_ms: { ...ms, default: 5_000 },
         config_dir: { type: 'string', default: 'envoy' },
+        /**
+         * A path on the listener that Envoy itself answers (200 while live, 503 while draining or failed), for a load
+         * balancer's or Kubernetes' readiness probe without exposing Envoy's admin. Absent: no such path.
+         */
+        readiness_path: { type: 'string', pattern: '^/[A-Za-z0-9/_.-]*$' },
       },
     },
     extproc: {

@@ -98,8 +98,43 @@ export interface StaticKeyConfig {
   name?: string;
 }
 
+export interface ListenerTlsConfig {
+  cert_file: string;
+  key_file: string;
+  watch_dir?: string;
+  client_ca_file?: string;
+  require_client_cert: boolean;
+  min_version: 'TLSv1_2' | 'TLSv1_3';
+}
+
+/** A tenant field of a JWT: the claim at this (dotted) path, or a fixed value. */
+export type ClaimSource = string | { value: string };
+
+export interface JwtProviderConfig {
+  issuer: string;
+  audiences: string[];
+  jwks_file?: string;
+  jwks_uri?: string;
+  jwks_cache_seconds: number;
+  jwks_ca_file?: string;
+  claims: { org: ClaimSource; team: ClaimSource; app: ClaimSource; user?: ClaimSource };
+  clock_skew_seconds: number;
+}
+
+export interface AuthConfig {
+  jwt: { providers: Record<string, JwtProviderConfig> };
+  failure_limit: {
+    enabled: boolean;
+    max_failures: number;
+    window_seconds: number;
+    block_seconds: number;
+    max_tracked_addresses: number;
+  };
+}
+
 export interface TollgateConfig {
-  listener: { address: string; port: number };
+  listener: { address: string; port: number; tls?: ListenerTlsConfig; trusted_proxy_hops: number };
+  auth: AuthConfig;
   envoy: {
     admin: { address: string; port: number };
     /** Fail closed by default: if Tollgate is unreachable, Envoy answers an error instead of passing requests through. */
@@ -114,6 +149,8 @@ export interface TollgateConfig {
     connect_timeout_ms: number;
     /** Where the rendered bootstrap and the watched dynamic resources live. */
     config_dir: string;
+    /** Envoy answers this listener path itself (readiness without its admin). */
+    readiness_path?: string;
   };
   extproc: { address: string; port: number; transport: 'http2' | 'grpc-js' | 'h2-lite'; eager_request_body?: boolean; socket_path?: string; endpoints?: Array<{ address: string; port: number }> };
   admin: { address: string; port: number; token_env: string };

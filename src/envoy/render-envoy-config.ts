@@ -3,6 +3,7 @@ import { eagerRequestBody, fallbackExtProcOptions } from '../cache/envoy-fallbac
 import type { TollgateConfig } from '../config/types.ts';
 import { RESPONSE_ATTRIBUTES } from '../extproc/attributes.ts';
 import { renderClusters } from './clusters.ts';
+import { JWT_METADATA_NAMESPACE, listenerTransportSocket, renderJwksClusters, renderJwtFilter, renderSecrets } from './edge.ts';
 import { renderLocalReplyConfig } from './local-replies.ts';
 import { EXTPROC_CLUSTER, ROUTE_CONFIG_NAME, ROUTE_HEADER, seconds, type RenderOptions } from './names.ts';
 import { RESPONSE_HEADERS_NAMESPACE } from './response-headers.ts';
@@ -18,7 +19,7 @@ export { clusterName, INTERNAL_HEADERS, ROUTE_HEADER, type RenderOptions } from 
  *    change without a restart and without dropping requests in flight (Tollgate rewrites them atomically on reload).
  */
 export interface RenderedEnvoyConfig {
-  files: { 'envoy.yaml': string; 'routes.yaml': string; 'clusters.yaml': string };
+  files: { 'envoy.yaml': string; 'routes.yaml': string; 'clusters.yaml': string; 'listener-cert.yaml': string; 'client-ca.yaml': string };
   /** version_info of the dynamic resources, to see in Envoy's config_dump when it loaded them. */
   versions: { routes: string; clusters: string };
 }
@@ -42,8 +43,21 @@ function extprocEndpoints(config: TollgateConfig): object[] {
   return listed.map((e) => ({ socket_address: { address: e.address === '0.0.0.0' ? '127.0.0.1' : e.address, port_value: e.port } }));
 }
 
+/** Envoy answers its own readiness on the listener (200 live, 503 draining), so its admin stays on loopback. */
+function readinessFilter(path: string) {
+  return {
+    name: 'envoy.filters.http.health_check',
+    typed_config: {
+      '@type': 'type.googleapis.com/envoy.extensions.filters.http.health_check.v3.HealthCheck',
+      pass_through_mode: false,
+      headers: [{ name: ':path', string_match: { exact: path } }],
+    },
+  };
+}
+
 function renderBootstrap(config: TollgateConfig, options: RenderOptions) {
   const eager = eagerRequestBody(config);
+  const jwtFilter = renderJwtFilter(config);
   const extprocFilter = {
     name: 'envoy.filters.http.ext_proc',
     typed_config: {
@@ -67,11 +81,17 @@ function renderBootstrap(config: TollgateConfig, options: RenderOptions) {
         response_trailer_mode: 'SKIP',
       },
       ...(eager ? { send_body_without_waiting_for_header_response: true } : {}),
+      // The client's address (after trusted proxies), for the failed-authentication limit.
+      request_attributes: ['source.address'],
       response_attributes: [...RESPONSE_ATTRIBUTES],
       // Lets a request ask for its response headers, so a stale/default answer can replace a failed chain's.
       ...fallbackExtProcOptions(config),
       // Tollgate may only write the namespace whose values the routes turn into client response headers.
-      metadata_options: { receiving_namespaces: { untyped: [RESPONSE_HEADERS_NAMESPACE] } },
+      // It reads the JWT payloads jwt_authn verified (never a header a client could forge).
+      metadata_options: {
+        receiving_namespaces: { untyped: [RESPONSE_HEADERS_NAMESPACE] },
+        ...(jwtFilter ? { forwarding_namespaces: { untyped: [JWT_METADATA_NAMESPACE] } } : {}),
+      },
     },
   };
   const hcm = {
@@ -81,6 +101,11 @@ function renderBootstrap(config: TollgateConfig, options: RenderOptions) {
     normalize_path: true,
     merge_slashes: true,
     stream_idle_timeout: seconds(config.envoy.stream_idle_timeout_ms),
+    // The client's address is the connection's peer, or behind load balancers the X-Forwarded-For entry past the
+    // trusted hops. Never the last X-Forwarded-For entry as such (Envoy's default without use_remote_address): a
+    // client writes that header itself, and could then dodge the failed-authentication limit or get others blocked.
+    use_remote_address: true,
+    ...(config.listener.trusted_proxy_hops > 0 ? { xff_num_trusted_hops: config.listener.trusted_proxy_hops } : {}),
     request_headers_timeout: '10s',
     // A request with an unknown method (PROPFIND, M-SEARCH…) gets Tollgate's 404 in the OpenAI shape, not a codec
     // error that closes the connection.
@@ -99,6 +124,7 @@ function renderBootstrap(config: TollgateConfig, options: RenderOptions) {
     rds: { route_config_name: ROUTE_CONFIG_NAME, config_source: pathSource(options.dir, 'routes.yaml') },
     local_reply_config: renderLocalReplyConfig(config.envoy.max_request_body_bytes),
     http_filters: [
+      ...(config.envoy.readiness_path ? [readinessFilter(config.envoy.readiness_path)] : []),
       {
         // Enforces the request size limit with a 413 before anything is sent to Tollgate.
         name: 'envoy.filters.http.buffer',
@@ -107,6 +133,7 @@ function renderBootstrap(config: TollgateConfig, options: RenderOptions) {
           max_request_bytes: config.envoy.max_request_body_bytes,
         },
       },
+      ...(jwtFilter ? [jwtFilter] : []),
       extprocFilter,
       {
         name: 'envoy.filters.http.router',
@@ -134,6 +161,7 @@ function renderBootstrap(config: TollgateConfig, options: RenderOptions) {
         per_connection_buffer_limit_bytes: config.envoy.max_response_body_bytes,
         filter_chains: [{
           filters: [{ name: 'envoy.filters.network.http_connection_manager', typed_config: hcm }],
+          ...listenerTransportSocket(config, options),
         }],
       }],
       clusters: [{
@@ -152,7 +180,7 @@ function renderBootstrap(config: TollgateConfig, options: RenderOptions) {
           cluster_name: EXTPROC_CLUSTER,
           endpoints: [{ lb_endpoints: extprocEndpoints(config).map((address) => ({ endpoint: { address } })) }],
         },
-      }],
+      }, ...renderJwksClusters(config)],
     },
     dynamic_resources: { cds_config: pathSource(options.dir, 'clusters.yaml') },
     layered_runtime: {
@@ -188,11 +216,16 @@ export function renderEnvoyConfig(config: TollgateConfig, options: RenderOptions
   const clustersBody = stringify(clusters);
   const routesBody = stringify(routes);
   const versions = { routes: contentVersion(routesBody), clusters: contentVersion(clustersBody) };
+  const secrets = renderSecrets(config.listener.tls);
+  const secretsVersion = contentVersion(JSON.stringify(config.listener.tls ?? null));
   return {
     files: {
       'envoy.yaml': HEADER + stringify(renderBootstrap(config, options)),
       'routes.yaml': HEADER + stringify(discoveryResponse([routes], versions.routes)),
       'clusters.yaml': HEADER + stringify(discoveryResponse(clusters, versions.clusters)),
+      // Listener certificates (SDS); the files they name are watched by Envoy itself.
+      'listener-cert.yaml': HEADER + stringify(discoveryResponse(secrets.cert, secretsVersion)),
+      'client-ca.yaml': HEADER + stringify(discoveryResponse(secrets.clientCa, secretsVersion)),
     },
     versions,
   };

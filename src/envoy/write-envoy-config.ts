@@ -11,7 +11,7 @@ export async function writeEnvoyConfig(dir: string, rendered: RenderedEnvoyConfi
   await mkdir(dir, { recursive: true });
   const changed: string[] = [];
   // Clusters before the routes that use them; the bootstrap last, so it never points at files not written yet.
-  for (const name of ['clusters.yaml', 'routes.yaml', 'envoy.yaml'] as const) {
+  for (const name of ['listener-cert.yaml', 'client-ca.yaml', 'clusters.yaml', 'routes.yaml', 'envoy.yaml'] as const) {
     const text = rendered.files[name];
     const target = join(dir, name);
     const current = await readFile(target, 'utf8').catch(() => null);

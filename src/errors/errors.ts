@@ -14,6 +14,24 @@ export const errors = {
       status: 401, type: 'authentication_error', code: 'invalid_api_key',
       message: reason === 'unknown' ? 'Incorrect API key provided.' : `The API key provided has been ${reason}.`,
     }),
+  invalidToken: () =>
+    new GatewayError({
+      status: 401, type: 'authentication_error', code: 'invalid_token',
+      message: 'The bearer token is not a valid JWT from a trusted issuer (signature, issuer, audience or expiry).',
+    }),
+  unknownTenant: (missing: string | null) =>
+    new GatewayError({
+      status: 403, type: 'permission_error', code: 'unknown_tenant',
+      message: missing
+        ? `The token has no usable \`${missing}\` claim to name its tenant.`
+        : 'The token names an org, team or app that is not configured.',
+    }),
+  tooManyAuthFailures: (retryAfterSeconds: number) =>
+    new GatewayError({
+      status: 429, type: 'rate_limit_error', code: 'too_many_auth_failures',
+      message: `Too many failed authentications from this address; retry in ${retryAfterSeconds} s.`,
+      headers: { 'retry-after': String(retryAfterSeconds) },
+    }),
   modelNotFound: (model: string) =>
     new GatewayError({
       status: 404, type: 'invalid_request_error', code: 'model_not_found', param: 'model',

@@ -4,7 +4,10 @@ import type { CommonResponse } from '../generated/envoy/service/ext_proc/v3/Comm
 import type { ProcessingRequest__Output } from '../generated/envoy/service/ext_proc/v3/ProcessingRequest.ts';
 import type { ProcessingResponse } from '../generated/envoy/service/ext_proc/v3/ProcessingResponse.ts';
 import { RESPONSE_HEADERS_NAMESPACE } from '../envoy/response-headers.ts';
-import type { Attributes, ContinueReply, HeaderEdits, HeaderMap, ImmediateReply, PhaseEvent } from '../pipeline/phases.ts';
+import type { Struct__Output } from '../generated/google/protobuf/Struct.ts';
+import type { Value__Output } from '../generated/google/protobuf/Value.ts';
+import { JWT_METADATA_NAMESPACE } from '../envoy/edge.ts';
+import type { Attributes, ContinueReply, HeaderEdits, HeaderMap, ImmediateReply, PhaseEvent, VerifiedJwt } from '../pipeline/phases.ts';
 import { RESPONSE_CODE_ATTRIBUTE } from './attributes.ts';
 
 /** Envoy keys attributes by the filter's canonical name, whatever the filter is called in the config. */
@@ -35,17 +38,50 @@ function toAttributes(request: ProcessingRequest__Output): Attributes | undefine
   return attributes;
 }
 
+function fromValue(value: Value__Output): unknown {
+  switch (value.kind) {
+    case 'stringValue': return value.stringValue;
+    case 'numberValue': return Number(value.numberValue);
+    case 'boolValue': return value.boolValue;
+    case 'structValue': return value.structValue ? fromStruct(value.structValue) : {};
+    case 'listValue': return (value.listValue?.values ?? []).map(fromValue);
+    default: return null;
+  }
+}
+
+function fromStruct(struct: Struct__Output): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(struct.fields ?? {})) out[key] = fromValue(value);
+  return out;
+}
+
+/**
+ * The JWT payload jwt_authn verified, from the dynamic metadata Envoy forwards (forwarding_namespaces). jwt_authn
+ * is the only writer of this namespace: a client cannot put anything here.
+ */
+function toVerifiedJwt(request: ProcessingRequest__Output): VerifiedJwt | undefined {
+  const fields = request.metadata_context?.filter_metadata?.[JWT_METADATA_NAMESPACE]?.fields;
+  if (!fields) return undefined;
+  for (const [provider, value] of Object.entries(fields)) {
+    if (value.kind === 'structValue' && value.structValue) return { provider, claims: fromStruct(value.structValue) };
+  }
+  return undefined;
+}
+
 export function toPhaseEvent(request: ProcessingRequest__Output): PhaseEvent | null {
   const attributes = toAttributes(request);
   const withAttributes = attributes ? { attributes } : {};
   switch (request.request) {
-    case 'request_headers':
+    case 'request_headers': {
+      const verifiedJwt = toVerifiedJwt(request);
       return {
         phase: 'request_headers',
         headers: toHeaderMap(request.request_headers?.headers),
         endOfStream: request.request_headers?.end_of_stream ?? false,
         ...withAttributes,
+        ...(verifiedJwt ? { verifiedJwt } : {}),
       };
+    }
     case 'request_body':
       return {
         phase: 'request_body',

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { Store } from '../store/store.ts';
-import { generateVirtualKey, hashKey, keyPreview, looksLikeVirtualKey } from './virtual-key.ts';
+import { constantTimeEqual, generateVirtualKey, hashKey, keyPreview, looksLikeVirtualKey } from './virtual-key.ts';
 
 export interface VirtualKeySecret {
   /** sha256 hex of the plaintext key (see virtual-key.ts for why that is enough). */
@@ -123,7 +123,7 @@ function passed(iso: string | null, now: number): boolean {
 
 /** What presenting the secret `hash` of `record` means at `now`; time-based changes need no invalidation. */
 function classify(record: VirtualKeyRecord, hash: string, now: number): KeyLookup {
-  const secret = record.secrets.find((candidate) => candidate.hash === hash);
+  const secret = record.secrets.find((candidate) => constantTimeEqual(candidate.hash, hash));
   // Not (or no longer) a secret of this key, or its rotation grace has ended: as good as never issued.
   if (!secret || passed(secret.validUntil, now)) return { status: 'unknown' };
   if (record.revokedAt !== null) return { status: 'revoked', record };

@@ -1,4 +1,4 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 
 export const VIRTUAL_KEY_PREFIX = 'tg-';
 const SECRET_BYTES = 24;
@@ -31,4 +31,20 @@ export function hashKey(plaintext: string): string {
 /** Safe to show: first 7 characters (`tg-` + 4) and the last 4, e.g. `tg-AbCd…wXyZ`. */
 export function keyPreview(plaintext: string): string {
   return `${plaintext.slice(0, 7)}…${plaintext.slice(-4)}`;
+}
+
+/**
+ * Compares two secrets or digests in time that depends only on their length, never on how many leading characters
+ * match (a plain `===` stops at the first difference). Lookups go by hash already, so a timing difference could
+ * never reveal a key; this keeps every comparison of secret material constant-time all the same.
+ */
+export function constantTimeEqual(a: string, b: string): boolean {
+  const left = Buffer.from(a, 'utf8');
+  const right = Buffer.from(b, 'utf8');
+  if (left.length !== right.length) {
+    // Still spend the comparison, so a length mismatch is not faster than a content mismatch.
+    timingSafeEqual(left, left);
+    return false;
+  }
+  return timingSafeEqual(left, right);
 }

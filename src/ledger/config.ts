@@ -1,3 +1,4 @@
+import { retentionSchema, type RetentionSettings } from '../audit/retention.ts';
 /**
  * The `ledger` section of config/tollgate.yaml. The queue follows the store: the Redis store gives a durable Redis
  * Stream shared by every process, the memory store an in-process buffer (see queue.ts for what that loses).
@@ -18,7 +19,7 @@ export interface LedgerConfig {
   orphan_timeout_ms: number;
   reconcile_interval_ms: number;
   /** JSONL files for a load job (S3, BigQuery); off when absent. */
-  export?: { dir: string; rotate_bytes: number };
+  export?: { dir: string; rotate_bytes: number; rotate_interval_seconds: number; retention: RetentionSettings };
 }
 
 const ms = { type: 'integer', minimum: 1 } as const;
@@ -55,7 +56,14 @@ export const ledgerConfigSchema = {
     reconcile_interval_ms: { ...ms, default: 60_000 },
     export: {
       type: 'object', additionalProperties: false, required: ['dir'],
-      properties: { dir: { type: 'string', minLength: 1 }, rotate_bytes: { type: 'integer', minimum: 1, default: 64 * 1024 * 1024 } },
+      properties: {
+        dir: { type: 'string', minLength: 1 },
+        rotate_bytes: { type: 'integer', minimum: 1, default: 64 * 1024 * 1024 },
+        /** A file is also closed once it is this old, so a load job sees records within this delay. */
+        rotate_interval_seconds: { type: 'integer', minimum: 1, default: 3600 },
+        /** Closed files (.jsonl) beyond these are deleted, oldest first (unset: all kept; files being written never). */
+        retention: retentionSchema,
+      },
     },
   },
 } as const;

@@ -1,4 +1,5 @@
 import { appendFile, mkdir, open, readdir, rename, stat } from 'node:fs/promises';
+import { pruneClosedFiles, type RetentionSettings } from '../audit/retention.ts';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { formatUsd, type UsageRecord } from './usage-record.ts';
@@ -7,6 +8,10 @@ export interface JsonlExporterOptions {
   dir: string;
   /** A file is closed (renamed to .jsonl) once it reaches this size. */
   rotateBytes: number;
+  /** A file is also closed once it is this old (default: only by size). */
+  rotateIntervalMs?: number;
+  /** Closed files beyond these are deleted after each rotation. */
+  retention?: RetentionSettings;
   now?: () => number;
 }
 
@@ -65,12 +70,32 @@ function isAlive(pid: number): boolean {
 export class JsonlExporter {
   readonly #options: JsonlExporterOptions;
   readonly #tag = `${hostname()}-${process.pid}`;
-  #current: { path: string; bytes: number } | null = null;
+  #current: { path: string; bytes: number; openedAt: number } | null = null;
+  #timer: NodeJS.Timeout | null = null;
   /** Appends run one after another: the batch writer and the reconciler both export. */
   #tail: Promise<void> = Promise.resolve();
 
   constructor(options: JsonlExporterOptions) {
     this.#options = options;
+    const interval = options.rotateIntervalMs;
+    if (interval) {
+      // Closes a file that is old enough even when no record arrives to trigger it.
+      this.#timer = setInterval(() => {
+        const current = this.#current;
+        if (current && this.#now() - current.openedAt >= interval) void this.rotate();
+      }, Math.min(interval, 60_000));
+      this.#timer.unref();
+    }
+  }
+
+  #now(): number {
+    return (this.#options.now ?? Date.now)();
+  }
+
+  /** Stops the age check (the files stay as they are; call rotate() first to close the current one). */
+  stop(): void {
+    if (this.#timer) clearInterval(this.#timer);
+    this.#timer = null;
   }
 
   /** Closes files left open by processes of this host that are gone (a crash), cutting a torn last line. */
@@ -101,19 +126,26 @@ export class JsonlExporter {
 
   async #write(text: string): Promise<void> {
     if (!this.#current) {
-      const stamp = new Date((this.#options.now ?? Date.now)()).toISOString().replace(/[-:.]/g, '');
+      const openedAt = this.#now();
+      const stamp = new Date(openedAt).toISOString().replace(/[-:.]/g, '');
       await mkdir(this.#options.dir, { recursive: true });
-      this.#current = { path: join(this.#options.dir, `usage-${stamp}-${this.#tag}${OPEN_SUFFIX}`), bytes: 0 };
+      this.#current = { path: join(this.#options.dir, `usage-${stamp}-${this.#tag}${OPEN_SUFFIX}`), bytes: 0, openedAt };
     }
     await appendFile(this.#current.path, text);
     this.#current.bytes += Buffer.byteLength(text);
-    if (this.#current.bytes >= this.#options.rotateBytes) await this.#rotateNow();
+    const tooOld = this.#options.rotateIntervalMs !== undefined && this.#now() - this.#current.openedAt >= this.#options.rotateIntervalMs;
+    if (this.#current.bytes >= this.#options.rotateBytes || tooOld) await this.#rotateNow();
   }
 
   async #rotateNow(): Promise<void> {
     const current = this.#current;
     this.#current = null;
     if (current) await this.#seal(current.path, false);
+    if (this.#options.retention) {
+      // Only closed files (.jsonl, every writer's): a load job may not have taken the oldest yet, so keep the
+      // retention above its schedule.
+      await pruneClosedFiles(this.#options.dir, (name) => /^usage-.*\.jsonl$/.test(name), this.#options.retention, this.#now());
+    }
   }
 
   async #seal(path: string, mayBeTorn: boolean): Promise<void> {

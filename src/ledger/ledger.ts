@@ -73,7 +73,13 @@ export async function startLedger(deps: LedgerDeps): Promise<Ledger | null> {
       })
     : new MemoryLedgerQueue();
   const exporter = config.export
-    ? new JsonlExporter({ dir: resolve(config.export.dir), rotateBytes: config.export.rotate_bytes, now: deps.now })
+    ? new JsonlExporter({
+        dir: resolve(config.export.dir),
+        rotateBytes: config.export.rotate_bytes,
+        ...(config.export.rotate_interval_seconds ? { rotateIntervalMs: config.export.rotate_interval_seconds * 1000 } : {}),
+        ...(config.export.retention ? { retention: config.export.retention } : {}),
+        now: deps.now,
+      })
     : null;
   await exporter?.recover();
   // Closed records only: a pending row is not usage yet (its final or orphaned state is exported when it comes).
@@ -98,6 +104,7 @@ export async function startLedger(deps: LedgerDeps): Promise<Ledger | null> {
     await writer.stop();
     await queue.close();
     await exporter?.rotate();
+    exporter?.stop();
     await sink.close();
   }
 

@@ -8,7 +8,7 @@ import type { GuardrailVerdict } from '../guardrails/external/verdict.ts';
 import type { OutputVerdict } from '../guardrails/output/answer-filter.ts';
 import type { PlaceholderVault } from '../guardrails/pii/placeholder-vault.ts';
 import type { RoundTrip } from '../store/round-trip.ts';
-import type { HeaderMap, ProcessingModeOverride } from './phases.ts';
+import type { HeaderMap, ProcessingModeOverride, VerifiedJwt } from './phases.ts';
 
 export interface Tenant {
   org: string;
@@ -106,6 +106,10 @@ export interface RequestContext {
   /** Path without the query string. */
   readonly path: string;
   readonly requestHeaders: HeaderMap;
+  /** The client's IP address as Envoy saw it (after trusted proxies), when Envoy sent it. */
+  readonly sourceAddress: string | null;
+  /** A JWT payload verified by Envoy's jwt_authn filter (never parsed from a header by Tollgate). */
+  readonly verifiedJwt: VerifiedJwt | null;
   /** A child logger carrying the request id, created on first use (most requests log one line, at the end). */
   readonly log: Logger;
   endpoint: Endpoint | null;

@@ -9,8 +9,14 @@ export type Phase = 'request_headers' | 'request_body' | 'response_headers' | 'r
 /** Envoy attributes asked for in the filter config (e.g. response.code, the chosen endpoint's metadata). */
 export type Attributes = Record<string, string | number>;
 
+/** A JWT payload that Envoy's jwt_authn filter verified (read from its dynamic metadata), and which provider did. */
+export interface VerifiedJwt {
+  provider: string;
+  claims: Record<string, unknown>;
+}
+
 export type PhaseEvent =
-  | { phase: 'request_headers'; headers: HeaderMap; endOfStream: boolean; attributes?: Attributes }
+  | { phase: 'request_headers'; headers: HeaderMap; endOfStream: boolean; attributes?: Attributes; verifiedJwt?: VerifiedJwt }
   | { phase: 'request_body'; body: Buffer; endOfStream: boolean; attributes?: Attributes }
   | { phase: 'response_headers'; headers: HeaderMap; endOfStream: boolean; attributes?: Attributes }
   /** `status` comes from the response.code attribute when response headers are not sent to Tollgate. */

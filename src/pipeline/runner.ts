@@ -7,7 +7,7 @@ import { UpstreamEdits, type RequestContext } from './context.ts';
 import { REQUEST_ID_HEADER } from '../envoy/response-headers.ts';
 import { checkJsonLimits, DEFAULT_JSON_LIMITS, type JsonLimits } from './json-limits.ts';
 import { ANSWERING_MODEL_ATTRIBUTE, ANSWERING_PROVIDER_ATTRIBUTE } from '../extproc/attributes.ts';
-import type { Attributes, HeaderEdits, PhaseEvent, PhaseReply, Phase, StreamHandler } from './phases.ts';
+import type { Attributes, HeaderEdits, PhaseEvent, PhaseReply, Phase, StreamHandler, VerifiedJwt } from './phases.ts';
 import type { DirectAnswer, Stage, StageResult } from './stage.ts';
 import type { RoundTrip } from '../store/round-trip.ts';
 
@@ -70,7 +70,7 @@ class RequestPipeline implements StreamHandler {
     try {
       switch (event.phase) {
         case 'request_headers':
-          return await this.onRequestHeaders(event.headers, event.endOfStream);
+          return await this.onRequestHeaders(event.headers, event.endOfStream, event.attributes, event.verifiedJwt);
         case 'request_body':
           return await this.onRequestBody(event.body);
         case 'response_headers':
@@ -100,7 +100,9 @@ class RequestPipeline implements StreamHandler {
     return this.ctx?.log ?? this.options.logger;
   }
 
-  private async onRequestHeaders(headers: Map<string, string>, endOfStream: boolean): Promise<PhaseReply> {
+  private async onRequestHeaders(
+    headers: Map<string, string>, endOfStream: boolean, attributes: Attributes | undefined, verifiedJwt: VerifiedJwt | undefined,
+  ): Promise<PhaseReply> {
     const { logger, now } = this.options;
     const rawPath = headers.get(':path') ?? '/';
     const queryAt = rawPath.indexOf('?');
@@ -113,6 +115,8 @@ class RequestPipeline implements StreamHandler {
       method: headers.get(':method') ?? 'GET',
       path: queryAt === -1 ? rawPath : rawPath.slice(0, queryAt),
       requestHeaders: headers,
+      sourceAddress: sourceAddressOf(attributes),
+      verifiedJwt: verifiedJwt ?? null,
       get log() {
         log ??= logger.child({ request_id: requestId });
         return log;
@@ -340,4 +344,13 @@ class RequestPipeline implements StreamHandler {
 
 export function createPipeline(options: PipelineOptions): () => StreamHandler {
   return () => new RequestPipeline(options);
+}
+
+/** The client's IP from Envoy's `source.address` attribute (`ip:port`, `[v6]:port`), or null when not sent. */
+function sourceAddressOf(attributes: Attributes | undefined): string | null {
+  const raw = attributes?.['source.address'];
+  if (typeof raw !== 'string' || raw === '') return null;
+  if (raw.startsWith('[')) return raw.slice(1, raw.indexOf(']'));
+  const colon = raw.lastIndexOf(':');
+  return colon > 0 && raw.indexOf(':') === colon ? raw.slice(0, colon) : raw;
 }

@@ -1,3 +1,5 @@
+import type { AuditRotation } from '../audit/audit-log.ts';
+import { retentionSchema } from '../audit/retention.ts';
 /** The `policy` section of config/tollgate.yaml: which bundle decides every request, and where decisions are kept. */
 export interface PolicyConfig {
   /** The bundle `npm run policy:build` writes (opa build -t wasm). Relative paths start at the working directory. */
@@ -14,6 +16,8 @@ export interface PolicyConfig {
   fail_mode: 'closed' | 'open';
   /** The append-only JSONL audit log of every decision. */
   audit_log: string;
+  /** When the audit log is closed and a new one begun, and how many closed files are kept. */
+  audit_rotation: AuditRotation;
 }
 
 export const policyConfigSchema = {
@@ -24,5 +28,17 @@ export const policyConfigSchema = {
     watch: { type: 'boolean', default: true },
     fail_mode: { enum: ['closed', 'open'], default: 'closed' },
     audit_log: { type: 'string', minLength: 1, default: '.data/audit/policy-decisions.jsonl' },
+    /**
+     * The audit log is closed (renamed to `<name>.<UTC stamp>.jsonl`) at rotate_bytes or after
+     * rotate_interval_seconds, and a new one begun; closed files beyond `retention` are deleted (unset: all kept).
+     */
+    audit_rotation: {
+      type: 'object', additionalProperties: false, default: {},
+      properties: {
+        rotate_bytes: { type: 'integer', minimum: 1024, default: 64 * 1024 * 1024 },
+        rotate_interval_seconds: { type: 'integer', minimum: 1, default: 86_400 },
+        retention: retentionSchema,
+      },
+    },
   },
 } as const;

@@ -20,7 +20,9 @@ export async function startPolicyRuntime(config: PolicyConfig, deps: { logger: L
     watch: config.watch,
     logger: deps.logger,
   });
-  const audit = new AuditLog(resolve(config.audit_log), (error) => deps.logger.error({ err: error }, 'audit log write failed'));
+  const audit = new AuditLog(
+    resolve(config.audit_log), (error) => deps.logger.error({ err: error }, 'audit log write failed'), config.audit_rotation,
+  );
   return {
     holder,
     audit,

@@ -40,6 +40,9 @@ describe('two Tollgate processes behind one Envoy, one Redis', () => {
       admin: { address: '127.0.0.1', port: adminA, token_env: 'SCALE_ADMIN_TOKEN' },
       store: { type: 'redis', url_env: 'SCALE_REDIS_URL' },
       logging: { level: 'warn' },
+      // These tests send dozens of revoked keys from 127.0.0.1 on purpose; the failed-authentication limit
+      // (test/e2e/auth-failures.test.ts) would block the address after 20.
+      auth: { failure_limit: { enabled: false } },
       providers: { openai: { type: 'openai', base_url: fake.url, api_key_env: 'SCALE_PROVIDER_KEY' } },
       models: { 'gpt-4o-mini': { provider: 'openai', kind: 'chat' } },
       orgs: { acme: { teams: { platform: { apps: { playground: {} } } } } },

@@ -2,6 +2,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import OpenAI from 'openai';
+import { Agent, fetch as undiciFetch } from 'undici';
 import { pino, type Logger } from 'pino';
 import { stringify } from 'yaml';
 import { validateConfig } from '../../src/config/load-config.ts';
@@ -57,20 +58,41 @@ export interface Harness {
   configPath: string;
   /** A key of acme/platform/playground. */
   key: string;
-  client(key?: string, options?: { maxRetries?: number; timeout?: number }): OpenAI;
+  client(key?: string, options?: { maxRetries?: number; timeout?: number; tls?: ClientTls }): OpenAI;
   createKey(team: string, app: string): Promise<string>;
   /** Rewrites the config file (Tollgate picks it up and re-renders Envoy's routes/clusters). */
   writeConfig(config: Record<string, unknown>): Promise<void>;
   stop(): Promise<void>;
 }
 
+/** What a client trusts (and presents, for mTLS) when the listener serves TLS. */
+export interface ClientTls {
+  ca: string;
+  cert?: string;
+  key?: string;
+}
+
+/** An OpenAI SDK client whose connections trust `tls.ca` (and present a client certificate when given). */
+export function tlsClient(baseURL: string, apiKey: string, tls: ClientTls, options: { maxRetries?: number; timeout?: number } = {}): OpenAI {
+  const dispatcher = new Agent({ connect: { ca: tls.ca, cert: tls.cert, key: tls.key } });
+  return new OpenAI({
+    apiKey, baseURL, maxRetries: options.maxRetries ?? 0, timeout: options.timeout ?? 10_000,
+    fetch: undiciFetch as unknown as typeof globalThis.fetch,
+    fetchOptions: { dispatcher } as unknown as NonNullable<ConstructorParameters<typeof OpenAI>[0]>["fetchOptions"],
+  });
+}
+
 export interface HarnessOptions {
+  /** The client TLS settings `client()` uses when the config's listener has `tls`. */
+  clientTls?: ClientTls;
   config?: Record<string, unknown>;
   /** Tollgate's logger (default: silent, or TOLLGATE_TEST_LOG=level). */
   logger?: Logger;
   store?: Store;
   fake?: FakeOpenAIOptions;
   envoyLogLevel?: string;
+  /** Sees every line Envoy prints. */
+  onEnvoyOutput?: (line: string) => void;
 }
 
 /**
@@ -92,10 +114,14 @@ async function startHarnessOnce(options: HarnessOptions): Promise<Harness> {
   const fake = await startFakeOpenAI({ apiKey: PROVIDER_KEY, ...options.fake });
   const [listenerPort, envoyAdminPort] = [await freePort(), await freePort()];
   const raw = structuredClone(options.config ?? testConfig());
-  raw.listener = { address: '127.0.0.1', port: listenerPort };
+  raw.listener = { ...(raw.listener as object | undefined), address: '127.0.0.1', port: listenerPort };
   raw.envoy = { ...(raw.envoy as object), admin: { address: '127.0.0.1', port: envoyAdminPort } };
   raw.extproc = { ...(raw.extproc as object), address: '127.0.0.1', port: 0 };
   raw.admin = { address: '127.0.0.1', port: 0, token_env: 'TEST_ADMIN_TOKEN' };
+  // Many tests send wrong keys on purpose from 127.0.0.1: the failed-authentication limit is off unless a test
+  // configures it (test/e2e/auth-failures.test.ts does).
+  const auth = (raw.auth ?? {}) as { failure_limit?: object };
+  raw.auth = { ...auth, failure_limit: auth.failure_limit ?? { enabled: false } };
   // The fakes' fault injection travels in client headers, which the gateway forwards only when allow-listed.
   const requests = (raw.requests ?? {}) as { forward_headers?: string[] };
   raw.requests = { ...requests, forward_headers: requests.forward_headers ?? [...DEFAULT_FORWARD_HEADERS, ...FAKE_CONTROL_HEADERS] };
@@ -125,7 +151,10 @@ async function startHarnessOnce(options: HarnessOptions): Promise<Harness> {
     binary: envoyBinary(projectRoot),
     configPath: join(envoyDir, 'envoy.yaml'),
     logLevel: options.envoyLogLevel ?? 'warn',
-    onOutput: (line) => envoyOutput.push(line),
+    onOutput: (line) => {
+      envoyOutput.push(line);
+      options.onEnvoyOutput?.(line);
+    },
   });
   try {
     await waitForEnvoyReady(envoyAdminUrl, envoy);
@@ -138,7 +167,8 @@ async function startHarnessOnce(options: HarnessOptions): Promise<Harness> {
   }
 
   const adminUrl = `http://127.0.0.1:${tollgate.adminPort}`;
-  const baseUrl = `http://127.0.0.1:${listenerPort}/v1`;
+  const scheme = (raw.listener as { tls?: object }).tls ? 'https' : 'http';
+  const baseUrl = `${scheme}://127.0.0.1:${listenerPort}/v1`;
   // What must never be written anywhere: keys and tokens, and every prompt the provider received (kept across the
   // fake's resets between tests).
   const createdKeys: string[] = [];
@@ -157,8 +187,11 @@ async function startHarnessOnce(options: HarnessOptions): Promise<Harness> {
     envoy,
     configPath,
     key: '',
-    client: (key = harness.key, clientOptions = {}) =>
-      new OpenAI({ apiKey: key, baseURL: baseUrl, maxRetries: clientOptions.maxRetries ?? 0, timeout: clientOptions.timeout ?? 10_000 }),
+    client: (key = harness.key, clientOptions = {}) => {
+      const tls = clientOptions.tls ?? options.clientTls;
+      if (tls) return tlsClient(baseUrl, key, tls, clientOptions);
+      return new OpenAI({ apiKey: key, baseURL: baseUrl, maxRetries: clientOptions.maxRetries ?? 0, timeout: clientOptions.timeout ?? 10_000 });
+    },
     async createKey(team, app) {
       const created = await tollgate.keys.create({ org: 'acme', team, app, name: null, expiresAt: null });
       createdKeys.push(created.key);
@@ -170,6 +203,8 @@ async function startHarnessOnce(options: HarnessOptions): Promise<Harness> {
       copy.envoy = raw.envoy;
       copy.extproc = raw.extproc;
       copy.admin = raw.admin;
+      const nextAuth = (copy.auth ?? {}) as { failure_limit?: object };
+      copy.auth = { ...nextAuth, failure_limit: nextAuth.failure_limit ?? { enabled: false } };
       const nextRequests = (copy.requests ?? {}) as { forward_headers?: string[] };
       copy.requests = { ...nextRequests, forward_headers: nextRequests.forward_headers ?? [...DEFAULT_FORWARD_HEADERS, ...FAKE_CONTROL_HEADERS] };
       for (const provider of Object.values(copy.providers as Record<string, { base_url: string }>)) {

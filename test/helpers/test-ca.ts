@@ -33,7 +33,7 @@ export interface TestCa {
   readonly caCertPath: string;
   readonly caCert: string;
   /** Signs a server certificate for these names; `name` only names the files (`<name>.crt`, `<name>.key`). */
-  issue(name: string, subjectAltNames: readonly SubjectAltName[]): Promise<IssuedCertificate>;
+  issue(name: string, subjectAltNames: readonly SubjectAltName[], options?: { usage?: 'server' | 'client' }): Promise<IssuedCertificate>;
   /** Deletes the directory and every key in it. */
   remove(): Promise<void>;
 }
@@ -56,7 +56,7 @@ keyUsage = critical, keyCertSign, cRLSign
 subjectKeyIdentifier = hash
 `;
 
-function serverConfig(commonName: string, subjectAltNames: readonly SubjectAltName[]): string {
+function serverConfig(commonName: string, subjectAltNames: readonly SubjectAltName[], usage: 'server' | 'client' = 'server'): string {
   return `[req]
 distinguished_name = dn
 prompt = no
@@ -65,7 +65,7 @@ CN = ${commonName}
 [server_ext]
 basicConstraints = critical, CA:FALSE
 keyUsage = critical, digitalSignature, keyEncipherment
-extendedKeyUsage = serverAuth
+extendedKeyUsage = ${usage === 'client' ? 'clientAuth' : 'serverAuth'}
 subjectAltName = ${subjectAltNames.join(', ')}
 subjectKeyIdentifier = hash
 authorityKeyIdentifier = keyid
@@ -100,7 +100,7 @@ export async function createTestCa(options: { dir?: string } = {}): Promise<Test
     dir,
     caCertPath,
     caCert,
-    async issue(name, subjectAltNames) {
+    async issue(name, subjectAltNames, options = {}) {
       if (!FILE_NAME_PATTERN.test(name)) throw new Error(`bad certificate name ${JSON.stringify(name)}`);
       if (subjectAltNames.length === 0) throw new Error('a server certificate needs at least one subjectAltName');
       for (const san of subjectAltNames) if (!SAN_PATTERN.test(san)) throw new Error(`bad subjectAltName ${JSON.stringify(san)}`);
@@ -110,7 +110,7 @@ export async function createTestCa(options: { dir?: string } = {}): Promise<Test
       const keyPath = join(dir, `${name}.key`);
       const csrPath = join(dir, `${name}.csr`);
       const configPath = join(dir, `${name}.cnf`);
-      await writeFile(configPath, serverConfig(commonName, subjectAltNames));
+      await writeFile(configPath, serverConfig(commonName, subjectAltNames, options.usage));
       await openssl(['req', '-new', ...NEW_KEY, '-keyout', keyPath, '-out', csrPath, '-config', configPath]);
       // Distinct serials: a client that cached one certificate must not confuse it with the next one.
       const serialHex = `${Date.now().toString(16)}${(++serial).toString(16).padStart(4, '0')}`;

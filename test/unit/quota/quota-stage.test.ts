@@ -29,7 +29,7 @@ function setup(quotas: Record<string, unknown>) {
   });
   // Only the fields the quota stages read; the context has more, owned by other stages.
   const context = (body: Record<string, unknown>): RequestContext => ({
-    requestId: 'r1', startedAt: NOW, now: () => NOW, method: 'POST', path: '/v1/chat/completions', requestHeaders: new Map(),
+    requestId: 'r1', startedAt: NOW, now: () => NOW, method: 'POST', path: '/v1/chat/completions', requestHeaders: new Map(), sourceAddress: null, verifiedJwt: null,
     log: logger, endpoint: 'chat', tenant: { org: 'acme', team: 'platform', app: 'playground', user: null, feature: null, keyId: 'k1' },
     body, model: 'gpt-4o-mini', provider: null, upstreamModel: null,
     routing: { alias: 'gpt-4o-mini', candidates: [{ provider: 'openai', vendor: 'openai', region: null, model: 'gpt-4o-mini' }], excludedProviders: new Set(), allowedRegions: null, reasons: [] },
