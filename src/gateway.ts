@@ -32,6 +32,7 @@ import { modelsStage } from './stages/models.ts';
 import { observeStage } from './stages/observe.ts';
 import { policyStage } from './stages/policy.ts';
 import { resolveStage } from './stages/resolve.ts';
+import { responsesDialectStage } from './stages/responses-dialect.ts';
 import { killSwitchStage } from './stages/kill-switch.ts';
 import { routeStage } from './stages/route.ts';
 import { validateStage } from './stages/validate.ts';
@@ -194,6 +195,8 @@ export async function startTollgate(options: TollgateOptions): Promise<Tollgate>
       // After every stage that may reject or settle (it reads ctx.cost): one usage record per admitted request.
       ...(ledger ? [ledgerStage({ entries: ledger.entries, logger })] : []),
       observeStage({ metrics, logger }),
+      // Last: every stage above reads chat answers; a /v1/responses client gets them as Responses (and its events).
+      responsesDialectStage(),
     ],
   });
 

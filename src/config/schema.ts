@@ -28,7 +28,13 @@ export const MAX_CHAIN_LENGTH = 5;
 const commonProviderFields = ['type', 'base_url', 'extra_base_urls', 'api_key_env', 'api_key_file', 'region', 'connect_timeout_ms', 'tls'];
 /** The fields each provider type adds to the common ones, with their defaults. */
 const providerTypeFields: Record<string, { readonly required?: readonly string[]; readonly properties: Record<string, object> }> = {
-  openai: { properties: {} },
+  openai: {
+    properties: {
+      // Whether the server also speaks the Responses API (POST /responses): /v1/responses requests then pass through
+      // in that dialect; otherwise they are translated to chat completions. Default: true for api.openai.com only.
+      responses_api: { type: 'boolean' },
+    },
+  },
   azure: azureProviderSchema,
   anthropic: anthropicProviderSchema,
   gemini: { properties: {} },

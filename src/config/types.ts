@@ -23,6 +23,8 @@ interface ProviderCommon {
 /** OpenAI and any OpenAI-compatible API (vLLM, Ollama, Groq, Mistral): passthrough with a Bearer credential. */
 export interface OpenAIProviderConfig extends ProviderCommon {
   type: 'openai';
+  /** The server speaks the Responses API too (default: only api.openai.com); else /v1/responses goes as chat. */
+  responses_api?: boolean;
 }
 
 /** Azure OpenAI: deployment URLs, `api-version` query, `api-key` header. */

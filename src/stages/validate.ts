@@ -3,6 +3,8 @@ import { errors } from '../errors/errors.ts';
 import type { Endpoint, RequestContext } from '../pipeline/context.ts';
 import type { Stage, StageResult } from '../pipeline/stage.ts';
 import { chatCompletionSchema, embeddingsSchema } from './request-schemas.ts';
+import { responsesToChat } from '../responses/request.ts';
+import { GatewayError } from '../errors/gateway-error.ts';
 
 const ENDPOINTS: Record<string, Endpoint> = {
   'POST /v1/chat/completions': 'chat',
@@ -11,6 +13,13 @@ const ENDPOINTS: Record<string, Endpoint> = {
 };
 
 const MODEL_PREFIX = '/v1/models/';
+const RESPONSES_PATH = '/v1/responses';
+
+/** Stored responses (GET / DELETE /v1/responses/{id}, input_items) need a response store; none is configured. */
+const noResponseStore = (method: string, path: string) => new GatewayError({
+  status: 404, type: 'invalid_request_error', code: 'response_store_not_configured',
+  message: `${method} ${path}: this gateway keeps no responses (no response store is configured), so there is nothing to read or delete.`,
+});
 
 /** `/messages/0/role` → `messages[0].role`, the way OpenAI names a param. */
 function paramName(error: ErrorObject): string | null {
@@ -55,6 +64,15 @@ export function validateStage(): Stage {
         ctx.endpoint = endpoint;
         return;
       }
+      // The Responses API runs every stage as chat: its body becomes the chat form in onRequest.
+      if (ctx.method === 'POST' && path === RESPONSES_PATH) {
+        ctx.endpoint = 'chat';
+        ctx.dialect = 'responses';
+        return;
+      }
+      if (path.startsWith(`${RESPONSES_PATH}/`) && (ctx.method === 'GET' || ctx.method === 'DELETE' || ctx.method === 'POST')) {
+        return { respond: noResponseStore(ctx.method, ctx.path) };
+      }
       // GET /v1/models/{model}: model names may contain slashes (e.g. meta-llama/Llama-3.1-8B-Instruct).
       if (ctx.method === 'GET' && path.startsWith(MODEL_PREFIX) && path.length > MODEL_PREFIX.length) {
         try {
@@ -71,6 +89,12 @@ export function validateStage(): Stage {
       const validate = ctx.endpoint ? validators[ctx.endpoint] : undefined;
       if (!validate) return;
       if (!ctx.body) return { respond: errors.badRequest('A JSON request body is required.', null, 'missing_body') };
+      if (ctx.dialect === 'responses') {
+        const translated = responsesToChat(ctx.body);
+        ctx.body = translated.chat;
+        ctx.responsesEcho = translated.echo;
+        ctx.upstream.bodyChanged = true;
+      }
       if (!validate(ctx.body)) {
         const first = validate.errors?.[0];
         return { respond: errors.badRequest(first ? describe(first) : 'Invalid request body.', first ? paramName(first) : null) };

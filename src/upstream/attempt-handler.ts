@@ -10,6 +10,7 @@ import type { CredentialResolver } from '../providers/credentials.ts';
 import { PROVIDER_REQUEST_HEADERS } from '../providers/registry.ts';
 import { translateForProvider } from '../providers/translate.ts';
 import type { AttemptLog } from './attempt-log.ts';
+import { takeResponsesMarker } from '../responses/chain-marker.ts';
 
 export interface AttemptHandlerDeps {
   config: ConfigHolder;
@@ -72,10 +73,11 @@ class AttemptHandler implements StreamHandler {
     const provider = this.deps.config.catalog().provider(this.provider);
     if (!provider) throw errors.providerUnavailable(this.provider, 'it is no longer configured');
     const body = decodeJsonBody(raw);
+    const responses = takeResponsesMarker(body);
     // Envoy replays the original body on every attempt, but the path it sends is what the previous attempt made of
     // it; the body tells the endpoint (the request-level filter validated it: chat has messages, embeddings input).
     const endpoint = Array.isArray(body.messages) ? 'chat' : 'embeddings';
-    const outgoing = translateForProvider(provider, this.model, { endpoint, body, stream: body.stream === true }, this.deps.credentials);
+    const outgoing = translateForProvider(provider, this.model, { endpoint, body, stream: body.stream === true, ...(responses ? { responses } : {}) }, this.deps.credentials);
     const translated = Buffer.from(JSON.stringify(outgoing.body));
     return {
       kind: 'continue',
