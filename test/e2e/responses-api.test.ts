@@ -9,7 +9,8 @@ import { startFakeAnthropic, type FakeAnthropic } from '../fakes/anthropic-provi
 import { FAKE_AZURE_KEY, startFakeAzure, type FakeAzure } from '../fakes/azure-provider.ts';
 import { startFakeGemini, type FakeGemini } from '../fakes/gemini-provider.ts';
 import { startFakeVllm, type FakeVllm } from '../fakes/vllm-provider.ts';
-import { PLACEHOLDER_URL, PROVIDER_KEY, startHarness, testConfig, type Harness } from '../helpers/gateway-harness.ts';
+import { DEFAULT_FORWARD_HEADERS } from '../../src/config/schema.ts';
+import { FAKE_CONTROL_HEADERS, PLACEHOLDER_URL, PROVIDER_KEY, startHarness, testConfig, type Harness } from '../helpers/gateway-harness.ts';
 
 const ANTHROPIC_KEY = 'sk-ant-fake-key';
 const GEMINI_KEY = 'gemini-fake-key';
@@ -76,6 +77,7 @@ describe('Responses API through Envoy with the OpenAI SDK', () => {
     config.orgs = { acme: { teams: { platform: { apps: { playground: {} } }, small: { apps: { app: {} } } } } };
     config.cache = { defaults: { ttl_seconds: 60 } };
     config.quotas = { default_max_tokens: 64, limits: { team: { 'acme/small': { tpm: 40 } } } };
+    config.requests = { forward_headers: [...DEFAULT_FORWARD_HEADERS, ...FAKE_CONTROL_HEADERS, 'x-fake-stream-error-after'] };
     config.ledger = { sink: { type: 'sqlite', path: join(dir, 'ledger.sqlite') }, flush_interval_ms: 20 };
     h = await startHarness({ config });
   }, 60_000);
@@ -281,6 +283,23 @@ describe('Responses API through Envoy with the OpenAI SDK', () => {
     // Either the SDK raised the error event, or it saw error + response.failed.
     if (outcome === 'ended') expect(types.slice(-2)).toEqual(['error', 'response.failed']);
     else expect((outcome as Error).message).toMatch(/ended the stream before it was complete|terminated|error/i);
+  });
+
+  it('passes a provider-side response.failed on as error + response.failed, and meters it as aborted', async () => {
+    const { data: stream, response } = await h.client().responses.create(
+      { model: 'gpt-4o-mini', input: unique('fail in the middle please'), stream: true },
+      { headers: { 'x-fake-stream-error-after': '5' } },
+    ).withResponse();
+    const events: OpenAI.Responses.ResponseStreamEvent[] = [];
+    // The SDK raises an `error` event as an APIError, as it does for OpenAI itself.
+    const thrown = await (async () => {
+      for await (const event of stream) events.push(event);
+    })().then(() => null, (e: unknown) => e as { code: string; message: string });
+    expect(thrown).toMatchObject({ code: 'server_error', message: 'The model failed while generating the response.' });
+    expect(events.length).toBeGreaterThan(2);
+    expect(events.some((e) => e.type === 'response.completed')).toBe(false);
+    const record = await recordOf(response.headers.get('x-tollgate-request-id') as string);
+    expect(record).toMatchObject({ endpoint: 'responses', outcome: 'aborted' });
   });
 
   it('answers a repeated request from the cache, in the Responses dialect, plain and streamed', async () => {
