@@ -124,6 +124,16 @@ export const configSchema = {
         },
       },
     },
+    /** The Responses API (POST /v1/responses): where `store: true` answers are kept for GET/DELETE and previous_response_id. */
+    responses: {
+      type: 'object', additionalProperties: false, default: {},
+      properties: {
+        /** Keep responses in the gateway's store (Redis, or memory for a one-machine run); off: store/previous_response_id get a 400. */
+        store: { type: 'boolean', default: false },
+        /** How long a stored response lives (default 30 days, as OpenAI keeps them). */
+        ttl_seconds: { type: 'integer', minimum: 1, maximum: 31_536_000, default: 2_592_000 },
+      },
+    },
     store: {
       default: { type: 'memory' },
       oneOf: [

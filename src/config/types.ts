@@ -127,6 +127,8 @@ export interface TollgateConfig {
     /** Lower-case names of client headers forwarded to providers (allow-list; Tollgate's own headers aside). */
     forward_headers: string[];
   };
+  /** The Responses API's response store (off by default): kept in the gateway's store, with a TTL. */
+  responses: { store: boolean; ttl_seconds: number };
   store: { type: 'memory' } | { type: 'redis'; url?: string; url_env?: string };
   logging: { level: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'silent' };
   providers: Record<string, ProviderConfig>;

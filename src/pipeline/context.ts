@@ -8,7 +8,7 @@ import type { GuardrailVerdict } from '../guardrails/external/verdict.ts';
 import type { OutputVerdict } from '../guardrails/output/answer-filter.ts';
 import type { PlaceholderVault } from '../guardrails/pii/placeholder-vault.ts';
 import type { RoundTrip } from '../store/round-trip.ts';
-import type { ResponsesEcho } from '../responses/request.ts';
+import type { ResponsesState } from '../responses/request.ts';
 import type { HeaderMap, ProcessingModeOverride } from './phases.ts';
 
 export interface Tenant {
@@ -22,7 +22,7 @@ export interface Tenant {
   keyId: string;
 }
 
-export type Endpoint = 'chat' | 'embeddings' | 'models' | 'model';
+export type Endpoint = 'chat' | 'embeddings' | 'models' | 'model' | 'stored-response';
 
 export interface Usage {
   /** All input tokens, cached ones included (OpenAI's prompt_tokens). */
@@ -116,8 +116,8 @@ export interface RequestContext {
    * the answer back into a Response.
    */
   dialect: 'chat' | 'responses';
-  /** For the Responses dialect: what the Response object echoes from the request (set with the chat form). */
-  responsesEcho: ResponsesEcho | null;
+  /** For the Responses dialect: what the Response echoes, the conversation so far, whether to store the answer. */
+  responses: ResponsesState | null;
   tenant: Tenant | null;
   body: Record<string, unknown> | null;
   /** The model the client asked for (public name). */

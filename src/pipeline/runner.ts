@@ -113,7 +113,7 @@ class RequestPipeline implements StreamHandler {
       },
       endpoint: null,
       dialect: 'chat',
-      responsesEcho: null,
+      responses: null,
       tenant: null,
       body: null,
       model: null,

@@ -37,11 +37,28 @@ export interface ResponsesEcho {
   tool_choice: unknown;
   tools: unknown[];
   user: string | null;
+  /** Whether the gateway keeps this response (false without a response store). */
+  store: boolean;
 }
 
 export interface TranslatedResponsesRequest {
   chat: Json;
   echo: ResponsesEcho;
+  /** The answer is to be kept in the response store (`store`, default true as with OpenAI, when a store exists). */
+  store: boolean;
+  /** The stored response whose conversation this request continues. */
+  previousResponseId: string | null;
+}
+
+/** What the pipeline keeps about a Responses request (RequestContext.responses). */
+export interface ResponsesState {
+  echo: ResponsesEcho;
+  store: boolean;
+  /**
+   * The chat messages of the conversation without the instructions (which previous_response_id does not carry
+   * over, as with OpenAI): the stored history, then this request's input. The answer is appended when stored.
+   */
+  conversation: Json[];
 }
 
 const bad = (message: string, param: string | null, code = 'invalid_request'): GatewayError => errors.badRequest(message, param, code);
@@ -245,6 +262,7 @@ export function responsesToChat(body: Json, storeConfigured = false): Translated
   const messages: Json[] = [];
   if (instructions) messages.push({ role: 'system', content: instructions });
   messages.push(...inputMessages(body.input));
+  const previousResponseId = optional(body, 'previous_response_id', isString, 'a string') ?? null;
 
   const chat: Json = { model: body.model, messages };
   if (stream) {
@@ -273,6 +291,8 @@ export function responsesToChat(body: Json, storeConfigured = false): Translated
 
   return {
     chat,
+    store: storeConfigured && body.store !== false,
+    previousResponseId,
     echo: {
       instructions: instructions ?? null,
       max_output_tokens: maxOutput ?? null,
@@ -284,6 +304,7 @@ export function responsesToChat(body: Json, storeConfigured = false): Translated
       tool_choice: body.tool_choice ?? 'auto',
       tools,
       user: user ?? null,
+      store: storeConfigured && body.store !== false,
     },
   };
 }

@@ -15,9 +15,11 @@ export interface ResponseMeta {
   echo: ResponsesEcho;
 }
 
-/** A Response id for the client: the provider's when it answered in the Responses dialect, else from the request id. */
-export function responseId(chatId: unknown, requestId: string): string {
-  if (typeof chatId === 'string' && chatId.startsWith('resp_')) return chatId;
+/**
+ * The Response id is the gateway's, from its request id (x-tollgate-request-id, the ledger's key), never the
+ * provider's: unique even when the cache answers, and the id that GET /v1/responses/{id} knows.
+ */
+export function responseId(requestId: string): string {
   return `resp_${requestId.replace(/[^A-Za-z0-9]/g, '')}`;
 }
 
@@ -80,7 +82,7 @@ export function responseObject(meta: ResponseMeta, fields: {
     previous_response_id: null,
     reasoning: { effort: null, summary: null },
     service_tier: 'default',
-    store: false,
+    store: echo.store,
     temperature: echo.temperature,
     text: echo.text,
     tool_choice: echo.tool_choice,
@@ -107,7 +109,7 @@ export function functionCallItem(id: string, callId: string, name: string, args:
 
 /** A chat.completion (first choice) as a Response object. */
 export function chatCompletionToResponse(completion: Json, meta: Omit<ResponseMeta, 'id' | 'model'> & { requestId: string }): Json {
-  const id = responseId(completion.id, meta.requestId);
+  const id = responseId(meta.requestId);
   const full: ResponseMeta = { ...meta, id, model: typeof completion.model === 'string' ? completion.model : '' };
   const choice = Array.isArray(completion.choices) && isObj(completion.choices[0]) ? completion.choices[0] : {};
   const message = isObj(choice.message) ? choice.message : {};
@@ -171,4 +173,15 @@ export function responseToChatCompletion(response: Json, fallbackModel: string):
     choices: [{ index: 0, message, logprobs: null, finish_reason: finishReason(response, toolCalls.length > 0) }],
     usage: chatUsage(response.usage),
   };
+}
+
+/** The assistant turn of a Response as chat messages (what a follow-up with previous_response_id continues from). */
+export function responseAsChatMessages(response: Json): Json[] {
+  const completion = responseToChatCompletion(response, '');
+  const choice = Array.isArray(completion.choices) ? completion.choices[0] : null;
+  const message = isObj(choice) && isObj(choice.message) ? choice.message : null;
+  if (!message) return [];
+  const turn: Json = { role: 'assistant', content: message.content ?? null };
+  if (message.tool_calls) turn.tool_calls = message.tool_calls;
+  return [turn];
 }

@@ -40,6 +40,8 @@ export class ChatToResponsesStream {
   private usage: ResponsesUsage | null = null;
   private finished = false;
   private readonly fallbackModel: string;
+  /** The Response of response.completed / response.incomplete, once sent (what the response store keeps). */
+  finalResponse: Json | null = null;
 
   constructor(options: { requestId: string; createdAt: number; echo: ResponsesEcho; model: string }) {
     this.requestId = options.requestId;
@@ -67,7 +69,7 @@ export class ChatToResponsesStream {
   private start(out: string[], chunk: Json | null): ResponseMeta {
     if (this.meta) return this.meta;
     const model = chunk && typeof chunk.model === 'string' ? chunk.model : this.fallbackModel;
-    this.meta = { id: responseId(chunk?.id, this.requestId), createdAt: this.createdAt, model, echo: this.echo };
+    this.meta = { id: responseId(this.requestId), createdAt: this.createdAt, model, echo: this.echo };
     const response = responseObject(this.meta, { status: 'in_progress', output: [], usage: null });
     this.emit(out, 'response.created', { response });
     this.emit(out, 'response.in_progress', { response });
@@ -185,6 +187,7 @@ export class ChatToResponsesStream {
     this.finished = true;
     const { status, incomplete_details } = responseStatus(this.finish);
     const response = responseObject(meta, { status, incomplete_details, output: this.output, usage: this.usage });
+    this.finalResponse = response;
     this.emit(out, status === 'completed' ? 'response.completed' : 'response.incomplete', { response });
   }
 

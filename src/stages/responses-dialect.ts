@@ -1,13 +1,17 @@
+import type { Logger } from 'pino';
 import type { RequestContext } from '../pipeline/context.ts';
 import type { DirectAnswer, Stage } from '../pipeline/stage.ts';
 import { BufferedBody } from '../providers/shared/buffered-body.ts';
-import { chatCompletionToResponse } from '../responses/response.ts';
+import { chatCompletionToResponse, responseAsChatMessages } from '../responses/response.ts';
+import { ownerOf, type ResponseStore } from '../responses/response-store.ts';
 import { ChatToResponsesStream } from '../responses/to-responses-stream.ts';
 
 type Converter = { kind: 'stream'; stream: ChatToResponsesStream } | { kind: 'json'; body: BufferedBody };
 
-function renderJson(ctx: RequestContext, raw: Buffer): Buffer {
-  const echo = ctx.responsesEcho;
+type Json = Record<string, unknown>;
+
+function renderJson(ctx: RequestContext, raw: Buffer, finals: WeakMap<RequestContext, Json>): Buffer {
+  const echo = ctx.responses?.echo;
   if (!echo) return raw;
   let parsed: unknown;
   try {
@@ -19,13 +23,14 @@ function renderJson(ctx: RequestContext, raw: Buffer): Buffer {
   const response = chatCompletionToResponse(parsed as Record<string, unknown>, {
     requestId: ctx.requestId, createdAt: Math.floor(ctx.startedAt / 1000), echo,
   });
+  finals.set(ctx, response);
   return Buffer.from(JSON.stringify(response));
 }
 
 function newStream(ctx: RequestContext): ChatToResponsesStream | null {
-  if (!ctx.responsesEcho) return null;
+  if (!ctx.responses) return null;
   return new ChatToResponsesStream({
-    requestId: ctx.requestId, createdAt: Math.floor(ctx.startedAt / 1000), echo: ctx.responsesEcho,
+    requestId: ctx.requestId, createdAt: Math.floor(ctx.startedAt / 1000), echo: ctx.responses.echo,
     model: ctx.upstreamModel ?? ctx.model ?? '',
   });
 }
@@ -37,8 +42,10 @@ function newStream(ctx: RequestContext): ChatToResponsesStream | null {
  * answers (cache hits, stale/default answers) get the same treatment. Errors already have OpenAI's error shape,
  * which the Responses API shares, and pass unchanged.
  */
-export function responsesDialectStage(): Stage {
+export function responsesDialectStage(deps: { logger?: Logger; responseStore?: () => ResponseStore | null } = {}): Stage {
   const converters = new WeakMap<RequestContext, Converter>();
+  /** The Response each request answered with (JSON, stream or the gateway's own answer), for the response store. */
+  const finals = new WeakMap<RequestContext, Json>();
   return {
     name: 'responses-dialect',
 
@@ -52,7 +59,7 @@ export function responsesDialectStage(): Stage {
       }
       if (converter.kind === 'stream') return converter.stream.push(chunk, endOfStream);
       const whole = converter.body.push(chunk, endOfStream);
-      return whole ? renderJson(ctx, whole) : Buffer.alloc(0);
+      return whole ? renderJson(ctx, whole, finals) : Buffer.alloc(0);
     },
 
     onDirectAnswer(ctx, answer): DirectAnswer | void {
@@ -61,9 +68,29 @@ export function responsesDialectStage(): Stage {
       if ((answer.headers['content-type'] ?? '').startsWith('text/event-stream')) {
         const stream = newStream(ctx);
         if (!stream) return;
-        return { ...answer, body: stream.push(raw, true).toString('utf8') };
+        const body = stream.push(raw, true).toString('utf8');
+        if (stream.finalResponse) finals.set(ctx, stream.finalResponse);
+        return { ...answer, body };
       }
-      return { ...answer, body: renderJson(ctx, raw).toString('utf8') };
+      return { ...answer, body: renderJson(ctx, raw, finals).toString('utf8') };
+    },
+
+    /** `store`: the finished Response and its conversation go to the response store, after the client has it. */
+    async onResponseEnd(ctx): Promise<void> {
+      if (!ctx.responses?.store || !ctx.tenant || ctx.outcome !== 'completed') return;
+      const converter = converters.get(ctx);
+      const response = converter?.kind === 'stream' ? converter.stream.finalResponse : finals.get(ctx);
+      const store = deps.responseStore?.();
+      if (!response || !store) return;
+      try {
+        await store.put({
+          owner: ownerOf(ctx.tenant),
+          response,
+          conversation: [...ctx.responses.conversation, ...responseAsChatMessages(response)],
+        });
+      } catch (error) {
+        deps.logger?.warn({ err: error, request_id: ctx.requestId }, 'response not stored');
+      }
     },
   };
 }

@@ -79,7 +79,7 @@ export function routeStage(deps: RouteStageDeps): Stage {
   function translateHere(ctx: RequestContext, chosen: RouteCandidate, endpoint: 'chat' | 'embeddings'): void {
     const provider = deps.config.catalog().provider(chosen.provider);
     if (!provider) return;
-    const responses = ctx.responsesEcho ? { metadata: ctx.responsesEcho.metadata } : undefined;
+    const responses = ctx.responses ? { metadata: ctx.responses.echo.metadata } : undefined;
     const outgoing = translateForProvider(provider, chosen.model, { endpoint, body: ctx.body ?? {}, stream: ctx.stream, ...(responses ? { responses } : {}) }, deps.credentials);
     ctx.upstream.path = outgoing.path;
     // The client's Tollgate key never goes to a provider; adapters set the provider's own credential header.
@@ -115,8 +115,8 @@ export function routeStage(deps: RouteStageDeps): Stage {
         chained.add(ctx);
         // Each attempt's translation must know the client speaks the Responses API (a native provider then gets
         // that dialect): the marker rides in the body, which Envoy replays to every attempt.
-        if (ctx.responsesEcho && ctx.body) {
-          ctx.body = { ...ctx.body, [RESPONSES_DIALECT_FIELD]: { metadata: ctx.responsesEcho.metadata } };
+        if (ctx.responses && ctx.body) {
+          ctx.body = { ...ctx.body, [RESPONSES_DIALECT_FIELD]: { metadata: ctx.responses.echo.metadata } };
           ctx.upstream.bodyChanged = true;
         }
         ctx.upstream.removeHeader('authorization');

@@ -10,6 +10,8 @@ import { FAKE_AZURE_KEY, startFakeAzure, type FakeAzure } from '../fakes/azure-p
 import { startFakeGemini, type FakeGemini } from '../fakes/gemini-provider.ts';
 import { startFakeVllm, type FakeVllm } from '../fakes/vllm-provider.ts';
 import { DEFAULT_FORWARD_HEADERS } from '../../src/config/schema.ts';
+import { RedisStore } from '../../src/store/redis-store.ts';
+import { useRedisServer } from '../helpers/redis-server.ts';
 import { FAKE_CONTROL_HEADERS, PLACEHOLDER_URL, PROVIDER_KEY, startHarness, testConfig, type Harness } from '../helpers/gateway-harness.ts';
 
 const ANTHROPIC_KEY = 'sk-ant-fake-key';
@@ -108,7 +110,9 @@ describe('Responses API through Envoy with the OpenAI SDK', () => {
       model: 'gpt-4o-mini', instructions: 'Be brief.', input, metadata: { ticket: 'T-1' }, store: false,
     }).withResponse();
     expect(data.object).toBe('response');
-    expect(data.id).toMatch(/^resp_fake/);
+    // The gateway's id (from its request id), never the provider's: the one GET /v1/responses/{id} would know.
+    expect(data.id).toBe(`resp_${(response.headers.get('x-tollgate-request-id') ?? '').replaceAll('-', '')}`);
+    expect(data).toMatchObject({ store: false });
     expect(data.status).toBe('completed');
     expect(data.output_text).toBe(`Echo: ${input}`);
     expect(data.metadata).toEqual({ ticket: 'T-1' });
@@ -229,7 +233,6 @@ describe('Responses API through Envoy with the OpenAI SDK', () => {
     const input = unique('to openai');
     const { data, response } = await h.client().responses.create({ model: 'claude-first', input, metadata: { via: 'chain' } }).withResponse();
     expect(data.output_text).toBe(`Echo: ${input}`);
-    expect(data.id).toMatch(/^resp_fake/);
     expect(response.headers.get('x-tollgate-provider')).toBe('openai');
     expect(h.fake.requests[0]).toMatchObject({ path: '/v1/responses', body: { model: 'gpt-4o', metadata: { via: 'chain' }, store: false } });
     expect(JSON.stringify(h.fake.requests[0]?.body)).not.toContain('x_tollgate');
@@ -324,5 +327,90 @@ describe('Responses API through Envoy with the OpenAI SDK', () => {
       .then(() => null, (e: unknown) => e as { status: number });
     expect(error?.status).toBe(429);
     expect(h.fake.requests).toHaveLength(0);
+  });
+});
+
+/**
+ * The response store (config `responses.store`) on a real Redis: `store` answers (OpenAI's default) are kept with a
+ * TTL, read and deleted by their own app only, and continued by previous_response_id with the whole conversation.
+ */
+describe('Responses API with a Redis response store', () => {
+  const redis = useRedisServer();
+  let h: Harness;
+  let anthropic: FakeAnthropic;
+  let store: RedisStore;
+
+  beforeAll(async () => {
+    anthropic = await startFakeAnthropic({ apiKey: ANTHROPIC_KEY });
+    process.env.TEST_ANTHROPIC_KEY = ANTHROPIC_KEY;
+    store = new RedisStore({ url: redis.url });
+    const config = testConfig();
+    config.providers = {
+      openai: { type: 'openai', base_url: PLACEHOLDER_URL, api_key_env: 'TEST_OPENAI_KEY', responses_api: true },
+      anthropic: { type: 'anthropic', base_url: `${anthropic.url}/v1`, api_key_env: 'TEST_ANTHROPIC_KEY', default_max_tokens: 512 },
+    };
+    config.models = { 'gpt-4o-mini': { provider: 'openai', kind: 'chat' }, claude: { provider: 'anthropic', upstream_model: CLAUDE } };
+    config.orgs = { acme: { teams: { platform: { apps: { playground: {}, other: {} } } } } };
+    config.responses = { store: true, ttl_seconds: 600 };
+    h = await startHarness({ config, store });
+  }, 60_000);
+  afterAll(async () => {
+    await h?.stop();
+    await anthropic?.close();
+    await store?.close();
+    delete process.env.TEST_ANTHROPIC_KEY;
+  });
+  beforeEach(() => {
+    h.fake.reset();
+    anthropic.reset();
+  });
+
+  for (const model of ['gpt-4o-mini', 'claude']) {
+    it(`${model}: keeps a response (TTL), continues it with previous_response_id, and deletes it`, async () => {
+      const client = h.client();
+      const first = await client.responses.create({ model, instructions: 'Be brief.', input: `My name is Ada (${model})` });
+      expect(first).toMatchObject({ store: true });
+      const ttl = await store.ttlMs(`tollgate:response:${first.id}`);
+      expect(ttl).toBeGreaterThan(590_000);
+      expect(ttl).toBeLessThanOrEqual(600_000);
+      const read = await client.responses.retrieve(first.id);
+      expect(read).toMatchObject({ id: first.id, object: 'response', status: 'completed', store: true });
+      expect(read.output_text).toBe(first.output_text);
+
+      // The follow-up carries the whole conversation to the provider; instructions are not carried over.
+      const second = await client.responses.create({ model, previous_response_id: first.id, input: 'What is my name?' });
+      expect(second.output_text).toBe('Echo: What is my name?');
+      const sent = (model === 'claude' ? anthropic.requests : h.fake.requests).at(-1)?.body as Record<string, unknown>;
+      const text = JSON.stringify(sent);
+      expect(text).toContain(`My name is Ada (${model})`);
+      expect(text).toContain(first.output_text);
+      expect(text).not.toContain('Be brief.');
+
+      // A streamed follow-up is stored too, and continues the chain.
+      const third = await client.responses.stream({ model, previous_response_id: second.id, input: 'And again?' }).finalResponse();
+      await expect.poll(() => store.get(`tollgate:response:${third.id}`).then(Boolean)).toBe(true);
+      await client.responses.create({ model, previous_response_id: third.id, input: 'Last one' });
+      expect(JSON.stringify((model === 'claude' ? anthropic.requests : h.fake.requests).at(-1)?.body)).toContain('What is my name?');
+
+      // Another app of the same team cannot see it.
+      const otherKey = await h.createKey('platform', 'other');
+      const hidden = await h.client(otherKey).responses.retrieve(first.id).then(() => null, (e: unknown) => e as { status: number; code: string });
+      expect(hidden).toMatchObject({ status: 404, code: 'response_not_found' });
+      const foreign = await h.client(otherKey).responses.create({ model, previous_response_id: first.id, input: 'x' })
+        .then(() => null, (e: unknown) => e as { status: number; code: string });
+      expect(foreign).toMatchObject({ status: 400, code: 'previous_response_not_found' });
+
+      const deleted = await client.responses.delete(first.id).then(() => 'deleted', (e: unknown) => e);
+      expect(deleted).toBe('deleted');
+      const gone = await client.responses.retrieve(first.id).then(() => null, (e: unknown) => e as { status: number });
+      expect(gone?.status).toBe(404);
+    });
+  }
+
+  it('does not keep a response sent with store: false', async () => {
+    const response = await h.client().responses.create({ model: 'gpt-4o-mini', input: 'forget me', store: false });
+    expect(response).toMatchObject({ store: false });
+    const read = await h.client().responses.retrieve(response.id).then(() => null, (e: unknown) => e as { status: number });
+    expect(read?.status).toBe(404);
   });
 });

@@ -171,7 +171,7 @@ describe('native Responses answers → chat form (OpenAI passthrough)', () => {
       const back = events(feed((c, e) => toResponses(echo).push(c, e), whole, []));
       const final = back.at(-1) as { type: string; response: { id: string; output: unknown[] } };
       expect(final.type).toBe('response.completed');
-      expect(final.response.id).toMatch(/^resp_fake/);
+      expect(final.response.id).toBe('resp_req1');
       const expected = JSON.parse((responsesStream().split('\n\n').filter(Boolean).at(-1) ?? '').split('\n')[1]?.slice(6) ?? '{}');
       expect(JSON.stringify(final.response.output)).toContain(JSON.stringify((expected.response.output[0].content?.[0]?.text ?? expected.response.output[0].arguments)));
     }
