@@ -130,6 +130,8 @@ class RequestPipeline implements StreamHandler {
       cacheStatus: null,
       cacheSavedUsage: null,
       processingModeOverride: null,
+      responseModeOverride: null,
+      responseHeaderEdits: [],
       cost: null,
       error: null,
       outcome: 'pending',
@@ -181,7 +183,8 @@ class RequestPipeline implements StreamHandler {
     const replacement = this.startResponse(Number(headers.get(':status') ?? 0));
     if (replacement) return this.answer(replacement);
     if (endOfStream) this.completeResponse();
-    return { kind: 'continue', phase: 'response_headers' };
+    const modeOverride = this.requireCtx().responseModeOverride;
+    return { kind: 'continue', phase: 'response_headers', ...(modeOverride ? { modeOverride } : {}) };
   }
 
   /**
@@ -229,7 +232,12 @@ class RequestPipeline implements StreamHandler {
       }
     }
     if (endOfStream) this.completeResponse();
-    return replaced ? { kind: 'continue', phase: 'response_body', body: current } : { kind: 'continue', phase: 'response_body' };
+    const reply: PhaseReply = replaced ? { kind: 'continue', phase: 'response_body', body: current } : { kind: 'continue', phase: 'response_body' };
+    if (ctx.responseHeaderEdits.length) {
+      reply.headers = { set: ctx.responseHeaderEdits, remove: [] };
+      ctx.responseHeaderEdits = [];
+    }
+    return reply;
   }
 
   private completeResponse(): void {

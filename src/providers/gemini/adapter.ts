@@ -40,6 +40,8 @@ export const geminiAdapter: ProviderAdapter = {
     };
   },
 
+  retryHintInBody: true,
+
   translateResponse(info: ResponseInfo) {
     if (info.endpoint === 'embeddings') return new GeminiJsonTranslator(info, translateEmbeddingsResponse);
     if (info.stream && info.status === 200) return new GeminiStreamTranslator(info);
