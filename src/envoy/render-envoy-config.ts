@@ -1,6 +1,5 @@
 import { stringify } from 'yaml';
 import { fallbackExtProcOptions } from '../cache/envoy-fallback.ts';
-import { anyRetryHintInBody } from '../providers/retry-hints.ts';
 import type { TollgateConfig } from '../config/types.ts';
 import { RESPONSE_ATTRIBUTES } from '../extproc/attributes.ts';
 import { renderClusters } from './clusters.ts';
@@ -65,9 +64,8 @@ function renderBootstrap(config: TollgateConfig, options: RenderOptions) {
         response_trailer_mode: 'SKIP',
       },
       response_attributes: [...RESPONSE_ATTRIBUTES],
-      // Lets a request ask for its response headers, so a stale/default answer can replace a failed chain's, and a
-      // provider's retry hint found in an error body can still become Retry-After (src/providers/retry-hints.ts).
-      ...(anyRetryHintInBody(config) ? { allow_mode_override: true } : fallbackExtProcOptions(config)),
+      // Lets a request ask for its response headers, so a stale/default answer can replace a failed chain's.
+      ...fallbackExtProcOptions(config),
       // Tollgate may only write the namespace whose values the routes turn into client response headers.
       metadata_options: { receiving_namespaces: { untyped: [RESPONSE_HEADERS_NAMESPACE] } },
     },

@@ -174,13 +174,6 @@ export interface RequestContext {
    */
   processingModeOverride: ProcessingModeOverride | null;
   /**
-   * Set in the response headers phase (when Envoy sends it) to change how the rest of this response is processed,
-   * e.g. BUFFERED for an error body whose retry hint must become a header (src/providers/retry-hints.ts).
-   */
-  responseModeOverride: ProcessingModeOverride | null;
-  /** Headers for the client's response, set while its whole body is processed (BUFFERED; a header still pending). */
-  responseHeaderEdits: Array<[name: string, value: string]>;
-  /**
    * What the request cost, set by the quota stage at settlement (before the ledger stage reads it): integer
    * nano-USD so millions of requests sum without drift; pricingId names the price entry used. A cache hit costs 0
    * and records what the provider would have charged as savedNanoUsd.

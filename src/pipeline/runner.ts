@@ -130,8 +130,6 @@ class RequestPipeline implements StreamHandler {
       cacheStatus: null,
       cacheSavedUsage: null,
       processingModeOverride: null,
-      responseModeOverride: null,
-      responseHeaderEdits: [],
       cost: null,
       error: null,
       outcome: 'pending',
@@ -183,8 +181,7 @@ class RequestPipeline implements StreamHandler {
     const replacement = this.startResponse(Number(headers.get(':status') ?? 0));
     if (replacement) return this.answer(replacement);
     if (endOfStream) this.completeResponse();
-    const modeOverride = this.requireCtx().responseModeOverride;
-    return { kind: 'continue', phase: 'response_headers', ...(modeOverride ? { modeOverride } : {}) };
+    return { kind: 'continue', phase: 'response_headers' };
   }
 
   /**
@@ -232,12 +229,7 @@ class RequestPipeline implements StreamHandler {
       }
     }
     if (endOfStream) this.completeResponse();
-    const reply: PhaseReply = replaced ? { kind: 'continue', phase: 'response_body', body: current } : { kind: 'continue', phase: 'response_body' };
-    if (ctx.responseHeaderEdits.length) {
-      reply.headers = { set: ctx.responseHeaderEdits, remove: [] };
-      ctx.responseHeaderEdits = [];
-    }
-    return reply;
+    return replaced ? { kind: 'continue', phase: 'response_body', body: current } : { kind: 'continue', phase: 'response_body' };
   }
 
   private completeResponse(): void {

@@ -83,11 +83,6 @@ export interface ResponseTranslator {
   readonly usage: Usage | null;
   /** The stream ended before the provider's end marker. */
   readonly truncated: boolean;
-  /**
-   * A retry hint found only in the body of a 429/503 (Gemini's `RetryInfo.retryDelay`), in whole seconds, once the
-   * body is read; the client gets it as `Retry-After`. Providers that send the header itself need none.
-   */
-  readonly retryAfterSeconds?: number | null;
 }
 
 /** One per provider wire API (src/providers/<api>/): how to call it and how to read its answers. */
@@ -95,10 +90,12 @@ export interface ProviderAdapter {
   translateRequest(input: TranslateRequestInput): OutgoingRequest;
   translateResponse(info: ResponseInfo): ResponseTranslator;
   /**
-   * Whether this provider's 429/503 answers carry their retry hint only in the body (Gemini): the gateway then reads
-   * those error bodies whole (BUFFERED) so it can still set `Retry-After` before the headers leave.
+   * The retry hint of a 429/503 body, in whole seconds, for providers that give it only there (Gemini's
+   * `RetryInfo.retryDelay`; the others send `Retry-After` themselves and Envoy passes it on). Its presence makes
+   * the provider's clusters read such error bodies per attempt (src/upstream/retry-hint.ts), so the client gets
+   * `Retry-After`.
    */
-  readonly retryHintInBody?: boolean;
+  retryAfterFromBody?(body: Buffer): number | null;
   /** Whether this provider takes /v1/responses requests in the Responses dialect (absent: never; chat is used). */
   speaksResponses?(provider: ProviderConfig): boolean;
 }

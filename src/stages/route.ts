@@ -10,7 +10,6 @@ import { providerAdapter } from '../providers/registry.ts';
 import { translateForProvider } from '../providers/translate.ts';
 import type { AttemptLog } from '../upstream/attempt-log.ts';
 import { RESPONSES_DIALECT_FIELD } from '../responses/chain-marker.ts';
-import { anyRetryHintInBody, BUFFER_ERROR_BODY, RETRY_HINT_STATUSES, SEND_RESPONSE_HEADERS } from '../providers/retry-hints.ts';
 
 /**
  * Client headers a provider request keeps whatever the allow-list says: what HTTP needs to carry the body, and what
@@ -95,20 +94,8 @@ export function routeStage(deps: RouteStageDeps): Stage {
     ctx.upstream.setHeader(ROUTE_HEADER, provider.name);
   }
 
-  /** Whether the config has a provider whose retry hint is in its error bodies, by config object (reloads swap it). */
-  const hintsInBody = new WeakMap<object, boolean>();
-
   return {
     name: 'route',
-    onRequestHeaders(ctx: RequestContext): void {
-      if (ctx.endpoint !== 'chat' && ctx.endpoint !== 'embeddings') return;
-      const config = deps.config.catalog().config;
-      let any = hintsInBody.get(config);
-      if (any === undefined) hintsInBody.set(config, (any = anyRetryHintInBody(config)));
-      // The model is not known yet: with such a provider configured, every request keeps its response headers open.
-      if (any) ctx.processingModeOverride = SEND_RESPONSE_HEADERS;
-    },
-
     onRequest(ctx: RequestContext): StageResult {
       const endpoint = ctx.endpoint;
       if (endpoint !== 'chat' && endpoint !== 'embeddings') return;
@@ -147,10 +134,6 @@ export function routeStage(deps: RouteStageDeps): Stage {
       const providerConfig = deps.config.catalog().provider(ctx.provider)?.config;
       if (!providerConfig) return;
       const adapter = providerAdapter(providerConfig.type);
-      // A 429/503 whose hint is in the body: read that body whole, while the headers can still change.
-      if (adapter.retryHintInBody && RETRY_HINT_STATUSES.has(ctx.response.status ?? 0) && ctx.processingModeOverride?.response_header_mode === 'SEND') {
-        ctx.responseModeOverride = BUFFER_ERROR_BODY;
-      }
       translators.set(ctx, adapter.translateResponse({
         responsesDialect: ctx.dialect === 'responses' && ctx.endpoint === 'chat' && (adapter.speaksResponses?.(providerConfig) ?? false),
         endpoint: ctx.endpoint,
@@ -169,7 +152,6 @@ export function routeStage(deps: RouteStageDeps): Stage {
       if (!translator) return;
       const out = translator.onChunk(chunk, endOfStream);
       if (endOfStream) {
-        if (translator.retryAfterSeconds) ctx.responseHeaderEdits.push(['retry-after', String(translator.retryAfterSeconds)]);
         if (translator.usage) ctx.usage = translator.usage;
         if (translator.truncated) ctx.outcome = 'aborted';
       }

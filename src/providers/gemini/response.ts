@@ -3,7 +3,7 @@ import type { ResponseInfo, ResponseTranslator } from '../provider-adapter.ts';
 import { BufferedBody } from '../shared/buffered-body.ts';
 import { toOpenAIErrorBody } from '../shared/errors.ts';
 import { BLOCKED_PROMPT_FINISH, candidateOutput, completionId, openAIFinishReason, openAIToolCall, ToolCallIds } from './candidates.ts';
-import { googleRetryDelaySeconds, readGoogleError } from './errors.ts';
+import { readGoogleError } from './errors.ts';
 import { fromGeminiUsage, toOpenAIUsage } from './usage.ts';
 import type { GeminiGenerateResponse } from './wire-types.ts';
 
@@ -49,7 +49,6 @@ export type SuccessTranslation = (parsed: unknown, info: ResponseInfo) => { body
 export class GeminiJsonTranslator implements ResponseTranslator {
   usage: Usage | null = null;
   truncated = false;
-  retryAfterSeconds: number | null = null;
   private readonly body = new BufferedBody();
   private readonly info: ResponseInfo;
   private readonly translateSuccess: SuccessTranslation;
@@ -62,10 +61,7 @@ export class GeminiJsonTranslator implements ResponseTranslator {
   onChunk(chunk: Buffer, endOfStream: boolean): Buffer {
     const whole = this.body.push(chunk, endOfStream);
     if (!whole) return Buffer.alloc(0);
-    if (this.info.status !== 200) {
-      if (this.info.status === 429 || this.info.status === 503) this.retryAfterSeconds = googleRetryDelaySeconds(whole);
-      return toOpenAIErrorBody(this.info.status, whole, 'Gemini', readGoogleError);
-    }
+    if (this.info.status !== 200) return toOpenAIErrorBody(this.info.status, whole, 'Gemini', readGoogleError);
     let parsed: unknown;
     try {
       parsed = JSON.parse(whole.toString('utf8'));
