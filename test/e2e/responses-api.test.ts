@@ -414,3 +414,53 @@ describe('Responses API with a Redis response store', () => {
     expect(read?.status).toBe(404);
   });
 });
+
+/** Output guardrails see the answer in its chat form, before it becomes a Response: masks and stops apply alike. */
+describe('Responses API with output guardrails', () => {
+  let h: Harness;
+  let n = 0;
+  const unique = (text: string) => `${text} ${++n}`;
+  beforeAll(async () => {
+    const config = testConfig();
+    config.providers = {
+      openai: { type: 'openai', base_url: PLACEHOLDER_URL, api_key_env: 'TEST_OPENAI_KEY', responses_api: true },
+      // The same fake, reached through the chat translation, as a chat-only OpenAI-compatible server would be.
+      'openai-chat': { type: 'openai', base_url: PLACEHOLDER_URL, api_key_env: 'TEST_OPENAI_KEY', responses_api: false },
+    };
+    config.models = { 'gpt-4o-mini': { provider: 'openai', kind: 'chat' }, 'chat-path': { provider: 'openai-chat', upstream_model: 'gpt-4o-mini' } };
+    config.orgs = { acme: { teams: { platform: { apps: { playground: {} } } } } };
+    config.guardrails = { output: { redact: ['email'], block: ['secret'], window_chars: 32 } };
+    h = await startHarness({ config });
+  }, 60_000);
+  afterAll(async () => h?.stop());
+
+  it('applies the output guardrails: masks in answers and streams, stops a stream that carries a secret', async () => {
+    const masked = await h.client().responses.create({ model: 'gpt-4o-mini', input: unique('write to ada.lovelace@vinamilk.com.vn today') });
+    expect(masked.output_text).toContain('[REDACTED_EMAIL]');
+    expect(masked.output_text).not.toContain('vinamilk');
+    const stream = h.client().responses.stream({ model: 'gpt-4o-mini', input: unique('mail ada.lovelace@vinamilk.com.vn soon') });
+    const final = await stream.finalResponse();
+    expect(final.output_text).toContain('[REDACTED_EMAIL]');
+    expect(final.output_text).not.toContain('vinamilk');
+
+    const secret = await h.client().responses.create({
+      model: 'chat-path', stream: true, input: unique('Use the key sk-proj-Q7vT2mXk9LpR4sW8nZ3bY6cH1dF5gJ0a for staging please.'),
+    });
+    let text = '';
+    const read = async () => {
+      for await (const event of secret) if (event.type === 'response.output_text.delta') text += event.delta;
+    };
+    await expect(read()).rejects.toThrow(/output guardrail/);
+    expect(text).not.toContain('sk-proj');
+    const blocked = await h.client().responses.create({ model: 'chat-path', input: unique('db password: Tr0ub4dor&3 in prod') });
+    expect(blocked).toMatchObject({ status: 'incomplete', incomplete_details: { reason: 'content_filter' } });
+    expect(blocked.output_text).toBe('');
+  });
+
+  it('reaches a chat-only server on /chat/completions', async () => {
+    h.fake.reset();
+    const answer = await h.client().responses.create({ model: 'chat-path', input: unique('plain chat') });
+    expect(answer.output_text).toBe(`Echo: plain chat ${n}`);
+    expect(h.fake.requests[0]?.path).toBe('/v1/chat/completions');
+  });
+});

@@ -135,3 +135,18 @@ describe('chat form → Responses request (native providers)', () => {
     });
   });
 });
+
+describe("Gemini's retry hint", () => {
+  it('reads RetryInfo.retryDelay in whole seconds, rounded up, and nothing else', async () => {
+    const { googleRetryDelaySeconds } = await import('../../../src/providers/gemini/errors.ts');
+    const body = (details: unknown[]) => Buffer.from(JSON.stringify({ error: { code: 429, status: 'RESOURCE_EXHAUSTED', message: 'x', details } }));
+    const retryInfo = (retryDelay: string) => ({ '@type': 'type.googleapis.com/google.rpc.RetryInfo', retryDelay });
+    expect(googleRetryDelaySeconds(body([{ '@type': 'type.googleapis.com/google.rpc.QuotaFailure' }, retryInfo('2s')]))).toBe(2);
+    expect(googleRetryDelaySeconds(body([retryInfo('1.250s')]))).toBe(2);
+    expect(googleRetryDelaySeconds(body([retryInfo('0s')]))).toBe(1);
+    expect(googleRetryDelaySeconds(Buffer.from(`[${body([retryInfo('3s')]).toString()}]`))).toBe(3);
+    expect(googleRetryDelaySeconds(body([retryInfo('soon')]))).toBeNull();
+    expect(googleRetryDelaySeconds(body([]))).toBeNull();
+    expect(googleRetryDelaySeconds(Buffer.from('<html>busy</html>'))).toBeNull();
+  });
+});
