@@ -322,24 +322,14 @@ function inputParts(content: unknown): unknown {
   });
 }
 
-/**
- * The chat form back in the Responses dialect, for providers that speak it natively (OpenAI). Stages may have
- * changed the chat form (redaction, a capped max_tokens), so this is built from it, not from the client's body;
- * `metadata` is only in the echo and travels along. Never stored at the provider: Tollgate keeps no response ids.
- */
-export function chatToResponsesRequest(chat: Readonly<Json>, upstreamModel: string, metadata?: Record<string, string>): Json {
+/** Chat messages → Responses input items (messages, function calls, their outputs), in order. */
+export function chatMessagesToInputItems(messages: readonly unknown[]): Json[] {
   const input: Json[] = [];
-  const messages = Array.isArray(chat.messages) ? chat.messages : [];
-  let instructions: string | null = null;
-  messages.forEach((raw, index) => {
-    if (!isObj(raw)) return;
-    if (index === 0 && raw.role === 'system' && typeof raw.content === 'string') {
-      instructions = raw.content;
-      return;
-    }
+  for (const raw of messages) {
+    if (!isObj(raw)) continue;
     if (raw.role === 'tool') {
       input.push({ type: 'function_call_output', call_id: raw.tool_call_id, output: typeof raw.content === 'string' ? raw.content : JSON.stringify(raw.content) });
-      return;
+      continue;
     }
     if (raw.role === 'assistant') {
       if (typeof raw.content === 'string' && raw.content) input.push({ role: 'assistant', content: raw.content });
@@ -347,10 +337,24 @@ export function chatToResponsesRequest(chat: Readonly<Json>, upstreamModel: stri
         if (!isObj(call) || !isObj(call.function)) continue;
         input.push({ type: 'function_call', call_id: call.id, name: call.function.name, arguments: call.function.arguments });
       }
-      return;
+      continue;
     }
     input.push({ role: raw.role, content: inputParts(raw.content) });
-  });
+  }
+  return input;
+}
+
+/**
+ * The chat form back in the Responses dialect, for providers that speak it natively (OpenAI). Stages may have
+ * changed the chat form (redaction, a capped max_tokens), so this is built from it, not from the client's body;
+ * `metadata` is only in the echo and travels along. Never stored at the provider: Tollgate keeps no response ids.
+ */
+export function chatToResponsesRequest(chat: Readonly<Json>, upstreamModel: string, metadata?: Record<string, string>): Json {
+  const messages = Array.isArray(chat.messages) ? chat.messages : [];
+  const first = messages[0];
+  // The leading system message is where responsesToChat put the instructions.
+  const instructions = isObj(first) && first.role === 'system' && typeof first.content === 'string' ? first.content : null;
+  const input = chatMessagesToInputItems(instructions !== null ? messages.slice(1) : messages);
   const out: Json = { model: upstreamModel, input, store: false };
   if (instructions !== null) out.instructions = instructions;
   if (chat.stream === true) out.stream = true;

@@ -7,7 +7,10 @@ type Json = Record<string, unknown>;
 export interface StoredResponse {
   owner: string;
   response: Json;
+  /** Chat messages: the earlier turns, this request's input, then the answer. */
   conversation: Json[];
+  /** How many leading messages of `conversation` were input (GET …/input_items lists them). */
+  inputLength: number;
 }
 
 /** A response belongs to the app that created it (OpenAI scopes them to a project); others get a 404. */

@@ -87,6 +87,7 @@ export function responsesDialectStage(deps: { logger?: Logger; responseStore?: (
           owner: ownerOf(ctx.tenant),
           response,
           conversation: [...ctx.responses.conversation, ...responseAsChatMessages(response)],
+          inputLength: ctx.responses.conversation.length,
         });
       } catch (error) {
         deps.logger?.warn({ err: error, request_id: ctx.requestId }, 'response not stored');

@@ -21,7 +21,7 @@ const noResponseStore = (method: string, path: string) => new GatewayError({
   status: 404, type: 'invalid_request_error', code: 'response_store_not_configured',
   message: `${method} ${path}: this gateway keeps no responses (no response store is configured), so there is nothing to read or delete.`,
 });
-const STORED_RESPONSE_PATH = /^\/v1\/responses\/resp_[A-Za-z0-9_-]{1,128}$/;
+const STORED_RESPONSE_PATH = /^\/v1\/responses\/resp_[A-Za-z0-9_-]{1,128}(\/input_items)?$/;
 
 export interface ValidateStageDeps {
   /** The Responses API's response store, when configured (read per request: a config reload may switch it). */
@@ -79,8 +79,8 @@ export function validateStage(deps: ValidateStageDeps = {}): Stage {
       }
       if (path.startsWith(`${RESPONSES_PATH}/`) && (ctx.method === 'GET' || ctx.method === 'DELETE' || ctx.method === 'POST')) {
         if (!deps.responseStore?.()) return { respond: noResponseStore(ctx.method, ctx.path) };
-        // GET and DELETE of one stored response (src/stages/stored-responses.ts); input_items and cancel are not served.
-        if ((ctx.method === 'GET' || ctx.method === 'DELETE') && STORED_RESPONSE_PATH.test(path)) {
+        // GET and DELETE of one stored response, GET of its input items (src/stages/stored-responses.ts).
+        if ((ctx.method === 'GET' || (ctx.method === 'DELETE' && !path.endsWith('/input_items'))) && STORED_RESPONSE_PATH.test(path)) {
           ctx.endpoint = 'stored-response';
           return;
         }

@@ -386,6 +386,15 @@ describe('Responses API with a Redis response store', () => {
       expect(text).toContain(first.output_text);
       expect(text).not.toContain('Be brief.');
 
+      // Its input items: the earlier turns and the new input, newest first (the SDK pages through them).
+      const items: Array<{ type: string; role?: string; content?: Array<{ text?: string }> }> = [];
+      for await (const item of client.responses.inputItems.list(second.id, { limit: 2 })) items.push(item as never);
+      expect(items.map((i) => [i.type, i.role, i.content?.[0]?.text])).toEqual([
+        ['message', 'user', 'What is my name?'],
+        ['message', 'assistant', first.output_text],
+        ['message', 'user', `My name is Ada (${model})`],
+      ]);
+
       // A streamed follow-up is stored too, and continues the chain.
       const third = await client.responses.stream({ model, previous_response_id: second.id, input: 'And again?' }).finalResponse();
       await expect.poll(() => store.get(`tollgate:response:${third.id}`).then(Boolean)).toBe(true);
