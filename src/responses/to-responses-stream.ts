@@ -12,6 +12,8 @@ interface OpenItem {
   outputIndex: number;
   id: string;
   kind: 'message' | 'function_call';
+  /** A message's one content part: text, or a refusal (streamed with its own events). */
+  part: 'output_text' | 'refusal';
   text: string;
   refusal: string;
   callId: string;
@@ -103,29 +105,38 @@ export class ChatToResponsesStream {
     if (!isObj(choice)) return;
     const delta = isObj(choice.delta) ? choice.delta : {};
     if (typeof delta.content === 'string' && delta.content) this.text(out, delta.content);
-    if (typeof delta.refusal === 'string' && delta.refusal) this.openMessage(out).refusal += delta.refusal;
+    if (typeof delta.refusal === 'string' && delta.refusal) this.refusal(out, delta.refusal);
     if (Array.isArray(delta.tool_calls)) for (const call of delta.tool_calls) if (isObj(call)) this.toolCall(out, call);
     if (choice.finish_reason != null) this.finish = choice.finish_reason;
   }
 
-  private openMessage(out: string[]): OpenItem {
-    if (this.current?.kind === 'message') return this.current;
+  private openMessage(out: string[], part: OpenItem['part']): OpenItem {
+    if (this.current?.kind === 'message' && this.current.part === part) return this.current;
     this.closeCurrent(out);
     const meta = this.start(out, null);
-    const item: OpenItem = { outputIndex: this.output.length, id: itemId('msg', meta.id, this.output.length), kind: 'message', text: '', refusal: '', callId: '', name: '' };
+    const item: OpenItem = {
+      outputIndex: this.output.length, id: itemId('msg', meta.id, this.output.length), kind: 'message', part, text: '', refusal: '', callId: '', name: '',
+    };
     this.output.push({});
     this.current = item;
     this.emit(out, 'response.output_item.added', { output_index: item.outputIndex, item: messageItem(item.id, '', 'in_progress') });
     this.emit(out, 'response.content_part.added', {
-      item_id: item.id, output_index: item.outputIndex, content_index: 0, part: { type: 'output_text', text: '', annotations: [], logprobs: [] },
+      item_id: item.id, output_index: item.outputIndex, content_index: 0,
+      part: part === 'refusal' ? { type: 'refusal', refusal: '' } : { type: 'output_text', text: '', annotations: [], logprobs: [] },
     });
     return item;
   }
 
   private text(out: string[], delta: string): void {
-    const item = this.openMessage(out);
+    const item = this.openMessage(out, 'output_text');
     item.text += delta;
     this.emit(out, 'response.output_text.delta', { item_id: item.id, output_index: item.outputIndex, content_index: 0, delta, logprobs: [] });
+  }
+
+  private refusal(out: string[], delta: string): void {
+    const item = this.openMessage(out, 'refusal');
+    item.refusal += delta;
+    this.emit(out, 'response.refusal.delta', { item_id: item.id, output_index: item.outputIndex, content_index: 0, delta });
   }
 
   private toolCall(out: string[], call: Json): void {
@@ -137,7 +148,7 @@ export class ChatToResponsesStream {
       const meta = this.start(out, null);
       item = {
         outputIndex: this.output.length, id: itemId('fc', meta.id, this.output.length), kind: 'function_call',
-        text: '', refusal: '', callId: String(call.id ?? `call_${index}`), name: String(fn.name ?? ''),
+        part: 'output_text', text: '', refusal: '', callId: String(call.id ?? `call_${index}`), name: String(fn.name ?? ''),
       };
       this.output.push({});
       this.toolItems.set(index, item);
@@ -161,7 +172,8 @@ export class ChatToResponsesStream {
     if (!item) return;
     this.current = null;
     if (item.kind === 'message') {
-      if (item.refusal) {
+      if (item.part === 'refusal') {
+        this.emit(out, 'response.refusal.done', { item_id: item.id, output_index: item.outputIndex, content_index: 0, refusal: item.refusal });
         const part = { type: 'refusal', refusal: item.refusal };
         this.emit(out, 'response.content_part.done', { item_id: item.id, output_index: item.outputIndex, content_index: 0, part });
       } else {
@@ -170,7 +182,7 @@ export class ChatToResponsesStream {
           item_id: item.id, output_index: item.outputIndex, content_index: 0, part: { type: 'output_text', text: item.text, annotations: [], logprobs: [] },
         });
       }
-      const done = messageItem(item.id, item.text, 'completed', item.refusal || undefined);
+      const done = messageItem(item.id, item.text, 'completed', item.part === 'refusal' ? item.refusal : undefined);
       this.output[item.outputIndex] = done;
       this.emit(out, 'response.output_item.done', { output_index: item.outputIndex, item: done });
       return;

@@ -103,11 +103,28 @@ describe('chat stream → Responses events', () => {
     expect(out.at(-2)).toMatchObject({ item: { type: 'function_call', arguments: '{"echo":"Paris"}', status: 'completed' } });
   });
 
+  it('streams a refusal as its own content part with refusal events', () => {
+    const { echo } = exchange({ input: 'x', stream: true });
+    const chunk = (delta: string, finish: string | null = null) =>
+      `data: {"id":"c","object":"chat.completion.chunk","model":"m","choices":[{"index":0,"delta":${delta},"finish_reason":${finish ? `"${finish}"` : 'null'}}]}\n\n`;
+    const stream = chunk('{"role":"assistant","refusal":"I can"}') + chunk('{"refusal":"not help."}') + chunk('{}', 'stop') + 'data: [DONE]\n\n';
+    const converter = toResponses(echo);
+    const out = events(feed((c, e) => converter.push(c, e), stream, [30]));
+    expect(out.map((e) => e.type)).toEqual([
+      'response.created', 'response.in_progress', 'response.output_item.added', 'response.content_part.added',
+      'response.refusal.delta', 'response.refusal.delta', 'response.refusal.done', 'response.content_part.done',
+      'response.output_item.done', 'response.completed',
+    ]);
+    expect(out[3]).toMatchObject({ part: { type: 'refusal', refusal: '' } });
+    expect(out.at(-1)).toMatchObject({ response: { output: [{ type: 'message', content: [{ type: 'refusal', refusal: 'I cannot help.' }] }] } });
+  });
+
   it('turns an error event or a cut stream into error + response.failed, never a completion', () => {
     const { echo, chatStream } = exchange({ input: 'hello there', stream: true });
     const firstTwo = chatStream.split('\n\n').slice(0, 2).join('\n\n') + '\n\n';
     const blocked = `${firstTwo}data: {"error":{"message":"blocked","type":"invalid_request_error","code":"output_blocked","param":null}}\n\n`;
-    const out = events(feed((c, e) => toResponses(echo).push(c, e), blocked, [17]));
+    const converter = toResponses(echo);
+    const out = events(feed((c, e) => converter.push(c, e), blocked, [17]));
     expect(out.slice(-2)).toMatchObject([
       { type: 'error', code: 'output_blocked', message: 'blocked' },
       { type: 'response.failed', response: { status: 'failed', error: { code: 'output_blocked' } } },
