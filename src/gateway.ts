@@ -34,6 +34,9 @@ import { modelsStage } from './stages/models.ts';
 import { observeStage } from './stages/observe.ts';
 import { policyStage } from './stages/policy.ts';
 import { resolveStage } from './stages/resolve.ts';
+import { responsesDialectStage } from './stages/responses-dialect.ts';
+import { storedResponsesStage } from './stages/stored-responses.ts';
+import { ResponseStore } from './responses/response-store.ts';
 import { killSwitchStage } from './stages/kill-switch.ts';
 import { routeStage } from './stages/route.ts';
 import { validateStage } from './stages/validate.ts';
@@ -150,6 +153,9 @@ export async function startTollgate(options: TollgateOptions): Promise<Tollgate>
   for (const guardrail of options.config.guardrails.external) {
     if (guardrail.applies_to !== 'input') logger.warn({ guardrail: guardrail.name }, 'external guardrails check requests only for now: answers are not sent to it');
   }
+  // The Responses API's store (config `responses.store`): in the gateway's store, so Redis when the store is Redis.
+  const responseStoreInstance = new ResponseStore(store, () => (config.catalog().config.responses?.ttl_seconds ?? 2_592_000) * 1000);
+  const responseStore = () => (config.catalog().config.responses?.store ? responseStoreInstance : null);
   const outputGuardrails = outputGuardrailsStage({ config: () => config.catalog().config.guardrails.output, metrics });
   // Failed authentications per client address (limits re-read on every failure, so a config reload applies).
   // Counted in the store, so the limit holds across every process sharing it; blocks are published to all of them.
@@ -168,7 +174,8 @@ export async function startTollgate(options: TollgateOptions): Promise<Tollgate>
     ...(redisClient ? { newRoundTrip: () => new RoundTrip(redisClient, endPhaseBatcher) } : {}),
     stages: [
       authStage({ keys, staticKeys: () => staticKeys, config, failures: authFailures }),
-      validateStage(),
+      validateStage({ responseStore }),
+      storedResponsesStage({ responseStore }),
       modelsStage({ config, now: () => Date.now() }),
       // Model alias → candidate providers; the stages after it may narrow them (guardrails, policy, kill switches).
       resolveStage({ config }),
@@ -207,6 +214,8 @@ export async function startTollgate(options: TollgateOptions): Promise<Tollgate>
       // After every stage that may reject or settle (it reads ctx.cost): one usage record per admitted request.
       ...(ledger ? [ledgerStage({ entries: ledger.entries, logger })] : []),
       observeStage({ metrics, logger }),
+      // Last: every stage above reads chat answers; a /v1/responses client gets them as Responses (and its events).
+      responsesDialectStage({ logger, responseStore }),
     ],
   });
 

@@ -35,7 +35,13 @@ export const MAX_CHAIN_LENGTH = 5;
 const commonProviderFields = ['type', 'base_url', 'extra_base_urls', 'api_key_env', 'api_key_file', 'region', 'connect_timeout_ms', 'tls'];
 /** The fields each provider type adds to the common ones, with their defaults. */
 const providerTypeFields: Record<string, { readonly required?: readonly string[]; readonly properties: Record<string, object> }> = {
-  openai: { properties: {} },
+  openai: {
+    properties: {
+      // Whether the server also speaks the Responses API (POST /responses): /v1/responses requests then pass through
+      // in that dialect; otherwise they are translated to chat completions. Default: true for api.openai.com only.
+      responses_api: { type: 'boolean' },
+    },
+  },
   azure: azureProviderSchema,
   anthropic: anthropicProviderSchema,
   gemini: { properties: {} },
@@ -228,6 +234,16 @@ export const configSchema = {
           items: { type: 'string', pattern: '^[a-z0-9!#$%&\'*+.^_`|~-]+$' },
           default: [...DEFAULT_FORWARD_HEADERS],
         },
+      },
+    },
+    /** The Responses API (POST /v1/responses): where `store: true` answers are kept for GET/DELETE and previous_response_id. */
+    responses: {
+      type: 'object', additionalProperties: false, default: {},
+      properties: {
+        /** Keep responses in the gateway's store (Redis, or memory for a one-machine run); off: store/previous_response_id get a 400. */
+        store: { type: 'boolean', default: false },
+        /** How long a stored response lives (default 30 days, as OpenAI keeps them). */
+        ttl_seconds: { type: 'integer', minimum: 1, maximum: 31_536_000, default: 2_592_000 },
       },
     },
     store: {

@@ -23,6 +23,8 @@ interface ProviderCommon {
 /** OpenAI and any OpenAI-compatible API (vLLM, Ollama, Groq, Mistral): passthrough with a Bearer credential. */
 export interface OpenAIProviderConfig extends ProviderCommon {
   type: 'openai';
+  /** The server speaks the Responses API too (default: only api.openai.com); else /v1/responses goes as chat. */
+  responses_api?: boolean;
 }
 
 /** Azure OpenAI: deployment URLs, `api-version` query, `api-key` header. */
@@ -162,6 +164,8 @@ export interface TollgateConfig {
     /** Lower-case names of client headers forwarded to providers (allow-list; Tollgate's own headers aside). */
     forward_headers: string[];
   };
+  /** The Responses API's response store (off by default): kept in the gateway's store, with a TTL. */
+  responses: { store: boolean; ttl_seconds: number };
   store: { type: 'memory' } | { type: 'redis'; url?: string; url_env?: string; end_phase_batch_ms?: number };
   logging: { level: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'silent' };
   providers: Record<string, ProviderConfig>;

@@ -1,5 +1,6 @@
 import type { ModelTarget, ProviderConfig, TollgateConfig } from '../config/types.ts';
-import { ATTEMPT_ATTRIBUTES, FILTER_ROLE_METADATA, UPSTREAM_ROLE } from '../extproc/attributes.ts';
+import { ANSWERING_PROVIDER_ATTRIBUTE, ATTEMPT_ATTRIBUTES, FILTER_ROLE_METADATA, UPSTREAM_ROLE } from '../extproc/attributes.ts';
+import { providerAdapter } from '../providers/registry.ts';
 import { chainClusterName, chainMasks, targetsOf } from './chains.ts';
 import { clusterName, EXTPROC_CLUSTER, providerBaseUrlOverride, seconds, type RenderOptions } from './names.ts';
 import { metadataValue, REQUEST_ID_HEADER } from './response-headers.ts';
@@ -125,7 +126,13 @@ function baseCluster(name: string, connectTimeoutMs: number, config: TollgateCon
   };
 }
 
-/** A provider's own cluster: its endpoints in one priority. Tollgate translates in the request-level filter. */
+/** Providers that give a 429/503's retry hint only in the body (Gemini's RetryInfo), not as Retry-After. */
+const hintInBody = (provider: ProviderConfig) => providerAdapter(provider.type).retryAfterFromBody !== undefined;
+
+/**
+ * A provider's own cluster: its endpoints in one priority. Tollgate translates in the request-level filter; only a
+ * provider whose retry hint is in its error bodies gets an upstream filter, which reads just its responses' headers.
+ */
 function renderProviderCluster(name: string, provider: ProviderConfig, config: TollgateConfig, options: RenderOptions) {
   const upstreams = providerUpstreams(provider, providerBaseUrlOverride(name, options));
   const matches = transportSocketMatches([{ name, config: provider, upstreams }]);
@@ -136,7 +143,7 @@ function renderProviderCluster(name: string, provider: ProviderConfig, config: T
       cluster_name: clusterName(name),
       endpoints: [{ lb_endpoints: upstreams.map((u) => lbEndpoint(u, { provider: name })) }],
     },
-    typed_extension_protocol_options: httpProtocolOptions(),
+    typed_extension_protocol_options: httpProtocolOptions(hintInBody(provider) ? [retryHintFilter(config)] : []),
     ...(matches.length ? { transport_socket_matches: matches } : {}),
   };
 }
@@ -166,7 +173,7 @@ function renderChainCluster(modelName: string, targets: ModelTarget[], mask: num
         lb_endpoints: m.upstreams.map((u) => lbEndpoint(u, { provider: m.target.provider, model: m.target.model })),
       })),
     },
-    typed_extension_protocol_options: httpProtocolOptions([upstreamTranslationFilter(config)]),
+    typed_extension_protocol_options: httpProtocolOptions([upstreamTranslationFilter(config, members.some((m) => hintInBody(m.provider)))]),
     ...(matches.length ? { transport_socket_matches: matches } : {}),
   };
 }
@@ -177,8 +184,12 @@ function chainClusters(config: TollgateConfig, options: RenderOptions) {
     chainMasks(model.targets.length).map((mask) => renderChainCluster(modelName, targetsOf(model.targets, mask), mask, config, options)));
 }
 
-/** Tollgate's per-attempt translation: request headers and body of each attempt, and the attempt's status. */
-function upstreamTranslationFilter(config: TollgateConfig) {
+/**
+ * Tollgate's per-attempt translation: request headers and body of each attempt, and the attempt's status. With a
+ * provider in the chain whose retry hint is in its error bodies, a 429/503 attempt may switch its body to BUFFERED
+ * (mode_override) so Tollgate can add Retry-After (src/upstream/attempt-handler.ts).
+ */
+function upstreamTranslationFilter(config: TollgateConfig, hints: boolean) {
   return {
     name: 'envoy.filters.http.ext_proc',
     typed_config: {
@@ -192,18 +203,57 @@ function upstreamTranslationFilter(config: TollgateConfig) {
       // Never forward an untranslated request (it would carry the client's Tollgate key to a provider).
       failure_mode_allow: false,
       message_timeout: seconds(config.envoy.message_timeout_ms),
-      processing_mode: {
-        request_header_mode: 'SEND',
-        request_body_mode: 'BUFFERED',
-        request_trailer_mode: 'SKIP',
-        response_header_mode: 'SEND',
-        response_body_mode: 'NONE',
-        response_trailer_mode: 'SKIP',
-      },
+      processing_mode: ATTEMPT_MODE,
       request_attributes: [...ATTEMPT_ATTRIBUTES],
+      ...(hints ? { allow_mode_override: true } : {}),
     },
   };
 }
+
+/**
+ * The retry-hint reader on a single provider's cluster (Gemini): only the response headers of each attempt go to
+ * Tollgate; a 429/503 switches its (small) error body to BUFFERED, and Tollgate answers it with a Retry-After header
+ * from the body's RetryInfo. Requests to other providers pay nothing. Fails open: a hint is not worth an error.
+ */
+function retryHintFilter(config: TollgateConfig) {
+  return {
+    name: 'envoy.filters.http.ext_proc',
+    typed_config: {
+      '@type': 'type.googleapis.com/envoy.extensions.filters.http.ext_proc.v3.ExternalProcessor',
+      grpc_service: {
+        envoy_grpc: { cluster_name: EXTPROC_CLUSTER },
+        timeout: '5s',
+        initial_metadata: [{ key: FILTER_ROLE_METADATA, value: UPSTREAM_ROLE }],
+      },
+      stat_prefix: 'tollgate_retry_hint',
+      failure_mode_allow: true,
+      message_timeout: seconds(config.envoy.message_timeout_ms),
+      processing_mode: RETRY_HINT_MODE,
+      allow_mode_override: true,
+      response_attributes: [ANSWERING_PROVIDER_ATTRIBUTE],
+    },
+  };
+}
+
+/** The retry-hint filter's processing mode (a mode_override must repeat it whole). */
+export const RETRY_HINT_MODE = {
+  request_header_mode: 'SKIP',
+  request_body_mode: 'NONE',
+  request_trailer_mode: 'SKIP',
+  response_header_mode: 'SEND',
+  response_body_mode: 'NONE',
+  response_trailer_mode: 'SKIP',
+} as const;
+
+/** The per-attempt translation filter's processing mode. */
+export const ATTEMPT_MODE = {
+  request_header_mode: 'SEND',
+  request_body_mode: 'BUFFERED',
+  request_trailer_mode: 'SKIP',
+  response_header_mode: 'SEND',
+  response_body_mode: 'NONE',
+  response_trailer_mode: 'SKIP',
+} as const;
 
 export function renderClusters(config: TollgateConfig, options: RenderOptions): object[] {
   return [

@@ -74,7 +74,8 @@ function baseRecord(ctx: RequestContext, state: RecordState): UsageRecord | null
     user: tenant.user,
     feature: tenant.feature,
     keyId: tenant.keyId,
-    endpoint: ctx.endpoint,
+    // A /v1/responses request runs as chat; the ledger names the API the client called.
+    endpoint: ctx.dialect === 'responses' ? 'responses' : ctx.endpoint,
     model: ctx.model,
     provider: null,
     upstreamModel: null,

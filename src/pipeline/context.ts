@@ -8,6 +8,7 @@ import type { GuardrailVerdict } from '../guardrails/external/verdict.ts';
 import type { OutputVerdict } from '../guardrails/output/answer-filter.ts';
 import type { PlaceholderVault } from '../guardrails/pii/placeholder-vault.ts';
 import type { RoundTrip } from '../store/round-trip.ts';
+import type { ResponsesState } from '../responses/request.ts';
 import type { HeaderMap, ProcessingModeOverride, VerifiedJwt } from './phases.ts';
 
 export interface Tenant {
@@ -21,7 +22,7 @@ export interface Tenant {
   keyId: string;
 }
 
-export type Endpoint = 'chat' | 'embeddings' | 'models' | 'model';
+export type Endpoint = 'chat' | 'embeddings' | 'models' | 'model' | 'stored-response';
 
 export interface Usage {
   /** All input tokens, cached ones included (OpenAI's prompt_tokens). */
@@ -113,6 +114,14 @@ export interface RequestContext {
   /** A child logger carrying the request id, created on first use (most requests log one line, at the end). */
   readonly log: Logger;
   endpoint: Endpoint | null;
+  /**
+   * The API the client speaks: `chat` (chat completions, embeddings, models) or `responses` (POST /v1/responses).
+   * A Responses request runs every stage in its chat form (endpoint `chat`); src/stages/responses-dialect.ts turns
+   * the answer back into a Response.
+   */
+  dialect: 'chat' | 'responses';
+  /** For the Responses dialect: what the Response echoes, the conversation so far, whether to store the answer. */
+  responses: ResponsesState | null;
   tenant: Tenant | null;
   body: Record<string, unknown> | null;
   /** The model the client asked for (public name). */

@@ -122,6 +122,8 @@ class RequestPipeline implements StreamHandler {
         return log;
       },
       endpoint: null,
+      dialect: 'chat',
+      responses: null,
       tenant: null,
       body: null,
       model: null,
@@ -276,9 +278,11 @@ class RequestPipeline implements StreamHandler {
     queueMicrotask(() => void this.end());
   }
 
-  private answer(answer: GatewayError | DirectAnswer): PhaseReply {
-    if (answer instanceof GatewayError) return this.reject(answer);
+  private answer(given: GatewayError | DirectAnswer): PhaseReply {
+    if (given instanceof GatewayError) return this.reject(given);
     const ctx = this.requireCtx();
+    let answer = given;
+    for (const stage of this.options.stages) answer = stage.onDirectAnswer?.(ctx, answer) ?? answer;
     ctx.outcome = 'completed';
     ctx.response.status = answer.status;
     ctx.response.bytes = Buffer.byteLength(answer.body);

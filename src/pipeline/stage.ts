@@ -31,6 +31,11 @@ export interface Stage {
    * chunk (an empty one drops it); the next stage sees the replacement.
    */
   onResponseChunk?(ctx: RequestContext, chunk: Buffer, endOfStream: boolean): Buffer | void;
+  /**
+   * An answer the gateway gives itself (a cache hit, a stale or default answer) is about to leave: a stage may
+   * replace it (the Responses dialect renders chat answers as Responses). Every stage's hook runs, in order.
+   */
+  onDirectAnswer?(ctx: RequestContext, answer: DirectAnswer): DirectAnswer | void;
   /** Always runs once per request, also after rejections and cut streams, so nothing is left unsettled. */
   onResponseEnd?(ctx: RequestContext): void | Promise<void>;
 }

@@ -22,6 +22,12 @@ export interface TranslateRequestInput {
   /** The client asked for an SSE stream. */
   stream: boolean;
   target: TranslationTarget;
+  /**
+   * Set when the client called /v1/responses: `body` is its chat form, and an adapter whose provider speaks the
+   * Responses API natively (`speaksResponses`) sends it in that dialect instead. `metadata` is the client's (the chat
+   * form has no place for it).
+   */
+  responses?: { metadata: Record<string, string> };
 }
 
 /** What goes on the wire to the provider: Envoy applies it as header and body mutations. */
@@ -56,6 +62,8 @@ export interface ResponseInfo {
    * asked and the provider does not repeat (Gemini embeddings: `encoding_format`, and the input for a token estimate).
    */
   request?: Readonly<Record<string, unknown>>;
+  /** The provider was sent the Responses dialect (see TranslateRequestInput.responses) and answers in it. */
+  responsesDialect?: boolean;
 }
 
 /**
@@ -81,4 +89,13 @@ export interface ResponseTranslator {
 export interface ProviderAdapter {
   translateRequest(input: TranslateRequestInput): OutgoingRequest;
   translateResponse(info: ResponseInfo): ResponseTranslator;
+  /**
+   * The retry hint of a 429/503 body, in whole seconds, for providers that give it only there (Gemini's
+   * `RetryInfo.retryDelay`; the others send `Retry-After` themselves and Envoy passes it on). Its presence makes
+   * the provider's clusters read such error bodies per attempt (src/upstream/retry-hint.ts), so the client gets
+   * `Retry-After`.
+   */
+  retryAfterFromBody?(body: Buffer): number | null;
+  /** Whether this provider takes /v1/responses requests in the Responses dialect (absent: never; chat is used). */
+  speaksResponses?(provider: ProviderConfig): boolean;
 }

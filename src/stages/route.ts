@@ -9,6 +9,7 @@ import type { ResponseTranslator } from '../providers/provider-adapter.ts';
 import { providerAdapter } from '../providers/registry.ts';
 import { translateForProvider } from '../providers/translate.ts';
 import type { AttemptLog } from '../upstream/attempt-log.ts';
+import { RESPONSES_DIALECT_FIELD } from '../responses/chain-marker.ts';
 
 /**
  * Client headers a provider request keeps whatever the allow-list says: what HTTP needs to carry the body, and what
@@ -78,7 +79,8 @@ export function routeStage(deps: RouteStageDeps): Stage {
   function translateHere(ctx: RequestContext, chosen: RouteCandidate, endpoint: 'chat' | 'embeddings'): void {
     const provider = deps.config.catalog().provider(chosen.provider);
     if (!provider) return;
-    const outgoing = translateForProvider(provider, chosen.model, { endpoint, body: ctx.body ?? {}, stream: ctx.stream }, deps.credentials);
+    const responses = ctx.responses ? { metadata: ctx.responses.echo.metadata } : undefined;
+    const outgoing = translateForProvider(provider, chosen.model, { endpoint, body: ctx.body ?? {}, stream: ctx.stream, ...(responses ? { responses } : {}) }, deps.credentials);
     ctx.upstream.path = outgoing.path;
     // The client's Tollgate key never goes to a provider; adapters set the provider's own credential header.
     ctx.upstream.removeHeader('authorization');
@@ -111,6 +113,12 @@ export function routeStage(deps: RouteStageDeps): Stage {
         const model = deps.config.catalog().config.models[ctx.routing.alias ?? ctx.model];
         if (!model) return { respond: errors.modelNotFound(ctx.model) };
         chained.add(ctx);
+        // Each attempt's translation must know the client speaks the Responses API (a native provider then gets
+        // that dialect): the marker rides in the body, which Envoy replays to every attempt.
+        if (ctx.responses && ctx.body) {
+          ctx.body = { ...ctx.body, [RESPONSES_DIALECT_FIELD]: { metadata: ctx.responses.echo.metadata } };
+          ctx.upstream.bodyChanged = true;
+        }
         ctx.upstream.removeHeader('authorization');
         ctx.upstream.setHeader(ROUTE_HEADER, chainClusterName(ctx.routing.alias ?? ctx.model, maskOf(model, new Set(allowed.map((c) => c.provider)))));
       }
@@ -123,9 +131,11 @@ export function routeStage(deps: RouteStageDeps): Stage {
     onResponseHeaders(ctx: RequestContext): void {
       // No answering provider: Envoy answered itself (no healthy upstream, timeout), already in OpenAI shape.
       if (!ctx.provider || (ctx.endpoint !== 'chat' && ctx.endpoint !== 'embeddings')) return;
-      const type = deps.config.catalog().provider(ctx.provider)?.config.type;
-      if (!type) return;
-      translators.set(ctx, providerAdapter(type).translateResponse({
+      const providerConfig = deps.config.catalog().provider(ctx.provider)?.config;
+      if (!providerConfig) return;
+      const adapter = providerAdapter(providerConfig.type);
+      translators.set(ctx, adapter.translateResponse({
+        responsesDialect: ctx.dialect === 'responses' && ctx.endpoint === 'chat' && (adapter.speaksResponses?.(providerConfig) ?? false),
         endpoint: ctx.endpoint,
         stream: ctx.stream,
         status: ctx.response.status ?? 0,

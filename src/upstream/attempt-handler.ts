@@ -10,6 +10,12 @@ import type { CredentialResolver } from '../providers/credentials.ts';
 import { PROVIDER_REQUEST_HEADERS } from '../providers/registry.ts';
 import { translateForProvider } from '../providers/translate.ts';
 import type { AttemptLog } from './attempt-log.ts';
+import { takeResponsesMarker } from '../responses/chain-marker.ts';
+import { ATTEMPT_MODE, RETRY_HINT_MODE } from '../envoy/clusters.ts';
+import { providerAdapter } from '../providers/registry.ts';
+
+/** Statuses whose retry hint the client gets as Retry-After. */
+const RETRY_HINT_STATUSES: ReadonlySet<number> = new Set([429, 503]);
 
 export interface AttemptHandlerDeps {
   config: ConfigHolder;
@@ -31,6 +37,8 @@ class AttemptHandler implements StreamHandler {
   private provider = '';
   private model = '';
   private attempt: Attempt | null = null;
+  /** Set on a 429/503 from a provider whose retry hint is in the body: reads it from the (buffered) body. */
+  private readHint: ((body: Buffer) => number | null) | null = null;
 
   constructor(deps: AttemptHandlerDeps) {
     this.deps = deps;
@@ -44,10 +52,9 @@ class AttemptHandler implements StreamHandler {
         case 'request_body':
           return this.onBody(event.body);
         case 'response_headers':
-          if (this.attempt) this.attempt.status = Number(event.headers.get(':status') ?? 0) || null;
-          return { kind: 'continue', phase: 'response_headers' };
+          return this.onResponseHeaders(event.headers, event.attributes);
         case 'response_body':
-          return { kind: 'continue', phase: 'response_body' };
+          return this.onResponseBody(event.body);
       }
     } catch (error) {
       const gatewayError = toGatewayError(error);
@@ -58,6 +65,33 @@ class AttemptHandler implements StreamHandler {
   }
 
   close(): void {}
+
+  /**
+   * The attempt's status; on a 429/503 from a provider that gives its retry hint only in the body (Gemini), the body
+   * is asked for whole (BUFFERED), so the hint can still become a header before the response leaves this filter.
+   * Also the only message of the retry-hint filter on such a provider's own cluster (no request phase there).
+   */
+  private onResponseHeaders(headers: Map<string, string>, attributes: Attributes | undefined): PhaseReply {
+    const status = Number(headers.get(':status') ?? 0) || null;
+    if (this.attempt) this.attempt.status = status;
+    const providerName = this.provider || String(attributes?.[ANSWERING_PROVIDER_ATTRIBUTE] ?? '');
+    const type = this.deps.config.catalog().provider(providerName)?.config.type;
+    const read = type ? providerAdapter(type).retryAfterFromBody : undefined;
+    if (!read || status === null || !RETRY_HINT_STATUSES.has(status) || headers.has('retry-after')) {
+      return { kind: 'continue', phase: 'response_headers' };
+    }
+    this.readHint = read;
+    // Envoy replaces the whole mode: repeat the filter's own, with the response body buffered.
+    const mode = this.attempt ? ATTEMPT_MODE : RETRY_HINT_MODE;
+    return { kind: 'continue', phase: 'response_headers', modeOverride: { ...mode, response_body_mode: 'BUFFERED' } };
+  }
+
+  private onResponseBody(body: Buffer): PhaseReply {
+    const seconds = this.readHint?.(body) ?? null;
+    this.readHint = null;
+    if (!seconds) return { kind: 'continue', phase: 'response_body' };
+    return { kind: 'continue', phase: 'response_body', headers: { set: [['retry-after', String(seconds)]], remove: [] } };
+  }
 
   private onHeaders(headers: Map<string, string>, attributes: Attributes | undefined): PhaseReply {
     this.requestId = headers.get('x-request-id') ?? '';
@@ -72,10 +106,11 @@ class AttemptHandler implements StreamHandler {
     const provider = this.deps.config.catalog().provider(this.provider);
     if (!provider) throw errors.providerUnavailable(this.provider, 'it is no longer configured');
     const body = decodeJsonBody(raw);
+    const responses = takeResponsesMarker(body);
     // Envoy replays the original body on every attempt, but the path it sends is what the previous attempt made of
     // it; the body tells the endpoint (the request-level filter validated it: chat has messages, embeddings input).
     const endpoint = Array.isArray(body.messages) ? 'chat' : 'embeddings';
-    const outgoing = translateForProvider(provider, this.model, { endpoint, body, stream: body.stream === true }, this.deps.credentials);
+    const outgoing = translateForProvider(provider, this.model, { endpoint, body, stream: body.stream === true, ...(responses ? { responses } : {}) }, this.deps.credentials);
     const translated = Buffer.from(JSON.stringify(outgoing.body));
     return {
       kind: 'continue',

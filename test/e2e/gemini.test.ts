@@ -28,6 +28,7 @@ describe('Gemini through Envoy with the OpenAI SDK', () => {
     };
     config.models = {
       'gemini-pro': { provider: 'gemini', upstream_model: 'gemini-2.5-pro' },
+      'gpt-4o': { provider: 'openai' },
       'gemini-embed': { provider: 'gemini', kind: 'embeddings', upstream_model: 'gemini-embedding-001' },
       smart: {
         targets: [
@@ -115,5 +116,48 @@ describe('Gemini through Envoy with the OpenAI SDK', () => {
     const error = await h.client().chat.completions.create({ model: 'gemini-pro', messages: [{ role: 'user', content: 'hi' }] })
       .then(() => null, (e: unknown) => e as { status: number; error: { type: string; code: string; message: string } });
     expect(error).toMatchObject({ status: 429, error: { type: 'rate_limit_error', code: 'RESOURCE_EXHAUSTED' } });
+  });
+
+  it('gives Gemini’s RetryInfo.retryDelay to the client as Retry-After on 429 and 503, the body still OpenAI-shaped', async () => {
+    for (const [status, delay, expected] of [[429, 2, '2'], [503, 7, '7']] as const) {
+      gemini.pushFault({ kind: 'status', status, retryAfterSeconds: delay });
+      const response = await fetch(`${h.baseUrl}/chat/completions`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${h.key}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ model: 'gemini-pro', messages: [{ role: 'user', content: 'hint please' }] }),
+      });
+      expect(response.status).toBe(status);
+      expect(response.headers.get('retry-after')).toBe(expected);
+      expect(await response.json()).toMatchObject({ error: { code: status === 429 ? 'RESOURCE_EXHAUSTED' : 'UNAVAILABLE' } });
+    }
+    // No hint, no header; and a success is untouched (streamed too).
+    gemini.pushFault({ kind: 'status', status: 429 });
+    const bare = await h.client().chat.completions.create({ model: 'gemini-pro', messages: [{ role: 'user', content: 'no hint' }] })
+      .withResponse().then(() => null, (e: { status: number; headers: Headers }) => e);
+    expect(bare?.status).toBe(429);
+    expect(bare?.headers.get('retry-after')).toBeNull();
+    let streamed = '';
+    for await (const chunk of await h.client().chat.completions.create({ model: 'gemini-pro', stream: true, messages: [{ role: 'user', content: 'fine stream' }] })) {
+      streamed += chunk.choices[0]?.delta?.content ?? '';
+    }
+    expect(streamed).toBe('Echo: fine stream');
+  });
+
+  it('passes the hint of the chain’s last provider: a Gemini 429 after Anthropic and OpenAI failed', async () => {
+    anthropic.pushFault({ kind: 'status', status: 529 });
+    h.fake.pushFault({ kind: 'status', status: 500 });
+    gemini.pushFault({ kind: 'status', status: 429, retryAfterSeconds: 4 });
+    const error = await h.client().chat.completions.create({ model: 'smart', messages: [{ role: 'user', content: 'all busy' }] })
+      .then(() => null, (e: { status: number; headers: Headers }) => e);
+    expect(error?.status).toBe(429);
+    expect(error?.headers.get('retry-after')).toBe('4');
+  });
+
+  it('keeps the retry-after header other providers send (OpenAI 429)', async () => {
+    h.fake.pushFault({ kind: 'status', status: 429, retryAfterSeconds: 3 });
+    const error = await h.client().chat.completions.create({ model: 'gpt-4o', messages: [{ role: 'user', content: 'openai busy' }] })
+      .then(() => null, (e: { status: number; headers: Headers }) => e);
+    expect(error?.status).toBe(429);
+    expect(error?.headers.get('retry-after')).toBe('3');
   });
 });

@@ -182,6 +182,23 @@ describe('policy as code, end to end through Envoy', () => {
     expect(error.code).toBe('policy_denied');
   });
 
+  it('applies the same policy to the Responses API: redaction (reversible too), denial, max_tokens cap', async () => {
+    h.fake.reset();
+    const masked = await h.client(keys.platform).responses.create({ model: 'gpt-4o', input: 'Mail jane.doe@acme-corp.com today' });
+    expect(masked.output_text).toBe('Echo: Mail [REDACTED_EMAIL] today');
+    expect(JSON.stringify(h.fake.requests.at(-1)?.body)).not.toContain('jane.doe');
+
+    const prompt = 'Mail jane.doe@acme-corp.com and call 0912 345 678';
+    const restored = await h.client(keys.support).responses.stream({ model: 'gpt-4o', input: prompt }).finalResponse();
+    expect(restored.output_text).toBe(`Echo: ${prompt}`);
+    expect(JSON.stringify(h.fake.requests.at(-1)?.body)).toContain('Mail [EMAIL_1] and call [PHONE_1]');
+
+    const denied = await h.client(keys.research).responses.create({ model: 'gpt-4o', input: 'hi' }).catch((e: unknown) => e) as { status: number; code: string };
+    expect(denied).toMatchObject({ status: 403, code: 'policy_denied' });
+    await h.client(keys.research).responses.create({ model: 'gpt-4o-mini', input: 'hi', max_output_tokens: 500 });
+    expect((h.fake.requests.at(-1)?.body as { max_tokens: number }).max_tokens).toBe(64);
+  });
+
   it('records every decision in the audit log, readable with filters, without prompt text', async () => {
     const { headers } = await chat('platform', say('audit me: jane.doe@acme-corp.com'));
     const requestId = headers.get('x-tollgate-request-id') as string;

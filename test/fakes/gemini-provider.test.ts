@@ -22,7 +22,7 @@ interface GoogleErrorBody {
   error: { code: number; message: string; status: string; details?: Array<Record<string, unknown>> };
 }
 
-async function post(path: string, body: unknown, headers: Record<string, string> = { 'x-goog-api-key': KEY }): Promise<{ status: number; text: string; json: GoogleErrorBody }> {
+async function post(path: string, body: unknown, headers: Record<string, string> = { 'x-goog-api-key': KEY }): Promise<{ status: number; text: string; json: GoogleErrorBody; headers: Headers }> {
   const res = await fetch(`${fake.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: typeof body === 'string' ? body : JSON.stringify(body) });
   const text = await res.text();
   let json = {} as GoogleErrorBody;
@@ -31,7 +31,7 @@ async function post(path: string, body: unknown, headers: Record<string, string>
   } catch {
     // HTML or SSE
   }
-  return { status: res.status, text, json };
+  return { status: res.status, text, json, headers: res.headers };
 }
 
 const GENERATE = '/models/gemini-2.0-flash:generateContent';
@@ -255,7 +255,8 @@ describe('fake Gemini: faults', () => {
     const r = await post(GENERATE, { contents: [user('a')] }, { 'x-goog-api-key': KEY, 'x-fake-fault': 'status=429;retry-after=3' });
     expect(r.status).toBe(429);
     expect(r.json.error).toMatchObject({ code: 429, status: 'RESOURCE_EXHAUSTED', message: 'Resource has been exhausted (e.g. check quota).' });
-    expect(r.json.error.details?.[0]).toMatchObject({ retryDelay: '3s' });
+    expect(r.json.error.details?.[0]).toMatchObject({ '@type': 'type.googleapis.com/google.rpc.RetryInfo', retryDelay: '3s' });
+    expect(r.headers.get('retry-after')).toBeNull();
     fake.pushFault({ kind: 'status', status: 503 });
     const queued = await post(GENERATE, { contents: [user('a')] });
     expect(queued.json.error).toMatchObject({ code: 503, status: 'UNAVAILABLE' });

@@ -111,7 +111,8 @@ export async function startFakeGemini(opts: FakeGeminiOptions = {}): Promise<Fak
 
     const outcome = await runFaults(req, res, faultQueue, timers, {
       badHeader: (message) => sendError(res, new GoogleError(400, message)),
-      status: (f, extra) => sendError(res, statusFaultError(f.status, f.message, f.retryAfterSeconds), extra),
+      // Google sends no Retry-After header: its only retry hint is the RetryInfo detail in the body.
+      status: (f) => sendError(res, statusFaultError(f.status, f.message, f.retryAfterSeconds)),
     });
     if (outcome === null) return;
     const { cutAfter } = outcome;

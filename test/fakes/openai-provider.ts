@@ -2,7 +2,8 @@
  * Strict fake OpenAI-compatible provider for end-to-end tests, benchmarks and the demo. This file holds the
  * public API, the server and the routing; the pieces live in `openai/` (OpenAI wire format) and `shared/`.
  *
- * - Speaks the real wire format of `POST /v1/chat/completions` (JSON and SSE), `POST /v1/embeddings`,
+ * - Speaks the real wire format of `POST /v1/chat/completions` (JSON and SSE), `POST /v1/responses` (JSON and typed
+ *   events; `x-fake-stream-error-after: N` ends a stream with `error` + `response.failed` after N events), `POST /v1/embeddings`,
  *   `GET /v1/models` and `GET /v1/models/{id}`, and validates request bodies like the real API does
  *   (unknown fields, types, ranges, message sequencing), answering with OpenAI-shaped errors.
  * - Deterministic answers: `Echo: <last user text>`, tool calls for the first / chosen tool, hashed embeddings.
@@ -34,6 +35,7 @@ import { modelBodies } from './openai/models.ts';
 import { SSE_HEADERS, chatStreamFrames } from './openai/stream.ts';
 import { validateChat } from './openai/validate-chat.ts';
 import { validateEmbeddings } from './openai/validate-embeddings.ts';
+import { answerResponses, responsesBody, responsesStreamFrames, validateResponses } from './openai/responses.ts';
 
 // ───────────────────────────────────────────────────────────────── public API
 
@@ -129,6 +131,20 @@ export async function startFakeOpenAI(opts: FakeOpenAIOptions = {}): Promise<Fak
     }
 
     try {
+      if (method === 'POST' && path === '/v1/responses') {
+        if (parsed === BAD_JSON || raw === null || raw.length === 0) throw new ApiError(400, PARSE_ERROR_MESSAGE);
+        if (!isObj(body)) throw new ApiError(400, `Invalid type for request body: expected an object, but got ${describe(body)} instead.`, null, 'invalid_type');
+        const r = validateResponses(body, chatModels);
+        const a = answerResponses(r);
+        if (r.chat.stream) {
+          const failHeader = req.headers['x-fake-stream-error-after'];
+          const failAfter = typeof failHeader === 'string' && failHeader !== '' ? Number(failHeader) : undefined;
+          const frames = responsesStreamFrames(r, a, ids, failAfter);
+          const headers = { ...SSE_HEADERS, 'x-request-id': `req_fake_${++ids.id}` };
+          return await writeSse(res, headers, frames, chunkDelay(req, defaultChunkDelay), cutAfter, timers);
+        }
+        return sendOrCut(res, responsesBody(r, a, ids), cutAfter);
+      }
       if (method === 'POST' && (path === '/v1/chat/completions' || path === '/v1/embeddings')) {
         if (parsed === BAD_JSON || raw === null || raw.length === 0) throw new ApiError(400, PARSE_ERROR_MESSAGE);
         if (!isObj(body)) throw new ApiError(400, `Invalid type for request body: expected an object, but got ${describe(body)} instead.`, null, 'invalid_type');

@@ -3,6 +3,7 @@ import { translateEmbeddingsRequest, translateEmbeddingsResponse } from './embed
 import { translateChatRequest } from './request.ts';
 import { GeminiJsonTranslator, translateGenerateResponse } from './response.ts';
 import { GeminiStreamTranslator } from './stream.ts';
+import { googleRetryDelaySeconds } from './errors.ts';
 
 /**
  * Google's Generative Language API (Gemini), e.g. base URL `https://generativelanguage.googleapis.com/v1beta`.
@@ -39,6 +40,8 @@ export const geminiAdapter: ProviderAdapter = {
       body: input.endpoint === 'embeddings' ? translateEmbeddingsRequest(input.body, model) : translateChatRequest(input.body),
     };
   },
+
+  retryAfterFromBody: googleRetryDelaySeconds,
 
   translateResponse(info: ResponseInfo) {
     if (info.endpoint === 'embeddings') return new GeminiJsonTranslator(info, translateEmbeddingsResponse);

@@ -1,6 +1,9 @@
 import type { ProviderAdapter, ResponseInfo, ResponseTranslator, TranslateRequestInput } from '../provider-adapter.ts';
 import { BufferedBody } from '../shared/buffered-body.ts';
 import { toOpenAIErrorBody } from '../shared/errors.ts';
+import { chatToResponsesRequest } from '../../responses/request.ts';
+import type { ProviderConfig } from '../../config/types.ts';
+import { ResponsesJsonTranslator, ResponsesToChatStream } from './responses-api.ts';
 import { OpenAIStreamTransformer } from './stream.ts';
 import { fromOpenAIUsage } from './usage.ts';
 
@@ -62,21 +65,40 @@ class OpenAIJsonTranslator implements ResponseTranslator {
   }
 }
 
+/** OpenAI itself speaks the Responses API; compatible servers (vLLM, Ollama…) only when the config says so. */
+export function openAISpeaksResponses(provider: ProviderConfig): boolean {
+  if (provider.type !== 'openai') return false;
+  if (provider.responses_api !== undefined) return provider.responses_api;
+  try {
+    return new URL(provider.base_url).hostname === 'api.openai.com';
+  } catch {
+    return false;
+  }
+}
+
 /** OpenAI and every OpenAI-compatible API (vLLM, Ollama, Groq, Mistral…): a passthrough with a credential. */
 export const openaiAdapter: ProviderAdapter = {
   translateRequest(input) {
     const { target } = input;
     const headers: Record<string, string> = {};
     if (target.credential) headers.authorization = `Bearer ${target.credential}`;
+    const native = input.responses && input.endpoint === 'chat' && openAISpeaksResponses(target.provider);
     return {
-      path: target.basePath + PATHS[input.endpoint],
+      path: target.basePath + (native ? '/responses' : PATHS[input.endpoint]),
       headers,
       removeHeaders: target.credential ? [] : ['authorization'],
-      body: openAICompatibleBody(input),
+      body: native
+        ? chatToResponsesRequest(input.body, target.upstreamModel, input.responses?.metadata)
+        : openAICompatibleBody(input),
     };
   },
 
+  speaksResponses: openAISpeaksResponses,
+
   translateResponse(info) {
+    if (info.responsesDialect) {
+      return info.stream && info.status === 200 ? new ResponsesToChatStream(info) : new ResponsesJsonTranslator(info);
+    }
     if (info.stream && info.status === 200) return new OpenAIStreamTransformer(!info.clientWantsUsage);
     return new OpenAIJsonTranslator(info, 'The provider');
   },
