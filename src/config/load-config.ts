@@ -44,6 +44,13 @@ function crossReferenceProblems(config: TollgateConfig): string[] {
       problems.push(`models.${modelName}.targets: a provider may appear only once in a chain`);
     }
   }
+  const checkRetries = (path: string, retries: Partial<TollgateConfig['routing']['retries']> | undefined) => {
+    const base = retries?.base_interval_ms ?? config.routing.retries.base_interval_ms;
+    const max = retries?.max_interval_ms ?? config.routing.retries.max_interval_ms;
+    if (max < base) problems.push(`${path}.max_interval_ms: must be at least base_interval_ms (${base})`);
+  };
+  checkRetries('routing.retries', config.routing.retries);
+  for (const [modelName, model] of Object.entries(config.models)) if (model.retries) checkRetries(`models.${modelName}.retries`, model.retries);
   const checkModels = (path: string, list: string[] | undefined) => {
     for (const model of list ?? []) {
       if (!config.models[model]) problems.push(`${path}.models: unknown model "${model}"`);

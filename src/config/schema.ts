@@ -42,6 +42,26 @@ const providerTypeRules = Object.entries(providerTypeFields).map(([type, fields]
   },
 }));
 
+/** Same-provider retries: routing.retries (with defaults) and each model's overrides (without). */
+function retriesSchema(withDefaults: boolean) {
+  const field = (schema: object, value: number) => (withDefaults ? { ...schema, default: value } : schema);
+  return {
+    type: 'object', additionalProperties: false, ...(withDefaults ? { default: {} } : {}),
+    properties: {
+      /** Retries per provider after its first attempt; 0 turns them off. */
+      max: field({ type: 'integer', minimum: 0, maximum: 5 }, DEFAULT_RETRIES.max),
+      /** Exponential back-off with full jitter: retry n waits a random time below (2^n - 1) × base_interval_ms. */
+      base_interval_ms: field(ms, DEFAULT_RETRIES.base_interval_ms),
+      /** Longest back-off between two attempts. */
+      max_interval_ms: field(ms, DEFAULT_RETRIES.max_interval_ms),
+      /** A provider's Retry-After up to this long is waited for exactly; a longer one is not waited for. */
+      retry_after_max_ms: field(ms, DEFAULT_RETRIES.retry_after_max_ms),
+    },
+  } as const;
+}
+
+export const DEFAULT_RETRIES = { max: 2, base_interval_ms: 50, max_interval_ms: 1000, retry_after_max_ms: 5000 } as const;
+
 export const configSchema = {
   $schema: 'http://json-schema.org/draft-07/schema#',
   title: 'Tollgate configuration',
@@ -182,16 +202,20 @@ export const configSchema = {
             },
           },
           kind: { enum: ['chat', 'embeddings'], default: 'chat' },
-          /** Cap on provider attempts per request (default: each target once). */
-          max_attempts: { type: 'integer', minimum: 1, maximum: 10 },
+          /** Cap on provider attempts per request, retries and fallbacks together (default: each target 1 + retries times). */
+          max_attempts: { type: 'integer', minimum: 1, maximum: 30 },
+          /** Same-provider retries of this model (overrides routing.retries field by field). */
+          retries: retriesSchema(false),
         },
       },
     },
     routing: {
       type: 'object', additionalProperties: false, default: {},
       properties: {
-        /** Statuses that move a chain to its next provider (besides resets and connect failures). */
+        /** Statuses that are retried on the same provider, then move a chain to its next provider (besides resets and connect failures). */
         retry_on_status: { type: 'array', items: { type: 'integer', minimum: 400, maximum: 599 }, default: [429, 500, 502, 503, 504] },
+        /** Retries on the same provider (transient 5xx, resets, connect failures, the statuses above) before any fallback. */
+        retries: retriesSchema(true),
         /** Circuit breaker per provider endpoint (Envoy outlier detection). */
         outlier: {
           type: 'object', additionalProperties: false, default: {},

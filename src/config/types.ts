@@ -56,6 +56,17 @@ export interface ModelTarget {
   model: string;
 }
 
+/** Retries on the same provider before any fallback (Envoy's retry policy; see src/envoy/retries.ts). */
+export interface RetryConfig {
+  /** Retries per provider after its first attempt (0 = none). */
+  max: number;
+  /** Exponential back-off with full jitter: retry n waits a random time below (2^n - 1) × base, at most max. */
+  base_interval_ms: number;
+  max_interval_ms: number;
+  /** A provider's Retry-After up to this long is waited for exactly; a longer one is ignored (back-off instead). */
+  retry_after_max_ms: number;
+}
+
 export interface ModelConfig {
   /** Single-provider form; normalised into `targets` when the config is loaded. */
   provider?: string;
@@ -63,12 +74,15 @@ export interface ModelConfig {
   /** The providers that serve this model, in fallback order (always set after loading). */
   targets: ModelTarget[];
   kind: 'chat' | 'embeddings';
-  /** Cap on provider attempts per request (default: each target once). */
+  /** Cap on provider attempts per request, retries and fallbacks together (default: each target 1 + retries times). */
   max_attempts?: number;
+  /** Overrides of routing.retries for this model. */
+  retries?: Partial<RetryConfig>;
 }
 
 export interface RoutingConfig {
   retry_on_status: number[];
+  retries: RetryConfig;
   outlier: { consecutive_failures: number; interval_ms: number; base_ejection_ms: number };
   kill_switch_refresh_ms: number;
 }

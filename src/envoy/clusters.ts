@@ -3,6 +3,7 @@ import { ATTEMPT_ATTRIBUTES, FILTER_ROLE_METADATA, UPSTREAM_ROLE } from '../extp
 import { chainClusterName, chainMasks, targetsOf } from './chains.ts';
 import { clusterName, EXTPROC_CLUSTER, providerBaseUrlOverride, seconds, type RenderOptions } from './names.ts';
 import { metadataValue, REQUEST_ID_HEADER } from './response-headers.ts';
+import { modelRetries } from './retries.ts';
 import { clusterDiscoveryType, lbEndpoint, providerUpstreams, transportSocketMatches } from './provider-endpoints.ts';
 
 /** The provider clusters (CDS): one per provider, and one per subset of two or more providers of each chain. */
@@ -153,6 +154,7 @@ function renderChainCluster(modelName: string, targets: ModelTarget[], mask: num
     return { target, provider, upstreams: providerUpstreams(provider, providerBaseUrlOverride(target.provider, options)) };
   });
   const matches = transportSocketMatches(members.map((m) => ({ name: m.target.provider, config: m.provider, upstreams: m.upstreams })));
+  const retries = modelRetries(config, config.models[modelName]);
   const connectTimeoutMs = Math.max(...members.map((m) => m.provider.connect_timeout_ms ?? config.envoy.connect_timeout_ms));
   return {
     ...baseCluster(name, connectTimeoutMs, config),
@@ -163,7 +165,11 @@ function renderChainCluster(modelName: string, targets: ModelTarget[], mask: num
       cluster_name: name,
       endpoints: members.map((m, priority) => ({
         priority,
-        lb_endpoints: m.upstreams.map((u) => lbEndpoint(u, { provider: m.target.provider, model: m.target.model })),
+        lb_endpoints: m.upstreams.map((u) => lbEndpoint(u, {
+          provider: m.target.provider,
+          model: m.target.model,
+          ...(priority < members.length - 1 ? { fallback_after: retries.max + 1 } : {}),
+        })),
       })),
     },
     typed_extension_protocol_options: httpProtocolOptions([upstreamTranslationFilter(config)]),

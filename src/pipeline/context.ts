@@ -119,6 +119,8 @@ export interface RequestContext {
   upstreamModel: string | null;
   routing: RoutingConstraints;
   attempts: Attempt[];
+  /** How many attempts Envoy made (retries and fallbacks included), once the response started; null before. */
+  attemptCount: number | null;
   stream: boolean;
   upstream: UpstreamEdits;
   /**

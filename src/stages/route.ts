@@ -1,5 +1,6 @@
 import type { ConfigHolder } from '../config/config-holder.ts';
 import { chainClusterName, maskOf } from '../envoy/chains.ts';
+import { singleProviderRouteKey } from '../envoy/retries.ts';
 import { ROUTE_HEADER } from '../envoy/render-envoy-config.ts';
 import { errors } from '../errors/errors.ts';
 import type { RequestContext, RouteCandidate, RoutingConstraints } from '../pipeline/context.ts';
@@ -89,7 +90,7 @@ export function routeStage(deps: RouteStageDeps): Stage {
     ctx.provider = provider.name;
     ctx.upstreamModel = chosen.model;
     ctx.responseHeaders.set('x-tollgate-model', chosen.model);
-    ctx.upstream.setHeader(ROUTE_HEADER, provider.name);
+    ctx.upstream.setHeader(ROUTE_HEADER, singleProviderRouteKey(deps.config.catalog().config, ctx.routing.alias ?? ctx.model, provider.name));
   }
 
   return {
@@ -152,7 +153,13 @@ export function routeStage(deps: RouteStageDeps): Stage {
       if (chained.has(ctx)) {
         ctx.attempts = deps.attempts.take(ctx.requestId);
       } else if (ctx.provider && ctx.upstreamModel && ctx.response.status !== null && !ctx.error) {
-        ctx.attempts = [{ provider: ctx.provider, model: ctx.upstreamModel, status: ctx.response.status }];
+        // One provider: Envoy's same-provider retries are not seen by Tollgate one by one (no upstream filter on
+        // this path, to keep it cheap); Envoy tells how many attempts it made, and each is recorded. Only the
+        // answering attempt's status is known; earlier ones are recorded with status null.
+        const earlier = Math.max(0, (ctx.attemptCount ?? 1) - 1);
+        ctx.attempts = [];
+        for (let i = 0; i < earlier; i++) ctx.attempts.push({ provider: ctx.provider, model: ctx.upstreamModel, status: null });
+        ctx.attempts.push({ provider: ctx.provider, model: ctx.upstreamModel, status: ctx.response.status });
       }
     },
   };

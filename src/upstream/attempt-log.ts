@@ -26,6 +26,13 @@ export class AttemptLog {
     return attempt;
   }
 
+  /** How many attempts of the request went to this provider so far. */
+  countFor(requestId: string, provider: string): number {
+    let count = 0;
+    for (const attempt of this.entries.get(requestId)?.attempts ?? []) if (attempt.provider === provider) count++;
+    return count;
+  }
+
   /** The request's attempts in order, forgotten afterwards. */
   take(requestId: string): Attempt[] {
     const entry = this.entries.get(requestId);

@@ -58,7 +58,7 @@ describe('rendered Envoy config', () => {
     expect(extproc.processing_mode).toMatchObject({
       request_header_mode: 'SEND', request_body_mode: 'BUFFERED', response_header_mode: 'SKIP', response_body_mode: 'STREAMED',
     });
-    expect(extproc.response_attributes).toEqual(['response.code', ANSWERING_PROVIDER_ATTRIBUTE, ANSWERING_MODEL_ATTRIBUTE]);
+    expect(extproc.response_attributes).toEqual(['response.code', ANSWERING_PROVIDER_ATTRIBUTE, ANSWERING_MODEL_ATTRIBUTE, 'upstream.request_attempt_count']);
     expect(extproc.message_timeout).toBe('2.000s');
   });
 });
