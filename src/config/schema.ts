@@ -198,7 +198,14 @@ export const configSchema = {
             type: 'array', minItems: 1, maxItems: MAX_CHAIN_LENGTH,
             items: {
               type: 'object', additionalProperties: false, required: ['provider', 'model'],
-              properties: { provider: { type: 'string' }, model: { type: 'string', minLength: 1 } },
+              properties: {
+                provider: { type: 'string' },
+                model: { type: 'string', minLength: 1 },
+                /** Share of the traffic among targets of the same priority (per endpoint of the provider). */
+                weight: { type: 'integer', minimum: 1, maximum: 1000 },
+                /** Targets with the same priority share the load; lower first (default: the target's position). */
+                priority: { type: 'integer', minimum: 0, maximum: MAX_CHAIN_LENGTH - 1 },
+              },
             },
           },
           kind: { enum: ['chat', 'embeddings'], default: 'chat' },
@@ -206,6 +213,16 @@ export const configSchema = {
           max_attempts: { type: 'integer', minimum: 1, maximum: 30 },
           /** Same-provider retries of this model (overrides routing.retries field by field). */
           retries: retriesSchema(false),
+          /** How targets of the same priority share the load. */
+          load_balancing: {
+            type: 'object', additionalProperties: false,
+            properties: {
+              /** round_robin (weighted), least_request (fewest requests in flight, weighted), random. */
+              policy: { enum: ['round_robin', 'least_request', 'random'], default: 'round_robin' },
+              /** user: a user's requests go to the same target while it is healthy (replaces the policy by Maglev hashing). */
+              sticky: { enum: ['user'] },
+            },
+          },
         },
       },
     },

@@ -54,6 +54,18 @@ export interface ModelTarget {
   provider: string;
   /** The model name this provider knows. */
   model: string;
+  /** Share of the traffic among the targets of the same priority (default 1; per endpoint of the provider). */
+  weight?: number;
+  /** Targets with the same priority share the load; lower priorities first (default: the target's position). */
+  priority?: number;
+}
+
+/** How Envoy spreads a model's requests over the targets of one priority. */
+export interface LoadBalancingConfig {
+  /** round_robin (weighted), least_request (fewest requests in flight, weighted), random. */
+  policy: 'round_robin' | 'least_request' | 'random';
+  /** user: the same user goes to the same target while it is healthy (Maglev consistent hashing on the user). */
+  sticky?: 'user';
 }
 
 /** Retries on the same provider before any fallback (Envoy's retry policy; see src/envoy/retries.ts). */
@@ -78,6 +90,8 @@ export interface ModelConfig {
   max_attempts?: number;
   /** Overrides of routing.retries for this model. */
   retries?: Partial<RetryConfig>;
+  /** How targets of the same priority share the load (default: weighted round robin). */
+  load_balancing?: LoadBalancingConfig;
 }
 
 export interface RoutingConfig {

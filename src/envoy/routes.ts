@@ -1,6 +1,6 @@
 import type { TollgateConfig } from '../config/types.ts';
 import { chainClusterName, chainMasks, popcount } from './chains.ts';
-import { clusterName, INTERNAL_HEADERS, ROUTE_CONFIG_NAME, ROUTE_HEADER, seconds } from './names.ts';
+import { AFFINITY_HEADER, clusterName, INTERNAL_HEADERS, ROUTE_CONFIG_NAME, ROUTE_HEADER, seconds } from './names.ts';
 import { ENDPOINT_METADATA_NAMESPACE } from './provider-endpoints.ts';
 import { backOff, modelRetries, profileSuffix, retryOn, singleProviderProfile, totalAttempts, type RetryProfile } from './retries.ts';
 import { METADATA_RESPONSE_HEADERS, responseHeadersFromMetadata } from './response-headers.ts';
@@ -100,6 +100,8 @@ export function renderRoutes(config: TollgateConfig) {
         route: {
           cluster: name,
           ...providerRouteAction(config),
+          // Sticky models: Maglev on the user Tollgate put in the affinity header (absent: any endpoint).
+          ...(model.load_balancing?.sticky ? { hash_policy: [{ header: { header_name: AFFINITY_HEADER } }] } : {}),
           retry_policy: {
             // A failed attempt is retried on the same provider (1 + max attempts each), then moves to the next
             // provider of the chain: the next priority not tried yet. Any 5xx moves on, not only the listed ones.

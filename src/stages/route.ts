@@ -1,5 +1,6 @@
 import type { ConfigHolder } from '../config/config-holder.ts';
 import { chainClusterName, maskOf } from '../envoy/chains.ts';
+import { AFFINITY_HEADER } from '../envoy/names.ts';
 import { singleProviderRouteKey } from '../envoy/retries.ts';
 import { ROUTE_HEADER } from '../envoy/render-envoy-config.ts';
 import { errors } from '../errors/errors.ts';
@@ -113,6 +114,10 @@ export function routeStage(deps: RouteStageDeps): Stage {
         if (!model) return { respond: errors.modelNotFound(ctx.model) };
         chained.add(ctx);
         ctx.upstream.removeHeader('authorization');
+        // Sticky by user: Envoy hashes this header to keep the user on one target while it is healthy.
+        if (model.load_balancing?.sticky === 'user' && ctx.tenant.user) {
+          ctx.upstream.setHeader(AFFINITY_HEADER, `${ctx.tenant.org}/${ctx.tenant.user}`);
+        }
         ctx.upstream.setHeader(ROUTE_HEADER, chainClusterName(ctx.routing.alias ?? ctx.model, maskOf(model, new Set(allowed.map((c) => c.provider)))));
       }
       // Compressed SSE could not be read chunk by chunk; the provider must answer in plain bytes.

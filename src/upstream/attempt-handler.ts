@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import type { ConfigHolder } from '../config/config-holder.ts';
 import { renderOpenAIError, toGatewayError } from '../errors/render.ts';
 import { errors } from '../errors/errors.ts';
-import { ANSWERING_MODEL_ATTRIBUTE, ANSWERING_PROVIDER_ATTRIBUTE, FALLBACK_AFTER_ATTRIBUTE } from '../extproc/attributes.ts';
+import { ANSWERING_MODEL_ATTRIBUTE, ANSWERING_PROVIDER_ATTRIBUTE, FALLBACK_EVERY_ATTRIBUTE } from '../extproc/attributes.ts';
 import type { Attempt } from '../pipeline/context.ts';
 import type { Attributes, PhaseEvent, PhaseReply, StreamHandler } from '../pipeline/phases.ts';
 import { decodeJsonBody } from '../pipeline/runner.ts';
@@ -30,8 +30,8 @@ class AttemptHandler implements StreamHandler {
   private requestId = '';
   private provider = '';
   private model = '';
-  /** Attempts this provider gets before the chain moves on; 0 in the chain's last priority. */
-  private fallbackAfter = 0;
+  /** The chain moves to its next priority after every this many attempts; 0 in the chain's last priority. */
+  private fallbackEvery = 0;
   private attempt: Attempt | null = null;
 
   constructor(deps: AttemptHandlerDeps) {
@@ -64,7 +64,7 @@ class AttemptHandler implements StreamHandler {
     this.requestId = headers.get('x-request-id') ?? '';
     this.provider = String(attributes?.[ANSWERING_PROVIDER_ATTRIBUTE] ?? '');
     this.model = String(attributes?.[ANSWERING_MODEL_ATTRIBUTE] ?? '');
-    this.fallbackAfter = Number(attributes?.[FALLBACK_AFTER_ATTRIBUTE] ?? 0) || 0;
+    this.fallbackEvery = Number(attributes?.[FALLBACK_EVERY_ATTRIBUTE] ?? 0) || 0;
     if (!this.provider || !this.model) throw new Error('upstream attempt without endpoint metadata');
     this.attempt = this.deps.attempts.begin(this.requestId, this.provider, this.model);
     return { kind: 'continue', phase: 'request_headers' };
@@ -72,13 +72,14 @@ class AttemptHandler implements StreamHandler {
 
   /**
    * Notes the attempt's status. A provider's Retry-After makes Envoy wait before the next attempt, which is right for
-   * a retry on the same provider but not for the move to the next provider of the chain: on this provider's last
-   * attempt, the header goes, and the next provider is tried after the short back-off.
+   * a retry on the same provider but not for the move to the next provider of the chain: on the last attempt before
+   * Envoy moves on (every 1 + retries attempts, as previous_priorities' update_frequency), the header goes, and the
+   * next provider is tried after the short back-off.
    */
   private onResponseHeaders(headers: Map<string, string>): PhaseReply {
     if (this.attempt) this.attempt.status = Number(headers.get(':status') ?? 0) || null;
-    if (this.fallbackAfter > 0 && headers.has('retry-after') &&
-      this.deps.attempts.countFor(this.requestId, this.provider) >= this.fallbackAfter) {
+    if (this.fallbackEvery > 0 && headers.has('retry-after') &&
+      this.deps.attempts.count(this.requestId) % this.fallbackEvery === 0) {
       return { kind: 'continue', phase: 'response_headers', headers: { set: [], remove: ['retry-after'] } };
     }
     return { kind: 'continue', phase: 'response_headers' };

@@ -26,11 +26,9 @@ export class AttemptLog {
     return attempt;
   }
 
-  /** How many attempts of the request went to this provider so far. */
-  countFor(requestId: string, provider: string): number {
-    let count = 0;
-    for (const attempt of this.entries.get(requestId)?.attempts ?? []) if (attempt.provider === provider) count++;
-    return count;
+  /** How many attempts the request made so far. */
+  count(requestId: string): number {
+    return this.entries.get(requestId)?.attempts.length ?? 0;
   }
 
   /** The request's attempts in order, forgotten afterwards. */

@@ -69,8 +69,8 @@ describe('same-provider retries in the rendered routes', () => {
     expect(policy?.retry_priority.typed_config.update_frequency).toBe(3);
     const cluster = renderClusters(c, { dir: 'envoy' }).find((cl) => (cl as { name: string }).name === name) as any;
     const [first, last] = cluster.load_assignment.endpoints;
-    // Only providers with a later one to fall back to carry fallback_after (their last Retry-After is dropped).
-    expect(first.lb_endpoints[0].metadata.filter_metadata.tollgate).toEqual({ provider: 'a', model: 'm1', fallback_after: 3 });
+    // Only providers with a later one to fall back to carry fallback_every (their last Retry-After is dropped).
+    expect(first.lb_endpoints[0].metadata.filter_metadata.tollgate).toEqual({ provider: 'a', model: 'm1', fallback_every: 3 });
     expect(last.lb_endpoints[0].metadata.filter_metadata.tollgate).toEqual({ provider: 'b', model: 'm2' });
   });
 
