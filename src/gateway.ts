@@ -31,6 +31,7 @@ import { ledgerStage } from './stages/ledger.ts';
 import { modelsStage } from './stages/models.ts';
 import { observeStage } from './stages/observe.ts';
 import { policyStage } from './stages/policy.ts';
+import { capabilitiesStage } from './stages/capabilities.ts';
 import { resolveStage } from './stages/resolve.ts';
 import { killSwitchStage } from './stages/kill-switch.ts';
 import { routeStage } from './stages/route.ts';
@@ -159,6 +160,8 @@ export async function startTollgate(options: TollgateOptions): Promise<Tollgate>
       modelsStage({ config, now: () => Date.now() }),
       // Model alias → candidate providers; the stages after it may narrow them (guardrails, policy, kill switches).
       resolveStage({ config }),
+      // Requests that need tools, images, a JSON schema, reasoning or a long context: only capable candidates stay.
+      capabilitiesStage(),
       killSwitchStage({ switches: killSwitches }),
       // PII findings first, then the external guardrails (their Presidio values join them), then the policy decides
       // with both (deny, narrow providers/region, redact, cap, cache). Without a guardrail for the request the

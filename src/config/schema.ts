@@ -60,6 +60,8 @@ function retriesSchema(withDefaults: boolean) {
   } as const;
 }
 
+const capabilityList = { type: 'array', items: { enum: ['tools', 'vision', 'json_schema', 'reasoning'] }, uniqueItems: true } as const;
+
 export const DEFAULT_RETRIES = { max: 2, base_interval_ms: 50, max_interval_ms: 1000, retry_after_max_ms: 5000 } as const;
 
 export const configSchema = {
@@ -205,6 +207,10 @@ export const configSchema = {
                 weight: { type: 'integer', minimum: 1, maximum: 1000 },
                 /** Targets with the same priority share the load; lower first (default: the target's position). */
                 priority: { type: 'integer', minimum: 0, maximum: MAX_CHAIN_LENGTH - 1 },
+                /** What this target can do (replaces the model's list). */
+                capabilities: capabilityList,
+                /** Its context window in tokens (replaces the model's). */
+                context_window: { type: 'integer', minimum: 1 },
               },
             },
           },
@@ -213,6 +219,13 @@ export const configSchema = {
           max_attempts: { type: 'integer', minimum: 1, maximum: 30 },
           /** Same-provider retries of this model (overrides routing.retries field by field). */
           retries: retriesSchema(false),
+          /**
+           * What the model can do: requests that need tools, images (vision), response_format json_schema or
+           * reasoning go only to targets that list it. Absent (here and on the target): not constrained.
+           */
+          capabilities: capabilityList,
+          /** Context window in tokens: prompt + max_tokens must fit, or the target is skipped. */
+          context_window: { type: 'integer', minimum: 1 },
           /** How targets of the same priority share the load. */
           load_balancing: {
             type: 'object', additionalProperties: false,

@@ -58,6 +58,10 @@ export interface ModelTarget {
   weight?: number;
   /** Targets with the same priority share the load; lower priorities first (default: the target's position). */
   priority?: number;
+  /** What this target can do (overrides the model's list); see src/routing/capabilities.ts. */
+  capabilities?: Array<'tools' | 'vision' | 'json_schema' | 'reasoning'>;
+  /** Its context window in tokens (overrides the model's). */
+  context_window?: number;
 }
 
 /** How Envoy spreads a model's requests over the targets of one priority. */
@@ -90,6 +94,10 @@ export interface ModelConfig {
   max_attempts?: number;
   /** Overrides of routing.retries for this model. */
   retries?: Partial<RetryConfig>;
+  /** What every target can do, unless a target lists its own (absent: not constrained). */
+  capabilities?: Array<'tools' | 'vision' | 'json_schema' | 'reasoning'>;
+  /** Context window in tokens of every target, unless a target sets its own. */
+  context_window?: number;
   /** How targets of the same priority share the load (default: weighted round robin). */
   load_balancing?: LoadBalancingConfig;
 }

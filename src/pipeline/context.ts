@@ -69,6 +69,10 @@ export interface RouteCandidate {
   region: string | null;
   /** The model name this provider knows. */
   model: string;
+  /** What the target declares it can do (capability routing); null: not declared, so not constrained. */
+  capabilities?: ReadonlySet<string> | null;
+  /** Its context window in tokens; null: not declared. */
+  contextWindow?: number | null;
 }
 
 /**
@@ -111,6 +115,8 @@ export interface RequestContext {
   endpoint: Endpoint | null;
   tenant: Tenant | null;
   body: Record<string, unknown> | null;
+  /** Length of the client's request body as received (0 before the body phase). */
+  bodyBytes: number;
   /** The model the client asked for (public name). */
   model: string | null;
   /** The provider that answered (the last attempt's), once known. */

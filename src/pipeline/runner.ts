@@ -120,6 +120,7 @@ class RequestPipeline implements StreamHandler {
       routing: { alias: null, candidates: [], excludedProviders: new Set(), allowedRegions: null, reasons: [] },
       attempts: [],
       attemptCount: null,
+      bodyBytes: 0,
       stream: false,
       upstream: new UpstreamEdits(),
       responseHeaders: new Map(),
@@ -145,6 +146,7 @@ class RequestPipeline implements StreamHandler {
 
   private async onRequestBody(raw: Buffer): Promise<PhaseReply> {
     const ctx = this.requireCtx();
+    ctx.bodyBytes = raw.length;
     ctx.body = decodeJsonBody(raw, this.options.jsonLimits?.() ?? DEFAULT_JSON_LIMITS);
     return this.finishRequest('request_body');
   }

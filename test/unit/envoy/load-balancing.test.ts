@@ -24,10 +24,10 @@ const route = (c: TollgateConfig, model: string, mask: number) =>
 
 describe('load balancing in the rendered clusters', () => {
   it('groups targets by priority, a target without one keeping its position, numbered from 0', () => {
-    const groups = priorityGroups([{ n: 'a', priority: 0 }, { n: 'b', priority: 0 }, { n: 'c' }]);
+    const groups = priorityGroups<{ n: string; priority?: number }>([{ n: 'a', priority: 0 }, { n: 'b', priority: 0 }, { n: 'c' }]);
     expect(groups.map((g) => g.map((t) => t.n))).toEqual([['a', 'b'], ['c']]);
-    expect(priorityGroups([{ n: 'a' }, { n: 'b' }]).map((g) => g.map((t) => t.n))).toEqual([['a'], ['b']]);
-    expect(priorityGroups([{ n: 'a', priority: 3 }, { n: 'b', priority: 1 }]).map((g) => g.map((t) => t.n))).toEqual([['b'], ['a']]);
+    expect(priorityGroups<{ n: string; priority?: number }>([{ n: 'a' }, { n: 'b' }]).map((g) => g.map((t) => t.n))).toEqual([['a'], ['b']]);
+    expect(priorityGroups<{ n: string; priority?: number }>([{ n: 'a', priority: 3 }, { n: 'b', priority: 1 }]).map((g) => g.map((t) => t.n))).toEqual([['b'], ['a']]);
   });
 
   it('puts same-priority targets in one priority with their weights (per endpoint), weighted round robin by default', () => {
