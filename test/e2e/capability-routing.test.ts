@@ -89,6 +89,12 @@ describe('capability routing', () => {
     expect(h.fake.requestCount + cloud.requestCount).toBe(0);
   });
 
+  it('lists what each model can do in /v1/models', async () => {
+    const models = await client().models.list();
+    const assistant = models.data.find((m) => m.id === 'assistant') as unknown as Record<string, unknown>;
+    expect(assistant).toMatchObject({ capabilities: ['json_schema', 'tools', 'vision'], context_window: 128_000 });
+  });
+
   it('policy stays in charge: an excluded capable provider is not contacted, and the incapable one is not used instead', async () => {
     const key = await h.createKey('on-prem', 'notebook');
     const { response } = await client(key).chat.completions.create({ model: 'assistant', messages: [{ role: 'user', content: 'Hi' }] }).withResponse();
