@@ -190,7 +190,7 @@ export const configSchema = {
       propertyNames: { type: 'string', minLength: 1, maxLength: 256 },
       additionalProperties: {
         type: 'object', additionalProperties: false,
-        oneOf: [{ required: ['provider'] }, { required: ['targets'] }],
+        oneOf: [{ required: ['provider'] }, { required: ['targets'] }, { required: ['variants'] }],
         properties: {
           /** A model served by one provider… */
           provider: { type: 'string' },
@@ -226,6 +226,23 @@ export const configSchema = {
           capabilities: capabilityList,
           /** Context window in tokens: prompt + max_tokens must fit, or the target is skipped. */
           context_window: { type: 'integer', minimum: 1 },
+          /**
+           * An A/B test: the alias resolves to one of these models (each a model of this config), chosen by a hash of
+           * the caller, so a user keeps its variant; weights are shares of the callers.
+           */
+          variants: {
+            type: 'array', minItems: 2, maxItems: 10,
+            items: {
+              type: 'object', additionalProperties: false, required: ['model'],
+              properties: {
+                name: { type: 'string', pattern: '^[a-zA-Z0-9][a-zA-Z0-9._-]{0,62}$' },
+                model: { type: 'string', minLength: 1 },
+                weight: { type: 'integer', minimum: 0, maximum: 10_000, default: 1 },
+              },
+            },
+          },
+          /** What keeps a caller on its variant: user (default; the app when no user is named), app, team or org. */
+          variant_key: { enum: ['user', 'app', 'team', 'org'] },
           /** How targets of the same priority share the load. */
           load_balancing: {
             type: 'object', additionalProperties: false,

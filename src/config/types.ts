@@ -64,6 +64,14 @@ export interface ModelTarget {
   context_window?: number;
 }
 
+/** One arm of an A/B test: a model of this config and its share of the callers. */
+export interface ModelVariant {
+  /** Recorded in the ledger and metrics (default: the model's name). */
+  name: string;
+  model: string;
+  weight: number;
+}
+
 /** How Envoy spreads a model's requests over the targets of one priority. */
 export interface LoadBalancingConfig {
   /** round_robin (weighted), least_request (fewest requests in flight, weighted), random. */
@@ -100,6 +108,10 @@ export interface ModelConfig {
   context_window?: number;
   /** How targets of the same priority share the load (default: weighted round robin). */
   load_balancing?: LoadBalancingConfig;
+  /** An A/B test: this alias resolves to one of these models, the same one for the same user (or tenant). */
+  variants?: ModelVariant[];
+  /** What keeps a caller on its variant: the user (default; the app when the request names no user), or the app/team/org. */
+  variant_key?: 'user' | 'app' | 'team' | 'org';
 }
 
 export interface RoutingConfig {

@@ -8,6 +8,7 @@ export const GROUP_COLUMNS = {
   user: ['org', 'user'],
   feature: ['org', 'feature'],
   model: ['model'],
+  variant: ['model', 'variant'],
   provider: ['provider'],
 } as const satisfies Record<string, readonly string[]>;
 
@@ -16,7 +17,7 @@ export type GroupColumn = (typeof GROUP_COLUMNS)[GroupBy][number];
 
 /** Record field → table column (the same in both dialects; `user` is reserved in PostgreSQL). */
 export const SQL_COLUMN: Record<GroupColumn, string> = {
-  org: 'org', team: 'team', app: 'app', user: 'user_id', feature: 'feature', model: 'model', provider: 'provider',
+  org: 'org', team: 'team', app: 'app', user: 'user_id', feature: 'feature', model: 'model', provider: 'provider', variant: 'variant',
 };
 
 export function isGroupBy(value: string): value is GroupBy {

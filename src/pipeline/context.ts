@@ -119,6 +119,8 @@ export interface RequestContext {
   bodyBytes: number;
   /** The model the client asked for (public name). */
   model: string | null;
+  /** The A/B variant the request was assigned to, when its model is an A/B test (routing.alias is its model). */
+  variant: string | null;
   /** The provider that answered (the last attempt's), once known. */
   provider: string | null;
   /** The model name the answering provider was asked for. */

@@ -120,6 +120,7 @@ class RequestPipeline implements StreamHandler {
       routing: { alias: null, candidates: [], excludedProviders: new Set(), allowedRegions: null, reasons: [] },
       attempts: [],
       attemptCount: null,
+      variant: null,
       bodyBytes: 0,
       stream: false,
       upstream: new UpstreamEdits(),

@@ -20,6 +20,10 @@ export function observeStage(deps: { metrics: GatewayMetrics; logger: Logger }):
         status: String(status),
       };
       deps.metrics.requests.inc(labels);
+      if (ctx.variant) deps.metrics.variantRequests.inc({ model: labels.model, variant: ctx.variant, status: labels.status });
+      for (const attempt of ctx.attempts) {
+        deps.metrics.attempts.inc({ model: labels.model, provider: attempt.provider, status: attempt.status === null ? 'none' : String(attempt.status) });
+      }
       deps.metrics.latency.observe(labels, latencyMs / 1000);
       if (ctx.usage) {
         const tokenLabels = { team: labels.team, model: labels.model, provider: labels.provider };
@@ -40,7 +44,9 @@ export function observeStage(deps: { metrics: GatewayMetrics; logger: Logger }):
           user: ctx.tenant?.user ?? undefined,
           feature: ctx.tenant?.feature ?? undefined,
           model: ctx.model,
+          variant: ctx.variant ?? undefined,
           provider: ctx.provider,
+          attempts: ctx.attempts.length > 1 ? ctx.attempts.length : undefined,
           stream: ctx.stream,
           status,
           outcome: ctx.outcome,
