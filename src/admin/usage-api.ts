@@ -31,7 +31,7 @@ function sums(group: Pick<UsageGroup, 'requests' | 'promptTokens' | 'completionT
 }
 
 /**
- * GET /admin/v1/usage?group_by=team|app|user|feature|model|org|provider&from&to — usage from the ledger, summed per
+ * GET /admin/v1/usage?group_by=team|app|user|feature|model|variant|org|provider&from&to — usage from the ledger, summed per
  * group for requests that started in [from, to) (default: this UTC month so far).
  */
 export async function handleUsageApi(req: IncomingMessage, res: ServerResponse, url: URL, ledger: Ledger | null | undefined): Promise<void> {

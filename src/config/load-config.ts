@@ -57,7 +57,7 @@ function crossReferenceProblems(config: TollgateConfig): string[] {
       const target = Object.hasOwn(config.models, variant.model) ? config.models[variant.model] : undefined;
       if (!target) problems.push(`models.${modelName}.variants.${index}.model: unknown model "${variant.model}"`);
       else if (target.variants) problems.push(`models.${modelName}.variants.${index}.model: "${variant.model}" is itself an A/B test`);
-      else if (target.kind !== model.kind) problems.push(`models.${modelName}.variants.${index}.model: "${variant.model}" is a ${target.kind} model, not ${model.kind}`);
+      else if (target.kind !== model.kind) problems.push(`models.${modelName}.variants.${index}.model: "${variant.model}" has kind ${target.kind}, not ${model.kind}`);
     });
     const names = model.variants.map((v) => v.name);
     if (new Set(names).size !== names.length) problems.push(`models.${modelName}.variants: variant names must be unique`);
