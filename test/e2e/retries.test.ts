@@ -9,6 +9,7 @@ import { PLACEHOLDER_URL, PROVIDER_KEY, startHarness, testConfig, type Harness }
 import { postJson } from '../helpers/http.ts';
 
 const RETRY_AFTER_CAP_MS = 2000;
+const PER_TRY_TIMEOUT_MS = 1000;
 
 /**
  * Same-provider retries through real Envoy, with the openai SDK (its own retries off) against the strict fakes:
@@ -26,6 +27,7 @@ describe('same-provider retries through Envoy', () => {
     const dead = await freePort();
     const config = testConfig();
     config.routing = { retries: { retry_after_max_ms: RETRY_AFTER_CAP_MS } };
+    config.envoy = { upstream_timeout_ms: PER_TRY_TIMEOUT_MS };
     config.ledger = { sink: { type: 'sqlite', path: join(dir, 'ledger.sqlite') }, flush_interval_ms: 20 };
     config.providers = {
       primary: { type: 'openai', base_url: PLACEHOLDER_URL, api_key_env: 'TEST_OPENAI_KEY' },
@@ -144,6 +146,15 @@ describe('same-provider retries through Envoy', () => {
     started = Date.now();
     await ask('solo');
     expect(Date.now() - started).toBeLessThan(800);
+  });
+
+  it('retries an attempt that hangs past the per-try timeout', async () => {
+    h.fake.pushFault({ kind: 'hang' });
+    const started = Date.now();
+    const { response } = await ask('solo');
+    expect(response.headers.get('x-tollgate-attempts')).toBe('2');
+    expect(Date.now() - started).toBeGreaterThanOrEqual(PER_TRY_TIMEOUT_MS - 50);
+    expect(h.fake.requestCount).toBe(2);
   });
 
   it('retries connect failures with back-off and answers 503 in OpenAI shape, in bounded time', async () => {
