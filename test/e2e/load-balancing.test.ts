@@ -21,6 +21,9 @@ describe('load balancing across deployments of a model', () => {
       east: { type: 'openai', base_url: PLACEHOLDER_URL, api_key_env: 'TEST_OPENAI_KEY' },
       west: { type: 'openai', base_url: west.url, api_key_env: 'TEST_OPENAI_KEY' },
       reserve: { type: 'openai', base_url: reserve.url, api_key_env: 'TEST_OPENAI_KEY' },
+      // Two keys of one account: two providers with the same base URL, each its own credential.
+      'key-one': { type: 'openai', base_url: PLACEHOLDER_URL, api_key_env: 'TEST_OPENAI_KEY' },
+      'key-two': { type: 'openai', base_url: PLACEHOLDER_URL, api_key_env: 'TEST_OPENAI_KEY' },
     };
     const pair = (weights: [number, number]) => [
       { provider: 'east', model: 'gpt-4o', priority: 0, weight: weights[0] },
@@ -30,6 +33,7 @@ describe('load balancing across deployments of a model', () => {
       weighted: { kind: 'chat', targets: [...pair([3, 1]), { provider: 'reserve', model: 'gpt-4o-mini' }] },
       'least-busy': { kind: 'chat', targets: pair([1, 1]), load_balancing: { policy: 'least_request' } },
       sticky: { kind: 'chat', targets: pair([1, 1]), load_balancing: { sticky: 'user' } },
+      'two-keys': { kind: 'chat', targets: [{ provider: 'key-one', model: 'gpt-4o', priority: 0 }, { provider: 'key-two', model: 'gpt-4o', priority: 0 }] },
     };
     const orgs = config.orgs as { acme: { teams: Record<string, unknown> } };
     orgs.acme.teams = {
@@ -70,6 +74,13 @@ describe('load balancing across deployments of a model', () => {
     expect(h.fake.requestCount).toBeGreaterThanOrEqual(50);
     expect(h.fake.requestCount).toBeLessThanOrEqual(70);
     expect(reserve.requestCount).toBe(0);
+  });
+
+  it('spreads requests over two keys of one account (same base URL)', async () => {
+    const served = new Set<string>();
+    for (let i = 0; i < 8; i++) served.add((await ask('two-keys')).response.headers.get('x-tollgate-provider') as string);
+    expect(served).toEqual(new Set(['key-one', 'key-two']));
+    expect(h.fake.requestCount).toBe(8);
   });
 
   it('retries a failure on the other deployment of the same priority before the fallback', async () => {
