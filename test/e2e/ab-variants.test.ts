@@ -15,11 +15,12 @@ describe('A/B variants of a model alias', () => {
   let h: Harness;
   let other: FakeOpenAI;
   let dir: string;
+  let config: Record<string, unknown>;
 
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'tollgate-ab-e2e-'));
     other = await startFakeOpenAI({ apiKey: PROVIDER_KEY });
-    const config = testConfig();
+    config = testConfig();
     config.ledger = { sink: { type: 'sqlite', path: join(dir, 'ledger.sqlite') }, flush_interval_ms: 20 };
     config.providers = {
       main: { type: 'openai', base_url: PLACEHOLDER_URL, api_key_env: 'TEST_OPENAI_KEY' },
@@ -102,5 +103,35 @@ describe('A/B variants of a model alias', () => {
       expect(response.headers.get('x-tollgate-model')).toBe('gpt-4o');
     }
     expect(other.requestCount).toBe(0);
+  });
+
+  it('rebalances on a config change without dropping a request: a weight set to 0 moves its users to the other variant', async () => {
+    const next = structuredClone(config);
+    const models = next.models as Record<string, { variants?: Array<{ weight?: number }> }>;
+    (models.assistant?.variants ?? [])[1]!.weight = 0;
+    const failures: unknown[] = [];
+    let sent = 0;
+    let running = true;
+    const traffic = (async () => {
+      while (running) {
+        sent++;
+        await ask('assistant', `user-${sent % 16}`).catch((error: unknown) => failures.push(error));
+      }
+    })();
+    await new Promise((r) => setTimeout(r, 200));
+    await h.writeConfig(next);
+    const deadline = Date.now() + 10_000;
+    let moved = false;
+    while (!moved && Date.now() < deadline) {
+      const served = new Set<string>();
+      for (let u = 0; u < 16; u++) served.add((await ask('assistant', `user-${u}`)).response.headers.get('x-tollgate-model') as string);
+      moved = served.size === 1 && served.has('gpt-4o');
+      if (!moved) await new Promise((r) => setTimeout(r, 100));
+    }
+    running = false;
+    await traffic;
+    expect(moved).toBe(true);
+    expect(sent).toBeGreaterThan(5);
+    expect(failures).toEqual([]);
   });
 });
