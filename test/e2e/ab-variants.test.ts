@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { UsageRecord } from '../../src/ledger/usage-record.ts';
 import { startFakeOpenAI, type FakeOpenAI } from '../fakes/openai-provider.ts';
+import { buildPolicyBundle } from '../helpers/policy-bundle.ts';
 import { ADMIN_TOKEN, PLACEHOLDER_URL, PROVIDER_KEY, startHarness, testConfig, type Harness } from '../helpers/gateway-harness.ts';
 
 /**
@@ -22,6 +23,11 @@ describe('A/B variants of a model alias', () => {
     other = await startFakeOpenAI({ apiKey: PROVIDER_KEY });
     config = testConfig();
     config.ledger = { sink: { type: 'sqlite', path: join(dir, 'ledger.sqlite') }, flush_interval_ms: 20 };
+    // The shipped rule rules/ab_variants.rego keeps team `legal` out of the treatment.
+    const bundle = await buildPolicyBundle({
+      data: { tenants: { defaults: {}, business_hours: {}, orgs: { acme: { teams: { legal: { forbidden_variants: { assistant: ['treatment'] } } } } } } },
+    }, join(dir, 'bundle.tar.gz'));
+    config.policy = { bundle, audit_log: join(dir, 'audit.jsonl'), watch: false };
     config.providers = {
       main: { type: 'openai', base_url: PLACEHOLDER_URL, api_key_env: 'TEST_OPENAI_KEY' },
       other: { type: 'openai', base_url: other.url, api_key_env: 'TEST_OPENAI_KEY' },
@@ -37,6 +43,7 @@ describe('A/B variants of a model alias', () => {
       // The alias is enough: the variants' own models need not be in the team's list.
       platform: { models: ['assistant', 'by-team'], apps: { playground: {} } },
       restricted: { exclude_providers: ['other'], apps: { notebook: {} } },
+      legal: { apps: { desk: {} } },
     };
     h = await startHarness({ config });
   });
@@ -102,6 +109,25 @@ describe('A/B variants of a model alias', () => {
       const { response } = await ask('assistant', `user-${u}`, key);
       expect(response.headers.get('x-tollgate-model')).toBe('gpt-4o');
     }
+    expect(other.requestCount).toBe(0);
+  });
+
+  it('policy may forbid a variant: the team\'s callers assigned to it are denied, the others served, its provider untouched', async () => {
+    const key = await h.createKey('legal', 'desk');
+    const statuses = new Map<number, number>();
+    for (let u = 0; u < 16; u++) {
+      const response = await fetch(`${h.baseUrl}/chat/completions`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ model: 'assistant', user: `user-${u}`, messages: [{ role: 'user', content: 'Hello' }] }),
+      });
+      statuses.set(response.status, (statuses.get(response.status) ?? 0) + 1);
+      if (response.status === 403) {
+        expect(await response.json()).toMatchObject({ error: { code: 'policy_denied', message: expect.stringContaining('variant treatment of assistant') } });
+      }
+    }
+    expect(statuses.get(200)).toBeGreaterThan(0);
+    expect(statuses.get(403)).toBeGreaterThan(0);
     expect(other.requestCount).toBe(0);
   });
 
