@@ -158,7 +158,9 @@ export class PostgresSink implements LedgerSink {
     const result = await this.#pool.query<Record<string, string | null>>(
       `SELECT ${columns.join(', ')}, count(*)::text AS requests, coalesce(sum(prompt_tokens), 0)::text AS prompt_tokens,
          coalesce(sum(completion_tokens), 0)::text AS completion_tokens,
-         coalesce(sum(cached_prompt_tokens), 0)::text AS cached_prompt_tokens, coalesce(sum(cost_nano_usd), 0)::text AS cost
+         coalesce(sum(cached_prompt_tokens), 0)::text AS cached_prompt_tokens, coalesce(sum(cost_nano_usd), 0)::text AS cost,
+         count(*) FILTER (WHERE status >= 400)::text AS errors, coalesce(sum(latency_ms), 0)::text AS latency_sum,
+         count(latency_ms)::text AS latency_count
        FROM usage_records
        WHERE started_at >= to_timestamp($1 / 1000.0) AND started_at < to_timestamp($2 / 1000.0)
        GROUP BY ${columns.join(', ')}
@@ -172,6 +174,9 @@ export class PostgresSink implements LedgerSink {
       completionTokens: Number(row.completion_tokens),
       cachedPromptTokens: Number(row.cached_prompt_tokens),
       costNanoUsd: BigInt(row.cost ?? '0'),
+      errors: Number(row.errors),
+      latencyMsSum: Number(row.latency_sum),
+      latencyCount: Number(row.latency_count),
     }));
   }
 

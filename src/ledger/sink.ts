@@ -41,6 +41,11 @@ export interface UsageGroup {
   cachedPromptTokens: number;
   /** Exact sum of the priced records. */
   costNanoUsd: bigint;
+  /** Requests the client got an error for (status 400 and above). */
+  errors: number;
+  /** Sum and count of the latencies recorded (for means that combine across groups). */
+  latencyMsSum: number;
+  latencyCount: number;
 }
 
 /**

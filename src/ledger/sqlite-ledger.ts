@@ -115,7 +115,8 @@ export class SqliteLedger {
     const statement = this.#db.prepare(
       `SELECT ${columns.join(', ')}, count(*) AS requests, total(prompt_tokens) AS prompt_tokens,
          total(completion_tokens) AS completion_tokens, total(cached_prompt_tokens) AS cached_prompt_tokens,
-         coalesce(sum(cost_nano_usd), 0) AS cost
+         coalesce(sum(cost_nano_usd), 0) AS cost, count(CASE WHEN status >= 400 THEN 1 END) AS errors,
+         total(latency_ms) AS latency_sum, count(latency_ms) AS latency_count
        FROM usage_records WHERE started_at_ms >= ? AND started_at_ms < ?
        GROUP BY ${columns.join(', ')} ORDER BY ${columns.join(', ')}`,
     );
@@ -129,6 +130,9 @@ export class SqliteLedger {
         completionTokens: num(row.completion_tokens as SqlValue),
         cachedPromptTokens: num(row.cached_prompt_tokens as SqlValue),
         costNanoUsd: BigInt(row.cost as bigint),
+        errors: num(row.errors as SqlValue),
+        latencyMsSum: num(row.latency_sum as SqlValue),
+        latencyCount: num(row.latency_count as SqlValue),
       };
     });
   }

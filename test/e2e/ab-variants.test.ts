@@ -90,9 +90,12 @@ describe('A/B variants of a model alias', () => {
     expect(record).toMatchObject({ model: 'assistant', variant: expected, status: 200 });
     const usage = await fetch(`${h.adminUrl}/admin/v1/usage?group_by=variant`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
     expect(usage.status).toBe(200);
-    const groups = JSON.stringify(await usage.json());
-    expect(groups).toContain('"variant":"control"');
-    expect(groups).toContain('"variant":"treatment"');
+    const view = (await usage.json()) as { data: Array<Record<string, unknown>> };
+    const byVariant = new Map(view.data.filter((g) => g.model === 'assistant').map((g) => [g.variant, g]));
+    // The results view: requests, cost, errors and latency per variant.
+    for (const name of ['control', 'treatment']) {
+      expect(byVariant.get(name)).toMatchObject({ requests: expect.any(Number), cost_usd: expect.any(String), errors: 0, error_rate: 0, mean_latency_ms: expect.any(Number) });
+    }
     const metrics = await (await fetch(`${h.adminUrl}/metrics`)).text();
     expect(metrics).toMatch(/tollgate_variant_requests_total\{model="assistant",variant="(control|treatment)",status="200"\} \d+/);
   });
