@@ -148,6 +148,17 @@ describe('same-provider retries through Envoy', () => {
     expect(Date.now() - started).toBeLessThan(800);
   });
 
+  it('replays a large request body on the retry (Envoy keeps it up to the connection buffer limit)', async () => {
+    h.fake.pushFault({ kind: 'status', status: 503 });
+    const content = 'lorem ipsum '.repeat(100_000);
+    const response = await postJson(`${h.baseUrl}/chat/completions`, h.key, { model: 'solo', messages: [{ role: 'user', content }] });
+    expect(response.status).toBe(200);
+    expect(response.headers.get('x-tollgate-attempts')).toBe('2');
+    expect(h.fake.requestCount).toBe(2);
+    const second = h.fake.requests[1]?.body as { messages: Array<{ content: string }> };
+    expect(second.messages[0]?.content).toBe(content);
+  });
+
   it('retries an attempt that hangs past the per-try timeout', async () => {
     h.fake.pushFault({ kind: 'hang' });
     const started = Date.now();
