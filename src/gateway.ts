@@ -31,6 +31,7 @@ import { ledgerStage } from './stages/ledger.ts';
 import { modelsStage } from './stages/models.ts';
 import { observeStage } from './stages/observe.ts';
 import { policyStage } from './stages/policy.ts';
+import { feedbackStage } from './stages/feedback.ts';
 import { capabilitiesStage } from './stages/capabilities.ts';
 import { resolveStage } from './stages/resolve.ts';
 import { killSwitchStage } from './stages/kill-switch.ts';
@@ -158,6 +159,8 @@ export async function startTollgate(options: TollgateOptions): Promise<Tollgate>
       authStage({ keys, staticKeys: () => staticKeys, config }),
       validateStage(),
       modelsStage({ config, now: () => Date.now() }),
+      // POST /v1/feedback: a score on one of the app's answers, kept in the usage ledger.
+      feedbackStage({ sink: ledger?.sink ?? null }),
       // Model alias → candidate providers; the stages after it may narrow them (guardrails, policy, kill switches).
       resolveStage({ config }),
       // Requests that need tools, images, a JSON schema, reasoning or a long context: only capable candidates stay.

@@ -29,6 +29,16 @@ export const errors = {
       status: 400, type: 'invalid_request_error', code: 'context_length_exceeded', param: 'messages',
       message: `The model \`${model}\` has a maximum context length of ${window} tokens; this request needs about ${needed} (messages and tools plus max_tokens). Shorten the messages or lower max_tokens.`,
     }),
+  requestNotFound: (requestId: string) =>
+    new GatewayError({
+      status: 404, type: 'invalid_request_error', code: 'request_not_found', param: 'request_id',
+      message: `No request \`${requestId}\` of this app is in the usage ledger (yet: records arrive within the ledger's flush interval).`,
+    }),
+  feedbackUnavailable: () =>
+    new GatewayError({
+      status: 503, type: 'api_error', code: 'feedback_unavailable',
+      message: 'Feedback needs the usage ledger, which this gateway does not run (ledger.sink).',
+    }),
   modelNotAllowed: (model: string, reason: string) =>
     new GatewayError({
       status: 403, type: 'permission_error', code: 'model_not_allowed', param: 'model',

@@ -160,7 +160,8 @@ export class PostgresSink implements LedgerSink {
          coalesce(sum(completion_tokens), 0)::text AS completion_tokens,
          coalesce(sum(cached_prompt_tokens), 0)::text AS cached_prompt_tokens, coalesce(sum(cost_nano_usd), 0)::text AS cost,
          count(*) FILTER (WHERE status >= 400)::text AS errors, coalesce(sum(latency_ms), 0)::text AS latency_sum,
-         count(latency_ms)::text AS latency_count
+         count(latency_ms)::text AS latency_count, coalesce(sum(feedback_score), 0)::text AS feedback_sum,
+         count(feedback_score)::text AS feedback_count
        FROM usage_records
        WHERE started_at >= to_timestamp($1 / 1000.0) AND started_at < to_timestamp($2 / 1000.0)
        GROUP BY ${columns.join(', ')}
@@ -177,7 +178,17 @@ export class PostgresSink implements LedgerSink {
       errors: Number(row.errors),
       latencyMsSum: Number(row.latency_sum),
       latencyCount: Number(row.latency_count),
+      feedbackSum: Number(row.feedback_sum),
+      feedbackCount: Number(row.feedback_count),
     }));
+  }
+
+  async feedback(requestId: string, tenant: { org: string; team: string; app: string }, score: number): Promise<boolean> {
+    const result = await this.#pool.query(
+      'UPDATE usage_records SET feedback_score = $1 WHERE request_id = $2 AND org = $3 AND team = $4 AND app = $5',
+      [score, requestId, tenant.org, tenant.team, tenant.app],
+    );
+    return (result.rowCount ?? 0) > 0;
   }
 
   async get(requestId: string): Promise<UsageRecord | null> {

@@ -43,6 +43,9 @@ export interface UsageGroup {
   costNanoUsd: bigint;
   /** Requests the client got an error for (status 400 and above). */
   errors: number;
+  /** Sum and count of the feedback scores sent (POST /v1/feedback). */
+  feedbackSum: number;
+  feedbackCount: number;
   /** Sum and count of the latencies recorded (for means that combine across groups). */
   latencyMsSum: number;
   latencyCount: number;
@@ -61,6 +64,11 @@ export interface LedgerSink {
   /** Closes pending rows that started before `startedBefore` (epoch ms) as orphaned; returns them. */
   closeOrphans(startedBefore: number, now: number): Promise<UsageRecord[]>;
   aggregate(query: UsageQuery): Promise<UsageGroup[]>;
+  /**
+   * Records a feedback score for a request of this tenant (org, team and app must match: a key rates only its own
+   * app's answers); false when there is no such record (yet).
+   */
+  feedback(requestId: string, tenant: { org: string; team: string; app: string }, score: number): Promise<boolean>;
   /** One record by request id (admin look-ups, tests). */
   get(requestId: string): Promise<UsageRecord | null>;
   close(): Promise<void>;

@@ -109,6 +109,12 @@ export class SqliteLedger {
     return this.transaction(() => statement.all(STATE_RANK.orphaned, now, now, startedBefore).map((row) => fromRow(row as Row)));
   }
 
+  feedback(requestId: string, tenant: { org: string; team: string; app: string }, score: number): boolean {
+    const result = this.#db.prepare('UPDATE usage_records SET feedback_score = ? WHERE request_id = ? AND org = ? AND team = ? AND app = ?')
+      .run(score, requestId, tenant.org, tenant.team, tenant.app);
+    return Number(result.changes) > 0;
+  }
+
   aggregate(query: UsageQuery): UsageGroup[] {
     const fields = GROUP_COLUMNS[query.groupBy];
     const columns = fields.map((field) => SQL_COLUMN[field]);
@@ -116,7 +122,8 @@ export class SqliteLedger {
       `SELECT ${columns.join(', ')}, count(*) AS requests, total(prompt_tokens) AS prompt_tokens,
          total(completion_tokens) AS completion_tokens, total(cached_prompt_tokens) AS cached_prompt_tokens,
          coalesce(sum(cost_nano_usd), 0) AS cost, count(CASE WHEN status >= 400 THEN 1 END) AS errors,
-         total(latency_ms) AS latency_sum, count(latency_ms) AS latency_count
+         total(latency_ms) AS latency_sum, count(latency_ms) AS latency_count,
+         total(feedback_score) AS feedback_sum, count(feedback_score) AS feedback_count
        FROM usage_records WHERE started_at_ms >= ? AND started_at_ms < ?
        GROUP BY ${columns.join(', ')} ORDER BY ${columns.join(', ')}`,
     );
@@ -133,6 +140,8 @@ export class SqliteLedger {
         errors: num(row.errors as SqlValue),
         latencyMsSum: num(row.latency_sum as SqlValue),
         latencyCount: num(row.latency_count as SqlValue),
+        feedbackSum: num(row.feedback_sum as SqlValue),
+        feedbackCount: num(row.feedback_count as SqlValue),
       };
     });
   }

@@ -21,7 +21,7 @@ export interface Tenant {
   keyId: string;
 }
 
-export type Endpoint = 'chat' | 'embeddings' | 'models' | 'model';
+export type Endpoint = 'chat' | 'embeddings' | 'models' | 'model' | 'feedback';
 
 export interface Usage {
   /** All input tokens, cached ones included (OpenAI's prompt_tokens). */

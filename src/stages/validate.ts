@@ -2,12 +2,13 @@ import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import { errors } from '../errors/errors.ts';
 import type { Endpoint, RequestContext } from '../pipeline/context.ts';
 import type { Stage, StageResult } from '../pipeline/stage.ts';
-import { chatCompletionSchema, embeddingsSchema } from './request-schemas.ts';
+import { chatCompletionSchema, embeddingsSchema, feedbackSchema } from './request-schemas.ts';
 
 const ENDPOINTS: Record<string, Endpoint> = {
   'POST /v1/chat/completions': 'chat',
   'POST /v1/embeddings': 'embeddings',
   'GET /v1/models': 'models',
+  'POST /v1/feedback': 'feedback',
 };
 
 const MODEL_PREFIX = '/v1/models/';
@@ -45,6 +46,7 @@ export function validateStage(): Stage {
   const validators: Partial<Record<Endpoint, ValidateFunction>> = {
     chat: ajv.compile(chatCompletionSchema),
     embeddings: ajv.compile(embeddingsSchema),
+    feedback: ajv.compile(feedbackSchema),
   };
   return {
     name: 'validate',
@@ -76,6 +78,7 @@ export function validateStage(): Stage {
         return { respond: errors.badRequest(first ? describe(first) : 'Invalid request body.', first ? paramName(first) : null) };
       }
       const body = ctx.body;
+      if (ctx.endpoint === 'feedback') return;
       if (body.stream_options != null && body.stream !== true) {
         return {
           respond: errors.badRequest("The 'stream_options' parameter is only allowed when 'stream' is enabled.", 'stream_options'),

@@ -100,6 +100,29 @@ describe('A/B variants of a model alias', () => {
     expect(metrics).toMatch(/tollgate_variant_requests_total\{model="assistant",variant="(control|treatment)",status="200"\} \d+/);
   });
 
+  it('takes feedback on an answer (POST /v1/feedback) and shows it per variant', async () => {
+    const send = (body: unknown, key = h.key) => fetch(`${h.baseUrl}/feedback`, {
+      method: 'POST', headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' }, body: JSON.stringify(body),
+    });
+    const { response } = await ask('assistant', 'user-5');
+    const requestId = response.headers.get('x-tollgate-request-id') as string;
+    await recordOf(requestId);
+    const variant = response.headers.get('x-tollgate-model') === 'gpt-4o' ? 'control' : 'treatment';
+    const accepted = await send({ request_id: requestId, score: 1 });
+    expect(accepted.status).toBe(200);
+    expect(await accepted.json()).toEqual({ object: 'feedback', request_id: requestId, score: 1 });
+    expect((await send({ request_id: requestId, score: 2 })).status).toBe(400);
+    const unknown = await send({ request_id: 'no-such-request', score: 1 });
+    expect(unknown.status).toBe(404);
+    expect(await unknown.json()).toMatchObject({ error: { code: 'request_not_found', param: 'request_id' } });
+    // Another app's key may not rate this app's answers.
+    const stranger = await h.createKey('restricted', 'notebook');
+    expect((await send({ request_id: requestId, score: -1 }, stranger)).status).toBe(404);
+    const usage = await fetch(`${h.adminUrl}/admin/v1/usage?group_by=variant`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
+    const view = (await usage.json()) as { data: Array<Record<string, unknown>> };
+    expect(view.data.find((g) => g.model === 'assistant' && g.variant === variant)).toMatchObject({ feedback_count: 1, mean_feedback: 1 });
+  });
+
   it('assigns by team when the test says so: every user of the team gets the same variant', async () => {
     const models = new Set<string>();
     for (let u = 0; u < 8; u++) models.add((await ask('by-team', `user-${u}`)).response.headers.get('x-tollgate-model') as string);
