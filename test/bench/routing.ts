@@ -89,7 +89,7 @@ function context(model: string, body: Record<string, unknown>): RequestContext {
 const strategies: Array<{ name: string; model: string; body: Record<string, unknown>; expect: string; unique?: boolean }> = [
   { name: 'one provider (translated here, retry route)', model: 'solo', body: plain, expect: 'east' },
   { name: 'chain (fallback cluster)', model: 'chain', body: plain, expect: 'chain_' },
-  { name: 'balanced (weights, least request)', model: 'balanced', body: plain, expect: 'chain_' },
+  { name: 'balanced (weights; the policy lives in Envoy)', model: 'balanced', body: plain, expect: 'chain_' },
   { name: 'sticky by user', model: 'sticky', body: plain, expect: 'chain_' },
   { name: 'capabilities: plain request', model: 'capable', body: plain, expect: 'chain_' },
   { name: 'capabilities: tools (local excluded)', model: 'capable', body: withTools, expect: 'chain_' },
