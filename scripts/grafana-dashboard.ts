@@ -34,8 +34,10 @@ export const PANELS: Panel[] = [
     ['{{scope}} {{limit}}', rate('tollgate_quota_rejections_total', 'scope, limit')]] },
   { title: 'Budget alerts fired', unit: 'short', description: 'Thresholds crossed, per scope and period.', exprs: [
     ['{{scope}} {{period}} {{threshold}}%', 'sum by (scope, period, threshold) (increase(tollgate_budget_alerts_total[1h]))']] },
-  { title: 'Provider attempts by result', unit: 'reqps', description: 'Retries and fallbacks included.', exprs: [
-    ['{{provider}} {{result}}', rate('tollgate_upstream_attempts_total', 'provider, result')]] },
+  { title: 'Provider attempts by status', unit: 'reqps', description: 'Retries and fallbacks included.', exprs: [
+    ['{{provider}} {{status}}', rate('tollgate_provider_attempts_total', 'provider, status')]] },
+  { title: 'A/B variants', unit: 'reqps', description: 'Requests per assigned variant (results: GET /admin/v1/usage?group_by=variant).', exprs: [
+    ['{{model}} {{variant}} {{status}}', rate('tollgate_variant_requests_total', 'model, variant, status')]] },
   { title: 'Fallbacks by model', unit: 'reqps', description: 'Requests answered by another provider than the first tried.', exprs: [
     ['{{model}}', rate('tollgate_fallbacks_total', 'model')]] },
   { title: 'Guardrails: verdicts and findings', unit: 'reqps', description: 'External guardrails and output filters.', exprs: [

@@ -33,6 +33,8 @@ import { ledgerStage } from './stages/ledger.ts';
 import { modelsStage } from './stages/models.ts';
 import { observeStage } from './stages/observe.ts';
 import { policyStage } from './stages/policy.ts';
+import { feedbackStage } from './stages/feedback.ts';
+import { capabilitiesStage } from './stages/capabilities.ts';
 import { resolveStage } from './stages/resolve.ts';
 import { responsesDialectStage } from './stages/responses-dialect.ts';
 import { storedResponsesStage } from './stages/stored-responses.ts';
@@ -177,8 +179,12 @@ export async function startTollgate(options: TollgateOptions): Promise<Tollgate>
       validateStage({ responseStore }),
       storedResponsesStage({ responseStore }),
       modelsStage({ config, now: () => Date.now() }),
+      // POST /v1/feedback: a score on one of the app's answers, kept in the usage ledger.
+      feedbackStage({ sink: ledger?.sink ?? null }),
       // Model alias → candidate providers; the stages after it may narrow them (guardrails, policy, kill switches).
       resolveStage({ config }),
+      // Requests that need tools, images, a JSON schema, reasoning or a long context: only capable candidates stay.
+      capabilitiesStage(),
       killSwitchStage({ switches: killSwitches }),
       // PII findings first, then the external guardrails (their Presidio values join them), then the policy decides
       // with both (deny, narrow providers/region, redact, cap, cache). Without a guardrail for the request the

@@ -21,6 +21,7 @@ input_for(team, model, candidates, pii) := {
 	"stream": false,
 	"tenant": {"org": "acme", "team": team, "app": "assistant", "user": "u-42", "feature": null},
 	"model": model,
+	"variant": null,
 	"candidates": candidates,
 	"tokens": {"prompt_estimate": 120, "max_tokens": null},
 	"pii": pii,

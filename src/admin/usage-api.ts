@@ -18,9 +18,15 @@ function startOfMonthUtc(now: number): number {
   return Date.UTC(date.getUTCFullYear(), date.getUTCMonth(), 1);
 }
 
-function sums(group: Pick<UsageGroup, 'requests' | 'promptTokens' | 'completionTokens' | 'cachedPromptTokens' | 'costNanoUsd'>) {
+function sums(group: Omit<UsageGroup, 'key'>) {
   return {
     requests: group.requests,
+    // The results view of A/B tests (group_by=variant) and everything else: errors, error rate, mean latency.
+    errors: group.errors,
+    error_rate: group.requests ? Math.round((group.errors / group.requests) * 10_000) / 10_000 : 0,
+    mean_latency_ms: group.latencyCount ? Math.round((group.latencyMsSum / group.latencyCount) * 100) / 100 : null,
+    feedback_count: group.feedbackCount,
+    mean_feedback: group.feedbackCount ? Math.round((group.feedbackSum / group.feedbackCount) * 10_000) / 10_000 : null,
     prompt_tokens: group.promptTokens,
     completion_tokens: group.completionTokens,
     cached_prompt_tokens: group.cachedPromptTokens,
@@ -31,7 +37,7 @@ function sums(group: Pick<UsageGroup, 'requests' | 'promptTokens' | 'completionT
 }
 
 /**
- * GET /admin/v1/usage?group_by=team|app|user|feature|model|org|provider&from&to — usage from the ledger, summed per
+ * GET /admin/v1/usage?group_by=team|app|user|feature|model|variant|org|provider&from&to — usage from the ledger, summed per
  * group for requests that started in [from, to) (default: this UTC month so far).
  */
 export async function handleUsageApi(req: IncomingMessage, res: ServerResponse, url: URL, ledger: Ledger | null | undefined): Promise<void> {
@@ -55,8 +61,13 @@ export async function handleUsageApi(req: IncomingMessage, res: ServerResponse, 
       completionTokens: sum.completionTokens + g.completionTokens,
       cachedPromptTokens: sum.cachedPromptTokens + g.cachedPromptTokens,
       costNanoUsd: sum.costNanoUsd + g.costNanoUsd,
+      errors: sum.errors + g.errors,
+      latencyMsSum: sum.latencyMsSum + g.latencyMsSum,
+      latencyCount: sum.latencyCount + g.latencyCount,
+      feedbackSum: sum.feedbackSum + g.feedbackSum,
+      feedbackCount: sum.feedbackCount + g.feedbackCount,
     }),
-    { requests: 0, promptTokens: 0, completionTokens: 0, cachedPromptTokens: 0, costNanoUsd: 0n },
+    { requests: 0, promptTokens: 0, completionTokens: 0, cachedPromptTokens: 0, costNanoUsd: 0n, errors: 0, latencyMsSum: 0, latencyCount: 0, feedbackSum: 0, feedbackCount: 0 },
   );
   sendJson(res, 200, {
     object: 'usage',

@@ -65,7 +65,12 @@ export class Catalog {
     return (model?.targets ?? []).flatMap((target) => {
       const provider = this.providers.get(target.provider);
       if (!provider) return [];
-      return [{ provider: provider.name, vendor: provider.config.type, region: provider.config.region ?? null, model: target.model }];
+      const capabilities = target.capabilities ?? model?.capabilities;
+      return [{
+        provider: provider.name, vendor: provider.config.type, region: provider.config.region ?? null, model: target.model,
+        capabilities: capabilities ? new Set(capabilities) : null,
+        contextWindow: target.context_window ?? model?.context_window ?? null,
+      }];
     });
   }
 

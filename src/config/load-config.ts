@@ -44,6 +44,25 @@ function crossReferenceProblems(config: TollgateConfig): string[] {
       problems.push(`models.${modelName}.targets: a provider may appear only once in a chain`);
     }
   }
+  const checkRetries = (path: string, retries: Partial<TollgateConfig['routing']['retries']> | undefined) => {
+    const base = retries?.base_interval_ms ?? config.routing.retries.base_interval_ms;
+    const max = retries?.max_interval_ms ?? config.routing.retries.max_interval_ms;
+    if (max < base) problems.push(`${path}.max_interval_ms: must be at least base_interval_ms (${base})`);
+  };
+  checkRetries('routing.retries', config.routing.retries);
+  for (const [modelName, model] of Object.entries(config.models)) if (model.retries) checkRetries(`models.${modelName}.retries`, model.retries);
+  for (const [modelName, model] of Object.entries(config.models)) {
+    if (!model.variants) continue;
+    model.variants.forEach((variant, index) => {
+      const target = Object.hasOwn(config.models, variant.model) ? config.models[variant.model] : undefined;
+      if (!target) problems.push(`models.${modelName}.variants.${index}.model: unknown model "${variant.model}"`);
+      else if (target.variants) problems.push(`models.${modelName}.variants.${index}.model: "${variant.model}" is itself an A/B test`);
+      else if (target.kind !== model.kind) problems.push(`models.${modelName}.variants.${index}.model: "${variant.model}" has kind ${target.kind}, not ${model.kind}`);
+    });
+    const names = model.variants.map((v) => v.name);
+    if (new Set(names).size !== names.length) problems.push(`models.${modelName}.variants: variant names must be unique`);
+    if (model.variants.every((v) => v.weight === 0)) problems.push(`models.${modelName}.variants: at least one weight must be above 0`);
+  }
   const checkModels = (path: string, list: string[] | undefined) => {
     for (const model of list ?? []) {
       if (!config.models[model]) problems.push(`${path}.models: unknown model "${model}"`);
@@ -95,6 +114,11 @@ export function validateConfig(raw: unknown, source = '(inline)'): TollgateConfi
   const config = raw as unknown as TollgateConfig;
   for (const [modelName, model] of Object.entries(config.models)) {
     if (model.provider) model.targets = [{ provider: model.provider, model: model.upstream_model ?? modelName }];
+    // An A/B alias has no targets of its own: its variants' models do.
+    if (model.variants) {
+      model.targets = [];
+      for (const variant of model.variants) variant.name ??= variant.model;
+    }
   }
   // Apps written as `chatbot: {}` or `chatbot:` (null) both mean "no extra restrictions".
   for (const org of Object.values(config.orgs)) {

@@ -55,6 +55,28 @@ const providerTypeRules = Object.entries(providerTypeFields).map(([type, fields]
   },
 }));
 
+/** Same-provider retries: routing.retries (with defaults) and each model's overrides (without). */
+function retriesSchema(withDefaults: boolean) {
+  const field = (schema: object, value: number) => (withDefaults ? { ...schema, default: value } : schema);
+  return {
+    type: 'object', additionalProperties: false, ...(withDefaults ? { default: {} } : {}),
+    properties: {
+      /** Retries per provider after its first attempt; 0 turns them off. */
+      max: field({ type: 'integer', minimum: 0, maximum: 5 }, DEFAULT_RETRIES.max),
+      /** Exponential back-off with full jitter: retry n waits a random time below (2^n - 1) × base_interval_ms. */
+      base_interval_ms: field(ms, DEFAULT_RETRIES.base_interval_ms),
+      /** Longest back-off between two attempts. */
+      max_interval_ms: field(ms, DEFAULT_RETRIES.max_interval_ms),
+      /** A provider's Retry-After up to this long is waited for exactly; a longer one is not waited for. */
+      retry_after_max_ms: field(ms, DEFAULT_RETRIES.retry_after_max_ms),
+    },
+  } as const;
+}
+
+const capabilityList = { type: 'array', items: { enum: ['tools', 'vision', 'json_schema', 'reasoning'] }, uniqueItems: true } as const;
+
+export const DEFAULT_RETRIES = { max: 2, base_interval_ms: 50, max_interval_ms: 1000, retry_after_max_ms: 5000 } as const;
+
 export const configSchema = {
   $schema: 'http://json-schema.org/draft-07/schema#',
   title: 'Tollgate configuration',
@@ -303,7 +325,7 @@ export const configSchema = {
       propertyNames: { type: 'string', minLength: 1, maxLength: 256 },
       additionalProperties: {
         type: 'object', additionalProperties: false,
-        oneOf: [{ required: ['provider'] }, { required: ['targets'] }],
+        oneOf: [{ required: ['provider'] }, { required: ['targets'] }, { required: ['variants'] }],
         properties: {
           /** A model served by one provider… */
           provider: { type: 'string' },
@@ -313,20 +335,69 @@ export const configSchema = {
             type: 'array', minItems: 1, maxItems: MAX_CHAIN_LENGTH,
             items: {
               type: 'object', additionalProperties: false, required: ['provider', 'model'],
-              properties: { provider: { type: 'string' }, model: { type: 'string', minLength: 1 } },
+              properties: {
+                provider: { type: 'string' },
+                model: { type: 'string', minLength: 1 },
+                /** Share of the traffic among targets of the same priority (per endpoint of the provider). */
+                weight: { type: 'integer', minimum: 1, maximum: 1000 },
+                /** Targets with the same priority share the load; lower first (default: the target's position). */
+                priority: { type: 'integer', minimum: 0, maximum: MAX_CHAIN_LENGTH - 1 },
+                /** What this target can do (replaces the model's list). */
+                capabilities: capabilityList,
+                /** Its context window in tokens (replaces the model's). */
+                context_window: { type: 'integer', minimum: 1 },
+              },
             },
           },
           kind: { enum: ['chat', 'embeddings'], default: 'chat' },
-          /** Cap on provider attempts per request (default: each target once). */
-          max_attempts: { type: 'integer', minimum: 1, maximum: 10 },
+          /** Cap on provider attempts per request, retries and fallbacks together (default: each target 1 + retries times). */
+          max_attempts: { type: 'integer', minimum: 1, maximum: 30 },
+          /** Same-provider retries of this model (overrides routing.retries field by field). */
+          retries: retriesSchema(false),
+          /**
+           * What the model can do: requests that need tools, images (vision), response_format json_schema or
+           * reasoning go only to targets that list it. Absent (here and on the target): not constrained.
+           */
+          capabilities: capabilityList,
+          /** Context window in tokens: prompt + max_tokens must fit, or the target is skipped. */
+          context_window: { type: 'integer', minimum: 1 },
+          /**
+           * An A/B test: the alias resolves to one of these models (each a model of this config), chosen by a hash of
+           * the caller, so a user keeps its variant; weights are shares of the callers.
+           */
+          variants: {
+            type: 'array', minItems: 2, maxItems: 10,
+            items: {
+              type: 'object', additionalProperties: false, required: ['model'],
+              properties: {
+                name: { type: 'string', pattern: '^[a-zA-Z0-9][a-zA-Z0-9._-]{0,62}$' },
+                model: { type: 'string', minLength: 1 },
+                weight: { type: 'integer', minimum: 0, maximum: 10_000, default: 1 },
+              },
+            },
+          },
+          /** What keeps a caller on its variant: user (default; the app when no user is named), app, team or org. */
+          variant_key: { enum: ['user', 'app', 'team', 'org'] },
+          /** How targets of the same priority share the load. */
+          load_balancing: {
+            type: 'object', additionalProperties: false,
+            properties: {
+              /** round_robin (weighted), least_request (fewest requests in flight, weighted), random. */
+              policy: { enum: ['round_robin', 'least_request', 'random'], default: 'round_robin' },
+              /** user: a user's requests go to the same target while it is healthy (replaces the policy by Maglev hashing). */
+              sticky: { enum: ['user'] },
+            },
+          },
         },
       },
     },
     routing: {
       type: 'object', additionalProperties: false, default: {},
       properties: {
-        /** Statuses that move a chain to its next provider (besides resets and connect failures). */
+        /** Statuses that are retried on the same provider, then move a chain to its next provider (besides resets and connect failures). */
         retry_on_status: { type: 'array', items: { type: 'integer', minimum: 400, maximum: 599 }, default: [429, 500, 502, 503, 504] },
+        /** Retries on the same provider (transient 5xx, resets, connect failures, the statuses above) before any fallback. */
+        retries: retriesSchema(true),
         /** Circuit breaker per provider endpoint (Envoy outlier detection). */
         outlier: {
           type: 'object', additionalProperties: false, default: {},

@@ -56,6 +56,41 @@ export interface ModelTarget {
   provider: string;
   /** The model name this provider knows. */
   model: string;
+  /** Share of the traffic among the targets of the same priority (default 1; per endpoint of the provider). */
+  weight?: number;
+  /** Targets with the same priority share the load; lower priorities first (default: the target's position). */
+  priority?: number;
+  /** What this target can do (overrides the model's list); see src/routing/capabilities.ts. */
+  capabilities?: Array<'tools' | 'vision' | 'json_schema' | 'reasoning'>;
+  /** Its context window in tokens (overrides the model's). */
+  context_window?: number;
+}
+
+/** One arm of an A/B test: a model of this config and its share of the callers. */
+export interface ModelVariant {
+  /** Recorded in the ledger and metrics (default: the model's name). */
+  name: string;
+  model: string;
+  weight: number;
+}
+
+/** How Envoy spreads a model's requests over the targets of one priority. */
+export interface LoadBalancingConfig {
+  /** round_robin (weighted), least_request (fewest requests in flight, weighted), random. */
+  policy: 'round_robin' | 'least_request' | 'random';
+  /** user: the same user goes to the same target while it is healthy (Maglev consistent hashing on the user). */
+  sticky?: 'user';
+}
+
+/** Retries on the same provider before any fallback (Envoy's retry policy; see src/envoy/retries.ts). */
+export interface RetryConfig {
+  /** Retries per provider after its first attempt (0 = none). */
+  max: number;
+  /** Exponential back-off with full jitter: retry n waits a random time below (2^n - 1) × base, at most max. */
+  base_interval_ms: number;
+  max_interval_ms: number;
+  /** A provider's Retry-After up to this long is waited for exactly; a longer one is ignored (back-off instead). */
+  retry_after_max_ms: number;
 }
 
 export interface ModelConfig {
@@ -65,12 +100,25 @@ export interface ModelConfig {
   /** The providers that serve this model, in fallback order (always set after loading). */
   targets: ModelTarget[];
   kind: 'chat' | 'embeddings';
-  /** Cap on provider attempts per request (default: each target once). */
+  /** Cap on provider attempts per request, retries and fallbacks together (default: each target 1 + retries times). */
   max_attempts?: number;
+  /** Overrides of routing.retries for this model. */
+  retries?: Partial<RetryConfig>;
+  /** What every target can do, unless a target lists its own (absent: not constrained). */
+  capabilities?: Array<'tools' | 'vision' | 'json_schema' | 'reasoning'>;
+  /** Context window in tokens of every target, unless a target sets its own. */
+  context_window?: number;
+  /** How targets of the same priority share the load (default: weighted round robin). */
+  load_balancing?: LoadBalancingConfig;
+  /** An A/B test: this alias resolves to one of these models, the same one for the same user (or tenant). */
+  variants?: ModelVariant[];
+  /** What keeps a caller on its variant: the user (default; the app when the request names no user), or the app/team/org. */
+  variant_key?: 'user' | 'app' | 'team' | 'org';
 }
 
 export interface RoutingConfig {
   retry_on_status: number[];
+  retries: RetryConfig;
   outlier: { consecutive_failures: number; interval_ms: number; base_ejection_ms: number };
   kill_switch_refresh_ms: number;
 }

@@ -47,6 +47,22 @@ export function targetsOf<T>(targets: readonly T[], mask: number): T[] {
   return targets.filter((_, index) => (mask & (1 << index)) !== 0);
 }
 
+/**
+ * The targets grouped by priority, lowest first: targets with the same `priority` share the load, and a target
+ * without one takes its position in the list. Groups are numbered 0, 1, 2… (Envoy's priorities), whatever numbers
+ * the config used, so a subset of the chain has no empty priority.
+ */
+export function priorityGroups<T extends { priority?: number }>(targets: readonly T[]): T[][] {
+  const byPriority = new Map<number, T[]>();
+  targets.forEach((target, index) => {
+    const priority = target.priority ?? index;
+    const group = byPriority.get(priority);
+    if (group) group.push(target);
+    else byPriority.set(priority, [target]);
+  });
+  return [...byPriority.entries()].sort(([a], [b]) => a - b).map(([, group]) => group);
+}
+
 /** The mask of the targets whose provider is allowed. */
 export function maskOf(model: ModelConfig, allowedProviders: ReadonlySet<string>): number {
   let mask = 0;

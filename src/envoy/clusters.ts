@@ -1,9 +1,10 @@
-import type { ModelTarget, ProviderConfig, TollgateConfig } from '../config/types.ts';
+import type { LoadBalancingConfig, ModelTarget, ProviderConfig, TollgateConfig } from '../config/types.ts';
 import { ANSWERING_PROVIDER_ATTRIBUTE, ATTEMPT_ATTRIBUTES, FILTER_ROLE_METADATA, UPSTREAM_ROLE } from '../extproc/attributes.ts';
 import { providerAdapter } from '../providers/registry.ts';
-import { chainClusterName, chainMasks, targetsOf } from './chains.ts';
-import { clusterName, EXTPROC_CLUSTER, providerBaseUrlOverride, seconds, type RenderOptions } from './names.ts';
+import { chainClusterName, chainMasks, priorityGroups, targetsOf } from './chains.ts';
+import { AFFINITY_HEADER, clusterName, EXTPROC_CLUSTER, providerBaseUrlOverride, seconds, type RenderOptions } from './names.ts';
 import { metadataValue, REQUEST_ID_HEADER } from './response-headers.ts';
+import { modelRetries } from './retries.ts';
 import { clusterDiscoveryType, lbEndpoint, providerUpstreams, transportSocketMatches } from './provider-endpoints.ts';
 
 /** The provider clusters (CDS): one per provider, and one per subset of two or more providers of each chain. */
@@ -25,6 +26,7 @@ export const ENVOY_REQUEST_HEADERS = [
   'x-envoy-external-address',
   'x-envoy-internal',
   'x-envoy-decorator-operation',
+  AFFINITY_HEADER,
 ] as const;
 
 /**
@@ -155,27 +157,56 @@ function renderProviderCluster(name: string, provider: ProviderConfig, config: T
  */
 function renderChainCluster(modelName: string, targets: ModelTarget[], mask: number, config: TollgateConfig, options: RenderOptions) {
   const name = chainClusterName(modelName, mask);
-  const members = targets.map((target) => {
+  const model = config.models[modelName];
+  const member = (target: ModelTarget) => {
     const provider = config.providers[target.provider] as ProviderConfig;
     return { target, provider, upstreams: providerUpstreams(provider, providerBaseUrlOverride(target.provider, options)) };
-  });
+  };
+  const groups = priorityGroups(targets).map((group) => group.map(member));
+  const members = groups.flat();
   const matches = transportSocketMatches(members.map((m) => ({ name: m.target.provider, config: m.provider, upstreams: m.upstreams })));
+  const retries = modelRetries(config, model);
   const connectTimeoutMs = Math.max(...members.map((m) => m.provider.connect_timeout_ms ?? config.envoy.connect_timeout_ms));
   return {
     ...baseCluster(name, connectTimeoutMs, config),
     type: clusterDiscoveryType(members.flatMap((m) => m.upstreams)),
+    ...lbPolicy(model?.load_balancing),
     // With every provider ejected, answer 503 at once instead of sending traffic to broken ones (panic mode).
     common_lb_config: { healthy_panic_threshold: { value: 0 } },
     load_assignment: {
       cluster_name: name,
-      endpoints: members.map((m, priority) => ({
+      endpoints: groups.map((group, priority) => ({
         priority,
-        lb_endpoints: m.upstreams.map((u) => lbEndpoint(u, { provider: m.target.provider, model: m.target.model })),
+        lb_endpoints: group.flatMap((m) => m.upstreams.map((u) => ({
+          ...lbEndpoint(u, {
+            provider: m.target.provider,
+            model: m.target.model,
+            ...(priority < groups.length - 1 ? { fallback_every: retries.max + 1 } : {}),
+          }),
+          ...(m.target.weight !== undefined ? { load_balancing_weight: m.target.weight } : {}),
+        }))),
       })),
     },
     typed_extension_protocol_options: httpProtocolOptions([upstreamTranslationFilter(config, members.some((m) => hintInBody(m.provider)))]),
     ...(matches.length ? { transport_socket_matches: matches } : {}),
   };
+}
+
+/**
+ * How Envoy picks among the endpoints of one priority: weighted round robin (Envoy's default), weighted least
+ * request (two random choices, the one with fewer requests in flight, weights applied), random, or Maglev
+ * consistent hashing for sticky models (the route hashes the affinity header Tollgate sets; weights apply too).
+ */
+function lbPolicy(balancing: LoadBalancingConfig | undefined) {
+  if (balancing?.sticky) return { lb_policy: 'MAGLEV' };
+  switch (balancing?.policy) {
+    case 'least_request':
+      return { lb_policy: 'LEAST_REQUEST' };
+    case 'random':
+      return { lb_policy: 'RANDOM' };
+    default:
+      return {};
+  }
 }
 
 /** Every chain cluster of the config: each subset of two or more targets of each multi-provider model. */

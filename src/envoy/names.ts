@@ -1,5 +1,10 @@
 /** Names and small helpers shared by the renderers of the bootstrap, the clusters and the routes. */
 export const ROUTE_HEADER = 'x-tollgate-route';
+/**
+ * Set by Tollgate for sticky models (the user); the route hashes it to pick the endpoint. It stays on the request
+ * until the last upstream filter of each attempt removes it, so a retry's host selection still sees it.
+ */
+export const AFFINITY_HEADER = 'x-tollgate-affinity';
 export const INTERNAL_HEADERS = [ROUTE_HEADER, 'x-tollgate-user', 'x-tollgate-feature'];
 export const ROUTE_CONFIG_NAME = 'tollgate_routes';
 export const EXTPROC_CLUSTER = 'tollgate_extproc';

@@ -47,6 +47,8 @@ export function clusterDiscoveryType(upstreams: Upstream[]): 'STATIC' | 'STRICT_
 export interface EndpointLabels {
   provider: string;
   model?: string;
+  /** Chain endpoints before the last priority: the chain moves to the next priority after every this many attempts. */
+  fallback_every?: number;
 }
 
 export function lbEndpoint(upstream: Upstream, labels: EndpointLabels) {

@@ -1,7 +1,8 @@
 import type { TollgateConfig } from '../config/types.ts';
 import { chainClusterName, chainMasks, popcount } from './chains.ts';
-import { clusterName, INTERNAL_HEADERS, ROUTE_CONFIG_NAME, ROUTE_HEADER, seconds } from './names.ts';
+import { AFFINITY_HEADER, clusterName, INTERNAL_HEADERS, ROUTE_CONFIG_NAME, ROUTE_HEADER, seconds } from './names.ts';
 import { ENDPOINT_METADATA_NAMESPACE } from './provider-endpoints.ts';
+import { backOff, modelRetries, profileSuffix, retryOn, singleProviderProfile, totalAttempts, type RetryProfile } from './retries.ts';
 import { METADATA_RESPONSE_HEADERS, responseHeadersFromMetadata } from './response-headers.ts';
 
 /** The routes (RDS): one per provider and one per chain subset, chosen by the x-tollgate-route header Tollgate sets. */
@@ -35,21 +36,51 @@ const commonResponseHeaders = [
   header('x-tollgate-attempts', '%UPSTREAM_REQUEST_ATTEMPT_COUNT%'),
 ];
 
+/** Every (provider, retry profile) pair a single-provider request may use: the default one, and each model's own. */
+function singleProviderRoutes(config: TollgateConfig): Array<{ provider: string; profile: RetryProfile; suffix: string }> {
+  const routes = new Map<string, { provider: string; profile: RetryProfile; suffix: string }>();
+  const add = (provider: string, profile: RetryProfile) => {
+    const suffix = profileSuffix(config, profile);
+    if (!routes.has(provider + suffix)) routes.set(provider + suffix, { provider, profile, suffix });
+  };
+  for (const name of Object.keys(config.providers)) add(name, singleProviderProfile(config, undefined));
+  for (const model of Object.values(config.models)) {
+    for (const target of model.targets) add(target.provider, singleProviderProfile(config, model));
+  }
+  return [...routes.values()];
+}
+
+/** A single provider's retry policy: same-provider retries only (its other endpoints first, when it has several). */
+function singleProviderRetryPolicy(config: TollgateConfig, profile: RetryProfile) {
+  if (profile.numRetries === 0) {
+    // Retries off: only failures where the provider cannot have started work, on another endpoint.
+    return {
+      retry_on: 'connect-failure,refused-stream',
+      num_retries: 1,
+      per_try_timeout: seconds(config.envoy.upstream_timeout_ms),
+      retry_host_predicate: PREVIOUS_HOSTS,
+      host_selection_retry_max_attempts: 3,
+    };
+  }
+  return {
+    ...retryOn(config),
+    num_retries: profile.numRetries,
+    per_try_timeout: seconds(config.envoy.upstream_timeout_ms),
+    ...backOff(profile),
+    // Another endpoint of the provider when it has several; with one, the same endpoint again.
+    retry_host_predicate: PREVIOUS_HOSTS,
+    host_selection_retry_max_attempts: 3,
+  };
+}
+
 export function renderRoutes(config: TollgateConfig) {
-  const providerRoutes = Object.keys(config.providers).map((name) => ({
-    name: `provider_${name}`,
-    match: { prefix: '/', headers: [{ name: ROUTE_HEADER, string_match: { exact: name } }] },
+  const providerRoutes = singleProviderRoutes(config).map(({ provider: name, profile, suffix }) => ({
+    name: `provider_${name}${suffix}`,
+    match: { prefix: '/', headers: [{ name: ROUTE_HEADER, string_match: { exact: name + suffix } }] },
     route: {
       cluster: clusterName(name),
       ...providerRouteAction(config),
-      retry_policy: {
-        // Only failures where the provider cannot have started work: a retried completion would be billed twice.
-        retry_on: 'connect-failure,refused-stream',
-        num_retries: 1,
-        per_try_timeout: seconds(config.envoy.upstream_timeout_ms),
-        retry_host_predicate: PREVIOUS_HOSTS,
-        host_selection_retry_max_attempts: 3,
-      },
+      retry_policy: singleProviderRetryPolicy(config, profile),
     },
     request_headers_to_remove: INTERNAL_HEADERS,
     response_headers_to_remove: PROVIDER_RESPONSE_HEADERS_TO_REMOVE,
@@ -62,25 +93,30 @@ export function renderRoutes(config: TollgateConfig) {
   const chainRoutes = Object.entries(config.models).flatMap(([modelName, model]) =>
     chainMasks(model.targets.length).map((mask) => {
       const name = chainClusterName(modelName, mask);
-      const size = popcount(mask);
+      const retries = modelRetries(config, model);
       return {
         name,
         match: { prefix: '/', headers: [{ name: ROUTE_HEADER, string_match: { exact: name } }] },
         route: {
           cluster: name,
           ...providerRouteAction(config),
+          // Sticky models: Maglev on the user Tollgate put in the affinity header (absent: any endpoint).
+          ...(model.load_balancing?.sticky ? { hash_policy: [{ header: { header_name: AFFINITY_HEADER } }] } : {}),
           retry_policy: {
-            // A failed attempt moves to the next provider of the chain (the next priority not tried yet).
-            retry_on: '5xx,reset,connect-failure,refused-stream,retriable-status-codes',
-            retriable_status_codes: config.routing.retry_on_status,
-            num_retries: Math.min(model.max_attempts ?? size, 10) - 1,
+            // A failed attempt is retried on the same provider (1 + max attempts each), then moves to the next
+            // provider of the chain: the next priority not tried yet. Any 5xx moves on, not only the listed ones.
+            ...retryOn(config),
+            retry_on: `5xx,${retryOn(config).retry_on}`,
+            num_retries: totalAttempts(model, retries, popcount(mask)) - 1,
             per_try_timeout: seconds(config.envoy.upstream_timeout_ms),
-            retry_back_off: { base_interval: '0.010s', max_interval: '0.050s' },
+            ...backOff({ baseIntervalMs: retries.base_interval_ms, maxIntervalMs: retries.max_interval_ms, retryAfterMaxMs: retries.retry_after_max_ms }),
             retry_priority: {
               name: 'envoy.retry_priorities.previous_priorities',
               typed_config: {
                 '@type': 'type.googleapis.com/envoy.extensions.retry.priority.previous_priorities.v3.PreviousPrioritiesConfig',
-                update_frequency: 1,
+                // Every attempted priority is excluded once per `update_frequency` attempts: with 1 + max, each
+                // provider gets its retries before the chain moves on.
+                update_frequency: retries.max + 1,
               },
             },
             retry_host_predicate: PREVIOUS_HOSTS,

@@ -37,6 +37,26 @@ export const errors = {
       status: 404, type: 'invalid_request_error', code: 'model_not_found', param: 'model',
       message: `The model \`${model}\` does not exist or you do not have access to it.`,
     }),
+  capabilityNotSupported: (model: string, capability: string, param: string) =>
+    new GatewayError({
+      status: 400, type: 'invalid_request_error', code: 'capability_not_supported', param,
+      message: `The model \`${model}\` cannot serve this request: it needs ${capability}, and none of the providers that may serve it declares it.`,
+    }),
+  contextTooLong: (model: string, window: number, needed: number) =>
+    new GatewayError({
+      status: 400, type: 'invalid_request_error', code: 'context_length_exceeded', param: 'messages',
+      message: `The model \`${model}\` has a maximum context length of ${window} tokens; this request needs about ${needed} (messages and tools plus max_tokens). Shorten the messages or lower max_tokens.`,
+    }),
+  requestNotFound: (requestId: string) =>
+    new GatewayError({
+      status: 404, type: 'invalid_request_error', code: 'request_not_found', param: 'request_id',
+      message: `No request \`${requestId}\` of this app is in the usage ledger (yet: records arrive within the ledger's flush interval).`,
+    }),
+  feedbackUnavailable: () =>
+    new GatewayError({
+      status: 503, type: 'api_error', code: 'feedback_unavailable',
+      message: 'Feedback needs the usage ledger, which this gateway does not run (ledger.sink).',
+    }),
   modelNotAllowed: (model: string, reason: string) =>
     new GatewayError({
       status: 403, type: 'permission_error', code: 'model_not_allowed', param: 'model',

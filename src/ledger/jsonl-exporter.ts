@@ -32,6 +32,7 @@ export function toExportLine(record: UsageRecord): string {
     key_id: record.keyId,
     endpoint: record.endpoint,
     model: record.model,
+    variant: record.variant,
     provider: record.provider,
     upstream_model: record.upstreamModel,
     attempts: record.attempts,

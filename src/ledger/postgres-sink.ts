@@ -11,13 +11,13 @@ const BATCH_SHAPE = `r(request_id text, state text, state_rank smallint, started
   org text, team text, app text, user_id text, feature text, key_id text, endpoint text, model text, provider text,
   upstream_model text, attempts jsonb, stream boolean, prompt_tokens bigint, completion_tokens bigint,
   cached_prompt_tokens bigint, cache_write_tokens bigint, cost_nano_usd bigint, pricing_id text,
-  latency_ms double precision, status integer, outcome text, error_code text, cache_status text)`;
+  latency_ms double precision, status integer, outcome text, error_code text, cache_status text, variant text)`;
 
 const UPDATED_COLUMNS = [
   'state', 'state_rank', 'started_at', 'ended_at', 'org', 'team', 'app', 'user_id', 'feature', 'key_id', 'endpoint',
   'model', 'provider', 'upstream_model', 'attempts', 'stream', 'prompt_tokens', 'completion_tokens',
   'cached_prompt_tokens', 'cache_write_tokens', 'cost_nano_usd', 'pricing_id', 'latency_ms', 'status', 'outcome',
-  'error_code', 'cache_status',
+  'error_code', 'cache_status', 'variant',
 ];
 
 const UPSERT_SQL = `
@@ -25,7 +25,8 @@ INSERT INTO usage_records AS u (request_id, ${UPDATED_COLUMNS.join(', ')})
 SELECT r.request_id, r.state, r.state_rank, to_timestamp(r.started_at / 1000.0), to_timestamp(r.ended_at / 1000.0),
   r.org, r.team, r.app, r.user_id, r.feature, r.key_id, r.endpoint, r.model, r.provider, r.upstream_model,
   coalesce(r.attempts, '[]'::jsonb), r.stream, r.prompt_tokens, r.completion_tokens, r.cached_prompt_tokens,
-  r.cache_write_tokens, r.cost_nano_usd, r.pricing_id, r.latency_ms, r.status, r.outcome, r.error_code, r.cache_status
+  r.cache_write_tokens, r.cost_nano_usd, r.pricing_id, r.latency_ms, r.status, r.outcome, r.error_code, r.cache_status,
+  r.variant
 FROM jsonb_to_recordset($1::jsonb) AS ${BATCH_SHAPE}
 ON CONFLICT (request_id) DO UPDATE SET ${UPDATED_COLUMNS.map((c) => `${c} = EXCLUDED.${c}`).join(', ')}, written_at = now()
 WHERE u.state_rank < EXCLUDED.state_rank
@@ -34,7 +35,7 @@ RETURNING u.request_id`;
 const SELECT_COLUMNS = `request_id, state, (extract(epoch FROM started_at) * 1000)::float8 AS started_at_ms,
   (extract(epoch FROM ended_at) * 1000)::float8 AS ended_at_ms, org, team, app, user_id, feature, key_id, endpoint,
   model, provider, upstream_model, attempts, stream, prompt_tokens, completion_tokens, cached_prompt_tokens,
-  cache_write_tokens, cost_nano_usd, pricing_id, latency_ms, status, outcome, error_code, cache_status`;
+  cache_write_tokens, cost_nano_usd, pricing_id, latency_ms, status, outcome, error_code, cache_status, variant`;
 
 interface RecordRow {
   request_id: string;
@@ -65,6 +66,7 @@ interface RecordRow {
   outcome: string;
   error_code: string | null;
   cache_status: CacheStatus | null;
+  variant: string | null;
 }
 
 function toBatchRow(record: UsageRecord): Record<string, unknown> {
@@ -78,7 +80,7 @@ function toBatchRow(record: UsageRecord): Record<string, unknown> {
     // A string, since JSON numbers lose precision above 2^53 (jsonb_to_recordset parses it as bigint).
     cost_nano_usd: record.costNanoUsd === null ? null : record.costNanoUsd.toString(),
     pricing_id: record.pricingId, latency_ms: record.latencyMs, status: record.status, outcome: record.outcome,
-    error_code: record.errorCode, cache_status: record.cacheStatus,
+    error_code: record.errorCode, cache_status: record.cacheStatus, variant: record.variant,
   };
 }
 
@@ -92,7 +94,7 @@ function fromRow(row: RecordRow): UsageRecord {
     cachedPromptTokens: Number(row.cached_prompt_tokens), cacheWriteTokens: Number(row.cache_write_tokens),
     costNanoUsd: row.cost_nano_usd === null ? null : BigInt(row.cost_nano_usd), pricingId: row.pricing_id,
     latencyMs: row.latency_ms, status: row.status, outcome: row.outcome, errorCode: row.error_code,
-    cacheStatus: row.cache_status,
+    cacheStatus: row.cache_status, variant: row.variant ?? null,
   };
 }
 
@@ -156,7 +158,10 @@ export class PostgresSink implements LedgerSink {
     const result = await this.#pool.query<Record<string, string | null>>(
       `SELECT ${columns.join(', ')}, count(*)::text AS requests, coalesce(sum(prompt_tokens), 0)::text AS prompt_tokens,
          coalesce(sum(completion_tokens), 0)::text AS completion_tokens,
-         coalesce(sum(cached_prompt_tokens), 0)::text AS cached_prompt_tokens, coalesce(sum(cost_nano_usd), 0)::text AS cost
+         coalesce(sum(cached_prompt_tokens), 0)::text AS cached_prompt_tokens, coalesce(sum(cost_nano_usd), 0)::text AS cost,
+         count(*) FILTER (WHERE status >= 400)::text AS errors, coalesce(sum(latency_ms), 0)::text AS latency_sum,
+         count(latency_ms)::text AS latency_count, coalesce(sum(feedback_score), 0)::text AS feedback_sum,
+         count(feedback_score)::text AS feedback_count
        FROM usage_records
        WHERE started_at >= to_timestamp($1 / 1000.0) AND started_at < to_timestamp($2 / 1000.0)
        GROUP BY ${columns.join(', ')}
@@ -170,7 +175,20 @@ export class PostgresSink implements LedgerSink {
       completionTokens: Number(row.completion_tokens),
       cachedPromptTokens: Number(row.cached_prompt_tokens),
       costNanoUsd: BigInt(row.cost ?? '0'),
+      errors: Number(row.errors),
+      latencyMsSum: Number(row.latency_sum),
+      latencyCount: Number(row.latency_count),
+      feedbackSum: Number(row.feedback_sum),
+      feedbackCount: Number(row.feedback_count),
     }));
+  }
+
+  async feedback(requestId: string, tenant: { org: string; team: string; app: string }, score: number): Promise<boolean> {
+    const result = await this.#pool.query(
+      'UPDATE usage_records SET feedback_score = $1 WHERE request_id = $2 AND org = $3 AND team = $4 AND app = $5',
+      [score, requestId, tenant.org, tenant.team, tenant.app],
+    );
+    return (result.rowCount ?? 0) > 0;
   }
 
   async get(requestId: string): Promise<UsageRecord | null> {

@@ -8,6 +8,7 @@ export const GROUP_COLUMNS = {
   user: ['org', 'user'],
   feature: ['org', 'feature'],
   model: ['model'],
+  variant: ['model', 'variant'],
   provider: ['provider'],
 } as const satisfies Record<string, readonly string[]>;
 
@@ -16,7 +17,7 @@ export type GroupColumn = (typeof GROUP_COLUMNS)[GroupBy][number];
 
 /** Record field → table column (the same in both dialects; `user` is reserved in PostgreSQL). */
 export const SQL_COLUMN: Record<GroupColumn, string> = {
-  org: 'org', team: 'team', app: 'app', user: 'user_id', feature: 'feature', model: 'model', provider: 'provider',
+  org: 'org', team: 'team', app: 'app', user: 'user_id', feature: 'feature', model: 'model', provider: 'provider', variant: 'variant',
 };
 
 export function isGroupBy(value: string): value is GroupBy {
@@ -40,6 +41,14 @@ export interface UsageGroup {
   cachedPromptTokens: number;
   /** Exact sum of the priced records. */
   costNanoUsd: bigint;
+  /** Requests the client got an error for (status 400 and above). */
+  errors: number;
+  /** Sum and count of the feedback scores sent (POST /v1/feedback). */
+  feedbackSum: number;
+  feedbackCount: number;
+  /** Sum and count of the latencies recorded (for means that combine across groups). */
+  latencyMsSum: number;
+  latencyCount: number;
 }
 
 /**
@@ -55,6 +64,11 @@ export interface LedgerSink {
   /** Closes pending rows that started before `startedBefore` (epoch ms) as orphaned; returns them. */
   closeOrphans(startedBefore: number, now: number): Promise<UsageRecord[]>;
   aggregate(query: UsageQuery): Promise<UsageGroup[]>;
+  /**
+   * Records a feedback score for a request of this tenant (org, team and app must match: a key rates only its own
+   * app's answers); false when there is no such record (yet).
+   */
+  feedback(requestId: string, tenant: { org: string; team: string; app: string }, score: number): Promise<boolean>;
   /** One record by request id (admin look-ups, tests). */
   get(requestId: string): Promise<UsageRecord | null>;
   close(): Promise<void>;

@@ -9,7 +9,7 @@ const COLUMNS = [
   'request_id', 'state', 'state_rank', 'started_at_ms', 'ended_at_ms', 'org', 'team', 'app', 'user_id', 'feature',
   'key_id', 'endpoint', 'model', 'provider', 'upstream_model', 'attempts', 'stream', 'prompt_tokens',
   'completion_tokens', 'cached_prompt_tokens', 'cache_write_tokens', 'cost_nano_usd', 'pricing_id', 'latency_ms',
-  'status', 'outcome', 'error_code', 'cache_status', 'written_at_ms',
+  'status', 'outcome', 'error_code', 'cache_status', 'written_at_ms', 'variant',
 ];
 
 const UPSERT_SQL = `INSERT INTO usage_records (${COLUMNS.join(', ')}) VALUES (${COLUMNS.map(() => '?').join(', ')})
@@ -27,7 +27,7 @@ function toParams(record: UsageRecord, now: number): SqlValue[] {
     record.provider, record.upstreamModel, JSON.stringify(record.attempts), record.stream ? 1 : 0,
     record.promptTokens, record.completionTokens, record.cachedPromptTokens, record.cacheWriteTokens,
     record.costNanoUsd, record.pricingId, record.latencyMs, record.status, record.outcome, record.errorCode,
-    record.cacheStatus, now,
+    record.cacheStatus, now, record.variant,
   ];
 }
 
@@ -41,7 +41,7 @@ function fromRow(row: Row): UsageRecord {
     requestId: String(row.request_id), state: row.state as RecordState, startedAt: num(row.started_at_ms as SqlValue),
     endedAt: numOrNull(row.ended_at_ms as SqlValue), org: String(row.org), team: String(row.team), app: String(row.app),
     user: strOrNull(row.user_id as SqlValue), feature: strOrNull(row.feature as SqlValue), keyId: String(row.key_id),
-    endpoint: strOrNull(row.endpoint as SqlValue), model: strOrNull(row.model as SqlValue),
+    endpoint: strOrNull(row.endpoint as SqlValue), model: strOrNull(row.model as SqlValue), variant: strOrNull((row.variant ?? null) as SqlValue),
     provider: strOrNull(row.provider as SqlValue), upstreamModel: strOrNull(row.upstream_model as SqlValue),
     attempts: JSON.parse(String(row.attempts)) as UsageRecord['attempts'], stream: num(row.stream as SqlValue) === 1,
     promptTokens: num(row.prompt_tokens as SqlValue), completionTokens: num(row.completion_tokens as SqlValue),
@@ -109,13 +109,21 @@ export class SqliteLedger {
     return this.transaction(() => statement.all(STATE_RANK.orphaned, now, now, startedBefore).map((row) => fromRow(row as Row)));
   }
 
+  feedback(requestId: string, tenant: { org: string; team: string; app: string }, score: number): boolean {
+    const result = this.#db.prepare('UPDATE usage_records SET feedback_score = ? WHERE request_id = ? AND org = ? AND team = ? AND app = ?')
+      .run(score, requestId, tenant.org, tenant.team, tenant.app);
+    return Number(result.changes) > 0;
+  }
+
   aggregate(query: UsageQuery): UsageGroup[] {
     const fields = GROUP_COLUMNS[query.groupBy];
     const columns = fields.map((field) => SQL_COLUMN[field]);
     const statement = this.#db.prepare(
       `SELECT ${columns.join(', ')}, count(*) AS requests, total(prompt_tokens) AS prompt_tokens,
          total(completion_tokens) AS completion_tokens, total(cached_prompt_tokens) AS cached_prompt_tokens,
-         coalesce(sum(cost_nano_usd), 0) AS cost
+         coalesce(sum(cost_nano_usd), 0) AS cost, count(CASE WHEN status >= 400 THEN 1 END) AS errors,
+         total(latency_ms) AS latency_sum, count(latency_ms) AS latency_count,
+         total(feedback_score) AS feedback_sum, count(feedback_score) AS feedback_count
        FROM usage_records WHERE started_at_ms >= ? AND started_at_ms < ?
        GROUP BY ${columns.join(', ')} ORDER BY ${columns.join(', ')}`,
     );
@@ -129,6 +137,11 @@ export class SqliteLedger {
         completionTokens: num(row.completion_tokens as SqlValue),
         cachedPromptTokens: num(row.cached_prompt_tokens as SqlValue),
         costNanoUsd: BigInt(row.cost as bigint),
+        errors: num(row.errors as SqlValue),
+        latencyMsSum: num(row.latency_sum as SqlValue),
+        latencyCount: num(row.latency_count as SqlValue),
+        feedbackSum: num(row.feedback_sum as SqlValue),
+        feedbackCount: num(row.feedback_count as SqlValue),
       };
     });
   }

@@ -72,6 +72,10 @@ export class SqliteSink implements LedgerSink {
     return this.#call('aggregate', query);
   }
 
+  feedback(requestId: string, tenant: { org: string; team: string; app: string }, score: number): Promise<boolean> {
+    return this.#call('feedback', requestId, tenant, score);
+  }
+
   get(requestId: string): Promise<UsageRecord | null> {
     return this.#call('get', requestId);
   }

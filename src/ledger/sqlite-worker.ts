@@ -7,7 +7,7 @@ import { SqliteLedger } from './sqlite-ledger.ts';
  */
 export interface WorkerRequest {
   id: number;
-  method: 'open' | 'write' | 'closeOrphans' | 'aggregate' | 'get' | 'close';
+  method: 'open' | 'write' | 'closeOrphans' | 'aggregate' | 'feedback' | 'get' | 'close';
   args: unknown[];
 }
 
@@ -28,6 +28,8 @@ function call(request: WorkerRequest): unknown {
       return ledger.closeOrphans(...(request.args as Parameters<SqliteLedger['closeOrphans']>));
     case 'aggregate':
       return ledger.aggregate(...(request.args as Parameters<SqliteLedger['aggregate']>));
+    case 'feedback':
+      return ledger.feedback(...(request.args as Parameters<SqliteLedger['feedback']>));
     case 'get':
       return ledger.get(...(request.args as Parameters<SqliteLedger['get']>));
     case 'close':

@@ -39,6 +39,8 @@ export interface UsageRecord {
   endpoint: string | null;
   /** The public model name the client asked for. */
   model: string | null;
+  /** The A/B variant the request was assigned to (models with `variants`), else null. */
+  variant: string | null;
   /** The provider and model that answered (the last attempt's). */
   provider: string | null;
   upstreamModel: string | null;
@@ -77,6 +79,7 @@ function baseRecord(ctx: RequestContext, state: RecordState): UsageRecord | null
     // A /v1/responses request runs as chat; the ledger names the API the client called.
     endpoint: ctx.dialect === 'responses' ? 'responses' : ctx.endpoint,
     model: ctx.model,
+    variant: ctx.variant,
     provider: null,
     upstreamModel: null,
     attempts: [],
@@ -131,7 +134,8 @@ export function encodeRecord(record: UsageRecord): string {
 export function decodeRecord(text: string): UsageRecord {
   const parsed = JSON.parse(text) as Omit<UsageRecord, 'costNanoUsd'> & { costNanoUsd: string | null };
   if (typeof parsed.requestId !== 'string' || !(parsed.state in STATE_RANK)) throw new Error('not a usage record');
-  return { ...parsed, costNanoUsd: parsed.costNanoUsd === null ? null : BigInt(parsed.costNanoUsd) };
+  // Entries queued before the variant existed have none.
+  return { ...parsed, variant: parsed.variant ?? null, costNanoUsd: parsed.costNanoUsd === null ? null : BigInt(parsed.costNanoUsd) };
 }
 
 /**

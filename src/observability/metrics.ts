@@ -6,6 +6,8 @@ export class GatewayMetrics {
   readonly requests: Counter<'team' | 'model' | 'provider' | 'status'>;
   readonly latency: Histogram<'team' | 'model' | 'provider' | 'status'>;
   readonly tokens: Counter<'team' | 'model' | 'provider' | 'kind'>;
+  readonly variantRequests: Counter<'model' | 'variant' | 'status'>;
+  readonly attempts: Counter<'model' | 'provider' | 'status'>;
   readonly outputFindings: Counter<'type' | 'action'>;
   readonly cacheVerifications: Counter<'outcome'>;
   readonly timeToFirstChunk: Histogram<'provider' | 'model'>;
@@ -14,7 +16,6 @@ export class GatewayMetrics {
   readonly cacheRequests: Counter<'status'>;
   readonly cacheSavedUsd: Counter<'team'>;
   readonly policyDecisions: Counter<'outcome'>;
-  readonly upstreamAttempts: Counter<'provider' | 'result'>;
   readonly fallbacks: Counter<'model'>;
   readonly guardrailLatency: Histogram<'guardrail' | 'direction'>;
   readonly guardrailVerdicts: Counter<'guardrail' | 'direction' | 'verdict'>;
@@ -32,6 +33,18 @@ export class GatewayMetrics {
       help: 'Time from request headers to the end of the response, as seen by Tollgate.',
       labelNames: ['team', 'model', 'provider', 'status'],
       buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120],
+      registers: [this.registry],
+    });
+    this.variantRequests = new Counter({
+      name: 'tollgate_variant_requests_total',
+      help: 'Requests to A/B-tested models, by model (the alias asked for), assigned variant and HTTP status.',
+      labelNames: ['model', 'variant', 'status'],
+      registers: [this.registry],
+    });
+    this.attempts = new Counter({
+      name: 'tollgate_provider_attempts_total',
+      help: 'Provider attempts (retries and fallbacks each add one), by model asked for, provider and attempt status (none: unknown or no answer).',
+      labelNames: ['model', 'provider', 'status'],
       registers: [this.registry],
     });
     this.tokens = new Counter({
@@ -84,12 +97,6 @@ export class GatewayMetrics {
       name: 'tollgate_policy_decisions_total',
       help: 'Policy decisions: allow or deny (the audit log holds each decision with its reasons).',
       labelNames: ['outcome'],
-      registers: [this.registry],
-    });
-    this.upstreamAttempts = new Counter({
-      name: 'tollgate_upstream_attempts_total',
-      help: 'Attempts at providers (retries and fallbacks included), by provider and result (2xx, 4xx, 429, 5xx, no_answer).',
-      labelNames: ['provider', 'result'],
       registers: [this.registry],
     });
     this.fallbacks = new Counter({

@@ -22,7 +22,7 @@ export interface Tenant {
   keyId: string;
 }
 
-export type Endpoint = 'chat' | 'embeddings' | 'models' | 'model' | 'stored-response';
+export type Endpoint = 'chat' | 'embeddings' | 'models' | 'model' | 'stored-response' | 'feedback';
 
 export interface Usage {
   /** All input tokens, cached ones included (OpenAI's prompt_tokens). */
@@ -70,6 +70,10 @@ export interface RouteCandidate {
   region: string | null;
   /** The model name this provider knows. */
   model: string;
+  /** What the target declares it can do (capability routing); null: not declared, so not constrained. */
+  capabilities?: ReadonlySet<string> | null;
+  /** Its context window in tokens; null: not declared. */
+  contextWindow?: number | null;
 }
 
 /**
@@ -124,14 +128,20 @@ export interface RequestContext {
   responses: ResponsesState | null;
   tenant: Tenant | null;
   body: Record<string, unknown> | null;
+  /** Length of the client's request body as received (0 before the body phase). */
+  bodyBytes: number;
   /** The model the client asked for (public name). */
   model: string | null;
+  /** The A/B variant the request was assigned to, when its model is an A/B test (routing.alias is its model). */
+  variant: string | null;
   /** The provider that answered (the last attempt's), once known. */
   provider: string | null;
   /** The model name the answering provider was asked for. */
   upstreamModel: string | null;
   routing: RoutingConstraints;
   attempts: Attempt[];
+  /** How many attempts Envoy made (retries and fallbacks included), once the response started; null before. */
+  attemptCount: number | null;
   stream: boolean;
   upstream: UpstreamEdits;
   /**

@@ -6,7 +6,7 @@ import { renderOpenAIError, toGatewayError } from '../errors/render.ts';
 import { UpstreamEdits, type RequestContext } from './context.ts';
 import { REQUEST_ID_HEADER } from '../envoy/response-headers.ts';
 import { checkJsonLimits, DEFAULT_JSON_LIMITS, type JsonLimits } from './json-limits.ts';
-import { ANSWERING_MODEL_ATTRIBUTE, ANSWERING_PROVIDER_ATTRIBUTE } from '../extproc/attributes.ts';
+import { ANSWERING_MODEL_ATTRIBUTE, ANSWERING_PROVIDER_ATTRIBUTE, ATTEMPT_COUNT_ATTRIBUTE } from '../extproc/attributes.ts';
 import type { Attributes, HeaderEdits, PhaseEvent, PhaseReply, Phase, StreamHandler, VerifiedJwt } from './phases.ts';
 import type { DirectAnswer, Stage, StageResult } from './stage.ts';
 import type { RoundTrip } from '../store/round-trip.ts';
@@ -131,6 +131,9 @@ class RequestPipeline implements StreamHandler {
       upstreamModel: null,
       routing: { alias: null, candidates: [], excludedProviders: new Set(), allowedRegions: null, reasons: [] },
       attempts: [],
+      attemptCount: null,
+      variant: null,
+      bodyBytes: 0,
       stream: false,
       upstream: new UpstreamEdits(),
       responseHeaders: new Map(),
@@ -159,6 +162,7 @@ class RequestPipeline implements StreamHandler {
     const ctx = this.requireCtx();
     // An immediate answer to the headers already ended the request; Envoy had sent the body anyway.
     if (ctx.outcome !== 'pending') return { kind: 'deferred' };
+    ctx.bodyBytes = raw.length;
     if (!this.options.eagerRequestBody) {
       ctx.body = decodeJsonBody(raw, this.options.jsonLimits?.() ?? DEFAULT_JSON_LIMITS);
       return this.finishRequest('request_body');
@@ -238,6 +242,8 @@ class RequestPipeline implements StreamHandler {
   /** Which provider answered: Envoy names the endpoint of the final attempt (a chain may have fallen back). */
   private noteAnsweringProvider(attributes: Attributes | undefined): void {
     const ctx = this.requireCtx();
+    const count = Number(attributes?.[ATTEMPT_COUNT_ATTRIBUTE]);
+    if (count > 0) ctx.attemptCount = count;
     const provider = attributes?.[ANSWERING_PROVIDER_ATTRIBUTE];
     if (typeof provider === 'string' && provider) {
       ctx.provider = provider;

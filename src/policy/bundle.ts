@@ -33,6 +33,7 @@ const PROBE_INPUT: PolicyInput = {
   stream: false,
   tenant: { org: 'probe', team: 'probe', app: 'probe', user: null, feature: null },
   model: 'probe-model',
+  variant: null,
   candidates: [{ provider: 'probe-provider', vendor: 'openai', region: 'eu', model: 'probe-model' }],
   tokens: { prompt_estimate: 10, max_tokens: null },
   pii: { total: 1, types: { email: 1 } },

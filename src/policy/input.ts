@@ -9,6 +9,8 @@ export interface PolicyInput {
   stream: boolean;
   tenant: { org: string; team: string; app: string; user: string | null; feature: string | null };
   model: string;
+  /** The A/B variant assigned (its name and the model it routes to) when `model` is an A/B test, else null. */
+  variant: { name: string; model: string } | null;
   candidates: RouteCandidate[];
   tokens: { prompt_estimate: number; max_tokens: number | null };
   pii: PiiFindings;
@@ -62,7 +64,9 @@ export function buildPolicyInput(ctx: RequestContext, pii: PiiFindings, nowMs: n
     endpoint: ctx.endpoint,
     stream: ctx.stream,
     tenant: { org: tenant.org, team: tenant.team, app: tenant.app, user: tenant.user, feature: tenant.feature },
-    model: ctx.routing.alias ?? ctx.model,
+    // For an A/B test, the alias asked for (allow-lists name what clients ask for); the variant's model below.
+    model: ctx.variant ? ctx.model : (ctx.routing.alias ?? ctx.model),
+    variant: ctx.variant ? { name: ctx.variant, model: ctx.routing.alias ?? ctx.model } : null,
     candidates: ctx.routing.candidates.map(({ provider, vendor, region, model }) => ({ provider, vendor, region, model })),
     tokens: { prompt_estimate: estimatePromptTokens(body), max_tokens: requestedMaxTokens(body) },
     pii,

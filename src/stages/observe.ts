@@ -3,9 +3,6 @@ import type { RequestContext } from '../pipeline/context.ts';
 import type { Stage } from '../pipeline/stage.ts';
 import type { GatewayMetrics } from '../observability/metrics.ts';
 
-const resultOf = (status: number | null) =>
-  status === null ? 'no_answer' : status === 429 ? '429' : status >= 500 ? '5xx' : status >= 400 ? '4xx' : '2xx';
-
 /** Stream pace, cache, policy and upstream attempts: each metric only where the request has that part. */
 function observeDetails(metrics: GatewayMetrics, ctx: RequestContext, labels: { team: string; model: string; provider: string }): void {
   const { firstChunkAt, lastChunkAt, chunks } = ctx.response;
@@ -25,7 +22,6 @@ function observeDetails(metrics: GatewayMetrics, ctx: RequestContext, labels: { 
   const saved = ctx.cost?.savedNanoUsd;
   if (saved && saved > 0n) metrics.cacheSavedUsd.inc({ team: labels.team }, Number(saved) / 1e9);
   if (ctx.policy) metrics.policyDecisions.inc({ outcome: ctx.policy.allow ? 'allow' : 'deny' });
-  for (const attempt of ctx.attempts) metrics.upstreamAttempts.inc({ provider: attempt.provider, result: resultOf(attempt.status) });
   if (ctx.attempts.length > 1 && ctx.attempts[0]?.provider !== ctx.provider && ctx.provider) metrics.fallbacks.inc({ model: labels.model });
 }
 
@@ -46,6 +42,10 @@ export function observeStage(deps: { metrics: GatewayMetrics; logger: Logger }):
         status: String(status),
       };
       deps.metrics.requests.inc(labels);
+      if (ctx.variant) deps.metrics.variantRequests.inc({ model: labels.model, variant: ctx.variant, status: labels.status });
+      for (const attempt of ctx.attempts) {
+        deps.metrics.attempts.inc({ model: labels.model, provider: attempt.provider, status: attempt.status === null ? 'none' : String(attempt.status) });
+      }
       deps.metrics.latency.observe(labels, latencyMs / 1000);
       observeDetails(deps.metrics, ctx, labels);
       if (ctx.usage) {
@@ -67,7 +67,9 @@ export function observeStage(deps: { metrics: GatewayMetrics; logger: Logger }):
           user: ctx.tenant?.user ?? undefined,
           feature: ctx.tenant?.feature ?? undefined,
           model: ctx.model,
+          variant: ctx.variant ?? undefined,
           provider: ctx.provider,
+          attempts: ctx.attempts.length > 1 ? ctx.attempts.length : undefined,
           stream: ctx.stream,
           status,
           outcome: ctx.outcome,

@@ -85,3 +85,15 @@ export const embeddingsSchema = {
   },
 } as const;
 
+
+/** POST /v1/feedback: a score for one answer, by the request id Tollgate returned (x-tollgate-request-id). */
+export const feedbackSchema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['request_id', 'score'],
+  properties: {
+    request_id: { type: 'string', minLength: 1, maxLength: 200 },
+    /** -1 (bad) … 1 (good); thumbs up/down are 1 and -1. */
+    score: { type: 'number', minimum: -1, maximum: 1 },
+  },
+} as const;

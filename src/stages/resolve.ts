@@ -2,6 +2,7 @@ import type { ConfigHolder } from '../config/config-holder.ts';
 import { errors } from '../errors/errors.ts';
 import type { RequestContext } from '../pipeline/context.ts';
 import type { Stage, StageResult } from '../pipeline/stage.ts';
+import { chooseVariant, variantKey } from '../routing/variants.ts';
 
 /**
  * Resolves the requested model (or alias) into the providers that may serve it, in fallback order, after the
@@ -26,10 +27,19 @@ export function resolveStage(deps: { config: ConfigHolder }): Stage {
           respond: errors.badRequest(`The model \`${model}\` does not support the ${ctx.endpoint} endpoint.`, 'model', 'model_not_supported'),
         };
       }
-      ctx.routing.alias = model;
-      ctx.routing.candidates = catalog.candidates(model);
-      if (ctx.routing.candidates.length === 0) return { respond: errors.modelNotFound(model) };
       const excluded = catalog.config.orgs[tenant.org]?.teams[tenant.team]?.exclude_providers ?? [];
+      let routed = model;
+      if (access.model.variants) {
+        // An A/B test: the caller's variant (sticky by hash), among those the team may use at all.
+        const usable = (name: string) => catalog.candidates(name).some((c) => !excluded.includes(c.provider));
+        const variant = chooseVariant(model, variantKey(access.model, tenant), access.model.variants, (v) => usable(v.model));
+        if (!variant) return { respond: errors.noAllowedProvider(model, [`team ${tenant.team} may use none of the variants`]) };
+        ctx.variant = variant.name;
+        routed = variant.model;
+      }
+      ctx.routing.alias = routed;
+      ctx.routing.candidates = catalog.candidates(routed);
+      if (ctx.routing.candidates.length === 0) return { respond: errors.modelNotFound(model) };
       for (const provider of excluded) {
         if (!ctx.routing.candidates.some((c) => c.provider === provider)) continue;
         ctx.routing.excludedProviders.add(provider);

@@ -1,5 +1,7 @@
 import type { ConfigHolder } from '../config/config-holder.ts';
 import { chainClusterName, maskOf } from '../envoy/chains.ts';
+import { AFFINITY_HEADER } from '../envoy/names.ts';
+import { singleProviderRouteKey } from '../envoy/retries.ts';
 import { ROUTE_HEADER } from '../envoy/render-envoy-config.ts';
 import { errors } from '../errors/errors.ts';
 import type { RequestContext, RouteCandidate, RoutingConstraints } from '../pipeline/context.ts';
@@ -91,7 +93,7 @@ export function routeStage(deps: RouteStageDeps): Stage {
     ctx.provider = provider.name;
     ctx.upstreamModel = chosen.model;
     ctx.responseHeaders.set('x-tollgate-model', chosen.model);
-    ctx.upstream.setHeader(ROUTE_HEADER, provider.name);
+    ctx.upstream.setHeader(ROUTE_HEADER, singleProviderRouteKey(deps.config.catalog().config, ctx.routing.alias ?? ctx.model, provider.name));
   }
 
   return {
@@ -120,6 +122,10 @@ export function routeStage(deps: RouteStageDeps): Stage {
           ctx.upstream.bodyChanged = true;
         }
         ctx.upstream.removeHeader('authorization');
+        // Sticky by user: Envoy hashes this header to keep the user on one target while it is healthy.
+        if (model.load_balancing?.sticky === 'user' && ctx.tenant.user) {
+          ctx.upstream.setHeader(AFFINITY_HEADER, `${ctx.tenant.org}/${ctx.tenant.user}`);
+        }
         ctx.upstream.setHeader(ROUTE_HEADER, chainClusterName(ctx.routing.alias ?? ctx.model, maskOf(model, new Set(allowed.map((c) => c.provider)))));
       }
       // Compressed SSE could not be read chunk by chunk; the provider must answer in plain bytes.
@@ -163,7 +169,13 @@ export function routeStage(deps: RouteStageDeps): Stage {
         ctx.attempts = deps.attempts.take(ctx.requestId);
       } else if (ctx.provider && ctx.upstreamModel && ctx.response.status !== null && !ctx.error && ctx.cacheStatus !== 'hit') {
         // (A cache hit names the provider that once answered; it made no attempt now.)
-        ctx.attempts = [{ provider: ctx.provider, model: ctx.upstreamModel, status: ctx.response.status }];
+        // One provider: Envoy's same-provider retries are not seen by Tollgate one by one (no upstream filter on
+        // this path, to keep it cheap); Envoy tells how many attempts it made, and each is recorded. Only the
+        // answering attempt's status is known; earlier ones are recorded with status null.
+        const earlier = Math.max(0, (ctx.attemptCount ?? 1) - 1);
+        ctx.attempts = [];
+        for (let i = 0; i < earlier; i++) ctx.attempts.push({ provider: ctx.provider, model: ctx.upstreamModel, status: null });
+        ctx.attempts.push({ provider: ctx.provider, model: ctx.upstreamModel, status: ctx.response.status });
       }
     },
   };

@@ -2,7 +2,7 @@ import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import { errors } from '../errors/errors.ts';
 import type { Endpoint, RequestContext } from '../pipeline/context.ts';
 import type { Stage, StageResult } from '../pipeline/stage.ts';
-import { chatCompletionSchema, embeddingsSchema } from './request-schemas.ts';
+import { chatCompletionSchema, embeddingsSchema, feedbackSchema } from './request-schemas.ts';
 import { responsesToChat } from '../responses/request.ts';
 import { ownerOf, type ResponseStore } from '../responses/response-store.ts';
 import { GatewayError } from '../errors/gateway-error.ts';
@@ -11,6 +11,7 @@ const ENDPOINTS: Record<string, Endpoint> = {
   'POST /v1/chat/completions': 'chat',
   'POST /v1/embeddings': 'embeddings',
   'GET /v1/models': 'models',
+  'POST /v1/feedback': 'feedback',
 };
 
 const MODEL_PREFIX = '/v1/models/';
@@ -61,6 +62,7 @@ export function validateStage(deps: ValidateStageDeps = {}): Stage {
   const validators: Partial<Record<Endpoint, ValidateFunction>> = {
     chat: ajv.compile(chatCompletionSchema),
     embeddings: ajv.compile(embeddingsSchema),
+    feedback: ajv.compile(feedbackSchema),
   };
   return {
     name: 'validate',
@@ -131,6 +133,8 @@ function checkBody(ctx: RequestContext, validate: ValidateFunction): StageResult
     const first = validate.errors?.[0];
     return { respond: errors.badRequest(first ? describe(first) : 'Invalid request body.', first ? paramName(first) : null) };
   }
+  // Feedback carries no model or stream: the schema is all it needs.
+  if (ctx.endpoint === 'feedback') return;
   if (body.stream_options != null && body.stream !== true) {
     return {
       respond: errors.badRequest("The 'stream_options' parameter is only allowed when 'stream' is enabled.", 'stream_options'),

@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import type { ConfigHolder } from '../config/config-holder.ts';
 import { renderOpenAIError, toGatewayError } from '../errors/render.ts';
 import { errors } from '../errors/errors.ts';
-import { ANSWERING_MODEL_ATTRIBUTE, ANSWERING_PROVIDER_ATTRIBUTE } from '../extproc/attributes.ts';
+import { ANSWERING_MODEL_ATTRIBUTE, ANSWERING_PROVIDER_ATTRIBUTE, FALLBACK_EVERY_ATTRIBUTE } from '../extproc/attributes.ts';
 import type { Attempt } from '../pipeline/context.ts';
 import type { Attributes, PhaseEvent, PhaseReply, StreamHandler } from '../pipeline/phases.ts';
 import { decodeJsonBody } from '../pipeline/runner.ts';
@@ -36,6 +36,8 @@ class AttemptHandler implements StreamHandler {
   private requestId = '';
   private provider = '';
   private model = '';
+  /** The chain moves to its next priority after every this many attempts; 0 in the chain's last priority. */
+  private fallbackEvery = 0;
   private attempt: Attempt | null = null;
   /** Set on a 429/503 from a provider whose retry hint is in the body: reads it from the (buffered) body. */
   private readHint: ((body: Buffer) => number | null) | null = null;
@@ -70,10 +72,17 @@ class AttemptHandler implements StreamHandler {
    * The attempt's status; on a 429/503 from a provider that gives its retry hint only in the body (Gemini), the body
    * is asked for whole (BUFFERED), so the hint can still become a header before the response leaves this filter.
    * Also the only message of the retry-hint filter on such a provider's own cluster (no request phase there).
+   * Notes the attempt's status, and drops a Retry-After before a chain's fallback (below).
    */
   private onResponseHeaders(headers: Map<string, string>, attributes: Attributes | undefined): PhaseReply {
     const status = Number(headers.get(':status') ?? 0) || null;
     if (this.attempt) this.attempt.status = status;
+    // A provider's Retry-After makes Envoy wait before the next attempt, which is right for a retry on the same
+    // provider but not for the move to the next provider of the chain: on the last attempt before Envoy moves on
+    // (every 1 + retries attempts, as previous_priorities' update_frequency), the header goes.
+    if (this.fallbackEvery > 0 && headers.has('retry-after') && this.deps.attempts.count(this.requestId) % this.fallbackEvery === 0) {
+      return { kind: 'continue', phase: 'response_headers', headers: { set: [], remove: ['retry-after'] } };
+    }
     const providerName = this.provider || String(attributes?.[ANSWERING_PROVIDER_ATTRIBUTE] ?? '');
     const type = this.deps.config.catalog().provider(providerName)?.config.type;
     const read = type ? providerAdapter(type).retryAfterFromBody : undefined;
@@ -97,6 +106,7 @@ class AttemptHandler implements StreamHandler {
     this.requestId = headers.get('x-request-id') ?? '';
     this.provider = String(attributes?.[ANSWERING_PROVIDER_ATTRIBUTE] ?? '');
     this.model = String(attributes?.[ANSWERING_MODEL_ATTRIBUTE] ?? '');
+    this.fallbackEvery = Number(attributes?.[FALLBACK_EVERY_ATTRIBUTE] ?? 0) || 0;
     if (!this.provider || !this.model) throw new Error('upstream attempt without endpoint metadata');
     this.attempt = this.deps.attempts.begin(this.requestId, this.provider, this.model);
     return { kind: 'continue', phase: 'request_headers' };

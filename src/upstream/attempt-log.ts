@@ -26,6 +26,11 @@ export class AttemptLog {
     return attempt;
   }
 
+  /** How many attempts the request made so far. */
+  count(requestId: string): number {
+    return this.entries.get(requestId)?.attempts.length ?? 0;
+  }
+
   /** The request's attempts in order, forgotten afterwards. */
   take(requestId: string): Attempt[] {
     const entry = this.entries.get(requestId);

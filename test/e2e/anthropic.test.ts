@@ -18,6 +18,8 @@ describe('Anthropic through Envoy with the OpenAI SDK', () => {
     anthropic = await startFakeAnthropic({ apiKey: ANTHROPIC_KEY });
     process.env.TEST_ANTHROPIC_KEY = ANTHROPIC_KEY;
     const config = testConfig();
+    // Fallback without same-provider retries (those are tested in retries.test.ts).
+    config.routing = { retries: { max: 0 } };
     config.providers = {
       openai: { type: 'openai', base_url: PLACEHOLDER_URL, api_key_env: 'TEST_OPENAI_KEY' },
       anthropic: { type: 'anthropic', base_url: `${anthropic.url}/v1`, api_key_env: 'TEST_ANTHROPIC_KEY', default_max_tokens: 512 },

@@ -19,7 +19,8 @@ describe('fallback chains through Envoy', () => {
     backup = await startFakeOpenAI({ apiKey: PROVIDER_KEY });
     const config = testConfig();
     config.envoy = { upstream_timeout_ms: PER_TRY_TIMEOUT_MS };
-    config.routing = { outlier: { consecutive_failures: 3, interval_ms: 500, base_ejection_ms: EJECTION_MS } };
+    // Fallback without same-provider retries (those are tested in retries.test.ts).
+    config.routing = { retries: { max: 0 }, outlier: { consecutive_failures: 3, interval_ms: 500, base_ejection_ms: EJECTION_MS } };
     // Nothing listens on these ports: providers that are down.
     const [deadA, deadB] = [await freePort(), await freePort()];
     config.providers = {

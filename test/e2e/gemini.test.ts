@@ -21,6 +21,8 @@ describe('Gemini through Envoy with the OpenAI SDK', () => {
     process.env.TEST_GEMINI_KEY = GEMINI_KEY;
     process.env.TEST_ANTHROPIC_KEY = ANTHROPIC_KEY;
     const config = testConfig();
+    // Fallback without same-provider retries (those are tested in retries.test.ts).
+    config.routing = { retries: { max: 0 } };
     config.providers = {
       openai: { type: 'openai', base_url: PLACEHOLDER_URL, api_key_env: 'TEST_OPENAI_KEY' },
       gemini: { type: 'gemini', base_url: gemini.url, api_key_env: 'TEST_GEMINI_KEY' },

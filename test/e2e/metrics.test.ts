@@ -17,7 +17,7 @@ describe('metrics that answer questions', () => {
     return line ? Number(line.slice(series.length + 1)) : null;
   };
 
-  it('reports stream pace, cache outcomes and savings, and upstream attempts, with bounded labels', async () => {
+  it('reports stream pace, cache outcomes and savings, and provider attempts, with bounded labels', async () => {
     const stream = await h.client().chat.completions.create(
       { model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'one two three four five six' }], stream: true },
       { headers: { 'x-fake-chunk-delay-ms': '30' } },
@@ -40,7 +40,7 @@ describe('metrics that answer questions', () => {
     expect(value(text, 'tollgate_cache_requests_total{status="miss"}')).toBe(1);
     // One per request the provider really received: the cache hit made none.
     expect(h.fake.requests.filter((r) => r.path.endsWith('/chat/completions'))).toHaveLength(2);
-    expect(value(text, 'tollgate_upstream_attempts_total{provider="openai",result="2xx"}')).toBe(2);
+    expect(value(text, 'tollgate_provider_attempts_total{model="gpt-4o-mini",provider="openai",status="200"}')).toBe(2);
     // Cardinality stays bounded: no request ids, keys or users in any label.
     expect(text).not.toMatch(/request_id=|user=|key=/);
     expect(text).not.toContain(h.key);

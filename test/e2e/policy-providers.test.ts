@@ -50,6 +50,8 @@ describe('policy decides which provider APIs may serve', () => {
     h = await startHarness({
       config: {
         logging: { level: 'silent' },
+        // Fallback without same-provider retries (those are tested in retries.test.ts).
+        routing: { retries: { max: 0 } },
         providers: {
           anthropic: { type: 'anthropic', base_url: `${anthropic.url}/v1`, api_key_env: 'TEST_ANTHROPIC_KEY', region: 'us' },
           openai: { type: 'openai', base_url: PLACEHOLDER_URL, api_key_env: 'TEST_OPENAI_KEY', region: 'us' },

@@ -9,6 +9,8 @@ describe('headers between the gateway and providers', () => {
     (config.providers as Record<string, unknown>).second = { type: 'openai', base_url: 'http://placeholder/v1', api_key_env: 'TEST_OPENAI_KEY' };
     (config.models as Record<string, unknown>).chained = { targets: [{ provider: 'second', model: 'gpt-4o-mini' }, { provider: 'openai', model: 'gpt-4o' }] };
     config.requests = { forward_headers: ['accept', 'user-agent', 'openai-organization', 'x-fake-fault'] };
+    // Fallback without same-provider retries (those are tested in retries.test.ts).
+    config.routing = { retries: { max: 0 } };
     config.quotas = { limits: { team: { '*': { rpm: 60, tpm: 100_000 } } } };
     h = await startHarness({ config });
   });

@@ -60,7 +60,7 @@ describe('rendered Envoy config', () => {
       request_header_mode: 'SEND', request_body_mode: 'STREAMED', response_header_mode: 'SKIP', response_body_mode: 'STREAMED',
     });
     expect(extproc.send_body_without_waiting_for_header_response).toBe(true);
-    expect(extproc.response_attributes).toEqual(['response.code', ANSWERING_PROVIDER_ATTRIBUTE, ANSWERING_MODEL_ATTRIBUTE]);
+    expect(extproc.response_attributes).toEqual(['response.code', ANSWERING_PROVIDER_ATTRIBUTE, ANSWERING_MODEL_ATTRIBUTE, 'upstream.request_attempt_count']);
     expect(extproc.message_timeout).toBe('2.000s');
   });
 

@@ -18,6 +18,7 @@ export function usageRecord(overrides: Partial<UsageRecord> = {}): UsageRecord {
     keyId: 'key-1',
     endpoint: 'chat',
     model: 'gpt-4o-mini',
+    variant: null,
     provider: 'openai',
     upstreamModel: 'gpt-4o-mini',
     attempts: [{ provider: 'openai', model: 'gpt-4o-mini', status: 200 }],

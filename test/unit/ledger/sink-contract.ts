@@ -63,8 +63,8 @@ export function sinkContract(name: string, fresh: () => Promise<LedgerSink>): vo
       const period = { from: Date.UTC(2026, 1, 1), to: Date.UTC(2026, 2, 1) };
       const teams = await sink.aggregate({ groupBy: 'team', ...period });
       expect(teams).toEqual([
-        { key: { org: 'acme', team: 'platform' }, requests: 1, promptTokens: 7, completionTokens: 5, cachedPromptTokens: 0, costNanoUsd: 0n },
-        { key: { org: 'acme', team: 'research' }, requests: 2, promptTokens: 20, completionTokens: 10, cachedPromptTokens: 0, costNanoUsd: big + 3n },
+        { key: { org: 'acme', team: 'platform' }, requests: 1, promptTokens: 7, completionTokens: 5, cachedPromptTokens: 0, costNanoUsd: 0n, errors: 0, latencyMsSum: 12.5, latencyCount: 1, feedbackSum: 0, feedbackCount: 0 },
+        { key: { org: 'acme', team: 'research' }, requests: 2, promptTokens: 20, completionTokens: 10, cachedPromptTokens: 0, costNanoUsd: big + 3n, errors: 0, latencyMsSum: 25, latencyCount: 2, feedbackSum: 0, feedbackCount: 0 },
       ]);
       const features = await sink.aggregate({ groupBy: 'feature', ...period });
       expect(new Map(features.map((g) => [g.key.feature, g.costNanoUsd]))).toEqual(new Map([[null, 0n], ['search', big + 3n]]));
@@ -74,6 +74,34 @@ export function sinkContract(name: string, fresh: () => Promise<LedgerSink>): vo
       expect(new Map(models.map((g) => [g.key.model, g.requests]))).toEqual(new Map([['gpt-4o', 1], ['gpt-4o-mini', 2]]));
       const apps = await sink.aggregate({ groupBy: 'app', ...period });
       expect(apps.map((g) => g.key)).toContainEqual({ org: 'acme', team: 'research', app: 'notebook' });
+    });
+
+    it('counts errors and latency per A/B variant (the results view), pending rows without a latency', async () => {
+      const sink = await fresh();
+      const at = Date.UTC(2026, 3, 1);
+      await sink.write([
+        usageRecord({ startedAt: at, model: 'assistant', variant: 'control', latencyMs: 10 }),
+        usageRecord({ startedAt: at, model: 'assistant', variant: 'control', latencyMs: 30, status: 503, outcome: 'completed' }),
+        usageRecord({ startedAt: at, model: 'assistant', variant: 'cheaper', latencyMs: 5 }),
+        usageRecord({ startedAt: at, model: 'assistant', variant: 'cheaper', state: 'pending', latencyMs: null, status: null }),
+      ]);
+      const rated = usageRecord({ startedAt: at, model: 'assistant', variant: 'cheaper', latencyMs: 7 });
+      await sink.write([rated]);
+      const tenant = { org: rated.org, team: rated.team, app: rated.app };
+      // Feedback: only the app's own requests, the last score wins.
+      expect(await sink.feedback(rated.requestId, { ...tenant, app: 'other-app' }, 1)).toBe(false);
+      expect(await sink.feedback('no-such-request', tenant, 1)).toBe(false);
+      expect(await sink.feedback(rated.requestId, tenant, -1)).toBe(true);
+      expect(await sink.feedback(rated.requestId, tenant, 0.5)).toBe(true);
+      const groups = await sink.aggregate({ groupBy: 'variant', from: at, to: at + 1 });
+      expect(groups.map(({ key, requests, errors, latencyMsSum, latencyCount, feedbackSum, feedbackCount }) =>
+        ({ key, requests, errors, latencyMsSum, latencyCount, feedbackSum, feedbackCount }))).toEqual([
+        { key: { model: 'assistant', variant: 'cheaper' }, requests: 3, errors: 0, latencyMsSum: 12, latencyCount: 2, feedbackSum: 0.5, feedbackCount: 1 },
+        { key: { model: 'assistant', variant: 'control' }, requests: 2, errors: 1, latencyMsSum: 40, latencyCount: 2, feedbackSum: 0, feedbackCount: 0 },
+      ]);
+      // A final entry that arrives after the feedback keeps it.
+      await sink.write([{ ...rated, state: 'final', latencyMs: 8 }]);
+      expect((await sink.aggregate({ groupBy: 'variant', from: at, to: at + 1 }))[0]?.feedbackCount).toBe(1);
     });
 
     it('runs its migrations once: migrating again is a no-op', async () => {

@@ -25,6 +25,7 @@ function input(team: string, overrides: Partial<PolicyInput> = {}): PolicyInput 
     stream: false,
     tenant: { org: 'acme', team, app: 'assistant', user: 'u-1', feature: null },
     model: 'gpt-4o',
+    variant: null,
     candidates: [anthropicUs, openaiUs, azureEu],
     tokens: { prompt_estimate: 200, max_tokens: null },
     pii: { total: 0, types: {} },

@@ -49,6 +49,7 @@ describe('policy schemas', () => {
       stream: true,
       tenant: { org: 'acme', team: 'hr', app: 'assistant', user: null, feature: 'onboarding' },
       model: 'gpt-4o',
+      variant: null,
       candidates: [
         { provider: 'azure-eu', vendor: 'azure', region: 'eu', model: 'gpt-4o' },
         { provider: 'anthropic', vendor: 'anthropic', region: null, model: 'claude-sonnet-4-5' },

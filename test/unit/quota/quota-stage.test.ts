@@ -33,7 +33,7 @@ function setup(quotas: Record<string, unknown>) {
     log: logger, endpoint: 'chat', tenant: { org: 'acme', team: 'platform', app: 'playground', user: null, feature: null, keyId: 'k1' },
     body, model: 'gpt-4o-mini', provider: null, upstreamModel: null,
     routing: { alias: 'gpt-4o-mini', candidates: [{ provider: 'openai', vendor: 'openai', region: null, model: 'gpt-4o-mini' }], excludedProviders: new Set(), allowedRegions: null, reasons: [] },
-    attempts: [], stream: false, upstream: new UpstreamEdits(), responseHeaders: new Map(),
+    attempts: [], attemptCount: null, variant: null, bodyBytes: 0, stream: false, upstream: new UpstreamEdits(), responseHeaders: new Map(),
     response: { status: null, streaming: false, bytes: 0 }, usage: null, cachePolicy: 'default', cacheStatus: null, cacheSavedUsage: null,
     cost: null, error: null, outcome: 'pending',
   }) as Partial<RequestContext> as RequestContext;
