@@ -81,6 +81,8 @@ describe('Responses API through Envoy with the OpenAI SDK', () => {
     config.quotas = { default_max_tokens: 64, limits: { team: { 'acme/small': { tpm: 40 } } } };
     config.requests = { forward_headers: [...DEFAULT_FORWARD_HEADERS, ...FAKE_CONTROL_HEADERS, 'x-fake-stream-error-after'] };
     config.ledger = { sink: { type: 'sqlite', path: join(dir, 'ledger.sqlite') }, flush_interval_ms: 20 };
+    // Fallback and error tests see each provider's answer once (same-provider retries: test/e2e/retries.test.ts).
+    config.routing = { retries: { max: 0 } };
     h = await startHarness({ config });
   }, 60_000);
   afterAll(async () => {
