@@ -3,12 +3,13 @@
  * of well-known fields; fields they do not name pass through untouched (new OpenAI parameters keep working, and
  * the provider remains the judge of what it supports).
  */
-const positiveInt = { type: 'integer', minimum: 1 } as const;
+/** Counts and sizes: positive, and exact in JSON numbers (a larger one would be rounded before anyone checks it). */
+const positiveInt = { type: 'integer', minimum: 1, maximum: Number.MAX_SAFE_INTEGER } as const;
 /** Optional fields OpenAI also accepts as null. */
 const orNull = (type: string) => ({ type: [type, 'null'] }) as const;
 
 const content = {
-  anyOf: [{ type: 'string' }, { type: 'array', items: { type: 'object', required: ['type'] } }, { type: 'null' }],
+  anyOf: [{ type: 'string' }, { type: 'array', minItems: 1, items: { type: 'object', required: ['type'] } }, { type: 'null' }],
 } as const;
 
 const message = {
@@ -24,8 +25,13 @@ const message = {
     function_call: orNull('object'),
   },
   allOf: [
-    { if: { properties: { role: { const: 'tool' } } }, then: { required: ['tool_call_id', 'content'] } },
-    { if: { properties: { role: { enum: ['system', 'developer', 'user'] } } }, then: { required: ['content'] } },
+    // Content is required (and not null) but for an assistant turn that calls tools or a function.
+    { if: { properties: { role: { const: 'tool' } } }, then: { required: ['tool_call_id', 'content'], properties: { content: { type: ['string', 'array'] } } } },
+    { if: { properties: { role: { enum: ['system', 'developer', 'user'] } } }, then: { required: ['content'], properties: { content: { type: ['string', 'array'] } } } },
+    {
+      if: { properties: { role: { const: 'assistant' } }, not: { anyOf: [{ required: ['tool_calls'] }, { required: ['function_call'] }] } },
+      then: { required: ['content'] },
+    },
     // Fields only an assistant message (or a tool result) may carry.
     { if: { properties: { role: { not: { const: 'assistant' } } } }, then: { not: { anyOf: [{ required: ['refusal'] }, { required: ['function_call'] }, { required: ['tool_calls'] }] } } },
     { if: { properties: { role: { not: { const: 'tool' } } } }, then: { not: { required: ['tool_call_id'] } } },
@@ -65,7 +71,14 @@ export const chatCompletionSchema = {
     tools: { type: 'array', minItems: 1, items: { type: 'object', required: ['type'] } },
     tool_choice: { anyOf: [{ enum: ['none', 'auto', 'required'] }, { type: 'object', required: ['type'] }] },
     response_format: { type: 'object', required: ['type'] },
+    // Parameters of the embeddings endpoint: a provider rejects them on chat, so the gateway does first.
+    dimensions: false,
+    encoding_format: false,
+    input: false,
   },
+  // OpenAI: top_logprobs only with logprobs on.
+  if: { required: ['top_logprobs'], properties: { top_logprobs: { type: 'integer' } } },
+  then: { required: ['logprobs'], properties: { logprobs: { const: true } } },
 } as const;
 
 export const embeddingsSchema = {

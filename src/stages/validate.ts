@@ -46,6 +46,10 @@ function describe(error: ErrorObject): string {
       return `Invalid type for '${param}': expected ${String(error.params.type).replace(',', ' or ')}.`;
     case 'enum':
       return `Invalid value for '${param}': must be one of ${(error.params.allowedValues as unknown[]).join(', ')}.`;
+    case 'false schema':
+      return `Unrecognized request argument supplied: ${param}`;
+    case 'const':
+      return `Invalid value for '${param}': must be ${JSON.stringify(error.params.allowedValue)} here.`;
     case 'minItems':
       return `Invalid '${param}': empty array. Expected an array with minimum length ${String(error.params.limit)}.`;
     default:

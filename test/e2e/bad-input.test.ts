@@ -61,6 +61,13 @@ describe('bad input through Envoy', () => {
     ['temperature out of range', JSON.stringify({ model: 'gpt-4o-mini', temperature: 7, messages: [{ role: 'user', content: 'hi' }] }), 'invalid_request', 'temperature'],
     ['stream_options without stream', JSON.stringify({ model: 'gpt-4o-mini', stream_options: { include_usage: true }, messages: [{ role: 'user', content: 'hi' }] }), 'invalid_request', 'stream_options'],
     ['an empty body', '', 'missing_body', null],
+    // Found by the fuzz benchmark: each reached the strict provider before.
+    ['an embeddings parameter on chat', JSON.stringify({ model: 'gpt-4o-mini', dimensions: 5, messages: [{ role: 'user', content: 'hi' }] }), 'invalid_request', 'dimensions'],
+    ['max_tokens past exact JSON integers', '{"model":"gpt-4o-mini","max_tokens":90071992547409910,"messages":[{"role":"user","content":"hi"}]}', 'invalid_request', 'max_tokens'],
+    ['an empty content array', JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: [] }] }), 'invalid_request', 'messages[0].content'],
+    ['a user message with null content', JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: null }] }), 'invalid_request', 'messages[0].content'],
+    ['an assistant turn with neither content nor tool calls', JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hi' }, { role: 'assistant' }, { role: 'user', content: 'and?' }] }), 'invalid_request', 'messages[1].content'],
+    ['top_logprobs without logprobs', JSON.stringify({ model: 'gpt-4o-mini', top_logprobs: 3, messages: [{ role: 'user', content: 'hi' }] }), 'invalid_request', 'logprobs'],
   ])('rejects %s with 400', async (_name, body, code, param) => {
     const result = await post('/chat/completions', body);
     expect(result.status).toBe(400);
