@@ -21,7 +21,7 @@ import os from 'node:os';
 import { join, resolve } from 'node:path';
 import { startBenchRun } from './lib/bench-run.ts';
 import { runLoadgen } from './lib/loadgen.ts';
-import { cpuSecondsOf, processTrees, rssOfMb } from './lib/process-tree.ts';
+import { cpuSecondsOf, processTrees, rssOfMb, syscallsOf } from './lib/process-tree.ts';
 import { ProcessGroup, startFakeProvider } from './lib/processes.ts';
 import { readFileSync } from 'node:fs';
 import { commandLine, machineInfo, versions } from './lib/run-info.ts';
@@ -71,6 +71,8 @@ interface Sample {
   tree: string; rate: number; rep: number;
   p50_ms: number; p99_ms: number; errors: number; answered: number;
   cpu_ms_per_request: Record<string, number>;
+  /** Read and write system calls per answered request, per program (deterministic where CPU time is not). */
+  syscalls_per_request: Record<string, { reads: number; writes: number }>;
   rss_mb: Record<string, number>;
 }
 
@@ -84,21 +86,31 @@ async function measure(tree: Tree, contender: Contender, fakePid: number, rate: 
   let before: Record<string, number> = {};
   let after: Record<string, number> = {};
   let rss: Record<string, number> = {};
+  let ioBefore: Record<string, { reads: number; writes: number }> = {};
+  let ioAfter: Record<string, { reads: number; writes: number }> = {};
   const out = await runLoadgen({
     url: `${contender.origin}/v1/chat/completions`, mode: 'open', rate, durationMs: SECONDS * 1000, warmupMs: WARMUP_SECONDS * 1000,
     headers: contender.headers, body: BODY, unique: true, tag: `${tree.label}${rate}r${rep}`,
-    onReady: () => { before = Object.fromEntries(Object.entries(expanded).map(([name, pids]) => [name, cpuSecondsOf(pids)])); },
+    onReady: () => {
+      before = Object.fromEntries(Object.entries(expanded).map(([name, pids]) => [name, cpuSecondsOf(pids)]));
+      ioBefore = Object.fromEntries(Object.entries(expanded).map(([name, pids]) => [name, syscallsOf(pids)]));
+    },
     onDone: () => {
       after = Object.fromEntries(Object.entries(expanded).map(([name, pids]) => [name, cpuSecondsOf(pids)]));
+      ioAfter = Object.fromEntries(Object.entries(expanded).map(([name, pids]) => [name, syscallsOf(pids)]));
       rss = Object.fromEntries(Object.entries(expanded).map(([name, pids]) => [name, Math.round(rssOfMb(pids))]));
     },
   });
   const answered = Math.max(1, out.ok);
   const cpu = Object.fromEntries(Object.keys(expanded).map((name) => [name, round3(((after[name] ?? 0) - (before[name] ?? 0)) * 1000 / answered)]));
   cpu.generator = round3(out.cpu_ms_per_request);
+  const syscalls = Object.fromEntries(Object.keys(expanded).map((name) => [name, {
+    reads: round3(((ioAfter[name]?.reads ?? 0) - (ioBefore[name]?.reads ?? 0)) / answered),
+    writes: round3(((ioAfter[name]?.writes ?? 0) - (ioBefore[name]?.writes ?? 0)) / answered),
+  }]));
   return {
     tree: tree.label, rate, rep, p50_ms: round3(out.latency_ms.p50 ?? Number.NaN), p99_ms: round3(out.latency_ms.p99 ?? Number.NaN),
-    errors: out.errors, answered: out.ok, cpu_ms_per_request: cpu, rss_mb: rss,
+    errors: out.errors, answered: out.ok, cpu_ms_per_request: cpu, syscalls_per_request: syscalls, rss_mb: rss,
   };
 }
 
@@ -161,6 +173,10 @@ async function main(): Promise<void> {
         rate,
         cpu_ms_per_request: cpu,
         tollgate_ratio_after_to_before: round3((cpu.tollgate?.after ?? Number.NaN) / (cpu.tollgate?.before ?? Number.NaN)),
+        syscalls_per_request: Object.fromEntries(names.filter((name) => name !== 'generator').map((name) => [name, {
+          before: { reads: med('before', (s) => s.syscalls_per_request[name]?.reads ?? Number.NaN), writes: med('before', (s) => s.syscalls_per_request[name]?.writes ?? Number.NaN) },
+          after: { reads: med('after', (s) => s.syscalls_per_request[name]?.reads ?? Number.NaN), writes: med('after', (s) => s.syscalls_per_request[name]?.writes ?? Number.NaN) },
+        }])),
         p50_ms: { before: med('before', (s) => s.p50_ms), after: med('after', (s) => s.p50_ms) },
         p99_ms: { before: med('before', (s) => s.p99_ms), after: med('after', (s) => s.p99_ms) },
         rss_tollgate_mb: { before: med('before', (s) => s.rss_mb.tollgate ?? Number.NaN), after: med('after', (s) => s.rss_mb.tollgate ?? Number.NaN) },
