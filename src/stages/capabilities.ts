@@ -2,6 +2,20 @@ import { errors } from '../errors/errors.ts';
 import type { RequestContext } from '../pipeline/context.ts';
 import type { Stage, StageResult } from '../pipeline/stage.ts';
 import { CAPABILITY_PARAM, contextNeeded, requiredCapabilities, type Capability } from '../routing/capabilities.ts';
+import { maxDimensions } from '../routing/embedding-dimensions.ts';
+
+/** Embeddings `dimensions` over what every candidate model accepts: the provider's own 400, without the call. */
+function checkDimensions(ctx: RequestContext): StageResult {
+  const asked = ctx.body?.dimensions;
+  if (typeof asked !== 'number') return;
+  const most = maxDimensions(ctx.routing.candidates.map((candidate) => candidate.model));
+  if (most === null || asked <= most) return;
+  return {
+    respond: most === 0
+      ? errors.badRequest('This model does not support specifying dimensions.', 'dimensions')
+      : errors.badRequest(`Invalid 'dimensions': integer above maximum value. Expected a value <= ${most}, but got ${asked} instead.`, 'dimensions'),
+  };
+}
 
 /**
  * Capability routing: a chat request that needs tools, images, a JSON schema, reasoning or a long context goes only
@@ -15,6 +29,7 @@ export function capabilitiesStage(): Stage {
   return {
     name: 'capabilities',
     onRequest(ctx: RequestContext): StageResult {
+      if (ctx.endpoint === 'embeddings') return checkDimensions(ctx);
       if (ctx.endpoint !== 'chat' || !ctx.body || !ctx.model) return;
       const candidates = ctx.routing.candidates;
       let declared = false;

@@ -109,6 +109,16 @@ describe('bad input through Envoy', () => {
     expect(result.json.error.param).toBe('input');
   });
 
+  it('answers embeddings dimensions over the model\'s own maximum with the provider\'s 400, without the call', async () => {
+    const result = await post('/embeddings', JSON.stringify({ model: 'text-embedding-3-small', input: 'hi', dimensions: 5000 }));
+    expect(result.status).toBe(400);
+    expect(result.json.error.param).toBe('dimensions');
+    expect(result.json.error.message).toContain('<= 1536');
+    expect(h.fake.requestCount).toBe(0);
+    const fits = await post('/embeddings', JSON.stringify({ model: 'text-embedding-3-small', input: 'hi', dimensions: 256 }));
+    expect(fits.status).toBe(200);
+  });
+
   it('answers an unknown model with 404 and a chat model on embeddings with 400', async () => {
     const unknown = await post('/chat/completions', JSON.stringify({ model: 'gpt-9', messages: [{ role: 'user', content: 'hi' }] }));
     expect(unknown.status).toBe(404);
