@@ -101,7 +101,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
     const injected5xx = records.filter((r) => r.kind === 'fault' && r.status >= 500).length;
     const other5xx = records.filter((r) => r.kind !== 'fault' && r.status >= 500);
     const nonFaultBad = records.filter((r) => r.kind !== 'fault' && !(r.outcome === 'ok' || r.outcome === 'aborted'));
-    const sampleOf = (r: RequestRecord) => ({ index: r.index, kind: r.kind, status: r.status, outcome: r.outcome, due_s: round(r.dueMs / 1000, 1), id: r.requestId });
+    const sampleOf = (r: RequestRecord) => ({ index: r.index, kind: r.kind, status: r.status, outcome: r.outcome, due_s: round(r.dueMs / 1000, 1), id: r.requestId, body: r.errorBody });
 
     // ── memory after the warm-up
     const window = Math.max(10, options.seconds / 10);
@@ -192,7 +192,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
 async function main(): Promise<void> {
   const seconds = Number(process.env.SOAK_SECONDS ?? 600);
   const rps = Number(process.env.SOAK_RPS ?? 200);
-  const result = await runSoak({ seconds, rps });
+  const result = await runSoak({ seconds, rps, ...(process.env.SOAK_DIR ? { dir: process.env.SOAK_DIR } : {}) });
   const out = {
     ...result,
     machine: machineInfo(),

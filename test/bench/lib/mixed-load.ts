@@ -41,6 +41,8 @@ export interface RequestRecord {
   status: number;
   requestId: string | null;
   cache: string | null;
+  /** The start of a non-200 answer's body. */
+  errorBody?: string;
   /** ok | aborted (by us, on purpose) | http-error | transport: <message> | stream-error (an error event or a cut) */
   outcome: string;
 }
@@ -177,6 +179,7 @@ export function runMixedLoad(options: MixedLoadOptions): MixedLoadRun {
       } catch (error) {
         if (record.outcome !== 'aborted') record.outcome = `stream-error: ${(error as Error).message}`;
       }
+      if (response.statusCode !== 200) record.errorBody = text.slice(0, 240);
       if (record.outcome === 'ok') {
         if (response.statusCode !== 200) record.outcome = 'http-error';
         else if (planned.stream && (!text.includes('data: [DONE]') || text.includes('"error"'))) record.outcome = 'stream-error: no [DONE] or an error event';
