@@ -35,6 +35,11 @@ export interface QuotaPlan {
   thresholds: number[];
   /** The org's marker that its budget counters are in step with the ledger (see rebuild.ts); same hash tag. */
   syncMarker: string;
+  /**
+   * The request's own reservation record (plan.ts reservationKey), same hash tag; set by the stage. With it, a
+   * settlement refunds what the store holds for the request, whatever the caller believes it reserved.
+   */
+  reservationKey?: string;
 }
 
 export interface Reservation {

@@ -13,7 +13,7 @@ import { budgetExceeded, quotaStoreUnavailable, rateLimitExceeded } from '../quo
 import { promptTokens, tokensForVendor } from '../quota/estimate.ts';
 import { rateLimitHeaders } from '../quota/headers.ts';
 import type { QuotaMetrics } from '../quota/metrics.ts';
-import { isEmptyPlan, quotaPlan } from '../quota/plan.ts';
+import { isEmptyPlan, quotaPlan, reservationKey } from '../quota/plan.ts';
 import { allowedCandidates } from './route.ts';
 
 export interface QuotaDeps {
@@ -147,6 +147,7 @@ export function quotaStages(deps: QuotaDeps): { reserve: Stage; settle: Stage } 
       const plan = quotaPlan(config, ctx.tenant, now());
       // No limit or budget for this tenant: nothing to reserve, no tokenizing on the request path.
       if (isEmptyPlan(plan)) return;
+      plan.reservationKey = reservationKey(ctx.tenant.org, ctx.requestId);
       state.plan = plan;
       const reservation = estimate(ctx, completion, o200k());
 
@@ -156,9 +157,11 @@ export function quotaStages(deps: QuotaDeps): { reserve: Stage; settle: Stage } 
       } catch (error) {
         deps.metrics.storeFailures.inc({ phase: 'reserve', mode: config.on_store_failure });
         warn(error, `quota store unavailable: failing ${config.on_store_failure}`);
+        // The reserve may have run in the store all the same (its reply lost to a timeout or a dropped connection):
+        // settling at the end refunds whatever the store's reservation record says it holds, nothing if none.
+        state.settle = true;
         if (config.on_store_failure === 'closed') return { respond: quotaStoreUnavailable() };
         // Admitted without a reservation; settling still counts the spend if the store is back by then.
-        state.settle = true;
         return;
       }
       if (outcome.countersLost) deps.rebuild?.countersLost(ctx.tenant.org);

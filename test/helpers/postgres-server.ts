@@ -77,7 +77,10 @@ async function canQuery(url: string): Promise<boolean> {
  * survive a power cut) on a free port and waits until it answers queries. A process 'exit' hook kills it and
  * removes its directory if the test process ends without calling stop().
  */
-export async function startPostgresServer(): Promise<PostgresServerHandle> {
+export async function startPostgresServer(options: {
+  /** Keep PostgreSQL's crash safety (fsync, synchronous commit): for tests that SIGKILL it and count what survived. */
+  durable?: boolean;
+} = {}): Promise<PostgresServerHandle> {
   const bin = binDir();
   const dataDir = await mkdtemp(join(tmpdir(), 'tollgate-pg-'));
   const ids = await serviceIds();
@@ -91,7 +94,8 @@ export async function startPostgresServer(): Promise<PostgresServerHandle> {
   const spawnOn = (port: number) => {
     const [postgres, args] = asServiceUser(join(bin, 'postgres'), [
       '-D', dataDir, '-p', String(port), '-k', dataDir, '-c', `listen_addresses=${HOST}`,
-      '-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off', '-c', 'max_connections=100',
+      ...(options.durable ? [] : ['-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off']),
+      '-c', 'max_connections=100',
     ]);
     const spawned = spawn(postgres, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     const out = { text: '' };

@@ -7,7 +7,11 @@
 -- KEYS[nb+1..nb+nd]             budgets
 -- KEYS[nb+nd+(j-1)*nt+k]        alert marker of budget j at threshold k
 -- ARGV[1] = nb, ARGV[2] = nd, ARGV[3] = nt, then nt threshold percents, then per bucket: capacity, refill per ms,
--- refund (negative = the request used more than it reserved); then per budget: cap, reserved, actual, ttl ms
+-- refund (negative = the request used more than it reserved); then per budget: cap, reserved, actual, ttl ms;
+-- then, with the request's reservation record as the last key (see reserve.lua), the tokens and nano-USD the caller
+-- believes it reserved: the record (or nothing, when it is absent) replaces that belief, so the refund is what the
+-- store really holds for the request (a reserve whose reply was lost is released; a reservation that never
+-- happened is not refunded), and the record is deleted (a second settlement refunds nothing)
 --
 -- Returns the crossed thresholds as a flat list { budget index, percent, settled nano-USD, ... }.
 local nb, nd, nt = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
@@ -15,12 +19,28 @@ local clock = redis.call('TIME')
 local now = tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000)
 local buckets_at = 3 + nt
 local budgets_at = buckets_at + nb * 3
+local record_at = budgets_at + nd * 4
+-- Corrections of the caller's belief by the reservation record: tokens added to each bucket refund, and the
+-- reserved nano-USD of every budget.
+local token_fix, reserved_nano = 0, nil
+if ARGV[record_at + 1] then
+  local record_key = KEYS[nb + nd + nd * nt + 1]
+  local record = redis.call('GET', record_key)
+  local tokens, nano = 0, 0
+  if record then
+    redis.call('DEL', record_key)
+    local sep = string.find(record, ':', 1, true)
+    tokens, nano = tonumber(string.sub(record, 1, sep - 1)), tonumber(string.sub(record, sep + 1))
+  end
+  token_fix = tokens - tonumber(ARGV[record_at + 1])
+  reserved_nano = nano
+end
 
 local states = {}
 if nb > 0 then states = redis.call('MGET', unpack(KEYS, 1, nb)) end
 for i = 1, nb do
   local a = buckets_at + (i - 1) * 3
-  local capacity, rate, refund = tonumber(ARGV[a + 1]), tonumber(ARGV[a + 2]), tonumber(ARGV[a + 3])
+  local capacity, rate, refund = tonumber(ARGV[a + 1]), tonumber(ARGV[a + 2]), tonumber(ARGV[a + 3]) + token_fix
   if refund ~= 0 then
     local level = capacity
     local state = states[i]
@@ -36,7 +56,7 @@ end
 local crossed = {}
 for j = 1, nd do
   local a = budgets_at + (j - 1) * 4
-  local cap, reserved, actual, ttl = tonumber(ARGV[a + 1]), tonumber(ARGV[a + 2]), tonumber(ARGV[a + 3]), tonumber(ARGV[a + 4])
+  local cap, reserved, actual, ttl = tonumber(ARGV[a + 1]), reserved_nano or tonumber(ARGV[a + 2]), tonumber(ARGV[a + 3]), tonumber(ARGV[a + 4])
   local key = KEYS[nb + j]
   local state = redis.call('HMGET', key, 's', 'u')
   local before = tonumber(state[1] or '0')

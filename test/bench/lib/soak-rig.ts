@@ -73,7 +73,8 @@ export async function startRig(options: RigOptions): Promise<Rig> {
   await mkdir(redisDir, { recursive: true });
   const redis = await restartableRedis(redisPort, options.redisAof ? { args: ['--dir', redisDir, '--appendonly', 'yes', '--appendfsync', 'always'] } : {});
   group.add({ stop: () => redis.stop() });
-  const postgres = await startPostgresServer();
+  // Crash-safe settings: a chaos run SIGKILLs it and counts the records that survived.
+  const postgres = await startPostgresServer({ durable: true });
   group.add({ stop: () => postgres.stop() });
   const ledgerUrl = await postgres.createDatabase('ledger');
 
