@@ -117,7 +117,7 @@ export class RedisQuotaEngine implements QuotaEngine {
     if (plan.reservationKey) {
       // The store's record of the reservation replaces `reserved` (see lua/settle.lua).
       keys.push(plan.reservationKey);
-      args.push(reserved.tokens);
+      args.push(reserved.tokens, reserved.nanoUsd);
     }
     const reply = (await this.#run(this.#settle, keys, args, along, roundTrip)) as number[];
     const crossed: CrossedThreshold[] = [];

@@ -52,6 +52,9 @@ interface QuotaState {
 const METERED = new Set<RequestContext['endpoint']>(['chat', 'embeddings']);
 const NOTHING: Reservation = { tokens: 0, nanoUsd: 0 };
 const WARN_EVERY_MS = 10_000;
+/** When a failed settlement is tried again (about a minute in all), and how many may wait at once. */
+const SETTLE_RETRY_DELAYS_MS = [500, 1000, 2000, 4000, 8000, 15_000, 30_000];
+const MAX_SETTLE_RETRIES = 100_000;
 
 const positiveInt = (value: unknown): number | null =>
   typeof value === 'number' && Number.isInteger(value) && value > 0 ? value : null;
@@ -237,10 +240,42 @@ export function quotaStages(deps: QuotaDeps): { reserve: Stage; settle: Stage } 
         }
       } catch (error) {
         deps.metrics.storeFailures.inc({ phase: 'settle', mode: deps.config.catalog().config.quotas.on_store_failure });
-        warn(error, 'quota store unavailable: a request was not settled');
+        warn(error, 'quota store unavailable: a request was not settled (retrying)');
+        retrySettle(state.plan, state.reserved, actual, 0);
       }
     },
   };
+
+  /**
+   * A settlement the store did not take (Redis down or restarting) is tried again in the background, so that the
+   * reservation is released and the spend counted once the store is back. Safe to repeat with the reservation record
+   * (plan.reservationKey): a settlement that did run deleted it, and a repeat that claims a reservation and finds
+   * no record changes nothing (lua/settle.lua). The ledger's final entry is retried by the ledger itself.
+   */
+  let retrying = 0;
+  function retrySettle(plan: QuotaPlan, reserved: Reservation, actual: Reservation, attempt: number): void {
+    const delay = SETTLE_RETRY_DELAYS_MS[attempt];
+    if (delay === undefined || !plan.reservationKey || retrying >= MAX_SETTLE_RETRIES) {
+      deps.logger.warn({ attempt }, 'quota settlement given up: the reservation stays until its budget period ends');
+      return;
+    }
+    retrying += 1;
+    setTimeout(() => {
+      deps.engine.settle(plan, reserved, actual).then(
+        (crossed) => {
+          retrying -= 1;
+          for (const { budget, percent, settledNanoUsd } of crossed) {
+            const spec = plan.budgets[budget];
+            if (spec) deps.alerts.fire(spec, percent, settledNanoUsd, now());
+          }
+        },
+        () => {
+          retrying -= 1;
+          retrySettle(plan, reserved, actual, attempt + 1);
+        },
+      );
+    }, delay).unref();
+  }
 
   return { reserve, settle };
 }

@@ -92,6 +92,17 @@ const SCENARIOS: Scenario[] = [
 
 const good = (r: RequestRecord) => r.outcome === 'ok';
 
+/** Envoy's counters for the ext_proc cluster (health checks, ejections, connect failures) so far in the run. */
+async function extprocStats(rig: Rig): Promise<Record<string, number>> {
+  const text = await fetch(`${rig.envoy.adminUrl}/stats?filter=${encodeURIComponent('^cluster\\.[^.]*extproc[^.]*\\.(health_check\\.(failure|success|network_failure)|outlier_detection\\.ejections_(enforced_total|active)|upstream_cx_connect_fail|upstream_rq_(5xx|total)|membership_healthy)')}`).then((r) => r.text(), () => '');
+  const out: Record<string, number> = {};
+  for (const line of text.split('\n')) {
+    const [name, value] = line.split(': ');
+    if (name && value) out[name.replace(/^cluster\./, '')] = Number(value);
+  }
+  return out;
+}
+
 async function runScenario(rig: Rig, scenario: Scenario, options: { rps: number; seconds: number; faultAfterSeconds: number; log: (line: string) => void; seed: number }) {
   const before = await ledgerSummary(rig.db, []);
   const run = runMixedLoad({ origin: rig.origin, headers: rig.headers, rps: options.rps, durationMs: options.seconds * 1000, mix: CHAOS_MIX, seed: options.seed, timeoutMs: 30_000 });
@@ -148,7 +159,11 @@ async function runScenario(rig: Rig, scenario: Scenario, options: { rps: number;
       failed_before_fault: failedBefore.length,
       failed_sent_after_fault: failedAfter.length,
       failure_window_s: failed.length ? [round(firstFailed / 1000, 2), round(lastFailed / 1000, 2)] : null,
+      // The first failure of each kind: when it was due (s), how long it took, what the client got.
+      failure_samples: [...new Map(failed.map((r) => [`${r.status} ${r.outcome}`, r] as const).reverse()).values()]
+        .slice(0, 6).map((r) => ({ due_s: round(r.dueMs / 1000, 2), took_ms: round(r.doneMs), kind: r.kind, status: r.status, outcome: r.outcome.slice(0, 120), body: r.errorBody?.slice(0, 200) })),
     },
+    envoy_extproc_cluster: await extprocStats(rig),
     recovery: {
       component_down_ms: round(backMs - faultMs),
       // From the fault until the last failing request was sent: after it, every request succeeded.

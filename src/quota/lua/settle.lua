@@ -11,7 +11,8 @@
 -- then, with the request's reservation record as the last key (see reserve.lua), the tokens and nano-USD the caller
 -- believes it reserved: the record (or nothing, when it is absent) replaces that belief, so the refund is what the
 -- store really holds for the request (a reserve whose reply was lost is released; a reservation that never
--- happened is not refunded), and the record is deleted (a second settlement refunds nothing)
+-- happened is not refunded), and the record is deleted: a settlement that claims a reservation and finds no record
+-- changes nothing, so settling twice (a retry) counts once
 --
 -- Returns the crossed thresholds as a flat list { budget index, percent, settled nano-USD, ... }.
 local nb, nd, nt = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
@@ -27,6 +28,9 @@ if ARGV[record_at + 1] then
   local record_key = KEYS[nb + nd + nd * nt + 1]
   local record = redis.call('GET', record_key)
   local tokens, nano = 0, 0
+  -- The caller claims a reservation the store has no record of: it was settled already (this is a retry whose
+  -- first try did run) or never made; either way there is nothing to do.
+  if not record and (tonumber(ARGV[record_at + 1]) > 0 or tonumber(ARGV[record_at + 2]) > 0) then return {} end
   if record then
     redis.call('DEL', record_key)
     local sep = string.find(record, ':', 1, true)
