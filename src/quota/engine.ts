@@ -89,6 +89,12 @@ export interface QuotaEngine {
   reserve(plan: QuotaPlan, reservation: Reservation, along?: RideAlong[], roundTrip?: RoundTrip | null): Promise<ReserveOutcome>;
   /** `reserved` is what reserve took (zeros when the store failed open at reservation): the difference is refunded. */
   settle(plan: QuotaPlan, reserved: Reservation, actual: Reservation, along?: RideAlong[], roundTrip?: RoundTrip | null): Promise<CrossedThreshold[]>;
+  /**
+   * Releases the reservation of a request that will never settle (its process died: the ledger closed its record
+   * as orphaned), from the store's reservation record (plan.reservationKey); a later settlement of the same request
+   * still counts its spend, once. Engines without reservation records have nothing to release.
+   */
+  releaseOrphan?(plan: QuotaPlan): Promise<void>;
   /** Whether `along` commands are sent (false: the caller sends them itself). */
   readonly sharesRoundTrips: boolean;
 }

@@ -107,7 +107,11 @@ export class RedisQuotaEngine implements QuotaEngine {
     return counters.map((_, j) => ({ before: reply[2 * j] ?? 0, after: reply[2 * j + 1] ?? 0 }));
   }
 
-  async settle(plan: QuotaPlan, reserved: Reservation, actual: Reservation, along: RideAlong[] = [], roundTrip: RoundTrip | null = null): Promise<CrossedThreshold[]> {
+  async releaseOrphan(plan: QuotaPlan): Promise<void> {
+    if (plan.reservationKey) await this.settle(plan, { tokens: 0, nanoUsd: 0 }, { tokens: 0, nanoUsd: 0 }, [], null, true);
+  }
+
+  async settle(plan: QuotaPlan, reserved: Reservation, actual: Reservation, along: RideAlong[] = [], roundTrip: RoundTrip | null = null, orphan = false): Promise<CrossedThreshold[]> {
     // Request buckets keep their count: a request happened whatever it cost.
     const tokenBuckets = plan.buckets.filter((b) => b.kind === 'tokens');
     const args: Arg[] = [tokenBuckets.length, plan.budgets.length, plan.thresholds.length, ...plan.thresholds];
@@ -117,7 +121,7 @@ export class RedisQuotaEngine implements QuotaEngine {
     if (plan.reservationKey) {
       // The store's record of the reservation replaces `reserved` (see lua/settle.lua).
       keys.push(plan.reservationKey);
-      args.push(reserved.tokens, reserved.nanoUsd);
+      args.push(reserved.tokens, reserved.nanoUsd, orphan ? 1 : 0);
     }
     const reply = (await this.#run(this.#settle, keys, args, along, roundTrip)) as number[];
     const crossed: CrossedThreshold[] = [];

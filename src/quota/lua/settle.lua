@@ -23,16 +23,28 @@ local budgets_at = buckets_at + nb * 3
 local record_at = budgets_at + nd * 4
 -- Corrections of the caller's belief by the reservation record: tokens added to each bucket refund, and the
 -- reserved nano-USD of every budget.
+-- With ARGV[record_at + 3] = 1 the call releases an orphan (a request whose process died): the record's reservation
+-- is refunded and the record becomes "released", so that a settlement arriving after all counts the spend only.
 local token_fix, reserved_nano = 0, nil
 if ARGV[record_at + 1] then
   local record_key = KEYS[nb + nd + nd * nt + 1]
   local record = redis.call('GET', record_key)
   local tokens, nano = 0, 0
+  local orphan = ARGV[record_at + 3] == '1'
+  if orphan then
+    if not record or record == 'released' then return {} end
+    redis.call('SET', record_key, 'released', 'KEEPTTL')
+  elseif record == 'released' then
+    redis.call('DEL', record_key)
+    record = nil
   -- The caller claims a reservation the store has no record of: it was settled already (this is a retry whose
   -- first try did run) or never made; either way there is nothing to do.
-  if not record and (tonumber(ARGV[record_at + 1]) > 0 or tonumber(ARGV[record_at + 2]) > 0) then return {} end
-  if record then
+  elseif not record and (tonumber(ARGV[record_at + 1]) > 0 or tonumber(ARGV[record_at + 2]) > 0) then
+    return {}
+  elseif record then
     redis.call('DEL', record_key)
+  end
+  if record then
     local sep = string.find(record, ':', 1, true)
     tokens, nano = tonumber(string.sub(record, 1, sep - 1)), tonumber(string.sub(record, sep + 1))
   end

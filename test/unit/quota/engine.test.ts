@@ -84,4 +84,23 @@ describe('RedisQuotaEngine reservation records (real redis-server)', () => {
     await engine.settle(other, { tokens: 300, nanoUsd: 2000 }, { tokens: 100, nanoUsd: 700 });
     expect(await counters(other)).toMatchObject({ used: 700, settled: 700 });
   });
+
+  it('releases the reservation of an orphan (its process died), and a settlement that still arrives counts its spend once', async () => {
+    const engine = new RedisQuotaEngine(store.client);
+    const tenant = freshTenant();
+    const plan = planFor(tenant, 'req-orphan');
+    expect((await engine.reserve(plan, { tokens: 400, nanoUsd: 3000 })).admitted).toBe(true);
+    await engine.releaseOrphan(plan);
+    const released = await counters(plan);
+    expect(released).toMatchObject({ used: 0, settled: 0 });
+    expect(released.tokens).toBeGreaterThanOrEqual(9999);
+    // Released once only.
+    await engine.releaseOrphan(plan);
+    expect(await counters(plan)).toMatchObject({ used: 0, settled: 0 });
+    // The request was alive after all: its settlement counts the spend, refunds nothing more, and counts once.
+    await engine.settle(plan, { tokens: 400, nanoUsd: 3000 }, { tokens: 150, nanoUsd: 900 });
+    expect(await counters(plan)).toMatchObject({ used: 900, settled: 900 });
+    await engine.settle(plan, { tokens: 400, nanoUsd: 3000 }, { tokens: 150, nanoUsd: 900 });
+    expect(await counters(plan)).toMatchObject({ used: 900, settled: 900 });
+  });
 });
