@@ -11,8 +11,8 @@
 -- then, with the request's reservation record as the last key (see reserve.lua), the tokens and nano-USD the caller
 -- believes it reserved: the record (or nothing, when it is absent) replaces that belief, so the refund is what the
 -- store really holds for the request (a reserve whose reply was lost is released; a reservation that never
--- happened is not refunded), and the record is deleted: a settlement that claims a reservation and finds no record
--- changes nothing, so settling twice (a retry) counts once
+-- happened is not refunded), and the record becomes a "settled" tombstone for two minutes: settling twice (a retry)
+-- counts once. With no record at all (the store lost it) the caller's belief is used
 --
 -- Returns the crossed thresholds as a flat list { budget index, percent, settled nano-USD, ... }.
 local nb, nd, nt = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
@@ -32,24 +32,22 @@ if ARGV[record_at + 1] then
   local tokens, nano = 0, 0
   local orphan = ARGV[record_at + 3] == '1'
   if orphan then
-    if not record or record == 'released' then return {} end
+    if not record or record == 'released' or record == 'settled' then return {} end
     redis.call('SET', record_key, 'released', 'KEEPTTL')
-  elseif record == 'released' then
-    redis.call('DEL', record_key)
-    record = nil
-  -- The caller claims a reservation the store has no record of: it was settled already (this is a retry whose
-  -- first try did run) or never made; either way there is nothing to do.
-  elseif not record and (tonumber(ARGV[record_at + 1]) > 0 or tonumber(ARGV[record_at + 2]) > 0) then
-    return {}
-  elseif record then
-    redis.call('DEL', record_key)
+  else
+    -- Settled already: this is a retry whose first try did run.
+    if record == 'settled' then return {} end
+    -- A tombstone for as long as the stage may retry (about a minute), so a retry counts nothing twice.
+    if record then redis.call('SET', record_key, 'settled', 'PX', 120000) end
+    if record == 'released' then record = '0:0' end
   end
+  -- No record at all: the store lost it (a restart without persistence): the caller's belief is all there is.
   if record then
     local sep = string.find(record, ':', 1, true)
     tokens, nano = tonumber(string.sub(record, 1, sep - 1)), tonumber(string.sub(record, sep + 1))
+    token_fix = tokens - tonumber(ARGV[record_at + 1])
+    reserved_nano = nano
   end
-  token_fix = tokens - tonumber(ARGV[record_at + 1])
-  reserved_nano = nano
 end
 
 local states = {}

@@ -65,24 +65,25 @@ describe('RedisQuotaEngine reservation records (real redis-server)', () => {
     const after = await counters(plan);
     expect(after).toMatchObject({ used: 0, settled: 0 });
     expect(after.tokens).toBeGreaterThanOrEqual(9999);
-    expect(await redis.admin.exists(plan.reservationKey as string)).toBe(0);
+    expect(await redis.admin.get(plan.reservationKey as string)).toBe('settled');
   });
 
-  it('refunds nothing for a reservation that never reached the store, and counts a repeated settlement once', async () => {
+  it('counts a repeated settlement once, and settles on the caller\'s belief when the store lost the record', async () => {
     const engine = new RedisQuotaEngine(store.client);
     const tenant = freshTenant();
-    const other = planFor(tenant, 'req-other');
-    expect((await engine.reserve(other, { tokens: 300, nanoUsd: 2000 })).admitted).toBe(true);
-    // A request whose reserve never ran, settled as if it had reserved: the other request's reservation stays.
-    const never = planFor(tenant, 'req-never-reserved');
-    await engine.settle(never, { tokens: 300, nanoUsd: 2000 }, { tokens: 0, nanoUsd: 0 });
-    expect(await counters(other)).toMatchObject({ used: 2000, settled: 0 });
-    // The other request settles with its real cost; a replayed settlement refunds nothing more.
-    await engine.settle(other, { tokens: 300, nanoUsd: 2000 }, { tokens: 100, nanoUsd: 700 });
-    expect(await counters(other)).toMatchObject({ used: 700, settled: 700 });
+    const plan = planFor(tenant, 'req-settled-twice');
+    expect((await engine.reserve(plan, { tokens: 300, nanoUsd: 2000 })).admitted).toBe(true);
+    await engine.settle(plan, { tokens: 300, nanoUsd: 2000 }, { tokens: 100, nanoUsd: 700 });
+    expect(await counters(plan)).toMatchObject({ used: 700, settled: 700 });
     // A retry of the same settlement (its first try did run, its reply was lost) counts nothing twice.
-    await engine.settle(other, { tokens: 300, nanoUsd: 2000 }, { tokens: 100, nanoUsd: 700 });
-    expect(await counters(other)).toMatchObject({ used: 700, settled: 700 });
+    await engine.settle(plan, { tokens: 300, nanoUsd: 2000 }, { tokens: 100, nanoUsd: 700 });
+    expect(await counters(plan)).toMatchObject({ used: 700, settled: 700 });
+    // A Redis restart without persistence lost a request's record: its settlement goes by what the caller reserved.
+    const lost = planFor(tenant, 'req-record-lost');
+    expect((await engine.reserve(lost, { tokens: 300, nanoUsd: 2000 })).admitted).toBe(true);
+    await redis.admin.del(lost.reservationKey as string);
+    await engine.settle(lost, { tokens: 300, nanoUsd: 2000 }, { tokens: 100, nanoUsd: 500 });
+    expect(await counters(lost)).toMatchObject({ used: 1200, settled: 1200 });
   });
 
   it('releases the reservation of an orphan (its process died), and a settlement that still arrives counts its spend once', async () => {
