@@ -146,6 +146,8 @@ export async function startTollgate(options: TollgateOptions): Promise<Tollgate>
   });
   // Token buckets and budgets: Lua on the store's Redis (one call to reserve, one to settle), in process otherwise.
   const quota = await createQuota({ config, store, metrics, logger, env, ledger });
+  // A request whose process died never settles: once the ledger closes its record as orphaned, its reservation goes.
+  ledger?.onOrphaned((records) => quota.releaseOrphans(records));
   const redisClient = store instanceof RedisStore ? store.client : null;
   // End phases of many requests share one pipeline (src/store/round-trip.ts).
   const storeSection = options.config.store;

@@ -55,6 +55,32 @@ function readinessFilter(path: string) {
   };
 }
 
+/**
+ * Several Tollgate processes behind one Envoy: a killed or hung one must stop getting new ext_proc streams at once,
+ * not after its connection times out. The first refused connection ejects it (outlier detection on local-origin
+ * failures), and a TCP health check every 250 ms keeps it out until it listens again, then lets it back in (a
+ * replacement on the same port serves within a check interval). With every process ejected or unhealthy Envoy
+ * still tries them all (panic routing), so this never makes things worse than without it. Measured by
+ * test/bench/chaos.ts.
+ */
+function extprocHealth(endpoints: object[]): object {
+  if (endpoints.length < 2) return {};
+  return {
+    health_checks: [{
+      timeout: '0.25s', interval: '0.25s', unhealthy_threshold: 1, healthy_threshold: 1,
+      no_traffic_interval: '0.25s', tcp_health_check: {},
+    }],
+    outlier_detection: {
+      split_external_local_origin_errors: true,
+      consecutive_local_origin_failure: 1,
+      enforcing_consecutive_local_origin_failure: 100,
+      // gRPC errors of a live process (e.g. a stream Tollgate rejected) are not a reason to eject it.
+      enforcing_consecutive_5xx: 0, enforcing_consecutive_gateway_failure: 0, enforcing_success_rate: 0,
+      interval: '1s', base_ejection_time: '1s', max_ejection_percent: 100,
+    },
+  };
+}
+
 function renderBootstrap(config: TollgateConfig, options: RenderOptions) {
   const eager = eagerRequestBody(config);
   const jwtFilter = renderJwtFilter(config);
@@ -168,6 +194,7 @@ function renderBootstrap(config: TollgateConfig, options: RenderOptions) {
         name: EXTPROC_CLUSTER,
         type: 'STATIC',
         connect_timeout: '1s',
+        ...extprocHealth(extprocEndpoints(config)),
         typed_extension_protocol_options: {
           'envoy.extensions.upstreams.http.v3.HttpProtocolOptions': {
             '@type': 'type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions',

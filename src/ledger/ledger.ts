@@ -31,6 +31,8 @@ export interface Ledger {
   spendByScope(scope: GroupBy, from: number, to: number): Promise<UsageGroup[]>;
   /** Closes orphans now (the reconciler also runs on its own interval). */
   reconcile(): Promise<UsageRecord[]>;
+  /** Hears the records this process's reconciler closed as orphaned (e.g. to release their quota reservations). */
+  onOrphaned(listener: (records: UsageRecord[]) => Promise<void> | void): void;
   stop(): Promise<void>;
 }
 
@@ -89,9 +91,20 @@ export async function startLedger(deps: LedgerDeps): Promise<Ledger | null> {
   const writer = new BatchWriter({
     queue, sink, batchSize: config.batch_size, flushIntervalMs: config.flush_interval_ms, onCommitted: exportRecords, logger,
   });
+  const orphanListeners: Array<(records: UsageRecord[]) => Promise<void> | void> = [];
   const reconciler = new Reconciler({
     sink, orphanTimeoutMs: config.orphan_timeout_ms, intervalMs: config.reconcile_interval_ms, now: deps.now,
-    onClosed: exportRecords, logger,
+    onClosed: async (records) => {
+      await exportRecords?.(records);
+      for (const listener of orphanListeners) {
+        try {
+          await listener(records);
+        } catch (error) {
+          logger.warn({ err: error }, 'an orphaned-records listener failed');
+        }
+      }
+    },
+    logger,
   });
   writer.start();
   reconciler.start();
@@ -115,6 +128,7 @@ export async function startLedger(deps: LedgerDeps): Promise<Ledger | null> {
     aggregate: (query) => sink.aggregate(query),
     spendByScope: (scope, from, to) => sink.aggregate({ groupBy: scope, from, to }),
     reconcile: () => reconciler.runOnce(),
+    onOrphaned: (listener) => void orphanListeners.push(listener),
     stop: () => (stopped ??= stop()),
   };
 }

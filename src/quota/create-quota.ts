@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { ConfigHolder } from '../config/config-holder.ts';
 import type { Ledger } from '../ledger/ledger.ts';
+import type { UsageRecord } from '../ledger/usage-record.ts';
 import type { GatewayMetrics } from '../observability/metrics.ts';
 import type { Stage } from '../pipeline/stage.ts';
 import { DEFAULT_PRICING_PATH, PriceTable } from '../pricing/price-table.ts';
@@ -13,6 +14,7 @@ import { MemoryQuotaEngine } from './memory-engine.ts';
 import { QuotaMetrics } from './metrics.ts';
 import { BudgetRebuild } from './rebuild.ts';
 import { RedisQuotaEngine } from './redis-engine.ts';
+import { isEmptyPlan, quotaPlan, reservationKey } from './plan.ts';
 
 export interface Quota {
   /** Before the route stage. */
@@ -22,6 +24,11 @@ export interface Quota {
   alerts: BudgetAlerts;
   /** Rebuilds budget counters from the ledger (Redis store with a ledger only; POST /admin/v1/quotas/rebuild). */
   rebuild: BudgetRebuild | null;
+  /**
+   * Releases the reservations of requests the ledger closed as orphaned (their process died before settling), from
+   * their reservation records in Redis; the wiring calls it with what the ledger's reconciler closed.
+   */
+  releaseOrphans(records: UsageRecord[]): Promise<void>;
 }
 
 /**
@@ -67,5 +74,17 @@ export async function createQuota(deps: {
   const { reserve, settle } = quotaStages({
     config: deps.config, engine, prices, alerts, metrics, logger: deps.logger, entries: deps.ledger?.entries ?? null, rebuild,
   });
-  return { reserve, settle, alerts, rebuild };
+  const releaseOrphans = async (records: UsageRecord[]): Promise<void> => {
+    if (!engine.releaseOrphan) return;
+    const config = deps.config.catalog().config.quotas;
+    for (const record of records) {
+      if (record.state !== 'orphaned') continue;
+      const tenant = { org: record.org, team: record.team, app: record.app, user: record.user, feature: record.feature, keyId: record.keyId };
+      const plan = quotaPlan(config, tenant, record.startedAt);
+      if (isEmptyPlan(plan)) continue;
+      plan.reservationKey = reservationKey(record.org, record.requestId);
+      await engine.releaseOrphan(plan);
+    }
+  };
+  return { reserve, settle, alerts, rebuild, releaseOrphans };
 }

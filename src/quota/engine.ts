@@ -35,6 +35,11 @@ export interface QuotaPlan {
   thresholds: number[];
   /** The org's marker that its budget counters are in step with the ledger (see rebuild.ts); same hash tag. */
   syncMarker: string;
+  /**
+   * The request's own reservation record (plan.ts reservationKey), same hash tag; set by the stage. With it, a
+   * settlement refunds what the store holds for the request, whatever the caller believes it reserved.
+   */
+  reservationKey?: string;
 }
 
 export interface Reservation {
@@ -84,6 +89,12 @@ export interface QuotaEngine {
   reserve(plan: QuotaPlan, reservation: Reservation, along?: RideAlong[], roundTrip?: RoundTrip | null): Promise<ReserveOutcome>;
   /** `reserved` is what reserve took (zeros when the store failed open at reservation): the difference is refunded. */
   settle(plan: QuotaPlan, reserved: Reservation, actual: Reservation, along?: RideAlong[], roundTrip?: RoundTrip | null): Promise<CrossedThreshold[]>;
+  /**
+   * Releases the reservation of a request that will never settle (its process died: the ledger closed its record
+   * as orphaned), from the store's reservation record (plan.reservationKey); a later settlement of the same request
+   * still counts its spend, once. Engines without reservation records have nothing to release.
+   */
+  releaseOrphan?(plan: QuotaPlan): Promise<void>;
   /** Whether `along` commands are sent (false: the caller sends them itself). */
   readonly sharesRoundTrips: boolean;
 }

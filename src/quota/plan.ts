@@ -50,6 +50,14 @@ const orgTag = (org: string) => `{tg:${org}}`;
 export const budgetKey = (org: string, scope: BudgetScope, scopeId: string, periodLabel: string): string =>
   `${orgTag(org)}:budget:${scope}:${keyPart(scopeId)}:${periodLabel}`;
 
+/**
+ * What one request holds in the store while it runs ("<tokens>:<nano-USD>"), set by the reserve script and taken by
+ * the settle script, which refunds what the store really reserved, not what the replica believes it reserved: a
+ * reserve whose reply was lost (a command timeout while Redis was paused or the event loop stalled, a dropped
+ * connection) is then released exactly, and a settlement for a reservation that never happened refunds nothing.
+ */
+export const reservationKey = (org: string, requestId: string): string => `${orgTag(org)}:reservation:${keyPart(requestId)}`;
+
 /** Present while the org's budget counters are in step with the ledger; no TTL (see rebuild.ts). */
 export const syncMarkerKey = (org: string): string => `${orgTag(org)}:quota:synced`;
 

@@ -19,6 +19,9 @@ function script(name: string): Script {
 
 type Arg = string | number;
 
+/** How long a request's reservation record outlives its reservation at most (far above any request's duration). */
+const RESERVATION_RECORD_TTL_MS = 6 * 3600_000;
+
 /** One budget counter to bring up to the ledger's sum (see lua/rebuild.lua). */
 export interface CounterFromLedger {
   key: string;
@@ -78,6 +81,10 @@ export class RedisQuotaEngine implements QuotaEngine {
     for (const budget of plan.budgets) args.push(budget.capNanoUsd, reservation.nanoUsd, budget.ttlMs);
     args.push(this.#gateBudgets ? 1 : 0);
     const keys = [...plan.buckets.map((b) => b.key), ...plan.budgets.map((b) => b.key), plan.syncMarker];
+    if (plan.reservationKey) {
+      keys.push(plan.reservationKey);
+      args.push(RESERVATION_RECORD_TTL_MS, reservation.tokens, reservation.nanoUsd);
+    }
     const reply = (await this.#run(this.#reserve, keys, args, along, roundTrip)) as number[];
     const [status = 0, index = 0, detail = 0, now = 0, synced = 1] = reply;
     const lost = synced === 0 ? { countersLost: true } : {};
@@ -100,13 +107,22 @@ export class RedisQuotaEngine implements QuotaEngine {
     return counters.map((_, j) => ({ before: reply[2 * j] ?? 0, after: reply[2 * j + 1] ?? 0 }));
   }
 
-  async settle(plan: QuotaPlan, reserved: Reservation, actual: Reservation, along: RideAlong[] = [], roundTrip: RoundTrip | null = null): Promise<CrossedThreshold[]> {
+  async releaseOrphan(plan: QuotaPlan): Promise<void> {
+    if (plan.reservationKey) await this.settle(plan, { tokens: 0, nanoUsd: 0 }, { tokens: 0, nanoUsd: 0 }, [], null, true);
+  }
+
+  async settle(plan: QuotaPlan, reserved: Reservation, actual: Reservation, along: RideAlong[] = [], roundTrip: RoundTrip | null = null, orphan = false): Promise<CrossedThreshold[]> {
     // Request buckets keep their count: a request happened whatever it cost.
     const tokenBuckets = plan.buckets.filter((b) => b.kind === 'tokens');
     const args: Arg[] = [tokenBuckets.length, plan.budgets.length, plan.thresholds.length, ...plan.thresholds];
     for (const bucket of tokenBuckets) args.push(bucket.limit, perMs(bucket.limit), reserved.tokens - actual.tokens);
     for (const budget of plan.budgets) args.push(budget.capNanoUsd, reserved.nanoUsd, actual.nanoUsd, budget.ttlMs);
     const keys = [...tokenBuckets.map((b) => b.key), ...plan.budgets.map((b) => b.key), ...plan.budgets.flatMap((b) => b.alertKeys)];
+    if (plan.reservationKey) {
+      // The store's record of the reservation replaces `reserved` (see lua/settle.lua).
+      keys.push(plan.reservationKey);
+      args.push(reserved.tokens, reserved.nanoUsd, orphan ? 1 : 0);
+    }
     const reply = (await this.#run(this.#settle, keys, args, along, roundTrip)) as number[];
     const crossed: CrossedThreshold[] = [];
     for (let i = 0; i + 2 < reply.length; i += 3) {

@@ -13,7 +13,7 @@ import { budgetExceeded, quotaStoreUnavailable, rateLimitExceeded } from '../quo
 import { promptTokens, tokensForVendor } from '../quota/estimate.ts';
 import { rateLimitHeaders } from '../quota/headers.ts';
 import type { QuotaMetrics } from '../quota/metrics.ts';
-import { isEmptyPlan, quotaPlan } from '../quota/plan.ts';
+import { isEmptyPlan, quotaPlan, reservationKey } from '../quota/plan.ts';
 import { allowedCandidates } from './route.ts';
 
 export interface QuotaDeps {
@@ -52,6 +52,9 @@ interface QuotaState {
 const METERED = new Set<RequestContext['endpoint']>(['chat', 'embeddings']);
 const NOTHING: Reservation = { tokens: 0, nanoUsd: 0 };
 const WARN_EVERY_MS = 10_000;
+/** When a failed settlement is tried again (about a minute in all), and how many may wait at once. */
+const SETTLE_RETRY_DELAYS_MS = [500, 1000, 2000, 4000, 8000, 15_000, 30_000];
+const MAX_SETTLE_RETRIES = 100_000;
 
 const positiveInt = (value: unknown): number | null =>
   typeof value === 'number' && Number.isInteger(value) && value > 0 ? value : null;
@@ -147,6 +150,7 @@ export function quotaStages(deps: QuotaDeps): { reserve: Stage; settle: Stage } 
       const plan = quotaPlan(config, ctx.tenant, now());
       // No limit or budget for this tenant: nothing to reserve, no tokenizing on the request path.
       if (isEmptyPlan(plan)) return;
+      plan.reservationKey = reservationKey(ctx.tenant.org, ctx.requestId);
       state.plan = plan;
       const reservation = estimate(ctx, completion, o200k());
 
@@ -156,9 +160,11 @@ export function quotaStages(deps: QuotaDeps): { reserve: Stage; settle: Stage } 
       } catch (error) {
         deps.metrics.storeFailures.inc({ phase: 'reserve', mode: config.on_store_failure });
         warn(error, `quota store unavailable: failing ${config.on_store_failure}`);
+        // The reserve may have run in the store all the same (its reply lost to a timeout or a dropped connection):
+        // settling at the end refunds whatever the store's reservation record says it holds, nothing if none.
+        state.settle = true;
         if (config.on_store_failure === 'closed') return { respond: quotaStoreUnavailable() };
         // Admitted without a reservation; settling still counts the spend if the store is back by then.
-        state.settle = true;
         return;
       }
       if (outcome.countersLost) deps.rebuild?.countersLost(ctx.tenant.org);
@@ -234,10 +240,42 @@ export function quotaStages(deps: QuotaDeps): { reserve: Stage; settle: Stage } 
         }
       } catch (error) {
         deps.metrics.storeFailures.inc({ phase: 'settle', mode: deps.config.catalog().config.quotas.on_store_failure });
-        warn(error, 'quota store unavailable: a request was not settled');
+        warn(error, 'quota store unavailable: a request was not settled (retrying)');
+        retrySettle(state.plan, state.reserved, actual, 0);
       }
     },
   };
+
+  /**
+   * A settlement the store did not take (Redis down or restarting) is tried again in the background, so that the
+   * reservation is released and the spend counted once the store is back. Safe to repeat with the reservation record
+   * (plan.reservationKey): a settlement that did run deleted it, and a repeat that claims a reservation and finds
+   * no record changes nothing (lua/settle.lua). The ledger's final entry is retried by the ledger itself.
+   */
+  let retrying = 0;
+  function retrySettle(plan: QuotaPlan, reserved: Reservation, actual: Reservation, attempt: number): void {
+    const delay = SETTLE_RETRY_DELAYS_MS[attempt];
+    if (delay === undefined || !plan.reservationKey || retrying >= MAX_SETTLE_RETRIES) {
+      deps.logger.warn({ attempt }, 'quota settlement given up: the reservation stays until its budget period ends');
+      return;
+    }
+    retrying += 1;
+    setTimeout(() => {
+      deps.engine.settle(plan, reserved, actual).then(
+        (crossed) => {
+          retrying -= 1;
+          for (const { budget, percent, settledNanoUsd } of crossed) {
+            const spec = plan.budgets[budget];
+            if (spec) deps.alerts.fire(spec, percent, settledNanoUsd, now());
+          }
+        },
+        () => {
+          retrying -= 1;
+          retrySettle(plan, reserved, actual, attempt + 1);
+        },
+      );
+    }, delay).unref();
+  }
 
   return { reserve, settle };
 }

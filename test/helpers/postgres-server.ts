@@ -14,6 +14,12 @@ export interface PostgresServerHandle {
   port: number;
   /** Creates a fresh database and returns its URL (one per test keeps tests independent). */
   createDatabase(name: string): Promise<string>;
+  /** The postmaster's pid (for SIGKILL / SIGSTOP in chaos tests). */
+  readonly pid: number;
+  /** SIGKILL of the postmaster: a crash without a goodbye (its backends exit when they notice). */
+  kill(): Promise<void>;
+  /** Starts the server again on the same data directory and port (after kill()), and waits until it answers. */
+  restart(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -71,7 +77,10 @@ async function canQuery(url: string): Promise<boolean> {
  * survive a power cut) on a free port and waits until it answers queries. A process 'exit' hook kills it and
  * removes its directory if the test process ends without calling stop().
  */
-export async function startPostgresServer(): Promise<PostgresServerHandle> {
+export async function startPostgresServer(options: {
+  /** Keep PostgreSQL's crash safety (fsync, synchronous commit): for tests that SIGKILL it and count what survived. */
+  durable?: boolean;
+} = {}): Promise<PostgresServerHandle> {
   const bin = binDir();
   const dataDir = await mkdtemp(join(tmpdir(), 'tollgate-pg-'));
   const ids = await serviceIds();
@@ -82,18 +91,23 @@ export async function startPostgresServer(): Promise<PostgresServerHandle> {
     throw new Error(`initdb failed: ${error.stderr ?? error.message}`);
   });
 
+  const spawnOn = (port: number) => {
+    const [postgres, args] = asServiceUser(join(bin, 'postgres'), [
+      '-D', dataDir, '-p', String(port), '-k', dataDir, '-c', `listen_addresses=${HOST}`,
+      ...(options.durable ? [] : ['-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off']),
+      '-c', 'max_connections=100',
+    ]);
+    const spawned = spawn(postgres, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    const out = { text: '' };
+    const collect = (chunk: Buffer) => (out.text = (out.text + chunk.toString('utf8')).slice(-4000));
+    spawned.stdout?.on('data', collect);
+    spawned.stderr?.on('data', collect);
+    return { child: spawned, out };
+  };
   let lastError: Error | null = null;
   for (let attempt = 0; attempt < START_ATTEMPTS; attempt += 1) {
     const port = await freePort();
-    const [postgres, args] = asServiceUser(join(bin, 'postgres'), [
-      '-D', dataDir, '-p', String(port), '-k', dataDir, '-c', `listen_addresses=${HOST}`,
-      '-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off', '-c', 'max_connections=100',
-    ]);
-    const child = spawn(postgres, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    let output = '';
-    const collect = (chunk: Buffer) => (output = (output + chunk.toString('utf8')).slice(-4000));
-    child.stdout?.on('data', collect);
-    child.stderr?.on('data', collect);
+    let { child, out } = spawnOn(port);
     const killOnExit = (): void => {
       child.kill('SIGKILL');
       rmSync(dataDir, { recursive: true, force: true });
@@ -106,6 +120,9 @@ export async function startPostgresServer(): Promise<PostgresServerHandle> {
       return {
         url,
         port,
+        get pid() {
+          return child.pid ?? -1;
+        },
         async createDatabase(name) {
           const client = new pg.Client({ connectionString: url });
           await client.connect();
@@ -116,6 +133,25 @@ export async function startPostgresServer(): Promise<PostgresServerHandle> {
           }
           return `postgres://${SUPERUSER}@${HOST}:${port}/${encodeURIComponent(name)}`;
         },
+        async kill() {
+          if (child.exitCode !== null || child.signalCode !== null) return;
+          await new Promise<void>((resolve) => {
+            child.once('exit', () => resolve());
+            child.kill('SIGKILL');
+          });
+        },
+        async restart() {
+          // The killed postmaster's backends notice it is gone and exit; until then the port and the
+          // shared memory may still be held, so the new one is tried a few times.
+          const deadline = Date.now() + READY_TIMEOUT_MS;
+          for (;;) {
+            ({ child, out } = spawnOn(port));
+            if (await waitUntilReady(child, url)) return;
+            await stopChild(child);
+            if (Date.now() > deadline) throw new Error(`postgres did not restart on port ${port}: ${out.text.trim()}`);
+            await sleep(200);
+          }
+        },
         async stop() {
           process.off('exit', killOnExit);
           await stopChild(child);
@@ -125,9 +161,9 @@ export async function startPostgresServer(): Promise<PostgresServerHandle> {
     }
     process.off('exit', killOnExit);
     await stopChild(child);
-    lastError = new Error(`postgres did not start on port ${port}: ${output.trim()}`);
+    lastError = new Error(`postgres did not start on port ${port}: ${out.text.trim()}`);
     // Only a port taken between our probe and its bind is worth another try.
-    if (!/could not bind|address already in use/i.test(output)) break;
+    if (!/could not bind|address already in use/i.test(out.text)) break;
   }
   rmSync(dataDir, { recursive: true, force: true });
   throw lastError ?? new Error('postgres did not start');

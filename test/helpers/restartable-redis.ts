@@ -6,6 +6,8 @@ const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve,
 
 export interface RestartableRedis {
   url: string;
+  /** The running server's pid (null while killed), e.g. for SIGSTOP / SIGCONT. */
+  readonly pid: number | null;
   /** SIGKILL: an outage without a goodbye, as a crashed or partitioned Redis. */
   kill(): Promise<void>;
   /** A new, empty redis-server on the same port (clients reconnect by themselves). */
@@ -14,15 +16,19 @@ export interface RestartableRedis {
 }
 
 /** A redis-server on a fixed port that a test can kill and start again, to test outages and recovery. */
-export async function restartableRedis(port: number): Promise<RestartableRedis> {
+export async function restartableRedis(port: number, options: { args?: string[] } = {}): Promise<RestartableRedis> {
   let child: ChildProcess | null = null;
   const killOnExit = () => child?.kill('SIGKILL');
   process.on('exit', killOnExit);
   const handle: RestartableRedis = {
     url: `redis://${HOST}:${port}`,
+    get pid() {
+      return child?.pid ?? null;
+    },
     async start() {
       child = spawn(process.env.REDIS_SERVER_BIN ?? 'redis-server', [
         '--port', String(port), '--bind', HOST, '--save', '', '--appendonly', 'no', '--loglevel', 'warning',
+        ...(options.args ?? []),
       ], { stdio: 'ignore' });
       const deadline = Date.now() + 10_000;
       while (Date.now() < deadline) {

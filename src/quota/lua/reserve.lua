@@ -14,7 +14,10 @@
 -- KEYS[nb+nd+1]      the org's sync marker (see src/quota/rebuild.ts): read only, so a lost store is noticed
 --                    by the first request after the loss, without a round trip of its own
 -- ARGV[1] = nb, ARGV[2] = nd, then per bucket: capacity, refill per ms, cost; then per budget: cap, cost, ttl ms;
--- then `gate`: 1 when budgets can be rebuilt from a ledger, so none is decided on counters the store lost
+-- then `gate`: 1 when budgets can be rebuilt from a ledger, so none is decided on counters the store lost;
+-- then, optionally, the TTL (ms) of the request's reservation record KEYS[nb+nd+2] (see reservationKey in
+-- src/quota/plan.ts), the tokens and the nano-USD reserved: when admitted the record is set to
+-- "<tokens>:<nano-USD>", for settle.lua to refund exactly that
 --
 -- Returns { status, index, retry_ms, now_ms, synced, level_1 .. level_nb } (levels floored, after the reservation;
 -- synced 0 when the marker is missing):
@@ -90,5 +93,9 @@ for j = 1, nd do
     redis.call('HINCRBY', KEYS[nb + j], 'u', cost)
     if fresh[j] then redis.call('PEXPIRE', KEYS[nb + j], ttl) end
   end
+end
+local record_ttl = ARGV[budgets_at + nd * 3 + 2]
+if record_ttl and KEYS[nb + nd + 2] then
+  redis.call('SET', KEYS[nb + nd + 2], ARGV[budgets_at + nd * 3 + 3] .. ':' .. ARGV[budgets_at + nd * 3 + 4], 'PX', tonumber(record_ttl))
 end
 return out
