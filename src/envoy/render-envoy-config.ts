@@ -88,7 +88,16 @@ function renderBootstrap(config: TollgateConfig, options: RenderOptions) {
     name: 'envoy.filters.http.ext_proc',
     typed_config: {
       '@type': 'type.googleapis.com/envoy.extensions.filters.http.ext_proc.v3.ExternalProcessor',
-      grpc_service: { envoy_grpc: { cluster_name: EXTPROC_CLUSTER }, timeout: '5s' },
+      grpc_service: {
+        envoy_grpc: { cluster_name: EXTPROC_CLUSTER }, timeout: '5s',
+        // Several Tollgate processes: a stream that could not connect or was reset (a process just killed, not yet
+        // ejected) is opened again on another one before any answer left. Whatever the dead process had begun is
+        // closed by the ledger's reconciler, which releases its reservation; Tollgate itself ends the streams it
+        // rejects with a gRPC status, never a reset, so a live process's refusal is never retried.
+        ...(extprocEndpoints(config).length > 1
+          ? { retry_policy: { retry_on: 'connect-failure,refused-stream,reset', num_retries: 2, retry_back_off: { base_interval: '0.005s', max_interval: '0.05s' } } }
+          : {}),
+      },
       stat_prefix: 'tollgate',
       failure_mode_allow: config.envoy.failure_mode_allow,
       message_timeout: seconds(config.envoy.message_timeout_ms),
