@@ -109,7 +109,10 @@ describe('load balancing across deployments of a model', () => {
     }
     await Promise.all(requests);
     expect(h.fake.requestCount + west.requestCount).toBe(40);
-    expect(west.requestCount).toBeGreaterThanOrEqual(28);
+    // Round robin would give west 20 exactly. Least request picks the less busy of two random choices, and each of
+    // Envoy's two workers counts only its own requests in flight, so the preference is clear but not total (26–32
+    // of 40 in runs here).
+    expect(west.requestCount).toBeGreaterThanOrEqual(25);
   });
 
   it('keeps each user on one deployment (sticky), and spreads users over both', async () => {
