@@ -101,18 +101,18 @@ describe('load balancing across deployments of a model', () => {
 
   it('least request sends most requests to the deployment with fewer in flight', async () => {
     // east answers slowly: with the same weight, round robin would split 50/50.
-    h.fake.pushFault({ kind: 'delay', ms: 300 }, 1000);
+    h.fake.pushFault({ kind: 'delay', ms: 600 }, 1000);
     const requests = [];
-    for (let i = 0; i < 40; i++) {
+    for (let i = 0; i < 80; i++) {
       requests.push(ask('least-busy'));
-      await new Promise((r) => setTimeout(r, 15));
+      await new Promise((r) => setTimeout(r, 10));
     }
     await Promise.all(requests);
-    expect(h.fake.requestCount + west.requestCount).toBe(40);
-    // Round robin would give west 20 exactly. Least request picks the less busy of two random choices, and each of
-    // Envoy's two workers counts only its own requests in flight, so the preference is clear but not total (26–32
-    // of 40 in runs here).
-    expect(west.requestCount).toBeGreaterThanOrEqual(25);
+    expect(h.fake.requestCount + west.requestCount).toBe(80);
+    // Round robin would give west 40 exactly. Least request picks the less busy of two random choices (the same one
+    // half the time with two deployments), and each of Envoy's two workers counts only its own requests in flight,
+    // so the preference is clear but not total: about three quarters expected, 50 leaves room for chance.
+    expect(west.requestCount).toBeGreaterThanOrEqual(50);
   });
 
   it('keeps each user on one deployment (sticky), and spreads users over both', async () => {
