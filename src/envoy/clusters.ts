@@ -194,14 +194,16 @@ function renderChainCluster(modelName: string, targets: ModelTarget[], mask: num
 
 /**
  * How Envoy picks among the endpoints of one priority: weighted round robin (Envoy's default), weighted least
- * request (two random choices, the one with fewer requests in flight, weights applied), random, or Maglev
+ * request (ten random choices, the one with fewer requests in flight, weights applied), random, or Maglev
  * consistent hashing for sticky models (the route hashes the affinity header Tollgate sets; weights apply too).
  */
 function lbPolicy(balancing: LoadBalancingConfig | undefined) {
   if (balancing?.sticky) return { lb_policy: 'MAGLEV' };
   switch (balancing?.policy) {
     case 'least_request':
-      return { lb_policy: 'LEAST_REQUEST' };
+      // A model has a few deployments: with Envoy's default two random choices (the same one half the time with two)
+      // the busy one still gets a third of the requests; ten choices all but always find the least busy.
+      return { lb_policy: 'LEAST_REQUEST', least_request_lb_config: { choice_count: 10 } };
     case 'random':
       return { lb_policy: 'RANDOM' };
     default:

@@ -109,10 +109,9 @@ describe('load balancing across deployments of a model', () => {
     }
     await Promise.all(requests);
     expect(h.fake.requestCount + west.requestCount).toBe(80);
-    // Round robin would give west 40 exactly. Least request picks the less busy of two random choices (the same one
-    // half the time with two deployments), and each of Envoy's two workers counts only its own requests in flight,
-    // so the preference is clear but not total: about three quarters expected, 50 leaves room for chance.
-    expect(west.requestCount).toBeGreaterThanOrEqual(50);
+    // Round robin would give west 40 exactly. Least request picks the least busy of ten random choices; each of
+    // Envoy's two workers counts only its own requests in flight, so the slow one still gets some.
+    expect(west.requestCount).toBeGreaterThanOrEqual(56);
   });
 
   it('keeps each user on one deployment (sticky), and spreads users over both', async () => {
