@@ -223,6 +223,16 @@ function chainClusters(config: TollgateConfig, options: RenderOptions) {
  * (mode_override) so Tollgate can add Retry-After (src/upstream/attempt-handler.ts).
  */
 function upstreamTranslationFilter(config: TollgateConfig, hints: boolean) {
+  // Never forward an untranslated request (it would carry the client's Tollgate key to a provider): fail closed.
+  return upstreamExtProcFilter(config, 'tollgate_upstream', false, {
+    processing_mode: ATTEMPT_MODE,
+    request_attributes: [...ATTEMPT_ATTRIBUTES],
+    ...(hints ? { allow_mode_override: true } : {}),
+  });
+}
+
+/** An ext_proc filter on a provider cluster, talking to Tollgate's upstream role; `rest` is its mode and attributes. */
+function upstreamExtProcFilter(config: TollgateConfig, statPrefix: string, failureModeAllow: boolean, rest: object) {
   return {
     name: 'envoy.filters.http.ext_proc',
     typed_config: {
@@ -232,13 +242,10 @@ function upstreamTranslationFilter(config: TollgateConfig, hints: boolean) {
         timeout: '5s',
         initial_metadata: [{ key: FILTER_ROLE_METADATA, value: UPSTREAM_ROLE }],
       },
-      stat_prefix: 'tollgate_upstream',
-      // Never forward an untranslated request (it would carry the client's Tollgate key to a provider).
-      failure_mode_allow: false,
+      stat_prefix: statPrefix,
+      failure_mode_allow: failureModeAllow,
       message_timeout: seconds(config.envoy.message_timeout_ms),
-      processing_mode: ATTEMPT_MODE,
-      request_attributes: [...ATTEMPT_ATTRIBUTES],
-      ...(hints ? { allow_mode_override: true } : {}),
+      ...rest,
     },
   };
 }
@@ -249,23 +256,11 @@ function upstreamTranslationFilter(config: TollgateConfig, hints: boolean) {
  * from the body's RetryInfo. Requests to other providers pay nothing. Fails open: a hint is not worth an error.
  */
 function retryHintFilter(config: TollgateConfig) {
-  return {
-    name: 'envoy.filters.http.ext_proc',
-    typed_config: {
-      '@type': 'type.googleapis.com/envoy.extensions.filters.http.ext_proc.v3.ExternalProcessor',
-      grpc_service: {
-        envoy_grpc: { cluster_name: EXTPROC_CLUSTER },
-        timeout: '5s',
-        initial_metadata: [{ key: FILTER_ROLE_METADATA, value: UPSTREAM_ROLE }],
-      },
-      stat_prefix: 'tollgate_retry_hint',
-      failure_mode_allow: true,
-      message_timeout: seconds(config.envoy.message_timeout_ms),
-      processing_mode: RETRY_HINT_MODE,
-      allow_mode_override: true,
-      response_attributes: [ANSWERING_PROVIDER_ATTRIBUTE],
-    },
-  };
+  return upstreamExtProcFilter(config, 'tollgate_retry_hint', true, {
+    processing_mode: RETRY_HINT_MODE,
+    allow_mode_override: true,
+    response_attributes: [ANSWERING_PROVIDER_ATTRIBUTE],
+  });
 }
 
 /** The retry-hint filter's processing mode (a mode_override must repeat it whole). */
