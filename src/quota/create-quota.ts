@@ -57,6 +57,7 @@ export async function createQuota(deps: {
     const redis = new RedisQuotaEngine(client, { gateBudgets: Boolean(deps.ledger) });
     // Redis may be down at start: requests then send the scripts themselves once it is back.
     await redis.load().catch((error: unknown) => deps.logger.warn({ err: error }, 'quota scripts not preloaded'));
+    let lastLeaseWarning = 0;
     engine = new LeasingQuotaEngine(redis, {
       config: () => deps.config.catalog().config.quotas.leases,
       onCrossed: (plan, crossed) => {
@@ -65,7 +66,12 @@ export async function createQuota(deps: {
           if (spec) alerts.fire(spec, percent, settledNanoUsd, Date.now());
         }
       },
-      onError: (error) => deps.logger.warn({ err: error }, 'quota leases: store unavailable (retrying)'),
+      onError: (error) => {
+        // Retried every sweep (100 ms) while Redis is down: one line per 10 s is enough.
+        if (Date.now() - lastLeaseWarning < 10_000) return;
+        lastLeaseWarning = Date.now();
+        deps.logger.warn({ err: error }, 'quota leases: store unavailable (retrying)');
+      },
     });
     if (deps.ledger) {
       rebuild = new BudgetRebuild({ client, engine: redis, ledger: deps.ledger, config: deps.config, logger: deps.logger });

@@ -91,6 +91,21 @@ describe('LeasingQuotaEngine (real redis-server)', () => {
     expect(requests === null || Number(requests.split(':')[0]) >= 100_000 - 200).toBe(true);
   });
 
+  it('gives an expired lease back by itself: the counters come back to the real usage without a shutdown', async () => {
+    const engine = leasing({ lease_ms: 100 });
+    const tenant = freshTenant();
+    for (let i = 0; i < 20; i++) {
+      const plan = quotaPlan(bigConfig, tenant, Date.now());
+      expect((await engine.reserve(plan, { tokens: 500, nanoUsd: 40_000 })).admitted).toBe(true);
+      await engine.settle(plan, { tokens: 500, nanoUsd: 40_000 }, { tokens: 100, nanoUsd: 10_000 });
+    }
+    const plan = quotaPlan(bigConfig, tenant, Date.now());
+    // While the lease lives, `u` holds what it lent on top of the spend.
+    expect((await budgetCounters(plan)).used).toBeGreaterThan(200_000);
+    await new Promise((resolve) => setTimeout(resolve, 400));
+    expect(await budgetCounters(plan)).toEqual({ used: 200_000, settled: 200_000 });
+  });
+
   it('never lets two processes together overshoot a limit, and leaves little of it unused', async () => {
     const config = quotasConfig({ limits: { key: {}, app: {}, team: { '*': { rpm: 600 } }, org: {} } });
     const tenant = freshTenant();
