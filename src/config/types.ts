@@ -42,6 +42,8 @@ export interface AnthropicProviderConfig extends ProviderCommon {
   anthropic_version: string;
   /** `max_tokens` when the client sets none (Anthropic requires it). */
   default_max_tokens: number;
+  /** Cache tools + system prompt (cache_control) when they reach this many tokens; 0 = off. */
+  cache_prefix_min_tokens?: number;
 }
 
 /** Google Gemini (Generative Language API): generateContent, streamGenerateContent, embedContent. */
