@@ -1,9 +1,11 @@
 /**
  * The fake's deterministic answers to a `GenerateRequest`: `Echo: <last user text>`, `Tool result: …` after a
- * function response, a function call when tools are declared with mode ANY, JSON in JSON mode, a blocked prompt
+ * function response, a function call when tools are declared with mode ANY, JSON in JSON mode (valid against the
+ * response schema when one is given), a blocked prompt
  * when the last user text contains `[fake:block]`; as a `generateContent` body or as `alt=sse` stream events.
  */
 import type { Json } from '../shared/json.ts';
+import { schemaInstance } from '../shared/schema-instance.ts';
 import { countWords, piecesUpTo } from '../shared/text.ts';
 import type { GenerateRequest } from './validate-generate.ts';
 
@@ -53,7 +55,7 @@ export function answerGenerate(r: GenerateRequest): GeminiAnswer {
   const result = responses.map((p) => JSON.stringify(p.functionResponse?.response)).join(' ');
   const content = responses.length > 0
     ? (r.json ? JSON.stringify({ tool_result: result }) : `Tool result: ${result}`)
-    : (r.json ? JSON.stringify({ echo: lastUser }) : `Echo: ${lastUser}`);
+    : (r.json ? JSON.stringify(r.responseSchema === undefined ? { echo: lastUser } : schemaInstance(r.responseSchema, lastUser)) : `Echo: ${lastUser}`);
   const { pieces, capped } = piecesUpTo(content, r.maxOutputTokens);
   return { ...base, kind: 'text', pieces, finishReason: capped ? 'MAX_TOKENS' : 'STOP', candidateTokens: pieces.length };
 }

@@ -3,6 +3,7 @@
  * it: unknown fields anywhere, types, roles, empty contents and parts, the `data` oneof of parts, base64 data, and
  * function responses that answer a function call of the turn before. Returns what the answer depends on.
  */
+import { isObj } from '../shared/json.ts';
 import type { Json } from '../shared/json.ts';
 import { GoogleError, fieldError, requestError } from './errors.ts';
 import { at, message, optBool, optNumber, optString, optStruct, repeated } from './proto-json.ts';
@@ -46,6 +47,8 @@ export interface GenerateRequest {
   toolNames: string[];
   toolChoice: ToolChoice;
   json: boolean;
+  /** responseSchema or responseJsonSchema: a JSON answer is valid against it. */
+  responseSchema: unknown;
   candidateCount: number;
   maxOutputTokens: number | undefined;
   thinkingBudget: number | undefined;
@@ -175,6 +178,11 @@ function validateGeneration(raw: unknown): Json {
       throw requestError(REQUEST, at(path, 'responseSchema'), 'response_mime_type must be one of [application/json, text/x.enum] when response_schema is set.');
     }
   }
+  if (g.responseJsonSchema !== undefined) {
+    if (g.responseSchema !== undefined) throw requestError(REQUEST, at(path, 'responseJsonSchema'), 'response_schema and response_json_schema cannot both be set.');
+    if (!isObj(g.responseJsonSchema)) throw requestError(REQUEST, at(path, 'responseJsonSchema'), 'response_json_schema must be a JSON object.');
+    if (mime !== 'application/json') throw requestError(REQUEST, at(path, 'responseJsonSchema'), 'response_mime_type must be application/json when response_json_schema is set.');
+  }
   const thinking = g.thinkingConfig === undefined ? {} : message(g.thinkingConfig, at(path, 'thinkingConfig'), THINKING_FIELDS, `${V1BETA}.ThinkingConfig`);
   optBool(thinking.includeThoughts, at(path, 'thinkingConfig.includeThoughts'));
   const budget = optNumber(thinking.thinkingBudget, at(path, 'thinkingConfig.thinkingBudget'), 'TYPE_INT32');
@@ -209,6 +217,7 @@ export function validateGenerate(body: unknown, signsCalls = false): GenerateReq
     toolNames,
     toolChoice,
     json: g.responseMimeType === 'application/json',
+    responseSchema: g.responseSchema ?? g.responseJsonSchema,
     candidateCount: typeof g.candidateCount === 'number' ? g.candidateCount : 1,
     maxOutputTokens: typeof g.maxOutputTokens === 'number' ? g.maxOutputTokens : undefined,
     thinkingBudget: typeof g.thinkingBudget === 'number' ? g.thinkingBudget : undefined,
