@@ -42,6 +42,9 @@ export interface GeminiPartIn {
   functionResponse?: { name: string; response: Json };
 }
 
+/** The image types Gemini reads inline. */
+const IMAGE_MIME_TYPES: ReadonlySet<string> = new Set(['image/png', 'image/jpeg', 'image/webp', 'image/heic', 'image/heif']);
+
 export interface GenerateRequest {
   contents: Array<{ role: string; parts: GeminiPartIn[] }>;
   toolNames: string[];
@@ -77,7 +80,9 @@ function validatePart(raw: unknown, path: string): GeminiPartIn {
   if (part.inlineData !== undefined) {
     const blobPath = at(path, 'inlineData');
     const blob = message(part.inlineData, blobPath, BLOB_FIELDS, `${V1BETA}.Blob`);
-    if (!optString(blob.mimeType, at(blobPath, 'mimeType'))) throw requestError(REQUEST, at(blobPath, 'mimeType'), 'mime_type must be specified');
+    const mimeType = optString(blob.mimeType, at(blobPath, 'mimeType'));
+    if (!mimeType) throw requestError(REQUEST, at(blobPath, 'mimeType'), 'mime_type must be specified');
+    if (mimeType.startsWith('image/') && !IMAGE_MIME_TYPES.has(mimeType)) throw new GoogleError(400, `Unsupported MIME type: ${mimeType}`);
     const data = optString(blob.data, at(blobPath, 'data')) ?? '';
     if (!BASE64.test(data)) throw fieldError(at(blobPath, 'data'), `Invalid value at '${at(blobPath, 'data')}' (TYPE_BYTES), Base64 decoding failed for "${data.slice(0, 40)}"`);
   }

@@ -1,0 +1,243 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Ajv } from 'ajv';
+import OpenAI from 'openai';
+import type { ChatCompletionCreateParamsNonStreaming } from 'openai/resources/chat/completions';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import type { UsageRecord } from '../../src/ledger/usage-record.ts';
+import { startFakeAnthropic, type FakeAnthropic } from '../fakes/anthropic-provider.ts';
+import { startFakeGemini, type FakeGemini } from '../fakes/gemini-provider.ts';
+import { startHarness, testConfig, type Harness } from '../helpers/gateway-harness.ts';
+
+const ANTHROPIC_KEY = 'sk-ant-features';
+const GEMINI_KEY = 'gemini-features-key';
+const CLAUDE = 'claude-sonnet-4-5';
+
+const PERSON = {
+  type: 'object',
+  properties: {
+    name: { type: 'string' },
+    age: { type: 'integer' },
+    languages: { type: 'array', items: { type: 'string' } },
+    level: { type: 'string', enum: ['junior', 'senior'] },
+  },
+  required: ['name', 'age', 'languages', 'level'],
+  additionalProperties: false,
+};
+const validPerson = new Ajv({ strict: false }).compile(PERSON);
+const personFormat = { type: 'json_schema', json_schema: { name: 'person', schema: PERSON, strict: true } } as const;
+
+/** A 1x1 PNG. */
+const PNG_DATA_URL = 'data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8DwHwAFBQIAX8jx0gAAAABJRU5ErkJggg==';
+
+/**
+ * OpenAI request features mapped to each provider's native mechanism, end to end: the official OpenAI SDK against
+ * Envoy, Tollgate translating per attempt, the strict Anthropic and Gemini fakes answering; the ledger (SQLite)
+ * shows what was metered and priced.
+ */
+describe('provider features through Envoy with the OpenAI SDK', () => {
+  let h: Harness;
+  let anthropic: FakeAnthropic;
+  let gemini: FakeGemini;
+  let dir: string;
+
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'tollgate-features-e2e-'));
+    anthropic = await startFakeAnthropic({ apiKey: ANTHROPIC_KEY });
+    gemini = await startFakeGemini({ apiKey: GEMINI_KEY });
+    process.env.TEST_FEATURES_ANTHROPIC_KEY = ANTHROPIC_KEY;
+    process.env.TEST_FEATURES_GEMINI_KEY = GEMINI_KEY;
+    const config = testConfig();
+    config.providers = {
+      ...(config.providers as object),
+      anthropic: { type: 'anthropic', base_url: `${anthropic.url}/v1`, api_key_env: 'TEST_FEATURES_ANTHROPIC_KEY' },
+      // The same API, with shared prefixes of 1,024+ tokens cached by config.
+      'anthropic-cached': { type: 'anthropic', base_url: `${anthropic.url}/v1`, api_key_env: 'TEST_FEATURES_ANTHROPIC_KEY', cache_prefix_min_tokens: 1024 },
+      gemini: { type: 'gemini', base_url: gemini.url, api_key_env: 'TEST_FEATURES_GEMINI_KEY' },
+    };
+    config.models = {
+      ...(config.models as object),
+      claude: { provider: 'anthropic', upstream_model: CLAUDE },
+      'claude-auto-cache': { provider: 'anthropic-cached', upstream_model: CLAUDE },
+      flash: { provider: 'gemini', upstream_model: 'gemini-2.5-flash' },
+    };
+    config.ledger = { sink: { type: 'sqlite', path: join(dir, 'ledger.sqlite') }, flush_interval_ms: 20 };
+    h = await startHarness({ config });
+  });
+  afterAll(async () => {
+    await h?.stop();
+    await anthropic?.close();
+    await gemini?.close();
+    await rm(dir, { recursive: true, force: true });
+    delete process.env.TEST_FEATURES_ANTHROPIC_KEY;
+    delete process.env.TEST_FEATURES_GEMINI_KEY;
+  });
+  beforeEach(() => {
+    anthropic.reset();
+    gemini.reset();
+  });
+
+  async function recordOf(requestId: string | null): Promise<UsageRecord> {
+    const deadline = Date.now() + 10_000;
+    for (;;) {
+      const record = requestId ? await h.tollgate.ledger?.sink.get(requestId) : null;
+      if (record?.state === 'final') return record;
+      if (Date.now() > deadline) throw new Error(`no final ledger record for ${requestId}`);
+      await new Promise((r) => setTimeout(r, 25));
+    }
+  }
+
+  /** A streamed answer's content, finish reason and usage (include_usage on). */
+  async function streamed(params: Omit<ChatCompletionCreateParamsNonStreaming, 'stream'>) {
+    const stream = await h.client().chat.completions.create({ ...params, stream: true, stream_options: { include_usage: true } });
+    let content = '';
+    let finish: string | null = null;
+    let usage: OpenAI.CompletionUsage | undefined;
+    let toolCalls = 0;
+    for await (const chunk of stream) {
+      content += chunk.choices[0]?.delta?.content ?? '';
+      toolCalls += chunk.choices[0]?.delta?.tool_calls?.length ?? 0;
+      finish = chunk.choices[0]?.finish_reason ?? finish;
+      if (chunk.usage) usage = chunk.usage;
+    }
+    return { content, finish, usage, toolCalls };
+  }
+
+  describe('structured outputs', () => {
+    for (const model of ['claude', 'flash']) {
+      it(`${model}: json_schema answers with content that parses against the schema, JSON and streamed`, async () => {
+        const messages = [{ role: 'user' as const, content: 'Describe Ada Lovelace' }];
+        const whole = await h.client().chat.completions.create({ model, messages, response_format: personFormat });
+        const message = whole.choices[0]?.message;
+        expect(whole.choices[0]?.finish_reason).toBe('stop');
+        expect(message?.tool_calls).toBeUndefined();
+        expect(validPerson(JSON.parse(message?.content ?? ''))).toBe(true);
+
+        const stream = await streamed({ model, messages, response_format: personFormat });
+        expect(stream.finish).toBe('stop');
+        expect(stream.toolCalls).toBe(0);
+        expect(validPerson(JSON.parse(stream.content))).toBe(true);
+        expect(stream.usage?.completion_tokens).toBeGreaterThan(0);
+      });
+    }
+
+    it('the providers got their native mechanism: a forced tool (Anthropic), responseSchema (Gemini)', async () => {
+      await h.client().chat.completions.create({ model: 'claude', messages: [{ role: 'user', content: 'x' }], response_format: personFormat });
+      await h.client().chat.completions.create({ model: 'flash', messages: [{ role: 'user', content: 'x' }], response_format: personFormat });
+      expect(anthropic.requests[0]?.body).toMatchObject({ tools: [{ name: 'json_response', input_schema: PERSON }], tool_choice: { type: 'tool', name: 'json_response' } });
+      expect(gemini.requests[0]?.body).toMatchObject({ generationConfig: { responseMimeType: 'application/json', responseSchema: { type: 'object', required: PERSON.required } } });
+    });
+
+    it('json_object on Anthropic answers a JSON object', async () => {
+      const reply = await h.client().chat.completions.create({ model: 'claude', messages: [{ role: 'user', content: 'JSON please' }], response_format: { type: 'json_object' } });
+      expect(JSON.parse(reply.choices[0]?.message.content ?? '')).toEqual({ echo: 'JSON please' });
+    });
+  });
+
+  describe('reasoning', () => {
+    it('Gemini: reasoning_effort sets a thinking budget; reasoning tokens are reported, metered and priced as output', async () => {
+      const { data, response } = await h.client().chat.completions.create({
+        model: 'flash', messages: [{ role: 'user', content: 'think hard' }], reasoning_effort: 'low',
+      }).withResponse();
+      expect(gemini.requests[0]?.body).toMatchObject({ generationConfig: { thinkingConfig: { thinkingBudget: 1024 } } });
+      expect(data.usage?.completion_tokens_details?.reasoning_tokens).toBe(3);
+      const record = await recordOf(response.headers.get('x-tollgate-request-id'));
+      expect(record.completionTokens).toBe(data.usage?.completion_tokens);
+      // gemini-2.5-flash: 0.30 USD input, 2.50 USD output per 1M tokens; reasoning is billed as output.
+      const expected = (BigInt(data.usage?.prompt_tokens ?? 0) * 300_000_000n + BigInt(data.usage?.completion_tokens ?? 0) * 2_500_000_000n + 500_000n) / 1_000_000n;
+      expect(record.costNanoUsd).toBe(expected);
+    });
+
+    it('Anthropic: reasoning_effort enables extended thinking; the thinking never reaches content, JSON or streamed', async () => {
+      const reply = await h.client().chat.completions.create({ model: 'claude', messages: [{ role: 'user', content: 'why' }], reasoning_effort: 'medium', max_completion_tokens: 4000 });
+      expect(anthropic.requests[0]?.body).toMatchObject({ thinking: { type: 'enabled', budget_tokens: 2000 }, max_tokens: 4000 });
+      expect(reply.choices[0]?.message.content).toBe('Echo: why');
+      const stream = await streamed({ model: 'claude', messages: [{ role: 'user', content: 'why' }], reasoning_effort: 'low' });
+      expect(stream.content).toBe('Echo: why');
+      // The thinking is billed as output: more completion tokens than the visible answer's 2.
+      expect(stream.usage?.completion_tokens).toBeGreaterThan(2);
+    });
+
+    it('Anthropic: a temperature with reasoning_effort is a 400 in OpenAI shape, before any provider call', async () => {
+      const err = await h.client().chat.completions.create({ model: 'claude', messages: [{ role: 'user', content: 'x' }], reasoning_effort: 'low', temperature: 0.3 }).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(OpenAI.BadRequestError);
+      expect((err as InstanceType<typeof OpenAI.BadRequestError>).error).toMatchObject({ type: 'invalid_request_error', param: 'temperature' });
+      expect(anthropic.requests).toHaveLength(0);
+    });
+  });
+
+  describe('vision', () => {
+    const look = (url: string) => [{ role: 'user' as const, content: [{ type: 'text' as const, text: 'what is this' }, { type: 'image_url' as const, image_url: { url } }] }];
+
+    it('Anthropic: https and data: images become url and base64 image blocks', async () => {
+      await h.client().chat.completions.create({ model: 'claude', messages: look('https://example.com/cat.png') });
+      await h.client().chat.completions.create({ model: 'claude', messages: look(PNG_DATA_URL) });
+      const image = (i: number) => (anthropic.requests[i]?.body as { messages: Array<{ content: unknown[] }> }).messages[0]?.content[1];
+      expect(image(0)).toEqual({ type: 'image', source: { type: 'url', url: 'https://example.com/cat.png' } });
+      expect(image(1)).toEqual({ type: 'image', source: { type: 'base64', media_type: 'image/png', data: PNG_DATA_URL.split(',')[1] } });
+    });
+
+    it('Gemini: data: images become inlineData, https images fileData', async () => {
+      await h.client().chat.completions.create({ model: 'flash', messages: look(PNG_DATA_URL) });
+      await h.client().chat.completions.create({ model: 'flash', messages: look('https://example.com/cat.jpg') });
+      const part = (i: number) => (gemini.requests[i]?.body as { contents: Array<{ parts: unknown[] }> }).contents[0]?.parts[1];
+      expect(part(0)).toEqual({ inlineData: { mimeType: 'image/png', data: PNG_DATA_URL.split(',')[1] } });
+      expect(part(1)).toEqual({ fileData: { mimeType: 'image/jpeg', fileUri: 'https://example.com/cat.jpg' } });
+    });
+
+    it('what the target cannot take is a clear 400 in OpenAI shape', async () => {
+      for (const [model, url] of [['claude', 'data:image/tiff;base64,AAAA'], ['flash', 'https://example.com/cat'], ['flash', 'data:image/tiff;base64,AAAA']] as const) {
+        const response = await fetch(`${h.baseUrl}/chat/completions`, {
+          method: 'POST', headers: { authorization: `Bearer ${h.key}`, 'content-type': 'application/json' },
+          body: JSON.stringify({ model, messages: look(url) }),
+        });
+        expect(response.status).toBe(400);
+        const body = (await response.json()) as { error: Record<string, unknown> };
+        expect(body.error).toMatchObject({ type: 'invalid_request_error', message: expect.stringMatching(/.{20,}/) });
+        expect(String(body.error.param)).toMatch(/^messages\[0\]/);
+      }
+      expect(anthropic.requests).toHaveLength(0);
+      expect(gemini.requests).toHaveLength(0);
+    });
+  });
+
+  describe('provider prompt caching', () => {
+    const longRules = (tag: string) => `${tag}: ${'Answer in the house style, short and exact. '.repeat(150)}`;
+
+    it('cache_control on an OpenAI content part reaches Anthropic; reads are reported as cached_tokens and priced at the cached rate', async () => {
+      const messages = [
+        { role: 'system', content: [{ type: 'text', text: longRules('explicit'), cache_control: { type: 'ephemeral' } }] },
+        { role: 'user', content: 'hello' },
+      ] as unknown as OpenAI.ChatCompletionMessageParam[];
+      const first = await h.client().chat.completions.create({ model: 'claude', messages }).withResponse();
+      expect((anthropic.requests[0]?.body as { system: unknown[] }).system[0]).toMatchObject({ cache_control: { type: 'ephemeral' } });
+      const second = await h.client().chat.completions.create({ model: 'claude', messages }).withResponse();
+      const cached = second.data.usage?.prompt_tokens_details?.cached_tokens ?? 0;
+      expect(cached).toBeGreaterThanOrEqual(1024);
+      expect(second.data.usage?.prompt_tokens).toBe(first.data.usage?.prompt_tokens);
+
+      const written = await recordOf(first.response.headers.get('x-tollgate-request-id'));
+      const read = await recordOf(second.response.headers.get('x-tollgate-request-id'));
+      expect(written.cacheWriteTokens).toBe(cached);
+      expect(read.cachedPromptTokens).toBe(cached);
+      // claude-sonnet-4-5 per 1M tokens: 3.00 input, 0.30 cache read, 3.75 cache write, 15.00 output (nano-USD below).
+      const price = (fresh: number, reads: number, writes: number, out: number) =>
+        (BigInt(fresh) * 3_000_000_000n + BigInt(reads) * 300_000_000n + BigInt(writes) * 3_750_000_000n + BigInt(out) * 15_000_000_000n + 500_000n) / 1_000_000n;
+      expect(written.costNanoUsd).toBe(price(written.promptTokens - cached, 0, cached, written.completionTokens));
+      expect(read.costNanoUsd).toBe(price(read.promptTokens - cached, cached, 0, read.completionTokens));
+      expect(read.costNanoUsd ?? 0n).toBeLessThan(written.costNanoUsd ?? 0n);
+    });
+
+    it('cache_prefix_min_tokens caches a long shared system prompt without any change to the request', async () => {
+      const messages = [{ role: 'system' as const, content: longRules('configured') }, { role: 'user' as const, content: 'hi' }];
+      await h.client().chat.completions.create({ model: 'claude-auto-cache', messages });
+      const second = await h.client().chat.completions.create({ model: 'claude-auto-cache', messages });
+      expect((anthropic.requests[0]?.body as { system: unknown[] }).system).toEqual([{ type: 'text', text: longRules('configured'), cache_control: { type: 'ephemeral' } }]);
+      expect(second.usage?.prompt_tokens_details?.cached_tokens).toBeGreaterThanOrEqual(1024);
+      // The same prompt on the model without the setting is sent unmarked.
+      await h.client().chat.completions.create({ model: 'claude', messages });
+      expect((anthropic.requests[2]?.body as { system: unknown }).system).toBe(longRules('configured'));
+    });
+  });
+});
