@@ -245,8 +245,11 @@ export const configSchema = {
       properties: {
         /** Deepest nesting of arrays/objects in a JSON body (the body itself is 1); deeper bodies get 400 json_too_deep. */
         max_json_depth: { type: 'integer', minimum: 2, maximum: 1000, default: 64 },
-        /** Values (objects, arrays, strings, numbers, booleans, nulls) in a JSON body; more get 400 json_too_many_values. */
-        max_json_values: { type: 'integer', minimum: 10, maximum: 10_000_000, default: 100_000 },
+        /**
+         * Values (objects, arrays, strings, numbers, booleans, nulls) in a JSON body; more get 400 json_too_many_values.
+         * The default lets OpenAI's largest embeddings request through: 2,048 token arrays of 300,000 tokens in all.
+         */
+        max_json_values: { type: 'integer', minimum: 10, maximum: 10_000_000, default: 400_000 },
         /**
          * Client headers that are forwarded to providers besides what Tollgate sets itself (content-type, the
          * provider credential and version headers). Everything else the client sent stays at the gateway.

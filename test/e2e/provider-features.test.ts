@@ -202,6 +202,35 @@ describe('provider features through Envoy with the OpenAI SDK', () => {
     });
   });
 
+  describe('big embedding batches', () => {
+    it('2,048 inputs (OpenAI\'s own limit) get through in one request, answered in order', async () => {
+      const input = Array.from({ length: 2048 }, (_, i) => `document number ${i} about the gateway`);
+      const reply = await h.client().embeddings.create({ model: 'text-embedding-3-small', input });
+      expect(reply.data).toHaveLength(2048);
+      expect(reply.data.map((d) => d.index)).toEqual(input.map((_, i) => i));
+      expect(reply.usage.prompt_tokens).toBe(2048 * 6);
+    });
+
+    it('2,048 token arrays of ~300k tokens in all (OpenAI\'s per-request maximum) get through', async () => {
+      const input = Array.from({ length: 2048 }, (_, i) => Array.from({ length: 146 }, (_, j) => (i * 146 + j) % 100_000));
+      const reply = await h.client().embeddings.create({ model: 'text-embedding-3-small', input });
+      expect(reply.data).toHaveLength(2048);
+      expect(reply.usage.prompt_tokens).toBe(2048 * 146);
+    });
+
+    it('2,049 inputs are a 400 from the gateway, and a body over the size limit a 413, both in OpenAI shape', async () => {
+      const post = (body: string) => fetch(`${h.baseUrl}/embeddings`, {
+        method: 'POST', headers: { authorization: `Bearer ${h.key}`, 'content-type': 'application/json' }, body,
+      });
+      const tooMany = await post(JSON.stringify({ model: 'text-embedding-3-small', input: Array.from({ length: 2049 }, () => 'x') }));
+      expect(tooMany.status).toBe(400);
+      expect(((await tooMany.json()) as { error: Record<string, unknown> }).error).toMatchObject({ type: 'invalid_request_error', param: expect.stringContaining('input') });
+      const huge = await post(JSON.stringify({ model: 'text-embedding-3-small', input: ['y'.repeat(5 * 1024 * 1024)] }));
+      expect(huge.status).toBe(413);
+      expect(((await huge.json()) as { error: Record<string, unknown> }).error).toMatchObject({ message: expect.any(String), type: expect.any(String) });
+    });
+  });
+
   describe('provider prompt caching', () => {
     const longRules = (tag: string) => `${tag}: ${'Answer in the house style, short and exact. '.repeat(150)}`;
 
