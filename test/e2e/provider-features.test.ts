@@ -7,6 +7,7 @@ import type { ChatCompletionCreateParamsNonStreaming } from 'openai/resources/ch
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { UsageRecord } from '../../src/ledger/usage-record.ts';
 import { startFakeAnthropic, type FakeAnthropic } from '../fakes/anthropic-provider.ts';
+import { FAKE_AZURE_KEY, startFakeAzure, type FakeAzure } from '../fakes/azure-provider.ts';
 import { startFakeGemini, type FakeGemini } from '../fakes/gemini-provider.ts';
 import { startHarness, testConfig, type Harness } from '../helpers/gateway-harness.ts';
 
@@ -40,13 +41,16 @@ describe('provider features through Envoy with the OpenAI SDK', () => {
   let h: Harness;
   let anthropic: FakeAnthropic;
   let gemini: FakeGemini;
+  let azure: FakeAzure;
   let dir: string;
 
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'tollgate-features-e2e-'));
     anthropic = await startFakeAnthropic({ apiKey: ANTHROPIC_KEY });
     gemini = await startFakeGemini({ apiKey: GEMINI_KEY });
+    azure = await startFakeAzure({ region: 'swedencentral' });
     process.env.TEST_FEATURES_ANTHROPIC_KEY = ANTHROPIC_KEY;
+    process.env.TEST_FEATURES_AZURE_KEY = FAKE_AZURE_KEY;
     process.env.TEST_FEATURES_GEMINI_KEY = GEMINI_KEY;
     const config = testConfig();
     config.providers = {
@@ -55,12 +59,16 @@ describe('provider features through Envoy with the OpenAI SDK', () => {
       // The same API, with shared prefixes of 1,024+ tokens cached by config.
       'anthropic-cached': { type: 'anthropic', base_url: `${anthropic.url}/v1`, api_key_env: 'TEST_FEATURES_ANTHROPIC_KEY', cache_prefix_min_tokens: 1024 },
       gemini: { type: 'gemini', base_url: gemini.url, api_key_env: 'TEST_FEATURES_GEMINI_KEY' },
+      azure: { type: 'azure', base_url: azure.url, api_key_env: 'TEST_FEATURES_AZURE_KEY', api_version: '2024-10-21' },
     };
+    // Provider errors reach the client as they are (same-provider retries are tested in retries.test.ts).
+    config.routing = { retries: { max: 0 } };
     config.models = {
       ...(config.models as object),
       claude: { provider: 'anthropic', upstream_model: CLAUDE },
       'claude-auto-cache': { provider: 'anthropic-cached', upstream_model: CLAUDE },
       flash: { provider: 'gemini', upstream_model: 'gemini-2.5-flash' },
+      'azure-4o': { provider: 'azure', upstream_model: 'gpt-4o' },
     };
     config.ledger = { sink: { type: 'sqlite', path: join(dir, 'ledger.sqlite') }, flush_interval_ms: 20 };
     h = await startHarness({ config });
@@ -69,13 +77,17 @@ describe('provider features through Envoy with the OpenAI SDK', () => {
     await h?.stop();
     await anthropic?.close();
     await gemini?.close();
+    await azure?.close();
     await rm(dir, { recursive: true, force: true });
     delete process.env.TEST_FEATURES_ANTHROPIC_KEY;
     delete process.env.TEST_FEATURES_GEMINI_KEY;
+    delete process.env.TEST_FEATURES_AZURE_KEY;
   });
   beforeEach(() => {
     anthropic.reset();
     gemini.reset();
+    azure.reset();
+    h.fake.reset();
   });
 
   async function recordOf(requestId: string | null): Promise<UsageRecord> {
@@ -199,6 +211,40 @@ describe('provider features through Envoy with the OpenAI SDK', () => {
       }
       expect(anthropic.requests).toHaveLength(0);
       expect(gemini.requests).toHaveLength(0);
+    });
+  });
+
+  describe('retry hints', () => {
+    /** The client's view of a provider failure: status, Retry-After, and the OpenAI-shaped body. */
+    async function failure(model: string, fault: string) {
+      const response = await fetch(`${h.baseUrl}/chat/completions`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${h.key}`, 'content-type': 'application/json', 'x-fake-fault': fault },
+        body: JSON.stringify({ model, messages: [{ role: 'user', content: 'hi' }] }),
+      });
+      const body = (await response.json()) as { error?: Record<string, unknown> };
+      return { status: response.status, retryAfter: response.headers.get('retry-after'), retryAfterMs: response.headers.get('retry-after-ms'), error: body.error };
+    }
+
+    for (const [model, fault, status] of [
+      ['gpt-4o', 'status=429;retry-after=7', 429],
+      ['gpt-4o', 'status=503;retry-after=7', 503],
+      ['claude', 'status=429;retry-after=7', 429],
+      ['claude', 'status=503;retry-after=7', 503],
+      ['flash', 'status=429;retry-after=7', 429],
+      ['flash', 'status=503;retry-after=7', 503],
+      ['azure-4o', 'status=429;retry-after=7', 429],
+    ] as const) {
+      it(`${model} ${status}: the provider's hint reaches the client as Retry-After, the error in OpenAI shape`, async () => {
+        const seen = await failure(model, fault);
+        expect(seen.status).toBe(status);
+        expect(seen.retryAfter).toBe('7');
+        expect(seen.error).toMatchObject({ message: expect.any(String), type: expect.any(String) });
+      });
+    }
+
+    it('Azure\'s retry-after-ms passes on beside Retry-After (the OpenAI SDKs read it first)', async () => {
+      expect((await failure('azure-4o', 'status=429;retry-after=3')).retryAfterMs).toBe('3000');
     });
   });
 
