@@ -192,6 +192,15 @@ export const configSchema = {
         failure_mode_allow: { type: 'boolean', default: false },
         message_timeout_ms: { ...ms, default: 2000 },
         max_request_body_bytes: { ...ms, default: 4 * 1024 * 1024 },
+        /**
+         * Request body limits for paths starting with these prefixes, in place of max_request_body_bytes (e.g. a
+         * larger one for `/v1/embeddings` batches, a smaller one for chat). The longest matching prefix applies.
+         */
+        max_request_body_bytes_by_path: {
+          type: 'object', default: {},
+          propertyNames: { pattern: '^/[A-Za-z0-9/_.-]*$' },
+          additionalProperties: { type: 'integer', minimum: 1 },
+        },
         max_response_body_bytes: { ...ms, default: 32 * 1024 * 1024 },
         upstream_timeout_ms: { ...ms, default: 120_000 },
         stream_idle_timeout_ms: { ...ms, default: 60_000 },

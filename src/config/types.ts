@@ -193,6 +193,8 @@ export interface TollgateConfig {
     failure_mode_allow: boolean;
     message_timeout_ms: number;
     max_request_body_bytes: number;
+    /** Path prefix → request body limit in its place (longest prefix wins). */
+    max_request_body_bytes_by_path?: Record<string, number>;
     max_response_body_bytes: number;
     /** Until the provider's response headers arrive (per attempt). */
     upstream_timeout_ms: number;

@@ -12,6 +12,7 @@ import { startFakeGemini, type FakeGemini } from '../fakes/gemini-provider.ts';
 import { startHarness, testConfig, type Harness } from '../helpers/gateway-harness.ts';
 
 const ANTHROPIC_KEY = 'sk-ant-features';
+const MIB = 1024 * 1024;
 const GEMINI_KEY = 'gemini-features-key';
 const CLAUDE = 'claude-sonnet-4-5';
 
@@ -70,6 +71,8 @@ describe('provider features through Envoy with the OpenAI SDK', () => {
       flash: { provider: 'gemini', upstream_model: 'gemini-2.5-flash' },
       'azure-4o': { provider: 'azure', upstream_model: 'gpt-4o' },
     };
+    // Per-path body limits: more room for embedding batches, less for chat, the default (4 MiB) elsewhere.
+    config.envoy = { ...(config.envoy as object), max_request_body_bytes_by_path: { '/v1/embeddings': 6 * MIB, '/v1/chat/completions': 64 * 1024 } };
     config.ledger = { sink: { type: 'sqlite', path: join(dir, 'ledger.sqlite') }, flush_interval_ms: 20 };
     h = await startHarness({ config });
   });
@@ -264,16 +267,31 @@ describe('provider features through Envoy with the OpenAI SDK', () => {
       expect(reply.usage.prompt_tokens).toBe(2048 * 146);
     });
 
-    it('2,049 inputs are a 400 from the gateway, and a body over the size limit a 413, both in OpenAI shape', async () => {
-      const post = (body: string) => fetch(`${h.baseUrl}/embeddings`, {
-        method: 'POST', headers: { authorization: `Bearer ${h.key}`, 'content-type': 'application/json' }, body,
-      });
-      const tooMany = await post(JSON.stringify({ model: 'text-embedding-3-small', input: Array.from({ length: 2049 }, () => 'x') }));
+    const post = (path: string, body: string) => fetch(`${h.baseUrl}${path}`, {
+      method: 'POST', headers: { authorization: `Bearer ${h.key}`, 'content-type': 'application/json' }, body,
+    });
+
+    it('2,049 inputs are a 400 from the gateway in OpenAI shape', async () => {
+      const tooMany = await post('/embeddings', JSON.stringify({ model: 'text-embedding-3-small', input: Array.from({ length: 2049 }, () => 'x') }));
       expect(tooMany.status).toBe(400);
       expect(((await tooMany.json()) as { error: Record<string, unknown> }).error).toMatchObject({ type: 'invalid_request_error', param: expect.stringContaining('input') });
-      const huge = await post(JSON.stringify({ model: 'text-embedding-3-small', input: ['y'.repeat(5 * 1024 * 1024)] }));
+    });
+
+    it('the body limit is set per path: 5 MiB of embeddings pass under their 6 MiB limit, more is a 413 naming it', async () => {
+      const big = await post('/embeddings', JSON.stringify({ model: 'text-embedding-3-small', input: ['y'.repeat(5 * MIB)] }));
+      expect(big.status).toBe(200);
+      const huge = await post('/embeddings', JSON.stringify({ model: 'text-embedding-3-small', input: ['y'.repeat(7 * MIB)] }));
       expect(huge.status).toBe(413);
-      expect(((await huge.json()) as { error: Record<string, unknown> }).error).toMatchObject({ message: expect.any(String), type: expect.any(String) });
+      expect(((await huge.json()) as { error: Record<string, unknown> }).error).toEqual({
+        message: `Request body is larger than the gateway limit of ${6 * MIB} bytes for /v1/embeddings.`, type: 'invalid_request_error', code: 'request_too_large', param: null,
+      });
+    });
+
+    it('a smaller per-path limit applies to chat: 100 KB is a 413 there', async () => {
+      const chat = await post('/chat/completions', JSON.stringify({ model: 'gpt-4o', messages: [{ role: 'user', content: 'z'.repeat(100_000) }] }));
+      expect(chat.status).toBe(413);
+      expect(((await chat.json()) as { error: { message: string } }).error.message).toContain(`${64 * 1024} bytes for /v1/chat/completions`);
+      expect(h.fake.requests).toHaveLength(0);
     });
   });
 
