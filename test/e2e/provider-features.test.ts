@@ -159,6 +159,7 @@ describe('provider features through Envoy with the OpenAI SDK', () => {
       expect(data.usage?.completion_tokens_details?.reasoning_tokens).toBe(3);
       const record = await recordOf(response.headers.get('x-tollgate-request-id'));
       expect(record.completionTokens).toBe(data.usage?.completion_tokens);
+      expect(record.reasoningTokens).toBe(3);
       // gemini-2.5-flash: 0.30 USD input, 2.50 USD output per 1M tokens; reasoning is billed as output.
       const expected = (BigInt(data.usage?.prompt_tokens ?? 0) * 300_000_000n + BigInt(data.usage?.completion_tokens ?? 0) * 2_500_000_000n + 500_000n) / 1_000_000n;
       expect(record.costNanoUsd).toBe(expected);
