@@ -66,7 +66,7 @@ describe('provider features through Envoy with the OpenAI SDK', () => {
     config.routing = { retries: { max: 0 } };
     config.models = {
       ...(config.models as object),
-      claude: { provider: 'anthropic', upstream_model: CLAUDE },
+      claude: { provider: 'anthropic', upstream_model: CLAUDE, capabilities: ['tools', 'vision', 'json_schema', 'reasoning'], context_window: 200_000 },
       'claude-auto-cache': { provider: 'anthropic-cached', upstream_model: CLAUDE },
       flash: { provider: 'gemini', upstream_model: 'gemini-2.5-flash' },
       'azure-4o': { provider: 'azure', upstream_model: 'gpt-4o' },
@@ -215,6 +215,17 @@ describe('provider features through Envoy with the OpenAI SDK', () => {
       }
       expect(anthropic.requests).toHaveLength(0);
       expect(gemini.requests).toHaveLength(0);
+    });
+  });
+
+  describe('GET /v1/models', () => {
+    it('lists the capabilities and context window a model declares in config; undeclared models list none', async () => {
+      const list = await h.client().models.list();
+      const byId = new Map(list.data.map((m) => [m.id, m as unknown as Record<string, unknown>]));
+      expect(byId.get('claude')).toMatchObject({ object: 'model', capabilities: ['json_schema', 'reasoning', 'tools', 'vision'], context_window: 200_000 });
+      expect(byId.get('flash')).not.toHaveProperty('capabilities');
+      const one = (await h.client().models.retrieve('claude')) as unknown as Record<string, unknown>;
+      expect(one).toMatchObject({ id: 'claude', capabilities: ['json_schema', 'reasoning', 'tools', 'vision'], context_window: 200_000 });
     });
   });
 
