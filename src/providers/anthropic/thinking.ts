@@ -21,6 +21,19 @@ const THINKING_BUDGET: Readonly<Record<string, number | null>> = {
 };
 
 /**
+ * With thinking on, Anthropic wants the assistant turn that called tools back with its signed thinking block first;
+ * OpenAI messages have no place for it, so a client's tool loop could never continue. Such a request (tool results
+ * answering the last assistant turn) goes without thinking: a plain tool-use conversation Anthropic accepts, the
+ * model just does not think again before its final answer.
+ */
+function continuesToolUse(out: MessagesRequest): boolean {
+  const last = out.messages.at(-1);
+  const previous = out.messages.at(-2);
+  return last?.role === 'user' && last.content.some((b) => b.type === 'tool_result') &&
+    previous?.role === 'assistant' && previous.content.some((b) => b.type === 'tool_use');
+}
+
+/**
  * Turns `reasoning_effort` into `thinking: {type: "enabled", budget_tokens}` and makes `max_tokens` fit it.
  * OpenAI's `max_completion_tokens` bounds reasoning and answer together, as Anthropic's `max_tokens` does: a client
  * limit stays the limit and the budget takes at most half of it (the answer keeps room); without a client limit the
@@ -34,7 +47,7 @@ export function applyReasoningEffort(body: Body, out: MessagesRequest, config: A
     throw errors.badRequest(`reasoning_effort must be one of ${Object.keys(THINKING_BUDGET).join(', ')}.`, 'reasoning_effort', 'invalid_value');
   }
   const budget = THINKING_BUDGET[effort];
-  if (budget === null || budget === undefined) return;
+  if (budget === null || budget === undefined || continuesToolUse(out)) return;
   const clientLimit = body.max_completion_tokens ?? body.max_tokens;
   let budgetTokens = budget;
   if (typeof clientLimit === 'number') {

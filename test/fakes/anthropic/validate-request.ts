@@ -80,7 +80,21 @@ function validateThinking(b: Json, maxTokens: number): number | null {
   if (b.top_k !== undefined) throw new ApiError(400, '`top_k` must be unset when thinking is enabled. Please consult our documentation at https://docs.claude.com/en/docs/build-with-claude/extended-thinking#feature-compatibility');
   const tc = b.tool_choice;
   if (isObj(tc) && (tc.type === 'any' || tc.type === 'tool')) throw new ApiError(400, 'Thinking may not be enabled when tool_choice forces tool use.');
+  checkThinkingBeforeToolUse(b.messages);
   return budget;
+}
+
+/** With thinking on, an assistant turn whose tool calls are being answered must start with its thinking block. */
+function checkThinkingBeforeToolUse(messages: unknown): void {
+  if (!Array.isArray(messages)) return;
+  const i = messages.length - 2;
+  const assistant = messages[i];
+  if (!isObj(assistant) || assistant.role !== 'assistant' || !Array.isArray(assistant.content)) return;
+  const first = assistant.content[0];
+  const callsTools = assistant.content.some((block) => isObj(block) && block.type === 'tool_use');
+  if (callsTools && !(isObj(first) && (first.type === 'thinking' || first.type === 'redacted_thinking'))) {
+    throw new ApiError(400, `messages.${i}.content.0.type: Expected \`thinking\` or \`redacted_thinking\`, but found \`${isObj(first) ? String(first.type) : 'text'}\`. When \`thinking\` is enabled, a final \`assistant\` message must start with a thinking block (preceeding the lastmost set of \`tool_use\` and \`tool_result\` blocks). We recommend you include thinking blocks from previous turns. To avoid this requirement, disable \`thinking\`. Please consult our documentation at https://docs.claude.com/en/docs/build-with-claude/extended-thinking`);
+  }
 }
 
 /**

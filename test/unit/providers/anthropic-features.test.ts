@@ -144,6 +144,28 @@ describe('reasoning_effort on Anthropic: extended thinking', () => {
     for (const [extra, param] of cases) expect(rejection({ messages: [user('x')], ...extra }).param).toBe(param);
   });
 
+  it('a tool loop continues without thinking (OpenAI messages cannot carry the signed thinking block back); the fake accepts it', async () => {
+    const tools = [{ type: 'function', function: { name: 'lookup', parameters: { type: 'object', properties: { q: { type: 'string' } } } } }];
+    const loop = {
+      reasoning_effort: 'medium', tools,
+      messages: [
+        user('find it'),
+        { role: 'assistant', content: null, tool_calls: [{ id: 'toolu_1', type: 'function', function: { name: 'lookup', arguments: '{"q":"x"}' } }] },
+        { role: 'tool', tool_call_id: 'toolu_1', content: 'found' },
+      ],
+    };
+    expect(translate(loop).body).not.toHaveProperty('thinking');
+    expect(translate({ ...loop, messages: loop.messages.slice(0, 1) }).body).toHaveProperty('thinking');
+    const { status, text } = await roundTrip(loop);
+    expect(status).toBe(200);
+    expect((JSON.parse(text) as { choices: Array<{ message: { content: string } }> }).choices[0]?.message.content).toBe('Tool result: found');
+    // The fake refuses the same loop with thinking on, as Anthropic does.
+    const forced = translate({ ...loop, messages: loop.messages.slice(0, 1) }).body;
+    const refused = await send(fake.url, { ...translate(loop), body: { ...translate(loop).body, thinking: forced.thinking, max_tokens: forced.max_tokens } });
+    expect(refused.status).toBe(400);
+    expect(refused.bytes.toString()).toContain('must start with a thinking block');
+  });
+
   it('the fake accepts the translated request; thinking never reaches content and is counted as completion', async () => {
     const plain = await roundTrip({ messages: [user('why is the sky blue')] });
     const thought = await roundTrip({ messages: [user('why is the sky blue')], reasoning_effort: 'medium' });
