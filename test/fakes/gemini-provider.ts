@@ -132,7 +132,7 @@ export async function startFakeGemini(opts: FakeGeminiOptions = {}): Promise<Fak
         if (action === 'streamGenerateContent' && url.searchParams.get('alt') !== 'sse') {
           throw new GoogleError(400, 'This fake serves streamGenerateContent only with alt=sse (Server-Sent Events); without it Google streams one JSON array.');
         }
-        const r = validateGenerate(body ?? {}, model.startsWith('gemini-3'));
+        const r = validateGenerate(body ?? {}, model.startsWith('gemini-3'), model);
         const a = answerGenerate(r);
         const responseId = `fake-gemini-${++responseIds}`;
         if (action === 'generateContent') return sendOrCut(res, generateBody(r, a, model, responseId), cutAfter);

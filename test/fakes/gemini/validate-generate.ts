@@ -195,7 +195,23 @@ function validateGeneration(raw: unknown): Json {
 }
 
 /** `signsCalls`: the model is a Gemini 3 one, which signs its function calls and wants the signatures back. */
-export function validateGenerate(body: unknown, signsCalls = false): GenerateRequest {
+/** The thinking budgets a model family takes, as Gemini checks them (-1: dynamic, always allowed). */
+const THINKING_LIMITS: ReadonlyArray<readonly [string, { zero: boolean; min: number; max: number }]> = [
+  ['gemini-2.5-pro', { zero: false, min: 128, max: 32768 }],
+  ['gemini-2.5-flash-lite', { zero: true, min: 512, max: 24576 }],
+  ['gemini-2.5-flash', { zero: true, min: 0, max: 24576 }],
+];
+
+function checkThinkingBudget(budget: number | undefined, model: string): void {
+  const limits = THINKING_LIMITS.find(([prefix]) => model.startsWith(prefix))?.[1];
+  if (budget === undefined || budget === -1 || !limits) return;
+  if (budget === 0 && !limits.zero) throw new GoogleError(400, 'Budget 0 is invalid. This model only works in thinking mode.');
+  if (budget !== 0 && (budget < limits.min || budget > limits.max)) {
+    throw new GoogleError(400, `The thinking budget ${budget} is invalid. Please choose a value between ${limits.min} and ${limits.max}.`);
+  }
+}
+
+export function validateGenerate(body: unknown, signsCalls = false, model = ''): GenerateRequest {
   const b = message(body, '', REQUEST_FIELDS, `${V1BETA}.GenerateContentRequest`);
   const rawContents = repeated(b.contents, 'contents', `${V1BETA}.Content`);
   if (rawContents.length === 0) throw requestError(REQUEST, 'contents', 'contents is not specified');
@@ -217,6 +233,7 @@ export function validateGenerate(body: unknown, signsCalls = false): GenerateReq
   const toolNames = validateTools(b.tools);
   const toolChoice = validateToolConfig(b.toolConfig, toolNames);
   const g = validateGeneration(b.generationConfig);
+  checkThinkingBudget(typeof g.thinkingBudget === 'number' ? g.thinkingBudget : undefined, model);
   return {
     contents,
     toolNames,
