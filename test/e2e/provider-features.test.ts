@@ -334,6 +334,25 @@ describe('provider features through Envoy with the OpenAI SDK', () => {
       expect(read.costNanoUsd ?? 0n).toBeLessThan(written.costNanoUsd ?? 0n);
     });
 
+    // OpenAI's automatic caching (gpt-4o: 2.50 input, 1.25 cached, 10.00 output) and Gemini's implicit caching
+    // (gemini-2.5-flash: 0.30 input, 0.03 cached, 2.50 output), USD per 1M tokens; nano-USD below.
+    for (const [model, input, cachedInput, output] of [
+      ['gpt-4o', 2_500_000_000n, 1_250_000_000n, 10_000_000_000n],
+      ['flash', 300_000_000n, 30_000_000n, 2_500_000_000n],
+    ] as const) {
+      it(`${model}: a repeated long prefix comes back as cached_tokens and is priced at the cached rate`, async () => {
+        const messages = [{ role: 'system' as const, content: longRules(`implicit ${model}`) }, { role: 'user' as const, content: 'hello' }];
+        await h.client().chat.completions.create({ model, messages });
+        const { data, response } = await h.client().chat.completions.create({ model, messages }).withResponse();
+        const cached = data.usage?.prompt_tokens_details?.cached_tokens ?? 0;
+        expect(cached).toBeGreaterThanOrEqual(1024);
+        const record = await recordOf(response.headers.get('x-tollgate-request-id'));
+        expect(record.cachedPromptTokens).toBe(cached);
+        const fresh = BigInt(record.promptTokens - cached);
+        expect(record.costNanoUsd).toBe((fresh * input + BigInt(cached) * cachedInput + BigInt(record.completionTokens) * output + 500_000n) / 1_000_000n);
+      });
+    }
+
     it('cache_prefix_min_tokens caches a long shared system prompt without any change to the request', async () => {
       const messages = [{ role: 'system' as const, content: longRules('configured') }, { role: 'user' as const, content: 'hi' }];
       await h.client().chat.completions.create({ model: 'claude-auto-cache', messages });
