@@ -73,6 +73,29 @@ function singleProviderRetryPolicy(config: TollgateConfig, profile: RetryProfile
   };
 }
 
+/**
+ * Per-path request body limits (`envoy.max_request_body_bytes_by_path`). The buffer filter enforces its limit when
+ * the request headers arrive, before Tollgate has chosen a provider route, so the route matched then is one of these
+ * (by path) and its per-route buffer config replaces the listener-wide limit. Tollgate's route header later selects
+ * the provider route; these only ever answer 404, like `no_route`.
+ */
+function bodyLimitRoutes(config: TollgateConfig) {
+  const byPath = config.envoy.max_request_body_bytes_by_path ?? {};
+  return Object.entries(byPath)
+    .sort(([a], [b]) => b.length - a.length)
+    .map(([path, bytes], i) => ({
+      name: `body_limit_${i}`,
+      match: { prefix: path },
+      direct_response: { status: 404 },
+      typed_per_filter_config: {
+        'envoy.filters.http.buffer': {
+          '@type': 'type.googleapis.com/envoy.extensions.filters.http.buffer.v3.BufferPerRoute',
+          buffer: { max_request_bytes: bytes },
+        },
+      },
+    }));
+}
+
 export function renderRoutes(config: TollgateConfig) {
   const providerRoutes = singleProviderRoutes(config).map(({ provider: name, profile, suffix }) => ({
     name: `provider_${name}${suffix}`,
@@ -143,6 +166,7 @@ export function renderRoutes(config: TollgateConfig) {
       routes: [
         ...providerRoutes,
         ...chainRoutes,
+        ...bodyLimitRoutes(config),
         {
           // Only reachable if Tollgate let a request through without choosing a provider.
           name: 'no_route',
