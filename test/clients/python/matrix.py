@@ -196,7 +196,7 @@ def lc_responses(job: dict, t: dict) -> dict:
 
 def lc_embeddings(job: dict, t: dict) -> dict:
     # check_embedding_ctx_length=False: LangChain would otherwise tokenize with tiktoken (which downloads its
-    # encodings at first use) and send token ids, which only OpenAI's own models accept.
+    # encodings at first use) and send token ids, which Gemini refuses (it embeds text only).
     embeddings = OpenAIEmbeddings(
         model=t["embeddings"], base_url=job["base_url"], api_key=job["api_key"], check_embedding_ctx_length=False, max_retries=0
     )
