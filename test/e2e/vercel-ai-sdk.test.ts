@@ -1,5 +1,5 @@
 import { createOpenAI, type OpenAIProvider } from '@ai-sdk/openai';
-import { APICallError, embedMany, generateText, isStepCount, streamText, tool } from 'ai';
+import { APICallError, Output, embedMany, generateText, isStepCount, streamText, tool } from 'ai';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { MATRIX, startProviderMatrix, type ProviderMatrix } from '../helpers/provider-matrix.ts';
@@ -69,6 +69,22 @@ describe('Vercel AI SDK × every provider', () => {
           expect(result.steps[0]?.finishReason).toBe('tool-calls');
           expect(result.text).toContain('sunny in Paris');
           expect(result.finishReason).toBe('stop');
+
+          const streamed = streamText({ model, prompt: 'Lyon', tools: { lookup }, toolChoice: 'required' });
+          const calls = await streamed.toolCalls;
+          expect(calls.map((call) => ({ name: call.toolName, input: call.input }))).toEqual([{ name: 'lookup', input: { echo: 'Lyon' } }]);
+          expect((await streamed.toolResults).map((r) => r.output)).toEqual(['sunny in Lyon']);
+        });
+
+        it(`${api}: structured output with Output.object`, async () => {
+          const model = api === 'chat' ? openai.chat(target.chat) : openai(target.chat);
+          const request = generateText({ model, prompt: 'Give me JSON', output: Output.object({ schema: z.object({ echo: z.string() }) }) });
+          if (!target.jsonSchema) {
+            const error = await request.then(() => null, (e: unknown) => e);
+            expect(APICallError.isInstance(error) ? { status: error.statusCode, message: error.message } : error).toEqual({ status: 400, message: expect.stringMatching(/json_schema/) });
+            return;
+          }
+          expect((await request).output).toEqual({ echo: expect.any(String) });
         });
       }
 
