@@ -20,18 +20,31 @@ describe('openai Node SDK × every provider', () => {
   afterAll(async () => m?.stop());
   beforeEach(() => m.reset());
 
+  it('gives Tollgate\'s own errors the request id the SDK reads (error.requestID), the same as x-tollgate-request-id', async () => {
+    const error = await m.h.client().chat.completions.create({ model: 'no-such-model', messages: [{ role: 'user', content: 'hi' }] })
+      .then(() => null, (e: unknown) => e as { status: number; requestID: string | null; headers: Headers; code: string });
+    expect(error).toMatchObject({ status: 404, code: 'model_not_found' });
+    expect(error?.requestID).toMatch(/.+/);
+    expect(error?.requestID).toBe(error?.headers.get('x-tollgate-request-id'));
+  });
+
   for (const target of MATRIX) {
     describe(target.label, () => {
       it('chat: plain, streamed (usage chunk only when asked) and the SDK stream helper agree', async () => {
         const client = m.h.client();
         const messages = [{ role: 'user' as const, content: 'the quick brown fox' }];
-        const { data, response } = await client.chat.completions.create({ model: target.chat, messages }).withResponse();
+        const { data, response, request_id: requestId } = await client.chat.completions.create({ model: target.chat, messages }).withResponse();
         expect(data.object).toBe('chat.completion');
         expect(data.choices[0]?.message).toMatchObject({ role: 'assistant', content: 'Echo: the quick brown fox' });
         expect(data.choices[0]?.finish_reason).toBe('stop');
         expect(data.usage?.total_tokens).toBe((data.usage?.prompt_tokens ?? 0) + (data.usage?.completion_tokens ?? 0));
         expect(data.usage?.completion_tokens).toBeGreaterThan(0);
         expect(response.headers.get('x-tollgate-provider')).toBe(target.provider);
+        // The SDK's request id (`_request_id`): OpenAI's and Azure's own, for the others Tollgate's (they send none).
+        const tollgateId = response.headers.get('x-tollgate-request-id');
+        expect(requestId).toMatch(/.+/);
+        if (target.provider === 'openai' || target.provider === 'azure') expect(requestId).not.toBe(tollgateId);
+        else expect(requestId).toBe(tollgateId);
 
         let text = '';
         let chunks = 0;
@@ -45,6 +58,9 @@ describe('openai Node SDK × every provider', () => {
         }
         expect(text).toBe('Echo: the quick brown fox');
         expect(chunks).toBeGreaterThan(1);
+        const { response: streamResponse } = await client.chat.completions.create({ model: target.chat, messages, stream: true }).withResponse();
+        expect(streamResponse.headers.get('x-request-id')).toMatch(/.+/);
+        await streamResponse.body?.cancel();
         expect(sawUsage).toBe(false);
 
         const last: Array<{ choices: number; usage: number | undefined }> = [];

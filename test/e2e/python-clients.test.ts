@@ -57,6 +57,8 @@ describe('openai Python SDK and LangChain × every provider', () => {
       it('openai SDK: chat plain, streamed (usage chunk only when asked) and the stream helper', () => {
         expect(observed('sdk_chat')).toEqual({
           content: 'Echo: the quick brown fox', finish_reason: 'stop', usage_adds_up: true, completion_tokens: expect.any(Number), provider: target.provider,
+          // `_request_id`: OpenAI's and Azure's own, Tollgate's where the provider sends none.
+          has_request_id: true, request_id_is_tollgates: target.provider !== 'openai' && target.provider !== 'azure',
         });
         const completionTokens = (observed('sdk_chat') as { completion_tokens: number }).completion_tokens;
         expect(completionTokens).toBeGreaterThan(0);
@@ -75,7 +77,7 @@ describe('openai Python SDK and LangChain × every provider', () => {
         if (target.jsonSchema) expect(observed('sdk_structured')).toEqual({ parsed: { echo: expect.any(String) } });
         else expect(observed('sdk_structured')).toMatchObject({ refused: { status: 400, type: 'invalid_request_error', message: expect.stringMatching(/json_schema/) } });
         expect(observed('sdk_responses')).toEqual({ output_text: 'Echo: the quick brown fox', stream_text: 'Echo: jumps over', last_event: 'response.completed' });
-        expect(observed('sdk_unknown_model')).toMatchObject({ status: 404, type: 'invalid_request_error', code: 'model_not_found' });
+        expect(observed('sdk_unknown_model')).toMatchObject({ status: 404, type: 'invalid_request_error', code: 'model_not_found', request_id_is_tollgates: true });
       });
 
       it('LangChain ChatOpenAI: invoke, stream with usage, tools, structured output, Responses API', () => {

@@ -40,7 +40,13 @@ def lookup(echo: str) -> str:
 
 def api_error(error: openai.APIStatusError) -> dict:
     body = error.body if isinstance(error.body, dict) else {}
-    return {"status": error.status_code, "type": body.get("type"), "code": body.get("code"), "message": error.message}
+    return {
+        "status": error.status_code,
+        "type": body.get("type"),
+        "code": body.get("code"),
+        "message": error.message,
+        "request_id_is_tollgates": bool(error.request_id) and error.request_id == error.response.headers.get("x-tollgate-request-id"),
+    }
 
 
 # ---------------------------------------------------------------- openai SDK
@@ -57,6 +63,8 @@ def sdk_chat(client: openai.OpenAI, t: dict) -> dict:
         "usage_adds_up": data.usage.total_tokens == data.usage.prompt_tokens + data.usage.completion_tokens,
         "completion_tokens": data.usage.completion_tokens,
         "provider": raw.headers.get("x-tollgate-provider"),
+        "has_request_id": bool(data._request_id),
+        "request_id_is_tollgates": data._request_id == raw.headers.get("x-tollgate-request-id"),
     }
 
 
