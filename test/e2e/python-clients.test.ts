@@ -73,7 +73,9 @@ describe('openai Python SDK and LangChain × every provider', () => {
       });
 
       it('openai SDK: tool call round trip, structured output, Responses API, error shape', () => {
-        expect(observed('sdk_tools')).toEqual({ finish_reason: 'tool_calls', name: 'lookup', arguments: { echo: 'Paris' }, answer: expect.stringContaining('sunny') });
+        expect(observed('sdk_tools')).toEqual({
+          finish_reason: 'tool_calls', name: 'lookup', arguments: { echo: 'Paris' }, streamed_arguments: { echo: 'Paris' }, answer: expect.stringContaining('sunny'),
+        });
         if (target.jsonSchema) expect(observed('sdk_structured')).toEqual({ parsed: { echo: expect.any(String) } });
         else expect(observed('sdk_structured')).toMatchObject({ refused: { status: 400, type: 'invalid_request_error', message: expect.stringMatching(/json_schema/) } });
         expect(observed('sdk_responses')).toEqual({ output_text: 'Echo: the quick brown fox', stream_text: 'Echo: jumps over', last_event: 'response.completed' });
@@ -85,7 +87,10 @@ describe('openai Python SDK and LangChain × every provider', () => {
         expect(observed('lc_stream')).toEqual({ text: 'Echo: jumps over the lazy dog', pieces: expect.any(Number), output_tokens: expect.any(Number) });
         expect((observed('lc_stream') as { pieces: number }).pieces).toBeGreaterThan(1);
         expect((observed('lc_stream') as { output_tokens: number }).output_tokens).toBeGreaterThan(0);
-        expect(observed('lc_tools')).toEqual({ name: 'lookup', args: { echo: 'Paris' }, is_tool_message: true, answer: expect.stringContaining('sunny in Paris') });
+        expect(observed('lc_tools')).toEqual({
+          name: 'lookup', args: { echo: 'Paris' }, is_tool_message: true, answer: expect.stringContaining('sunny in Paris'),
+          streamed_calls: [{ name: 'lookup', args: { echo: 'Lyon' } }],
+        });
         if (target.jsonSchema) expect(observed('lc_structured')).toEqual({ parsed: { echo: expect.any(String) } });
         else expect(observed('lc_structured')).toMatchObject({ refused: { status: 400 } });
         expect(observed('lc_responses')).toEqual({ text: 'Echo: the quick brown fox', stream_text: 'Echo: jumps over' });

@@ -105,10 +105,13 @@ def sdk_tools(client: openai.OpenAI, t: dict) -> dict:
             {"role": "tool", "tool_call_id": call.id, "content": "sunny"},
         ],
     )
+    with client.chat.completions.stream(model=t["chat"], messages=[question], tools=[LOOKUP], tool_choice="required") as helper:
+        streamed = helper.get_final_completion().choices[0].message.tool_calls[0]
     return {
         "finish_reason": first.choices[0].finish_reason,
         "name": call.function.name,
         "arguments": json.loads(call.function.arguments),
+        "streamed_arguments": json.loads(streamed.function.arguments),
         "answer": second.choices[0].message.content,
     }
 
@@ -184,7 +187,16 @@ def lc_tools(job: dict, t: dict) -> dict:
     call = first.tool_calls[0]
     result = lookup.invoke(call)
     second = chat_model(job, t).bind_tools([lookup]).invoke([question, first, result])
-    return {"name": call["name"], "args": call["args"], "is_tool_message": isinstance(result, ToolMessage), "answer": second.content}
+    streamed = None
+    for chunk in model.stream([HumanMessage("Lyon")]):
+        streamed = chunk if streamed is None else streamed + chunk
+    return {
+        "name": call["name"],
+        "args": call["args"],
+        "is_tool_message": isinstance(result, ToolMessage),
+        "answer": second.content,
+        "streamed_calls": [{"name": c["name"], "args": c["args"]} for c in streamed.tool_calls],
+    }
 
 
 def lc_structured(job: dict, t: dict) -> dict:
