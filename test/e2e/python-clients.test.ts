@@ -70,6 +70,8 @@ describe('openai Python SDK and LangChain × every provider', () => {
           helper_text: 'Echo: jumps over the lazy dog',
         });
         expect((observed('sdk_stream') as { chunks: number }).chunks).toBeGreaterThan(1);
+        // A stream the provider cut mid-way raises in the client (after what had arrived), never ends cleanly.
+        expect(observed('sdk_stream_cut')).toEqual({ raised: expect.stringMatching(/.+/), chunks_before: expect.any(Number) });
       });
 
       it('openai SDK: tool call round trip, structured output, Responses API, error shape', () => {

@@ -53,6 +53,18 @@ describe('Vercel AI SDK × every provider', () => {
           expect(parts.length).toBeGreaterThan(1);
           expect(await streamed.finishReason).toBe('stop');
           expect((await streamed.usage).outputTokens).toBeGreaterThan(0);
+
+          // A stream the provider cut mid-way reaches the SDK as an error, never as a clean finish. Not retried by the
+          // SDK: on the fallback row the chain retries it itself, and more cuts in a row would eject (circuit-break)
+          // the provider for the tests after this one.
+          const errors: unknown[] = [];
+          const cut = streamText({
+            model, prompt: 'a b c d e f g h', maxRetries: 0, headers: { 'x-fake-fault': 'cut-stream=2' }, onError: ({ error }) => void errors.push(error),
+          });
+          let finish: string | null = null;
+          for await (const part of cut.fullStream) if (part.type === 'finish') finish = part.finishReason;
+          expect(errors.length > 0 || finish === 'error').toBe(true);
+          expect(finish).not.toBe('stop');
         });
 
         it(`${api}: a tool loop calls the tool and answers with its result`, async () => {

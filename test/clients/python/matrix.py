@@ -137,6 +137,20 @@ def sdk_responses(client: openai.OpenAI, t: dict) -> dict:
     return {"output_text": whole.output_text, "stream_text": text, "last_event": types[-1] if types else None}
 
 
+def sdk_stream_cut(client: openai.OpenAI, t: dict) -> dict:
+    # The fake cuts the connection after two chunks: the client must raise, never see a clean end of stream.
+    chunks = 0
+    try:
+        for _ in client.chat.completions.create(
+            model=t["chat"], messages=[{"role": "user", "content": "a b c d e f g h"}], stream=True,
+            extra_headers={"x-fake-fault": "cut-stream=2"},
+        ):
+            chunks += 1
+    except Exception as error:  # whichever transport error the client raises
+        return {"raised": type(error).__name__, "chunks_before": chunks}
+    return {"raised": None, "chunks_before": chunks}
+
+
 def sdk_embeddings(client: openai.OpenAI, t: dict) -> dict:
     packed = client.embeddings.create(model=t["embeddings"], input=["alpha", "beta"])
     floats = client.embeddings.create(model=t["embeddings"], input=["alpha", "beta"], encoding_format="float")
@@ -225,7 +239,7 @@ def lc_embeddings(job: dict, t: dict) -> dict:
     return {"count": len(vectors), "dimensions": len(vectors[0]), "query_equals_document": query == vectors[0]}
 
 
-SDK_CHECKS = [sdk_chat, sdk_stream, sdk_tools, sdk_structured, sdk_responses, sdk_unknown_model]
+SDK_CHECKS = [sdk_chat, sdk_stream, sdk_stream_cut, sdk_tools, sdk_structured, sdk_responses, sdk_unknown_model]
 LC_CHECKS = [lc_invoke, lc_stream, lc_tools, lc_structured, lc_responses]
 
 
