@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MATRIX, startProviderMatrix, type ProviderMatrix } from '../helpers/provider-matrix.ts';
@@ -16,7 +17,8 @@ interface PythonRun { versions: Record<string, string>; results: Results; timing
  * Runs the job in one Python process (imports cost more than all its requests). Asynchronously: the gateway under
  * test lives in this process and must keep answering meanwhile.
  */
-function runPython(job: unknown): Promise<PythonRun> {
+async function runPython(job: unknown): Promise<PythonRun> {
+  if (!existsSync(PYTHON)) throw new Error('.venv-clients/bin/python is missing: run scripts/setup');
   return new Promise((done, fail) => {
     const child = spawn(PYTHON, [SCRIPT], { stdio: ['pipe', 'pipe', 'pipe'], env: { PATH: process.env.PATH, PYTHONDONTWRITEBYTECODE: '1' } });
     let stdout = '';
