@@ -118,6 +118,24 @@ describe('openai Node SDK × every provider', () => {
         expect(Answer.parse(JSON.parse(result.choices[0]?.message.content ?? ''))).toEqual(result.choices[0]?.message.parsed);
       });
 
+      it('a provider that resets the connection before answering: 502 provider_unreachable, plain and streamed', async () => {
+        for (const stream of [false, true]) {
+          const error = await m.h.client().chat.completions
+            .create({ model: target.chat, messages: [{ role: 'user', content: 'a b c' }], stream }, { headers: { 'x-fake-fault': 'reset' } })
+            .then(() => null, (e: unknown) => e as { status: number; code: string; type: string; message: string });
+          expect(error).toMatchObject({ status: 502, type: 'api_error', code: 'provider_unreachable' });
+        }
+        // Cut mid-answer before anything reached the client (a chain's attempt, Gemini's retry-hint filter): the same.
+        // Where the client already had the headers, the cut stream fails mid-way instead (never a clean end).
+        const cut = await (async () => {
+          const stream = await m.h.client().chat.completions
+            .create({ model: target.chat, messages: [{ role: 'user', content: 'a b c d e f' }], stream: true }, { headers: { 'x-fake-fault': 'cut-stream=1' } });
+          for await (const chunk of stream) void chunk;
+        })().then(() => null, (e: unknown) => e as { status?: number; code?: string; message: string });
+        expect(cut).not.toBeNull();
+        if (cut?.status !== undefined) expect(cut).toMatchObject({ status: 502, code: 'provider_unreachable' });
+      });
+
       if (target.embeddings) {
         const model = target.embeddings;
         it('embeddings: base64 (the SDK default) and float agree', async () => {
