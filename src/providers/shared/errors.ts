@@ -19,16 +19,16 @@ export function openAIErrorTypeFor(status: number): OpenAIErrorType {
 }
 
 /**
- * Whether a body is already an OpenAI error (`error` with a string `message` and `type` and a `param` key). Envoy's
- * own replies on a provider's route (reset, no healthy endpoint, timeout) are, through its local reply mappers; so
- * are OpenAI-compatible providers' errors. Anthropic's errors (`type: "error"` with no `param`) and Google's (a
- * numeric `code`) are not.
+ * Whether a body is already the OpenAI error a client should get for this status: `error` with a string `message`
+ * and `code`, a `param` key, and the type OpenAI gives the status. Envoy's own replies on a provider's route (reset,
+ * no healthy endpoint, timeout) are, through its local reply mappers. Anthropic's errors (no `param`), Google's (a
+ * numeric `code`) and OpenAI's own 429/5xx (`type: "requests"`, `"server_error"`) are not, and are rewritten.
  */
-function isOpenAIError(parsed: unknown): boolean {
+function isFinalOpenAIError(parsed: unknown, status: number): boolean {
   const error = (parsed as { error?: unknown } | null)?.error;
   if (!error || typeof error !== 'object') return false;
   const e = error as Record<string, unknown>;
-  return typeof e.message === 'string' && typeof e.type === 'string' && Object.hasOwn(e, 'param') && (e.code === null || typeof e.code === 'string');
+  return typeof e.message === 'string' && typeof e.code === 'string' && Object.hasOwn(e, 'param') && e.type === openAIErrorTypeFor(status);
 }
 
 /**
@@ -41,7 +41,7 @@ export function toOpenAIErrorBody(status: number, raw: Buffer, provider: string,
   let info: ProviderErrorInfo | null = null;
   try {
     const parsed: unknown = JSON.parse(text);
-    if (isOpenAIError(parsed)) return raw;
+    if (isFinalOpenAIError(parsed, status)) return raw;
     info = read(parsed);
   } catch {
     info = null;
