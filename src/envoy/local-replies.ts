@@ -49,8 +49,9 @@ function cases(maxRequestBytes: number, byPath: Readonly<Record<string, number>>
       type: 'api_error', code: 'provider_unavailable', message: 'No provider could be reached (connection failed).',
     },
     {
-      // The provider took the request and dropped the connection before answering.
-      when: `response.code == 503`,
+      // The provider took the request and dropped the connection before answering (Envoy answers 502 when the
+      // connection broke mid-response, a protocol error, before a byte reached the client).
+      when: `response.code == 503 || response.code == 502`,
       status: 502, type: 'api_error', code: 'provider_unreachable',
       message: 'The provider could not be reached (connection failed or was reset).',
     },

@@ -3,7 +3,7 @@ import { chainClusterName, chainMasks, popcount } from './chains.ts';
 import { AFFINITY_HEADER, clusterName, INTERNAL_HEADERS, ROUTE_CONFIG_NAME, ROUTE_HEADER, seconds } from './names.ts';
 import { ENDPOINT_METADATA_NAMESPACE } from './provider-endpoints.ts';
 import { backOff, modelRetries, profileSuffix, retryOn, singleProviderProfile, totalAttempts, type RetryProfile } from './retries.ts';
-import { METADATA_RESPONSE_HEADERS, responseHeadersFromMetadata } from './response-headers.ts';
+import { clientRequestIdFromMetadata, METADATA_RESPONSE_HEADERS, responseHeadersFromMetadata } from './response-headers.ts';
 
 /** The routes (RDS): one per provider and one per chain subset, chosen by the x-tollgate-route header Tollgate sets. */
 const header = (key: string, value: string) => ({ header: { key, value }, append_action: 'OVERWRITE_IF_EXISTS_OR_ADD' });
@@ -34,6 +34,7 @@ const PROVIDER_RESPONSE_HEADERS_TO_REMOVE = ['content-length', ...METADATA_RESPO
 
 const commonResponseHeaders = [
   header('x-tollgate-attempts', '%UPSTREAM_REQUEST_ATTEMPT_COUNT%'),
+  clientRequestIdFromMetadata(),
 ];
 
 /** Every (provider, retry profile) pair a single-provider request may use: the default one, and each model's own. */
