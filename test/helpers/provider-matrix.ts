@@ -18,7 +18,7 @@ export interface MatrixTarget {
   chat: string;
   /** The provider's embeddings model behind a public name; Anthropic has none. */
   embeddings: string | null;
-  /** Anthropic has no json_schema mapping in the chat translation yet: the gateway refuses it with a 400. */
+  /** Whether the provider (through its translation) answers json_schema structured output: every one does now. */
   jsonSchema: boolean;
 }
 
@@ -29,10 +29,10 @@ export interface MatrixTarget {
 export const MATRIX: readonly MatrixTarget[] = [
   { provider: 'openai', label: 'openai', chat: 'gpt-4o-mini', embeddings: 'text-embedding-3-small', jsonSchema: true },
   { provider: 'azure', label: 'azure', chat: 'azure-4o', embeddings: 'azure-embed', jsonSchema: true },
-  { provider: 'anthropic', label: 'anthropic', chat: 'claude', embeddings: null, jsonSchema: false },
+  { provider: 'anthropic', label: 'anthropic', chat: 'claude', embeddings: null, jsonSchema: true },
   { provider: 'gemini', label: 'gemini', chat: 'gemini-pro', embeddings: 'gemini-embed', jsonSchema: true },
   { provider: 'vllm', label: 'vllm', chat: 'llama', embeddings: 'bge-small', jsonSchema: true },
-  { provider: 'anthropic', label: 'fallback (down → anthropic)', chat: 'down-then-claude', embeddings: null, jsonSchema: false },
+  { provider: 'anthropic', label: 'fallback (down → anthropic)', chat: 'down-then-claude', embeddings: null, jsonSchema: true },
 ];
 
 export interface ProviderMatrix {
