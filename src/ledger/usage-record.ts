@@ -77,7 +77,7 @@ function baseRecord(ctx: RequestContext, state: RecordState): UsageRecord | null
     feature: tenant.feature,
     keyId: tenant.keyId,
     // A /v1/responses request runs as chat; the ledger names the API the client called.
-    endpoint: ctx.dialect === 'responses' ? 'responses' : ctx.endpoint,
+    endpoint: ctx.dialect === 'chat' ? ctx.endpoint : ctx.dialect === 'messages' && ctx.endpoint === 'chat' ? 'messages' : ctx.dialect === 'responses' ? 'responses' : ctx.endpoint,
     model: ctx.model,
     variant: ctx.variant,
     provider: null,

@@ -9,6 +9,7 @@ import type { OutputVerdict } from '../guardrails/output/answer-filter.ts';
 import type { PlaceholderVault } from '../guardrails/pii/placeholder-vault.ts';
 import type { RoundTrip } from '../store/round-trip.ts';
 import type { ResponsesState } from '../responses/request.ts';
+import type { MessagesRequestState } from '../messages/request.ts';
 import type { HeaderMap, ProcessingModeOverride, VerifiedJwt } from './phases.ts';
 
 export interface Tenant {
@@ -22,7 +23,7 @@ export interface Tenant {
   keyId: string;
 }
 
-export type Endpoint = 'chat' | 'embeddings' | 'models' | 'model' | 'stored-response' | 'feedback';
+export type Endpoint = 'chat' | 'embeddings' | 'models' | 'model' | 'stored-response' | 'feedback' | 'count-tokens';
 
 export interface Usage {
   /** All input tokens, cached ones included (OpenAI's prompt_tokens). */
@@ -119,13 +120,16 @@ export interface RequestContext {
   readonly log: Logger;
   endpoint: Endpoint | null;
   /**
-   * The API the client speaks: `chat` (chat completions, embeddings, models) or `responses` (POST /v1/responses).
-   * A Responses request runs every stage in its chat form (endpoint `chat`); src/stages/responses-dialect.ts turns
-   * the answer back into a Response.
+   * The API the client speaks: `chat` (chat completions, embeddings, models), `responses` (POST /v1/responses) or
+   * `messages` (Anthropic's POST /v1/messages and /v1/messages/count_tokens). A Responses or Messages request runs
+   * every stage in its chat form (endpoint `chat`); src/stages/responses-dialect.ts and messages-dialect.ts turn the
+   * answer back into the client's dialect, and Tollgate's errors take that dialect's shape.
    */
-  dialect: 'chat' | 'responses';
+  dialect: 'chat' | 'responses' | 'messages';
   /** For the Responses dialect: what the Response echoes, the conversation so far, whether to store the answer. */
   responses: ResponsesState | null;
+  /** For the Messages dialect: the client's own body (an Anthropic provider may get it as is). */
+  messages: MessagesRequestState | null;
   tenant: Tenant | null;
   body: Record<string, unknown> | null;
   /** Length of the client's request body as received (0 before the body phase). */

@@ -2,7 +2,8 @@ import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import { errors } from '../errors/errors.ts';
 import { GatewayError } from '../errors/gateway-error.ts';
-import { renderOpenAIError, toGatewayError } from '../errors/render.ts';
+import { renderGatewayError, toGatewayError } from '../errors/render.ts';
+import { dialectOfPath } from '../messages/paths.ts';
 import { UpstreamEdits, type RequestContext } from './context.ts';
 import { REQUEST_ID_HEADER } from '../envoy/response-headers.ts';
 import { checkJsonLimits, DEFAULT_JSON_LIMITS, type JsonLimits } from './json-limits.ts';
@@ -122,8 +123,10 @@ class RequestPipeline implements StreamHandler {
         return log;
       },
       endpoint: null,
-      dialect: 'chat',
+      // Known from the path alone, so that even an authentication failure answers in the client's dialect.
+      dialect: dialectOfPath(queryAt === -1 ? rawPath : rawPath.slice(0, queryAt)),
       responses: null,
+      messages: null,
       tenant: null,
       body: null,
       model: null,
@@ -304,7 +307,7 @@ class RequestPipeline implements StreamHandler {
 
   private reject(error: GatewayError): PhaseReply {
     const ctx = this.ctx;
-    const reply = renderOpenAIError(error, ctx ? [...ctx.responseHeaders, ['x-tollgate-request-id', ctx.requestId]] : []);
+    const reply = renderGatewayError(error, ctx ? [...ctx.responseHeaders, ['x-tollgate-request-id', ctx.requestId]] : [], ctx?.dialect);
     if (ctx) {
       ctx.error = error;
       ctx.outcome = 'rejected';

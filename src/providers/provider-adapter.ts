@@ -98,4 +98,10 @@ export interface ProviderAdapter {
   retryAfterFromBody?(body: Buffer): number | null;
   /** Whether this provider takes /v1/responses requests in the Responses dialect (absent: never; chat is used). */
   speaksResponses?(provider: ProviderConfig): boolean;
+  /**
+   * For a provider that speaks Anthropic's Messages API natively: a /v1/messages client's own body, sent as is
+   * apart from the model (absent: the chat form is translated like any chat request). Answers come back in the
+   * provider's format, which translateResponse reads as usual.
+   */
+  passthroughMessages?(body: Readonly<Record<string, unknown>>, target: TranslationTarget): OutgoingRequest;
 }

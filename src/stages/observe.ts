@@ -63,7 +63,7 @@ export function observeStage(deps: { metrics: GatewayMetrics; logger: Logger }):
           key_id: ctx.tenant?.keyId,
           method: ctx.method,
           path: ctx.path,
-          endpoint: ctx.dialect === 'responses' ? 'responses' : ctx.endpoint,
+          endpoint: ctx.dialect === 'chat' ? ctx.endpoint : ctx.dialect === 'messages' && ctx.endpoint === 'chat' ? 'messages' : ctx.dialect === 'responses' ? 'responses' : ctx.endpoint,
           user: ctx.tenant?.user ?? undefined,
           feature: ctx.tenant?.feature ?? undefined,
           model: ctx.model,
