@@ -6,6 +6,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { UsageRecord } from '../../src/ledger/usage-record.ts';
 import { startFakeAnthropic, type FakeAnthropic } from '../fakes/anthropic-provider.ts';
 import { startFakeGemini, type FakeGemini } from '../fakes/gemini-provider.ts';
+import { freePort } from '../helpers/free-port.ts';
 import { PLACEHOLDER_URL, startHarness, testConfig, type Harness } from '../helpers/gateway-harness.ts';
 import { buildPolicyBundle } from '../helpers/policy-bundle.ts';
 
@@ -52,11 +53,14 @@ describe('Anthropic Messages API through Envoy with the Claude SDK', () => {
       openai: { type: 'openai', base_url: PLACEHOLDER_URL, api_key_env: 'TEST_OPENAI_KEY' },
       anthropic: { type: 'anthropic', base_url: `${anthropic.url}/v1`, api_key_env: 'TEST_ANTHROPIC_KEY' },
       gemini: { type: 'gemini', base_url: gemini.url, api_key_env: 'TEST_GEMINI_KEY' },
+      // Nothing listens there: Envoy answers itself.
+      down: { type: 'openai', base_url: `http://127.0.0.1:${await freePort()}/v1` },
     };
     config.models = {
       'gpt-4o-mini': { provider: 'openai', kind: 'chat' },
       claude: { provider: 'anthropic', upstream_model: CLAUDE },
       'gemini-pro': { provider: 'gemini', upstream_model: 'gemini-2.5-pro' },
+      down: { provider: 'down', upstream_model: 'gpt-4o' },
       'claude-then-gpt': { targets: [{ provider: 'anthropic', model: CLAUDE }, { provider: 'openai', model: 'gpt-4o' }] },
     };
     config.orgs = { acme: { teams: { platform: { apps: { playground: {} } }, research: { apps: { app: {} } }, small: { apps: { app: {} } } } } };
@@ -64,6 +68,7 @@ describe('Anthropic Messages API through Envoy with the Claude SDK', () => {
     config.ledger = { sink: { type: 'sqlite', path: join(dir, 'ledger.sqlite') }, flush_interval_ms: 20 };
     config.policy = { bundle, audit_log: join(dir, 'audit.jsonl') };
     config.routing = { retries: { max: 0 } };
+    config.envoy = { max_request_body_bytes: 200_000 };
     h = await startHarness({ config });
     keys.research = await h.createKey('research', 'app');
     keys.small = await h.createKey('small', 'app');
@@ -228,6 +233,18 @@ describe('Anthropic Messages API through Envoy with the Claude SDK', () => {
     expect(await raw({ model: 'claude', max_tokens: 8, messages: [{ role: 'user', content: 'Hi' }] }, {})).toEqual({
       status: 400, json: { type: 'error', error: { type: 'invalid_request_error', message: 'anthropic-version: header is required' } },
     });
+    expect(anthropic.requests).toHaveLength(0);
+  });
+
+  it('Envoy\'s own replies come in Anthropic\'s shape too: body too large, provider unreachable', async () => {
+    const big = await client().messages.create({ model: 'claude', max_tokens: 8, messages: [{ role: 'user', content: 'x'.repeat(300_000) }] }).catch((e: unknown) => e);
+    expect(big).toBeInstanceOf(Anthropic.APIError);
+    expect((big as InstanceType<typeof Anthropic.APIError>).status).toBe(413);
+    expect((big as InstanceType<typeof Anthropic.APIError>).error).toEqual({ type: 'error', error: { type: 'request_too_large', message: 'Request body is larger than the gateway limit of 200000 bytes.' } });
+
+    const down = await client().messages.create({ model: 'down', max_tokens: 8, messages: [{ role: 'user', content: 'Hi' }] }).catch((e: unknown) => e);
+    expect(down).toBeInstanceOf(Anthropic.InternalServerError);
+    expect((down as InstanceType<typeof Anthropic.APIError>).error).toMatchObject({ type: 'error', error: { type: 'overloaded_error', message: expect.stringContaining('No provider could be reached') } });
     expect(anthropic.requests).toHaveLength(0);
   });
 
