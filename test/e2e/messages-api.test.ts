@@ -42,7 +42,7 @@ describe('Anthropic Messages API through Envoy with the Claude SDK', () => {
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'tollgate-messages-e2e-'));
     const bundle = await buildPolicyBundle({
-      data: { tenants: { defaults: {}, orgs: { acme: { teams: { research: { models: ['gpt-4o-mini'] } } } } } },
+      data: { tenants: { defaults: {}, orgs: { acme: { teams: { research: { models: ['gpt-4o-mini'] }, platform: { redact: ['email'] } } } } } },
     }, join(dir, 'policy', 'bundle.tar.gz'));
     anthropic = await startFakeAnthropic({ apiKey: ANTHROPIC_KEY });
     gemini = await startFakeGemini({ apiKey: GEMINI_KEY });
@@ -69,6 +69,7 @@ describe('Anthropic Messages API through Envoy with the Claude SDK', () => {
     config.policy = { bundle, audit_log: join(dir, 'audit.jsonl') };
     config.routing = { retries: { max: 0 } };
     config.envoy = { max_request_body_bytes: 200_000 };
+    config.cache = { defaults: { ttl_seconds: 60 } };
     h = await startHarness({ config });
     keys.research = await h.createKey('research', 'app');
     keys.small = await h.createKey('small', 'app');
@@ -187,6 +188,34 @@ describe('Anthropic Messages API through Envoy with the Claude SDK', () => {
       expect(JSON.parse(partial)).toEqual({ echo: `Lyon ${n}` });
     });
   }
+
+  it('policy redaction applies before an Anthropic provider: a changed request is translated, never passed through raw', async () => {
+    const input = unique('Write to jane.doe@acme-corp.com about');
+    const message = await client().messages.create({ model: 'claude', max_tokens: 64, messages: [{ role: 'user', content: input }] });
+    const redacted = input.replace('jane.doe@acme-corp.com', '[REDACTED_EMAIL]');
+    expect(message.content).toEqual([{ type: 'text', text: `Echo: ${redacted}` }]);
+    const seen = JSON.stringify(anthropic.requests[0]?.body);
+    expect(seen).toContain(redacted);
+    expect(seen).not.toContain('jane.doe');
+  });
+
+  it('the cache answers a repeated request in Anthropic\'s dialect, plain and streamed, without a provider call', async () => {
+    // The default cache rule serves deterministic requests only (temperature 0).
+    const body = { model: 'gpt-4o-mini', max_tokens: 64, temperature: 0, messages: [{ role: 'user' as const, content: unique('cache me') }] };
+    const first = await client().messages.create(body).withResponse();
+    const second = await client().messages.create(body).withResponse();
+    expect(first.response.headers.get('x-tollgate-cache')).toBe('miss');
+    expect(second.response.headers.get('x-tollgate-cache')).toBe('hit');
+    expect(second.data).toMatchObject({ type: 'message', content: first.data.content, stop_reason: 'end_turn' });
+    expect(second.data.id).toMatch(/^msg_/);
+    expect(h.fake.requests).toHaveLength(1);
+
+    const streamed = { ...body, messages: [{ role: 'user' as const, content: unique('cache my stream') }] };
+    const once = await client().messages.stream(streamed).finalMessage();
+    const again = await client().messages.stream(streamed).finalMessage();
+    expect(again.content).toEqual(once.content);
+    expect(h.fake.requests).toHaveLength(2);
+  });
 
   it('count_tokens answers input_tokens, counted by the gateway, without calling a provider', async () => {
     const short = await client().messages.countTokens({ model: 'claude', messages: [{ role: 'user', content: 'Hello' }] });
