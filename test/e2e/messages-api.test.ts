@@ -153,6 +153,7 @@ describe('Anthropic Messages API through Envoy with the Claude SDK', () => {
       const final = await helper.finalMessage();
       expect(final.content).toEqual([{ type: 'text', text: `Echo: helper ${n}` }]);
       expect(final.usage.output_tokens).toBeGreaterThan(0);
+      expect(final.usage.input_tokens).toBeGreaterThan(0);
     });
 
     it(`${model}: tool use round trip (tool_use, then tool_result), plain and streamed`, async () => {
@@ -310,8 +311,21 @@ describe('Anthropic Messages API through Envoy with the Claude SDK', () => {
 
     anthropic.pushFault({ kind: 'status', status: 529 });
     const streamed = unique('stream after falling back');
-    const final = await client().messages.stream({ model: 'claude-then-gpt', max_tokens: 64, messages: [{ role: 'user', content: streamed }] }).finalMessage();
-    expect(final.content).toEqual([{ type: 'text', text: `Echo: ${streamed}` }]);
-    expect(final.usage.output_tokens).toBeGreaterThan(0);
+    const { data: stream, response: streamResponse } = await client().messages
+      .create({ model: 'claude-then-gpt', max_tokens: 64, messages: [{ role: 'user', content: streamed }], stream: true }).withResponse();
+    let text = '';
+    let usage: { input_tokens: number | null; output_tokens: number } | null = null;
+    for await (const event of stream) {
+      if (event.type === 'content_block_delta' && event.delta.type === 'text_delta') text += event.delta.text;
+      if (event.type === 'message_delta') usage = event.usage;
+    }
+    expect(text).toBe(`Echo: ${streamed}`);
+    expect(usage?.output_tokens).toBeGreaterThan(0);
+    // The ledger meters the streamed /v1/messages request like chat: the answering provider and its usage.
+    const record = await recordOf(streamResponse.headers.get('x-tollgate-request-id') as string);
+    expect(record).toMatchObject({
+      state: 'final', endpoint: 'messages', model: 'claude-then-gpt', provider: 'openai', status: 200, outcome: 'completed',
+      promptTokens: usage?.input_tokens, completionTokens: usage?.output_tokens,
+    });
   });
 });
