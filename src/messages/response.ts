@@ -1,4 +1,5 @@
 import type { Usage } from '../pipeline/context.ts';
+import type { AnthropicStop } from '../providers/provider-adapter.ts';
 
 /**
  * Chat answers → Anthropic Message objects, for clients of POST /v1/messages. Everything before the dialect stage
@@ -67,6 +68,8 @@ export interface MessageContext {
   /** The model the answer names when the chat answer does not (the one the provider was asked for). */
   model: string;
   usage: Usage | null;
+  /** An Anthropic provider's own stop reason, which wins over the one read back from finish_reason. */
+  stop?: AnthropicStop | undefined;
 }
 
 /** A `chat.completion` → an Anthropic `message`. */
@@ -86,8 +89,8 @@ export function chatCompletionToMessage(completion: Json, context: MessageContex
     role: 'assistant',
     model: typeof completion.model === 'string' && completion.model ? completion.model : context.model,
     content,
-    stop_reason: stopReasonFor(choice.finish_reason),
-    stop_sequence: null,
+    stop_reason: context.stop?.reason ?? stopReasonFor(choice.finish_reason),
+    stop_sequence: context.stop?.sequence ?? null,
     usage: anthropicUsage(context.usage, completion.usage),
   };
 }

@@ -1,5 +1,6 @@
 import { eventData, SseFramer } from '../providers/shared/sse.ts';
 import { openAIErrorAsAnthropic } from './errors.ts';
+import type { AnthropicStop } from '../providers/provider-adapter.ts';
 import { anthropicUsage, messageIdFor, stopReasonFor } from './response.ts';
 
 type Json = Record<string, unknown>;
@@ -34,10 +35,13 @@ export class ChatToMessagesStream {
   private usage: unknown = null;
   /** Output tokens of the completed message, once message_delta is sent. */
   outputTokens: number | null = null;
+  private readonly nativeStop: () => AnthropicStop | undefined;
 
-  constructor(options: { requestId: string; model: string }) {
+  /** `stop`: an Anthropic provider's own stop reason, read when the message ends (it wins over finish_reason). */
+  constructor(options: { requestId: string; model: string; stop?: () => AnthropicStop | undefined }) {
     this.requestId = options.requestId;
     this.fallbackModel = options.model;
+    this.nativeStop = options.stop ?? (() => undefined);
   }
 
   push(chunk: Buffer, endOfStream: boolean): Buffer {
@@ -131,7 +135,8 @@ export class ChatToMessagesStream {
     this.closeBlock(out);
     const usage = anthropicUsage(null, this.usage);
     this.outputTokens = usage.output_tokens as number;
-    this.emit(out, 'message_delta', { delta: { stop_reason: stopReasonFor(this.finishReason), stop_sequence: null }, usage });
+    const stop = this.nativeStop();
+    this.emit(out, 'message_delta', { delta: { stop_reason: stop?.reason ?? stopReasonFor(this.finishReason), stop_sequence: stop?.sequence ?? null }, usage });
     this.emit(out, 'message_stop');
     this.finished = true;
   }

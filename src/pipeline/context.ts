@@ -10,6 +10,7 @@ import type { PlaceholderVault } from '../guardrails/pii/placeholder-vault.ts';
 import type { RoundTrip } from '../store/round-trip.ts';
 import type { ResponsesState } from '../responses/request.ts';
 import type { MessagesRequestState } from '../messages/request.ts';
+import type { AnthropicStop } from '../providers/provider-adapter.ts';
 import type { HeaderMap, ProcessingModeOverride, VerifiedJwt } from './phases.ts';
 
 export interface Tenant {
@@ -130,6 +131,8 @@ export interface RequestContext {
   responses: ResponsesState | null;
   /** For the Messages dialect: the client's own body (an Anthropic provider may get it as is). */
   messages: MessagesRequestState | null;
+  /** Why an Anthropic provider stopped, in its own terms (set by the route for /v1/messages requests only). */
+  anthropicStop?: AnthropicStop;
   tenant: Tenant | null;
   body: Record<string, unknown> | null;
   /** Length of the client's request body as received (0 before the body phase). */

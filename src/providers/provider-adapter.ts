@@ -83,6 +83,16 @@ export interface ResponseTranslator {
   readonly usage: Usage | null;
   /** The stream ended before the provider's end marker. */
   readonly truncated: boolean;
+  /**
+   * Why an Anthropic provider stopped, in its own terms, once known: `finish_reason` cannot say `stop_sequence` (nor
+   * which sequence), `pause_turn` or `refusal`, and a /v1/messages client must get them back (absent: other providers).
+   */
+  readonly anthropicStop?: AnthropicStop | null;
+}
+
+export interface AnthropicStop {
+  reason: string;
+  sequence: string | null;
 }
 
 /** One per provider wire API (src/providers/<api>/): how to call it and how to read its answers. */

@@ -18,12 +18,13 @@ function renderWhole(ctx: RequestContext, status: number, raw: Buffer): Buffer {
   }
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) return openAIErrorBodyAsAnthropic(502, raw);
   const message = chatCompletionToMessage(parsed as Record<string, unknown>, {
-    requestId: ctx.requestId, model: ctx.upstreamModel ?? ctx.model ?? '', usage: ctx.usage,
+    requestId: ctx.requestId, model: ctx.upstreamModel ?? ctx.model ?? '', usage: ctx.usage, stop: ctx.anthropicStop,
   });
   return Buffer.from(JSON.stringify(message));
 }
 
-const newStream = (ctx: RequestContext) => new ChatToMessagesStream({ requestId: ctx.requestId, model: ctx.upstreamModel ?? ctx.model ?? '' });
+const newStream = (ctx: RequestContext) =>
+  new ChatToMessagesStream({ requestId: ctx.requestId, model: ctx.upstreamModel ?? ctx.model ?? '', stop: () => ctx.anthropicStop });
 
 /**
  * Anthropic's Messages API (POST /v1/messages) answers. The request ran every stage in its chat form, and

@@ -162,6 +162,8 @@ export function routeStage(deps: RouteStageDeps): Stage {
       const translator = translators.get(ctx);
       if (!translator) return;
       const out = translator.onChunk(chunk, endOfStream);
+      // The Messages dialect gives its client the stop reason chat cannot carry (stop_sequence and which one).
+      if (ctx.messages && translator.anthropicStop) ctx.anthropicStop = translator.anthropicStop;
       if (endOfStream) {
         if (translator.usage) ctx.usage = translator.usage;
         if (translator.truncated) ctx.outcome = 'aborted';

@@ -117,6 +117,14 @@ describe('Anthropic Messages API through Envoy with the Claude SDK', () => {
     expect(data.usage.output_tokens).toBeGreaterThan(0);
   });
 
+  it('an Anthropic provider\'s stop on a stop sequence reaches the client as stop_sequence, plain and streamed', async () => {
+    const body = { model: 'claude', max_tokens: 64, stop_sequences: ['STOP'], messages: [{ role: 'user' as const, content: unique('alpha STOP beta') }] };
+    const whole = await client().messages.create(body);
+    expect(whole).toMatchObject({ content: [{ type: 'text', text: 'Echo: alpha ' }], stop_reason: 'stop_sequence', stop_sequence: 'STOP' });
+    const streamed = await client().messages.stream(body).finalMessage();
+    expect(streamed).toMatchObject({ content: [{ type: 'text', text: 'Echo: alpha ' }], stop_reason: 'stop_sequence', stop_sequence: 'STOP' });
+  });
+
   for (const model of MODELS) {
     it(`${model}: plain and streamed, with Anthropic's exact event framing and usage`, async () => {
       const input = unique('the quick brown fox');

@@ -1,5 +1,5 @@
 import type { Usage } from '../../pipeline/context.ts';
-import type { ResponseInfo, ResponseTranslator } from '../provider-adapter.ts';
+import type { AnthropicStop, ResponseInfo, ResponseTranslator } from '../provider-adapter.ts';
 import { BufferedBody } from '../shared/buffered-body.ts';
 import { toOpenAIErrorBody } from '../shared/errors.ts';
 import { readAnthropicError } from './errors.ts';
@@ -42,6 +42,7 @@ export function toChatCompletion(message: MessagesResponse, info: ResponseInfo):
 /** JSON answers (and every non-200): held back until whole, then rewritten in one piece. */
 export class AnthropicJsonTranslator implements ResponseTranslator {
   usage: Usage | null = null;
+  anthropicStop: AnthropicStop | null = null;
   readonly truncated = false;
   private readonly body = new BufferedBody();
   private readonly info: ResponseInfo;
@@ -65,6 +66,7 @@ export class AnthropicJsonTranslator implements ResponseTranslator {
     }
     const { completion, usage } = toChatCompletion(message, this.info);
     this.usage = usage;
+    if (typeof message.stop_reason === 'string') this.anthropicStop = { reason: message.stop_reason, sequence: message.stop_sequence ?? null };
     return Buffer.from(JSON.stringify(completion));
   }
 }

@@ -1,5 +1,5 @@
 import type { Usage } from '../../pipeline/context.ts';
-import type { ResponseInfo, ResponseTranslator } from '../provider-adapter.ts';
+import type { AnthropicStop, ResponseInfo, ResponseTranslator } from '../provider-adapter.ts';
 import { streamTruncatedEvent } from '../shared/errors.ts';
 import { eventData, SseFramer } from '../shared/sse.ts';
 import { openAIErrorTypeForAnthropic } from './errors.ts';
@@ -13,7 +13,7 @@ interface StreamEvent {
   index?: number;
   message?: { id?: string; model?: string; usage?: AnthropicUsage };
   content_block?: ResponseBlock;
-  delta?: { type?: string; text?: string; partial_json?: string; stop_reason?: string | null };
+  delta?: { type?: string; text?: string; partial_json?: string; stop_reason?: string | null; stop_sequence?: string | null };
   usage?: AnthropicUsage;
   error?: { type?: string; message?: string };
 }
@@ -31,6 +31,7 @@ type Delta = Record<string, unknown>;
  */
 export class AnthropicStreamTranslator implements ResponseTranslator {
   truncated = false;
+  anthropicStop: AnthropicStop | null = null;
   private readonly framer = new SseFramer();
   private readonly info: ResponseInfo;
   private id: string;
@@ -131,6 +132,7 @@ export class AnthropicStreamTranslator implements ResponseTranslator {
   private onMessageDelta(e: StreamEvent): string {
     // message_delta usage is cumulative; newer API versions repeat the input counts there too.
     if (e.usage) this.usageSoFar = { ...this.usageSoFar, ...definedOnly(e.usage) };
+    if (typeof e.delta?.stop_reason === 'string') this.anthropicStop = { reason: e.delta.stop_reason, sequence: e.delta.stop_sequence ?? null };
     return this.chunk({}, finishReasonFor(e.delta?.stop_reason));
   }
 

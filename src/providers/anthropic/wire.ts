@@ -88,5 +88,6 @@ export interface MessagesResponse {
   model?: string;
   content?: ResponseBlock[];
   stop_reason?: string | null;
+  stop_sequence?: string | null;
   usage?: AnthropicUsage;
 }

@@ -91,6 +91,12 @@ describe('chat stream → Anthropic stream events', () => {
     ]);
   });
 
+  it('an Anthropic provider\'s own stop reason (stop_sequence and which) wins over the one finish_reason gives', () => {
+    stream = new ChatToMessagesStream({ requestId: 'req-1', model: 'm', stop: () => ({ reason: 'stop_sequence', sequence: 'STOP' }) });
+    const out = events(convert(chatStream({ messages: [{ role: 'user', content: 'hello' }] })));
+    expect(out.at(-2)).toMatchObject({ type: 'message_delta', delta: { stop_reason: 'stop_sequence', stop_sequence: 'STOP' } });
+  });
+
   it('gives the same events whatever the network splits: every single byte boundary, and one byte at a time', () => {
     const text = chatStream({ messages: [{ role: 'user', content: 'naïve café – ünïcödé text' }] });
     fresh();
