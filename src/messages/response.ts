@@ -77,6 +77,9 @@ export function chatCompletionToMessage(completion: Json, context: MessageContex
   const choice = ((completion.choices as Json[] | undefined) ?? [])[0] ?? {};
   const message = (choice.message ?? {}) as { content?: unknown; refusal?: unknown; tool_calls?: unknown };
   const content: Json[] = [];
+  // Extended thinking comes first, as Anthropic sends it (see src/providers/anthropic/response.ts).
+  const thinking = (message as { thinking_blocks?: unknown }).thinking_blocks;
+  if (Array.isArray(thinking)) content.push(...(thinking as Json[]));
   const text = typeof message.content === 'string' ? message.content : typeof message.refusal === 'string' ? message.refusal : '';
   if (text !== '') content.push({ type: 'text', text });
   for (const call of Array.isArray(message.tool_calls) ? (message.tool_calls as Json[]) : []) {

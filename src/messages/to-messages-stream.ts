@@ -29,7 +29,7 @@ export class ChatToMessagesStream {
   private started = false;
   private finished = false;
   /** The content block being streamed: its index and kind; null between blocks. */
-  private open: { index: number; kind: 'text' | 'tool_use'; toolIndex?: number } | null = null;
+  private open: { index: number; kind: 'text' | 'tool_use' | 'thinking' | 'redacted_thinking'; toolIndex?: number; signed?: boolean } | null = null;
   private blocks = 0;
   private finishReason: unknown = null;
   private usage: unknown = null;
@@ -77,7 +77,8 @@ export class ChatToMessagesStream {
     if (chunk.usage) this.usage = chunk.usage;
     const choice = (Array.isArray(chunk.choices) ? chunk.choices[0] : undefined) as Json | undefined;
     if (!choice) return;
-    const delta = (choice.delta ?? {}) as { content?: unknown; refusal?: unknown; tool_calls?: unknown };
+    const delta = (choice.delta ?? {}) as { content?: unknown; refusal?: unknown; tool_calls?: unknown; thinking_blocks?: unknown };
+    if (Array.isArray(delta.thinking_blocks)) for (const piece of delta.thinking_blocks as Json[]) this.onThinking(out, piece);
     const text = typeof delta.content === 'string' ? delta.content : typeof delta.refusal === 'string' ? delta.refusal : '';
     if (text !== '') {
       if (this.open?.kind !== 'text') this.openBlock(out, { type: 'text', text: '' }, 'text');
@@ -118,7 +119,28 @@ export class ChatToMessagesStream {
     if (piece) this.emit(out, 'content_block_delta', { index: this.open?.index, delta: { type: 'input_json_delta', partial_json: piece } });
   }
 
-  private openBlock(out: string[], block: Json, kind: 'text' | 'tool_use', toolIndex?: number): void {
+  /**
+   * Extended thinking pieces (src/providers/anthropic/stream.ts): text and then the signature of a thinking block, or
+   * a whole redacted block. A piece after the signature starts the next thinking block.
+   */
+  private onThinking(out: string[], piece: Json): void {
+    if (piece.type === 'redacted_thinking') {
+      this.openBlock(out, { type: 'redacted_thinking', data: String(piece.data ?? '') }, 'redacted_thinking');
+      return;
+    }
+    if (piece.type !== 'thinking') return;
+    if (this.open?.kind !== 'thinking' || this.open.signed) this.openBlock(out, { type: 'thinking', thinking: '', signature: '' }, 'thinking');
+    const open = this.open as NonNullable<typeof this.open>;
+    if (typeof piece.thinking === 'string' && piece.thinking !== '') {
+      this.emit(out, 'content_block_delta', { index: open.index, delta: { type: 'thinking_delta', thinking: piece.thinking } });
+    }
+    if (typeof piece.signature === 'string' && piece.signature !== '') {
+      this.emit(out, 'content_block_delta', { index: open.index, delta: { type: 'signature_delta', signature: piece.signature } });
+      open.signed = true;
+    }
+  }
+
+  private openBlock(out: string[], block: Json, kind: 'text' | 'tool_use' | 'thinking' | 'redacted_thinking', toolIndex?: number): void {
     this.closeBlock(out);
     this.open = { index: this.blocks++, kind, ...(toolIndex === undefined ? {} : { toolIndex }) };
     this.emit(out, 'content_block_start', { index: this.open.index, content_block: block });

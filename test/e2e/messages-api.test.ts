@@ -125,6 +125,42 @@ describe('Anthropic Messages API through Envoy with the Claude SDK', () => {
     expect(streamed).toMatchObject({ content: [{ type: 'text', text: 'Echo: alpha ' }], stop_reason: 'stop_sequence', stop_sequence: 'STOP' });
   });
 
+  it('extended thinking on Anthropic: thinking blocks (text and signature) come back, plain and streamed, and go back in a tool loop', async () => {
+    const thinking = { type: 'enabled' as const, budget_tokens: 1024 };
+    const city = unique('Oslo');
+    const first = await client().messages.create({
+      model: 'claude', max_tokens: 2048, thinking, tools: [weatherTool], messages: [{ role: 'user', content: city }],
+    });
+    expect(first.content.map((block) => block.type)).toEqual(['thinking', 'tool_use']);
+    expect(first.content[0]).toMatchObject({ type: 'thinking', thinking: `Thinking about: ${city}`, signature: expect.any(String) });
+    const call = first.content[1];
+    if (call?.type !== 'tool_use') throw new Error('no tool_use block');
+    // The assistant turn goes back whole (thinking block included), as Anthropic requires in a tool loop.
+    const second = await client().messages.create({
+      model: 'claude', max_tokens: 2048, thinking, tools: [weatherTool],
+      messages: [
+        { role: 'user', content: city },
+        { role: 'assistant', content: first.content },
+        { role: 'user', content: [{ type: 'tool_result', tool_use_id: call.id, content: 'sunny' }] },
+      ],
+    });
+    expect(second.content.at(-1)).toEqual({ type: 'text', text: 'Tool result: sunny' });
+    expect(anthropic.requests[1]?.body).toMatchObject({ messages: [{}, { role: 'assistant', content: first.content }, {}] });
+
+    const stream = client().messages.stream({ model: 'claude', max_tokens: 2048, thinking, messages: [{ role: 'user', content: unique('ponder') }] });
+    let thought = '';
+    let signature = '';
+    stream.on('thinking', (delta) => { thought += delta; });
+    stream.on('signature', (value) => { signature = value; });
+    const final = await stream.finalMessage();
+    expect(thought).toBe(`Thinking about: ponder ${n}`);
+    expect(final.content).toEqual([
+      { type: 'thinking', thinking: thought, signature },
+      { type: 'text', text: `Echo: ponder ${n}` },
+    ]);
+    expect(signature).not.toBe('');
+  });
+
   for (const model of MODELS) {
     it(`${model}: plain and streamed, with Anthropic's exact event framing and usage`, async () => {
       const input = unique('the quick brown fox');

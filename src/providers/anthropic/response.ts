@@ -5,9 +5,20 @@ import { toOpenAIErrorBody } from '../shared/errors.ts';
 import { readAnthropicError } from './errors.ts';
 import { finishReasonFor } from './stop-reasons.ts';
 import { fromAnthropicUsage, toOpenAIUsage } from './usage.ts';
-import type { MessagesResponse } from './wire.ts';
+import type { MessagesResponse, ResponseBlock } from './wire.ts';
 
 export const PROVIDER_LABEL = 'Anthropic';
+
+/**
+ * Extended thinking, which only a /v1/messages client can turn on (it reaches Anthropic in that client's own body):
+ * its blocks ride in the chat form as `thinking_blocks` (with `reasoning_content`, the convention other gateways
+ * use), so the Messages dialect can give them back; Anthropic needs them again in the next turn of a tool loop.
+ */
+function thinkingBlocks(blocks: ResponseBlock[]): ResponseBlock[] {
+  return blocks
+    .filter((b) => b.type === 'thinking' || b.type === 'redacted_thinking')
+    .map((b) => (b.type === 'thinking' ? { type: 'thinking', thinking: b.thinking ?? '', signature: b.signature ?? '' } : { type: 'redacted_thinking', data: b.data ?? '' }));
+}
 
 /** An Anthropic Messages response → an OpenAI `chat.completion`, with the usage it reports. */
 export function toChatCompletion(message: MessagesResponse, info: ResponseInfo): { completion: Record<string, unknown>; usage: Usage | null } {
@@ -16,6 +27,7 @@ export function toChatCompletion(message: MessagesResponse, info: ResponseInfo):
   const toolCalls = blocks
     .filter((b) => b.type === 'tool_use')
     .map((b) => ({ id: b.id ?? '', type: 'function', function: { name: b.name ?? '', arguments: JSON.stringify(b.input ?? {}) } }));
+  const thinking = thinkingBlocks(blocks);
   const usage = fromAnthropicUsage(message.usage);
   const completion: Record<string, unknown> = {
     id: message.id ?? `chatcmpl-${info.requestId}`,
@@ -30,6 +42,7 @@ export function toChatCompletion(message: MessagesResponse, info: ResponseInfo):
         content: text === '' && toolCalls.length > 0 ? null : text,
         refusal: null,
         ...(toolCalls.length > 0 ? { tool_calls: toolCalls } : {}),
+        ...(thinking.length > 0 ? { reasoning_content: thinking.map((b) => b.thinking ?? '').join(''), thinking_blocks: thinking } : {}),
       },
       logprobs: null,
       finish_reason: finishReasonFor(message.stop_reason),

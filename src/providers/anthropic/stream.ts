@@ -13,7 +13,7 @@ interface StreamEvent {
   index?: number;
   message?: { id?: string; model?: string; usage?: AnthropicUsage };
   content_block?: ResponseBlock;
-  delta?: { type?: string; text?: string; partial_json?: string; stop_reason?: string | null; stop_sequence?: string | null };
+  delta?: { type?: string; text?: string; partial_json?: string; thinking?: string; signature?: string; stop_reason?: string | null; stop_sequence?: string | null };
   usage?: AnthropicUsage;
   error?: { type?: string; message?: string };
 }
@@ -111,6 +111,9 @@ export class AnthropicStreamTranslator implements ResponseTranslator {
   private onBlockStart(e: StreamEvent): string {
     const block = e.content_block;
     if (block?.type === 'text' && block.text) return this.chunk({ content: block.text });
+    // Extended thinking (see thinkingBlocks in response.ts): each block starts with a piece of its own.
+    if (block?.type === 'thinking') return block.thinking ? this.chunk({ reasoning_content: block.thinking, thinking_blocks: [{ type: 'thinking', thinking: block.thinking }] }) : '';
+    if (block?.type === 'redacted_thinking') return this.chunk({ thinking_blocks: [{ type: 'redacted_thinking', data: block.data ?? '' }] });
     if (block?.type !== 'tool_use') return '';
     const index = this.toolCallIndex.size;
     this.toolCallIndex.set(e.index ?? -1, index);
@@ -125,7 +128,9 @@ export class AnthropicStreamTranslator implements ResponseTranslator {
       if (index === undefined) return '';
       return this.chunk({ tool_calls: [{ index, function: { arguments: delta.partial_json } }] });
     }
-    // thinking and signature deltas: Tollgate never enables thinking, and OpenAI chunks have no place for them.
+    // Extended thinking, which only a /v1/messages client can turn on: pieces of the current thinking block.
+    if (delta?.type === 'thinking_delta' && delta.thinking) return this.chunk({ reasoning_content: delta.thinking, thinking_blocks: [{ type: 'thinking', thinking: delta.thinking }] });
+    if (delta?.type === 'signature_delta' && delta.signature) return this.chunk({ thinking_blocks: [{ type: 'thinking', signature: delta.signature }] });
     return '';
   }
 

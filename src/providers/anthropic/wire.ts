@@ -80,6 +80,10 @@ export interface ResponseBlock {
   id?: string;
   name?: string;
   input?: unknown;
+  /** thinking blocks: the reasoning text and its signature; redacted_thinking: the encrypted `data`. */
+  thinking?: string;
+  signature?: string;
+  data?: string;
 }
 
 /** The JSON answer of `POST /v1/messages`. */

@@ -24,6 +24,8 @@ export interface Answer {
   stopSequence: string | null;
   inputTokens: number;
   outputTokens: number;
+  /** With extended thinking on: the thinking block's text (in stream pieces) and signature; null otherwise. */
+  thinking: { pieces: string[]; text: string; signature: string } | null;
 }
 
 /** Images and documents cost a flat amount in the fake's token count. */
@@ -60,6 +62,13 @@ function applyStopSequences(text: string, stops: readonly string[]): { text: str
   return stop === null ? { text, stop } : { text: text.slice(0, cut), stop };
 }
 
+/** What the model "thought", when the call turned thinking on: deterministic, with a signature like the real one's. */
+function thinkingOf(call: MessagesCall, echo: string): Answer['thinking'] {
+  if (!call.thinking) return null;
+  const text = `Thinking about: ${echo}`;
+  return { pieces: splitFixed(text, 8), text, signature: Buffer.from(`sig:${text}`).toString('base64') };
+}
+
 export function answer(call: MessagesCall): Answer {
   let inputTokens = countWords(call.systemText);
   for (const turn of call.turns) inputTokens += 3 + turn.blocks.reduce((n, b) => n + blockTokens(b), 0);
@@ -75,7 +84,7 @@ export function answer(call: MessagesCall): Answer {
     const json = JSON.stringify(toolInput);
     return {
       kind: 'tool', pieces: splitFixed(json, 8), text: json, toolName, toolInput, stopReason: 'tool_use', stopSequence: null,
-      inputTokens, outputTokens: 1 + countWords(json),
+      inputTokens, outputTokens: 1 + countWords(json), thinking: thinkingOf(call, echo),
     };
   }
 
@@ -86,6 +95,7 @@ export function answer(call: MessagesCall): Answer {
   return {
     kind: 'text', pieces, text: pieces.join(''), toolName: '', toolInput: {}, stopReason,
     stopSequence: stopReason === 'stop_sequence' ? stopped.stop : null, inputTokens, outputTokens: Math.max(1, pieces.length),
+    thinking: thinkingOf(call, echo),
   };
 }
 
@@ -97,6 +107,7 @@ export function usageJson(a: Answer, outputTokens: number): Json {
 /** The JSON body of a non-streaming answer. */
 export function messageBody(call: MessagesCall, a: Answer, ids: IdCounters): string {
   const content: Json[] = [];
+  if (a.thinking) content.push({ type: 'thinking', thinking: a.thinking.text, signature: a.thinking.signature });
   if (a.kind === 'tool') content.push({ type: 'tool_use', id: `toolu_fake${++ids.tool}`, name: a.toolName, input: a.toolInput });
   else if (a.text !== '') content.push({ type: 'text', text: a.text });
   return JSON.stringify({

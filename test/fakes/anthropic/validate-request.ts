@@ -25,6 +25,8 @@ export interface MessagesCall {
   stopSequences: string[];
   toolNames: string[];
   toolChoice: ToolChoice;
+  /** Extended thinking is on (`thinking: {type: 'enabled', budget_tokens}`): answers open with a thinking block. */
+  thinking: boolean;
 }
 
 function validateTools(b: Json): string[] {
@@ -82,7 +84,7 @@ export function validateRequest(b: Json, models: ReadonlySet<string>): MessagesC
   optNumber(b, 'temperature', 0, 1);
   optNumber(b, 'top_p', 0, 1);
   optNumber(b, 'top_k', 0, Number.MAX_SAFE_INTEGER, true);
-  if (b.thinking !== undefined) reqObject(b, 'thinking', '');
+  const thinking = validateThinking(b, maxTokens);
   if (b.service_tier !== undefined && b.service_tier !== 'auto' && b.service_tier !== 'standard_only') {
     throw invalid('service_tier', "Input should be 'auto' or 'standard_only'");
   }
@@ -93,5 +95,17 @@ export function validateRequest(b: Json, models: ReadonlySet<string>): MessagesC
   if (maxTokens > MAX_OUTPUT_TOKENS) {
     throw invalid('max_tokens', `${maxTokens} > ${MAX_OUTPUT_TOKENS}, which is the maximum allowed number of output tokens for ${model}`);
   }
-  return { model, turns, systemText, maxTokens, stream, stopSequences, toolNames, toolChoice };
+  return { model, turns, systemText, maxTokens, stream, stopSequences, toolNames, toolChoice, thinking };
+}
+
+/** `thinking`: enabled with a budget of at least 1,024 tokens below max_tokens, or disabled, as the real API checks. */
+function validateThinking(b: Json, maxTokens: number): boolean {
+  if (b.thinking === undefined) return false;
+  const thinking = reqObject(b, 'thinking', '');
+  if (thinking.type === 'disabled') return false;
+  if (thinking.type !== 'enabled') throw invalid('thinking.type', "Input should be 'enabled' or 'disabled'");
+  const budget = optNumber(thinking, 'budget_tokens', 1024, Number.MAX_SAFE_INTEGER, true);
+  if (budget === undefined) throw required('thinking.enabled.budget_tokens');
+  if (budget >= maxTokens) throw invalid('max_tokens', '`max_tokens` must be greater than `thinking.budget_tokens`');
+  return true;
 }

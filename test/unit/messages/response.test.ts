@@ -44,6 +44,8 @@ describe('chat completion → Anthropic message', () => {
       usage: { input_tokens: 10, output_tokens: 7, cache_read_input_tokens: 60, cache_creation_input_tokens: 30 },
     });
     expect(chatCompletionToMessage(base, { ...context, stop: { reason: 'stop_sequence', sequence: '###' } })).toMatchObject({ stop_reason: 'stop_sequence', stop_sequence: '###' });
+    const withThinking = { choices: [{ message: { content: 'hi', thinking_blocks: [{ type: 'thinking', thinking: 't', signature: 's' }] }, finish_reason: 'stop' }] };
+    expect(chatCompletionToMessage(withThinking, context).content).toEqual([{ type: 'thinking', thinking: 't', signature: 's' }, { type: 'text', text: 'hi' }]);
     const finish = (reason: string) => chatCompletionToMessage({ choices: [{ message: { content: 'x' }, finish_reason: reason }] }, context).stop_reason;
     expect(['stop', 'length', 'tool_calls', 'content_filter', 'something_new'].map(finish)).toEqual(['end_turn', 'max_tokens', 'tool_use', 'refusal', 'end_turn']);
   });

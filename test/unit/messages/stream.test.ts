@@ -97,6 +97,30 @@ describe('chat stream → Anthropic stream events', () => {
     expect(out.at(-2)).toMatchObject({ type: 'message_delta', delta: { stop_reason: 'stop_sequence', stop_sequence: 'STOP' } });
   });
 
+  it('extended thinking pieces become a thinking block with thinking_delta and signature_delta, before the text', () => {
+    fresh();
+    const chunk = (delta: unknown, finish: string | null = null) => `data: ${JSON.stringify({ id: 'msg_1', model: 'm', choices: [{ index: 0, delta, finish_reason: finish }] })}\n\n`;
+    const sse = chunk({ role: 'assistant', content: '' })
+      + chunk({ reasoning_content: 'Let me', thinking_blocks: [{ type: 'thinking', thinking: 'Let me' }] })
+      + chunk({ reasoning_content: ' think.', thinking_blocks: [{ type: 'thinking', thinking: ' think.' }] })
+      + chunk({ thinking_blocks: [{ type: 'thinking', signature: 'c2ln' }] })
+      + chunk({ thinking_blocks: [{ type: 'redacted_thinking', data: 'enc' }] })
+      + chunk({ content: 'Answer.' }) + chunk({}, 'stop') + 'data: [DONE]\n\n';
+    const out = events(convert(sse)).filter((e) => String(e.type).startsWith('content_block'));
+    expect(out).toEqual([
+      { type: 'content_block_start', index: 0, content_block: { type: 'thinking', thinking: '', signature: '' } },
+      { type: 'content_block_delta', index: 0, delta: { type: 'thinking_delta', thinking: 'Let me' } },
+      { type: 'content_block_delta', index: 0, delta: { type: 'thinking_delta', thinking: ' think.' } },
+      { type: 'content_block_delta', index: 0, delta: { type: 'signature_delta', signature: 'c2ln' } },
+      { type: 'content_block_stop', index: 0 },
+      { type: 'content_block_start', index: 1, content_block: { type: 'redacted_thinking', data: 'enc' } },
+      { type: 'content_block_stop', index: 1 },
+      { type: 'content_block_start', index: 2, content_block: { type: 'text', text: '' } },
+      { type: 'content_block_delta', index: 2, delta: { type: 'text_delta', text: 'Answer.' } },
+      { type: 'content_block_stop', index: 2 },
+    ]);
+  });
+
   it('gives the same events whatever the network splits: every single byte boundary, and one byte at a time', () => {
     const text = chatStream({ messages: [{ role: 'user', content: 'naïve café – ünïcödé text' }] });
     fresh();

@@ -105,7 +105,7 @@ describe('Anthropic stream → chat.completion.chunk', () => {
     }
   });
 
-  it('numbers tool calls by OpenAI index even after a text block, and ignores thinking deltas', () => {
+  it('numbers tool calls by OpenAI index even after text and thinking blocks; thinking rides as thinking_blocks', () => {
     const ev = (type: string, data: object) => `event: ${type}\ndata: ${JSON.stringify({ type, ...data })}\n\n`;
     const stream =
       ev('message_start', { message: { id: 'msg_x', model: 'claude-x', usage: { input_tokens: 10, cache_read_input_tokens: 5, output_tokens: 1 } } }) +
@@ -123,6 +123,8 @@ describe('Anthropic stream → chat.completion.chunk', () => {
     const { chunks } = chunksOf(feed(translator, Buffer.from(stream), [33]));
     expect(chunks.map((c) => c.choices[0]?.delta)).toEqual([
       { role: 'assistant', content: '' },
+      // Only a /v1/messages client can turn thinking on; the Messages dialect turns these back into thinking blocks.
+      { reasoning_content: 'hmm', thinking_blocks: [{ type: 'thinking', thinking: 'hmm' }] },
       { content: 'Checking.' },
       { tool_calls: [{ index: 0, id: 'toolu_a', type: 'function', function: { name: 'a', arguments: '' } }] },
       { tool_calls: [{ index: 0, function: { arguments: '{"x":1}' } }] },
