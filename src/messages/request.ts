@@ -203,8 +203,6 @@ const FIELDS: Readonly<Record<string, ((value: unknown, chat: Json) => void) | n
 export interface MessagesRequestState {
   /** The client's body as sent: what an Anthropic provider gets (model aside) when no stage changed the request. */
   original: Readonly<Json>;
-  /** The client asked for an SSE stream. */
-  stream: boolean;
 }
 
 /** An Anthropic Messages body → its chat form. Throws GatewayError (400) on what Anthropic itself would refuse. */

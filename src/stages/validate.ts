@@ -121,7 +121,7 @@ export function validateStage(deps: ValidateStageDeps = {}): Stage {
         // The chat form is what the stages read; ctx.upstream.bodyChanged stays false, so the route can tell whether
         // any stage changed the request (if none did, an Anthropic provider gets the client's own body).
         ctx.body = ctx.endpoint === 'count-tokens' ? countTokensToChat(original) : messagesToChat(original);
-        ctx.messages = { original, stream: original.stream === true };
+        ctx.messages = { original };
         return checkBody(ctx, validate);
       }
       if (ctx.dialect !== 'responses') return checkBody(ctx, validate);
