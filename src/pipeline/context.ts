@@ -213,3 +213,12 @@ export interface RequestContext {
    */
   roundTrip: RoundTrip | null;
 }
+
+/**
+ * The API the client called, as the ledger and the request log name it: a Responses or Messages request runs as
+ * `chat` but is recorded as `responses` or `messages`; everything else by its endpoint.
+ */
+export function clientEndpoint(ctx: Pick<RequestContext, 'dialect' | 'endpoint'>): string | null {
+  if (ctx.dialect === 'chat' || ctx.endpoint !== 'chat') return ctx.endpoint;
+  return ctx.dialect;
+}
