@@ -262,6 +262,23 @@ describe('Anthropic Messages API through Envoy with the Claude SDK', () => {
     expect(h.fake.requests).toHaveLength(2);
   });
 
+  it('takes the virtual key as a bearer token too, and Claude Code\'s ?beta=true path', async () => {
+    const bearer = new Anthropic({ apiKey: null, authToken: h.key, baseURL: h.baseUrl.replace(/\/v1$/, ''), maxRetries: 0 });
+    const input = unique('bearer');
+    expect((await bearer.messages.create({ model: 'gpt-4o-mini', max_tokens: 16, messages: [{ role: 'user', content: input }] })).content)
+      .toEqual([{ type: 'text', text: `Echo: ${input}` }]);
+    const response = await fetch(`${h.baseUrl}/messages?beta=true`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${h.key}`, 'anthropic-version': '2023-06-01', 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'claude', max_tokens: 16, messages: [{ role: 'user', content: 'beta' }] }),
+    });
+    expect(response.status).toBe(200);
+    expect(await response.json()).toMatchObject({ type: 'message', content: [{ type: 'text', text: 'Echo: beta' }] });
+    // The client's key never reaches the provider: the provider's own key does.
+    expect(anthropic.requests[0]?.headers.authorization).toBeUndefined();
+    expect(anthropic.requests[0]?.headers['x-api-key']).toBe(ANTHROPIC_KEY);
+  });
+
   it('count_tokens answers input_tokens, counted by the gateway, without calling a provider', async () => {
     const short = await client().messages.countTokens({ model: 'claude', messages: [{ role: 'user', content: 'Hello' }] });
     const long = await client().messages.countTokens({
