@@ -73,7 +73,15 @@ const BLOCK_CONVERTERS: Readonly<Record<string, (block: Json, path: string, turn
   },
   tool_result: (block, path, turn, role) => {
     if (role !== 'user') throw invalid(`${path}.type`, 'tool_result blocks may only appear in user messages');
-    const text = block.content === undefined ? '' : textOf(block.content, `${path}.content`);
+    // A chat tool message holds text only: images a tool returned (a screenshot, a read image file) follow in the
+    // user message after the tool messages, where every provider can see them.
+    let content = block.content;
+    if (Array.isArray(content)) {
+      const isImage = (b: unknown): b is Json => isObject(b) && b.type === 'image';
+      content.forEach((b: unknown, i) => { if (isImage(b)) BLOCK_CONVERTERS.image?.(b, `${path}.content.${i}`, turn, role); });
+      content = content.filter((b) => !isImage(b));
+    }
+    const text = content === undefined ? '' : textOf(content, `${path}.content`);
     turn.toolMessages.push({
       role: 'tool',
       tool_call_id: requireString(block.tool_use_id, `${path}.tool_use_id`),

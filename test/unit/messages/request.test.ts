@@ -105,6 +105,20 @@ describe('Anthropic Messages request → chat form', () => {
     ]);
   });
 
+  it('moves images a tool returned into the user message after the tool messages', () => {
+    const chat = messagesToChat({
+      model: 'm', max_tokens: 5, messages: [
+        { role: 'user', content: 'look' },
+        { role: 'assistant', content: [{ type: 'tool_use', id: 't1', name: 'screenshot', input: {} }] },
+        { role: 'user', content: [{ type: 'tool_result', tool_use_id: 't1', content: [{ type: 'text', text: 'done' }, { type: 'image', source: { type: 'base64', media_type: 'image/png', data: 'AAAA' } }] }] },
+      ],
+    });
+    expect((chat.messages as unknown[]).slice(2)).toEqual([
+      { role: 'tool', tool_call_id: 't1', content: 'done' },
+      { role: 'user', content: [{ type: 'image_url', image_url: { url: 'data:image/png;base64,AAAA' } }] },
+    ]);
+  });
+
   it('refuses what Anthropic refuses, with its wording and the field path', () => {
     const ok = { model: 'm', max_tokens: 5, messages: [{ role: 'user', content: 'hi' }] };
     const { max_tokens: _max, ...noMax } = ok;
