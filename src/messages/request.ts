@@ -223,6 +223,7 @@ export function messagesToChat(body: Json): Json {
   }
   requireString(body.model, 'model');
   if (body.max_tokens === undefined) throw invalid('max_tokens', 'Field required');
+  if (body.max_tokens === null) throw invalid('max_tokens', 'Input should be a valid integer');
   if (!Array.isArray(body.messages)) throw invalid('messages', body.messages === undefined ? 'Field required' : 'Input should be a valid list');
   const messages: Json[] = [];
   if (body.system !== undefined && body.system !== null) {

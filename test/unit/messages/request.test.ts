@@ -123,6 +123,7 @@ describe('Anthropic Messages request → chat form', () => {
     const ok = { model: 'm', max_tokens: 5, messages: [{ role: 'user', content: 'hi' }] };
     const { max_tokens: _max, ...noMax } = ok;
     expect(errorOf(noMax)).toEqual({ status: 400, message: 'max_tokens: Field required' });
+    expect(errorOf({ ...ok, max_tokens: null })).toEqual({ status: 400, message: 'max_tokens: Input should be a valid integer' });
     expect(errorOf({ ...ok, max_tokens: 0 })).toEqual({ status: 400, message: 'max_tokens: Input should be a valid integer greater than or equal to 1' });
     expect(errorOf({ ...ok, n: 2 })).toEqual({ status: 400, message: 'n: Extra inputs are not permitted' });
     expect(errorOf({ ...ok, messages: undefined })).toEqual({ status: 400, message: 'messages: Field required' });
