@@ -1,3 +1,5 @@
+import { DIALECT_METADATA_KEY, RESPONSE_HEADERS_NAMESPACE } from './response-headers.ts';
+
 /**
  * Maps Envoy's own local replies (body too large, no healthy upstream, timeouts, ext_proc failures…) to the OpenAI
  * error shape, so a client never sees Envoy's plain text. Tollgate's own immediate responses are local replies too;
@@ -17,11 +19,28 @@ interface LocalReplyCase {
 }
 
 const TOLLGATE_REPLY = `response.code_details.startsWith('tollgate')`;
-/** Anthropic's Messages API (src/messages/paths.ts): its clients get Anthropic's error shape. */
-const MESSAGES_REQUEST = `request.path.startsWith('/v1/messages')`;
+/**
+ * Anthropic's Messages API (src/messages/paths.ts): its clients get Anthropic's error shape. Once Tollgate has seen the
+ * request, its dialect is in the dynamic metadata (the path may since have been rewritten for a provider: a chat
+ * request to Anthropic goes to /v1/messages); before that (body too large, ext_proc down) the path is the client's.
+ */
+const DIALECT = `metadata.filter_metadata['${RESPONSE_HEADERS_NAMESPACE}']['${DIALECT_METADATA_KEY}']`;
+const MESSAGES_REQUEST = `(('${RESPONSE_HEADERS_NAMESPACE}' in metadata.filter_metadata && '${DIALECT_METADATA_KEY}' in metadata.filter_metadata['${RESPONSE_HEADERS_NAMESPACE}']) ? ${DIALECT} == 'messages' : request.path.startsWith('/v1/messages'))`;
 
-function cases(maxRequestBytes: number): LocalReplyCase[] {
+/** The 413 of each path with its own body limit (longest prefix first, as the routes match), then the default. */
+function bodyLimitCases(byPath: Readonly<Record<string, number>>): LocalReplyCase[] {
+  const paths = Object.keys(byPath).sort((a, b) => b.length - a.length);
+  return paths.map((path) => ({
+    // Paths are restricted by the config schema to characters that need no escaping in a CEL string.
+    when: `response.code == 413 && request.url_path.startsWith('${path}')`,
+    type: 'invalid_request_error', code: 'request_too_large', anthropicType: 'request_too_large',
+    message: `Request body is larger than the gateway limit of ${byPath[path]} bytes for ${path}.`,
+  }));
+}
+
+function cases(maxRequestBytes: number, byPath: Readonly<Record<string, number>>): LocalReplyCase[] {
   return [
+    ...bodyLimitCases(byPath),
     {
       when: `response.code == 413`,
       type: 'invalid_request_error', code: 'request_too_large', anthropicType: 'request_too_large',
@@ -42,8 +61,9 @@ function cases(maxRequestBytes: number): LocalReplyCase[] {
       type: 'api_error', anthropicType: 'overloaded_error', code: 'provider_unavailable', message: 'No provider could be reached (connection failed).',
     },
     {
-      // The provider took the request and dropped the connection before answering.
-      when: `response.code == 503`,
+      // The provider took the request and dropped the connection before answering (Envoy answers 502 when the
+      // connection broke mid-response, a protocol error, before a byte reached the client).
+      when: `response.code == 503 || response.code == 502`,
       status: 502, type: 'api_error', code: 'provider_unreachable', anthropicType: 'api_error',
       message: 'The provider could not be reached (connection failed or was reset).',
     },
@@ -76,12 +96,12 @@ function celFilter(expression: string) {
   };
 }
 
-export function renderLocalReplyConfig(maxRequestBytes: number) {
+export function renderLocalReplyConfig(maxRequestBytes: number, byPath: Readonly<Record<string, number>> = {}) {
   return {
     mappers: [
       // First match wins: Tollgate's own OpenAI-shaped errors pass unchanged.
       { filter: celFilter(TOLLGATE_REPLY) },
-      ...cases(maxRequestBytes).flatMap((c) => [
+      ...cases(maxRequestBytes, byPath).flatMap((c) => [
         {
           filter: celFilter(`!(${TOLLGATE_REPLY}) && ${MESSAGES_REQUEST} && (${c.when})`),
           ...(c.status ? { status_code: c.status } : {}),

@@ -64,6 +64,11 @@ export interface ResponseInfo {
   request?: Readonly<Record<string, unknown>>;
   /** The provider was sent the Responses dialect (see TranslateRequestInput.responses) and answers in it. */
   responsesDialect?: boolean;
+  /**
+   * The client speaks Anthropic's Messages API: Anthropic's thinking blocks ride in the chat form (`reasoning_content`
+   * and `thinking_blocks`) for the Messages dialect to give back. Otherwise the thinking (reasoning_effort) is dropped.
+   */
+  thinkingBlocks?: boolean;
 }
 
 /**

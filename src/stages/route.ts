@@ -147,6 +147,7 @@ export function routeStage(deps: RouteStageDeps): Stage {
       const adapter = providerAdapter(providerConfig.type);
       translators.set(ctx, adapter.translateResponse({
         responsesDialect: ctx.dialect === 'responses' && ctx.endpoint === 'chat' && (adapter.speaksResponses?.(providerConfig) ?? false),
+        thinkingBlocks: ctx.dialect === 'messages' && ctx.endpoint === 'chat',
         endpoint: ctx.endpoint,
         stream: ctx.stream,
         status: ctx.response.status ?? 0,

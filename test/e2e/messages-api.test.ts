@@ -132,7 +132,7 @@ describe('Anthropic Messages API through Envoy with the Claude SDK', () => {
       model: 'claude', max_tokens: 2048, thinking, tools: [weatherTool], messages: [{ role: 'user', content: city }],
     });
     expect(first.content.map((block) => block.type)).toEqual(['thinking', 'tool_use']);
-    expect(first.content[0]).toMatchObject({ type: 'thinking', thinking: `Thinking about: ${city}`, signature: expect.any(String) });
+    expect(first.content[0]).toMatchObject({ type: 'thinking', thinking: `Let me think about: ${city}`, signature: expect.any(String) });
     const call = first.content[1];
     if (call?.type !== 'tool_use') throw new Error('no tool_use block');
     // The assistant turn goes back whole (thinking block included), as Anthropic requires in a tool loop.
@@ -153,7 +153,7 @@ describe('Anthropic Messages API through Envoy with the Claude SDK', () => {
     stream.on('thinking', (delta) => { thought += delta; });
     stream.on('signature', (value) => { signature = value; });
     const final = await stream.finalMessage();
-    expect(thought).toBe(`Thinking about: ponder ${n}`);
+    expect(thought).toBe(`Let me think about: ponder ${n}`);
     expect(final.content).toEqual([
       { type: 'thinking', thinking: thought, signature },
       { type: 'text', text: `Echo: ponder ${n}` },

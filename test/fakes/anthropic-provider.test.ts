@@ -161,6 +161,11 @@ describe('fake Anthropic: strictness', () => {
     ['disable_parallel_tool_use with none', { messages: hi, tools: [{ name: 'f', input_schema: { type: 'object' } }], tool_choice: { type: 'none', disable_parallel_tool_use: true } }, 'Extra inputs'],
     ['an unsupported image type', { messages: [{ role: 'user', content: [{ type: 'image', source: { type: 'base64', media_type: 'image/tiff', data: 'AAAA' } }] }] }, 'media_type'],
     ['metadata other than user_id', { messages: hi, metadata: { tag: 'x' } }, 'metadata.tag: Extra inputs'],
+    ['a thinking budget under 1,024', { messages: hi, max_tokens: 4000, thinking: { type: 'enabled', budget_tokens: 1000 } }, 'greater than or equal to 1024'],
+    ['max_tokens not above the thinking budget', { messages: hi, max_tokens: 2000, thinking: { type: 'enabled', budget_tokens: 2000 } }, '`max_tokens` must be greater than `thinking.budget_tokens`'],
+    ['a temperature with thinking', { messages: hi, max_tokens: 4000, temperature: 0.5, thinking: { type: 'enabled', budget_tokens: 1024 } }, '`temperature` may only be set to 1'],
+    ['forced tool use with thinking', { messages: hi, max_tokens: 4000, tools: [{ name: 'f', input_schema: { type: 'object' } }], tool_choice: { type: 'any' }, thinking: { type: 'enabled', budget_tokens: 1024 } }, 'tool_choice forces tool use'],
+    ['five cache_control marks', { messages: [{ role: 'user', content: Array.from({ length: 5 }, (_, i) => ({ type: 'text', text: `p${i}`, cache_control: { type: 'ephemeral' } })) }] }, 'A maximum of 4 blocks with cache_control'],
   ])('rejects %s', async (_name, fields, message) => {
     const { status, error } = await rejected({ model: MODEL, max_tokens: 10, ...fields });
     expect(status).toBe(400);
@@ -272,13 +277,14 @@ describe('extended thinking', () => {
   it('opens the answer with a signed thinking block, JSON and stream alike', async () => {
     const json = await message({ max_tokens: 2048, thinking, messages: hi });
     expect(json.content).toEqual([
-      { type: 'thinking', thinking: 'Thinking about: hi', signature: expect.any(String) },
+      { type: 'thinking', thinking: 'Let me think about: hi', signature: expect.any(String) },
       { type: 'text', text: 'Echo: hi' },
     ]);
     const r = await post({ model: MODEL, max_tokens: 2048, thinking, messages: hi, stream: true });
     const stream = events(r.text);
     const deltas = stream.filter(([name]) => name === 'content_block_delta').map(([, data]) => data.delta as Record<string, string>);
-    expect(deltas.filter((d) => d.type === 'thinking_delta').map((d) => d.thinking).join('')).toBe('Thinking about: hi');
+    expect(deltas.filter((d) => d.type === 'thinking_delta').map((d) => d.thinking).join('')).toBe('Let me think about: hi');
+    expect(deltas.filter((d) => d.type === 'thinking_delta').length).toBeGreaterThan(1);
     expect(deltas.filter((d) => d.type === 'signature_delta')).toHaveLength(1);
     expect(stream.filter(([name]) => name === 'content_block_start').map(([, data]) => data.index)).toEqual([0, 1]);
   });

@@ -4,15 +4,17 @@ import { BufferedBody } from '../shared/buffered-body.ts';
 import { toOpenAIErrorBody } from '../shared/errors.ts';
 import { readAnthropicError } from './errors.ts';
 import { finishReasonFor } from './stop-reasons.ts';
+import { isStructuredOutput } from './structured-output.ts';
 import { fromAnthropicUsage, toOpenAIUsage } from './usage.ts';
 import type { MessagesResponse, ResponseBlock } from './wire.ts';
 
 export const PROVIDER_LABEL = 'Anthropic';
 
 /**
- * Extended thinking, which only a /v1/messages client can turn on (it reaches Anthropic in that client's own body):
- * its blocks ride in the chat form as `thinking_blocks` (with `reasoning_content`, the convention other gateways
- * use), so the Messages dialect can give them back; Anthropic needs them again in the next turn of a tool loop.
+ * Extended thinking of a /v1/messages client (it reaches Anthropic in that client's own body): its blocks ride in the
+ * chat form as `thinking_blocks` (with `reasoning_content`, the convention other gateways use), so the Messages
+ * dialect can give them back; Anthropic needs them again in the next turn of a tool loop. An OpenAI client's thinking
+ * (reasoning_effort) never reaches it: OpenAI answers carry no reasoning.
  */
 function thinkingBlocks(blocks: ResponseBlock[]): ResponseBlock[] {
   return blocks
@@ -23,11 +25,14 @@ function thinkingBlocks(blocks: ResponseBlock[]): ResponseBlock[] {
 /** An Anthropic Messages response → an OpenAI `chat.completion`, with the usage it reports. */
 export function toChatCompletion(message: MessagesResponse, info: ResponseInfo): { completion: Record<string, unknown>; usage: Usage | null } {
   const blocks = message.content ?? [];
-  const text = blocks.filter((b) => b.type === 'text').map((b) => b.text ?? '').join('');
+  // Thinking blocks are the model's reasoning, never content (see thinkingBlocks); the structured output comes back
+  // as the content.
+  const structured = blocks.find(isStructuredOutput);
+  const text = structured ? JSON.stringify(structured.input ?? {}) : blocks.filter((b) => b.type === 'text').map((b) => b.text ?? '').join('');
   const toolCalls = blocks
-    .filter((b) => b.type === 'tool_use')
+    .filter((b) => b.type === 'tool_use' && !isStructuredOutput(b))
     .map((b) => ({ id: b.id ?? '', type: 'function', function: { name: b.name ?? '', arguments: JSON.stringify(b.input ?? {}) } }));
-  const thinking = thinkingBlocks(blocks);
+  const thinking = info.thinkingBlocks ? thinkingBlocks(blocks) : [];
   const usage = fromAnthropicUsage(message.usage);
   const completion: Record<string, unknown> = {
     id: message.id ?? `chatcmpl-${info.requestId}`,
@@ -45,7 +50,8 @@ export function toChatCompletion(message: MessagesResponse, info: ResponseInfo):
         ...(thinking.length > 0 ? { reasoning_content: thinking.map((b) => b.thinking ?? '').join(''), thinking_blocks: thinking } : {}),
       },
       logprobs: null,
-      finish_reason: finishReasonFor(message.stop_reason),
+      // The forced output tool is how the answer ends, not a call for the client to make.
+      finish_reason: structured && toolCalls.length === 0 && message.stop_reason === 'tool_use' ? 'stop' : finishReasonFor(message.stop_reason),
     }],
   };
   if (usage) completion.usage = toOpenAIUsage(usage);

@@ -4,6 +4,7 @@ import { streamTruncatedEvent } from '../shared/errors.ts';
 import { eventData, SseFramer } from '../shared/sse.ts';
 import { openAIErrorTypeForAnthropic } from './errors.ts';
 import { finishReasonFor } from './stop-reasons.ts';
+import { isStructuredOutput } from './structured-output.ts';
 import { fromAnthropicUsage, toOpenAIUsage } from './usage.ts';
 import type { AnthropicUsage, ResponseBlock } from './wire.ts';
 
@@ -39,6 +40,8 @@ export class AnthropicStreamTranslator implements ResponseTranslator {
   private usageSoFar: AnthropicUsage | null = null;
   /** Anthropic numbers content blocks; OpenAI numbers tool calls. Block index → tool call index. */
   private readonly toolCallIndex = new Map<number, number>();
+  /** The block index of the structured output (response_format's tool), whose input JSON streams as content. */
+  private structuredBlock: number | null = null;
   private ended = false;
 
   private readonly handlers: Readonly<Record<string, (event: StreamEvent) => string>> = {
@@ -111,10 +114,14 @@ export class AnthropicStreamTranslator implements ResponseTranslator {
   private onBlockStart(e: StreamEvent): string {
     const block = e.content_block;
     if (block?.type === 'text' && block.text) return this.chunk({ content: block.text });
-    // Extended thinking (see thinkingBlocks in response.ts): each block starts with a piece of its own.
-    if (block?.type === 'thinking') return block.thinking ? this.chunk({ reasoning_content: block.thinking, thinking_blocks: [{ type: 'thinking', thinking: block.thinking }] }) : '';
-    if (block?.type === 'redacted_thinking') return this.chunk({ thinking_blocks: [{ type: 'redacted_thinking', data: block.data ?? '' }] });
+    // Extended thinking of a /v1/messages client (see thinkingBlocks in response.ts): each block starts with a piece.
+    if (block?.type === 'thinking') return block.thinking && this.info.thinkingBlocks ? this.chunk({ reasoning_content: block.thinking, thinking_blocks: [{ type: 'thinking', thinking: block.thinking }] }) : '';
+    if (block?.type === 'redacted_thinking') return this.info.thinkingBlocks ? this.chunk({ thinking_blocks: [{ type: 'redacted_thinking', data: block.data ?? '' }] }) : '';
     if (block?.type !== 'tool_use') return '';
+    if (isStructuredOutput(block)) {
+      this.structuredBlock = e.index ?? -1;
+      return '';
+    }
     const index = this.toolCallIndex.size;
     this.toolCallIndex.set(e.index ?? -1, index);
     return this.chunk({ tool_calls: [{ index, id: block.id ?? '', type: 'function', function: { name: block.name ?? '', arguments: '' } }] });
@@ -124,13 +131,15 @@ export class AnthropicStreamTranslator implements ResponseTranslator {
     const delta = e.delta;
     if (delta?.type === 'text_delta' && delta.text) return this.chunk({ content: delta.text });
     if (delta?.type === 'input_json_delta' && delta.partial_json) {
+      if (e.index === this.structuredBlock) return this.chunk({ content: delta.partial_json });
       const index = this.toolCallIndex.get(e.index ?? -1);
       if (index === undefined) return '';
       return this.chunk({ tool_calls: [{ index, function: { arguments: delta.partial_json } }] });
     }
-    // Extended thinking, which only a /v1/messages client can turn on: pieces of the current thinking block.
-    if (delta?.type === 'thinking_delta' && delta.thinking) return this.chunk({ reasoning_content: delta.thinking, thinking_blocks: [{ type: 'thinking', thinking: delta.thinking }] });
-    if (delta?.type === 'signature_delta' && delta.signature) return this.chunk({ thinking_blocks: [{ type: 'thinking', signature: delta.signature }] });
+    // Extended thinking of a /v1/messages client: pieces of the current thinking block. An OpenAI client's thinking
+    // (reasoning_effort) is not content, and OpenAI chunks have no place for it.
+    if (this.info.thinkingBlocks && delta?.type === 'thinking_delta' && delta.thinking) return this.chunk({ reasoning_content: delta.thinking, thinking_blocks: [{ type: 'thinking', thinking: delta.thinking }] });
+    if (this.info.thinkingBlocks && delta?.type === 'signature_delta' && delta.signature) return this.chunk({ thinking_blocks: [{ type: 'thinking', signature: delta.signature }] });
     return '';
   }
 
@@ -138,7 +147,9 @@ export class AnthropicStreamTranslator implements ResponseTranslator {
     // message_delta usage is cumulative; newer API versions repeat the input counts there too.
     if (e.usage) this.usageSoFar = { ...this.usageSoFar, ...definedOnly(e.usage) };
     if (typeof e.delta?.stop_reason === 'string') this.anthropicStop = { reason: e.delta.stop_reason, sequence: e.delta.stop_sequence ?? null };
-    return this.chunk({}, finishReasonFor(e.delta?.stop_reason));
+    // The forced output tool is how the answer ends, not a call for the client to make.
+    const structuredEnd = e.delta?.stop_reason === 'tool_use' && this.structuredBlock !== null && this.toolCallIndex.size === 0;
+    return this.chunk({}, structuredEnd ? 'stop' : finishReasonFor(e.delta?.stop_reason));
   }
 
   private onMessageStop(): string {

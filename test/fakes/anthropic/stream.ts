@@ -1,6 +1,7 @@
 /** Streaming answers with the real framing: `event: <type>\ndata: <json>\n\n`, message_start … message_stop. */
 import type { Json } from '../shared/json.ts';
-import { usageJson } from './answer.ts';
+import { splitFixed } from '../shared/text.ts';
+import { thinkingSignature, usageJson } from './answer.ts';
 import type { Answer, IdCounters } from './answer.ts';
 import type { MessagesCall } from './validate-request.ts';
 
@@ -28,13 +29,21 @@ export function messageStreamFrames(call: MessagesCall, a: Answer, ids: IdCounte
       },
     }),
   ];
-  // Extended thinking comes first, as its own block: the text in thinking_delta pieces, then its signature.
-  const index = a.thinking ? 1 : 0;
-  if (a.thinking) {
-    frames.push(event('content_block_start', { index: 0, content_block: { type: 'thinking', thinking: '', signature: '' } }));
-    for (const p of a.thinking.pieces) frames.push(event('content_block_delta', { index: 0, delta: { type: 'thinking_delta', thinking: p } }));
-    frames.push(event('content_block_delta', { index: 0, delta: { type: 'signature_delta', signature: a.thinking.signature } }));
-    frames.push(event('content_block_stop', { index: 0 }));
+  // The real API sends a ping early in every stream; clients must skip it.
+  let pinged = false;
+  const ping = () => {
+    if (!pinged) frames.push(event('ping', {}));
+    pinged = true;
+  };
+  let index = 0;
+  if (a.thinking !== null) {
+    frames.push(event('content_block_start', { index, content_block: { type: 'thinking', thinking: '', signature: '' } }));
+    ping();
+    // The thinking text in thinking_delta pieces, then its signature, as the real API streams it.
+    for (const p of splitFixed(a.thinking, 8)) frames.push(event('content_block_delta', { index, delta: { type: 'thinking_delta', thinking: p } }));
+    frames.push(event('content_block_delta', { index, delta: { type: 'signature_delta', signature: thinkingSignature(a.thinking) } }));
+    frames.push(event('content_block_stop', { index }));
+    index++;
   }
   const hasBlock = a.kind === 'tool' || a.pieces.length > 0;
   if (hasBlock) {
@@ -43,8 +52,7 @@ export function messageStreamFrames(call: MessagesCall, a: Answer, ids: IdCounte
       : { type: 'text', text: '' };
     frames.push(event('content_block_start', { index, content_block: block }));
   }
-  // The real API sends a ping early in every stream; clients must skip it.
-  frames.push(event('ping', {}));
+  ping();
   if (a.kind === 'tool') {
     // Like the real API, the input JSON opens with an empty fragment.
     for (const p of ['', ...a.pieces]) frames.push(event('content_block_delta', { index, delta: { type: 'input_json_delta', partial_json: p } }));
