@@ -37,6 +37,8 @@ import { feedbackStage } from './stages/feedback.ts';
 import { capabilitiesStage } from './stages/capabilities.ts';
 import { resolveStage } from './stages/resolve.ts';
 import { responsesDialectStage } from './stages/responses-dialect.ts';
+import { messagesDialectStage } from './stages/messages-dialect.ts';
+import { countTokensStage } from './stages/count-tokens.ts';
 import { storedResponsesStage } from './stages/stored-responses.ts';
 import { ResponseStore } from './responses/response-store.ts';
 import { killSwitchStage } from './stages/kill-switch.ts';
@@ -181,6 +183,8 @@ export async function startTollgate(options: TollgateOptions): Promise<Tollgate>
       validateStage({ responseStore }),
       storedResponsesStage({ responseStore }),
       modelsStage({ config, now: () => Date.now() }),
+      // POST /v1/messages/count_tokens: counted here with the quota tokenizer, no provider call.
+      countTokensStage({ config }),
       // POST /v1/feedback: a score on one of the app's answers, kept in the usage ledger.
       feedbackStage({ sink: ledger?.sink ?? null }),
       // Model alias → candidate providers; the stages after it may narrow them (guardrails, policy, kill switches).
@@ -224,6 +228,8 @@ export async function startTollgate(options: TollgateOptions): Promise<Tollgate>
       observeStage({ metrics, logger }),
       // Last: every stage above reads chat answers; a /v1/responses client gets them as Responses (and its events).
       responsesDialectStage({ logger, responseStore }),
+      // Likewise for Anthropic's /v1/messages: chat answers, chunks and error bodies in Anthropic's form.
+      messagesDialectStage(),
     ],
   });
 

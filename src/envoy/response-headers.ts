@@ -22,6 +22,13 @@ export function requestIdHeaders(requestId: string): Array<[string, string]> {
   return [[REQUEST_ID_HEADER, requestId], [CLIENT_REQUEST_ID_HEADER, requestId]];
 }
 
+/**
+ * Not a header: the client's dialect (chat, responses, messages), carried in the same metadata so that Envoy's local
+ * reply mappers (src/envoy/local-replies.ts) can shape an error for the client's API even after Tollgate rewrote the
+ * request's path for a provider (a chat request to Anthropic goes to /v1/messages). No route copies it to a header.
+ */
+export const DIALECT_METADATA_KEY = 'dialect';
+
 /** The route's entry that gives a proxied answer Tollgate's request id as x-request-id when the provider sent none. */
 export function clientRequestIdFromMetadata(): object {
   return { header: { key: CLIENT_REQUEST_ID_HEADER, value: metadataValue(REQUEST_ID_HEADER) }, append_action: 'ADD_IF_ABSENT' };

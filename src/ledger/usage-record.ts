@@ -1,4 +1,4 @@
-import type { RequestContext } from '../pipeline/context.ts';
+import { clientEndpoint, type RequestContext } from '../pipeline/context.ts';
 
 /**
  * One usage record per client request (proto/usage_record.proto is the same schema for export consumers).
@@ -79,7 +79,7 @@ function baseRecord(ctx: RequestContext, state: RecordState): UsageRecord | null
     feature: tenant.feature,
     keyId: tenant.keyId,
     // A /v1/responses request runs as chat; the ledger names the API the client called.
-    endpoint: ctx.dialect === 'responses' ? 'responses' : ctx.endpoint,
+    endpoint: clientEndpoint(ctx),
     model: ctx.model,
     variant: ctx.variant,
     provider: null,

@@ -9,6 +9,8 @@ import type { OutputVerdict } from '../guardrails/output/answer-filter.ts';
 import type { PlaceholderVault } from '../guardrails/pii/placeholder-vault.ts';
 import type { RoundTrip } from '../store/round-trip.ts';
 import type { ResponsesState } from '../responses/request.ts';
+import type { MessagesRequestState } from '../messages/request.ts';
+import type { AnthropicStop } from '../providers/provider-adapter.ts';
 import type { HeaderMap, ProcessingModeOverride, VerifiedJwt } from './phases.ts';
 
 export interface Tenant {
@@ -22,7 +24,7 @@ export interface Tenant {
   keyId: string;
 }
 
-export type Endpoint = 'chat' | 'embeddings' | 'models' | 'model' | 'stored-response' | 'feedback';
+export type Endpoint = 'chat' | 'embeddings' | 'models' | 'model' | 'stored-response' | 'feedback' | 'count-tokens';
 
 export interface Usage {
   /** All input tokens, cached ones included (OpenAI's prompt_tokens). */
@@ -124,13 +126,18 @@ export interface RequestContext {
   readonly log: Logger;
   endpoint: Endpoint | null;
   /**
-   * The API the client speaks: `chat` (chat completions, embeddings, models) or `responses` (POST /v1/responses).
-   * A Responses request runs every stage in its chat form (endpoint `chat`); src/stages/responses-dialect.ts turns
-   * the answer back into a Response.
+   * The API the client speaks: `chat` (chat completions, embeddings, models), `responses` (POST /v1/responses) or
+   * `messages` (Anthropic's POST /v1/messages and /v1/messages/count_tokens). A Responses or Messages request runs
+   * every stage in its chat form (endpoint `chat`); src/stages/responses-dialect.ts and messages-dialect.ts turn the
+   * answer back into the client's dialect, and Tollgate's errors take that dialect's shape.
    */
-  dialect: 'chat' | 'responses';
+  dialect: 'chat' | 'responses' | 'messages';
   /** For the Responses dialect: what the Response echoes, the conversation so far, whether to store the answer. */
   responses: ResponsesState | null;
+  /** For the Messages dialect: the client's own body (an Anthropic provider may get it as is). */
+  messages: MessagesRequestState | null;
+  /** Why an Anthropic provider stopped, in its own terms (set by the route for /v1/messages requests only). */
+  anthropicStop?: AnthropicStop;
   tenant: Tenant | null;
   body: Record<string, unknown> | null;
   /** Length of the client's request body as received (0 before the body phase). */
@@ -210,4 +217,13 @@ export interface RequestContext {
    * store. Whoever needs a reply first sends the lot; the runner sends what is left at the end.
    */
   roundTrip: RoundTrip | null;
+}
+
+/**
+ * The API the client called, as the ledger and the request log name it: a Responses or Messages request runs as
+ * `chat` but is recorded as `responses` or `messages`; everything else by its endpoint.
+ */
+export function clientEndpoint(ctx: Pick<RequestContext, 'dialect' | 'endpoint'>): string | null {
+  if (ctx.dialect === 'chat' || ctx.endpoint !== 'chat') return ctx.endpoint;
+  return ctx.dialect;
 }

@@ -2,9 +2,10 @@ import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import { errors } from '../errors/errors.ts';
 import { GatewayError } from '../errors/gateway-error.ts';
-import { renderOpenAIError, toGatewayError } from '../errors/render.ts';
+import { renderGatewayError, toGatewayError } from '../errors/render.ts';
+import { dialectOfPath } from '../messages/paths.ts';
 import { UpstreamEdits, type RequestContext } from './context.ts';
-import { REQUEST_ID_HEADER, requestIdHeaders } from '../envoy/response-headers.ts';
+import { DIALECT_METADATA_KEY, REQUEST_ID_HEADER, requestIdHeaders } from '../envoy/response-headers.ts';
 import { checkJsonLimits, DEFAULT_JSON_LIMITS, type JsonLimits } from './json-limits.ts';
 import { ANSWERING_MODEL_ATTRIBUTE, ANSWERING_PROVIDER_ATTRIBUTE, ATTEMPT_COUNT_ATTRIBUTE } from '../extproc/attributes.ts';
 import type { Attributes, HeaderEdits, PhaseEvent, PhaseReply, Phase, StreamHandler, VerifiedJwt } from './phases.ts';
@@ -122,8 +123,10 @@ class RequestPipeline implements StreamHandler {
         return log;
       },
       endpoint: null,
-      dialect: 'chat',
+      // Known from the path alone, so that even an authentication failure answers in the client's dialect.
+      dialect: dialectOfPath(queryAt === -1 ? rawPath : rawPath.slice(0, queryAt)),
       responses: null,
+      messages: null,
       tenant: null,
       body: null,
       model: null,
@@ -207,7 +210,8 @@ class RequestPipeline implements StreamHandler {
       kind: 'continue', phase, headers, ...(body ? { body } : {}), clearRouteCache: edits.clearRouteCache,
       // The request id travels as metadata too: Envoy strips x-request-id from the request before it reaches a
       // provider, so the route reads the client's x-tollgate-request-id (and each attempt its id) from there.
-      responseHeaders: [...ctx.responseHeaders, [REQUEST_ID_HEADER, ctx.requestId]],
+      // The dialect rides along for Envoy's local reply mappers (see DIALECT_METADATA_KEY).
+      responseHeaders: [...ctx.responseHeaders, [REQUEST_ID_HEADER, ctx.requestId], [DIALECT_METADATA_KEY, ctx.dialect]],
     };
   }
 
@@ -304,7 +308,7 @@ class RequestPipeline implements StreamHandler {
 
   private reject(error: GatewayError): PhaseReply {
     const ctx = this.ctx;
-    const reply = renderOpenAIError(error, ctx ? [...ctx.responseHeaders, ...requestIdHeaders(ctx.requestId)] : []);
+    const reply = renderGatewayError(error, ctx ? [...ctx.responseHeaders, ...requestIdHeaders(ctx.requestId)] : [], ctx?.dialect);
     if (ctx) {
       ctx.error = error;
       ctx.outcome = 'rejected';

@@ -64,6 +64,11 @@ export interface ResponseInfo {
   request?: Readonly<Record<string, unknown>>;
   /** The provider was sent the Responses dialect (see TranslateRequestInput.responses) and answers in it. */
   responsesDialect?: boolean;
+  /**
+   * The client speaks Anthropic's Messages API: Anthropic's thinking blocks ride in the chat form (`reasoning_content`
+   * and `thinking_blocks`) for the Messages dialect to give back. Otherwise the thinking (reasoning_effort) is dropped.
+   */
+  thinkingBlocks?: boolean;
 }
 
 /**
@@ -83,6 +88,16 @@ export interface ResponseTranslator {
   readonly usage: Usage | null;
   /** The stream ended before the provider's end marker. */
   readonly truncated: boolean;
+  /**
+   * Why an Anthropic provider stopped, in its own terms, once known: `finish_reason` cannot say `stop_sequence` (nor
+   * which sequence), `pause_turn` or `refusal`, and a /v1/messages client must get them back (absent: other providers).
+   */
+  readonly anthropicStop?: AnthropicStop | null;
+}
+
+export interface AnthropicStop {
+  reason: string;
+  sequence: string | null;
 }
 
 /** One per provider wire API (src/providers/<api>/): how to call it and how to read its answers. */
@@ -98,4 +113,10 @@ export interface ProviderAdapter {
   retryAfterFromBody?(body: Buffer): number | null;
   /** Whether this provider takes /v1/responses requests in the Responses dialect (absent: never; chat is used). */
   speaksResponses?(provider: ProviderConfig): boolean;
+  /**
+   * For a provider that speaks Anthropic's Messages API natively: a /v1/messages client's own body, sent as is
+   * apart from the model (absent: the chat form is translated like any chat request). Answers come back in the
+   * provider's format, which translateResponse reads as usual.
+   */
+  passthroughMessages?(body: Readonly<Record<string, unknown>>, target: TranslationTarget): OutgoingRequest;
 }

@@ -25,3 +25,24 @@ export function translateForProvider(
     },
   });
 }
+
+/**
+ * A /v1/messages body as is (model aside) for a provider that speaks Anthropic's Messages API natively; null for
+ * any other provider, which gets the chat form translated instead.
+ */
+export function passthroughForProvider(
+  provider: ResolvedProvider,
+  upstreamModel: string,
+  body: Readonly<Record<string, unknown>>,
+  credentials: CredentialResolver,
+): OutgoingRequest | null {
+  const adapter = providerAdapter(provider.config.type);
+  if (!adapter.passthroughMessages) return null;
+  return adapter.passthroughMessages(body, {
+    providerName: provider.name,
+    provider: provider.config,
+    basePath: provider.basePath,
+    upstreamModel,
+    credential: credentials.get(provider.config),
+  });
+}

@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import type { RequestContext } from '../pipeline/context.ts';
+import { clientEndpoint, type RequestContext } from '../pipeline/context.ts';
 import type { Stage } from '../pipeline/stage.ts';
 import type { GatewayMetrics } from '../observability/metrics.ts';
 
@@ -63,7 +63,7 @@ export function observeStage(deps: { metrics: GatewayMetrics; logger: Logger }):
           key_id: ctx.tenant?.keyId,
           method: ctx.method,
           path: ctx.path,
-          endpoint: ctx.dialect === 'responses' ? 'responses' : ctx.endpoint,
+          endpoint: clientEndpoint(ctx),
           user: ctx.tenant?.user ?? undefined,
           feature: ctx.tenant?.feature ?? undefined,
           model: ctx.model,

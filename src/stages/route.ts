@@ -9,7 +9,7 @@ import type { Stage, StageResult } from '../pipeline/stage.ts';
 import { CredentialResolver } from '../providers/credentials.ts';
 import type { ResponseTranslator } from '../providers/provider-adapter.ts';
 import { providerAdapter } from '../providers/registry.ts';
-import { translateForProvider } from '../providers/translate.ts';
+import { passthroughForProvider, translateForProvider } from '../providers/translate.ts';
 import type { AttemptLog } from '../upstream/attempt-log.ts';
 import { RESPONSES_DIALECT_FIELD } from '../responses/chain-marker.ts';
 
@@ -82,7 +82,10 @@ export function routeStage(deps: RouteStageDeps): Stage {
     const provider = deps.config.catalog().provider(chosen.provider);
     if (!provider) return;
     const responses = ctx.responses ? { metadata: ctx.responses.echo.metadata } : undefined;
-    const outgoing = translateForProvider(provider, chosen.model, { endpoint, body: ctx.body ?? {}, stream: ctx.stream, ...(responses ? { responses } : {}) }, deps.credentials);
+    // A /v1/messages request that no stage changed (no redaction, no max_tokens cap) goes to an Anthropic provider
+    // as the client wrote it: no chat round trip that could lose what the chat form cannot say (top_k, thinking).
+    const passthrough = ctx.messages && !ctx.upstream.bodyChanged ? passthroughForProvider(provider, chosen.model, ctx.messages.original, deps.credentials) : null;
+    const outgoing = passthrough ?? translateForProvider(provider, chosen.model, { endpoint, body: ctx.body ?? {}, stream: ctx.stream, ...(responses ? { responses } : {}) }, deps.credentials);
     ctx.upstream.path = outgoing.path;
     // The client's Tollgate key never goes to a provider; adapters set the provider's own credential header.
     ctx.upstream.removeHeader('authorization');
@@ -121,6 +124,8 @@ export function routeStage(deps: RouteStageDeps): Stage {
           ctx.body = { ...ctx.body, [RESPONSES_DIALECT_FIELD]: { metadata: ctx.responses.echo.metadata } };
           ctx.upstream.bodyChanged = true;
         }
+        // A /v1/messages body goes to the chain in its chat form, which every attempt translates for its provider.
+        if (ctx.messages) ctx.upstream.bodyChanged = true;
         ctx.upstream.removeHeader('authorization');
         // Sticky by user: Envoy hashes this header to keep the user on one target while it is healthy.
         if (model.load_balancing?.sticky === 'user' && ctx.tenant.user) {
@@ -142,6 +147,7 @@ export function routeStage(deps: RouteStageDeps): Stage {
       const adapter = providerAdapter(providerConfig.type);
       translators.set(ctx, adapter.translateResponse({
         responsesDialect: ctx.dialect === 'responses' && ctx.endpoint === 'chat' && (adapter.speaksResponses?.(providerConfig) ?? false),
+        thinkingBlocks: ctx.dialect === 'messages' && ctx.endpoint === 'chat',
         endpoint: ctx.endpoint,
         stream: ctx.stream,
         status: ctx.response.status ?? 0,
@@ -157,6 +163,8 @@ export function routeStage(deps: RouteStageDeps): Stage {
       const translator = translators.get(ctx);
       if (!translator) return;
       const out = translator.onChunk(chunk, endOfStream);
+      // The Messages dialect gives its client the stop reason chat cannot carry (stop_sequence and which one).
+      if (ctx.messages && translator.anthropicStop) ctx.anthropicStop = translator.anthropicStop;
       if (endOfStream) {
         if (translator.usage) ctx.usage = translator.usage;
         if (translator.truncated) ctx.outcome = 'aborted';

@@ -6,6 +6,8 @@ import { chatCompletionSchema, embeddingsSchema, feedbackSchema } from './reques
 import { responsesToChat } from '../responses/request.ts';
 import { ownerOf, type ResponseStore } from '../responses/response-store.ts';
 import { GatewayError } from '../errors/gateway-error.ts';
+import { countTokensToChat, messagesToChat } from '../messages/request.ts';
+import { COUNT_TOKENS_PATH, MESSAGES_PATH } from '../messages/paths.ts';
 
 const ENDPOINTS: Record<string, Endpoint> = {
   'POST /v1/chat/completions': 'chat',
@@ -77,6 +79,13 @@ export function validateStage(deps: ValidateStageDeps = {}): Stage {
         ctx.endpoint = endpoint;
         return;
       }
+      // Anthropic's Messages API runs every stage as chat too (the runner already set the dialect from the path).
+      if (ctx.method === 'POST' && (path === MESSAGES_PATH || path === COUNT_TOKENS_PATH)) {
+        // The version pins the wire format; Anthropic refuses requests without it, and so does Tollgate.
+        if (!ctx.requestHeaders.get('anthropic-version')) return { respond: errors.badRequest('anthropic-version: header is required', null, 'missing_header') };
+        ctx.endpoint = path === MESSAGES_PATH ? 'chat' : 'count-tokens';
+        return;
+      }
       // The Responses API runs every stage as chat: its body becomes the chat form in onRequest.
       if (ctx.method === 'POST' && path === RESPONSES_PATH) {
         ctx.endpoint = 'chat';
@@ -104,9 +113,17 @@ export function validateStage(deps: ValidateStageDeps = {}): Stage {
       return { respond: errors.unknownUrl(ctx.method, ctx.path) };
     },
     onRequest(ctx: RequestContext): StageResult | Promise<StageResult> {
-      const validate = ctx.endpoint ? validators[ctx.endpoint] : undefined;
+      const validate = ctx.endpoint ? validators[ctx.endpoint === 'count-tokens' ? 'chat' : ctx.endpoint] : undefined;
       if (!validate) return;
       if (!ctx.body) return { respond: errors.badRequest('A JSON request body is required.', null, 'missing_body') };
+      if (ctx.dialect === 'messages') {
+        const original = ctx.body;
+        // The chat form is what the stages read; ctx.upstream.bodyChanged stays false, so the route can tell whether
+        // any stage changed the request (if none did, an Anthropic provider gets the client's own body).
+        ctx.body = ctx.endpoint === 'count-tokens' ? countTokensToChat(original) : messagesToChat(original);
+        ctx.messages = { original };
+        return checkBody(ctx, validate);
+      }
       if (ctx.dialect !== 'responses') return checkBody(ctx, validate);
       const store = deps.responseStore?.() ?? null;
       const translated = responsesToChat(ctx.body, store !== null);

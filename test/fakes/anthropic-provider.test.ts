@@ -270,3 +270,28 @@ describe('fake Anthropic: CLI', () => {
     }
   });
 });
+
+describe('extended thinking', () => {
+  const thinking = { type: 'enabled', budget_tokens: 1024 };
+
+  it('opens the answer with a signed thinking block, JSON and stream alike', async () => {
+    const json = await message({ max_tokens: 2048, thinking, messages: hi });
+    expect(json.content).toEqual([
+      { type: 'thinking', thinking: 'Let me think about: hi', signature: expect.any(String) },
+      { type: 'text', text: 'Echo: hi' },
+    ]);
+    const r = await post({ model: MODEL, max_tokens: 2048, thinking, messages: hi, stream: true });
+    const stream = events(r.text);
+    const deltas = stream.filter(([name]) => name === 'content_block_delta').map(([, data]) => data.delta as Record<string, string>);
+    expect(deltas.filter((d) => d.type === 'thinking_delta').map((d) => d.thinking).join('')).toBe('Let me think about: hi');
+    expect(deltas.filter((d) => d.type === 'thinking_delta').length).toBeGreaterThan(1);
+    expect(deltas.filter((d) => d.type === 'signature_delta')).toHaveLength(1);
+    expect(stream.filter(([name]) => name === 'content_block_start').map(([, data]) => data.index)).toEqual([0, 1]);
+  });
+
+  it('refuses a budget under 1,024 tokens or not below max_tokens, as the real API does', async () => {
+    expect((await rejected({ model: MODEL, max_tokens: 2048, thinking: { type: 'enabled', budget_tokens: 100 }, messages: hi })).status).toBe(400);
+    const over = await rejected({ model: MODEL, max_tokens: 1024, thinking, messages: hi });
+    expect(over.error.message).toContain('budget_tokens');
+  });
+});

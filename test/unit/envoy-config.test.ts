@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
 import { loadConfigFile } from '../../src/config/load-config.ts';
 import { envoyBinary } from '../../src/envoy/envoy-process.ts';
+import { renderLocalReplyConfig } from '../../src/envoy/local-replies.ts';
 import { renderEnvoyConfig } from '../../src/envoy/render-envoy-config.ts';
 
 const run = promisify(execFile);
@@ -76,5 +77,24 @@ describe('rendered Envoy config', () => {
     const stale = extprocOf({ ...config, cache: { ...config.cache, defaults: { ...config.cache.defaults, stale_on_error: true } } });
     expect(stale.processing_mode.request_body_mode).toBe('BUFFERED');
     expect(stale.allow_mode_override).toBe(true);
+  });
+});
+
+describe('local replies', () => {
+  type Mapper = { filter: { extension_filter: { typed_config: { expression: string } } }; body_format_override?: { json_format: Record<string, unknown> } };
+  const expr = (m: Mapper) => m.filter.extension_filter.typed_config.expression;
+
+  it('a per-path 413 gets its own message, in Anthropic shape on /v1/messages and OpenAI shape elsewhere, before the default', () => {
+    const mappers = renderLocalReplyConfig(1000, { '/v1/messages': 500, '/v1/embeddings': 2000 }).mappers as Mapper[];
+    const messages413 = mappers.findIndex((m) => expr(m).includes("request.url_path.startsWith('/v1/messages')") && expr(m).includes("request.path.startsWith('/v1/messages')"));
+    const openai413 = mappers.findIndex((m) => expr(m).includes("request.url_path.startsWith('/v1/messages')") && !expr(m).includes("request.path.startsWith('/v1/messages')"));
+    const default413 = mappers.findIndex((m) => expr(m).endsWith('(response.code == 413)'));
+    expect(mappers[messages413]?.body_format_override?.json_format).toEqual({
+      type: 'error', error: { type: 'request_too_large', message: 'Request body is larger than the gateway limit of 500 bytes for /v1/messages.' },
+    });
+    expect(mappers[openai413]?.body_format_override?.json_format).toMatchObject({ error: { type: 'invalid_request_error', code: 'request_too_large' } });
+    expect(messages413).toBeGreaterThan(0);
+    expect(messages413).toBeLessThan(openai413);
+    expect(openai413).toBeLessThan(default413);
   });
 });

@@ -1,9 +1,27 @@
 import type { AnthropicProviderConfig } from '../../config/types.ts';
 import { errors } from '../../errors/errors.ts';
-import type { ProviderAdapter } from '../provider-adapter.ts';
+import type { OutgoingRequest, ProviderAdapter, TranslationTarget } from '../provider-adapter.ts';
 import { translateChatRequest } from './request.ts';
 import { AnthropicJsonTranslator } from './response.ts';
 import { AnthropicStreamTranslator } from './stream.ts';
+
+/** POST /messages with the provider's credential and pinned API version, carrying `body`. */
+function messagesRequest(target: TranslationTarget, body: Record<string, unknown>): OutgoingRequest {
+  // The registry hands this adapter only providers of type anthropic.
+  const config = target.provider as AnthropicProviderConfig;
+  const headers: Record<string, string> = {
+    'anthropic-version': config.anthropic_version,
+    'content-type': 'application/json',
+  };
+  if (target.credential) headers['x-api-key'] = target.credential;
+  return {
+    path: `${target.basePath}/messages`,
+    headers,
+    // Anthropic takes its key in x-api-key; the client's Tollgate key must never travel on.
+    removeHeaders: ['authorization'],
+    body,
+  };
+}
 
 /** Anthropic's Messages API: OpenAI chat requests translated both ways, streams event by event. */
 export const anthropicAdapter: ProviderAdapter = {
@@ -11,21 +29,13 @@ export const anthropicAdapter: ProviderAdapter = {
     if (input.endpoint !== 'chat') {
       throw errors.badRequest('Anthropic models do not serve embeddings.', 'model', 'model_not_supported');
     }
-    const { target } = input;
-    // The registry hands this adapter only providers of type anthropic.
-    const config = target.provider as AnthropicProviderConfig;
-    const headers: Record<string, string> = {
-      'anthropic-version': config.anthropic_version,
-      'content-type': 'application/json',
-    };
-    if (target.credential) headers['x-api-key'] = target.credential;
-    return {
-      path: `${target.basePath}/messages`,
-      headers,
-      // Anthropic takes its key in x-api-key; the client's Tollgate key must never travel on.
-      removeHeaders: ['authorization'],
-      body: { ...translateChatRequest(input.body, target.upstreamModel, input.stream, config) },
-    };
+    const config = input.target.provider as AnthropicProviderConfig;
+    return messagesRequest(input.target, { ...translateChatRequest(input.body, input.target.upstreamModel, input.stream, config) });
+  },
+
+  // A /v1/messages client already speaks this API: its body goes unchanged but for the model the route resolved.
+  passthroughMessages(body, target) {
+    return messagesRequest(target, { ...body, model: target.upstreamModel });
   },
 
   translateResponse(info) {

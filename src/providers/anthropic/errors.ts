@@ -19,6 +19,22 @@ const STATUS_OF_ERROR_TYPE: Readonly<Record<string, number>> = {
   overloaded_error: 529,
 };
 
+/** Anthropic's error type for an HTTP status (the reverse table; statuses Anthropic never sends get the nearest). */
+const ERROR_TYPE_OF_STATUS: Readonly<Record<number, string>> = {
+  ...Object.fromEntries(Object.entries(STATUS_OF_ERROR_TYPE).map(([type, status]) => [status, type])),
+  // Tollgate's own 503s (no provider left, store down) mean what Anthropic says with 529.
+  503: 'overloaded_error',
+};
+
+export function anthropicErrorTypeFor(status: number): string {
+  return ERROR_TYPE_OF_STATUS[status] ?? (status >= 500 ? 'api_error' : 'invalid_request_error');
+}
+
+/** Whether a string is one of Anthropic's error types (a provider's own type kept as an OpenAI error `code`). */
+export function isAnthropicErrorType(type: unknown): type is string {
+  return typeof type === 'string' && type in STATUS_OF_ERROR_TYPE;
+}
+
 export function openAIErrorTypeForAnthropic(errorType: string): OpenAIErrorType {
   return openAIErrorTypeFor(STATUS_OF_ERROR_TYPE[errorType] ?? 500);
 }

@@ -1,5 +1,5 @@
 import type { Usage } from '../../pipeline/context.ts';
-import type { ResponseInfo, ResponseTranslator } from '../provider-adapter.ts';
+import type { AnthropicStop, ResponseInfo, ResponseTranslator } from '../provider-adapter.ts';
 import { streamTruncatedEvent } from '../shared/errors.ts';
 import { eventData, SseFramer } from '../shared/sse.ts';
 import { openAIErrorTypeForAnthropic } from './errors.ts';
@@ -14,7 +14,7 @@ interface StreamEvent {
   index?: number;
   message?: { id?: string; model?: string; usage?: AnthropicUsage };
   content_block?: ResponseBlock;
-  delta?: { type?: string; text?: string; partial_json?: string; stop_reason?: string | null };
+  delta?: { type?: string; text?: string; partial_json?: string; thinking?: string; signature?: string; stop_reason?: string | null; stop_sequence?: string | null };
   usage?: AnthropicUsage;
   error?: { type?: string; message?: string };
 }
@@ -32,6 +32,7 @@ type Delta = Record<string, unknown>;
  */
 export class AnthropicStreamTranslator implements ResponseTranslator {
   truncated = false;
+  anthropicStop: AnthropicStop | null = null;
   private readonly framer = new SseFramer();
   private readonly info: ResponseInfo;
   private id: string;
@@ -113,6 +114,9 @@ export class AnthropicStreamTranslator implements ResponseTranslator {
   private onBlockStart(e: StreamEvent): string {
     const block = e.content_block;
     if (block?.type === 'text' && block.text) return this.chunk({ content: block.text });
+    // Extended thinking of a /v1/messages client (see thinkingBlocks in response.ts): each block starts with a piece.
+    if (block?.type === 'thinking') return block.thinking && this.info.thinkingBlocks ? this.chunk({ reasoning_content: block.thinking, thinking_blocks: [{ type: 'thinking', thinking: block.thinking }] }) : '';
+    if (block?.type === 'redacted_thinking') return this.info.thinkingBlocks ? this.chunk({ thinking_blocks: [{ type: 'redacted_thinking', data: block.data ?? '' }] }) : '';
     if (block?.type !== 'tool_use') return '';
     if (isStructuredOutput(block)) {
       this.structuredBlock = e.index ?? -1;
@@ -132,13 +136,17 @@ export class AnthropicStreamTranslator implements ResponseTranslator {
       if (index === undefined) return '';
       return this.chunk({ tool_calls: [{ index, function: { arguments: delta.partial_json } }] });
     }
-    // thinking and signature deltas: the model's reasoning is not content, and OpenAI chunks have no place for it.
+    // Extended thinking of a /v1/messages client: pieces of the current thinking block. An OpenAI client's thinking
+    // (reasoning_effort) is not content, and OpenAI chunks have no place for it.
+    if (this.info.thinkingBlocks && delta?.type === 'thinking_delta' && delta.thinking) return this.chunk({ reasoning_content: delta.thinking, thinking_blocks: [{ type: 'thinking', thinking: delta.thinking }] });
+    if (this.info.thinkingBlocks && delta?.type === 'signature_delta' && delta.signature) return this.chunk({ thinking_blocks: [{ type: 'thinking', signature: delta.signature }] });
     return '';
   }
 
   private onMessageDelta(e: StreamEvent): string {
     // message_delta usage is cumulative; newer API versions repeat the input counts there too.
     if (e.usage) this.usageSoFar = { ...this.usageSoFar, ...definedOnly(e.usage) };
+    if (typeof e.delta?.stop_reason === 'string') this.anthropicStop = { reason: e.delta.stop_reason, sequence: e.delta.stop_sequence ?? null };
     // The forced output tool is how the answer ends, not a call for the client to make.
     const structuredEnd = e.delta?.stop_reason === 'tool_use' && this.structuredBlock !== null && this.toolCallIndex.size === 0;
     return this.chunk({}, structuredEnd ? 'stop' : finishReasonFor(e.delta?.stop_reason));

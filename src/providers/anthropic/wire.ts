@@ -91,6 +91,10 @@ export interface ResponseBlock {
   id?: string;
   name?: string;
   input?: unknown;
+  /** thinking blocks: the reasoning text and its signature; redacted_thinking: the encrypted `data`. */
+  thinking?: string;
+  signature?: string;
+  data?: string;
 }
 
 /** The JSON answer of `POST /v1/messages`. */
@@ -99,5 +103,6 @@ export interface MessagesResponse {
   model?: string;
   content?: ResponseBlock[];
   stop_reason?: string | null;
+  stop_sequence?: string | null;
   usage?: AnthropicUsage;
 }

@@ -1,5 +1,6 @@
 /** Streaming answers with the real framing: `event: <type>\ndata: <json>\n\n`, message_start … message_stop. */
 import type { Json } from '../shared/json.ts';
+import { splitFixed } from '../shared/text.ts';
 import { thinkingSignature, usageJson } from './answer.ts';
 import type { Answer, IdCounters } from './answer.ts';
 import type { MessagesCall } from './validate-request.ts';
@@ -38,7 +39,8 @@ export function messageStreamFrames(call: MessagesCall, a: Answer, ids: IdCounte
   if (a.thinking !== null) {
     frames.push(event('content_block_start', { index, content_block: { type: 'thinking', thinking: '', signature: '' } }));
     ping();
-    frames.push(event('content_block_delta', { index, delta: { type: 'thinking_delta', thinking: a.thinking } }));
+    // The thinking text in thinking_delta pieces, then its signature, as the real API streams it.
+    for (const p of splitFixed(a.thinking, 8)) frames.push(event('content_block_delta', { index, delta: { type: 'thinking_delta', thinking: p } }));
     frames.push(event('content_block_delta', { index, delta: { type: 'signature_delta', signature: thinkingSignature(a.thinking) } }));
     frames.push(event('content_block_stop', { index }));
     index++;

@@ -105,7 +105,7 @@ describe('Anthropic stream → chat.completion.chunk', () => {
     }
   });
 
-  it('numbers tool calls by OpenAI index even after a text block, and ignores thinking deltas', () => {
+  it('numbers tool calls by OpenAI index even after text and thinking blocks; for a Messages client thinking rides as thinking_blocks', () => {
     const ev = (type: string, data: object) => `event: ${type}\ndata: ${JSON.stringify({ type, ...data })}\n\n`;
     const stream =
       ev('message_start', { message: { id: 'msg_x', model: 'claude-x', usage: { input_tokens: 10, cache_read_input_tokens: 5, output_tokens: 1 } } }) +
@@ -119,10 +119,12 @@ describe('Anthropic stream → chat.completion.chunk', () => {
       ev('content_block_delta', { index: 3, delta: { type: 'input_json_delta', partial_json: '{}' } }) +
       ev('message_delta', { delta: { stop_reason: 'tool_use' }, usage: { output_tokens: 30 } }) +
       ev('message_stop', {});
-    const translator = anthropicAdapter.translateResponse(streamInfo());
+    const translator = anthropicAdapter.translateResponse(streamInfo({ thinkingBlocks: true }));
     const { chunks } = chunksOf(feed(translator, Buffer.from(stream), [33]));
     expect(chunks.map((c) => c.choices[0]?.delta)).toEqual([
       { role: 'assistant', content: '' },
+      // The Messages dialect turns these back into thinking blocks.
+      { reasoning_content: 'hmm', thinking_blocks: [{ type: 'thinking', thinking: 'hmm' }] },
       { content: 'Checking.' },
       { tool_calls: [{ index: 0, id: 'toolu_a', type: 'function', function: { name: 'a', arguments: '' } }] },
       { tool_calls: [{ index: 0, function: { arguments: '{"x":1}' } }] },
@@ -132,6 +134,10 @@ describe('Anthropic stream → chat.completion.chunk', () => {
     ]);
     expect(chunks.every((c) => c.id === 'msg_x' && c.model === 'claude-x')).toBe(true);
     expect(translator.usage).toEqual({ promptTokens: 15, completionTokens: 30, totalTokens: 45, cachedPromptTokens: 5 });
+    // An OpenAI client (reasoning_effort) never gets the thinking.
+    const openai = chunksOf(feed(anthropicAdapter.translateResponse(streamInfo()), Buffer.from(stream), [33])).chunks;
+    expect(JSON.stringify(openai)).not.toContain('hmm');
+    expect(openai.map((c) => c.choices[0]?.delta).slice(1, 2)).toEqual([{ content: 'Checking.' }]);
   });
 
   it('translates chunk by chunk: each complete event leaves as soon as it arrives', async () => {

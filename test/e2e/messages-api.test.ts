@@ -1,0 +1,392 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Anthropic from '@anthropic-ai/sdk';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import type { UsageRecord } from '../../src/ledger/usage-record.ts';
+import { startFakeAnthropic, type FakeAnthropic } from '../fakes/anthropic-provider.ts';
+import { startFakeGemini, type FakeGemini } from '../fakes/gemini-provider.ts';
+import { freePort } from '../helpers/free-port.ts';
+import { PLACEHOLDER_URL, startHarness, testConfig, type Harness } from '../helpers/gateway-harness.ts';
+import { buildPolicyBundle } from '../helpers/policy-bundle.ts';
+
+const ANTHROPIC_KEY = 'sk-ant-fake-key';
+const GEMINI_KEY = 'gemini-fake-key';
+const CLAUDE = 'claude-sonnet-4-5';
+
+/** Anthropic natively (passthrough), OpenAI and Gemini through the chat translation. */
+const MODELS = ['claude', 'gpt-4o-mini', 'gemini-pro'] as const;
+
+const weatherTool = {
+  name: 'get_weather',
+  description: 'The weather in a city',
+  input_schema: { type: 'object' as const, properties: { echo: { type: 'string' } }, required: ['echo'] },
+};
+
+/**
+ * POST /v1/messages and /v1/messages/count_tokens through real Envoy with the official `@anthropic-ai/sdk`,
+ * answered by the strict fakes: Anthropic (the client's body passed through), OpenAI and Gemini (translated both
+ * ways), and a fallback chain from a failing Anthropic to OpenAI that still answers in Anthropic's dialect. The same
+ * auth, policy, quotas and ledger as chat; every error in Anthropic's shape.
+ */
+describe('Anthropic Messages API through Envoy with the Claude SDK', () => {
+  let h: Harness;
+  let anthropic: FakeAnthropic;
+  let gemini: FakeGemini;
+  let dir: string;
+  const keys: Record<string, string> = {};
+  let n = 0;
+  const unique = (text: string) => `${text} ${++n}`;
+  const client = (key = h.key) => new Anthropic({ apiKey: key, baseURL: h.baseUrl.replace(/\/v1$/, ''), maxRetries: 0, timeout: 10_000 });
+
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'tollgate-messages-e2e-'));
+    const bundle = await buildPolicyBundle({
+      data: { tenants: { defaults: {}, orgs: { acme: { teams: { research: { models: ['gpt-4o-mini'] }, platform: { redact: ['email'] } } } } } },
+    }, join(dir, 'policy', 'bundle.tar.gz'));
+    anthropic = await startFakeAnthropic({ apiKey: ANTHROPIC_KEY });
+    gemini = await startFakeGemini({ apiKey: GEMINI_KEY });
+    process.env.TEST_ANTHROPIC_KEY = ANTHROPIC_KEY;
+    process.env.TEST_GEMINI_KEY = GEMINI_KEY;
+    const config = testConfig();
+    config.providers = {
+      openai: { type: 'openai', base_url: PLACEHOLDER_URL, api_key_env: 'TEST_OPENAI_KEY' },
+      anthropic: { type: 'anthropic', base_url: `${anthropic.url}/v1`, api_key_env: 'TEST_ANTHROPIC_KEY' },
+      gemini: { type: 'gemini', base_url: gemini.url, api_key_env: 'TEST_GEMINI_KEY' },
+      // Nothing listens there: Envoy answers itself.
+      down: { type: 'openai', base_url: `http://127.0.0.1:${await freePort()}/v1` },
+    };
+    config.models = {
+      'gpt-4o-mini': { provider: 'openai', kind: 'chat' },
+      claude: { provider: 'anthropic', upstream_model: CLAUDE },
+      'gemini-pro': { provider: 'gemini', upstream_model: 'gemini-2.5-pro' },
+      down: { provider: 'down', upstream_model: 'gpt-4o' },
+      'claude-then-gpt': { targets: [{ provider: 'anthropic', model: CLAUDE }, { provider: 'openai', model: 'gpt-4o' }] },
+    };
+    config.orgs = { acme: { teams: { platform: { apps: { playground: {} } }, research: { apps: { app: {} } }, small: { apps: { app: {} } } } } };
+    config.quotas = { limits: { team: { 'acme/small': { tpm: 40 } } } };
+    config.ledger = { sink: { type: 'sqlite', path: join(dir, 'ledger.sqlite') }, flush_interval_ms: 20 };
+    config.policy = { bundle, audit_log: join(dir, 'audit.jsonl') };
+    config.routing = { retries: { max: 0 } };
+    config.envoy = { max_request_body_bytes: 200_000 };
+    config.cache = { defaults: { ttl_seconds: 60 } };
+    h = await startHarness({ config });
+    keys.research = await h.createKey('research', 'app');
+    keys.small = await h.createKey('small', 'app');
+  }, 90_000);
+  afterAll(async () => {
+    await h?.stop();
+    await Promise.all([anthropic?.close(), gemini?.close()]);
+    await rm(dir, { recursive: true, force: true });
+    delete process.env.TEST_ANTHROPIC_KEY;
+    delete process.env.TEST_GEMINI_KEY;
+  });
+  beforeEach(() => {
+    for (const fake of [h.fake, anthropic, gemini]) fake.reset();
+  });
+
+  async function recordOf(requestId: string): Promise<UsageRecord | null> {
+    const deadline = Date.now() + 10_000;
+    for (;;) {
+      const record = await h.tollgate.ledger?.sink.get(requestId);
+      if (record?.state === 'final' || Date.now() > deadline) return record ?? null;
+      await new Promise((r) => setTimeout(r, 25));
+    }
+  }
+
+  it('passes the client\'s body through to Anthropic as is, apart from the model', async () => {
+    const input = unique('Hello there');
+    const sent = {
+      model: 'claude', max_tokens: 100, system: [{ type: 'text' as const, text: 'Be brief.' }], top_k: 5,
+      messages: [{ role: 'user' as const, content: input }], stop_sequences: ['never-said'],
+    };
+    const { data, response } = await client().messages.create(sent).withResponse();
+    expect(data).toMatchObject({ type: 'message', role: 'assistant', stop_reason: 'end_turn', content: [{ type: 'text', text: `Echo: ${input}` }] });
+    expect(data.id).toMatch(/^msg_/);
+    expect(anthropic.requests).toHaveLength(1);
+    expect(anthropic.requests[0]?.path).toBe('/v1/messages');
+    expect(anthropic.requests[0]?.body).toEqual({ ...sent, model: CLAUDE });
+    expect(anthropic.requests[0]?.headers['x-api-key']).toBe(ANTHROPIC_KEY);
+    expect(response.headers.get('x-tollgate-provider')).toBe('anthropic');
+
+    const record = await recordOf(response.headers.get('x-tollgate-request-id') as string);
+    expect(record).toMatchObject({
+      state: 'final', endpoint: 'messages', model: 'claude', provider: 'anthropic', status: 200, outcome: 'completed',
+      promptTokens: data.usage.input_tokens, completionTokens: data.usage.output_tokens,
+    });
+    expect(data.usage.output_tokens).toBeGreaterThan(0);
+  });
+
+  it('an Anthropic provider\'s stop on a stop sequence reaches the client as stop_sequence, plain and streamed', async () => {
+    const body = { model: 'claude', max_tokens: 64, stop_sequences: ['STOP'], messages: [{ role: 'user' as const, content: unique('alpha STOP beta') }] };
+    const whole = await client().messages.create(body);
+    expect(whole).toMatchObject({ content: [{ type: 'text', text: 'Echo: alpha ' }], stop_reason: 'stop_sequence', stop_sequence: 'STOP' });
+    const streamed = await client().messages.stream(body).finalMessage();
+    expect(streamed).toMatchObject({ content: [{ type: 'text', text: 'Echo: alpha ' }], stop_reason: 'stop_sequence', stop_sequence: 'STOP' });
+  });
+
+  it('extended thinking on Anthropic: thinking blocks (text and signature) come back, plain and streamed, and go back in a tool loop', async () => {
+    const thinking = { type: 'enabled' as const, budget_tokens: 1024 };
+    const city = unique('Oslo');
+    const first = await client().messages.create({
+      model: 'claude', max_tokens: 2048, thinking, tools: [weatherTool], messages: [{ role: 'user', content: city }],
+    });
+    expect(first.content.map((block) => block.type)).toEqual(['thinking', 'tool_use']);
+    expect(first.content[0]).toMatchObject({ type: 'thinking', thinking: `Let me think about: ${city}`, signature: expect.any(String) });
+    const call = first.content[1];
+    if (call?.type !== 'tool_use') throw new Error('no tool_use block');
+    // The assistant turn goes back whole (thinking block included), as Anthropic requires in a tool loop.
+    const second = await client().messages.create({
+      model: 'claude', max_tokens: 2048, thinking, tools: [weatherTool],
+      messages: [
+        { role: 'user', content: city },
+        { role: 'assistant', content: first.content },
+        { role: 'user', content: [{ type: 'tool_result', tool_use_id: call.id, content: 'sunny' }] },
+      ],
+    });
+    expect(second.content.at(-1)).toEqual({ type: 'text', text: 'Tool result: sunny' });
+    expect(anthropic.requests[1]?.body).toMatchObject({ messages: [{}, { role: 'assistant', content: first.content }, {}] });
+
+    const stream = client().messages.stream({ model: 'claude', max_tokens: 2048, thinking, messages: [{ role: 'user', content: unique('ponder') }] });
+    let thought = '';
+    let signature = '';
+    stream.on('thinking', (delta) => { thought += delta; });
+    stream.on('signature', (value) => { signature = value; });
+    const final = await stream.finalMessage();
+    expect(thought).toBe(`Let me think about: ponder ${n}`);
+    expect(final.content).toEqual([
+      { type: 'thinking', thinking: thought, signature },
+      { type: 'text', text: `Echo: ponder ${n}` },
+    ]);
+    expect(signature).not.toBe('');
+  });
+
+  for (const model of MODELS) {
+    it(`${model}: plain and streamed, with Anthropic's exact event framing and usage`, async () => {
+      const input = unique('the quick brown fox');
+      const whole = await client().messages.create({ model, max_tokens: 64, system: 'Be brief.', messages: [{ role: 'user', content: input }] });
+      expect(whole.content).toEqual([{ type: 'text', text: `Echo: ${input}` }]);
+      expect(whole.stop_reason).toBe('end_turn');
+      expect(whole.usage.input_tokens).toBeGreaterThan(0);
+      expect(whole.usage.output_tokens).toBeGreaterThan(0);
+
+      const streamed = unique('jumps over the lazy dog');
+      const stream = await client().messages.create({ model, max_tokens: 64, messages: [{ role: 'user', content: streamed }], stream: true });
+      const types: string[] = [];
+      let text = '';
+      let stop: string | null = null;
+      let outputTokens = 0;
+      for await (const event of stream) {
+        types.push(event.type);
+        if (event.type === 'content_block_delta' && event.delta.type === 'text_delta') text += event.delta.text;
+        if (event.type === 'message_delta') {
+          stop = event.delta.stop_reason;
+          outputTokens = event.usage.output_tokens;
+        }
+      }
+      expect(text).toBe(`Echo: ${streamed}`);
+      expect(stop).toBe('end_turn');
+      expect(outputTokens).toBeGreaterThan(0);
+      expect(types[0]).toBe('message_start');
+      expect(types).toContain('content_block_start');
+      expect(types.filter((t) => t === 'content_block_delta').length).toBeGreaterThan(1);
+      expect(types.slice(-3)).toEqual(['content_block_stop', 'message_delta', 'message_stop']);
+
+      // The SDK's own accumulator checks the events against its snapshot (block indexes, deltas).
+      const helper = client().messages.stream({ model, max_tokens: 64, messages: [{ role: 'user', content: unique('helper') }] });
+      const final = await helper.finalMessage();
+      expect(final.content).toEqual([{ type: 'text', text: `Echo: helper ${n}` }]);
+      expect(final.usage.output_tokens).toBeGreaterThan(0);
+      expect(final.usage.input_tokens).toBeGreaterThan(0);
+    });
+
+    it(`${model}: tool use round trip (tool_use, then tool_result), plain and streamed`, async () => {
+      const city = unique('Paris');
+      const first = await client().messages.create({
+        model, max_tokens: 64, tools: [weatherTool], tool_choice: { type: 'tool', name: 'get_weather' },
+        messages: [{ role: 'user', content: city }],
+      });
+      expect(first.stop_reason).toBe('tool_use');
+      const call = first.content.find((block) => block.type === 'tool_use');
+      if (call?.type !== 'tool_use') throw new Error('no tool_use block');
+      expect(call).toMatchObject({ name: 'get_weather', input: { echo: city } });
+
+      const second = await client().messages.create({
+        model, max_tokens: 64, tools: [weatherTool],
+        messages: [
+          { role: 'user', content: city },
+          { role: 'assistant', content: first.content },
+          { role: 'user', content: [{ type: 'tool_result', tool_use_id: call.id, content: '{"temp":21}' }] },
+        ],
+      });
+      expect(second.content.find((block) => block.type === 'text')).toMatchObject({ text: expect.stringContaining('{"temp":21}') });
+
+      const stream = client().messages.stream({
+        model, max_tokens: 64, tools: [weatherTool], tool_choice: { type: 'any' }, messages: [{ role: 'user', content: unique('Lyon') }],
+      });
+      let partial = '';
+      stream.on('inputJson', (delta) => { partial += delta; });
+      const final = await stream.finalMessage();
+      expect(final.stop_reason).toBe('tool_use');
+      const streamedCall = final.content.find((block) => block.type === 'tool_use');
+      expect(streamedCall).toMatchObject({ type: 'tool_use', name: 'get_weather', input: { echo: `Lyon ${n}` } });
+      expect(JSON.parse(partial)).toEqual({ echo: `Lyon ${n}` });
+    });
+  }
+
+  it('policy redaction applies before an Anthropic provider: a changed request is translated, never passed through raw', async () => {
+    const input = unique('Write to jane.doe@acme-corp.com about');
+    const message = await client().messages.create({ model: 'claude', max_tokens: 64, messages: [{ role: 'user', content: input }] });
+    const redacted = input.replace('jane.doe@acme-corp.com', '[REDACTED_EMAIL]');
+    expect(message.content).toEqual([{ type: 'text', text: `Echo: ${redacted}` }]);
+    const seen = JSON.stringify(anthropic.requests[0]?.body);
+    expect(seen).toContain(redacted);
+    expect(seen).not.toContain('jane.doe');
+  });
+
+  it('the cache answers a repeated request in Anthropic\'s dialect, plain and streamed, without a provider call', async () => {
+    // The default cache rule serves deterministic requests only (temperature 0).
+    const body = { model: 'gpt-4o-mini', max_tokens: 64, temperature: 0, messages: [{ role: 'user' as const, content: unique('cache me') }] };
+    const first = await client().messages.create(body).withResponse();
+    const second = await client().messages.create(body).withResponse();
+    expect(first.response.headers.get('x-tollgate-cache')).toBe('miss');
+    expect(second.response.headers.get('x-tollgate-cache')).toBe('hit');
+    expect(second.data).toMatchObject({ type: 'message', content: first.data.content, stop_reason: 'end_turn' });
+    expect(second.data.id).toMatch(/^msg_/);
+    expect(h.fake.requests).toHaveLength(1);
+
+    const streamed = { ...body, messages: [{ role: 'user' as const, content: unique('cache my stream') }] };
+    const once = await client().messages.stream(streamed).finalMessage();
+    const again = await client().messages.stream(streamed).finalMessage();
+    expect(again.content).toEqual(once.content);
+    expect(h.fake.requests).toHaveLength(2);
+  });
+
+  it('takes the virtual key as a bearer token too, and Claude Code\'s ?beta=true path', async () => {
+    const bearer = new Anthropic({ apiKey: null, authToken: h.key, baseURL: h.baseUrl.replace(/\/v1$/, ''), maxRetries: 0 });
+    const input = unique('bearer');
+    expect((await bearer.messages.create({ model: 'gpt-4o-mini', max_tokens: 16, messages: [{ role: 'user', content: input }] })).content)
+      .toEqual([{ type: 'text', text: `Echo: ${input}` }]);
+    const response = await fetch(`${h.baseUrl}/messages?beta=true`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${h.key}`, 'anthropic-version': '2023-06-01', 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'claude', max_tokens: 16, messages: [{ role: 'user', content: 'beta' }] }),
+    });
+    expect(response.status).toBe(200);
+    expect(await response.json()).toMatchObject({ type: 'message', content: [{ type: 'text', text: 'Echo: beta' }] });
+    // The client's key never reaches the provider: the provider's own key does.
+    expect(anthropic.requests[0]?.headers.authorization).toBeUndefined();
+    expect(anthropic.requests[0]?.headers['x-api-key']).toBe(ANTHROPIC_KEY);
+  });
+
+  it('count_tokens answers input_tokens, counted by the gateway, without calling a provider', async () => {
+    const short = await client().messages.countTokens({ model: 'claude', messages: [{ role: 'user', content: 'Hello' }] });
+    const long = await client().messages.countTokens({
+      model: 'claude', system: 'You are a careful assistant.', tools: [weatherTool],
+      messages: [{ role: 'user', content: 'Hello, please tell me the weather in Paris and in Lyon tomorrow morning.' }],
+    });
+    expect(short.input_tokens).toBeGreaterThan(0);
+    expect(long.input_tokens).toBeGreaterThan(short.input_tokens + 10);
+    expect(anthropic.requests).toHaveLength(0);
+    const unknown = await client().messages.countTokens({ model: 'nope', messages: [{ role: 'user', content: 'Hi' }] }).catch((e: unknown) => e);
+    expect(unknown).toBeInstanceOf(Anthropic.NotFoundError);
+  });
+
+  it('gateway errors come in Anthropic\'s shape: bad key, policy deny, quota 429 with retry-after, bad input', async () => {
+    const badKey = await client('tg-not-a-key').messages.create({ model: 'claude', max_tokens: 8, messages: [{ role: 'user', content: 'Hi' }] }).catch((e: unknown) => e);
+    expect(badKey).toBeInstanceOf(Anthropic.AuthenticationError);
+    expect((badKey as InstanceType<typeof Anthropic.AuthenticationError>).error).toMatchObject({ type: 'error', error: { type: 'authentication_error' } });
+
+    const denied = await client(keys.research).messages.create({ model: 'claude', max_tokens: 8, messages: [{ role: 'user', content: 'Hi' }] }).catch((e: unknown) => e);
+    expect(denied).toBeInstanceOf(Anthropic.PermissionDeniedError);
+    expect((denied as InstanceType<typeof Anthropic.PermissionDeniedError>).error).toMatchObject({ type: 'error', error: { type: 'permission_error', message: expect.stringContaining('denied by policy') } });
+    expect(anthropic.requests).toHaveLength(0);
+
+    const overQuota = await client(keys.small).messages.create({ model: 'claude', max_tokens: 500, messages: [{ role: 'user', content: 'Hi' }] }).catch((e: unknown) => e);
+    expect(overQuota).toBeInstanceOf(Anthropic.RateLimitError);
+    const limited = overQuota as InstanceType<typeof Anthropic.RateLimitError>;
+    expect(limited.error).toMatchObject({ type: 'error', error: { type: 'rate_limit_error' } });
+    expect(Number(limited.headers?.get('retry-after'))).toBeGreaterThan(0);
+
+    const raw = async (body: unknown, headers: Record<string, string> = { 'anthropic-version': '2023-06-01' }) => {
+      const response = await fetch(`${h.baseUrl}/messages`, {
+        method: 'POST', headers: { 'x-api-key': h.key, 'content-type': 'application/json', ...headers }, body: typeof body === 'string' ? body : JSON.stringify(body),
+      });
+      return { status: response.status, json: (await response.json()) as unknown };
+    };
+    expect(await raw({ model: 'claude', messages: [{ role: 'user', content: 'Hi' }] })).toEqual({
+      status: 400, json: { type: 'error', error: { type: 'invalid_request_error', message: 'max_tokens: Field required' } },
+    });
+    expect(await raw({ model: 'claude', max_tokens: 8, messages: [{ role: 'user', content: 'Hi' }], frequency_penalty: 1 })).toEqual({
+      status: 400, json: { type: 'error', error: { type: 'invalid_request_error', message: 'frequency_penalty: Extra inputs are not permitted' } },
+    });
+    expect(await raw('{"model":')).toMatchObject({ status: 400, json: { type: 'error', error: { type: 'invalid_request_error' } } });
+    expect(await raw({ model: 'claude', max_tokens: 8, messages: [{ role: 'user', content: 'Hi' }] }, {})).toEqual({
+      status: 400, json: { type: 'error', error: { type: 'invalid_request_error', message: 'anthropic-version: header is required' } },
+    });
+    expect(anthropic.requests).toHaveLength(0);
+  });
+
+  it('Envoy\'s own replies come in Anthropic\'s shape too: body too large, provider unreachable', async () => {
+    const big = await client().messages.create({ model: 'claude', max_tokens: 8, messages: [{ role: 'user', content: 'x'.repeat(300_000) }] }).catch((e: unknown) => e);
+    expect(big).toBeInstanceOf(Anthropic.APIError);
+    expect((big as InstanceType<typeof Anthropic.APIError>).status).toBe(413);
+    expect((big as InstanceType<typeof Anthropic.APIError>).error).toEqual({ type: 'error', error: { type: 'request_too_large', message: 'Request body is larger than the gateway limit of 200000 bytes.' } });
+
+    const down = await client().messages.create({ model: 'down', max_tokens: 8, messages: [{ role: 'user', content: 'Hi' }] }).catch((e: unknown) => e);
+    expect(down).toBeInstanceOf(Anthropic.InternalServerError);
+    expect((down as InstanceType<typeof Anthropic.APIError>).error).toMatchObject({ type: 'error', error: { type: 'overloaded_error', message: expect.stringContaining('No provider could be reached') } });
+    expect(anthropic.requests).toHaveLength(0);
+  });
+
+  it('a non-Anthropic provider\'s error reaches the client in Anthropic\'s shape, plain and mid-stream', async () => {
+    h.fake.pushFault({ kind: 'status', status: 429, retryAfterSeconds: 2 });
+    const limited = await client().messages.create({ model: 'gpt-4o-mini', max_tokens: 16, messages: [{ role: 'user', content: unique('Hi') }] }).catch((e: unknown) => e);
+    expect(limited).toBeInstanceOf(Anthropic.RateLimitError);
+    expect((limited as InstanceType<typeof Anthropic.RateLimitError>).error).toMatchObject({ type: 'error', error: { type: 'rate_limit_error', message: expect.any(String) } });
+
+    h.fake.pushFault({ kind: 'status', status: 400, message: 'Invalid value for temperature.' });
+    const bad = await client().messages.create({ model: 'gpt-4o-mini', max_tokens: 16, messages: [{ role: 'user', content: unique('Hi') }] }).catch((e: unknown) => e);
+    expect(bad).toBeInstanceOf(Anthropic.BadRequestError);
+    expect((bad as InstanceType<typeof Anthropic.BadRequestError>).error).toEqual({ type: 'error', error: { type: 'invalid_request_error', message: 'Invalid value for temperature.' } });
+
+    // The provider cuts its stream after a few events: an Anthropic error event, never a clean message_stop.
+    h.fake.pushFault({ kind: 'cut-stream', afterChunks: 3 });
+    const stream = await client().messages.create({ model: 'gpt-4o-mini', max_tokens: 64, messages: [{ role: 'user', content: unique('a longer answer please') }], stream: true });
+    const types: string[] = [];
+    const failure = await (async () => {
+      for await (const event of stream) types.push(event.type);
+    })().then(() => null, (e: unknown) => e);
+    expect(failure).toBeInstanceOf(Anthropic.APIError);
+    expect(types).not.toContain('message_stop');
+  });
+
+  it('falls back from a failing Anthropic provider to OpenAI and still answers in Anthropic\'s dialect', async () => {
+    anthropic.pushFault({ kind: 'status', status: 529 });
+    const input = unique('fall back please');
+    const { data, response } = await client().messages.create({ model: 'claude-then-gpt', max_tokens: 64, messages: [{ role: 'user', content: input }] }).withResponse();
+    expect(data).toMatchObject({ type: 'message', content: [{ type: 'text', text: `Echo: ${input}` }], stop_reason: 'end_turn' });
+    expect(response.headers.get('x-tollgate-provider')).toBe('openai');
+    expect(anthropic.requests).toHaveLength(1);
+    expect(h.fake.requests).toHaveLength(1);
+
+    anthropic.pushFault({ kind: 'status', status: 529 });
+    const streamed = unique('stream after falling back');
+    const { data: stream, response: streamResponse } = await client().messages
+      .create({ model: 'claude-then-gpt', max_tokens: 64, messages: [{ role: 'user', content: streamed }], stream: true }).withResponse();
+    let text = '';
+    let usage: { input_tokens: number | null; output_tokens: number } | null = null;
+    for await (const event of stream) {
+      if (event.type === 'content_block_delta' && event.delta.type === 'text_delta') text += event.delta.text;
+      if (event.type === 'message_delta') usage = event.usage;
+    }
+    expect(text).toBe(`Echo: ${streamed}`);
+    expect(usage?.output_tokens).toBeGreaterThan(0);
+    // The ledger meters the streamed /v1/messages request like chat: the answering provider and its usage.
+    const record = await recordOf(streamResponse.headers.get('x-tollgate-request-id') as string);
+    expect(record).toMatchObject({
+      state: 'final', endpoint: 'messages', model: 'claude-then-gpt', provider: 'openai', status: 200, outcome: 'completed',
+      promptTokens: usage?.input_tokens, completionTokens: usage?.output_tokens,
+    });
+  });
+});
