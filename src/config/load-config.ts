@@ -63,6 +63,26 @@ function crossReferenceProblems(config: TollgateConfig): string[] {
     if (new Set(names).size !== names.length) problems.push(`models.${modelName}.variants: variant names must be unique`);
     if (model.variants.every((v) => v.weight === 0)) problems.push(`models.${modelName}.variants: at least one weight must be above 0`);
   }
+  for (const [modelName, model] of Object.entries(config.models)) {
+    if (!model.route) continue;
+    const members = model.route.strategy === 'cost'
+      ? model.route.models.map((name, index) => ({ name, path: `models.${modelName}.route.models.${index}` }))
+      : [...model.route.routes.map((route, index) => ({ name: route.model, path: `models.${modelName}.route.routes.${index}.model` })),
+        { name: model.route.default, path: `models.${modelName}.route.default` }];
+    for (const { name, path } of members) {
+      const member = Object.hasOwn(config.models, name) ? config.models[name] : undefined;
+      if (!member) problems.push(`${path}: unknown model "${name}"`);
+      else if (member.variants || member.route) problems.push(`${path}: "${name}" is itself a virtual model`);
+      else if (member.kind !== 'chat' || model.kind !== 'chat') problems.push(`${path}: routing strategies serve chat models only`);
+    }
+    if (model.route.strategy === 'semantic' && !config.cache.embeddings_model) {
+      problems.push(`models.${modelName}.route: semantic routing needs cache.embeddings_model (the embedding model it shares with the cache)`);
+    }
+    if (model.route.strategy === 'semantic' && model.route.timeout_ms >= config.envoy.message_timeout_ms) {
+      // Envoy gives up on Tollgate after message_timeout_ms: the fallback to the default must come first.
+      problems.push(`models.${modelName}.route.timeout_ms: must be below envoy.message_timeout_ms (${config.envoy.message_timeout_ms})`);
+    }
+  }
   const checkModels = (path: string, list: string[] | undefined) => {
     for (const model of list ?? []) {
       if (!config.models[model]) problems.push(`${path}.models: unknown model "${model}"`);
@@ -115,8 +135,8 @@ export function validateConfig(raw: unknown, source = '(inline)'): TollgateConfi
   for (const [modelName, model] of Object.entries(config.models)) {
     if (model.provider) model.targets = [{ provider: model.provider, model: model.upstream_model ?? modelName }];
     // An A/B alias has no targets of its own: its variants' models do.
+    if (model.variants || model.route) model.targets = [];
     if (model.variants) {
-      model.targets = [];
       for (const variant of model.variants) variant.name ??= variant.model;
     }
   }

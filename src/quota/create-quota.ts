@@ -22,6 +22,8 @@ export interface Quota {
   /** After the route (and cache) stages, before the ledger stage. */
   settle: Stage;
   alerts: BudgetAlerts;
+  /** The price table of quotas.pricing_file (cost routing compares the same prices the requests are billed at). */
+  prices: PriceTable;
   /** Rebuilds budget counters from the ledger (Redis store with a ledger only; POST /admin/v1/quotas/rebuild). */
   rebuild: BudgetRebuild | null;
   /**
@@ -86,5 +88,5 @@ export async function createQuota(deps: {
       await engine.releaseOrphan(plan);
     }
   };
-  return { reserve, settle, alerts, rebuild, releaseOrphans };
+  return { reserve, settle, alerts, prices, rebuild, releaseOrphans };
 }

@@ -38,10 +38,22 @@ export function resolveStage(deps: { config: ConfigHolder }): Stage {
         routed = variant.model;
       }
       ctx.routing.alias = routed;
-      ctx.routing.candidates = catalog.candidates(routed);
+      const route = access.model.route;
+      if (route) {
+        // A virtual model: every member's targets are candidates, so exclusions and policy see them all; the route
+        // stage then picks one member among what is left.
+        const members = route.strategy === 'cost' ? route.models : [...new Set([...route.routes.map((r) => r.model), route.default])];
+        ctx.routing.choices = members;
+        ctx.routing.strategy = route.strategy;
+        ctx.routing.candidates = members.flatMap((member) => catalog.candidates(member));
+      } else {
+        ctx.routing.candidates = catalog.candidates(routed);
+        if (catalog.config.models[routed]?.load_balancing?.policy === 'latency') ctx.routing.strategy = 'latency';
+      }
       if (ctx.routing.candidates.length === 0) return { respond: errors.modelNotFound(model) };
       for (const provider of excluded) {
         if (!ctx.routing.candidates.some((c) => c.provider === provider)) continue;
+        if (ctx.routing.excludedProviders.has(provider)) continue;
         ctx.routing.excludedProviders.add(provider);
         ctx.routing.reasons.push(`team ${tenant.team} may not use provider ${provider}`);
       }
