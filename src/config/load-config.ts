@@ -136,6 +136,12 @@ export function validateConfig(raw: unknown, source = '(inline)'): TollgateConfi
     if (model.provider) model.targets = [{ provider: model.provider, model: model.upstream_model ?? modelName }];
     // An A/B alias has no targets of its own: its variants' models do.
     if (model.variants || model.route) model.targets = [];
+    // Ajv fills no defaults inside oneOf branches: the route's are filled here.
+    if (model.route?.strategy === 'cost') model.route.expected_output_tokens ??= 256;
+    if (model.route?.strategy === 'semantic') {
+      model.route.threshold ??= 0.5;
+      model.route.timeout_ms ??= 100;
+    }
     if (model.variants) {
       for (const variant of model.variants) variant.name ??= variant.model;
     }

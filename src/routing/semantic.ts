@@ -47,6 +47,11 @@ export class SemanticRouter {
     return best === null ? { model: route.default, reason: 'default' } : { model: best, reason: 'similar' };
   }
 
+  /** Starts embedding a route's examples now (failures are retried by the first request that needs them). */
+  warm(route: SemanticRoute): void {
+    this.exampleVectors(route).catch(() => undefined);
+  }
+
   private exampleVectors(route: SemanticRoute): Promise<Array<{ model: string; vectors: Float32Array[] }>> {
     let pending = this.examples.get(route);
     if (!pending) {

@@ -86,6 +86,10 @@ function expectedOutput(body: Readonly<Record<string, unknown>>, route: CostRout
 export function routeStage(deps: RouteStageDeps): Stage {
   const latency = deps.latency ?? new LatencyTracker();
   const semantic = deps.embedder ? new SemanticRouter(deps.embedder) : null;
+  // The examples are embedded at start, off the request path (after a reload, by the first request).
+  if (semantic) {
+    for (const model of Object.values(deps.config.catalog().config.models)) if (model.route?.strategy === 'semantic') semantic.warm(model.route);
+  }
   const capabilityCheck = capabilitiesStage();
   /** Latency-balanced requests: the model and the target preferred, to record how the answer went. */
   const timed = new WeakMap<RequestContext, { model: string; preferred: string }>();
