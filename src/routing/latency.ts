@@ -16,8 +16,8 @@
 const ALPHA = 0.3;
 
 /**
- * A failed answer (5xx, reset, timeout) counts as this much slower than the slowest answer seen, so a broken
- * deployment stops being preferred at once.
+ * A failed answer (5xx, reset, timeout) puts the deployment's average at this many times the slowest answer seen,
+ * so a broken deployment stops being preferred at once (and exploration's answers bring it back when it recovers).
  */
 const FAILURE_PENALTY = 2;
 
@@ -38,9 +38,9 @@ export class LatencyTracker {
     if (ms > this.slowest) this.slowest = ms;
   }
 
-  /** A deployment that failed to answer: a sample slower than anything seen. */
+  /** A deployment that failed to answer: behind every deployment measured (not an EWMA step: at once). */
   recordFailure(model: string, provider: string, ms: number): void {
-    this.record(model, provider, Math.max(ms, this.slowest) * FAILURE_PENALTY);
+    this.averages.set(LatencyTracker.key(model, provider), Math.max(ms, this.slowest) * FAILURE_PENALTY);
   }
 
   average(model: string, provider: string): number | undefined {
