@@ -21,7 +21,10 @@ export class SemanticRouter {
    * (a route matched), `default` (none close enough), `fallback` (no answer in time, or an error).
    */
   async choose(route: SemanticRoute, text: string, eligible: (model: string) => boolean): Promise<{ model: string; reason: 'similar' | 'default' | 'fallback' }> {
-    const timeout = new Promise<null>((resolve) => setTimeout(resolve, route.timeout_ms, null).unref());
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<null>((resolve) => {
+      timer = setTimeout(resolve, route.timeout_ms, null);
+    });
     let answer: { vector: Float32Array | null; examples: Array<{ model: string; vectors: Float32Array[] }> } | null;
     try {
       answer = await Promise.race([
@@ -30,6 +33,9 @@ export class SemanticRouter {
       ]);
     } catch {
       answer = null;
+    } finally {
+      // Timers left pending would pile up under load until each fired.
+      clearTimeout(timer);
     }
     if (!answer?.vector) return { model: route.default, reason: 'fallback' };
     let best: string | null = null;

@@ -18,6 +18,7 @@ import { RESPONSES_DIALECT_FIELD } from '../responses/chain-marker.ts';
 import { contextNeeded, requiredCapabilities } from '../routing/capabilities.ts';
 import { chooseCheapest } from '../routing/cost.ts';
 import { LatencyTracker } from '../routing/latency.ts';
+import { candidatesOf } from '../routing/member-candidates.ts';
 import { lastUserText, SemanticRouter } from '../routing/semantic.ts';
 import { capabilitiesStage } from './capabilities.ts';
 
@@ -135,7 +136,7 @@ export function routeStage(deps: RouteStageDeps): Stage {
   function settleOn(ctx: RequestContext, model: string, strategy: RoutingStrategy | 'policy' | null, ineligible: readonly RouteCandidate[] = []): void {
     ctx.routing.alias = model;
     ctx.routing.choices = null;
-    ctx.routing.candidates = deps.config.catalog().candidates(model);
+    ctx.routing.candidates = [...candidatesOf(deps.config.catalog(), model)];
     // The member's targets that miss the route's constraints must not serve as its fallbacks either.
     for (const candidate of ineligible) {
       if (ctx.routing.excludedProviders.has(candidate.provider)) continue;
@@ -155,7 +156,7 @@ export function routeStage(deps: RouteStageDeps): Stage {
     const virtual = ctx.routing.alias ?? ctx.model ?? '';
     const route = catalog.config.models[virtual]?.route;
     if (!route) return { respond: errors.modelNotFound(virtual) };
-    const usable = (member: string) => catalog.candidates(member).some((candidate) => isAllowed(ctx.routing, candidate));
+    const usable = (member: string) => candidatesOf(catalog, member).some((candidate) => isAllowed(ctx.routing, candidate));
     const picked = ctx.routing.pickedModel;
     if (picked) {
       if (!choices.includes(picked) || !usable(picked)) return { respond: errors.noAllowedProvider(virtual, [...ctx.routing.reasons, `policy picked ${picked}, which cannot serve`]) };
@@ -171,7 +172,7 @@ export function routeStage(deps: RouteStageDeps): Stage {
     }
     if (route.strategy === 'cost') {
       const body = ctx.body ?? {};
-      const members = choices.map((name) => ({ name, config: catalog.config.models[name] as ModelConfig, candidates: catalog.candidates(name) }));
+      const members = choices.map((name) => ({ name, config: catalog.config.models[name] as ModelConfig, candidates: candidatesOf(catalog, name) }));
       let smallestWindow = Number.POSITIVE_INFINITY;
       for (const member of members) for (const c of member.candidates) if (c.contextWindow && c.contextWindow < smallestWindow) smallestWindow = c.contextWindow;
       const choice = chooseCheapest(route, members, (candidate) => isAllowed(ctx.routing, candidate), deps.prices as PriceTable, {
