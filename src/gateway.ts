@@ -214,7 +214,7 @@ export async function startTollgate(options: TollgateOptions): Promise<Tollgate>
       quota.reserve,
       // Chooses among the allowed candidates, translates per provider; on the way back it translates the response
       // to OpenAI format first, so the stages after it (cache, quota, observe) always read OpenAI.
-      routeStage({ config, credentials, attempts, prices: quota.prices, embedder }),
+      routeStage({ config, credentials, attempts, prices: quota.prices, embedder, modelSwitchedOff: (model) => killSwitches.isOn('model', model) }),
       // Answers are OpenAI format from here on: masks or stops personal data and secrets before the cache sees them.
       outputGuardrails,
       // Hits answer here, before any provider call; misses are stored once complete (OpenAI format, after route).

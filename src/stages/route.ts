@@ -63,6 +63,8 @@ export interface RouteStageDeps {
   prices?: PriceTable | null;
   /** The cache's embedding model, for semantic routing (null: semantic routes always take their default). */
   embedder?: Embedder | null;
+  /** Whether an operator switched a model off (kill switches): a virtual model never picks such a member. */
+  modelSwitchedOff?: (model: string) => boolean;
   /** Latency measurements for latency-aware balancing (one per process; injectable for tests and benchmarks). */
   latency?: LatencyTracker;
 }
@@ -156,7 +158,8 @@ export function routeStage(deps: RouteStageDeps): Stage {
     const virtual = ctx.routing.alias ?? ctx.model ?? '';
     const route = catalog.config.models[virtual]?.route;
     if (!route) return { respond: errors.modelNotFound(virtual) };
-    const usable = (member: string) => candidatesOf(catalog, member).some((candidate) => isAllowed(ctx.routing, candidate));
+    const off = deps.modelSwitchedOff;
+    const usable = (member: string) => !off?.(member) && candidatesOf(catalog, member).some((candidate) => isAllowed(ctx.routing, candidate));
     const picked = ctx.routing.pickedModel;
     if (picked) {
       if (!choices.includes(picked) || !usable(picked)) return { respond: errors.noAllowedProvider(virtual, [...ctx.routing.reasons, `policy picked ${picked}, which cannot serve`]) };
@@ -172,7 +175,7 @@ export function routeStage(deps: RouteStageDeps): Stage {
     }
     if (route.strategy === 'cost') {
       const body = ctx.body ?? {};
-      const members = choices.map((name) => ({ name, config: catalog.config.models[name] as ModelConfig, candidates: candidatesOf(catalog, name) }));
+      const members = choices.filter((name) => !off?.(name)).map((name) => ({ name, config: catalog.config.models[name] as ModelConfig, candidates: candidatesOf(catalog, name) }));
       let smallestWindow = Number.POSITIVE_INFINITY;
       for (const member of members) for (const c of member.candidates) if (c.contextWindow && c.contextWindow < smallestWindow) smallestWindow = c.contextWindow;
       const choice = chooseCheapest(route, members, (candidate) => isAllowed(ctx.routing, candidate), deps.prices as PriceTable, {

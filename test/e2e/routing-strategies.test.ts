@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startFakeOpenAI, type FakeOpenAI } from '../fakes/openai-provider.ts';
 import { EMBEDDING_MODEL, startEmbeddingServer, type EmbeddingServer } from '../helpers/embedding-server.ts';
-import { PLACEHOLDER_URL, PROVIDER_KEY, startHarness, type Harness } from '../helpers/gateway-harness.ts';
+import { ADMIN_TOKEN, PLACEHOLDER_URL, PROVIDER_KEY, startHarness, type Harness } from '../helpers/gateway-harness.ts';
 import { postJson } from '../helpers/http.ts';
 import { buildPolicyBundle } from '../helpers/policy-bundle.ts';
 
@@ -164,6 +164,12 @@ describe('routing strategies', () => {
         if (i >= 30) late.push(provider as string);
       }
       expect(late.filter((p) => p === 'east').length).toBeGreaterThanOrEqual(16);
+      // A stream is measured by its first token, and served by the preferred deployment like any request.
+      const stream = await h.client(h.key, { maxRetries: 0 }).chat.completions
+        .create({ model: 'fast', stream: true, messages: [{ role: 'user', content: 'Stream please' }] });
+      let text = '';
+      for await (const chunk of stream) text += chunk.choices[0]?.delta?.content ?? '';
+      expect(text.length).toBeGreaterThan(0);
     }, 60_000);
 
     it('falls back to the other deployment when the preferred one fails, and stops preferring it', async () => {
@@ -195,6 +201,25 @@ describe('routing strategies', () => {
       // Region us: gpt-4o-mini is served from eu only.
       expect(await servedBy('cheapest-us')).toMatchObject({ provider: 'west', model: 'gpt-4.1-mini' });
       expect(cheap.requestCount).toBe(0);
+    });
+
+    it('never picks a member an operator switched off, and streams like any model', async () => {
+      const killSwitch = (method: 'PUT' | 'DELETE') => fetch(`${h.adminUrl}/admin/v1/kill-switches/model/nano`, {
+        method, headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' }, body: JSON.stringify({ reason: 'incident' }),
+      });
+      expect((await killSwitch('PUT')).status).toBe(200);
+      try {
+        expect(await servedBy('cheapest')).toMatchObject({ provider: 'cheap', model: 'gpt-4o-mini' });
+      } finally {
+        expect((await killSwitch('DELETE')).status).toBe(200);
+      }
+      expect(blocked.requestCount).toBe(0);
+      const stream = await h.client(keys.restricted, { maxRetries: 0 }).chat.completions
+        .create({ model: 'cheapest', stream: true, messages: [{ role: 'user', content: 'Stream please' }] });
+      let text = '';
+      for await (const chunk of stream) text += chunk.choices[0]?.delta?.content ?? '';
+      expect(text.length).toBeGreaterThan(0);
+      expect(chatModels(cheap)).toEqual(['gpt-4o-mini', 'gpt-4o-mini']);
     });
 
     it('answers 400 in the OpenAI shape when no model meets the constraints', async () => {
