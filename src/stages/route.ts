@@ -164,14 +164,15 @@ export function routeStage(deps: RouteStageDeps): Stage {
     if (picked) {
       if (!choices.includes(picked) || !usable(picked)) return { respond: errors.noAllowedProvider(virtual, [...ctx.routing.reasons, `policy picked ${picked}, which cannot serve`]) };
       settleOn(ctx, picked, 'policy');
-      return;
+      // Picked without the strategy's checks: the member's targets must still be capable of this request.
+      return capabilityCheck.onRequest?.(ctx);
     }
     const ordered = route.strategy === 'semantic' ? [route.default, ...choices.filter((m) => m !== route.default)] : choices;
     const firstUsable = ordered.find(usable);
     if (!firstUsable) return { respond: errors.noAllowedProvider(virtual, ctx.routing.reasons) };
     if (forbids(ctx, route.strategy) || (route.strategy === 'cost' && !deps.prices) || (route.strategy === 'semantic' && !semantic)) {
       settleOn(ctx, firstUsable, null);
-      return route.strategy === 'semantic' ? capabilityCheck.onRequest?.(ctx) : undefined;
+      return capabilityCheck.onRequest?.(ctx);
     }
     if (route.strategy === 'cost') {
       const body = ctx.body ?? {};
