@@ -83,6 +83,11 @@ function crossReferenceProblems(config: TollgateConfig): string[] {
       problems.push(`models.${modelName}.route.timeout_ms: must be below envoy.message_timeout_ms (${config.envoy.message_timeout_ms})`);
     }
   }
+  for (const [modelName, model] of Object.entries(config.models)) {
+    if (!model.cascade) continue;
+    if (model.kind !== 'chat') problems.push(`models.${modelName}.cascade: cascades serve chat models only`);
+    if (new Set(model.targets.map((t, i) => t.priority ?? i)).size < 2) problems.push(`models.${modelName}.cascade: needs targets in at least two priorities (the steps)`);
+  }
   const checkModels = (path: string, list: string[] | undefined) => {
     for (const model of list ?? []) {
       if (!config.models[model]) problems.push(`${path}.models: unknown model "${model}"`);
@@ -136,6 +141,8 @@ export function validateConfig(raw: unknown, source = '(inline)'): TollgateConfi
     if (model.provider) model.targets = [{ provider: model.provider, model: model.upstream_model ?? modelName }];
     // An A/B alias has no targets of its own: its variants' models do.
     if (model.variants || model.route) model.targets = [];
+    // A cascade step is asked once: a failure or an escalation moves to the next step, never back to the same one.
+    if (model.cascade) model.retries = { ...model.retries, max: 0 };
     // Ajv fills no defaults inside oneOf branches: the route's are filled here.
     if (model.route?.strategy === 'cost') model.route.expected_output_tokens ??= 256;
     if (model.route?.strategy === 'semantic') {

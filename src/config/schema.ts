@@ -378,6 +378,16 @@ export const configSchema = {
           },
           /** What keeps a caller on its variant: user (default; the app when no user is named), app, team or org. */
           variant_key: { enum: ['user', 'app', 'team', 'org'] },
+          /**
+           * A cascade over the targets' priorities (cheapest first): a step's answer showing one of these signals is
+           * dropped and the next step answers. Buffered (non-streamed) answers only.
+           */
+          cascade: {
+            type: 'object', additionalProperties: false, required: ['escalate_on'],
+            properties: {
+              escalate_on: { type: 'array', minItems: 1, uniqueItems: true, items: { enum: ['refusal', 'json_schema'] } },
+            },
+          },
           /** Quality rank (higher is better) that cost routing's min_quality_tier compares with; absent: 0. */
           quality_tier: { type: 'integer', minimum: 0, maximum: 100 },
           /**

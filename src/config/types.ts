@@ -130,6 +130,9 @@ export interface SemanticRoute {
   timeout_ms: number;
 }
 
+/** What makes a cascade escalate: the model refused, or its answer is not valid for the requested JSON schema. */
+export type CascadeSignal = 'refusal' | 'json_schema';
+
 export interface ModelConfig {
   /** Single-provider form; normalised into `targets` when the config is loaded. */
   provider?: string;
@@ -153,6 +156,11 @@ export interface ModelConfig {
   variant_key?: 'user' | 'app' | 'team' | 'org';
   /** A virtual model resolved per request by a strategy (cost, semantic); it has no targets of its own. */
   route?: ModelRoute;
+  /**
+   * A cascade: the targets' priorities are the steps (cheapest first); an answer of a step that shows one of these
+   * signals is not delivered, and Envoy moves to the next step (buffered answers only; see src/routing/cascade.ts).
+   */
+  cascade?: { escalate_on: CascadeSignal[] };
   /** A model's quality rank (higher is better), for cost routing's `min_quality_tier`; absent: 0. */
   quality_tier?: number;
 }

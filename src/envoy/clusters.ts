@@ -181,12 +181,14 @@ function renderChainCluster(modelName: string, targets: ModelTarget[], mask: num
             provider: m.target.provider,
             model: m.target.model,
             ...(priority < groups.length - 1 ? { fallback_every: retries.max + 1 } : {}),
+            ...(model?.cascade && priority < groups.length - 1 ? { escalate_on: model.cascade.escalate_on.join(',') } : {}),
           }),
           ...(m.target.weight !== undefined ? { load_balancing_weight: m.target.weight } : {}),
         }))),
       })),
     },
-    typed_extension_protocol_options: httpProtocolOptions([upstreamTranslationFilter(config, members.some((m) => hintInBody(m.provider)))]),
+    // Reading a body (a retry hint, a cascade step's answer) needs the attempt's response body: a mode override.
+    typed_extension_protocol_options: httpProtocolOptions([upstreamTranslationFilter(config, members.some((m) => hintInBody(m.provider)) || Boolean(model?.cascade))]),
     ...(matches.length ? { transport_socket_matches: matches } : {}),
   };
 }

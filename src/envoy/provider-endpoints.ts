@@ -49,6 +49,8 @@ export interface EndpointLabels {
   model?: string;
   /** Chain endpoints before the last priority: the chain moves to the next priority after every this many attempts. */
   fallback_every?: number;
+  /** Cascade steps before the last: the signals that escalate their answer to the next step. */
+  escalate_on?: string;
 }
 
 export function lbEndpoint(upstream: Upstream, labels: EndpointLabels) {

@@ -113,6 +113,10 @@ export interface Attempt {
   model: string;
   /** HTTP status of the provider's answer; null when it never answered (reset, timeout). */
   status: number | null;
+  /** A cascade step whose answer was not delivered: the signal that escalated it (its status stays the provider's). */
+  escalated?: string;
+  /** The escalated step's usage: its tokens were spent, so they are metered with the request. */
+  usage?: Usage;
 }
 
 export type Outcome = 'pending' | 'completed' | 'rejected' | 'aborted';

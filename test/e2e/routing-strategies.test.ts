@@ -2,6 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import type { UsageRecord } from '../../src/ledger/usage-record.ts';
 import { startFakeOpenAI, type FakeOpenAI } from '../fakes/openai-provider.ts';
 import { EMBEDDING_MODEL, startEmbeddingServer, type EmbeddingServer } from '../helpers/embedding-server.ts';
 import { ADMIN_TOKEN, PLACEHOLDER_URL, PROVIDER_KEY, startHarness, type Harness } from '../helpers/gateway-harness.ts';
@@ -107,7 +108,13 @@ describe('routing strategies', () => {
           'topical-any': { route: { strategy: 'semantic', routes: [{ model: 'nano', examples: codeExamples }], default: 'small', threshold: 0.3, timeout_ms: 1000 } },
           'topical-hurried': { route: { strategy: 'semantic', routes: [{ model: 'medium', examples: codeExamples }], default: 'small', threshold: 0.3, timeout_ms: 1 } },
           minilm: { provider: 'local', kind: 'embeddings', upstream_model: EMBEDDING_MODEL },
+          // A cascade: gpt-4o-mini first; gpt-4o when its answer refuses or breaks the requested JSON schema.
+          cascaded: {
+            targets: [{ provider: 'cheap', model: 'gpt-4o-mini' }, { provider: 'east', model: 'gpt-4o' }],
+            cascade: { escalate_on: ['refusal', 'json_schema'] },
+          },
         },
+        ledger: { sink: { type: 'sqlite', path: join(dir, 'ledger.sqlite') }, flush_interval_ms: 20 },
         cache: { embeddings_model: 'minilm' },
         orgs: {
           acme: {
@@ -247,6 +254,56 @@ describe('routing strategies', () => {
           .toMatchObject({ provider: 'cheap', model: 'gpt-4o-mini' });
       }
       expect(west.requestCount).toBe(0);
+    });
+  });
+
+  describe('cascade', () => {
+    const schemaFormat = (required: string) => ({
+      type: 'json_schema' as const,
+      json_schema: { name: 'reply', schema: { type: 'object', properties: { [required]: { type: 'string' } }, required: [required] } },
+    });
+    const askJson = (required: string, stream = false) => h.client(h.key, { maxRetries: 0 }).chat.completions
+      .create({ model: 'cascaded', messages: [{ role: 'user', content: 'Reply in JSON' }], response_format: schemaFormat(required), ...(stream ? { stream: true } : {}) } as never)
+      .withResponse();
+    async function recordOf(requestId: string): Promise<UsageRecord | null> {
+      const deadline = Date.now() + 10_000;
+      for (;;) {
+        const record = await h.tollgate.ledger?.sink.get(requestId);
+        if (record?.state === 'final' || Date.now() > deadline) return record ?? null;
+        await new Promise((r) => setTimeout(r, 25));
+      }
+    }
+
+    it('delivers the small model\'s answer when it is valid, and escalates to the big one when it is not; both metered', async () => {
+      // The fakes answer {"echo": "<prompt>"}: valid for a schema requiring `echo`.
+      const kept = await askJson('echo');
+      expect(kept.response.headers.get('x-tollgate-model')).toBe('gpt-4o-mini');
+      expect(JSON.parse((kept.data as { choices: Array<{ message: { content: string } }> }).choices[0]!.message.content)).toEqual({ echo: 'Reply in JSON' });
+      expect([cheap.requestCount, h.fake.requestCount]).toEqual([1, 0]);
+      const keptRecord = await recordOf(kept.response.headers.get('x-tollgate-request-id') as string);
+      expect(keptRecord?.attempts).toEqual([{ provider: 'cheap', model: 'gpt-4o-mini', status: 200 }]);
+
+      // Not valid for a schema requiring `answer`: the client never sees gpt-4o-mini's answer, gpt-4o answers.
+      const escalated = await askJson('answer');
+      expect(escalated.response.headers.get('x-tollgate-provider')).toBe('east');
+      expect(escalated.response.headers.get('x-tollgate-model')).toBe('gpt-4o');
+      expect([cheap.requestCount, h.fake.requestCount]).toEqual([2, 1]);
+      const record = await recordOf(escalated.response.headers.get('x-tollgate-request-id') as string);
+      expect(record?.attempts).toEqual([
+        { provider: 'cheap', model: 'gpt-4o-mini', status: 200, escalated: 'json_schema', prompt_tokens: expect.any(Number), completion_tokens: expect.any(Number) },
+        { provider: 'east', model: 'gpt-4o', status: 200 },
+      ]);
+      // The cost counts both steps: more than gpt-4o's answer alone at the same token counts.
+      const alone = (record!.promptTokens * 2.5 + record!.completionTokens * 10) * 1000;
+      expect(Number(record!.costNanoUsd)).toBeGreaterThan(alone);
+    });
+
+    it('does not escalate a stream (its bytes reach the client as they come)', async () => {
+      const { data: stream } = await askJson('answer', true);
+      let text = '';
+      for await (const chunk of stream as unknown as AsyncIterable<{ choices: Array<{ delta?: { content?: string } }> }>) text += chunk.choices[0]?.delta?.content ?? '';
+      expect(JSON.parse(text)).toEqual({ echo: 'Reply in JSON' });
+      expect([cheap.requestCount, h.fake.requestCount]).toEqual([1, 0]);
     });
   });
 
