@@ -7,6 +7,7 @@ import { renderClusters } from '../../../src/envoy/clusters.ts';
 import { renderRoutes } from '../../../src/envoy/routes.ts';
 import type { RouteCandidate } from '../../../src/pipeline/context.ts';
 import { DEFAULT_PRICING_PATH, PriceTable } from '../../../src/pricing/price-table.ts';
+import { escalationReason, requestedSchema } from '../../../src/routing/cascade.ts';
 import { chooseCheapest, type CostRequest } from '../../../src/routing/cost.ts';
 import { LatencyTracker } from '../../../src/routing/latency.ts';
 import { lastUserText, SemanticRouter } from '../../../src/routing/semantic.ts';
@@ -195,5 +196,48 @@ describe('route config', () => {
     const models = { a: { provider: 'us' }, e: { provider: 'us', kind: 'embeddings', upstream_model: 'text-embedding-3-small' } };
     expect(attempt({ ...models, v: { route: { strategy: 'semantic', routes: [{ model: 'a', examples: ['x'] }], default: 'a' } } }, withEmbeddings)).toThrow(/timeout_ms: must be below envoy.message_timeout_ms/);
     expect(attempt({ ...models, v: { route: { strategy: 'semantic', routes: [{ model: 'a', examples: ['x'] }], default: 'a', timeout_ms: 50 } } }, withEmbeddings)()).toBeTruthy();
+  });
+});
+
+describe('cascade escalation', () => {
+  const answer = (message: Record<string, unknown>, finish = 'stop') =>
+    Buffer.from(JSON.stringify({ object: 'chat.completion', choices: [{ index: 0, finish_reason: finish, message: { role: 'assistant', ...message } }] }));
+  const schema = { type: 'object', properties: { answer: { type: 'number' } }, required: ['answer'] };
+
+  it('escalates refusals: the refusal field, a content filter stop, or a content that opens like one', () => {
+    expect(escalationReason(answer({ content: null, refusal: 'I cannot do that.' }), ['refusal'], null)).toBe('refusal');
+    expect(escalationReason(answer({ content: '' }, 'content_filter'), ['refusal'], null)).toBe('refusal');
+    for (const text of ["I'm sorry, but I can't help with that.", 'I cannot assist with this request.', 'I am unable to do that.', 'Sorry, but I won\'t.']) {
+      expect(escalationReason(answer({ content: text }), ['refusal'], null), text).toBe('refusal');
+    }
+    expect(escalationReason(answer({ content: 'The answer is 4. I am sorry it took long.' }), ['refusal'], null)).toBeNull();
+    // Not a declared signal: delivered.
+    expect(escalationReason(answer({ content: "I'm sorry, no." }), ['json_schema'], null)).toBeNull();
+  });
+
+  it('escalates an answer that is not JSON valid for the requested schema, only when a schema was requested', () => {
+    expect(escalationReason(answer({ content: '{"answer": 4}' }), ['json_schema'], schema)).toBeNull();
+    expect(escalationReason(answer({ content: '{"answer": "four"}' }), ['json_schema'], schema)).toBe('json_schema');
+    expect(escalationReason(answer({ content: 'four' }), ['json_schema'], schema)).toBe('json_schema');
+    expect(escalationReason(answer({ content: 'four' }), ['json_schema'], null)).toBeNull();
+    // A schema Ajv cannot compile, or a body that is not a completion, is no signal.
+    expect(escalationReason(answer({ content: 'x' }), ['json_schema'], { type: 'no-such-type' })).toBeNull();
+    expect(escalationReason(Buffer.from('not json'), ['refusal', 'json_schema'], schema)).toBeNull();
+  });
+
+  it('reads the schema a request asks for', () => {
+    expect(requestedSchema({ response_format: { type: 'json_schema', json_schema: { name: 'r', schema } } })).toEqual(schema);
+    expect(requestedSchema({ response_format: { type: 'json_object' } })).toBeNull();
+    expect(requestedSchema({})).toBeNull();
+  });
+
+  it('needs two steps, and asks each step once', () => {
+    const build = (models: Record<string, unknown>) => () => validateConfig(structuredClone({ providers, models, orgs }));
+    expect(build({ c: { targets: [{ provider: 'us', model: 'gpt-4o' }], cascade: { escalate_on: ['refusal'] } } })).toThrow(/at least two priorities/);
+    const config = build({ c: { targets: [{ provider: 'us', model: 'gpt-4o-mini' }, { provider: 'eu', model: 'gpt-4o' }], cascade: { escalate_on: ['refusal'] }, retries: { max: 3 } } })();
+    expect(config.models.c?.retries?.max).toBe(0);
+    const steps = (renderClusters(config, { dir: 'envoy' }) as Array<{ name: string; load_assignment: { endpoints: Array<{ lb_endpoints: Array<{ metadata: { filter_metadata: { tollgate: Record<string, unknown> } } }> }> } }>)
+      .find((c) => c.name.startsWith('chain_c_'))?.load_assignment.endpoints.map((e) => e.lb_endpoints[0]?.metadata.filter_metadata.tollgate.escalate_on);
+    expect(steps).toEqual(['refusal', undefined]);
   });
 });
