@@ -1,5 +1,5 @@
 import type { LoadBalancingConfig, ModelTarget, ProviderConfig, TollgateConfig } from '../config/types.ts';
-import { ANSWERING_PROVIDER_ATTRIBUTE, ATTEMPT_ATTRIBUTES, FILTER_ROLE_METADATA, UPSTREAM_ROLE } from '../extproc/attributes.ts';
+import { ANSWERING_PROVIDER_ATTRIBUTE, ATTEMPT_ATTRIBUTES, ESCALATE_ON_ATTRIBUTE, FILTER_ROLE_METADATA, UPSTREAM_ROLE } from '../extproc/attributes.ts';
 import { providerAdapter } from '../providers/registry.ts';
 import { chainClusterName, chainMasks, preferFirst, preferredClusterName, priorityGroups, targetsOf } from './chains.ts';
 import { AFFINITY_HEADER, clusterName, EXTPROC_CLUSTER, providerBaseUrlOverride, seconds, type RenderOptions } from './names.ts';
@@ -188,7 +188,7 @@ function renderChainCluster(modelName: string, targets: ModelTarget[], mask: num
       })),
     },
     // Reading a body (a retry hint, a cascade step's answer) needs the attempt's response body: a mode override.
-    typed_extension_protocol_options: httpProtocolOptions([upstreamTranslationFilter(config, members.some((m) => hintInBody(m.provider)) || Boolean(model?.cascade))]),
+    typed_extension_protocol_options: httpProtocolOptions([upstreamTranslationFilter(config, members.some((m) => hintInBody(m.provider)), Boolean(model?.cascade))]),
     ...(matches.length ? { transport_socket_matches: matches } : {}),
   };
 }
@@ -234,12 +234,13 @@ function preferredClusters(modelName: string, targets: ModelTarget[], mask: numb
  * provider in the chain whose retry hint is in its error bodies, a 429/503 attempt may switch its body to BUFFERED
  * (mode_override) so Tollgate can add Retry-After (src/upstream/attempt-handler.ts).
  */
-function upstreamTranslationFilter(config: TollgateConfig, hints: boolean) {
+function upstreamTranslationFilter(config: TollgateConfig, hints: boolean, cascade: boolean) {
   // Never forward an untranslated request (it would carry the client's Tollgate key to a provider): fail closed.
   return upstreamExtProcFilter(config, 'tollgate_upstream', false, {
     processing_mode: ATTEMPT_MODE,
-    request_attributes: [...ATTEMPT_ATTRIBUTES],
-    ...(hints ? { allow_mode_override: true } : {}),
+    // Only a cascade's attempts need its signals: other chains do not pay for the attribute.
+    request_attributes: cascade ? [...ATTEMPT_ATTRIBUTES, ESCALATE_ON_ATTRIBUTE] : [...ATTEMPT_ATTRIBUTES],
+    ...(hints || cascade ? { allow_mode_override: true } : {}),
   });
 }
 

@@ -19,13 +19,13 @@ export const ATTEMPT_COUNT_ATTRIBUTE = 'upstream.request_attempt_count';
  */
 export const FALLBACK_EVERY_ATTRIBUTE = endpointLabel('fallback_every');
 
-/** Cascade steps before the last carry the signals that escalate their answer (comma-separated; see cascade.ts). */
+/** Cascade steps before the last carry the signals that escalate their answer (comma-separated; see cascade.ts); asked for on cascades' clusters only. */
 export const ESCALATE_ON_ATTRIBUTE = endpointLabel('escalate_on');
 
 /** Attributes of the request-level filter's response phase. */
 export const RESPONSE_ATTRIBUTES = [RESPONSE_CODE_ATTRIBUTE, ANSWERING_PROVIDER_ATTRIBUTE, ANSWERING_MODEL_ATTRIBUTE, ATTEMPT_COUNT_ATTRIBUTE] as const;
 /** Attributes of each attempt in the upstream filter: the endpoint Envoy picked for it. */
-export const ATTEMPT_ATTRIBUTES = [ANSWERING_PROVIDER_ATTRIBUTE, ANSWERING_MODEL_ATTRIBUTE, FALLBACK_EVERY_ATTRIBUTE, ESCALATE_ON_ATTRIBUTE] as const;
+export const ATTEMPT_ATTRIBUTES = [ANSWERING_PROVIDER_ATTRIBUTE, ANSWERING_MODEL_ATTRIBUTE, FALLBACK_EVERY_ATTRIBUTE] as const;
 
 /** gRPC metadata the upstream filter sends, so one Tollgate port serves both filters. */
 export const FILTER_ROLE_METADATA = 'x-tollgate-filter';

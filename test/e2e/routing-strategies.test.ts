@@ -104,8 +104,8 @@ describe('routing strategies', () => {
           'cheapest-good': { route: { strategy: 'cost', models: ['large', 'medium', 'small', 'nano'], min_quality_tier: 2 } },
           'cheapest-tools': { route: { strategy: 'cost', models: ['large', 'medium', 'small'], capabilities: ['tools'] } },
           'cheapest-us': { route: { strategy: 'cost', models: ['small', 'medium', 'large'], region: 'us' } },
-          topical: { route: { strategy: 'semantic', routes: [{ model: 'medium', examples: codeExamples }], default: 'small', threshold: 0.3, timeout_ms: 1000 } },
-          'topical-any': { route: { strategy: 'semantic', routes: [{ model: 'nano', examples: codeExamples }], default: 'small', threshold: 0.3, timeout_ms: 1000 } },
+          topical: { route: { strategy: 'semantic', routes: [{ model: 'medium', examples: codeExamples }], default: 'small', threshold: 0.3, timeout_ms: 1900 } },
+          'topical-any': { route: { strategy: 'semantic', routes: [{ model: 'nano', examples: codeExamples }], default: 'small', threshold: 0.3, timeout_ms: 1900 } },
           'topical-hurried': { route: { strategy: 'semantic', routes: [{ model: 'medium', examples: codeExamples }], default: 'small', threshold: 0.3, timeout_ms: 1 } },
           minilm: { provider: 'local', kind: 'embeddings', upstream_model: EMBEDDING_MODEL },
           // A cascade: gpt-4o-mini first; gpt-4o when its answer refuses or breaks the requested JSON schema.
@@ -115,7 +115,8 @@ describe('routing strategies', () => {
           },
         },
         ledger: { sink: { type: 'sqlite', path: join(dir, 'ledger.sqlite') }, flush_interval_ms: 20 },
-        cache: { embeddings_model: 'minilm' },
+        // Generous timeouts: MiniLM on a shared CPU can take a while (the timeout fallback has its own test).
+        cache: { embeddings_model: 'minilm', embeddings_timeout_ms: 1900 },
         orgs: {
           acme: {
             teams: {
