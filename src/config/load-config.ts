@@ -87,6 +87,13 @@ function crossReferenceProblems(config: TollgateConfig): string[] {
     if (!model.cascade) continue;
     if (model.kind !== 'chat') problems.push(`models.${modelName}.cascade: cascades serve chat models only`);
     if (new Set(model.targets.map((t, i) => t.priority ?? i)).size < 2) problems.push(`models.${modelName}.cascade: needs targets in at least two priorities (the steps)`);
+    const signals = model.cascade.escalate_on;
+    if (signals.includes('validator') && !model.cascade.validator) problems.push(`models.${modelName}.cascade.validator: the validator signal needs the validator's url`);
+    if (signals.includes('logprob') && model.cascade.min_mean_logprob === undefined) problems.push(`models.${modelName}.cascade.min_mean_logprob: the logprob signal needs a threshold`);
+    if (model.cascade.validator && model.cascade.validator.timeout_ms >= config.envoy.message_timeout_ms) {
+      // Envoy waits message_timeout_ms for the upstream filter's answer: the validator must give up first.
+      problems.push(`models.${modelName}.cascade.validator.timeout_ms: must be below envoy.message_timeout_ms (${config.envoy.message_timeout_ms})`);
+    }
   }
   const checkModels = (path: string, list: string[] | undefined) => {
     for (const model of list ?? []) {

@@ -385,7 +385,14 @@ export const configSchema = {
           cascade: {
             type: 'object', additionalProperties: false, required: ['escalate_on'],
             properties: {
-              escalate_on: { type: 'array', minItems: 1, uniqueItems: true, items: { enum: ['refusal', 'json_schema'] } },
+              escalate_on: { type: 'array', minItems: 1, uniqueItems: true, items: { enum: ['refusal', 'json_schema', 'validator', 'logprob'] } },
+              /** validator: POST {"model", "content"} → {"pass": boolean}; an error or a late answer delivers the step's answer. */
+              validator: {
+                type: 'object', additionalProperties: false, required: ['url'],
+                properties: { url: { type: 'string', pattern: '^https?://' }, timeout_ms: { type: 'integer', minimum: 1, maximum: 10_000, default: 500 } },
+              },
+              /** logprob: an answer whose mean token logprob is below this escalates (answers with logprobs only). */
+              min_mean_logprob: { type: 'number', maximum: 0 },
             },
           },
           /** Quality rank (higher is better) that cost routing's min_quality_tier compares with; absent: 0. */

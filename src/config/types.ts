@@ -130,8 +130,19 @@ export interface SemanticRoute {
   timeout_ms: number;
 }
 
-/** What makes a cascade escalate: the model refused, or its answer is not valid for the requested JSON schema. */
-export type CascadeSignal = 'refusal' | 'json_schema';
+/**
+ * What makes a cascade escalate: the model refused, its answer is not valid for the requested JSON schema, a
+ * validator webhook rejected it, or its mean token logprob is below `min_mean_logprob`.
+ */
+export type CascadeSignal = 'refusal' | 'json_schema' | 'validator' | 'logprob';
+
+export interface CascadeConfig {
+  escalate_on: CascadeSignal[];
+  /** validator: POST {model, content} → {"pass": boolean}; an error or no answer within timeout_ms delivers the answer. */
+  validator?: { url: string; timeout_ms: number };
+  /** logprob: answers whose mean token logprob is below this escalate (only answers that carry logprobs). */
+  min_mean_logprob?: number;
+}
 
 export interface ModelConfig {
   /** Single-provider form; normalised into `targets` when the config is loaded. */
@@ -160,7 +171,7 @@ export interface ModelConfig {
    * A cascade: the targets' priorities are the steps (cheapest first); an answer of a step that shows one of these
    * signals is not delivered, and Envoy moves to the next step (buffered answers only; see src/routing/cascade.ts).
    */
-  cascade?: { escalate_on: CascadeSignal[] };
+  cascade?: CascadeConfig;
   /** A model's quality rank (higher is better), for cost routing's `min_quality_tier`; absent: 0. */
   quality_tier?: number;
 }

@@ -1,5 +1,5 @@
 import type { LoadBalancingConfig, ModelTarget, ProviderConfig, TollgateConfig } from '../config/types.ts';
-import { ANSWERING_PROVIDER_ATTRIBUTE, ATTEMPT_ATTRIBUTES, ESCALATE_ON_ATTRIBUTE, FILTER_ROLE_METADATA, UPSTREAM_ROLE } from '../extproc/attributes.ts';
+import { ANSWERING_PROVIDER_ATTRIBUTE, ATTEMPT_ATTRIBUTES, CASCADE_ATTRIBUTE, FILTER_ROLE_METADATA, UPSTREAM_ROLE } from '../extproc/attributes.ts';
 import { providerAdapter } from '../providers/registry.ts';
 import { chainClusterName, chainMasks, preferFirst, preferredClusterName, priorityGroups, targetsOf } from './chains.ts';
 import { AFFINITY_HEADER, clusterName, EXTPROC_CLUSTER, providerBaseUrlOverride, seconds, type RenderOptions } from './names.ts';
@@ -181,7 +181,7 @@ function renderChainCluster(modelName: string, targets: ModelTarget[], mask: num
             provider: m.target.provider,
             model: m.target.model,
             ...(priority < groups.length - 1 ? { fallback_every: retries.max + 1 } : {}),
-            ...(model?.cascade && priority < groups.length - 1 ? { escalate_on: model.cascade.escalate_on.join(',') } : {}),
+            ...(model?.cascade && priority < groups.length - 1 ? { cascade: modelName } : {}),
           }),
           ...(m.target.weight !== undefined ? { load_balancing_weight: m.target.weight } : {}),
         }))),
@@ -239,7 +239,7 @@ function upstreamTranslationFilter(config: TollgateConfig, hints: boolean, casca
   return upstreamExtProcFilter(config, 'tollgate_upstream', false, {
     processing_mode: ATTEMPT_MODE,
     // Only a cascade's attempts need its signals: other chains do not pay for the attribute.
-    request_attributes: cascade ? [...ATTEMPT_ATTRIBUTES, ESCALATE_ON_ATTRIBUTE] : [...ATTEMPT_ATTRIBUTES],
+    request_attributes: cascade ? [...ATTEMPT_ATTRIBUTES, CASCADE_ATTRIBUTE] : [...ATTEMPT_ATTRIBUTES],
     ...(hints || cascade ? { allow_mode_override: true } : {}),
   });
 }

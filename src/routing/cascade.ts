@@ -1,5 +1,5 @@
 import { Ajv, type ValidateFunction } from 'ajv';
-import type { CascadeSignal } from '../config/types.ts';
+import type { CascadeConfig, CascadeSignal } from '../config/types.ts';
 
 /**
  * Cascades: a model's targets in priority order are the steps, cheapest first. The upstream filter reads each
@@ -11,7 +11,11 @@ import type { CascadeSignal } from '../config/types.ts';
  * Signals:
  *  - refusal: the answer is a refusal (OpenAI's `message.refusal`, finish_reason `content_filter`, or a content that
  *    opens like one: "I'm sorry", "I can't", "I am unable"…);
- *  - json_schema: the request asked for `response_format: json_schema` and the content is not JSON valid for it.
+ *  - json_schema: the request asked for `response_format: json_schema` and the content is not JSON valid for it;
+ *  - logprob: the answer carries token logprobs (the client asked for them) and their mean is below
+ *    `min_mean_logprob` (a model unsure of its answer);
+ *  - validator: the operator's webhook, POST {"model", "content"}, answered {"pass": false}; an error or no answer
+ *    within its timeout delivers the answer (a validator outage must not double every request's cost).
  */
 const REFUSAL_OPENING = /^\s*(?:I['’]m sorry|I am sorry|Sorry, (?:but )?I|I can(?:['’]|no)t|I cannot|I['’]m (?:not able|unable)|I am (?:not able|unable)|I won['’]t)\b/i;
 
@@ -43,8 +47,8 @@ export function requestedSchema(body: Readonly<Record<string, unknown>>): unknow
 }
 
 /** Why this answer (an OpenAI chat completion, JSON) must escalate, or null to deliver it. */
-export function escalationReason(answer: Buffer, signals: readonly CascadeSignal[], schema: unknown): CascadeSignal | null {
-  let completion: { choices?: Array<{ finish_reason?: unknown; message?: { content?: unknown; refusal?: unknown } }> };
+export function escalationReason(answer: Buffer, signals: readonly CascadeSignal[], schema: unknown, minMeanLogprob?: number): CascadeSignal | null {
+  let completion: { choices?: Array<{ finish_reason?: unknown; message?: { content?: unknown; refusal?: unknown }; logprobs?: { content?: Array<{ logprob?: unknown }> | null } | null }> };
   try {
     completion = JSON.parse(answer.toString('utf8')) as typeof completion;
   } catch {
@@ -68,5 +72,38 @@ export function escalationReason(answer: Buffer, signals: readonly CascadeSignal
       if (!validate(parsed)) return 'json_schema';
     }
   }
+  const tokens = choice.logprobs?.content;
+  if (signals.includes('logprob') && minMeanLogprob !== undefined && Array.isArray(tokens) && tokens.length > 0) {
+    let sum = 0;
+    for (const token of tokens) sum += typeof token.logprob === 'number' ? token.logprob : 0;
+    if (sum / tokens.length < minMeanLogprob) return 'logprob';
+  }
   return null;
+}
+
+/** The text of an answer's first choice (null when it is not a chat completion with text). */
+export function answerContent(answer: Buffer): string | null {
+  try {
+    const content = (JSON.parse(answer.toString('utf8')) as { choices?: Array<{ message?: { content?: unknown } }> }).choices?.[0]?.message?.content;
+    return typeof content === 'string' ? content : null;
+  } catch {
+    return null;
+  }
+}
+
+/** Whether the cascade's validator rejects this answer; false when it fails or does not answer in time. */
+export async function validatorRejects(validator: NonNullable<CascadeConfig['validator']>, model: string, content: string): Promise<boolean> {
+  try {
+    const response = await fetch(validator.url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ model, content }),
+      signal: AbortSignal.timeout(validator.timeout_ms),
+    });
+    if (!response.ok) return false;
+    const verdict = (await response.json()) as { pass?: unknown };
+    return verdict.pass === false;
+  } catch {
+    return false;
+  }
 }

@@ -1,4 +1,6 @@
 import { mkdtemp, rm } from 'node:fs/promises';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -40,6 +42,9 @@ describe('routing strategies', () => {
   let embeddings: EmbeddingServer;
   let dir: string;
   const keys: Record<string, string> = {};
+  /** A cascade's validator webhook: rejects answers that mention "Reject", answers "Slow" ones too late. */
+  let validator: Server;
+  const validated: string[] = [];
 
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'tollgate-routing-strategies-'));
@@ -61,6 +66,18 @@ describe('routing strategies', () => {
       },
       rego: { 'tollgate/rules/blocked_providers.rego': BLOCKED_PROVIDERS_REGO },
     }, join(dir, 'bundle.tar.gz'));
+    validator = createServer((req, res) => {
+      let raw = '';
+      req.on('data', (chunk: Buffer) => (raw += chunk.toString('utf8')));
+      req.on('end', () => {
+        const { content } = JSON.parse(raw) as { content: string };
+        validated.push(content);
+        const reply = () => res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ pass: !content.includes('Reject') }));
+        if (content.includes('Slow')) setTimeout(reply, 1000);
+        else reply();
+      });
+    });
+    await new Promise<void>((r) => validator.listen(0, '127.0.0.1', r));
     [west, cheap, blocked, embeddings] = await Promise.all([
       startFakeOpenAI({ apiKey: PROVIDER_KEY }),
       startFakeOpenAI({ apiKey: PROVIDER_KEY }),
@@ -113,6 +130,10 @@ describe('routing strategies', () => {
             targets: [{ provider: 'cheap', model: 'gpt-4o-mini' }, { provider: 'east', model: 'gpt-4o' }],
             cascade: { escalate_on: ['refusal', 'json_schema'] },
           },
+          validated: {
+            targets: [{ provider: 'cheap', model: 'gpt-4o-mini' }, { provider: 'east', model: 'gpt-4o' }],
+            cascade: { escalate_on: ['validator'], validator: { url: `http://127.0.0.1:${(validator.address() as AddressInfo).port}/check`, timeout_ms: 200 } },
+          },
         },
         ledger: { sink: { type: 'sqlite', path: join(dir, 'ledger.sqlite') }, flush_interval_ms: 20 },
         // Generous timeouts: MiniLM on a shared CPU can take a while (the timeout fallback has its own test).
@@ -135,6 +156,7 @@ describe('routing strategies', () => {
   afterAll(async () => {
     await h?.stop();
     await Promise.all([west?.close(), cheap?.close(), blocked?.close(), embeddings?.stop()]);
+    await new Promise((r) => validator?.close(r));
     if (dir) await rm(dir, { recursive: true, force: true });
   });
   beforeEach(() => {
@@ -297,6 +319,22 @@ describe('routing strategies', () => {
       // The cost counts both steps: more than gpt-4o's answer alone at the same token counts.
       const alone = (record!.promptTokens * 2.5 + record!.completionTokens * 10) * 1000;
       expect(Number(record!.costNanoUsd)).toBeGreaterThan(alone);
+    });
+
+    it('escalates what the validator webhook rejects, and delivers when it does not answer in time', async () => {
+      const ask = (content: string) => h.client(h.key, { maxRetries: 0 }).chat.completions
+        .create({ model: 'validated', messages: [{ role: 'user', content }] }).withResponse();
+      expect((await ask('Accept this')).response.headers.get('x-tollgate-model')).toBe('gpt-4o-mini');
+      const rejected = await ask('Reject this');
+      expect(rejected.response.headers.get('x-tollgate-model')).toBe('gpt-4o');
+      const record = await recordOf(rejected.response.headers.get('x-tollgate-request-id') as string);
+      expect(record?.attempts.map((a) => [a.model, a.escalated])).toEqual([['gpt-4o-mini', 'validator'], ['gpt-4o', undefined]]);
+      // The validator takes 1 s, the cascade waits 200 ms: the step's answer is delivered (and Envoy did not time out).
+      const started = Date.now();
+      expect((await ask('Slow and Reject')).response.headers.get('x-tollgate-model')).toBe('gpt-4o-mini');
+      expect(Date.now() - started).toBeLessThan(900);
+      // Only the steps before the last are validated.
+      expect(validated).toEqual(['Echo: Accept this', 'Echo: Reject this', 'Echo: Slow and Reject']);
     });
 
     it('does not escalate a stream (its bytes reach the client as they come)', async () => {

@@ -7,7 +7,7 @@ import { renderClusters } from '../../../src/envoy/clusters.ts';
 import { renderRoutes } from '../../../src/envoy/routes.ts';
 import type { RouteCandidate } from '../../../src/pipeline/context.ts';
 import { DEFAULT_PRICING_PATH, PriceTable } from '../../../src/pricing/price-table.ts';
-import { escalationReason, requestedSchema } from '../../../src/routing/cascade.ts';
+import { answerContent, escalationReason, requestedSchema, validatorRejects } from '../../../src/routing/cascade.ts';
 import { chooseCheapest, type CostRequest } from '../../../src/routing/cost.ts';
 import { LatencyTracker } from '../../../src/routing/latency.ts';
 import { lastUserText, SemanticRouter } from '../../../src/routing/semantic.ts';
@@ -225,6 +225,41 @@ describe('cascade escalation', () => {
     expect(escalationReason(Buffer.from('not json'), ['refusal', 'json_schema'], schema)).toBeNull();
   });
 
+  it('escalates an answer whose mean token logprob is below the threshold, when it carries logprobs', () => {
+    const withLogprobs = (values: number[]) => Buffer.from(JSON.stringify({
+      choices: [{ finish_reason: 'stop', message: { role: 'assistant', content: 'x' }, logprobs: { content: values.map((logprob) => ({ token: 'x', logprob })) } }],
+    }));
+    expect(escalationReason(withLogprobs([-0.1, -0.3]), ['logprob'], null, -1)).toBeNull();
+    expect(escalationReason(withLogprobs([-0.1, -3.5]), ['logprob'], null, -1)).toBe('logprob');
+    expect(escalationReason(answer({ content: 'x' }), ['logprob'], null, -1)).toBeNull();
+  });
+
+  it('asks the validator, and delivers when it fails or is late', async () => {
+    const { createServer } = await import('node:http');
+    const server = createServer((req, res) => {
+      let raw = '';
+      req.on('data', (c: Buffer) => (raw += c.toString()));
+      req.on('end', () => {
+        const { content } = JSON.parse(raw) as { content: string };
+        if (content === 'late') setTimeout(() => res.end('{"pass":false}'), 300);
+        else if (content === 'broken') res.writeHead(500).end();
+        else res.end(JSON.stringify({ pass: content === 'good' }));
+      });
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const url = `http://127.0.0.1:${(server.address() as { port: number }).port}/`;
+    try {
+      expect(await validatorRejects({ url, timeout_ms: 100 }, 'm', 'good')).toBe(false);
+      expect(await validatorRejects({ url, timeout_ms: 100 }, 'm', 'bad')).toBe(true);
+      expect(await validatorRejects({ url, timeout_ms: 100 }, 'm', 'late')).toBe(false);
+      expect(await validatorRejects({ url, timeout_ms: 100 }, 'm', 'broken')).toBe(false);
+      expect(answerContent(answer({ content: 'hello' }))).toBe('hello');
+    } finally {
+      server.closeAllConnections();
+      await new Promise((r) => server.close(r));
+    }
+  });
+
   it('reads the schema a request asks for', () => {
     expect(requestedSchema({ response_format: { type: 'json_schema', json_schema: { name: 'r', schema } } })).toEqual(schema);
     expect(requestedSchema({ response_format: { type: 'json_object' } })).toBeNull();
@@ -234,10 +269,13 @@ describe('cascade escalation', () => {
   it('needs two steps, and asks each step once', () => {
     const build = (models: Record<string, unknown>) => () => validateConfig(structuredClone({ providers, models, orgs }));
     expect(build({ c: { targets: [{ provider: 'us', model: 'gpt-4o' }], cascade: { escalate_on: ['refusal'] } } })).toThrow(/at least two priorities/);
+    const two = [{ provider: 'us', model: 'gpt-4o-mini' }, { provider: 'eu', model: 'gpt-4o' }];
+    expect(build({ c: { targets: two, cascade: { escalate_on: ['validator'] } } })).toThrow(/validator signal needs the validator's url/);
+    expect(build({ c: { targets: two, cascade: { escalate_on: ['logprob'] } } })).toThrow(/logprob signal needs a threshold/);
     const config = build({ c: { targets: [{ provider: 'us', model: 'gpt-4o-mini' }, { provider: 'eu', model: 'gpt-4o' }], cascade: { escalate_on: ['refusal'] }, retries: { max: 3 } } })();
     expect(config.models.c?.retries?.max).toBe(0);
     const steps = (renderClusters(config, { dir: 'envoy' }) as Array<{ name: string; load_assignment: { endpoints: Array<{ lb_endpoints: Array<{ metadata: { filter_metadata: { tollgate: Record<string, unknown> } } }> }> } }>)
-      .find((c) => c.name.startsWith('chain_c_'))?.load_assignment.endpoints.map((e) => e.lb_endpoints[0]?.metadata.filter_metadata.tollgate.escalate_on);
-    expect(steps).toEqual(['refusal', undefined]);
+      .find((c) => c.name.startsWith('chain_c_'))?.load_assignment.endpoints.map((e) => e.lb_endpoints[0]?.metadata.filter_metadata.tollgate.cascade);
+    expect(steps).toEqual(['c', undefined]);
   });
 });
