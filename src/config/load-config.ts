@@ -87,6 +87,8 @@ function crossReferenceProblems(config: TollgateConfig): string[] {
     if (!model.cascade) continue;
     if (model.kind !== 'chat') problems.push(`models.${modelName}.cascade: cascades serve chat models only`);
     if (new Set(model.targets.map((t, i) => t.priority ?? i)).size < 2) problems.push(`models.${modelName}.cascade: needs targets in at least two priorities (the steps)`);
+    // Latency balancing reorders the targets per request: the steps would lose their order.
+    if (model.load_balancing?.policy === 'latency') problems.push(`models.${modelName}.cascade: a cascade cannot use latency balancing (its steps have an order)`);
     const signals = model.cascade.escalate_on;
     if (signals.includes('validator') && !model.cascade.validator) problems.push(`models.${modelName}.cascade.validator: the validator signal needs the validator's url`);
     if (signals.includes('logprob') && model.cascade.min_mean_logprob === undefined) problems.push(`models.${modelName}.cascade.min_mean_logprob: the logprob signal needs a threshold`);

@@ -130,6 +130,10 @@ describe('routing strategies', () => {
             targets: [{ provider: 'cheap', model: 'gpt-4o-mini' }, { provider: 'east', model: 'gpt-4o' }],
             cascade: { escalate_on: ['refusal', 'json_schema'] },
           },
+          'cascade-via-blocked': {
+            targets: [{ provider: 'blocked', model: 'gpt-4.1-nano' }, { provider: 'east', model: 'gpt-4o' }],
+            cascade: { escalate_on: ['json_schema'] },
+          },
           validated: {
             targets: [{ provider: 'cheap', model: 'gpt-4o-mini' }, { provider: 'east', model: 'gpt-4o' }],
             cascade: { escalate_on: ['validator'], validator: { url: `http://127.0.0.1:${(validator.address() as AddressInfo).port}/check`, timeout_ms: 200 } },
@@ -374,6 +378,7 @@ describe('routing strategies', () => {
           servedBy('cheapest', { key }),
           servedBy('cheapest-good', { key }),
           servedBy('topical-any', { key, content: 'Fix the bug in this JavaScript function that sorts an array.' }),
+          servedBy('cascade-via-blocked', { key }),
         ]);
         for (const { provider } of served) expect(provider).not.toBe('blocked');
       }
