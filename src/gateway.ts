@@ -137,12 +137,14 @@ export async function startTollgate(options: TollgateOptions): Promise<Tollgate>
   const killSwitches = new KillSwitches({ store, logger });
   await killSwitches.start(options.config.routing.kill_switch_refresh_ms);
   // Exact + semantic response cache: Redis through the store's client when the store is Redis, else in memory.
+  // The embedding model's client: the semantic cache and semantic routing share it.
+  const embedder = options.config.cache.embeddings_model
+    ? new ProviderEmbedder({ config, credentials, providerBaseUrls: options.providerBaseUrls })
+    : null;
   const cache = cacheStages({
     config,
     backend: createCacheBackend(options.config, store),
-    embedder: options.config.cache.embeddings_model
-      ? new ProviderEmbedder({ config, credentials, providerBaseUrls: options.providerBaseUrls })
-      : null,
+    embedder,
     logger,
     metrics,
   });
@@ -216,7 +218,7 @@ export async function startTollgate(options: TollgateOptions): Promise<Tollgate>
       quota.reserve,
       // Chooses among the allowed candidates, translates per provider; on the way back it translates the response
       // to OpenAI format first, so the stages after it (cache, quota, observe) always read OpenAI.
-      routeStage({ config, credentials, attempts }),
+      routeStage({ config, credentials, attempts, prices: quota.prices, embedder, modelSwitchedOff: (model) => killSwitches.isOn('model', model) }),
       // Answers are OpenAI format from here on: masks or stops personal data and secrets before the cache sees them.
       outputGuardrails,
       // Hits answer here, before any provider call; misses are stored once complete (OpenAI format, after route).

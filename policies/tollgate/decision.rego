@@ -10,6 +10,9 @@
 #                   answer (the provider never sees the values, the caller gets them back)
 #   token_cap       numbers; the smallest caps the request's max_tokens
 #   forbid_cache    reason strings; any reason forbids caching this request's answer
+#   forbid_strategy routing strategies (cost, semantic, latency) this request may not use
+#   route_model     member models of a virtual model (input.routing.models) to serve instead of its strategy's
+#                   choice; two different picks deny the request
 package tollgate
 
 import data.tollgate.rules
@@ -64,6 +67,25 @@ default cache := "allow"
 
 cache := "forbid" if count(cache_forbidden) > 0
 
+forbidden_strategies contains strategy if {
+	some strategy in rules[_].forbid_strategy
+	strategy in {"cost", "semantic", "latency"}
+}
+
+route_models contains model if some model in rules[_].route_model
+
+deny contains reason if {
+	count(route_models) > 1
+	reason := concat("", ["conflicting route_model picks: ", concat(", ", sort(route_models))])
+}
+
+default route_model := null
+
+route_model := model if {
+	count(route_models) == 1
+	some model in route_models
+}
+
 default reasons := []
 
 reasons := sort(deny) if count(deny) > 0
@@ -85,4 +107,6 @@ decision := {
 	"redact_mode": redact_mode,
 	"max_tokens": max_tokens,
 	"cache": cache,
+	"forbid_strategies": sort(forbidden_strategies),
+	"route_model": route_model,
 }

@@ -16,6 +16,8 @@ test_a_team_without_rules_gets_everything if {
 		"redact_mode": "mask",
 		"max_tokens": null,
 		"cache": "allow",
+		"forbid_strategies": [],
+		"route_model": null,
 	}
 }
 

@@ -23,6 +23,7 @@ input_for(team, model, candidates, pii) := {
 	"model": model,
 	"variant": null,
 	"candidates": candidates,
+	"routing": {"strategy": null, "models": []},
 	"tokens": {"prompt_estimate": 120, "max_tokens": null},
 	"pii": pii,
 	"guardrails": {},

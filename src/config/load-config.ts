@@ -63,6 +63,40 @@ function crossReferenceProblems(config: TollgateConfig): string[] {
     if (new Set(names).size !== names.length) problems.push(`models.${modelName}.variants: variant names must be unique`);
     if (model.variants.every((v) => v.weight === 0)) problems.push(`models.${modelName}.variants: at least one weight must be above 0`);
   }
+  for (const [modelName, model] of Object.entries(config.models)) {
+    if (!model.route) continue;
+    const members = model.route.strategy === 'cost'
+      ? model.route.models.map((name, index) => ({ name, path: `models.${modelName}.route.models.${index}` }))
+      : [...model.route.routes.map((route, index) => ({ name: route.model, path: `models.${modelName}.route.routes.${index}.model` })),
+        { name: model.route.default, path: `models.${modelName}.route.default` }];
+    for (const { name, path } of members) {
+      const member = Object.hasOwn(config.models, name) ? config.models[name] : undefined;
+      if (!member) problems.push(`${path}: unknown model "${name}"`);
+      else if (member.variants || member.route) problems.push(`${path}: "${name}" is itself a virtual model`);
+      else if (member.kind !== 'chat' || model.kind !== 'chat') problems.push(`${path}: routing strategies serve chat models only`);
+    }
+    if (model.route.strategy === 'semantic' && !config.cache.embeddings_model) {
+      problems.push(`models.${modelName}.route: semantic routing needs cache.embeddings_model (the embedding model it shares with the cache)`);
+    }
+    if (model.route.strategy === 'semantic' && model.route.timeout_ms >= config.envoy.message_timeout_ms) {
+      // Envoy gives up on Tollgate after message_timeout_ms: the fallback to the default must come first.
+      problems.push(`models.${modelName}.route.timeout_ms: must be below envoy.message_timeout_ms (${config.envoy.message_timeout_ms})`);
+    }
+  }
+  for (const [modelName, model] of Object.entries(config.models)) {
+    if (!model.cascade) continue;
+    if (model.kind !== 'chat') problems.push(`models.${modelName}.cascade: cascades serve chat models only`);
+    if (new Set(model.targets.map((t, i) => t.priority ?? i)).size < 2) problems.push(`models.${modelName}.cascade: needs targets in at least two priorities (the steps)`);
+    // Latency balancing reorders the targets per request: the steps would lose their order.
+    if (model.load_balancing?.policy === 'latency') problems.push(`models.${modelName}.cascade: a cascade cannot use latency balancing (its steps have an order)`);
+    const signals = model.cascade.escalate_on;
+    if (signals.includes('validator') && !model.cascade.validator) problems.push(`models.${modelName}.cascade.validator: the validator signal needs the validator's url`);
+    if (signals.includes('logprob') && model.cascade.min_mean_logprob === undefined) problems.push(`models.${modelName}.cascade.min_mean_logprob: the logprob signal needs a threshold`);
+    if (model.cascade.validator && model.cascade.validator.timeout_ms >= config.envoy.message_timeout_ms) {
+      // Envoy waits message_timeout_ms for the upstream filter's answer: the validator must give up first.
+      problems.push(`models.${modelName}.cascade.validator.timeout_ms: must be below envoy.message_timeout_ms (${config.envoy.message_timeout_ms})`);
+    }
+  }
   const checkModels = (path: string, list: string[] | undefined) => {
     for (const model of list ?? []) {
       if (!config.models[model]) problems.push(`${path}.models: unknown model "${model}"`);
@@ -115,8 +149,16 @@ export function validateConfig(raw: unknown, source = '(inline)'): TollgateConfi
   for (const [modelName, model] of Object.entries(config.models)) {
     if (model.provider) model.targets = [{ provider: model.provider, model: model.upstream_model ?? modelName }];
     // An A/B alias has no targets of its own: its variants' models do.
+    if (model.variants || model.route) model.targets = [];
+    // A cascade step is asked once: a failure or an escalation moves to the next step, never back to the same one.
+    if (model.cascade) model.retries = { ...model.retries, max: 0 };
+    // Ajv fills no defaults inside oneOf branches: the route's are filled here.
+    if (model.route?.strategy === 'cost') model.route.expected_output_tokens ??= 256;
+    if (model.route?.strategy === 'semantic') {
+      model.route.threshold ??= 0.5;
+      model.route.timeout_ms ??= 100;
+    }
     if (model.variants) {
-      model.targets = [];
       for (const variant of model.variants) variant.name ??= variant.model;
     }
   }

@@ -337,7 +337,7 @@ export const configSchema = {
       propertyNames: { type: 'string', minLength: 1, maxLength: 256 },
       additionalProperties: {
         type: 'object', additionalProperties: false,
-        oneOf: [{ required: ['provider'] }, { required: ['targets'] }, { required: ['variants'] }],
+        oneOf: [{ required: ['provider'] }, { required: ['targets'] }, { required: ['variants'] }, { required: ['route'] }],
         properties: {
           /** A model served by one provider… */
           provider: { type: 'string' },
@@ -390,12 +390,76 @@ export const configSchema = {
           },
           /** What keeps a caller on its variant: user (default; the app when no user is named), app, team or org. */
           variant_key: { enum: ['user', 'app', 'team', 'org'] },
+          /**
+           * A cascade over the targets' priorities (cheapest first): a step's answer showing one of these signals is
+           * dropped and the next step answers. Buffered (non-streamed) answers only.
+           */
+          cascade: {
+            type: 'object', additionalProperties: false, required: ['escalate_on'],
+            properties: {
+              escalate_on: { type: 'array', minItems: 1, uniqueItems: true, items: { enum: ['refusal', 'json_schema', 'validator', 'logprob'] } },
+              /** validator: POST {"model", "content"} → {"pass": boolean}; an error or a late answer delivers the step's answer. */
+              validator: {
+                type: 'object', additionalProperties: false, required: ['url'],
+                properties: { url: { type: 'string', pattern: '^https?://' }, timeout_ms: { type: 'integer', minimum: 1, maximum: 10_000, default: 500 } },
+              },
+              /** logprob: an answer whose mean token logprob is below this escalates (answers with logprobs only). */
+              min_mean_logprob: { type: 'number', maximum: 0 },
+            },
+          },
+          /** Quality rank (higher is better) that cost routing's min_quality_tier compares with; absent: 0. */
+          quality_tier: { type: 'integer', minimum: 0, maximum: 100 },
+          /**
+           * A virtual model resolved per request among `models`: `cost` picks the cheapest that meets the constraints,
+           * `semantic` the one whose example prompts are nearest the request.
+           */
+          route: {
+            type: 'object',
+            required: ['strategy'],
+            oneOf: [
+              {
+                additionalProperties: false,
+                required: ['strategy', 'models'],
+                properties: {
+                  strategy: { const: 'cost' },
+                  models: { type: 'array', minItems: 1, maxItems: 20, uniqueItems: true, items: { type: 'string', minLength: 1 } },
+                  min_quality_tier: { type: 'integer', minimum: 0, maximum: 100 },
+                  region: { type: 'string', minLength: 1 },
+                  capabilities: capabilityList,
+                  min_context_window: { type: 'integer', minimum: 1 },
+                  expected_output_tokens: { type: 'integer', minimum: 0, default: 256 },
+                },
+              },
+              {
+                additionalProperties: false,
+                required: ['strategy', 'routes', 'default'],
+                properties: {
+                  strategy: { const: 'semantic' },
+                  routes: {
+                    type: 'array', minItems: 1, maxItems: 20,
+                    items: {
+                      type: 'object', additionalProperties: false, required: ['model', 'examples'],
+                      properties: {
+                        model: { type: 'string', minLength: 1 },
+                        examples: { type: 'array', minItems: 1, maxItems: 50, items: { type: 'string', minLength: 1, maxLength: 2000 } },
+                      },
+                    },
+                  },
+                  default: { type: 'string', minLength: 1 },
+                  threshold: { type: 'number', minimum: -1, maximum: 1, default: 0.5 },
+                  timeout_ms: { type: 'integer', minimum: 1, maximum: 10_000, default: 100 },
+                },
+              },
+            ],
+          },
           /** How targets of the same priority share the load. */
           load_balancing: {
             type: 'object', additionalProperties: false,
             properties: {
               /** round_robin (weighted), least_request (fewest requests in flight, weighted), random. */
-              policy: { enum: ['round_robin', 'least_request', 'random'], default: 'round_robin' },
+              policy: { enum: ['round_robin', 'least_request', 'random', 'latency'], default: 'round_robin' },
+              /** latency: share of requests sent to a random target, so a slow one that recovered is measured again. */
+              exploration: { type: 'number', minimum: 0, maximum: 1, default: 0.1 },
               /** user: a user's requests go to the same target while it is healthy (replaces the policy by Maglev hashing). */
               sticky: { enum: ['user'] },
             },

@@ -78,8 +78,13 @@ export interface ModelVariant {
 
 /** How Envoy spreads a model's requests over the targets of one priority. */
 export interface LoadBalancingConfig {
-  /** round_robin (weighted), least_request (fewest requests in flight, weighted), random. */
-  policy: 'round_robin' | 'least_request' | 'random';
+  /**
+   * round_robin (weighted), least_request (fewest requests in flight, weighted), random, or latency: Tollgate prefers
+   * the target with the lowest recent latency (EWMA, src/routing/latency.ts), the others stay its fallbacks.
+   */
+  policy: 'round_robin' | 'least_request' | 'random' | 'latency';
+  /** latency: share of requests sent to a random target instead of the fastest, so a recovered one is measured again. */
+  exploration?: number;
   /** user: the same user goes to the same target while it is healthy (Maglev consistent hashing on the user). */
   sticky?: 'user';
 }
@@ -93,6 +98,52 @@ export interface RetryConfig {
   max_interval_ms: number;
   /** A provider's Retry-After up to this long is waited for exactly; a longer one is ignored (back-off instead). */
   retry_after_max_ms: number;
+}
+
+/**
+ * A virtual model that Tollgate resolves per request to one of `models` (models of this config):
+ *  - cost: the cheapest one (config/pricing.yaml) that meets the constraints declared here and the request's needs;
+ *  - semantic: the one whose example prompts are most similar to the request (the cache's embedding model).
+ */
+export type ModelRoute = CostRoute | SemanticRoute;
+
+export interface CostRoute {
+  strategy: 'cost';
+  models: string[];
+  /** Only models whose `quality_tier` is at least this. */
+  min_quality_tier?: number;
+  /** Only targets whose provider is declared in this region. */
+  region?: string;
+  /** Capabilities every request needs (the request's own needs are added). */
+  capabilities?: Array<'tools' | 'vision' | 'json_schema' | 'reasoning'>;
+  /** Only models with at least this context window. */
+  min_context_window?: number;
+  /** Output tokens assumed when a request sets no max_tokens, to weigh output prices against input prices. */
+  expected_output_tokens: number;
+}
+
+export interface SemanticRoute {
+  strategy: 'semantic';
+  routes: Array<{ model: string; examples: string[] }>;
+  /** The model for requests no route is similar enough to, or when the embedding call fails or times out. */
+  default: string;
+  /** Cosine similarity a request needs to an example of a route. */
+  threshold: number;
+  timeout_ms: number;
+}
+
+/**
+ * What makes a cascade escalate: the model refused, its answer is not valid for the requested JSON schema, a
+ * validator webhook rejected it, or its mean token logprob is below `min_mean_logprob`.
+ */
+export type CascadeSignal = 'refusal' | 'json_schema' | 'validator' | 'logprob';
+
+export interface CascadeConfig {
+  escalate_on: CascadeSignal[];
+  /** validator: POST {model, content} → {"pass": boolean}; an error or no answer within timeout_ms delivers the answer. */
+  validator?: { url: string; timeout_ms: number };
+  /** logprob: answers whose mean token logprob is below this escalate (only answers that carry logprobs). */
+  min_mean_logprob?: number;
 }
 
 export interface ModelConfig {
@@ -116,6 +167,15 @@ export interface ModelConfig {
   variants?: ModelVariant[];
   /** What keeps a caller on its variant: the user (default; the app when the request names no user), or the app/team/org. */
   variant_key?: 'user' | 'app' | 'team' | 'org';
+  /** A virtual model resolved per request by a strategy (cost, semantic); it has no targets of its own. */
+  route?: ModelRoute;
+  /**
+   * A cascade: the targets' priorities are the steps (cheapest first); an answer of a step that shows one of these
+   * signals is not delivered, and Envoy moves to the next step (buffered answers only; see src/routing/cascade.ts).
+   */
+  cascade?: CascadeConfig;
+  /** A model's quality rank (higher is better), for cost routing's `min_quality_tier`; absent: 0. */
+  quality_tier?: number;
 }
 
 export interface RoutingConfig {

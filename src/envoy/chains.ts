@@ -13,6 +13,37 @@ export function chainClusterName(model: string, mask: number): string {
   return `chain_${modelPart(model)}_${mask.toString(2).padStart(2, '0')}`;
 }
 
+/**
+ * Latency-aware models (load_balancing.policy latency) also get, per subset, one cluster per target that puts that
+ * target first and the others behind it as fallbacks: Tollgate picks the fastest target, Envoy still walks the rest
+ * on failures, and an excluded provider is never in the cluster.
+ */
+export function preferredClusterName(model: string, mask: number, preferred: number): string {
+  return `${chainClusterName(model, mask)}_via${preferred}`;
+}
+
+/**
+ * The targets of a subset with the preferred one (index into the model's targets) alone in the first priority and
+ * the others after it, in their own priority order.
+ */
+export function preferFirst<T extends { priority?: number }>(targets: readonly T[], mask: number, preferred: number): T[] {
+  const first = targets[preferred] as T;
+  const rest = targets.flatMap((target, index) =>
+    index !== preferred && (mask & (1 << index)) !== 0 ? [{ ...target, priority: (target.priority ?? index) + 1 }] : []);
+  return [{ ...first, priority: 0 }, ...rest];
+}
+
+/** The clusters of one subset of a model's targets: the chain, and for a latency-aware model one per preferred target. */
+export function subsetClusterNames(model: string, config: ModelConfig, mask: number): string[] {
+  const names = [chainClusterName(model, mask)];
+  if (config.load_balancing?.policy === 'latency') {
+    config.targets.forEach((_, index) => {
+      if ((mask & (1 << index)) !== 0) names.push(preferredClusterName(model, mask, index));
+    });
+  }
+  return names;
+}
+
 /** The route stage names a cluster on every chained request: the hashed part is computed once per model name. */
 const modelParts = new Map<string, string>();
 

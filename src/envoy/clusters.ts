@@ -1,7 +1,7 @@
 import type { LoadBalancingConfig, ModelTarget, ProviderConfig, TollgateConfig } from '../config/types.ts';
-import { ANSWERING_PROVIDER_ATTRIBUTE, ATTEMPT_ATTRIBUTES, FILTER_ROLE_METADATA, UPSTREAM_ROLE } from '../extproc/attributes.ts';
+import { ANSWERING_PROVIDER_ATTRIBUTE, ATTEMPT_ATTRIBUTES, CASCADE_ATTRIBUTE, FILTER_ROLE_METADATA, UPSTREAM_ROLE } from '../extproc/attributes.ts';
 import { providerAdapter } from '../providers/registry.ts';
-import { chainClusterName, chainMasks, priorityGroups, targetsOf } from './chains.ts';
+import { chainClusterName, chainMasks, preferFirst, preferredClusterName, priorityGroups, targetsOf } from './chains.ts';
 import { AFFINITY_HEADER, clusterName, EXTPROC_CLUSTER, providerBaseUrlOverride, seconds, type RenderOptions } from './names.ts';
 import { metadataValue, REQUEST_ID_HEADER } from './response-headers.ts';
 import { modelRetries } from './retries.ts';
@@ -155,8 +155,7 @@ function renderProviderCluster(name: string, provider: ProviderConfig, config: T
  * move to the next priority; the upstream ext_proc filter runs on every attempt and has Tollgate translate the
  * OpenAI request for whichever provider Envoy picked (read from the endpoint's metadata).
  */
-function renderChainCluster(modelName: string, targets: ModelTarget[], mask: number, config: TollgateConfig, options: RenderOptions) {
-  const name = chainClusterName(modelName, mask);
+function renderChainCluster(modelName: string, targets: ModelTarget[], mask: number, config: TollgateConfig, options: RenderOptions, name = chainClusterName(modelName, mask)) {
   const model = config.models[modelName];
   const member = (target: ModelTarget) => {
     const provider = config.providers[target.provider] as ProviderConfig;
@@ -182,12 +181,14 @@ function renderChainCluster(modelName: string, targets: ModelTarget[], mask: num
             provider: m.target.provider,
             model: m.target.model,
             ...(priority < groups.length - 1 ? { fallback_every: retries.max + 1 } : {}),
+            ...(model?.cascade && priority < groups.length - 1 ? { cascade: modelName } : {}),
           }),
           ...(m.target.weight !== undefined ? { load_balancing_weight: m.target.weight } : {}),
         }))),
       })),
     },
-    typed_extension_protocol_options: httpProtocolOptions([upstreamTranslationFilter(config, members.some((m) => hintInBody(m.provider)))]),
+    // Reading a body (a retry hint, a cascade step's answer) needs the attempt's response body: a mode override.
+    typed_extension_protocol_options: httpProtocolOptions([upstreamTranslationFilter(config, members.some((m) => hintInBody(m.provider)), Boolean(model?.cascade))]),
     ...(matches.length ? { transport_socket_matches: matches } : {}),
   };
 }
@@ -206,6 +207,7 @@ function lbPolicy(balancing: LoadBalancingConfig | undefined) {
       return { lb_policy: 'LEAST_REQUEST', least_request_lb_config: { choice_count: 10 } };
     case 'random':
       return { lb_policy: 'RANDOM' };
+    // latency: Tollgate orders the targets (preferred-first clusters); behind the preferred one, round robin.
     default:
       return {};
   }
@@ -214,7 +216,17 @@ function lbPolicy(balancing: LoadBalancingConfig | undefined) {
 /** Every chain cluster of the config: each subset of two or more targets of each multi-provider model. */
 function chainClusters(config: TollgateConfig, options: RenderOptions) {
   return Object.entries(config.models).flatMap(([modelName, model]) =>
-    chainMasks(model.targets.length).map((mask) => renderChainCluster(modelName, targetsOf(model.targets, mask), mask, config, options)));
+    chainMasks(model.targets.length).flatMap((mask) => [
+      renderChainCluster(modelName, targetsOf(model.targets, mask), mask, config, options),
+      ...(model.load_balancing?.policy === 'latency' ? preferredClusters(modelName, model.targets, mask, config, options) : []),
+    ]));
+}
+
+/** A latency-aware model's subset, once per target that may be preferred (see preferredClusterName). */
+function preferredClusters(modelName: string, targets: ModelTarget[], mask: number, config: TollgateConfig, options: RenderOptions) {
+  return targets.flatMap((_, index) => ((mask & (1 << index)) === 0 ? [] : [
+    renderChainCluster(modelName, preferFirst(targets, mask, index), mask, config, options, preferredClusterName(modelName, mask, index)),
+  ]));
 }
 
 /**
@@ -222,12 +234,13 @@ function chainClusters(config: TollgateConfig, options: RenderOptions) {
  * provider in the chain whose retry hint is in its error bodies, a 429/503 attempt may switch its body to BUFFERED
  * (mode_override) so Tollgate can add Retry-After (src/upstream/attempt-handler.ts).
  */
-function upstreamTranslationFilter(config: TollgateConfig, hints: boolean) {
+function upstreamTranslationFilter(config: TollgateConfig, hints: boolean, cascade: boolean) {
   // Never forward an untranslated request (it would carry the client's Tollgate key to a provider): fail closed.
   return upstreamExtProcFilter(config, 'tollgate_upstream', false, {
     processing_mode: ATTEMPT_MODE,
-    request_attributes: [...ATTEMPT_ATTRIBUTES],
-    ...(hints ? { allow_mode_override: true } : {}),
+    // Only a cascade's attempts need its signals: other chains do not pay for the attribute.
+    request_attributes: cascade ? [...ATTEMPT_ATTRIBUTES, CASCADE_ATTRIBUTE] : [...ATTEMPT_ATTRIBUTES],
+    ...(hints || cascade ? { allow_mode_override: true } : {}),
   });
 }
 

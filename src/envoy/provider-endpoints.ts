@@ -49,6 +49,8 @@ export interface EndpointLabels {
   model?: string;
   /** Chain endpoints before the last priority: the chain moves to the next priority after every this many attempts. */
   fallback_every?: number;
+  /** Cascade steps before the last: the cascade's model name, whose config says what escalates their answer. */
+  cascade?: string;
 }
 
 export function lbEndpoint(upstream: Upstream, labels: EndpointLabels) {

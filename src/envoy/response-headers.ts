@@ -37,6 +37,8 @@ export function clientRequestIdFromMetadata(): object {
 export const METADATA_RESPONSE_HEADERS = [
   REQUEST_ID_HEADER,
   'x-tollgate-model',
+  /** Which strategy chose the model or target (cost, semantic, latency, policy), when one did. */
+  'x-tollgate-strategy',
   'x-tollgate-cache',
   'x-tollgate-cache-verify',
   'x-ratelimit-limit-requests',

@@ -1,5 +1,5 @@
 import type { TollgateConfig } from '../config/types.ts';
-import { chainClusterName, chainMasks, popcount } from './chains.ts';
+import { chainMasks, popcount, subsetClusterNames } from './chains.ts';
 import { AFFINITY_HEADER, clusterName, INTERNAL_HEADERS, ROUTE_CONFIG_NAME, ROUTE_HEADER, seconds } from './names.ts';
 import { ENDPOINT_METADATA_NAMESPACE } from './provider-endpoints.ts';
 import { backOff, modelRetries, profileSuffix, retryOn, singleProviderProfile, totalAttempts, type RetryProfile } from './retries.ts';
@@ -115,8 +115,7 @@ export function renderRoutes(config: TollgateConfig) {
     ],
   }));
   const chainRoutes = Object.entries(config.models).flatMap(([modelName, model]) =>
-    chainMasks(model.targets.length).map((mask) => {
-      const name = chainClusterName(modelName, mask);
+    chainMasks(model.targets.length).flatMap((mask) => subsetClusterNames(modelName, model, mask).map((name) => {
       const retries = modelRetries(config, model);
       return {
         name,
@@ -157,7 +156,7 @@ export function renderRoutes(config: TollgateConfig) {
           ...responseHeadersFromMetadata(['x-tollgate-model']),
         ],
       };
-    }));
+    })));
   return {
     '@type': 'type.googleapis.com/envoy.config.route.v3.RouteConfiguration',
     name: ROUTE_CONFIG_NAME,

@@ -19,6 +19,9 @@ export const ATTEMPT_COUNT_ATTRIBUTE = 'upstream.request_attempt_count';
  */
 export const FALLBACK_EVERY_ATTRIBUTE = endpointLabel('fallback_every');
 
+/** Cascade steps before the last carry their cascade's model name (its config says what escalates; see cascade.ts); asked for on cascades' clusters only. */
+export const CASCADE_ATTRIBUTE = endpointLabel('cascade');
+
 /** Attributes of the request-level filter's response phase. */
 export const RESPONSE_ATTRIBUTES = [RESPONSE_CODE_ATTRIBUTE, ANSWERING_PROVIDER_ATTRIBUTE, ANSWERING_MODEL_ATTRIBUTE, ATTEMPT_COUNT_ATTRIBUTE] as const;
 /** Attributes of each attempt in the upstream filter: the endpoint Envoy picked for it. */

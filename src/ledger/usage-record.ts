@@ -19,6 +19,11 @@ export interface UsageAttempt {
   model: string;
   /** HTTP status of the provider's answer; null when it never answered. */
   status: number | null;
+  /** A cascade step whose answer was not delivered: the signal that escalated it. */
+  escalated?: string;
+  /** The escalated step's tokens (they are in the request's cost). */
+  prompt_tokens?: number;
+  completion_tokens?: number;
 }
 
 /** What the cache did for the request (see RequestContext.cacheStatus). */
@@ -114,7 +119,11 @@ export function finalRecord(ctx: RequestContext): UsageRecord | null {
   record.endedAt = Math.round(endedAt);
   record.provider = ctx.provider;
   record.upstreamModel = ctx.upstreamModel;
-  record.attempts = ctx.attempts.map(({ provider, model, status }) => ({ provider, model, status }));
+  record.attempts = ctx.attempts.map(({ provider, model, status, escalated, usage }) => ({
+    provider, model, status,
+    ...(escalated ? { escalated } : {}),
+    ...(usage ? { prompt_tokens: usage.promptTokens, completion_tokens: usage.completionTokens } : {}),
+  }));
   record.promptTokens = ctx.usage?.promptTokens ?? 0;
   record.completionTokens = ctx.usage?.completionTokens ?? 0;
   record.cachedPromptTokens = ctx.usage?.cachedPromptTokens ?? 0;

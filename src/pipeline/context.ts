@@ -97,7 +97,22 @@ export interface RoutingConstraints {
   allowedRegions: Set<string> | null;
   /** Why candidates were excluded, for the client's error and the audit log (no request content). */
   reasons: string[];
+  /**
+   * A virtual model (config `route`): the member models its strategy picks from. `candidates` then holds all their
+   * targets, so tenant config, kill switches and policy narrow them before the route stage picks. Unset otherwise.
+   */
+  choices?: readonly string[] | null;
+  /** The strategy the model is configured with (a virtual model's, or latency balancing), for policy to see. */
+  strategy?: RoutingStrategy | null;
+  /** Strategies policy forbade for this request (decision `forbid_strategies`); the plain chain serves instead. */
+  forbiddenStrategies?: ReadonlySet<RoutingStrategy> | null;
+  /** The member model policy picked for a virtual model (decision `route_model`), instead of its strategy. */
+  pickedModel?: string | null;
 }
+
+/** The strategies that choose where a request goes beyond Envoy's own balancing. */
+export const ROUTING_STRATEGIES = ['cost', 'semantic', 'latency'] as const;
+export type RoutingStrategy = (typeof ROUTING_STRATEGIES)[number];
 
 /** One try at a provider, as Envoy made it (fallbacks and retries each add one). */
 export interface Attempt {
@@ -105,6 +120,10 @@ export interface Attempt {
   model: string;
   /** HTTP status of the provider's answer; null when it never answered (reset, timeout). */
   status: number | null;
+  /** A cascade step whose answer was not delivered: the signal that escalated it (its status stays the provider's). */
+  escalated?: string;
+  /** The escalated step's usage: its tokens were spent, so they are metered with the request. */
+  usage?: Usage;
 }
 
 export type Outcome = 'pending' | 'completed' | 'rejected' | 'aborted';

@@ -35,6 +35,7 @@ const PROBE_INPUT: PolicyInput = {
   model: 'probe-model',
   variant: null,
   candidates: [{ provider: 'probe-provider', vendor: 'openai', region: 'eu', model: 'probe-model' }],
+  routing: { strategy: null, models: [] },
   tokens: { prompt_estimate: 10, max_tokens: null },
   pii: { total: 1, types: { email: 1 } },
   guardrails: { probe: { type: 'azure_content_safety', status: 'pass', findings: { Hate: { count: 1, score: 2 } } } },

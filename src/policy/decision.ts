@@ -1,5 +1,6 @@
 import { Ajv, type ErrorObject } from 'ajv';
 import { PII_TYPES, type PiiType } from '../guardrails/pii/types.ts';
+import { ROUTING_STRATEGIES, type RoutingStrategy } from '../pipeline/context.ts';
 
 /** What tollgate/decision returns (policies/decision.schema.json is this schema, kept equal by a test). */
 export interface PolicyDecision {
@@ -12,6 +13,10 @@ export interface PolicyDecision {
   redact_mode?: 'mask' | 'reversible';
   max_tokens: number | null;
   cache: 'allow' | 'forbid';
+  /** Optional: routing strategies this request may not use (the plain chain, or a virtual model's first member, serves). */
+  forbid_strategies?: RoutingStrategy[];
+  /** Optional: the member model of a virtual model that must serve, instead of its strategy's choice; null: no pick. */
+  route_model?: string | null;
 }
 
 export const decisionSchema = {
@@ -58,6 +63,16 @@ export const decisionSchema = {
     cache: {
       description: 'forbid: the answer must not be stored in or served from the response cache.',
       enum: ['allow', 'forbid'],
+    },
+    forbid_strategies: {
+      description: 'Routing strategies this request may not use: latency (the plain chain and Envoy\'s balancing serve instead), cost or semantic (the virtual model\'s first allowed member serves; semantic: its default).',
+      type: 'array',
+      uniqueItems: true,
+      items: { enum: [...ROUTING_STRATEGIES] },
+    },
+    route_model: {
+      description: 'For a virtual model (input.routing.models): the member model that must serve, instead of the strategy\'s choice; it must be one of the members and have an allowed provider, or the request gets 403 no_allowed_provider. null: no pick.',
+      type: ['string', 'null'],
     },
   },
 } as const;

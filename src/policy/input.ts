@@ -1,7 +1,7 @@
 import type { GuardrailFinding, GuardrailVerdict } from '../guardrails/external/verdict.ts';
 import type { PiiFindings } from '../guardrails/pii/types.ts';
 import { requestTexts } from '../guardrails/pii/request-text.ts';
-import type { RequestContext, RouteCandidate } from '../pipeline/context.ts';
+import type { RequestContext, RouteCandidate, RoutingStrategy } from '../pipeline/context.ts';
 
 /** What the policy sees (policies/input.schema.json documents it; a test validates built inputs against it). */
 export interface PolicyInput {
@@ -12,6 +12,12 @@ export interface PolicyInput {
   /** The A/B variant assigned (its name and the model it routes to) when `model` is an A/B test, else null. */
   variant: { name: string; model: string } | null;
   candidates: RouteCandidate[];
+  /**
+   * The routing strategy configured for the model (cost, semantic, latency; null: plain chain) and, for a virtual
+   * model, the member models it picks among (their targets are the candidates). A decision may forbid the strategy
+   * or pick the member (`forbid_strategies`, `route_model`).
+   */
+  routing: { strategy: RoutingStrategy | null; models: string[] };
   tokens: { prompt_estimate: number; max_tokens: number | null };
   pii: PiiFindings;
   /** External guardrails' verdicts by guardrail name: categories with counts and scores, never text ({} when none ran). */
@@ -68,6 +74,7 @@ export function buildPolicyInput(ctx: RequestContext, pii: PiiFindings, nowMs: n
     model: ctx.variant ? ctx.model : (ctx.routing.alias ?? ctx.model),
     variant: ctx.variant ? { name: ctx.variant, model: ctx.routing.alias ?? ctx.model } : null,
     candidates: ctx.routing.candidates.map(({ provider, vendor, region, model }) => ({ provider, vendor, region, model })),
+    routing: { strategy: ctx.routing.strategy ?? null, models: ctx.routing.choices ? [...ctx.routing.choices] : [] },
     tokens: { prompt_estimate: estimatePromptTokens(body), max_tokens: requestedMaxTokens(body) },
     pii,
     guardrails: guardrailsInput(ctx.guardrails),

@@ -23,6 +23,8 @@ export interface Quota {
   /** After the route (and cache) stages, before the ledger stage. */
   settle: Stage;
   alerts: BudgetAlerts;
+  /** The price table of quotas.pricing_file (cost routing compares the same prices the requests are billed at). */
+  prices: PriceTable;
   /** Rebuilds budget counters from the ledger (Redis store with a ledger only; POST /admin/v1/quotas/rebuild). */
   rebuild: BudgetRebuild | null;
   /**
@@ -109,5 +111,5 @@ export async function createQuota(deps: {
   const close = async (): Promise<void> => {
     if (engine instanceof LeasingQuotaEngine) await engine.close().catch((error: unknown) => deps.logger.warn({ err: error }, 'quota leases not given back'));
   };
-  return { reserve, settle, alerts, rebuild, releaseOrphans, close };
+  return { reserve, settle, alerts, prices, rebuild, releaseOrphans, close };
 }

@@ -31,6 +31,8 @@ export function capabilitiesStage(): Stage {
     onRequest(ctx: RequestContext): StageResult {
       if (ctx.endpoint === 'embeddings') return checkDimensions(ctx);
       if (ctx.endpoint !== 'chat' || !ctx.body || !ctx.model) return;
+      // A virtual model's candidates belong to several models: its strategy checks capabilities model by model.
+      if (ctx.routing.choices) return;
       const candidates = ctx.routing.candidates;
       let declared = false;
       let smallestWindow = Number.POSITIVE_INFINITY;

@@ -38,6 +38,8 @@ function enforce(ctx: RequestContext, decision: PolicyDecision): void {
       : new Set([region]);
   }
   routing.reasons.push(...decision.reasons);
+  if (decision.forbid_strategies?.length) routing.forbiddenStrategies = new Set(decision.forbid_strategies);
+  if (decision.route_model) routing.pickedModel = decision.route_model;
   if (decision.cache === 'forbid') ctx.cachePolicy = 'forbid';
   if (!ctx.body) return;
   const found = ctx.pii?.types ?? {};

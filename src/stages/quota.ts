@@ -220,7 +220,13 @@ export function quotaStages(deps: QuotaDeps): { reserve: Stage; settle: Stage } 
       const target = answeredBy(ctx);
       const usage = fromCache ? ctx.cacheSavedUsage : target ? meteredUsage(ctx, state, target.vendor) : null;
       const entry = target && usage ? deps.prices.lookup(target, now()) : null;
-      const nanoUsd = entry && usage ? costNanoUsd(usage, entry) : 0n;
+      let nanoUsd = entry && usage ? costNanoUsd(usage, entry) : 0n;
+      // Cascade steps whose answers were escalated were spent too (src/routing/cascade.ts).
+      for (const attempt of fromCache ? [] : ctx.attempts) {
+        if (!attempt.usage) continue;
+        const stepEntry = deps.prices.lookup({ provider: attempt.provider, vendor: vendorOf(attempt.provider), model: attempt.model }, now());
+        if (stepEntry) nanoUsd += costNanoUsd(attempt.usage, stepEntry);
+      }
       if (fromCache) {
         ctx.cost = { nanoUsd: 0n, pricingId: entry?.id ?? 'cache', ...(entry ? { savedNanoUsd: nanoUsd } : {}) };
       } else {

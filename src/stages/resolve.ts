@@ -2,7 +2,17 @@ import type { ConfigHolder } from '../config/config-holder.ts';
 import { errors } from '../errors/errors.ts';
 import type { RequestContext } from '../pipeline/context.ts';
 import type { Stage, StageResult } from '../pipeline/stage.ts';
+import type { SemanticRoute } from '../config/types.ts';
+import { unionCandidates } from '../routing/member-candidates.ts';
 import { chooseVariant, variantKey } from '../routing/variants.ts';
+
+/** A semantic route's members: its routes' models and its default, each once (computed once per route config). */
+const semanticMemberLists = new WeakMap<SemanticRoute, readonly string[]>();
+function semanticMembers(route: SemanticRoute): readonly string[] {
+  let members = semanticMemberLists.get(route);
+  if (!members) semanticMemberLists.set(route, (members = [...new Set([...route.routes.map((r) => r.model), route.default])]));
+  return members;
+}
 
 /**
  * Resolves the requested model (or alias) into the providers that may serve it, in fallback order, after the
@@ -38,10 +48,22 @@ export function resolveStage(deps: { config: ConfigHolder }): Stage {
         routed = variant.model;
       }
       ctx.routing.alias = routed;
-      ctx.routing.candidates = catalog.candidates(routed);
+      const route = access.model.route;
+      if (route) {
+        // A virtual model: every member's targets are candidates, so exclusions and policy see them all; the route
+        // stage then picks one member among what is left.
+        const members = route.strategy === 'cost' ? route.models : semanticMembers(route);
+        ctx.routing.choices = members;
+        ctx.routing.strategy = route.strategy;
+        ctx.routing.candidates = [...unionCandidates(catalog, model, members)];
+      } else {
+        ctx.routing.candidates = catalog.candidates(routed);
+        if (catalog.config.models[routed]?.load_balancing?.policy === 'latency') ctx.routing.strategy = 'latency';
+      }
       if (ctx.routing.candidates.length === 0) return { respond: errors.modelNotFound(model) };
       for (const provider of excluded) {
         if (!ctx.routing.candidates.some((c) => c.provider === provider)) continue;
+        if (ctx.routing.excludedProviders.has(provider)) continue;
         ctx.routing.excludedProviders.add(provider);
         ctx.routing.reasons.push(`team ${tenant.team} may not use provider ${provider}`);
       }

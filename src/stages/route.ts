@@ -1,10 +1,13 @@
+import type { Embedder } from '../cache/embeddings-client.ts';
 import type { ConfigHolder } from '../config/config-holder.ts';
-import { chainClusterName, maskOf } from '../envoy/chains.ts';
+import type { CostRoute, ModelConfig } from '../config/types.ts';
+import { chainClusterName, maskOf, preferredClusterName } from '../envoy/chains.ts';
 import { AFFINITY_HEADER } from '../envoy/names.ts';
 import { singleProviderRouteKey } from '../envoy/retries.ts';
 import { ROUTE_HEADER } from '../envoy/render-envoy-config.ts';
 import { errors } from '../errors/errors.ts';
-import type { RequestContext, RouteCandidate, RoutingConstraints } from '../pipeline/context.ts';
+import type { RequestContext, RouteCandidate, RoutingConstraints, RoutingStrategy } from '../pipeline/context.ts';
+import type { PriceTable } from '../pricing/price-table.ts';
 import type { Stage, StageResult } from '../pipeline/stage.ts';
 import { CredentialResolver } from '../providers/credentials.ts';
 import type { ResponseTranslator } from '../providers/provider-adapter.ts';
@@ -12,6 +15,12 @@ import { providerAdapter } from '../providers/registry.ts';
 import { passthroughForProvider, translateForProvider } from '../providers/translate.ts';
 import type { AttemptLog } from '../upstream/attempt-log.ts';
 import { RESPONSES_DIALECT_FIELD } from '../responses/chain-marker.ts';
+import { contextNeeded, requiredCapabilities } from '../routing/capabilities.ts';
+import { chooseCheapest } from '../routing/cost.ts';
+import { LatencyTracker } from '../routing/latency.ts';
+import { candidatesOf } from '../routing/member-candidates.ts';
+import { lastUserText, SemanticRouter } from '../routing/semantic.ts';
+import { capabilitiesStage } from './capabilities.ts';
 
 /**
  * Client headers a provider request keeps whatever the allow-list says: what HTTP needs to carry the body, and what
@@ -35,17 +44,37 @@ export function dropUnlistedClientHeaders(ctx: RequestContext, forward: readonly
   }
 }
 
+/** Whether no exclusion (tenant config, kill switch, policy) removed this candidate. */
+export function isAllowed(routing: RoutingConstraints, candidate: RouteCandidate): boolean {
+  return !routing.excludedProviders.has(candidate.provider) &&
+    (routing.allowedRegions === null || (candidate.region !== null && routing.allowedRegions.has(candidate.region)));
+}
+
 /** The candidates that no exclusion (tenant config, kill switch, policy) removed, in fallback order. */
 export function allowedCandidates(routing: RoutingConstraints): RouteCandidate[] {
-  return routing.candidates.filter((candidate) =>
-    !routing.excludedProviders.has(candidate.provider) &&
-    (routing.allowedRegions === null || (candidate.region !== null && routing.allowedRegions.has(candidate.region))));
+  return routing.candidates.filter((candidate) => isAllowed(routing, candidate));
 }
 
 export interface RouteStageDeps {
   config: ConfigHolder;
   credentials: CredentialResolver;
   attempts: AttemptLog;
+  /** The price table cost routing compares (the quota stage's). Without it, cost-routed models use their first member. */
+  prices?: PriceTable | null;
+  /** The cache's embedding model, for semantic routing (null: semantic routes always take their default). */
+  embedder?: Embedder | null;
+  /** Whether an operator switched a model off (kill switches): a virtual model never picks such a member. */
+  modelSwitchedOff?: (model: string) => boolean;
+  /** Latency measurements for latency-aware balancing (one per process; injectable for tests and benchmarks). */
+  latency?: LatencyTracker;
+}
+
+const forbids = (ctx: RequestContext, strategy: RoutingStrategy) => ctx.routing.forbiddenStrategies?.has(strategy) ?? false;
+
+/** Output tokens of the answer as asked for, else the route's assumption. */
+function expectedOutput(body: Readonly<Record<string, unknown>>, route: CostRoute): number {
+  const asked = body.max_completion_tokens ?? body.max_tokens;
+  return typeof asked === 'number' && asked > 0 ? asked : route.expected_output_tokens;
 }
 
 /**
@@ -58,6 +87,15 @@ export interface RouteStageDeps {
  * attributes) into OpenAI format, before any later stage reads it.
  */
 export function routeStage(deps: RouteStageDeps): Stage {
+  const latency = deps.latency ?? new LatencyTracker();
+  const semantic = deps.embedder ? new SemanticRouter(deps.embedder) : null;
+  // The examples are embedded at start, off the request path (after a reload, by the first request).
+  if (semantic) {
+    for (const model of Object.values(deps.config.catalog().config.models)) if (model.route?.strategy === 'semantic') semantic.warm(model.route);
+  }
+  const capabilityCheck = capabilitiesStage();
+  /** Latency-balanced requests: the model and the target preferred, to record how the answer went. */
+  const timed = new WeakMap<RequestContext, { model: string; preferred: string }>();
   const translators = new WeakMap<RequestContext, ResponseTranslator>();
   const clientWantsUsage = new WeakSet<RequestContext>();
   const chained = new WeakSet<RequestContext>();
@@ -99,44 +137,151 @@ export function routeStage(deps: RouteStageDeps): Stage {
     ctx.upstream.setHeader(ROUTE_HEADER, singleProviderRouteKey(deps.config.catalog().config, ctx.routing.alias ?? ctx.model, provider.name));
   }
 
+  /** A virtual model resolves to the member `model`: its candidates replace the union of the members'. */
+  function settleOn(ctx: RequestContext, model: string, strategy: RoutingStrategy | 'policy' | null, ineligible: readonly RouteCandidate[] = []): void {
+    ctx.routing.alias = model;
+    ctx.routing.choices = null;
+    ctx.routing.candidates = [...candidatesOf(deps.config.catalog(), model)];
+    // The member's targets that miss the route's constraints must not serve as its fallbacks either.
+    for (const candidate of ineligible) {
+      if (ctx.routing.excludedProviders.has(candidate.provider)) continue;
+      ctx.routing.excludedProviders.add(candidate.provider);
+      ctx.routing.reasons.push(`${candidate.provider}/${candidate.model} does not meet the route's constraints`);
+    }
+    if (strategy) ctx.responseHeaders.set('x-tollgate-strategy', strategy);
+  }
+
+  /**
+   * A virtual model (config `route`): picks the member model, among the members with a target that policy, tenant
+   * config and kill switches allowed, by the route's strategy (cost, semantic), or as policy picked, or, when policy
+   * forbade the strategy, the first usable member (semantic: the default).
+   */
+  function chooseMember(ctx: RequestContext, choices: readonly string[]): StageResult | Promise<StageResult> {
+    const catalog = deps.config.catalog();
+    const virtual = ctx.routing.alias ?? ctx.model ?? '';
+    const route = catalog.config.models[virtual]?.route;
+    if (!route) return { respond: errors.modelNotFound(virtual) };
+    const off = deps.modelSwitchedOff;
+    const usable = (member: string) => !off?.(member) && candidatesOf(catalog, member).some((candidate) => isAllowed(ctx.routing, candidate));
+    const picked = ctx.routing.pickedModel;
+    if (picked) {
+      if (!choices.includes(picked) || !usable(picked)) return { respond: errors.noAllowedProvider(virtual, [...ctx.routing.reasons, `policy picked ${picked}, which cannot serve`]) };
+      settleOn(ctx, picked, 'policy');
+      // Picked without the strategy's checks: the member's targets must still be capable of this request.
+      return capabilityCheck.onRequest?.(ctx);
+    }
+    const ordered = route.strategy === 'semantic' ? [route.default, ...choices.filter((m) => m !== route.default)] : choices;
+    const firstUsable = ordered.find(usable);
+    if (!firstUsable) return { respond: errors.noAllowedProvider(virtual, ctx.routing.reasons) };
+    if (forbids(ctx, route.strategy) || (route.strategy === 'cost' && !deps.prices) || (route.strategy === 'semantic' && !semantic)) {
+      settleOn(ctx, firstUsable, null);
+      return capabilityCheck.onRequest?.(ctx);
+    }
+    if (route.strategy === 'cost') {
+      const body = ctx.body ?? {};
+      const members = choices.filter((name) => !off?.(name)).map((name) => ({ name, config: catalog.config.models[name] as ModelConfig, candidates: candidatesOf(catalog, name) }));
+      let smallestWindow = Number.POSITIVE_INFINITY;
+      for (const member of members) for (const c of member.candidates) if (c.contextWindow && c.contextWindow < smallestWindow) smallestWindow = c.contextWindow;
+      const choice = chooseCheapest(route, members, (candidate) => isAllowed(ctx.routing, candidate), deps.prices as PriceTable, {
+        needs: requiredCapabilities(body),
+        contextNeeded: smallestWindow < Number.POSITIVE_INFINITY ? contextNeeded(body, ctx.bodyBytes, smallestWindow) : 0,
+        // About four bytes of JSON per token: enough to weigh input against output prices.
+        promptTokens: Math.ceil(ctx.bodyBytes / 4),
+        outputTokens: expectedOutput(body, route),
+        at: Date.now(),
+      });
+      if ('none' in choice) {
+        return { respond: errors.badRequest(`No model of \`${virtual}\` meets this request's constraints: ${choice.none.join('; ')}.`, 'model', 'no_eligible_model') };
+      }
+      settleOn(ctx, choice.model, 'cost', choice.ineligible);
+      return;
+    }
+    const text = lastUserText(ctx.body ?? {});
+    return (semantic as SemanticRouter).choose(route, text, usable).then(({ model }) => {
+      settleOn(ctx, usable(model) ? model : firstUsable, 'semantic');
+      // The chosen member's targets must still be capable of this request (tools, images, context).
+      return capabilityCheck.onRequest?.(ctx) as StageResult;
+    });
+  }
+
+  function proceed(ctx: RequestContext): StageResult {
+    const endpoint = ctx.endpoint;
+    if (endpoint !== 'chat' && endpoint !== 'embeddings') return;
+    if (!ctx.tenant || !ctx.model) return;
+    const policyAllowed = allowedCandidates(ctx.routing);
+    if (policyAllowed.length === 0) return { respond: errors.noAllowedProvider(ctx.model, ctx.routing.reasons) };
+    const allowed = servable(ctx, policyAllowed);
+    if (allowed.length === 0) return { respond: errors.providerUnavailable(ctx.model, ctx.routing.reasons.join('; ')) };
+    if ((ctx.body?.stream_options as { include_usage?: unknown } | undefined)?.include_usage === true) clientWantsUsage.add(ctx);
+    if (ctx.body) clientBodies.set(ctx, ctx.body);
+
+    if (allowed.length === 1) {
+      translateHere(ctx, allowed[0] as RouteCandidate, endpoint);
+    } else {
+      const model = deps.config.catalog().config.models[ctx.routing.alias ?? ctx.model];
+      if (!model) return { respond: errors.modelNotFound(ctx.model) };
+      chained.add(ctx);
+      // Each attempt's translation must know the client speaks the Responses API (a native provider then gets
+      // that dialect): the marker rides in the body, which Envoy replays to every attempt.
+      if (ctx.responses && ctx.body) {
+        ctx.body = { ...ctx.body, [RESPONSES_DIALECT_FIELD]: { metadata: ctx.responses.echo.metadata } };
+        ctx.upstream.bodyChanged = true;
+      }
+      // A /v1/messages body goes to the chain in its chat form, which every attempt translates for its provider.
+      if (ctx.messages) ctx.upstream.bodyChanged = true;
+      ctx.upstream.removeHeader('authorization');
+      // Sticky by user: Envoy hashes this header to keep the user on one target while it is healthy.
+      if (model.load_balancing?.sticky === 'user' && ctx.tenant.user) {
+        ctx.upstream.setHeader(AFFINITY_HEADER, `${ctx.tenant.org}/${ctx.tenant.user}`);
+      }
+      const modelName = ctx.routing.alias ?? ctx.model;
+      const mask = maskOf(model, new Set(allowed.map((c) => c.provider)));
+      const balancing = model.load_balancing;
+      if (balancing?.policy === 'latency' && !forbids(ctx, 'latency')) {
+        // The fastest allowed target first, the others behind it as fallbacks (a preferred-first cluster).
+        const providers = allowed.map((c) => c.provider);
+        const preferred = providers[latency.choose(modelName, providers, balancing.exploration ?? 0.1)] as string;
+        timed.set(ctx, { model: modelName, preferred });
+        ctx.responseHeaders.set('x-tollgate-strategy', 'latency');
+        ctx.upstream.setHeader(ROUTE_HEADER, preferredClusterName(modelName, mask, model.targets.findIndex((t) => t.provider === preferred)));
+      } else {
+        ctx.upstream.setHeader(ROUTE_HEADER, chainClusterName(modelName, mask));
+      }
+    }
+    // Compressed SSE could not be read chunk by chunk; the provider must answer in plain bytes.
+    ctx.upstream.removeHeader('accept-encoding');
+    dropUnlistedClientHeaders(ctx, deps.config.catalog().config.requests?.forward_headers ?? []);
+    ctx.upstream.clearRouteCache = true;
+  }
+
+  /**
+   * How a latency-balanced request went: the answer's latency (first body bytes: the whole answer for JSON, the
+   * first token for a stream) for the answering target when the preferred one answered at once; a failure sample
+   * for the preferred one when it did not (Envoy fell back, or nothing answered).
+   */
+  function recordLatency(ctx: RequestContext): void {
+    const measured = timed.get(ctx);
+    if (!measured || ctx.cacheStatus === 'hit') return;
+    const ms = (ctx.response.firstChunkAt ?? ctx.now()) - ctx.startedAt;
+    const status = ctx.response.status ?? 0;
+    if (ctx.provider === measured.preferred && (ctx.attemptCount ?? 1) === 1 && status > 0 && status < 500) {
+      latency.record(measured.model, measured.preferred, ms);
+    } else if (ctx.outcome !== 'aborted' || status >= 500) {
+      latency.recordFailure(measured.model, measured.preferred, ms);
+    }
+  }
+
   return {
     name: 'route',
-    onRequest(ctx: RequestContext): StageResult {
+    onRequest(ctx: RequestContext): StageResult | Promise<StageResult> {
       const endpoint = ctx.endpoint;
       if (endpoint !== 'chat' && endpoint !== 'embeddings') return;
       if (!ctx.tenant || !ctx.model || ctx.routing.candidates.length === 0) return;
-      const policyAllowed = allowedCandidates(ctx.routing);
-      if (policyAllowed.length === 0) return { respond: errors.noAllowedProvider(ctx.model, ctx.routing.reasons) };
-      const allowed = servable(ctx, policyAllowed);
-      if (allowed.length === 0) return { respond: errors.providerUnavailable(ctx.model, ctx.routing.reasons.join('; ')) };
-      if ((ctx.body?.stream_options as { include_usage?: unknown } | undefined)?.include_usage === true) clientWantsUsage.add(ctx);
-      if (ctx.body) clientBodies.set(ctx, ctx.body);
-
-      if (allowed.length === 1) {
-        translateHere(ctx, allowed[0] as RouteCandidate, endpoint);
-      } else {
-        const model = deps.config.catalog().config.models[ctx.routing.alias ?? ctx.model];
-        if (!model) return { respond: errors.modelNotFound(ctx.model) };
-        chained.add(ctx);
-        // Each attempt's translation must know the client speaks the Responses API (a native provider then gets
-        // that dialect): the marker rides in the body, which Envoy replays to every attempt.
-        if (ctx.responses && ctx.body) {
-          ctx.body = { ...ctx.body, [RESPONSES_DIALECT_FIELD]: { metadata: ctx.responses.echo.metadata } };
-          ctx.upstream.bodyChanged = true;
-        }
-        // A /v1/messages body goes to the chain in its chat form, which every attempt translates for its provider.
-        if (ctx.messages) ctx.upstream.bodyChanged = true;
-        ctx.upstream.removeHeader('authorization');
-        // Sticky by user: Envoy hashes this header to keep the user on one target while it is healthy.
-        if (model.load_balancing?.sticky === 'user' && ctx.tenant.user) {
-          ctx.upstream.setHeader(AFFINITY_HEADER, `${ctx.tenant.org}/${ctx.tenant.user}`);
-        }
-        ctx.upstream.setHeader(ROUTE_HEADER, chainClusterName(ctx.routing.alias ?? ctx.model, maskOf(model, new Set(allowed.map((c) => c.provider)))));
-      }
-      // Compressed SSE could not be read chunk by chunk; the provider must answer in plain bytes.
-      ctx.upstream.removeHeader('accept-encoding');
-      dropUnlistedClientHeaders(ctx, deps.config.catalog().config.requests?.forward_headers ?? []);
-      ctx.upstream.clearRouteCache = true;
+      const choices = ctx.routing.choices;
+      if (!choices) return proceed(ctx);
+      const chosen = chooseMember(ctx, choices);
+      if (chosen instanceof Promise) return chosen.then((result) => result ?? proceed(ctx));
+      return chosen ?? proceed(ctx);
     },
 
     onResponseHeaders(ctx: RequestContext): void {
@@ -173,6 +318,7 @@ export function routeStage(deps: RouteStageDeps): Stage {
     },
 
     onResponseEnd(ctx: RequestContext): void {
+      recordLatency(ctx);
       if (chained.has(ctx)) {
         ctx.attempts = deps.attempts.take(ctx.requestId);
       } else if (ctx.provider && ctx.upstreamModel && ctx.response.status !== null && !ctx.error && ctx.cacheStatus !== 'hit') {

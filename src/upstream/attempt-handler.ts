@@ -2,7 +2,9 @@ import type { Logger } from 'pino';
 import type { ConfigHolder } from '../config/config-holder.ts';
 import { renderOpenAIError, toGatewayError } from '../errors/render.ts';
 import { errors } from '../errors/errors.ts';
-import { ANSWERING_MODEL_ATTRIBUTE, ANSWERING_PROVIDER_ATTRIBUTE, FALLBACK_EVERY_ATTRIBUTE } from '../extproc/attributes.ts';
+import { ANSWERING_MODEL_ATTRIBUTE, ANSWERING_PROVIDER_ATTRIBUTE, CASCADE_ATTRIBUTE, FALLBACK_EVERY_ATTRIBUTE } from '../extproc/attributes.ts';
+import type { CascadeConfig } from '../config/types.ts';
+import { answerContent, escalationReason, requestedSchema, validatorRejects } from '../routing/cascade.ts';
 import type { Attempt } from '../pipeline/context.ts';
 import type { Attributes, PhaseEvent, PhaseReply, StreamHandler } from '../pipeline/phases.ts';
 import { decodeJsonBody } from '../pipeline/runner.ts';
@@ -42,12 +44,18 @@ class AttemptHandler implements StreamHandler {
   private attempt: Attempt | null = null;
   /** Set on a 429/503 from a provider whose retry hint is in the body: reads it from the (buffered) body. */
   private readHint: ((body: Buffer) => number | null) | null = null;
+  /** A cascade step before the last: its cascade (what escalates its answer), and what the request asked of it. */
+  private cascade: CascadeConfig | null = null;
+  private schema: unknown = null;
+  private streamed = false;
+  /** Set on a cascade step's 200: its (buffered) answer is checked before it may leave. */
+  private checkAnswer = false;
 
   constructor(deps: AttemptHandlerDeps) {
     this.deps = deps;
   }
 
-  handle(event: PhaseEvent): PhaseReply {
+  handle(event: PhaseEvent): PhaseReply | Promise<PhaseReply> {
     try {
       switch (event.phase) {
         case 'request_headers':
@@ -84,6 +92,10 @@ class AttemptHandler implements StreamHandler {
     if (this.fallbackEvery > 0 && headers.has('retry-after') && this.deps.attempts.count(this.requestId) % this.fallbackEvery === 0) {
       return { kind: 'continue', phase: 'response_headers', headers: { set: [], remove: ['retry-after'] } };
     }
+    if (this.cascade && status === 200 && !this.streamed && this.attempt) {
+      this.checkAnswer = true;
+      return { kind: 'continue', phase: 'response_headers', modeOverride: { ...ATTEMPT_MODE, response_body_mode: 'BUFFERED' } };
+    }
     const providerName = this.provider || String(attributes?.[ANSWERING_PROVIDER_ATTRIBUTE] ?? '');
     const type = this.deps.config.catalog().provider(providerName)?.config.type;
     const read = type ? providerAdapter(type).retryAfterFromBody : undefined;
@@ -96,11 +108,45 @@ class AttemptHandler implements StreamHandler {
     return { kind: 'continue', phase: 'response_headers', modeOverride: { ...mode, response_body_mode: 'BUFFERED' } };
   }
 
-  private onResponseBody(body: Buffer): PhaseReply {
+  private onResponseBody(body: Buffer): PhaseReply | Promise<PhaseReply> {
+    // A check that fails delivers the step's answer: it is a valid answer, only unverified.
+    if (this.checkAnswer) {
+      return this.checkCascadeAnswer(body).catch((error: unknown): PhaseReply => {
+        this.deps.logger.warn({ err: error, request_id: this.requestId }, 'cascade check failed; delivering the answer');
+        return { kind: 'continue', phase: 'response_body' };
+      });
+    }
     const seconds = this.readHint?.(body) ?? null;
     this.readHint = null;
     if (!seconds) return { kind: 'continue', phase: 'response_body' };
     return { kind: 'continue', phase: 'response_body', headers: { set: [['retry-after', String(seconds)]], remove: [] } };
+  }
+
+  /**
+   * A cascade step's answer: delivered, or, when it shows a declared signal, turned into a 503 that Envoy's router
+   * treats like a failed attempt (it discards the answer and moves to the next step). The attempt keeps its usage,
+   * so the ledger and the cost count the escalated step too.
+   */
+  private async checkCascadeAnswer(body: Buffer): Promise<PhaseReply> {
+    this.checkAnswer = false;
+    const providerConfig = this.deps.config.catalog().provider(this.provider)?.config;
+    const cascade = this.cascade;
+    if (!providerConfig || !this.attempt || !cascade) return { kind: 'continue', phase: 'response_body' };
+    // The step's answer in OpenAI form, as the client would get it (a no-op for OpenAI-compatible providers).
+    const translator = providerAdapter(providerConfig.type).translateResponse({
+      responsesDialect: false, endpoint: 'chat', stream: false, status: 200, clientWantsUsage: false,
+      requestId: this.requestId, createdAt: Math.floor(Date.now() / 1000), upstreamModel: this.model,
+    });
+    const answer = translator.onChunk(body, true) ?? body;
+    let reason = escalationReason(answer, cascade.escalate_on, this.schema, cascade.min_mean_logprob);
+    if (!reason && cascade.validator && cascade.escalate_on.includes('validator')) {
+      const content = answerContent(answer);
+      if (content !== null && await validatorRejects(cascade.validator, this.model, content)) reason = 'validator';
+    }
+    if (!reason) return { kind: 'continue', phase: 'response_body' };
+    this.attempt.escalated = reason;
+    if (translator.usage) this.attempt.usage = translator.usage;
+    return { kind: 'continue', phase: 'response_body', headers: { set: [[':status', '503'], ['x-tollgate-escalated', reason]], remove: [] } };
   }
 
   private onHeaders(headers: Map<string, string>, attributes: Attributes | undefined): PhaseReply {
@@ -108,6 +154,9 @@ class AttemptHandler implements StreamHandler {
     this.provider = String(attributes?.[ANSWERING_PROVIDER_ATTRIBUTE] ?? '');
     this.model = String(attributes?.[ANSWERING_MODEL_ATTRIBUTE] ?? '');
     this.fallbackEvery = Number(attributes?.[FALLBACK_EVERY_ATTRIBUTE] ?? 0) || 0;
+    const cascadeModel = String(attributes?.[CASCADE_ATTRIBUTE] ?? '');
+    const models = this.deps.config.catalog().config.models;
+    this.cascade = cascadeModel && Object.hasOwn(models, cascadeModel) ? models[cascadeModel]?.cascade ?? null : null;
     if (!this.provider || !this.model) throw new Error('upstream attempt without endpoint metadata');
     this.attempt = this.deps.attempts.begin(this.requestId, this.provider, this.model);
     return { kind: 'continue', phase: 'request_headers' };
@@ -118,6 +167,10 @@ class AttemptHandler implements StreamHandler {
     if (!provider) throw errors.providerUnavailable(this.provider, 'it is no longer configured');
     const body = decodeJsonBody(raw);
     const responses = takeResponsesMarker(body);
+    if (this.cascade) {
+      this.schema = requestedSchema(body);
+      this.streamed = body.stream === true;
+    }
     // Envoy replays the original body on every attempt, but the path it sends is what the previous attempt made of
     // it; the body tells the endpoint (the request-level filter validated it: chat has messages, embeddings input).
     const endpoint = Array.isArray(body.messages) ? 'chat' : 'embeddings';

@@ -11,6 +11,11 @@
  *   capabilities, tools     the local candidate is excluded, the chain subset chosen
  *   capabilities, context   a prompt longer than the smallest window: the tokenizer counts it (a text seen before
  *                           is remembered, as in the quota estimate; a new text each time pays the tokenizer)
+ *   latency                 the EWMA choice among three measured deployments + the preferred-first cluster name
+ *   cost                    resolve's union of four member models' targets + the cheapest eligible by price table
+ *   semantic                resolve's union + cosine against 9 example vectors (384 dimensions, MiniLM's size);
+ *                           the embedding call itself is a stub that answers at once: its network time (one
+ *                           embeddings request to the cache's model, ~5-15 ms on CPU for MiniLM) is not Tollgate CPU
  *
  *   node_modules/.bin/node test/bench/routing.ts      → test/bench/results/routing.json
  *
@@ -23,7 +28,10 @@ import { ConfigHolder } from '../../src/config/config-holder.ts';
 import { validateConfig } from '../../src/config/load-config.ts';
 import { UpstreamEdits, type RequestContext } from '../../src/pipeline/context.ts';
 import { CredentialResolver } from '../../src/providers/credentials.ts';
+import { DEFAULT_PRICING_PATH, PriceTable } from '../../src/pricing/price-table.ts';
+import { LatencyTracker } from '../../src/routing/latency.ts';
 import { capabilitiesStage } from '../../src/stages/capabilities.ts';
+import { resolveStage } from '../../src/stages/resolve.ts';
 import { routeStage } from '../../src/stages/route.ts';
 import { AttemptLog } from '../../src/upstream/attempt-log.ts';
 import { summarize } from './lib/percentiles.ts';
@@ -51,13 +59,49 @@ const config = validateConfig({
         { provider: 'west', model: 'gpt-4o', capabilities: ['tools', 'vision', 'json_schema'], context_window: 128_000 },
       ],
     },
+    fastest: {
+      targets: [{ provider: 'east', model: 'gpt-4o', priority: 0 }, { provider: 'west', model: 'gpt-4o', priority: 0 }, { provider: 'local', model: 'llama', priority: 0 }],
+      load_balancing: { policy: 'latency' },
+    },
+    large: { provider: 'east', upstream_model: 'gpt-4o', quality_tier: 3, capabilities: ['tools', 'vision', 'json_schema'], context_window: 128_000 },
+    medium: { provider: 'west', upstream_model: 'gpt-4.1-mini', quality_tier: 2, capabilities: ['tools', 'json_schema'], context_window: 1_000_000 },
+    small: { provider: 'east', upstream_model: 'gpt-4o-mini', quality_tier: 1, capabilities: ['tools', 'json_schema'], context_window: 128_000 },
+    nano: { provider: 'west', upstream_model: 'gpt-4.1-nano', quality_tier: 1, capabilities: ['json_schema'], context_window: 1_000_000 },
+    cheapest: { route: { strategy: 'cost', models: ['large', 'medium', 'small', 'nano'], min_quality_tier: 1, capabilities: ['tools'] } },
+    topical: {
+      route: {
+        strategy: 'semantic', default: 'small', threshold: 0.5,
+        routes: ['large', 'medium', 'nano'].map((model) => ({ model, examples: [`${model} one`, `${model} two`, `${model} three`] })),
+      },
+    },
+    embed: { provider: 'east', kind: 'embeddings', upstream_model: 'text-embedding-3-small' },
   },
+  cache: { embeddings_model: 'embed' },
   orgs: { acme: { teams: { t: { apps: { a: {} } } } } },
 });
 const holder = new ConfigHolder(config);
 const credentials = new CredentialResolver({ env: { BENCH_KEY: 'sk-bench' } });
 const capabilities = capabilitiesStage();
-const route = routeStage({ config: holder, credentials, attempts: new AttemptLog() });
+const resolveModel = resolveStage({ config: holder });
+const latency = new LatencyTracker();
+for (const [provider, ms] of [['east', 900], ['west', 400], ['local', 650]] as const) latency.record('fastest', provider, ms);
+/** A stub embedder: a fixed unit vector per text, answered at once (MiniLM's 384 dimensions). */
+const vectors = new Map<string, Float32Array>();
+const embedder = {
+  embed: (text: string) => {
+    let vector = vectors.get(text);
+    if (!vector) {
+      vector = Float32Array.from({ length: 384 }, (_, i) => Math.sin(i * (text.length + 1)));
+      const norm = Math.hypot(...vector);
+      for (let i = 0; i < vector.length; i++) vector[i] = (vector[i] as number) / norm;
+      vectors.set(text, vector);
+    }
+    return Promise.resolve(vector);
+  },
+};
+const route = routeStage({
+  config: holder, credentials, attempts: new AttemptLog(), prices: PriceTable.load(DEFAULT_PRICING_PATH), embedder, latency,
+});
 const logger = pino({ level: 'silent' });
 
 /** A typical chat body (the benchmarks' 296-byte one, roughly): system + user message. */
@@ -86,7 +130,7 @@ function context(model: string, body: Record<string, unknown>): RequestContext {
   } as Partial<RequestContext> as RequestContext;
 }
 
-const strategies: Array<{ name: string; model: string; body: Record<string, unknown>; expect: string; unique?: boolean }> = [
+const strategies: Array<{ name: string; model: string; body: Record<string, unknown>; expect: string; unique?: boolean; virtual?: boolean }> = [
   { name: 'one provider (translated here, retry route)', model: 'solo', body: plain, expect: 'east' },
   { name: 'chain (fallback cluster)', model: 'chain', body: plain, expect: 'chain_' },
   { name: 'balanced (weights; the policy lives in Envoy)', model: 'balanced', body: plain, expect: 'chain_' },
@@ -95,6 +139,9 @@ const strategies: Array<{ name: string; model: string; body: Record<string, unkn
   { name: 'capabilities: tools (local excluded)', model: 'capable', body: withTools, expect: 'chain_' },
   { name: 'capabilities: long prompt, text seen before (cached count)', model: 'capable', body: long, expect: 'chain_' },
   { name: 'capabilities: long prompt, new text each time (tokenizer)', model: 'capable', body: long, expect: 'chain_', unique: true },
+  { name: 'latency (EWMA choice, preferred-first cluster)', model: 'fastest', body: plain, expect: 'chain_' },
+  { name: 'cost (resolve union of 4 models + cheapest eligible)', model: 'cheapest', body: plain, expect: 'east', virtual: true },
+  { name: 'semantic (resolve union + 9 example cosines, stub embedding)', model: 'topical', body: plain, expect: '', virtual: true },
 ];
 
 const results = [];
@@ -110,9 +157,13 @@ for (const strategy of strategies) {
     ctx.body = strategy.unique
       ? { ...strategy.body, messages: [...plain.messages, { role: 'user', content: `Request ${i}: ${'please also consider the following notes. '.repeat(20)}` }] }
       : { ...strategy.body };
+    (ctx as { responseHeaders: Map<string, string> }).responseHeaders = new Map();
+    if (strategy.virtual) ctx.routing.candidates = [];
     const started = process.hrtime.bigint();
+    if (strategy.virtual) resolveModel.onRequest?.(ctx);
     capabilities.onRequest?.(ctx);
-    route.onRequest?.(ctx);
+    const decided = route.onRequest?.(ctx);
+    if (decided instanceof Promise) await decided;
     const elapsed = Number(process.hrtime.bigint() - started) / 1000;
     if (i >= 2000) samples[i - 2000] = elapsed;
     if (i === 0) {
@@ -136,7 +187,7 @@ const report = {
   command: commandLine(projectRoot),
   machine: machineInfo(),
   versions: versions(projectRoot),
-  what: 'capabilities stage + route stage onRequest per request, in process (CPU time of the decision; Envoy then does retries, fallback and balancing)',
+  what: 'capabilities stage + route stage onRequest per request, in process (CPU time of the decision; Envoy then does retries, fallback and balancing); virtual models (cost, semantic) include the resolve stage, which builds the union of their members\' candidates; semantic awaits a stub embedding that answers at once (the embeddings request to the cache\'s model is network time, not counted)',
   strategies: results,
 };
 await writeFile(OUT, `${JSON.stringify(report, null, 2)}\n`);

@@ -56,6 +56,22 @@ describe('fake OpenAI provider: chat', () => {
     expect((fake.requests[0]?.body as { model: string }).model).toBe('gpt-4o-mini');
   });
 
+  it('plays a weaker model that refuses what `refuseWhen` matches, streams included', async () => {
+    const weak = await startFakeOpenAI({ refuseWhen: (text) => text.startsWith('Prove') });
+    try {
+      const weakClient = new OpenAI({ baseURL: weak.url, apiKey: 'sk-test', maxRetries: 0 });
+      const refused = await weakClient.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'Prove it' }] });
+      expect(refused.choices[0]?.message.content).toBe("I'm sorry, but I can't help with that.");
+      expect(refused.usage?.completion_tokens).toBe(8);
+      const chunks = await collect(await weakClient.chat.completions.create({ model: 'gpt-4o-mini', stream: true, messages: [{ role: 'user', content: 'Prove it' }] }));
+      expect(chunks.map((c) => c.choices[0]?.delta?.content ?? '').join('')).toBe("I'm sorry, but I can't help with that.");
+      const answered = await weakClient.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'Sum it' }] });
+      expect(answered.choices[0]?.message.content).toBe('Echo: Sum it');
+    } finally {
+      await weak.close();
+    }
+  });
+
   it('supports n, text parts, json response_format and max_tokens', async () => {
     const r = await client.chat.completions.create({
       model: 'gpt-4o',

@@ -50,6 +50,25 @@ export interface FakeOpenAIOptions extends FakeServerOptions {
   models?: { chat?: string[]; embeddings?: string[] };
   /** Embedding size when the request has no `dimensions` (default 8). */
   embeddingDimensions?: number;
+  /**
+   * A weaker model, for cascade workloads: a chat request whose last user text this matches gets a refusal, as a
+   * model answers what it will not do (`I'm sorry, but I can't help with that.`, finish_reason stop).
+   */
+  refuseWhen?: (lastUserText: string) => boolean;
+}
+
+const REFUSAL = "I'm sorry, but I can't help with that.";
+
+/** The last user message's text (string content or text parts). */
+function lastUserText(messages: ReadonlyArray<{ role?: unknown; content?: unknown }>): string {
+  for (let i = messages.length - 1; i >= 0; i--) {
+    const m = messages[i];
+    if (m?.role !== 'user') continue;
+    if (typeof m.content === 'string') return m.content;
+    if (Array.isArray(m.content)) return m.content.map((p) => (isObj(p) && typeof p.text === 'string' ? p.text : '')).join('');
+    return '';
+  }
+  return '';
 }
 
 export interface FakeOpenAI extends FakeHandle<RecordedRequest, FakeFault> {
@@ -154,7 +173,10 @@ export async function startFakeOpenAI(opts: FakeOpenAIOptions = {}): Promise<Fak
         if (!isObj(body)) throw new ApiError(400, `Invalid type for request body: expected an object, but got ${describe(body)} instead.`, null, 'invalid_type');
         if (path === '/v1/embeddings') return sendOrCut(res, embeddingsBody(validateEmbeddings(body, embeddingModels, defaultDims)), cutAfter);
         const r = validateChat(body, chatModels);
-        const a = answerChat(r, promptCache);
+        let a = answerChat(r, promptCache);
+        if (opts.refuseWhen?.(lastUserText(r.messages as Array<{ role?: unknown; content?: unknown }>))) {
+          a = { ...a, kind: 'text', pieces: REFUSAL.split(/(?<= )/), content: REFUSAL, finish: 'stop', completionTokensPerChoice: REFUSAL.split(' ').length };
+        }
         if (r.stream) {
           const frames = chatStreamFrames(r, a, ids);
           const headers = { ...SSE_HEADERS, 'x-request-id': `req_fake_${++ids.id}` };

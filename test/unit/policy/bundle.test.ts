@@ -27,6 +27,7 @@ function input(team: string, overrides: Partial<PolicyInput> = {}): PolicyInput 
     model: 'gpt-4o',
     variant: null,
     candidates: [anthropicUs, openaiUs, azureEu],
+    routing: { strategy: null, models: [] },
     tokens: { prompt_estimate: 200, max_tokens: null },
     pii: { total: 0, types: {} },
     guardrails: {},

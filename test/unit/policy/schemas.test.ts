@@ -54,6 +54,7 @@ describe('policy schemas', () => {
         { provider: 'azure-eu', vendor: 'azure', region: 'eu', model: 'gpt-4o' },
         { provider: 'anthropic', vendor: 'anthropic', region: null, model: 'claude-sonnet-4-5' },
       ],
+      routing: { strategy: null, models: [] },
       // (9 + 41 characters) / 4 → 13, plus 4 per message.
       tokens: { prompt_estimate: 22, max_tokens: 300 },
       pii: { total: 1, types: { email: 1 } },
