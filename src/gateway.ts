@@ -17,6 +17,7 @@ import { KeyStore } from './keys/key-store.ts';
 import { startLedger, type Ledger } from './ledger/ledger.ts';
 import { createLogger } from './observability/logger.ts';
 import { GatewayMetrics } from './observability/metrics.ts';
+import { Tracing } from './observability/tracing.ts';
 import { createPipeline } from './pipeline/runner.ts';
 import { eagerRequestBody } from './cache/envoy-fallback.ts';
 import { createQuota } from './quota/create-quota.ts';
@@ -125,6 +126,8 @@ export async function startTollgate(options: TollgateOptions): Promise<Tollgate>
   const keys = new KeyStore({ store, now: () => Date.now(), cache: { maxAgeMs: 60_000, maxEntries: 100_000 } });
   await keys.start();
   const metrics = new GatewayMetrics();
+  // OpenTelemetry spans (config `tracing`, fixed at start like Envoy's tracer); null when off: nothing is traced.
+  const tracing = options.config.tracing.enabled ? await Tracing.start(options.config.tracing, env, logger) : null;
   // Usage records (null when ledger.sink is none); its queue is a Redis Stream with the Redis store, in-process otherwise.
   const ledger = await startLedger({ config: options.config.ledger, store, env, logger, now: () => Date.now() });
   let staticKeys = staticKeysOf(options.config, options.extraKeys, env);
@@ -170,6 +173,7 @@ export async function startTollgate(options: TollgateOptions): Promise<Tollgate>
     now,
     // Fixed at start, like the Envoy bootstrap it must match.
     eagerRequestBody: eagerRequestBody(options.config),
+    ...(tracing ? { tracing } : {}),
     jsonLimits: () => {
       const requests = config.catalog().config.requests;
       return { maxDepth: requests?.max_json_depth ?? 64, maxValues: requests?.max_json_values ?? 100_000 };
@@ -265,7 +269,7 @@ export async function startTollgate(options: TollgateOptions): Promise<Tollgate>
     socketPath: options.config.extproc.socket_path,
     transport: options.config.extproc.transport,
     newHandler,
-    newAttemptHandler: createAttemptHandler({ config, credentials, attempts, logger }),
+    newAttemptHandler: createAttemptHandler({ config, credentials, attempts, logger, ...(tracing ? { tracing } : {}) }),
     logger,
   });
   boundExtprocPort = extproc.port;
@@ -320,6 +324,7 @@ export async function startTollgate(options: TollgateOptions): Promise<Tollgate>
       // After the servers: requests that ended during shutdown have queued their final entries.
       await ledger?.stop();
       await policy?.stop();
+      await tracing?.shutdown().catch((error: unknown) => logger.warn({ err: error }, 'last spans not exported'));
       if (!options.store) await store.close();
     },
   };

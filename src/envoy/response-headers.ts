@@ -9,9 +9,12 @@ export const RESPONSE_HEADERS_NAMESPACE = 'tollgate.response_headers';
 
 /** Every header a stage may set through ctx.responseHeaders; Envoy's routes list them once, so keep this closed. */
 export const REQUEST_ID_HEADER = 'x-tollgate-request-id';
+/** The request's trace id (config `tracing`), also in its usage record. */
+export const TRACE_ID_HEADER = 'x-tollgate-trace-id';
 
 export const METADATA_RESPONSE_HEADERS = [
   REQUEST_ID_HEADER,
+  TRACE_ID_HEADER,
   'x-tollgate-model',
   'x-tollgate-cache',
   'x-tollgate-cache-verify',

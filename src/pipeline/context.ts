@@ -8,6 +8,7 @@ import type { GuardrailVerdict } from '../guardrails/external/verdict.ts';
 import type { OutputVerdict } from '../guardrails/output/answer-filter.ts';
 import type { PlaceholderVault } from '../guardrails/pii/placeholder-vault.ts';
 import type { RoundTrip } from '../store/round-trip.ts';
+import type { RequestTrace } from '../observability/tracing.ts';
 import type { ResponsesState } from '../responses/request.ts';
 import type { HeaderMap, ProcessingModeOverride, VerifiedJwt } from './phases.ts';
 
@@ -205,4 +206,8 @@ export interface RequestContext {
    * store. Whoever needs a reply first sends the lot; the runner sends what is left at the end.
    */
   roundTrip: RoundTrip | null;
+  /** This request's trace (src/observability/tracing.ts); null when tracing is off, and then nothing is traced. */
+  trace: RequestTrace | null;
+  /** The answer's finish reasons (stop, length, tool_calls…), once the response was read; for the trace. */
+  finishReasons?: string[];
 }

@@ -4,7 +4,7 @@ import { renderOpenAIError, toGatewayError } from '../errors/render.ts';
 import { errors } from '../errors/errors.ts';
 import { ANSWERING_MODEL_ATTRIBUTE, ANSWERING_PROVIDER_ATTRIBUTE, FALLBACK_EVERY_ATTRIBUTE } from '../extproc/attributes.ts';
 import type { Attempt } from '../pipeline/context.ts';
-import type { Attributes, PhaseEvent, PhaseReply, StreamHandler } from '../pipeline/phases.ts';
+import type { Attributes, PhaseEvent, PhaseReply, StreamHandler, StreamHandlerFactory } from '../pipeline/phases.ts';
 import { decodeJsonBody } from '../pipeline/runner.ts';
 import type { CredentialResolver } from '../providers/credentials.ts';
 import { PROVIDER_REQUEST_HEADERS } from '../providers/registry.ts';
@@ -13,6 +13,8 @@ import type { AttemptLog } from './attempt-log.ts';
 import { takeResponsesMarker } from '../responses/chain-marker.ts';
 import { ATTEMPT_MODE, RETRY_HINT_MODE } from '../envoy/clusters.ts';
 import { providerAdapter } from '../providers/registry.ts';
+import type { Span } from '@opentelemetry/api';
+import type { Tracing } from '../observability/tracing.ts';
 
 /** Statuses whose retry hint the client gets as Retry-After. */
 const RETRY_HINT_STATUSES: ReadonlySet<number> = new Set([429, 503]);
@@ -22,6 +24,8 @@ export interface AttemptHandlerDeps {
   credentials: CredentialResolver;
   attempts: AttemptLog;
   logger: Logger;
+  /** A span per attempt (config `tracing`); absent when tracing is off. */
+  tracing?: Tracing;
 }
 
 
@@ -41,9 +45,13 @@ class AttemptHandler implements StreamHandler {
   private attempt: Attempt | null = null;
   /** Set on a 429/503 from a provider whose retry hint is in the body: reads it from the (buffered) body. */
   private readHint: ((body: Buffer) => number | null) | null = null;
+  /** The stream's trace context (Envoy's span of this attempt) and this attempt's span, when tracing is on. */
+  private readonly traceparent: string | undefined;
+  private span: Span | null = null;
 
-  constructor(deps: AttemptHandlerDeps) {
+  constructor(deps: AttemptHandlerDeps, traceparent: string | undefined) {
     this.deps = deps;
+    this.traceparent = traceparent;
   }
 
   handle(event: PhaseEvent): PhaseReply {
@@ -66,7 +74,15 @@ class AttemptHandler implements StreamHandler {
     }
   }
 
-  close(): void {}
+  close(): void {
+    if (!this.span) return;
+    const status = this.attempt?.status ?? null;
+    if (status !== null) this.span.setAttribute('http.response.status_code', status);
+    // 2 = SpanStatusCode.ERROR: a failed attempt (fallback or retry follows) stands out in the trace.
+    if (status === null || status >= 500 || status === 429) this.span.setStatus({ code: 2, message: status === null ? 'no answer' : String(status) });
+    this.span.end();
+    this.span = null;
+  }
 
   /**
    * The attempt's status; on a 429/503 from a provider that gives its retry hint only in the body (Gemini), the body
@@ -109,6 +125,12 @@ class AttemptHandler implements StreamHandler {
     this.fallbackEvery = Number(attributes?.[FALLBACK_EVERY_ATTRIBUTE] ?? 0) || 0;
     if (!this.provider || !this.model) throw new Error('upstream attempt without endpoint metadata');
     this.attempt = this.deps.attempts.begin(this.requestId, this.provider, this.model);
+    if (this.deps.tracing) {
+      this.span = this.deps.tracing.startAttempt(this.traceparent, {
+        'tollgate.request_id': this.requestId, 'tollgate.provider': this.provider, 'gen_ai.request.model': this.model,
+        'tollgate.attempt': this.deps.attempts.count(this.requestId),
+      });
+    }
     return { kind: 'continue', phase: 'request_headers' };
   }
 
@@ -141,6 +163,6 @@ class AttemptHandler implements StreamHandler {
   }
 }
 
-export function createAttemptHandler(deps: AttemptHandlerDeps): () => StreamHandler {
-  return () => new AttemptHandler(deps);
+export function createAttemptHandler(deps: AttemptHandlerDeps): StreamHandlerFactory {
+  return (traceparent) => new AttemptHandler(deps, traceparent);
 }
