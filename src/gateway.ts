@@ -127,7 +127,7 @@ export async function startTollgate(options: TollgateOptions): Promise<Tollgate>
   await keys.start();
   const metrics = new GatewayMetrics();
   // OpenTelemetry spans (config `tracing`, fixed at start like Envoy's tracer); null when off: nothing is traced.
-  const tracing = options.config.tracing.enabled ? await Tracing.start(options.config.tracing, env, logger) : null;
+  const tracing = options.config.tracing.enabled ? new Tracing(options.config.tracing, env, logger) : null;
   // Usage records (null when ledger.sink is none); its queue is a Redis Stream with the Redis store, in-process otherwise.
   const ledger = await startLedger({ config: options.config.ledger, store, env, logger, now: () => Date.now() });
   let staticKeys = staticKeysOf(options.config, options.extraKeys, env);

@@ -1,7 +1,6 @@
-import type { Attributes } from '@opentelemetry/api';
 import type { ProviderType } from '../config/types.ts';
 import type { RequestContext } from '../pipeline/context.ts';
-import type { RequestTrace } from './tracing.ts';
+import { SPAN_STATUS, type RequestTrace, type SpanAttributes } from './tracing.ts';
 
 /** gen_ai.provider.name of each wire API (OpenTelemetry GenAI semantic conventions' well-known values). */
 const GEN_AI_PROVIDER: Record<ProviderType, string> = {
@@ -21,8 +20,8 @@ const GEN_AI_OPERATION: Partial<Record<NonNullable<RequestContext['endpoint']>, 
  * The request span's attributes, known only at the end: GenAI semantic conventions for the model call, plus the
  * tenant, the policy decision and the cache status. Never prompt or answer text, keys or user ids.
  */
-export function requestSpanAttributes(ctx: RequestContext): Attributes {
-  const attributes: Attributes = { 'tollgate.request_id': ctx.requestId, 'tollgate.outcome': ctx.outcome };
+export function requestSpanAttributes(ctx: RequestContext): SpanAttributes {
+  const attributes: SpanAttributes = { 'tollgate.request_id': ctx.requestId, 'tollgate.outcome': ctx.outcome };
   const operation = ctx.endpoint ? GEN_AI_OPERATION[ctx.endpoint] : undefined;
   if (operation) attributes['gen_ai.operation.name'] = operation;
   if (ctx.model) attributes['gen_ai.request.model'] = ctx.model;
@@ -54,12 +53,12 @@ export function requestSpanAttributes(ctx: RequestContext): Attributes {
 }
 
 /** Names the request span as the conventions ask (`chat gpt-4o`), sets its attributes and ends it. */
-export function endRequestSpan(trace: RequestTrace, ctx: RequestContext, endTime: number): void {
+export function endRequestSpan(trace: RequestTrace, ctx: RequestContext): void {
   const attributes = requestSpanAttributes(ctx);
   const operation = attributes['gen_ai.operation.name'];
-  if (operation) trace.span.updateName(ctx.model ? `${String(operation)} ${ctx.model}` : String(operation));
+  if (operation) trace.span.name = ctx.model ? `${String(operation)} ${ctx.model}` : String(operation);
   trace.span.setAttributes(attributes);
-  // 2 = SpanStatusCode.ERROR: a failed request (ours or the provider's) shows as an error in any trace viewer.
-  if ((ctx.response.status ?? 0) >= 500 || ctx.outcome === 'aborted') trace.span.setStatus({ code: 2, message: ctx.error?.code ?? ctx.outcome });
-  trace.span.end(endTime);
+  // A failed request (ours or the provider's) shows as an error in any trace viewer.
+  if ((ctx.response.status ?? 0) >= 500 || ctx.outcome === 'aborted') trace.span.setStatus(SPAN_STATUS.error, ctx.error?.code ?? ctx.outcome);
+  trace.span.end();
 }

@@ -116,7 +116,7 @@ class RequestPipeline implements StreamHandler {
     const requestId = headers.get('x-request-id') || randomUUID();
     let log: Logger | null = null;
     const startedAt = now();
-    const trace = this.options.tracing?.startRequest(this.traceparent, startedAt) ?? null;
+    const trace = this.options.tracing?.startRequest(this.traceparent) ?? null;
     this.ctx = {
       requestId,
       startedAt,
@@ -359,7 +359,7 @@ class RequestPipeline implements StreamHandler {
         span?.end();
       }
     }
-    if (ctx.trace) endRequestSpan(ctx.trace, ctx, ctx.now());
+    if (ctx.trace) endRequestSpan(ctx.trace, ctx);
     // Commands no stage sent (e.g. a cache store when no quota settles): they go now, together.
     await ctx.roundTrip?.send();
   }

@@ -13,8 +13,7 @@ import type { AttemptLog } from './attempt-log.ts';
 import { takeResponsesMarker } from '../responses/chain-marker.ts';
 import { ATTEMPT_MODE, RETRY_HINT_MODE } from '../envoy/clusters.ts';
 import { providerAdapter } from '../providers/registry.ts';
-import type { Span } from '@opentelemetry/api';
-import type { Tracing } from '../observability/tracing.ts';
+import { SPAN_STATUS, type Span, type Tracing } from '../observability/tracing.ts';
 
 /** Statuses whose retry hint the client gets as Retry-After. */
 const RETRY_HINT_STATUSES: ReadonlySet<number> = new Set([429, 503]);
@@ -78,8 +77,8 @@ class AttemptHandler implements StreamHandler {
     if (!this.span) return;
     const status = this.attempt?.status ?? null;
     if (status !== null) this.span.setAttribute('http.response.status_code', status);
-    // 2 = SpanStatusCode.ERROR: a failed attempt (fallback or retry follows) stands out in the trace.
-    if (status === null || status >= 500 || status === 429) this.span.setStatus({ code: 2, message: status === null ? 'no answer' : String(status) });
+    // A failed attempt (a fallback or retry follows) stands out in the trace.
+    if (status === null || status >= 500 || status === 429) this.span.setStatus(SPAN_STATUS.error, status === null ? 'no answer' : String(status));
     this.span.end();
     this.span = null;
   }
