@@ -35,7 +35,6 @@ export function requestSpanAttributes(ctx: RequestContext): SpanAttributes {
     attributes['gen_ai.usage.input_tokens'] = ctx.usage.promptTokens;
     attributes['gen_ai.usage.output_tokens'] = ctx.usage.completionTokens;
   }
-  if (ctx.finishReasons?.length) attributes['gen_ai.response.finish_reasons'] = ctx.finishReasons;
   if (ctx.tenant) {
     attributes['tollgate.org'] = ctx.tenant.org;
     attributes['tollgate.team'] = ctx.tenant.team;

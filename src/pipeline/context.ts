@@ -208,6 +208,4 @@ export interface RequestContext {
   roundTrip: RoundTrip | null;
   /** This request's trace (src/observability/tracing.ts); null when tracing is off, and then nothing is traced. */
   trace: RequestTrace | null;
-  /** The answer's finish reasons (stop, length, tool_calls…), once the response was read; for the trace. */
-  finishReasons?: string[];
 }
