@@ -18,6 +18,8 @@ import { startLedger, type Ledger } from './ledger/ledger.ts';
 import { createLogger } from './observability/logger.ts';
 import { GatewayMetrics } from './observability/metrics.ts';
 import { Tracing } from './observability/tracing.ts';
+import { timedHandlers } from './observability/phase-timing.ts';
+import { registerBudgetGauges } from './observability/budget-gauges.ts';
 import { createPipeline } from './pipeline/runner.ts';
 import { eagerRequestBody } from './cache/envoy-fallback.ts';
 import { createQuota } from './quota/create-quota.ts';
@@ -149,6 +151,8 @@ export async function startTollgate(options: TollgateOptions): Promise<Tollgate>
   });
   // Token buckets and budgets: Lua on the store's Redis (one call to reserve, one to settle), in process otherwise.
   const quota = await createQuota({ config, store, metrics, logger, env, ledger });
+  // Budget remaining and burn rate gauges, read from the ledger on scrape (at most once a minute).
+  if (ledger) registerBudgetGauges({ registry: metrics.registry, ledger, quotas: () => config.catalog().config.quotas, now: () => Date.now() });
   // A request whose process died never settles: once the ledger closes its record as orphaned, its reservation goes.
   ledger?.onOrphaned((records) => quota.releaseOrphans(records));
   const redisClient = store instanceof RedisStore ? store.client : null;
@@ -168,7 +172,7 @@ export async function startTollgate(options: TollgateOptions): Promise<Tollgate>
   // Counted in the store, so the limit holds across every process sharing it; blocks are published to all of them.
   const authFailures = new AuthFailureLimiter(() => config.catalog().config.auth?.failure_limit ?? DEFAULT_FAILURE_LIMIT, Date.now, store);
   await authFailures.start();
-  const newHandler = createPipeline({
+  const newHandler = timedHandlers(createPipeline({
     logger,
     now,
     // Fixed at start, like the Envoy bootstrap it must match.
@@ -229,7 +233,7 @@ export async function startTollgate(options: TollgateOptions): Promise<Tollgate>
       // Last: every stage above reads chat answers; a /v1/responses client gets them as Responses (and its events).
       responsesDialectStage({ logger, responseStore }),
     ],
-  });
+  }), 'request', metrics.extprocPhase);
 
   async function reload(): Promise<{ changed: boolean }> {
     if (!options.configPath) throw errors.badRequest('Tollgate was started without a config file to reload.');
@@ -269,7 +273,7 @@ export async function startTollgate(options: TollgateOptions): Promise<Tollgate>
     socketPath: options.config.extproc.socket_path,
     transport: options.config.extproc.transport,
     newHandler,
-    newAttemptHandler: createAttemptHandler({ config, credentials, attempts, logger, ...(tracing ? { tracing } : {}) }),
+    newAttemptHandler: timedHandlers(createAttemptHandler({ config, credentials, attempts, logger, ...(tracing ? { tracing } : {}) }), 'upstream', metrics.extprocPhase),
     logger,
   });
   boundExtprocPort = extproc.port;
