@@ -152,7 +152,7 @@ export async function startTollgate(options: TollgateOptions): Promise<Tollgate>
   // Token buckets and budgets: Lua on the store's Redis (one call to reserve, one to settle), in process otherwise.
   const quota = await createQuota({ config, store, metrics, logger, env, ledger });
   // Budget remaining and burn rate gauges, read from the ledger on scrape (at most once a minute).
-  if (ledger) registerBudgetGauges({ registry: metrics.registry, ledger, quotas: () => config.catalog().config.quotas, now: () => Date.now() });
+  registerBudgetGauges({ registry: metrics.registry, ledger, quotas: () => config.catalog().config.quotas, now: () => Date.now() });
   // A request whose process died never settles: once the ledger closes its record as orphaned, its reservation goes.
   ledger?.onOrphaned((records) => quota.releaseOrphans(records));
   const redisClient = store instanceof RedisStore ? store.client : null;

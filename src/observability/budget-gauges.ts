@@ -19,7 +19,8 @@ interface Reading {
  */
 export function registerBudgetGauges(deps: {
   registry: Registry;
-  ledger: Pick<Ledger, 'spendByScope'>;
+  /** Without a ledger the gauges exist (dashboards find them) but have no series. */
+  ledger: Pick<Ledger, 'spendByScope'> | null;
   quotas: () => QuotasConfig;
   now: () => number;
   refreshMs?: number;
@@ -29,14 +30,14 @@ export function registerBudgetGauges(deps: {
   let readAt = -Infinity;
   let reading: Promise<void> | null = null;
 
-  async function read(): Promise<void> {
+  async function read(ledger: Pick<Ledger, 'spendByScope'>): Promise<void> {
     const now = deps.now();
     const quotas = deps.quotas();
     const next: Reading[] = [];
     for (const period of periods(now)) {
       for (const scope of SCOPES) {
         if (!Object.keys(quotas.budgets[scope] ?? {}).length) continue;
-        const groups = await deps.ledger.spendByScope(scope, period.startsAt, period.endsAt);
+        const groups = await ledger.spendByScope(scope, period.startsAt, period.endsAt);
         for (const group of groups) {
           const id = BUDGET_SCOPE_IDS[scope](group.key);
           const limit = id === null ? undefined : budgetOf(quotas, scope, id)?.[period.field];
@@ -52,8 +53,9 @@ export function registerBudgetGauges(deps: {
   }
 
   async function refresh(): Promise<void> {
-    if (deps.now() - readAt < refreshMs) return;
-    reading ??= read().finally(() => {
+    const ledger = deps.ledger;
+    if (!ledger || deps.now() - readAt < refreshMs) return;
+    reading ??= read(ledger).finally(() => {
       reading = null;
     });
     await reading;
