@@ -10,7 +10,7 @@ import { ANSWERING_MODEL_ATTRIBUTE, ANSWERING_PROVIDER_ATTRIBUTE, ATTEMPT_COUNT_
 import type { Attributes, HeaderEdits, PhaseEvent, PhaseReply, Phase, StreamHandler, StreamHandlerFactory, VerifiedJwt } from './phases.ts';
 import type { DirectAnswer, Stage, StageResult } from './stage.ts';
 import type { RoundTrip } from '../store/round-trip.ts';
-import type { Tracing } from '../observability/tracing.ts';
+import { SPAN_STATUS, type Tracing } from '../observability/tracing.ts';
 import { endRequestSpan } from '../observability/request-span.ts';
 import { TRACE_ID_HEADER } from '../envoy/response-headers.ts';
 
@@ -331,10 +331,21 @@ class RequestPipeline implements StreamHandler {
       const fn = stage[hook];
       if (!fn) continue;
       const span = ctx.trace?.stage(stage.name, hook);
+      let returned: ReturnType<typeof fn>;
+      try {
+        returned = fn.call(stage, ctx);
+      } catch (error) {
+        span?.setStatus(SPAN_STATUS.error, 'exception');
+        span?.end();
+        throw error;
+      }
       // Most hooks are synchronous: awaiting only real promises saves a microtask turn per stage per request.
-      const returned = fn.call(stage, ctx);
-      const result: StageResult = returned instanceof Promise ? await returned.finally(() => span?.end()) : returned;
-      if (!(returned instanceof Promise)) span?.end();
+      let result: StageResult;
+      if (returned instanceof Promise) result = await (span ? returned.finally(() => span.end()) : returned);
+      else {
+        result = returned;
+        span?.end();
+      }
       if (result?.respond) return result.respond;
     }
     return null;
