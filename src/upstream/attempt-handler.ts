@@ -13,7 +13,7 @@ import type { AttemptLog } from './attempt-log.ts';
 import { takeResponsesMarker } from '../responses/chain-marker.ts';
 import { ATTEMPT_MODE, RETRY_HINT_MODE } from '../envoy/clusters.ts';
 import { providerAdapter } from '../providers/registry.ts';
-import { SPAN_STATUS, type Span, type Tracing } from '../observability/tracing.ts';
+import { SPAN_STATUS, TRACEPARENT_HEADER, type Span, type Tracing } from '../observability/tracing.ts';
 
 /** Statuses whose retry hint the client gets as Retry-After. */
 const RETRY_HINT_STATUSES: ReadonlySet<number> = new Set([429, 503]);
@@ -125,7 +125,10 @@ class AttemptHandler implements StreamHandler {
     if (!this.provider || !this.model) throw new Error('upstream attempt without endpoint metadata');
     this.attempt = this.deps.attempts.begin(this.requestId, this.provider, this.model);
     if (this.deps.tracing) {
-      this.span = this.deps.tracing.startAttempt(this.traceparent, {
+      // Envoy's router wrote this attempt's span into the request before the upstream filters ran: the attempt span
+      // goes under it, so each attempt in Envoy has Tollgate's translation beneath it (the gRPC metadata only names
+      // the ext_proc call's span, a child of the request's server span).
+      this.span = this.deps.tracing.startAttempt(headers.get(TRACEPARENT_HEADER) ?? this.traceparent, {
         'tollgate.request_id': this.requestId, 'tollgate.provider': this.provider, 'gen_ai.request.model': this.model,
         'tollgate.attempt': this.deps.attempts.count(this.requestId),
       });

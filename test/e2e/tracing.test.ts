@@ -79,9 +79,9 @@ describe.each(['grpc', 'http'] as const)('tracing over OTLP/%s', (protocol) => {
 
     const trace = await jaeger.waitForTrace(CLIENT_TRACE, (t) => {
       const s = shape(t);
-      return s.envoy.length >= 2 && s.request !== undefined && s.tollgate.some((span) => span.operationName === 'stage ledger');
+      return s.envoy.some((span) => parentOf(span) === CLIENT_SPAN) && s.request !== undefined && s.tollgate.some((span) => span.operationName === 'stage ledger');
     });
-    const { envoy, tollgate, request, ancestors, byId } = shape(trace);
+    const { envoy, tollgate, request, ancestors } = shape(trace);
     // Envoy's server span continues the client's span; its router opened a span for the one upstream attempt.
     const server = envoy.find((s) => parentOf(s) === CLIENT_SPAN);
     expect(server).toBeDefined();
@@ -107,7 +107,6 @@ describe.each(['grpc', 'http'] as const)('tracing over OTLP/%s', (protocol) => {
     for (const stage of stages) expect(parentOf(stage)).toBe(req.spanID);
     // No prompt text anywhere in the trace.
     expect(JSON.stringify(trace)).not.toContain('Trace me');
-    expect(byId.size).toBe(trace.spans.length);
 
     // The provider got the attempt's trace context (gRPC run) or none at all (HTTP run: propagate_to_providers off).
     const sent = h.fake.requests.at(-1)?.headers.traceparent;
@@ -128,7 +127,8 @@ describe.each(['grpc', 'http'] as const)('tracing over OTLP/%s', (protocol) => {
     expect(traceId).toMatch(/^[0-9a-f]{32}$/);
     const trace = await jaeger.waitForTrace(traceId, (t) => {
       const s = shape(t);
-      return s.envoy.filter((span) => spanTag(span, 'upstream_cluster') !== undefined && spanTag(span, 'upstream_cluster') !== 'tollgate_extproc').length >= 2
+      return s.envoy.some((span) => parentOf(span) === null)
+        && s.envoy.filter((span) => String(spanTag(span, 'upstream_cluster') ?? '').startsWith('chain_')).length >= 2
         && s.tollgate.filter((span) => span.operationName === 'attempt').length >= 2 && s.request !== undefined;
     });
     const { envoy, tollgate, request, ancestors } = shape(trace);
@@ -140,9 +140,10 @@ describe.each(['grpc', 'http'] as const)('tracing over OTLP/%s', (protocol) => {
     expect(attempts.map((s) => spanTag(s, 'tollgate.provider'))).toEqual(['dead', 'backup']);
     expect(spanTag(attempts[0] as JaegerSpan, 'error')).toBe(true);
     expect(spanTag(attempts[1] as JaegerSpan, 'http.response.status_code')).toBe(200);
-    // Each attempt span hangs under one of Envoy's upstream spans (through its ext_proc call span).
+    // Each attempt span hangs right under its own attempt span in Envoy.
     const upstreamIds = new Set(upstream.map((s) => s.spanID));
-    for (const attempt of attempts) expect(ancestors(attempt).some((id) => upstreamIds.has(id))).toBe(true);
+    expect(new Set(attempts.map((s) => parentOf(s)))).toEqual(upstreamIds);
+    expect(ancestors(request as JaegerSpan)).toContain(server?.spanID);
     expect(spanTag(request as JaegerSpan, 'gen_ai.provider.name')).toBe('openai');
     expect(spanTag(request as JaegerSpan, 'tollgate.provider')).toBe('backup');
     expect(spanTag(request as JaegerSpan, 'tollgate.attempts')).toBe(2);
