@@ -322,6 +322,7 @@ export async function startTollgate(options: TollgateOptions): Promise<Tollgate>
       credentials.stop();
       killSwitches.stop();
       await Promise.all([extproc.stop(), admin.stop()]);
+      await quota.close();
       await keys.stop();
       await endPhaseBatcher?.flush();
       await authFailures.stop();

@@ -193,6 +193,15 @@ export const configSchema = {
         failure_mode_allow: { type: 'boolean', default: false },
         message_timeout_ms: { ...ms, default: 2000 },
         max_request_body_bytes: { ...ms, default: 4 * 1024 * 1024 },
+        /**
+         * Request body limits for paths starting with these prefixes, in place of max_request_body_bytes (e.g. a
+         * larger one for `/v1/embeddings` batches, a smaller one for chat). The longest matching prefix applies.
+         */
+        max_request_body_bytes_by_path: {
+          type: 'object', default: {},
+          propertyNames: { pattern: '^/[A-Za-z0-9/_.-]*$' },
+          additionalProperties: { type: 'integer', minimum: 1 },
+        },
         max_response_body_bytes: { ...ms, default: 32 * 1024 * 1024 },
         upstream_timeout_ms: { ...ms, default: 120_000 },
         stream_idle_timeout_ms: { ...ms, default: 60_000 },
@@ -246,8 +255,11 @@ export const configSchema = {
       properties: {
         /** Deepest nesting of arrays/objects in a JSON body (the body itself is 1); deeper bodies get 400 json_too_deep. */
         max_json_depth: { type: 'integer', minimum: 2, maximum: 1000, default: 64 },
-        /** Values (objects, arrays, strings, numbers, booleans, nulls) in a JSON body; more get 400 json_too_many_values. */
-        max_json_values: { type: 'integer', minimum: 10, maximum: 10_000_000, default: 100_000 },
+        /**
+         * Values (objects, arrays, strings, numbers, booleans, nulls) in a JSON body; more get 400 json_too_many_values.
+         * The default lets OpenAI's largest embeddings request through: 2,048 token arrays of 300,000 tokens in all.
+         */
+        max_json_values: { type: 'integer', minimum: 10, maximum: 10_000_000, default: 400_000 },
         /**
          * Client headers that are forwarded to providers besides what Tollgate sets itself (content-type, the
          * provider credential and version headers). Everything else the client sent stays at the gateway.

@@ -43,6 +43,8 @@ export interface AnthropicProviderConfig extends ProviderCommon {
   anthropic_version: string;
   /** `max_tokens` when the client sets none (Anthropic requires it). */
   default_max_tokens: number;
+  /** Cache tools + system prompt (cache_control) when they reach this many tokens; 0 = off. */
+  cache_prefix_min_tokens?: number;
 }
 
 /** Google Gemini (Generative Language API): generateContent, streamGenerateContent, embedContent. */
@@ -192,6 +194,8 @@ export interface TollgateConfig {
     failure_mode_allow: boolean;
     message_timeout_ms: number;
     max_request_body_bytes: number;
+    /** Path prefix → request body limit in its place (longest prefix wins). */
+    max_request_body_bytes_by_path?: Record<string, number>;
     max_response_body_bytes: number;
     /** Until the provider's response headers arrive (per attempt). */
     upstream_timeout_ms: number;

@@ -15,8 +15,20 @@ interface LocalReplyCase {
 
 const TOLLGATE_REPLY = `response.code_details.startsWith('tollgate')`;
 
-function cases(maxRequestBytes: number): LocalReplyCase[] {
+/** The 413 of each path with its own body limit (longest prefix first, as the routes match), then the default. */
+function bodyLimitCases(byPath: Readonly<Record<string, number>>): LocalReplyCase[] {
+  const paths = Object.keys(byPath).sort((a, b) => b.length - a.length);
+  return paths.map((path) => ({
+    // Paths are restricted by the config schema to characters that need no escaping in a CEL string.
+    when: `response.code == 413 && request.url_path.startsWith('${path}')`,
+    type: 'invalid_request_error', code: 'request_too_large',
+    message: `Request body is larger than the gateway limit of ${byPath[path]} bytes for ${path}.`,
+  }));
+}
+
+function cases(maxRequestBytes: number, byPath: Readonly<Record<string, number>>): LocalReplyCase[] {
   return [
+    ...bodyLimitCases(byPath),
     {
       when: `response.code == 413`,
       type: 'invalid_request_error', code: 'request_too_large',
@@ -37,8 +49,9 @@ function cases(maxRequestBytes: number): LocalReplyCase[] {
       type: 'api_error', code: 'provider_unavailable', message: 'No provider could be reached (connection failed).',
     },
     {
-      // The provider took the request and dropped the connection before answering.
-      when: `response.code == 503`,
+      // The provider took the request and dropped the connection before answering (Envoy answers 502 when the
+      // connection broke mid-response, a protocol error, before a byte reached the client).
+      when: `response.code == 503 || response.code == 502`,
       status: 502, type: 'api_error', code: 'provider_unreachable',
       message: 'The provider could not be reached (connection failed or was reset).',
     },
@@ -71,12 +84,12 @@ function celFilter(expression: string) {
   };
 }
 
-export function renderLocalReplyConfig(maxRequestBytes: number) {
+export function renderLocalReplyConfig(maxRequestBytes: number, byPath: Readonly<Record<string, number>> = {}) {
   return {
     mappers: [
       // First match wins: Tollgate's own OpenAI-shaped errors pass unchanged.
       { filter: celFilter(TOLLGATE_REPLY) },
-      ...cases(maxRequestBytes).map((c) => ({
+      ...cases(maxRequestBytes, byPath).map((c) => ({
         filter: celFilter(`!(${TOLLGATE_REPLY}) && (${c.when})`),
         ...(c.status ? { status_code: c.status } : {}),
         body_format_override: {

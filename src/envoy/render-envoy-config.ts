@@ -159,7 +159,7 @@ function renderBootstrap(config: TollgateConfig, options: RenderOptions) {
       },
     }],
     rds: { route_config_name: ROUTE_CONFIG_NAME, config_source: pathSource(options.dir, 'routes.yaml') },
-    local_reply_config: renderLocalReplyConfig(config.envoy.max_request_body_bytes),
+    local_reply_config: renderLocalReplyConfig(config.envoy.max_request_body_bytes, config.envoy.max_request_body_bytes_by_path),
     ...(tracing ? { tracing } : {}),
     http_filters: [
       ...(config.envoy.readiness_path ? [readinessFilter(config.envoy.readiness_path)] : []),

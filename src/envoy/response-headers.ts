@@ -12,6 +12,23 @@ export const REQUEST_ID_HEADER = 'x-tollgate-request-id';
 /** The request's trace id (config `tracing`), also in its usage record. */
 export const TRACE_ID_HEADER = 'x-tollgate-trace-id';
 
+/**
+ * The header the official OpenAI SDKs read into `_request_id` (Node, Python) and their errors' request id. OpenAI
+ * and Azure send their own and it stays; for every other provider, and for Tollgate's own answers, it is Tollgate's
+ * request id, so a client always has an id to quote, and the one the ledger and logs know when the provider gave none.
+ */
+export const CLIENT_REQUEST_ID_HEADER = 'x-request-id';
+
+/** The request-id headers of an answer Tollgate gives itself (errors, cache hits, stored responses). */
+export function requestIdHeaders(requestId: string): Array<[string, string]> {
+  return [[REQUEST_ID_HEADER, requestId], [CLIENT_REQUEST_ID_HEADER, requestId]];
+}
+
+/** The route's entry that gives a proxied answer Tollgate's request id as x-request-id when the provider sent none. */
+export function clientRequestIdFromMetadata(): object {
+  return { header: { key: CLIENT_REQUEST_ID_HEADER, value: metadataValue(REQUEST_ID_HEADER) }, append_action: 'ADD_IF_ABSENT' };
+}
+
 export const METADATA_RESPONSE_HEADERS = [
   REQUEST_ID_HEADER,
   TRACE_ID_HEADER,

@@ -3,7 +3,7 @@ import { chainClusterName, chainMasks, popcount } from './chains.ts';
 import { AFFINITY_HEADER, clusterName, INTERNAL_HEADERS, ROUTE_CONFIG_NAME, ROUTE_HEADER, seconds } from './names.ts';
 import { ENDPOINT_METADATA_NAMESPACE } from './provider-endpoints.ts';
 import { backOff, modelRetries, profileSuffix, retryOn, singleProviderProfile, totalAttempts, type RetryProfile } from './retries.ts';
-import { METADATA_RESPONSE_HEADERS, responseHeadersFromMetadata, TRACE_ID_HEADER, type MetadataResponseHeader } from './response-headers.ts';
+import { clientRequestIdFromMetadata, METADATA_RESPONSE_HEADERS, responseHeadersFromMetadata, TRACE_ID_HEADER, type MetadataResponseHeader } from './response-headers.ts';
 
 /** The routes (RDS): one per provider and one per chain subset, chosen by the x-tollgate-route header Tollgate sets. */
 const header = (key: string, value: string) => ({ header: { key, value }, append_action: 'OVERWRITE_IF_EXISTS_OR_ADD' });
@@ -34,6 +34,7 @@ const PROVIDER_RESPONSE_HEADERS_TO_REMOVE = ['content-length', ...METADATA_RESPO
 
 const commonResponseHeaders = [
   header('x-tollgate-attempts', '%UPSTREAM_REQUEST_ATTEMPT_COUNT%'),
+  clientRequestIdFromMetadata(),
 ];
 
 /** Every (provider, retry profile) pair a single-provider request may use: the default one, and each model's own. */
@@ -71,6 +72,29 @@ function singleProviderRetryPolicy(config: TollgateConfig, profile: RetryProfile
     retry_host_predicate: PREVIOUS_HOSTS,
     host_selection_retry_max_attempts: 3,
   };
+}
+
+/**
+ * Per-path request body limits (`envoy.max_request_body_bytes_by_path`). The buffer filter enforces its limit when
+ * the request headers arrive, before Tollgate has chosen a provider route, so the route matched then is one of these
+ * (by path) and its per-route buffer config replaces the listener-wide limit. Tollgate's route header later selects
+ * the provider route; these only ever answer 404, like `no_route`.
+ */
+function bodyLimitRoutes(config: TollgateConfig) {
+  const byPath = config.envoy.max_request_body_bytes_by_path ?? {};
+  return Object.entries(byPath)
+    .sort(([a], [b]) => b.length - a.length)
+    .map(([path, bytes], i) => ({
+      name: `body_limit_${i}`,
+      match: { prefix: path },
+      direct_response: { status: 404 },
+      typed_per_filter_config: {
+        'envoy.filters.http.buffer': {
+          '@type': 'type.googleapis.com/envoy.extensions.filters.http.buffer.v3.BufferPerRoute',
+          buffer: { max_request_bytes: bytes },
+        },
+      },
+    }));
 }
 
 export function renderRoutes(config: TollgateConfig) {
@@ -145,6 +169,7 @@ export function renderRoutes(config: TollgateConfig) {
       routes: [
         ...providerRoutes,
         ...chainRoutes,
+        ...bodyLimitRoutes(config),
         {
           // Only reachable if Tollgate let a request through without choosing a provider.
           name: 'no_route',

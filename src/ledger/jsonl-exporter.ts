@@ -42,6 +42,7 @@ export function toExportLine(record: UsageRecord): string {
     completion_tokens: record.completionTokens,
     cached_prompt_tokens: record.cachedPromptTokens,
     cache_write_tokens: record.cacheWriteTokens,
+    reasoning_tokens: record.reasoningTokens,
     cost_nano_usd: record.costNanoUsd === null ? null : record.costNanoUsd.toString(),
     cost_usd: record.costNanoUsd === null ? null : formatUsd(record.costNanoUsd),
     pricing_id: record.pricingId,

@@ -9,7 +9,7 @@ const COLUMNS = [
   'request_id', 'state', 'state_rank', 'started_at_ms', 'ended_at_ms', 'org', 'team', 'app', 'user_id', 'feature',
   'key_id', 'endpoint', 'model', 'provider', 'upstream_model', 'attempts', 'stream', 'prompt_tokens',
   'completion_tokens', 'cached_prompt_tokens', 'cache_write_tokens', 'cost_nano_usd', 'pricing_id', 'latency_ms',
-  'status', 'outcome', 'error_code', 'cache_status', 'written_at_ms', 'variant', 'trace_id',
+  'status', 'outcome', 'error_code', 'cache_status', 'written_at_ms', 'variant', 'reasoning_tokens', 'trace_id',
 ];
 
 const UPSERT_SQL = `INSERT INTO usage_records (${COLUMNS.join(', ')}) VALUES (${COLUMNS.map(() => '?').join(', ')})
@@ -27,7 +27,7 @@ function toParams(record: UsageRecord, now: number): SqlValue[] {
     record.provider, record.upstreamModel, JSON.stringify(record.attempts), record.stream ? 1 : 0,
     record.promptTokens, record.completionTokens, record.cachedPromptTokens, record.cacheWriteTokens,
     record.costNanoUsd, record.pricingId, record.latencyMs, record.status, record.outcome, record.errorCode,
-    record.cacheStatus, now, record.variant, record.traceId,
+    record.cacheStatus, now, record.variant, record.reasoningTokens, record.traceId,
   ];
 }
 
@@ -51,6 +51,7 @@ function fromRow(row: Row): UsageRecord {
     pricingId: strOrNull(row.pricing_id as SqlValue), latencyMs: numOrNull(row.latency_ms as SqlValue),
     status: numOrNull(row.status as SqlValue), outcome: String(row.outcome), errorCode: strOrNull(row.error_code as SqlValue),
     cacheStatus: strOrNull(row.cache_status as SqlValue) as CacheStatus | null,
+    reasoningTokens: num((row.reasoning_tokens ?? 0) as SqlValue),
   };
 }
 

@@ -52,6 +52,8 @@ export interface UsageRecord {
   completionTokens: number;
   cachedPromptTokens: number;
   cacheWriteTokens: number;
+  /** Of the completion tokens, those spent reasoning, when the provider reports them (priced as output). */
+  reasoningTokens: number;
   /** Integer nano-USD (1e-9 USD), so sums over millions of records stay exact; null when not priced. */
   costNanoUsd: bigint | null;
   pricingId: string | null;
@@ -91,6 +93,7 @@ function baseRecord(ctx: RequestContext, state: RecordState): UsageRecord | null
     completionTokens: 0,
     cachedPromptTokens: 0,
     cacheWriteTokens: 0,
+    reasoningTokens: 0,
     costNanoUsd: null,
     pricingId: null,
     latencyMs: null,
@@ -119,6 +122,7 @@ export function finalRecord(ctx: RequestContext): UsageRecord | null {
   record.completionTokens = ctx.usage?.completionTokens ?? 0;
   record.cachedPromptTokens = ctx.usage?.cachedPromptTokens ?? 0;
   record.cacheWriteTokens = ctx.usage?.cacheWriteTokens ?? 0;
+  record.reasoningTokens = ctx.usage?.reasoningTokens ?? 0;
   record.costNanoUsd = ctx.cost?.nanoUsd ?? null;
   record.pricingId = ctx.cost?.pricingId ?? null;
   record.latencyMs = Math.round((endedAt - ctx.startedAt) * 1000) / 1000;
@@ -137,8 +141,11 @@ export function encodeRecord(record: UsageRecord): string {
 export function decodeRecord(text: string): UsageRecord {
   const parsed = JSON.parse(text) as Omit<UsageRecord, 'costNanoUsd'> & { costNanoUsd: string | null };
   if (typeof parsed.requestId !== 'string' || !(parsed.state in STATE_RANK)) throw new Error('not a usage record');
-  // Entries queued before the variant or the trace id existed have none.
-  return { ...parsed, variant: parsed.variant ?? null, traceId: parsed.traceId ?? null, costNanoUsd: parsed.costNanoUsd === null ? null : BigInt(parsed.costNanoUsd) };
+  // Entries queued before the variant, the reasoning count or the trace id existed have none.
+  return {
+    ...parsed, variant: parsed.variant ?? null, reasoningTokens: parsed.reasoningTokens ?? 0, traceId: parsed.traceId ?? null,
+    costNanoUsd: parsed.costNanoUsd === null ? null : BigInt(parsed.costNanoUsd),
+  };
 }
 
 /**

@@ -35,6 +35,11 @@ export interface Usage {
   /** Input tokens written to the provider's prompt cache (Anthropic cache_creation_input_tokens). */
   cacheWriteTokens?: number;
   /**
+   * Of the completion tokens, those the model spent reasoning (OpenAI reasoning_tokens, Gemini thoughtsTokenCount),
+   * when the provider reports them; priced as output, as every provider bills them.
+   */
+  reasoningTokens?: number;
+  /**
    * Set when the provider never reported usage (client abort, cut stream) and Tollgate metered its own estimate:
    * prompt by tokenizer, completion from the tokens already delivered.
    */

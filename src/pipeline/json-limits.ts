@@ -9,7 +9,8 @@ export interface JsonLimits {
   maxValues: number;
 }
 
-export const DEFAULT_JSON_LIMITS: JsonLimits = { maxDepth: 64, maxValues: 100_000 };
+/** maxValues fits OpenAI's largest embeddings batch: 2,048 token arrays holding 300,000 tokens in all. */
+export const DEFAULT_JSON_LIMITS: JsonLimits = { maxDepth: 64, maxValues: 400_000 };
 
 /**
  * Checks a parsed body against the limits without recursion (an explicit stack), stopping at the first value over

@@ -4,7 +4,7 @@ import { errors } from '../errors/errors.ts';
 import { GatewayError } from '../errors/gateway-error.ts';
 import { renderOpenAIError, toGatewayError } from '../errors/render.ts';
 import { UpstreamEdits, type RequestContext } from './context.ts';
-import { REQUEST_ID_HEADER } from '../envoy/response-headers.ts';
+import { REQUEST_ID_HEADER, requestIdHeaders } from '../envoy/response-headers.ts';
 import { checkJsonLimits, DEFAULT_JSON_LIMITS, type JsonLimits } from './json-limits.ts';
 import { ANSWERING_MODEL_ATTRIBUTE, ANSWERING_PROVIDER_ATTRIBUTE, ATTEMPT_COUNT_ATTRIBUTE } from '../extproc/attributes.ts';
 import type { Attributes, HeaderEdits, PhaseEvent, PhaseReply, Phase, StreamHandler, StreamHandlerFactory, VerifiedJwt } from './phases.ts';
@@ -307,7 +307,7 @@ class RequestPipeline implements StreamHandler {
     return {
       kind: 'immediate',
       status: answer.status,
-      headers: [...ctx.responseHeaders, ...Object.entries(answer.headers), [REQUEST_ID_HEADER, ctx.requestId]],
+      headers: [...ctx.responseHeaders, ...Object.entries(answer.headers), ...requestIdHeaders(ctx.requestId)],
       body: answer.body,
       details: 'tollgate_direct',
     };
@@ -315,7 +315,7 @@ class RequestPipeline implements StreamHandler {
 
   private reject(error: GatewayError): PhaseReply {
     const ctx = this.ctx;
-    const reply = renderOpenAIError(error, ctx ? [...ctx.responseHeaders, ['x-tollgate-request-id', ctx.requestId]] : []);
+    const reply = renderOpenAIError(error, ctx ? [...ctx.responseHeaders, ...requestIdHeaders(ctx.requestId)] : []);
     if (ctx) {
       ctx.error = error;
       ctx.outcome = 'rejected';

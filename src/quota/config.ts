@@ -41,6 +41,22 @@ export interface QuotasConfig {
   };
   /** The price table (default: config/pricing.yaml of the installation). */
   pricing_file?: string;
+  /** Local leases of quota under load, with the Redis store (src/quota/leasing-engine.ts). */
+  leases: QuotaLeaseConfig;
+}
+
+export interface QuotaLeaseConfig {
+  enabled: boolean;
+  /** A process asks for leases on a set of scopes once it sees at least this many of their requests per second. */
+  min_requests_per_second: number;
+  /** A lease holds up to this many requests' worth (at the request's own cost) on top of the request taking it. */
+  lease_requests: number;
+  /** A scope lends at most this fraction of its headroom per lease, so leases shrink to nothing near a limit. */
+  max_headroom_fraction: number;
+  /** A lease is used for this long; what is left then goes back to Redis. */
+  lease_ms: number;
+  /** Spend settled against leases reaches the budget counters (and alerts) within this. */
+  settle_flush_ms: number;
 }
 
 const positiveInt = { type: 'integer', minimum: 1 } as const;
@@ -80,5 +96,16 @@ export const quotasSchema = {
       },
     },
     pricing_file: { type: 'string', minLength: 1 },
+    leases: {
+      type: 'object', additionalProperties: false, default: {},
+      properties: {
+        enabled: { type: 'boolean', default: true },
+        min_requests_per_second: { type: 'number', minimum: 0, default: 50 },
+        lease_requests: { type: 'integer', minimum: 1, maximum: 10_000, default: 32 },
+        max_headroom_fraction: { type: 'number', exclusiveMinimum: 0, maximum: 0.5, default: 0.1 },
+        lease_ms: { type: 'integer', minimum: 50, maximum: 60_000, default: 1000 },
+        settle_flush_ms: { type: 'integer', minimum: 1, maximum: 10_000, default: 50 },
+      },
+    },
   },
 } as const;

@@ -14,6 +14,7 @@ import { MemoryQuotaEngine } from './memory-engine.ts';
 import { QuotaMetrics } from './metrics.ts';
 import { BudgetRebuild } from './rebuild.ts';
 import { RedisQuotaEngine } from './redis-engine.ts';
+import { LeasingQuotaEngine } from './leasing-engine.ts';
 import { isEmptyPlan, quotaPlan, reservationKey } from './plan.ts';
 
 export interface Quota {
@@ -29,6 +30,8 @@ export interface Quota {
    * their reservation records in Redis; the wiring calls it with what the ledger's reconciler closed.
    */
   releaseOrphans(records: UsageRecord[]): Promise<void>;
+  /** Counts the spend settled against leases and gives the leases back (shutdown, before the store closes). */
+  close(): Promise<void>;
 }
 
 /**
@@ -47,13 +50,29 @@ export async function createQuota(deps: {
   const initial = deps.config.catalog().config.quotas;
   const prices = PriceTable.load(initial.pricing_file ?? DEFAULT_PRICING_PATH);
   let engine: QuotaEngine;
+  let alerts: BudgetAlerts;
   let rebuild: BudgetRebuild | null = null;
   if (deps.store instanceof RedisStore) {
     const client = deps.store.client;
     const redis = new RedisQuotaEngine(client, { gateBudgets: Boolean(deps.ledger) });
     // Redis may be down at start: requests then send the scripts themselves once it is back.
     await redis.load().catch((error: unknown) => deps.logger.warn({ err: error }, 'quota scripts not preloaded'));
-    engine = redis;
+    let lastLeaseWarning = 0;
+    engine = new LeasingQuotaEngine(redis, {
+      config: () => deps.config.catalog().config.quotas.leases,
+      onCrossed: (plan, crossed) => {
+        for (const { budget, percent, settledNanoUsd } of crossed) {
+          const spec = plan.budgets[budget];
+          if (spec) alerts.fire(spec, percent, settledNanoUsd, Date.now());
+        }
+      },
+      onError: (error) => {
+        // Retried every sweep (100 ms) while Redis is down: one line per 10 s is enough.
+        if (Date.now() - lastLeaseWarning < 10_000) return;
+        lastLeaseWarning = Date.now();
+        deps.logger.warn({ err: error }, 'quota leases: store unavailable (retrying)');
+      },
+    });
     if (deps.ledger) {
       rebuild = new BudgetRebuild({ client, engine: redis, ledger: deps.ledger, config: deps.config, logger: deps.logger });
       // In the background: a store that is down now is noticed by the first reservation instead.
@@ -63,7 +82,8 @@ export async function createQuota(deps: {
     engine = new MemoryQuotaEngine();
   }
   const metrics = new QuotaMetrics(deps.metrics.registry);
-  const alerts = new BudgetAlerts({
+  // Declared before the engine that alerts through it is used (the first request comes after this function).
+  alerts = new BudgetAlerts({
     webhookUrl: () => {
       const { webhook_url: url, webhook_url_env: urlEnv } = deps.config.catalog().config.quotas.alerts;
       return url ?? (urlEnv ? deps.env[urlEnv] ?? null : null);
@@ -86,5 +106,8 @@ export async function createQuota(deps: {
       await engine.releaseOrphan(plan);
     }
   };
-  return { reserve, settle, alerts, rebuild, releaseOrphans };
+  const close = async (): Promise<void> => {
+    if (engine instanceof LeasingQuotaEngine) await engine.close().catch((error: unknown) => deps.logger.warn({ err: error }, 'quota leases not given back'));
+  };
+  return { reserve, settle, alerts, rebuild, releaseOrphans, close };
 }

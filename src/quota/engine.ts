@@ -49,7 +49,8 @@ export interface Reservation {
 }
 
 export type ReserveOutcome = (
-  | { admitted: true; levels: number[]; now: number }
+  /** `leased`: granted with a lease request, the extra each bucket, then each budget, gave (redis-engine.ts). */
+  | { admitted: true; levels: number[]; now: number; leased?: number[] }
   /** `retryMs` -1: the request alone exceeds the bucket's capacity. */
   | { admitted: false; kind: 'rate'; bucket: number; retryMs: number; levels: number[]; now: number }
   | { admitted: false; kind: 'budget'; budget: number; usedNanoUsd: number; now: number }

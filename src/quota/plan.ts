@@ -136,3 +136,32 @@ export function quotaPlan(config: QuotasConfig, tenant: Tenant, now: number): Qu
 }
 
 export const isEmptyPlan = (plan: QuotaPlan): boolean => plan.buckets.length === 0 && plan.budgets.length === 0;
+
+/**
+ * Plans by tenant for the current second: a plan is a dozen keys and specs, rebuilt per request otherwise, while a
+ * busy tenant sends hundreds of requests a second with the same one. Each request gets its own shallow copy (its
+ * reservation key, and the leasing engine's per-request bookkeeping, hang on the copy; the specs are shared and
+ * never changed). A new second, or a reloaded config, starts afresh, so at most one second's tenants are kept and
+ * budget periods roll over within a second of midnight.
+ */
+export class PlanCache {
+  #second = -1;
+  #config: QuotasConfig | null = null;
+  readonly #plans = new Map<string, QuotaPlan>();
+
+  planFor(config: QuotasConfig, tenant: Tenant, now: number): QuotaPlan {
+    const second = Math.floor(now / 1000);
+    if (second !== this.#second || config !== this.#config) {
+      this.#plans.clear();
+      this.#second = second;
+      this.#config = config;
+    }
+    const id = `${tenant.keyId}\n${tenant.org}\n${tenant.team}\n${tenant.app}\n${tenant.user ?? ''}\n${tenant.feature ?? ''}`;
+    let plan = this.#plans.get(id);
+    if (!plan) {
+      plan = quotaPlan(config, tenant, now);
+      this.#plans.set(id, plan);
+    }
+    return { ...plan };
+  }
+}

@@ -4,7 +4,7 @@ import { Cluster } from 'ioredis';
 import type { RedisClient } from '../store/redis-store.ts';
 import type { RoundTrip } from '../store/round-trip.ts';
 import {
-  bucketCost, perMs, type CrossedThreshold, type QuotaEngine, type QuotaPlan, type Reservation, type ReserveOutcome, type RideAlong,
+  bucketCost, perMs, type BucketSpec, type BudgetSpec, type CrossedThreshold, type QuotaEngine, type QuotaPlan, type Reservation, type ReserveOutcome, type RideAlong,
 } from './engine.ts';
 
 interface Script {
@@ -18,6 +18,16 @@ function script(name: string): Script {
 }
 
 type Arg = string | number;
+
+/** What a reservation asks for on top of its own cost, to hold as a local lease (see leasing-engine.ts). */
+export interface LeaseRequest {
+  /** A scope gives at most its headroom after the request divided by this. */
+  divisor: number;
+  /** A scope whose share would be under this many times the request's cost makes the whole lease refused. */
+  multiple: number;
+  /** Per bucket, then per budget: the extra amount wanted. */
+  wants: number[];
+}
 
 /** How long a request's reservation record outlives its reservation at most (far above any request's duration). */
 const RESERVATION_RECORD_TTL_MS = 6 * 3600_000;
@@ -75,11 +85,18 @@ export class RedisQuotaEngine implements QuotaEngine {
     await Promise.all(nodes.flatMap((node) => [this.#reserve, this.#settle].map((s) => node.script('LOAD', s.lua))));
   }
 
-  async reserve(plan: QuotaPlan, reservation: Reservation, along: RideAlong[] = [], roundTrip: RoundTrip | null = null): Promise<ReserveOutcome> {
+  /**
+   * `lease`: also ask every scope for a lease of up to `wants[i]` more (buckets, then budgets), granted all or none
+   * (see lua/reserve.lua and leasing-engine.ts); the outcome's `leased` lists what each scope gave.
+   */
+  async reserve(
+    plan: QuotaPlan, reservation: Reservation, along: RideAlong[] = [], roundTrip: RoundTrip | null = null, lease: LeaseRequest | null = null,
+  ): Promise<ReserveOutcome> {
     const args: Arg[] = [plan.buckets.length, plan.budgets.length];
     for (const bucket of plan.buckets) args.push(bucket.limit, perMs(bucket.limit), bucketCost(bucket, reservation));
     for (const budget of plan.budgets) args.push(budget.capNanoUsd, reservation.nanoUsd, budget.ttlMs);
     args.push(this.#gateBudgets ? 1 : 0);
+    if (lease) args.push('lease', lease.divisor, lease.multiple, ...lease.wants);
     const keys = [...plan.buckets.map((b) => b.key), ...plan.budgets.map((b) => b.key), plan.syncMarker];
     if (plan.reservationKey) {
       keys.push(plan.reservationKey);
@@ -90,9 +107,10 @@ export class RedisQuotaEngine implements QuotaEngine {
     const lost = synced === 0 ? { countersLost: true } : {};
     if (status === 3) return { admitted: false, kind: 'unsynced', now, ...lost };
     if (status === 2) return { admitted: false, kind: 'budget', budget: index - 1, usedNanoUsd: detail, now, ...lost };
-    const levels = reply.slice(5);
+    const levels = reply.slice(5, 5 + plan.buckets.length);
     if (status === 1) return { admitted: false, kind: 'rate', bucket: index - 1, retryMs: detail, levels, now, ...lost };
-    return { admitted: true, levels, now, ...lost };
+    const leased = lease && reply[5 + plan.buckets.length] === 1 ? reply.slice(6 + plan.buckets.length) : null;
+    return { admitted: true, levels, now, ...lost, ...(leased ? { leased } : {}) };
   }
 
   /**
@@ -124,6 +142,32 @@ export class RedisQuotaEngine implements QuotaEngine {
       args.push(reserved.tokens, reserved.nanoUsd, orphan ? 1 : 0);
     }
     const reply = (await this.#run(this.#settle, keys, args, along, roundTrip)) as number[];
+    const crossed: CrossedThreshold[] = [];
+    for (let i = 0; i + 2 < reply.length; i += 3) {
+      crossed.push({ budget: (reply[i] as number) - 1, percent: reply[i + 1] as number, settledNanoUsd: reply[i + 2] as number });
+    }
+    return crossed;
+  }
+
+  /**
+   * settle.lua with an amount per scope rather than one request's: token refunds per bucket (any kind), and per
+   * budget what was reserved and what was really spent. Every key must share one org's hash tag. For the leases
+   * (leasing-engine.ts), which settle many requests, and give back what they hold, in one call.
+   */
+  async adjust(parts: {
+    buckets: Array<{ bucket: BucketSpec; refund: number }>;
+    budgets: Array<{ budget: BudgetSpec; reservedNanoUsd: number; actualNanoUsd: number }>;
+    thresholds: number[];
+  }): Promise<CrossedThreshold[]> {
+    const { buckets, budgets, thresholds } = parts;
+    const args: Arg[] = [buckets.length, budgets.length, thresholds.length, ...thresholds];
+    for (const { bucket, refund } of buckets) args.push(bucket.limit, perMs(bucket.limit), refund);
+    for (const { budget, reservedNanoUsd, actualNanoUsd } of budgets) args.push(budget.capNanoUsd, reservedNanoUsd, actualNanoUsd, budget.ttlMs);
+    const keys = [
+      ...buckets.map((b) => b.bucket.key), ...budgets.map((b) => b.budget.key),
+      ...(thresholds.length ? budgets.flatMap((b) => b.budget.alertKeys) : []),
+    ];
+    const reply = (await this.#run(this.#settle, keys, args)) as number[];
     const crossed: CrossedThreshold[] = [];
     for (let i = 0; i + 2 < reply.length; i += 3) {
       crossed.push({ budget: (reply[i] as number) - 1, percent: reply[i + 1] as number, settledNanoUsd: reply[i + 2] as number });

@@ -13,7 +13,7 @@ import { budgetExceeded, quotaStoreUnavailable, rateLimitExceeded } from '../quo
 import { promptTokens, tokensForVendor } from '../quota/estimate.ts';
 import { rateLimitHeaders } from '../quota/headers.ts';
 import type { QuotaMetrics } from '../quota/metrics.ts';
-import { isEmptyPlan, quotaPlan, reservationKey } from '../quota/plan.ts';
+import { isEmptyPlan, PlanCache, reservationKey } from '../quota/plan.ts';
 import { allowedCandidates } from './route.ts';
 
 export interface QuotaDeps {
@@ -90,6 +90,7 @@ function completionAllowance(ctx: RequestContext, body: Record<string, unknown>,
  */
 export function quotaStages(deps: QuotaDeps): { reserve: Stage; settle: Stage } {
   const states = new WeakMap<RequestContext, QuotaState>();
+  const plans = new PlanCache();
   const now = deps.now ?? Date.now;
   let lastWarning = 0;
   const rideAlong = (ctx: RequestContext, state: 'pending' | 'final'): RideAlong[] => {
@@ -147,7 +148,7 @@ export function quotaStages(deps: QuotaDeps): { reserve: Stage; settle: Stage } 
       states.set(ctx, state);
       // Also where a route enforces its default max_tokens, limits or not.
       const completion = completionAllowance(ctx, body, config);
-      const plan = quotaPlan(config, ctx.tenant, now());
+      const plan = plans.planFor(config, ctx.tenant, now());
       // No limit or budget for this tenant: nothing to reserve, no tokenizing on the request path.
       if (isEmptyPlan(plan)) return;
       plan.reservationKey = reservationKey(ctx.tenant.org, ctx.requestId);

@@ -12,6 +12,7 @@ import { translateForProvider } from '../providers/translate.ts';
 import type { AttemptLog } from './attempt-log.ts';
 import { takeResponsesMarker } from '../responses/chain-marker.ts';
 import { ATTEMPT_MODE, RETRY_HINT_MODE } from '../envoy/clusters.ts';
+import { requestIdHeaders } from '../envoy/response-headers.ts';
 import { providerAdapter } from '../providers/registry.ts';
 import { SPAN_STATUS, TRACEPARENT_HEADER, type Span, type Tracing } from '../observability/tracing.ts';
 
@@ -69,7 +70,7 @@ class AttemptHandler implements StreamHandler {
       const gatewayError = toGatewayError(error);
       if (gatewayError.status >= 500) this.deps.logger.error({ err: error, request_id: this.requestId }, 'attempt translation failed');
       // An immediate reply from the upstream filter ends the request (Envoy does not retry it).
-      return renderOpenAIError(gatewayError, [['x-tollgate-request-id', this.requestId]]);
+      return renderOpenAIError(gatewayError, requestIdHeaders(this.requestId));
     }
   }
 

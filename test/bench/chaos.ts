@@ -141,7 +141,8 @@ async function runScenario(rig: Rig, scenario: Scenario, options: { rps: number;
   const state = new Map(rowsOf.rows.map((r) => [r.request_id, r.state]));
   const okNotFinal = [...okIds].filter((id) => state.get(id) !== 'final');
   const queue = await ledgerQueue(rig.redis.url).catch((e: Error) => ({ error: e.message }));
-  await sleep(300);
+  // Quota leases go back 1 s after their last use (quotas.leases.lease_ms).
+  await sleep(1500);
   const counters = await budgetCounters(rig.redis.url);
   const leaked = counters.filter((c) => c.used !== c.settled);
   const newRows = (ledger?.rows ?? 0) - before.rows;

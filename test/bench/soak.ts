@@ -93,8 +93,9 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
     const seenIds = new Set(records.flatMap((r) => (r.requestId ? [r.requestId] : [])));
     const ledger = await waitForLedger(rig.db, seenIds, records.length, 60_000);
     const queue = await ledgerQueue(rig.redis.url);
-    // ── reservations: after the drain (and the end-phase batches flushed), u = s on every budget counter
-    await new Promise((r) => setTimeout(r, 500));
+    // ── reservations: after the drain (the end-phase batches flushed, and the quota leases given back: 1 s after
+    // their last use, quotas.leases.lease_ms), u = s on every budget counter
+    await new Promise((r) => setTimeout(r, 1500));
     const counters = await budgetCounters(rig.redis.url);
     const leaked = counters.filter((c) => c.used !== c.settled);
 

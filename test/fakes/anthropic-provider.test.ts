@@ -161,6 +161,11 @@ describe('fake Anthropic: strictness', () => {
     ['disable_parallel_tool_use with none', { messages: hi, tools: [{ name: 'f', input_schema: { type: 'object' } }], tool_choice: { type: 'none', disable_parallel_tool_use: true } }, 'Extra inputs'],
     ['an unsupported image type', { messages: [{ role: 'user', content: [{ type: 'image', source: { type: 'base64', media_type: 'image/tiff', data: 'AAAA' } }] }] }, 'media_type'],
     ['metadata other than user_id', { messages: hi, metadata: { tag: 'x' } }, 'metadata.tag: Extra inputs'],
+    ['a thinking budget under 1,024', { messages: hi, max_tokens: 4000, thinking: { type: 'enabled', budget_tokens: 1000 } }, 'greater than or equal to 1024'],
+    ['max_tokens not above the thinking budget', { messages: hi, max_tokens: 2000, thinking: { type: 'enabled', budget_tokens: 2000 } }, '`max_tokens` must be greater than `thinking.budget_tokens`'],
+    ['a temperature with thinking', { messages: hi, max_tokens: 4000, temperature: 0.5, thinking: { type: 'enabled', budget_tokens: 1024 } }, '`temperature` may only be set to 1'],
+    ['forced tool use with thinking', { messages: hi, max_tokens: 4000, tools: [{ name: 'f', input_schema: { type: 'object' } }], tool_choice: { type: 'any' }, thinking: { type: 'enabled', budget_tokens: 1024 } }, 'tool_choice forces tool use'],
+    ['five cache_control marks', { messages: [{ role: 'user', content: Array.from({ length: 5 }, (_, i) => ({ type: 'text', text: `p${i}`, cache_control: { type: 'ephemeral' } })) }] }, 'A maximum of 4 blocks with cache_control'],
   ])('rejects %s', async (_name, fields, message) => {
     const { status, error } = await rejected({ model: MODEL, max_tokens: 10, ...fields });
     expect(status).toBe(400);

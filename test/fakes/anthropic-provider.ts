@@ -7,7 +7,10 @@
  *   required, user/assistant turns only, opening with user and alternating, tool_use ↔ tool_result pairing, types
  *   and bounds. Errors come as `{"type":"error","error":{"type","message"}}` with the real statuses.
  * - Deterministic answers: `Echo: <last user text>`, `Tool result: <text>` after tool results, tool_use for the
- *   first / chosen tool when tools are offered, `stop_sequences` and `max_tokens` honoured, word-count usage.
+ *   first / chosen tool when tools are offered (input valid against its input_schema), `stop_sequences` and
+ *   `max_tokens` honoured, word-count usage. Extended thinking (`thinking`, checked against max_tokens, temperature,
+ *   top_p and forced tool use as the real API does) answers with a signed thinking block first, counted as output.
+ *   `cache_control` marks (at most 4): a marked prefix of ≥ 1,024 tokens is written on first sight and read after.
  * - Faults: `pushFault()` or the `x-fake-fault` header (`status=529`, `status=429;retry-after=2`, `delay=200`,
  *   `hang`, `reset`, `cut-stream=3`, `error-mid-stream=3`), and `x-fake-chunk-delay-ms: 100` to space events.
  *
@@ -74,6 +77,8 @@ export async function startFakeAnthropic(opts: FakeAnthropicOptions = {}): Promi
 
   const requests: RecordedRequest[] = [];
   const ids: IdCounters = { id: 0, tool: 0 };
+  /** Prompt prefixes marked with cache_control that this server has "cached" (kept for its lifetime, like a warm cache). */
+  const promptCache = new Set<string>();
   const faultQueue = new FaultQueue<AnthropicFault>();
   const timers = new ServerTimers();
   const requestId = (): string => `req_fake${++ids.id}`;
@@ -127,7 +132,7 @@ export async function startFakeAnthropic(opts: FakeAnthropicOptions = {}): Promi
       if (parsed === BAD_JSON || raw === null || raw.length === 0) throw new ApiError(400, 'There was an error parsing the body of your request: it is not valid JSON.');
       if (!isObj(body)) throw new ApiError(400, 'Input should be a valid dictionary');
       const call = validateRequest(body, models);
-      const a = answer(call);
+      const a = answer(call, promptCache);
       if (call.stream) {
         let frames = messageStreamFrames(call, a, ids);
         if (errorAfter !== undefined) frames = [...frames.slice(0, Math.min(errorAfter, frames.length - 1)), errorEvent('overloaded_error', 'Overloaded')];

@@ -148,7 +148,10 @@ export async function startFakeAzure(opts: FakeAzureOptions = {}): Promise<FakeA
       badHeader: (message) => send(res, 400, errorBody(message, 'invalid_request_error', 'x-fake-fault', null)),
       status: (f, extra) => {
         const e = statusFaultError(f.status, f.message, operation.name, apiVersion ?? DEFAULT_API_VERSIONS[0] ?? '', f.retryAfterSeconds);
-        send(res, e.status, e.body, extra);
+        // Azure sends its hint twice: retry-after in seconds and retry-after-ms (the OpenAI SDKs prefer the latter).
+        const headers: Record<string, string> = { ...extra };
+        if (f.retryAfterSeconds !== undefined) headers['retry-after-ms'] = String(f.retryAfterSeconds * 1000);
+        send(res, e.status, e.body, headers);
       },
     });
     if (outcome === null) return;

@@ -172,6 +172,16 @@ describe('fake Gemini: strictness', () => {
     expect(inUrl.json.error.message).toMatch(/key= query parameter.*x-goog-api-key/);
   });
 
+  it('checks the thinking budget against the model family, as Gemini does', async () => {
+    const think = (model: string, thinkingBudget: number) => post(`/models/${model}:generateContent`, { contents: [user('a')], generationConfig: { thinkingConfig: { thinkingBudget } } });
+    const zeroOnPro = await think('gemini-2.5-pro', 0);
+    expect(zeroOnPro.status).toBe(400);
+    expect(zeroOnPro.json.error.message).toBe('Budget 0 is invalid. This model only works in thinking mode.');
+    expect((await think('gemini-2.5-pro', 40000)).status).toBe(400);
+    expect((await think('gemini-2.5-flash', 0)).status).toBe(200);
+    expect((await think('gemini-2.5-pro', -1)).status).toBe(200);
+  });
+
   it('rejects unknown fields at any depth, with Google\'s message', async () => {
     const top = await post(GENERATE, { contents: [user('a')], foo: 1 });
     expect(top.status).toBe(400);

@@ -13,6 +13,8 @@
  * - Deterministic answers: `Echo: <last user text>`; a function call when tools are declared with mode ANY; JSON in
  *   JSON mode; a blocked prompt when the text contains `[fake:block]`; hashed embeddings. `gemini-3*` models sign
  *   their function calls (`thoughtSignature`) and refuse a history whose function calls lost their signature.
+ * - Implicit caching: a repeated prefix (system instruction + all turns but the last) of ≥ 1,024 tokens is reported
+ *   as `cachedContentTokenCount` from its second request on.
  * - Faults: `pushFault()` or the `x-fake-fault` header (`status=429;retry-after=2`, `status=503`, `delay=200`, `hang`,
  *   `reset`, `cut-stream=2`), with Google error bodies; `x-fake-chunk-delay-ms: 100` spaces stream events.
  * - HTTPS when given `tls`; `url` then starts with `https://`.
@@ -77,6 +79,8 @@ export async function startFakeGemini(opts: FakeGeminiOptions = {}): Promise<Fak
   const models = modelBodies([...chatModels], [...embeddingModels]);
 
   const requests: Array<RecordedRequest & { query: string }> = [];
+  /** Prompt prefixes seen by this server (implicit caching; kept for the server's lifetime). */
+  const promptCache = new Set<string>();
   let responseIds = 0;
   const faultQueue = new FaultQueue();
   const timers = new ServerTimers();
@@ -132,8 +136,8 @@ export async function startFakeGemini(opts: FakeGeminiOptions = {}): Promise<Fak
         if (action === 'streamGenerateContent' && url.searchParams.get('alt') !== 'sse') {
           throw new GoogleError(400, 'This fake serves streamGenerateContent only with alt=sse (Server-Sent Events); without it Google streams one JSON array.');
         }
-        const r = validateGenerate(body ?? {}, model.startsWith('gemini-3'));
-        const a = answerGenerate(r);
+        const r = validateGenerate(body ?? {}, model.startsWith('gemini-3'), model);
+        const a = answerGenerate(r, promptCache);
         const responseId = `fake-gemini-${++responseIds}`;
         if (action === 'generateContent') return sendOrCut(res, generateBody(r, a, model, responseId), cutAfter);
         return await writeSse(res, SSE_HEADERS, streamFrames(r, a, model, responseId), chunkDelay(req, defaultChunkDelay), cutAfter, timers);

@@ -7,6 +7,8 @@
  *   `GET /v1/models` and `GET /v1/models/{id}`, and validates request bodies like the real API does
  *   (unknown fields, types, ranges, message sequencing), answering with OpenAI-shaped errors.
  * - Deterministic answers: `Echo: <last user text>`, tool calls for the first / chosen tool, hashed embeddings.
+ *   Automatic prompt caching of chat prefixes (all messages but the last) of ≥ 1,024 tokens: the second request with
+ *   the same prefix reports them (in 128-token steps) as `prompt_tokens_details.cached_tokens`.
  * - Fault injection: queued with `pushFault()` or per request with the `x-fake-fault` header
  *   (`status=429;retry-after=2`, `status=503`, `delay=200`, `hang`, `reset`, `cut-stream=3`; segments may be
  *   combined, e.g. `delay=50;status=500`), and `x-fake-chunk-delay-ms: 100` to space stream chunks.
@@ -89,6 +91,8 @@ export async function startFakeOpenAI(opts: FakeOpenAIOptions = {}): Promise<Fak
 
   const requests: RecordedRequest[] = [];
   const ids: IdCounters = { id: 0, call: 0 };
+  /** Prompt prefixes seen by this server (automatic prompt caching; kept for the server's lifetime). */
+  const promptCache = new Set<string>();
   const faultQueue = new FaultQueue();
   const timers = new ServerTimers();
 
@@ -150,7 +154,7 @@ export async function startFakeOpenAI(opts: FakeOpenAIOptions = {}): Promise<Fak
         if (!isObj(body)) throw new ApiError(400, `Invalid type for request body: expected an object, but got ${describe(body)} instead.`, null, 'invalid_type');
         if (path === '/v1/embeddings') return sendOrCut(res, embeddingsBody(validateEmbeddings(body, embeddingModels, defaultDims)), cutAfter);
         const r = validateChat(body, chatModels);
-        const a = answerChat(r);
+        const a = answerChat(r, promptCache);
         if (r.stream) {
           const frames = chatStreamFrames(r, a, ids);
           const headers = { ...SSE_HEADERS, 'x-request-id': `req_fake_${++ids.id}` };

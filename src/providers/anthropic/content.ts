@@ -1,5 +1,5 @@
 import { errors } from '../../errors/errors.ts';
-import type { ContentBlock, ImageSource, TextBlock } from './wire.ts';
+import type { CacheControl, ContentBlock, ImageSource, TextBlock } from './wire.ts';
 
 /** The image types Anthropic accepts; anything else would be a 400 from Anthropic with a less helpful message. */
 const IMAGE_MEDIA_TYPES: ReadonlySet<string> = new Set(['image/jpeg', 'image/png', 'image/gif', 'image/webp']);
@@ -62,6 +62,21 @@ const PART_CONVERTERS: Readonly<Record<string, PartConverter>> = {
   input_audio: unsupported('Audio input'),
 };
 
+const CACHE_TTLS: ReadonlySet<string> = new Set(['5m', '1h']);
+
+/**
+ * Anthropic's `cache_control` as a client may put it on an OpenAI content part or tool (the form Anthropic's own
+ * OpenAI guides and LiteLLM use): passed on as is, after the check Anthropic would make, so a typo is a clear 400.
+ */
+export function cacheControl(value: unknown, param: string): CacheControl | undefined {
+  if (value === undefined || value === null) return undefined;
+  const c = value as { type?: unknown; ttl?: unknown };
+  if (typeof value !== 'object' || c.type !== 'ephemeral' || (c.ttl !== undefined && !CACHE_TTLS.has(String(c.ttl)))) {
+    throw errors.badRequest('cache_control must be {"type":"ephemeral"} with an optional ttl of "5m" or "1h".', param, 'invalid_value');
+  }
+  return c.ttl === undefined ? { type: 'ephemeral' } : { type: 'ephemeral', ttl: String(c.ttl) };
+}
+
 /** Anthropic rejects text blocks that are empty or only whitespace; such a block carries nothing for the model. */
 function isBlank(block: ContentBlock): boolean {
   return block.type === 'text' && block.text.trim() === '';
@@ -78,6 +93,8 @@ export function contentBlocks(content: unknown, param: string): ContentBlock[] {
     const convert = PART_CONVERTERS[type];
     if (!convert) throw errors.badRequest(`Content part type '${type}' is not supported.`, `${param}[${i}].type`, 'unsupported_content');
     const block = convert(part, `${param}[${i}]`);
+    const cache = cacheControl(part.cache_control, `${param}[${i}].cache_control`);
+    if (cache && (block.type === 'text' || block.type === 'image' || block.type === 'document')) block.cache_control = cache;
     if (!isBlank(block)) blocks.push(block);
   });
   return blocks;

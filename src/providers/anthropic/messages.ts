@@ -110,5 +110,7 @@ export function translateMessages(messages: readonly unknown[]): TranslatedConve
   trimFinalAssistant(turns);
   if (turns[0]?.role !== 'user') turns.unshift({ role: 'user', content: [{ type: 'text', text: CONVERSATION_START }] });
   const first = system[0];
-  return { system: system.length === 0 ? undefined : system.length === 1 && first ? first.text : system, messages: turns };
+  // One plain block reads best as a string; a cache mark needs the block form.
+  const plain = system.length === 1 && first && !first.cache_control;
+  return { system: system.length === 0 ? undefined : plain ? first.text : system, messages: turns };
 }

@@ -1,6 +1,9 @@
 import type { AnthropicProviderConfig } from '../../config/types.ts';
 import { errors } from '../../errors/errors.ts';
 import { translateMessages } from './messages.ts';
+import { markSharedPrefix } from './prompt-cache.ts';
+import { applyResponseFormat } from './structured-output.ts';
+import { applyReasoningEffort } from './thinking.ts';
 import { translateToolChoice, translateTools } from './tools.ts';
 import type { MessagesRequest } from './wire.ts';
 
@@ -53,11 +56,7 @@ const FIELD_RULES: Readonly<Record<string, FieldRule>> = {
   n: { reject: (value) => (value === 1 ? null : 'Anthropic models return one choice per request; n must be 1.') },
   logprobs: { reject: (value) => (value === false ? null : 'Anthropic models do not return logprobs.') },
   top_logprobs: { reject: unsupported('Anthropic models do not return logprobs.') },
-  response_format: {
-    // json_object only asks for JSON, which OpenAI already requires the prompt to ask for; a json_schema is a
-    // guarantee Anthropic's Messages API cannot give, and free text in its place would break the client.
-    reject: (value) => ((value as { type?: unknown }).type === 'json_schema' ? 'response_format json_schema is not supported by Anthropic models; use a tool with that schema instead.' : null),
-  },
+  response_format: { drop: 'translated as a whole' },
   audio: { reject: unsupported('Anthropic models do not produce audio.') },
   modalities: { reject: (value) => (Array.isArray(value) && value.every((m) => m === 'text') ? null : 'Anthropic models produce text only.') },
   web_search_options: { reject: unsupported('web_search_options cannot be sent to Anthropic models.') },
@@ -73,7 +72,7 @@ const FIELD_RULES: Readonly<Record<string, FieldRule>> = {
   store: { drop: 'OpenAI-side storage of completions' },
   metadata: { drop: 'tags for OpenAI-side stored completions; Anthropic metadata holds only user_id' },
   prediction: { drop: 'a latency optimisation; the answer is the same without it' },
-  reasoning_effort: { drop: "Anthropic's extended thinking has different constraints (budget, temperature) and is not enabled implicitly" },
+  reasoning_effort: { drop: 'translated as a whole' },
 };
 
 /** The `max_tokens` Anthropic requires: the client's limit (the newer OpenAI name wins), else the provider default. */
@@ -96,6 +95,10 @@ export function translateChatRequest(body: Body, upstreamModel: string, stream: 
       if (reason) throw errors.badRequest(reason, field, 'unsupported_parameter');
     }
   }
+  // After the field rules: thinking sizes max_tokens, and the response format joins the translated tools.
+  applyReasoningEffort(body, out, config);
+  applyResponseFormat(body.response_format, out);
+  markSharedPrefix(out, config.cache_prefix_min_tokens ?? 0);
   if (stream) out.stream = true;
   return out;
 }

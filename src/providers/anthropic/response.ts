@@ -4,6 +4,7 @@ import { BufferedBody } from '../shared/buffered-body.ts';
 import { toOpenAIErrorBody } from '../shared/errors.ts';
 import { readAnthropicError } from './errors.ts';
 import { finishReasonFor } from './stop-reasons.ts';
+import { isStructuredOutput } from './structured-output.ts';
 import { fromAnthropicUsage, toOpenAIUsage } from './usage.ts';
 import type { MessagesResponse } from './wire.ts';
 
@@ -12,9 +13,11 @@ export const PROVIDER_LABEL = 'Anthropic';
 /** An Anthropic Messages response → an OpenAI `chat.completion`, with the usage it reports. */
 export function toChatCompletion(message: MessagesResponse, info: ResponseInfo): { completion: Record<string, unknown>; usage: Usage | null } {
   const blocks = message.content ?? [];
-  const text = blocks.filter((b) => b.type === 'text').map((b) => b.text ?? '').join('');
+  // Thinking blocks are the model's reasoning, never content; the structured output comes back as the content.
+  const structured = blocks.find(isStructuredOutput);
+  const text = structured ? JSON.stringify(structured.input ?? {}) : blocks.filter((b) => b.type === 'text').map((b) => b.text ?? '').join('');
   const toolCalls = blocks
-    .filter((b) => b.type === 'tool_use')
+    .filter((b) => b.type === 'tool_use' && !isStructuredOutput(b))
     .map((b) => ({ id: b.id ?? '', type: 'function', function: { name: b.name ?? '', arguments: JSON.stringify(b.input ?? {}) } }));
   const usage = fromAnthropicUsage(message.usage);
   const completion: Record<string, unknown> = {
@@ -32,7 +35,8 @@ export function toChatCompletion(message: MessagesResponse, info: ResponseInfo):
         ...(toolCalls.length > 0 ? { tool_calls: toolCalls } : {}),
       },
       logprobs: null,
-      finish_reason: finishReasonFor(message.stop_reason),
+      // The forced output tool is how the answer ends, not a call for the client to make.
+      finish_reason: structured && toolCalls.length === 0 && message.stop_reason === 'tool_use' ? 'stop' : finishReasonFor(message.stop_reason),
     }],
   };
   if (usage) completion.usage = toOpenAIUsage(usage);

@@ -4,6 +4,7 @@ import { streamTruncatedEvent } from '../shared/errors.ts';
 import { eventData, SseFramer } from '../shared/sse.ts';
 import { openAIErrorTypeForAnthropic } from './errors.ts';
 import { finishReasonFor } from './stop-reasons.ts';
+import { isStructuredOutput } from './structured-output.ts';
 import { fromAnthropicUsage, toOpenAIUsage } from './usage.ts';
 import type { AnthropicUsage, ResponseBlock } from './wire.ts';
 
@@ -38,6 +39,8 @@ export class AnthropicStreamTranslator implements ResponseTranslator {
   private usageSoFar: AnthropicUsage | null = null;
   /** Anthropic numbers content blocks; OpenAI numbers tool calls. Block index → tool call index. */
   private readonly toolCallIndex = new Map<number, number>();
+  /** The block index of the structured output (response_format's tool), whose input JSON streams as content. */
+  private structuredBlock: number | null = null;
   private ended = false;
 
   private readonly handlers: Readonly<Record<string, (event: StreamEvent) => string>> = {
@@ -111,6 +114,10 @@ export class AnthropicStreamTranslator implements ResponseTranslator {
     const block = e.content_block;
     if (block?.type === 'text' && block.text) return this.chunk({ content: block.text });
     if (block?.type !== 'tool_use') return '';
+    if (isStructuredOutput(block)) {
+      this.structuredBlock = e.index ?? -1;
+      return '';
+    }
     const index = this.toolCallIndex.size;
     this.toolCallIndex.set(e.index ?? -1, index);
     return this.chunk({ tool_calls: [{ index, id: block.id ?? '', type: 'function', function: { name: block.name ?? '', arguments: '' } }] });
@@ -120,18 +127,21 @@ export class AnthropicStreamTranslator implements ResponseTranslator {
     const delta = e.delta;
     if (delta?.type === 'text_delta' && delta.text) return this.chunk({ content: delta.text });
     if (delta?.type === 'input_json_delta' && delta.partial_json) {
+      if (e.index === this.structuredBlock) return this.chunk({ content: delta.partial_json });
       const index = this.toolCallIndex.get(e.index ?? -1);
       if (index === undefined) return '';
       return this.chunk({ tool_calls: [{ index, function: { arguments: delta.partial_json } }] });
     }
-    // thinking and signature deltas: Tollgate never enables thinking, and OpenAI chunks have no place for them.
+    // thinking and signature deltas: the model's reasoning is not content, and OpenAI chunks have no place for it.
     return '';
   }
 
   private onMessageDelta(e: StreamEvent): string {
     // message_delta usage is cumulative; newer API versions repeat the input counts there too.
     if (e.usage) this.usageSoFar = { ...this.usageSoFar, ...definedOnly(e.usage) };
-    return this.chunk({}, finishReasonFor(e.delta?.stop_reason));
+    // The forced output tool is how the answer ends, not a call for the client to make.
+    const structuredEnd = e.delta?.stop_reason === 'tool_use' && this.structuredBlock !== null && this.toolCallIndex.size === 0;
+    return this.chunk({}, structuredEnd ? 'stop' : finishReasonFor(e.delta?.stop_reason));
   }
 
   private onMessageStop(): string {

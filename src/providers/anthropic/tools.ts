@@ -1,13 +1,17 @@
 import { errors } from '../../errors/errors.ts';
+import { cacheControl } from './content.ts';
 import type { ToolChoice, ToolDefinition } from './wire.ts';
 
 /** A function without `parameters` takes no arguments; Anthropic requires a schema, so it gets the empty object one. */
 const NO_PARAMETERS = { type: 'object', properties: {} } as const;
 
-/** OpenAI `tools` → Anthropic tools. `strict` has no counterpart in this API version and is dropped. */
+/**
+ * OpenAI `tools` → Anthropic tools. `strict` has no counterpart in this API version and is dropped; a tool's
+ * `cache_control` (Anthropic's, given beside `function`) is passed on.
+ */
 export function translateTools(tools: readonly unknown[]): ToolDefinition[] {
   return tools.map((tool, i) => {
-    const t = tool as { type?: unknown; function?: { name?: unknown; description?: unknown; parameters?: unknown } };
+    const t = tool as { type?: unknown; cache_control?: unknown; function?: { name?: unknown; description?: unknown; parameters?: unknown } };
     if (t?.type !== 'function') {
       throw errors.badRequest(`Tools of type '${String(t?.type)}' cannot be sent to Anthropic models; only function tools can.`, `tools[${i}].type`, 'unsupported_parameter');
     }
@@ -17,6 +21,8 @@ export function translateTools(tools: readonly unknown[]): ToolDefinition[] {
       input_schema: fn.parameters && typeof fn.parameters === 'object' ? (fn.parameters as Record<string, unknown>) : { ...NO_PARAMETERS },
     };
     if (typeof fn.description === 'string') definition.description = fn.description;
+    const cache = cacheControl(t.cache_control, `tools[${i}].cache_control`);
+    if (cache) definition.cache_control = cache;
     return definition;
   });
 }

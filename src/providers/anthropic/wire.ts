@@ -3,9 +3,16 @@
  * (https://docs.anthropic.com/en/api/messages). Only what Tollgate produces or consumes is typed.
  */
 
+/** Marks the end of a prompt prefix Anthropic should cache (`ttl` '5m' or '1h'). */
+export interface CacheControl {
+  type: 'ephemeral';
+  ttl?: string;
+}
+
 export interface TextBlock {
   type: 'text';
   text: string;
+  cache_control?: CacheControl;
 }
 
 export type ImageSource = { type: 'base64'; media_type: string; data: string } | { type: 'url'; url: string };
@@ -13,11 +20,13 @@ export type ImageSource = { type: 'base64'; media_type: string; data: string } |
 export interface ImageBlock {
   type: 'image';
   source: ImageSource;
+  cache_control?: CacheControl;
 }
 
 export interface DocumentBlock {
   type: 'document';
   source: { type: 'base64'; media_type: string; data: string };
+  cache_control?: CacheControl;
 }
 
 export interface ToolUseBlock {
@@ -44,6 +53,7 @@ export interface ToolDefinition {
   name: string;
   description?: string;
   input_schema: Record<string, unknown>;
+  cache_control?: CacheControl;
 }
 
 export type ToolChoice =
@@ -63,6 +73,7 @@ export interface MessagesRequest {
   metadata?: { user_id: string };
   tools?: ToolDefinition[];
   tool_choice?: ToolChoice;
+  thinking?: { type: 'enabled'; budget_tokens: number };
   stream?: true;
 }
 

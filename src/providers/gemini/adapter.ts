@@ -37,7 +37,7 @@ export const geminiAdapter: ProviderAdapter = {
       headers,
       // A key the client sent for Google itself never passes: the provider credential is the only one.
       removeHeaders: target.credential ? ['authorization'] : ['authorization', 'x-goog-api-key'],
-      body: input.endpoint === 'embeddings' ? translateEmbeddingsRequest(input.body, model) : translateChatRequest(input.body),
+      body: input.endpoint === 'embeddings' ? translateEmbeddingsRequest(input.body, model) : translateChatRequest(input.body, model),
     };
   },
 

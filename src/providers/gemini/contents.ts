@@ -30,6 +30,9 @@ const MIME_BY_EXTENSION: Readonly<Record<string, string>> = {
   pdf: 'application/pdf',
 };
 
+/** The image types Gemini reads; anything else would be a 400 from Gemini that names no field of the client's. */
+const IMAGE_MIME: ReadonlySet<string> = new Set(['image/png', 'image/jpeg', 'image/webp', 'image/heic', 'image/heif']);
+
 /** OpenAI `input_audio.format` → media type. */
 const AUDIO_MIME: Readonly<Record<string, string>> = { wav: 'audio/wav', mp3: 'audio/mp3' };
 
@@ -99,7 +102,12 @@ const PART_TRANSLATORS: Readonly<Record<string, (part: Json, path: string) => Ge
   image_url: (part, path) => {
     const url = isObj(part.image_url) ? part.image_url.url : part.image_url;
     if (typeof url !== 'string') throw errors.badRequest(`${path}.image_url.url must be a string.`, path);
-    return urlPart(url, path);
+    const translated = urlPart(url, path);
+    const mimeType = translated.inlineData?.mimeType ?? translated.fileData?.mimeType ?? '';
+    if (!IMAGE_MIME.has(mimeType.toLowerCase())) {
+      throw errors.badRequest(`${path}: image type ${mimeType} is not supported by Gemini models (use PNG, JPEG, WebP, HEIC or HEIF).`, `${path}.image_url.url`, 'invalid_value');
+    }
+    return translated;
   },
   input_audio: (part, path) => {
     const audio = isObj(part.input_audio) ? part.input_audio : {};

@@ -20,10 +20,29 @@ function isObj(v: unknown): v is Json {
 const THINKING_BUDGET: Readonly<Record<string, number>> = { none: 0, minimal: 0, low: 1024, medium: 8192, high: 24576 };
 
 /**
+ * The budgets each model family takes (first matching prefix): Gemini refuses others with a 400. 2.5 Pro always
+ * thinks (0 becomes its minimum); the others may not think at all (0) or think within their range.
+ */
+const THINKING_RANGES: ReadonlyArray<readonly [string, { canSkip: boolean; min: number; max: number }]> = [
+  ['gemini-2.5-pro', { canSkip: false, min: 128, max: 32768 }],
+  ['gemini-2.5-flash-lite', { canSkip: true, min: 512, max: 24576 }],
+  ['gemini-2.5-flash', { canSkip: true, min: 1, max: 24576 }],
+];
+
+function thinkingBudget(effort: unknown, model: string): Json {
+  if (typeof effort !== 'string' || !(effort in THINKING_BUDGET)) return {};
+  const budget = THINKING_BUDGET[effort] as number;
+  const range = THINKING_RANGES.find(([prefix]) => model.startsWith(prefix))?.[1];
+  if (!range) return { thinkingConfig: { thinkingBudget: budget } };
+  const fitted = budget === 0 && range.canSkip ? 0 : Math.min(range.max, Math.max(range.min, budget));
+  return { thinkingConfig: { thinkingBudget: fitted } };
+}
+
+/**
  * OpenAI chat parameter → its part of `generationConfig`. Applied in this order, so `max_completion_tokens` wins
  * over the older `max_tokens` when both are sent. Null means "not set" in OpenAI and is skipped.
  */
-const GENERATION_CONFIG: ReadonlyArray<readonly [string, (value: unknown) => Json]> = [
+const GENERATION_CONFIG: ReadonlyArray<readonly [string, (value: unknown, model: string) => Json]> = [
   ['temperature', (v) => ({ temperature: v })],
   ['top_p', (v) => ({ topP: v })],
   ['max_tokens', (v) => ({ maxOutputTokens: v })],
@@ -33,7 +52,7 @@ const GENERATION_CONFIG: ReadonlyArray<readonly [string, (value: unknown) => Jso
   ['seed', (v) => ({ seed: v })],
   ['presence_penalty', (v) => ({ presencePenalty: v })],
   ['frequency_penalty', (v) => ({ frequencyPenalty: v })],
-  ['reasoning_effort', (v) => (typeof v === 'string' && v in THINKING_BUDGET ? { thinkingConfig: { thinkingBudget: THINKING_BUDGET[v] } } : {})],
+  ['reasoning_effort', (v, model) => thinkingBudget(v, model)],
   ['response_format', (v) => responseFormat(v)],
 ];
 
@@ -49,11 +68,11 @@ function responseFormat(format: unknown): Json {
   return {};
 }
 
-function generationConfig(body: Readonly<Json>): Json | undefined {
+function generationConfig(body: Readonly<Json>, model: string): Json | undefined {
   const config: Json = {};
   for (const [param, translate] of GENERATION_CONFIG) {
     const value = body[param];
-    if (value !== undefined && value !== null) Object.assign(config, translate(value));
+    if (value !== undefined && value !== null) Object.assign(config, translate(value, model));
   }
   return Object.keys(config).length > 0 ? config : undefined;
 }
@@ -96,7 +115,8 @@ function toolConfig(choice: unknown): Json | undefined {
   return { functionCallingConfig: { mode: 'ANY', allowedFunctionNames: [fn.name] } };
 }
 
-export function translateChatRequest(body: Readonly<Json>): Json {
+/** `model` is the bare upstream model name (some mappings depend on its family). */
+export function translateChatRequest(body: Readonly<Json>, model = ''): Json {
   const { contents, systemInstruction } = translateMessages(Array.isArray(body.messages) ? body.messages : []);
   const out: Json = { contents };
   if (systemInstruction) out.systemInstruction = systemInstruction;
@@ -105,7 +125,7 @@ export function translateChatRequest(body: Readonly<Json>): Json {
   // Without tools a tool_choice means nothing to Gemini, and it rejects a functionCallingConfig with none declared.
   const config = declared ? toolConfig(body.tool_choice) : undefined;
   if (config) out.toolConfig = config;
-  const generation = generationConfig(body);
+  const generation = generationConfig(body, model);
   if (generation) out.generationConfig = generation;
   return out;
 }

@@ -18,6 +18,7 @@ export function fromGeminiUsage(metadata: unknown): Usage | null {
     completionTokens,
     totalTokens: m.totalTokenCount ?? promptTokens + completionTokens,
     ...(cached ? { cachedPromptTokens: cached } : {}),
+    ...(m.thoughtsTokenCount ? { reasoningTokens: m.thoughtsTokenCount } : {}),
   };
 }
 

@@ -19,14 +19,30 @@ export function openAIErrorTypeFor(status: number): OpenAIErrorType {
 }
 
 /**
+ * Whether a body is already the OpenAI error a client should get for this status: `error` with a string `message`
+ * and `code`, a `param` key, and the type OpenAI gives the status. Envoy's own replies on a provider's route (reset,
+ * no healthy endpoint, timeout) are, through its local reply mappers. Anthropic's errors (no `param`), Google's (a
+ * numeric `code`) and OpenAI's own 429/5xx (`type: "requests"`, `"server_error"`) are not, and are rewritten.
+ */
+function isFinalOpenAIError(parsed: unknown, status: number): boolean {
+  const error = (parsed as { error?: unknown } | null)?.error;
+  if (!error || typeof error !== 'object') return false;
+  const e = error as Record<string, unknown>;
+  return typeof e.message === 'string' && typeof e.code === 'string' && Object.hasOwn(e, 'param') && e.type === openAIErrorTypeFor(status);
+}
+
+/**
  * A provider error body as OpenAI shape. `read` pulls message/code out of the provider's JSON; a body that is not
- * JSON (an HTML error page from a proxy, say) keeps its text, shortened, as the message.
+ * JSON (an HTML error page from a proxy, say) keeps its text, shortened, as the message. A body already in the
+ * OpenAI shape passes unchanged: read as the provider's own, Envoy's `provider_unreachable` would lose its code.
  */
 export function toOpenAIErrorBody(status: number, raw: Buffer, provider: string, read: (parsed: unknown) => ProviderErrorInfo | null): Buffer {
   const text = raw.toString('utf8');
   let info: ProviderErrorInfo | null = null;
   try {
-    info = read(JSON.parse(text));
+    const parsed: unknown = JSON.parse(text);
+    if (isFinalOpenAIError(parsed, status)) return raw;
+    info = read(parsed);
   } catch {
     info = null;
   }

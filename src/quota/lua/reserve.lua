@@ -15,12 +15,18 @@
 --                    by the first request after the loss, without a round trip of its own
 -- ARGV[1] = nb, ARGV[2] = nd, then per bucket: capacity, refill per ms, cost; then per budget: cap, cost, ttl ms;
 -- then `gate`: 1 when budgets can be rebuilt from a ledger, so none is decided on counters the store lost;
+-- then, optionally, the word "lease", a divisor d, a multiple m and per bucket then per budget the extra amount
+-- wanted for a lease (see src/quota/leasing-engine.ts): when every scope's headroom after this request, divided by
+-- d, holds at least m times the request's cost, each scope gives min(wanted, headroom / d) more, taken with the
+-- request, and no reservation record is written (the lease holder settles locally); otherwise the request is
+-- reserved exactly as without a lease;
 -- then, optionally, the TTL (ms) of the request's reservation record KEYS[nb+nd+2] (see reservationKey in
 -- src/quota/plan.ts), the tokens and the nano-USD reserved: when admitted the record is set to
 -- "<tokens>:<nano-USD>", for settle.lua to refund exactly that
 --
 -- Returns { status, index, retry_ms, now_ms, synced, level_1 .. level_nb } (levels floored, after the reservation;
--- synced 0 when the marker is missing):
+-- synced 0 when the marker is missing), and when admitted with a lease section also
+-- { leased (1/0), extra bucket 1 .. nb, extra budget 1 .. nd }:
 --   status 0: admitted
 --   status 1: bucket `index` is short (the one to wait for longest); retry_ms = -1 if the cost exceeds its capacity
 --   status 2: budget `index` would exceed its cap; retry_ms holds what it has used
@@ -37,6 +43,7 @@ end
 
 -- A budget counter read as missing gets its TTL when first written; an existing one already has it.
 local fresh = {}
+local used_of = {}
 for j = 1, nd do
   local a = budgets_at + (j - 1) * 3
   local cap, cost = tonumber(ARGV[a + 1]), tonumber(ARGV[a + 2])
@@ -46,6 +53,7 @@ for j = 1, nd do
   if used + cost > cap then
     return { 2, j, used, now, synced }
   end
+  used_of[j] = used
 end
 
 local states = {}
@@ -77,10 +85,37 @@ if short > 0 then
   return out
 end
 
+-- The lease section, when present: every scope must have room for a worthwhile lease, or none is taken.
+local record_at = budgets_at + nd * 3 + 2
+local extra = {}
+local leased = 0
+if ARGV[record_at] == 'lease' then
+  local divisor, multiple = tonumber(ARGV[record_at + 1]), tonumber(ARGV[record_at + 2])
+  local wants_at = record_at + 2
+  leased = 1
+  for i = 1, nb + nd do
+    local cost, room
+    if i <= nb then
+      cost = tonumber(ARGV[2 + (i - 1) * 3 + 3])
+      room = levels[i] - cost
+    else
+      local a = budgets_at + (i - nb - 1) * 3
+      cost = tonumber(ARGV[a + 2])
+      room = tonumber(ARGV[a + 1]) - used_of[i - nb] - cost
+    end
+    extra[i] = math.floor(math.min(tonumber(ARGV[wants_at + i]), room / divisor))
+    if extra[i] < cost * multiple or extra[i] <= 0 then leased = 0 end
+  end
+  record_at = wants_at + nb + nd + 1
+end
+if leased == 0 then
+  for i = 1, nb + nd do extra[i] = 0 end
+end
+
 local out = { 0, 0, 0, now, synced }
 for i = 1, nb do
   local a = 2 + (i - 1) * 3
-  local capacity, rate, cost = tonumber(ARGV[a + 1]), tonumber(ARGV[a + 2]), tonumber(ARGV[a + 3])
+  local capacity, rate, cost = tonumber(ARGV[a + 1]), tonumber(ARGV[a + 2]), tonumber(ARGV[a + 3]) + extra[i]
   local level = levels[i] - cost
   -- Once full again the bucket equals a missing key, so it may go.
   redis.call('SET', KEYS[i], level .. ':' .. now, 'PX', math.ceil((capacity - level) / rate) + 1000)
@@ -88,14 +123,20 @@ for i = 1, nb do
 end
 for j = 1, nd do
   local a = budgets_at + (j - 1) * 3
-  local cost, ttl = tonumber(ARGV[a + 2]), tonumber(ARGV[a + 3])
+  local cost, ttl = tonumber(ARGV[a + 2]) + extra[nb + j], tonumber(ARGV[a + 3])
   if cost > 0 then
     redis.call('HINCRBY', KEYS[nb + j], 'u', cost)
     if fresh[j] then redis.call('PEXPIRE', KEYS[nb + j], ttl) end
   end
 end
-local record_ttl = ARGV[budgets_at + nd * 3 + 2]
-if record_ttl and KEYS[nb + nd + 2] then
-  redis.call('SET', KEYS[nb + nd + 2], ARGV[budgets_at + nd * 3 + 3] .. ':' .. ARGV[budgets_at + nd * 3 + 4], 'PX', tonumber(record_ttl))
+if leased == 1 then
+  out[#out + 1] = 1
+  for i = 1, nb + nd do out[#out + 1] = extra[i] end
+  return out
 end
+local record_ttl = ARGV[record_at]
+if record_ttl and KEYS[nb + nd + 2] then
+  redis.call('SET', KEYS[nb + nd + 2], ARGV[record_at + 1] .. ':' .. ARGV[record_at + 2], 'PX', tonumber(record_ttl))
+end
+if ARGV[budgets_at + nd * 3 + 2] == 'lease' then out[#out + 1] = 0 end
 return out

@@ -1,5 +1,6 @@
 /** Validation of a `POST /v1/messages` body, field by field like the real API, into a `MessagesCall`. */
 import { isObj } from '../shared/json.ts';
+import { countWords } from '../shared/text.ts';
 import type { Json } from '../shared/json.ts';
 import { ApiError, extra, invalid, required, typeError } from './errors.ts';
 import { at, checkKeys, optArray, optBool, optNumber, optString, reqObject, reqString } from './fields.ts';
@@ -24,10 +25,26 @@ export interface MessagesCall {
   stream: boolean;
   stopSequences: string[];
   toolNames: string[];
+  /** Tool name → input_schema: a forced call answers with input valid against it. */
+  toolSchemas: Record<string, Json>;
   toolChoice: ToolChoice;
+  /** `thinking.budget_tokens` when extended thinking is enabled. */
+  thinkingBudget: number | null;
+  /** The prompt prefix up to the last cache_control mark (null: none), for the fake's prompt cache. */
+  cachePrefix: CachePrefix | null;
 }
 
-function validateTools(b: Json): string[] {
+export interface CachePrefix {
+  /** Identifies the prefix (its JSON). */
+  key: string;
+  /** Its tokens as the fake counts them (words of the system and message text it covers). */
+  tokens: number;
+}
+
+/** Anthropic honours at most 4 cache_control marks per request. */
+const MAX_CACHE_MARKS = 4;
+
+function validateTools(b: Json): Array<{ name: string; schema: Json }> {
   const tools = optArray(b, 'tools', '') ?? [];
   return tools.map((t, i) => {
     const loc = `tools.${i}`;
@@ -39,8 +56,66 @@ function validateTools(b: Json): string[] {
     optString(t, 'description', loc);
     const schema = reqObject(t, 'input_schema', loc);
     if (schema.type !== 'object') throw invalid(at(at(loc, 'input_schema'), 'type'), "Input should be 'object'");
-    return name;
+    return { name, schema };
   });
+}
+
+/** `thinking`: enabled with a budget of at least 1,024 tokens below max_tokens, or disabled. Returns the budget. */
+function validateThinking(b: Json, maxTokens: number): number | null {
+  if (b.thinking === undefined) return null;
+  const t = reqObject(b, 'thinking', '');
+  if (t.type === 'disabled') {
+    checkKeys(t, new Set(['type']), 'thinking');
+    return null;
+  }
+  if (t.type !== 'enabled') throw invalid('thinking.type', `Input tag '${String(t.type)}' found using 'type' does not match any of the expected tags: 'enabled', 'disabled'`);
+  checkKeys(t, new Set(['type', 'budget_tokens']), 'thinking');
+  if (t.budget_tokens === undefined) throw required('thinking.enabled.budget_tokens');
+  const budget = t.budget_tokens;
+  if (typeof budget !== 'number' || !Number.isInteger(budget)) throw typeError('thinking.enabled.budget_tokens', 'a valid integer', budget);
+  if (budget < 1024) throw invalid('thinking.enabled.budget_tokens', 'Input should be greater than or equal to 1024');
+  if (maxTokens <= budget) throw new ApiError(400, '`max_tokens` must be greater than `thinking.budget_tokens`. Please consult our documentation at https://docs.claude.com/en/docs/build-with-claude/extended-thinking#max-tokens-and-context-window-size');
+  if (b.temperature !== undefined && b.temperature !== 1) throw new ApiError(400, '`temperature` may only be set to 1 when thinking is enabled. Please consult our documentation at https://docs.claude.com/en/docs/build-with-claude/extended-thinking#feature-compatibility');
+  if (typeof b.top_p === 'number' && b.top_p < 0.95) throw new ApiError(400, '`top_p` must be greater than or equal to 0.95 or unset when thinking is enabled. Please consult our documentation at https://docs.claude.com/en/docs/build-with-claude/extended-thinking#feature-compatibility');
+  if (b.top_k !== undefined) throw new ApiError(400, '`top_k` must be unset when thinking is enabled. Please consult our documentation at https://docs.claude.com/en/docs/build-with-claude/extended-thinking#feature-compatibility');
+  const tc = b.tool_choice;
+  if (isObj(tc) && (tc.type === 'any' || tc.type === 'tool')) throw new ApiError(400, 'Thinking may not be enabled when tool_choice forces tool use.');
+  checkThinkingBeforeToolUse(b.messages);
+  return budget;
+}
+
+/** With thinking on, an assistant turn whose tool calls are being answered must start with its thinking block. */
+function checkThinkingBeforeToolUse(messages: unknown): void {
+  if (!Array.isArray(messages)) return;
+  const i = messages.length - 2;
+  const assistant = messages[i];
+  if (!isObj(assistant) || assistant.role !== 'assistant' || !Array.isArray(assistant.content)) return;
+  const first = assistant.content[0];
+  const callsTools = assistant.content.some((block) => isObj(block) && block.type === 'tool_use');
+  if (callsTools && !(isObj(first) && (first.type === 'thinking' || first.type === 'redacted_thinking'))) {
+    throw new ApiError(400, `messages.${i}.content.0.type: Expected \`thinking\` or \`redacted_thinking\`, but found \`${isObj(first) ? String(first.type) : 'text'}\`. When \`thinking\` is enabled, a final \`assistant\` message must start with a thinking block (preceeding the lastmost set of \`tool_use\` and \`tool_result\` blocks). We recommend you include thinking blocks from previous turns. To avoid this requirement, disable \`thinking\`. Please consult our documentation at https://docs.claude.com/en/docs/build-with-claude/extended-thinking`);
+  }
+}
+
+/**
+ * The cached prefix: everything in the order tools → system → messages up to the last block with cache_control.
+ * More than 4 marks is a 400, as in the real API.
+ */
+function cachePrefix(b: Json): CachePrefix | null {
+  const items: Array<{ value: unknown; tokens: number }> = [];
+  for (const tool of Array.isArray(b.tools) ? b.tools : []) items.push({ value: tool, tokens: 0 });
+  for (const block of Array.isArray(b.system) ? b.system : []) items.push({ value: block, tokens: isObj(block) ? countWords(String(block.text ?? '')) : 0 });
+  for (const message of Array.isArray(b.messages) ? b.messages : []) {
+    const content = isObj(message) ? message.content : undefined;
+    if (typeof content === 'string') items.push({ value: content, tokens: countWords(content) + 3 });
+    for (const block of Array.isArray(content) ? content : []) items.push({ value: block, tokens: isObj(block) && block.type === 'text' ? countWords(String(block.text ?? '')) : 0 });
+  }
+  const marked = items.flatMap((item, i) => (isObj(item.value) && item.value.cache_control !== undefined ? [i] : []));
+  if (marked.length > MAX_CACHE_MARKS) throw new ApiError(400, `A maximum of ${MAX_CACHE_MARKS} blocks with cache_control may be provided. Found ${marked.length}.`);
+  const last = marked.at(-1);
+  if (last === undefined) return null;
+  const prefix = items.slice(0, last + 1);
+  return { key: JSON.stringify(prefix.map((item) => item.value)), tokens: prefix.reduce((n, item) => n + item.tokens, 0) };
 }
 
 function validateToolChoice(b: Json, toolNames: readonly string[]): ToolChoice {
@@ -82,16 +157,19 @@ export function validateRequest(b: Json, models: ReadonlySet<string>): MessagesC
   optNumber(b, 'temperature', 0, 1);
   optNumber(b, 'top_p', 0, 1);
   optNumber(b, 'top_k', 0, Number.MAX_SAFE_INTEGER, true);
-  if (b.thinking !== undefined) reqObject(b, 'thinking', '');
   if (b.service_tier !== undefined && b.service_tier !== 'auto' && b.service_tier !== 'standard_only') {
     throw invalid('service_tier', "Input should be 'auto' or 'standard_only'");
   }
-  const toolNames = validateTools(b);
+  const tools = validateTools(b);
+  const toolNames = tools.map((t) => t.name);
   const toolChoice = validateToolChoice(b, toolNames);
+  const thinkingBudget = validateThinking(b, maxTokens);
+  const prefix = cachePrefix(b);
   // The real API checks the model after the body's shape.
   if (!models.has(model)) throw new ApiError(404, `model: ${model}`, 'not_found_error');
   if (maxTokens > MAX_OUTPUT_TOKENS) {
     throw invalid('max_tokens', `${maxTokens} > ${MAX_OUTPUT_TOKENS}, which is the maximum allowed number of output tokens for ${model}`);
   }
-  return { model, turns, systemText, maxTokens, stream, stopSequences, toolNames, toolChoice };
+  const toolSchemas = Object.fromEntries(tools.map((t) => [t.name, t.schema]));
+  return { model, turns, systemText, maxTokens, stream, stopSequences, toolNames, toolSchemas, toolChoice, thinkingBudget, cachePrefix: prefix };
 }

@@ -1,9 +1,11 @@
 /**
  * The fake's deterministic answers to a `GenerateRequest`: `Echo: <last user text>`, `Tool result: …` after a
- * function response, a function call when tools are declared with mode ANY, JSON in JSON mode, a blocked prompt
+ * function response, a function call when tools are declared with mode ANY, JSON in JSON mode (valid against the
+ * response schema when one is given), a blocked prompt
  * when the last user text contains `[fake:block]`; as a `generateContent` body or as `alt=sse` stream events.
  */
 import type { Json } from '../shared/json.ts';
+import { schemaInstance } from '../shared/schema-instance.ts';
 import { countWords, piecesUpTo } from '../shared/text.ts';
 import type { GenerateRequest } from './validate-generate.ts';
 
@@ -18,6 +20,24 @@ export interface GeminiAnswer {
   candidateTokens: number;
   /** Reasoning tokens reported when the request sets a thinking budget. */
   thoughtsTokens: number;
+  /** Prompt tokens served from Gemini's implicit cache (a repeated prefix of ≥ 1,024 tokens). */
+  cachedTokens: number;
+}
+
+/** The smallest prefix Gemini's implicit caching serves (2.5 Flash). */
+const MIN_CACHED_PREFIX = 1024;
+
+/** Implicit caching: the system instruction and every turn but the last, when long enough, read on the second sight. */
+function implicitCache(r: GenerateRequest, cache: Set<string> | undefined): number {
+  if (!cache) return 0;
+  const prefix = r.contents.slice(0, -1);
+  let tokens = countWords(r.systemText);
+  for (const content of prefix) for (const part of content.parts) tokens += countWords(partText(part));
+  if (tokens < MIN_CACHED_PREFIX) return 0;
+  const key = JSON.stringify([r.systemText, prefix]);
+  if (cache.has(key)) return tokens;
+  cache.add(key);
+  return 0;
 }
 
 /** The trigger for a prompt blocked by Gemini's safety filters. */
@@ -30,7 +50,7 @@ function partText(part: GenerateRequest['contents'][number]['parts'][number]): s
   return '';
 }
 
-export function answerGenerate(r: GenerateRequest): GeminiAnswer {
+export function answerGenerate(r: GenerateRequest, cache?: Set<string>): GeminiAnswer {
   let promptTokens = countWords(r.systemText);
   let lastUser = '';
   for (const content of r.contents) {
@@ -41,7 +61,7 @@ export function answerGenerate(r: GenerateRequest): GeminiAnswer {
   const last = r.contents[r.contents.length - 1];
   const responses = last?.parts.filter((p) => p.functionResponse) ?? [];
   const thoughtsTokens = r.thinkingBudget !== undefined && r.thinkingBudget > 0 ? 3 : 0;
-  const base = { promptTokens, thoughtsTokens, call: null, finishReason: 'STOP' as const };
+  const base = { promptTokens, thoughtsTokens, cachedTokens: implicitCache(r, cache), call: null, finishReason: 'STOP' as const };
 
   if (lastUser.includes(BLOCK_TRIGGER) && responses.length === 0) return { ...base, kind: 'blocked', pieces: [], candidateTokens: 0 };
   const mayCall = r.toolChoice.mode === 'ANY' || r.toolChoice.mode === 'VALIDATED';
@@ -53,7 +73,7 @@ export function answerGenerate(r: GenerateRequest): GeminiAnswer {
   const result = responses.map((p) => JSON.stringify(p.functionResponse?.response)).join(' ');
   const content = responses.length > 0
     ? (r.json ? JSON.stringify({ tool_result: result }) : `Tool result: ${result}`)
-    : (r.json ? JSON.stringify({ echo: lastUser }) : `Echo: ${lastUser}`);
+    : (r.json ? JSON.stringify(r.responseSchema === undefined ? { echo: lastUser } : schemaInstance(r.responseSchema, lastUser)) : `Echo: ${lastUser}`);
   const { pieces, capped } = piecesUpTo(content, r.maxOutputTokens);
   return { ...base, kind: 'text', pieces, finishReason: capped ? 'MAX_TOKENS' : 'STOP', candidateTokens: pieces.length };
 }
@@ -67,6 +87,7 @@ function usageMetadata(r: GenerateRequest, a: GeminiAnswer): Json {
     totalTokenCount: a.promptTokens + candidates + thoughts,
     promptTokensDetails: [{ modality: 'TEXT', tokenCount: a.promptTokens }],
     ...(thoughts > 0 ? { thoughtsTokenCount: thoughts } : {}),
+    ...(a.cachedTokens > 0 ? { cachedContentTokenCount: a.cachedTokens, cacheTokensDetails: [{ modality: 'TEXT', tokenCount: a.cachedTokens }] } : {}),
   };
 }
 

@@ -3,6 +3,7 @@
  * it: unknown fields anywhere, types, roles, empty contents and parts, the `data` oneof of parts, base64 data, and
  * function responses that answer a function call of the turn before. Returns what the answer depends on.
  */
+import { isObj } from '../shared/json.ts';
 import type { Json } from '../shared/json.ts';
 import { GoogleError, fieldError, requestError } from './errors.ts';
 import { at, message, optBool, optNumber, optString, optStruct, repeated } from './proto-json.ts';
@@ -41,11 +42,16 @@ export interface GeminiPartIn {
   functionResponse?: { name: string; response: Json };
 }
 
+/** The image types Gemini reads inline. */
+const IMAGE_MIME_TYPES: ReadonlySet<string> = new Set(['image/png', 'image/jpeg', 'image/webp', 'image/heic', 'image/heif']);
+
 export interface GenerateRequest {
   contents: Array<{ role: string; parts: GeminiPartIn[] }>;
   toolNames: string[];
   toolChoice: ToolChoice;
   json: boolean;
+  /** responseSchema or responseJsonSchema: a JSON answer is valid against it. */
+  responseSchema: unknown;
   candidateCount: number;
   maxOutputTokens: number | undefined;
   thinkingBudget: number | undefined;
@@ -74,7 +80,9 @@ function validatePart(raw: unknown, path: string): GeminiPartIn {
   if (part.inlineData !== undefined) {
     const blobPath = at(path, 'inlineData');
     const blob = message(part.inlineData, blobPath, BLOB_FIELDS, `${V1BETA}.Blob`);
-    if (!optString(blob.mimeType, at(blobPath, 'mimeType'))) throw requestError(REQUEST, at(blobPath, 'mimeType'), 'mime_type must be specified');
+    const mimeType = optString(blob.mimeType, at(blobPath, 'mimeType'));
+    if (!mimeType) throw requestError(REQUEST, at(blobPath, 'mimeType'), 'mime_type must be specified');
+    if (mimeType.startsWith('image/') && !IMAGE_MIME_TYPES.has(mimeType)) throw new GoogleError(400, `Unsupported MIME type: ${mimeType}`);
     const data = optString(blob.data, at(blobPath, 'data')) ?? '';
     if (!BASE64.test(data)) throw fieldError(at(blobPath, 'data'), `Invalid value at '${at(blobPath, 'data')}' (TYPE_BYTES), Base64 decoding failed for "${data.slice(0, 40)}"`);
   }
@@ -175,6 +183,11 @@ function validateGeneration(raw: unknown): Json {
       throw requestError(REQUEST, at(path, 'responseSchema'), 'response_mime_type must be one of [application/json, text/x.enum] when response_schema is set.');
     }
   }
+  if (g.responseJsonSchema !== undefined) {
+    if (g.responseSchema !== undefined) throw requestError(REQUEST, at(path, 'responseJsonSchema'), 'response_schema and response_json_schema cannot both be set.');
+    if (!isObj(g.responseJsonSchema)) throw requestError(REQUEST, at(path, 'responseJsonSchema'), 'response_json_schema must be a JSON object.');
+    if (mime !== 'application/json') throw requestError(REQUEST, at(path, 'responseJsonSchema'), 'response_mime_type must be application/json when response_json_schema is set.');
+  }
   const thinking = g.thinkingConfig === undefined ? {} : message(g.thinkingConfig, at(path, 'thinkingConfig'), THINKING_FIELDS, `${V1BETA}.ThinkingConfig`);
   optBool(thinking.includeThoughts, at(path, 'thinkingConfig.includeThoughts'));
   const budget = optNumber(thinking.thinkingBudget, at(path, 'thinkingConfig.thinkingBudget'), 'TYPE_INT32');
@@ -182,7 +195,23 @@ function validateGeneration(raw: unknown): Json {
 }
 
 /** `signsCalls`: the model is a Gemini 3 one, which signs its function calls and wants the signatures back. */
-export function validateGenerate(body: unknown, signsCalls = false): GenerateRequest {
+/** The thinking budgets a model family takes, as Gemini checks them (-1: dynamic, always allowed). */
+const THINKING_LIMITS: ReadonlyArray<readonly [string, { zero: boolean; min: number; max: number }]> = [
+  ['gemini-2.5-pro', { zero: false, min: 128, max: 32768 }],
+  ['gemini-2.5-flash-lite', { zero: true, min: 512, max: 24576 }],
+  ['gemini-2.5-flash', { zero: true, min: 0, max: 24576 }],
+];
+
+function checkThinkingBudget(budget: number | undefined, model: string): void {
+  const limits = THINKING_LIMITS.find(([prefix]) => model.startsWith(prefix))?.[1];
+  if (budget === undefined || budget === -1 || !limits) return;
+  if (budget === 0 && !limits.zero) throw new GoogleError(400, 'Budget 0 is invalid. This model only works in thinking mode.');
+  if (budget !== 0 && (budget < limits.min || budget > limits.max)) {
+    throw new GoogleError(400, `The thinking budget ${budget} is invalid. Please choose a value between ${limits.min} and ${limits.max}.`);
+  }
+}
+
+export function validateGenerate(body: unknown, signsCalls = false, model = ''): GenerateRequest {
   const b = message(body, '', REQUEST_FIELDS, `${V1BETA}.GenerateContentRequest`);
   const rawContents = repeated(b.contents, 'contents', `${V1BETA}.Content`);
   if (rawContents.length === 0) throw requestError(REQUEST, 'contents', 'contents is not specified');
@@ -204,11 +233,13 @@ export function validateGenerate(body: unknown, signsCalls = false): GenerateReq
   const toolNames = validateTools(b.tools);
   const toolChoice = validateToolConfig(b.toolConfig, toolNames);
   const g = validateGeneration(b.generationConfig);
+  checkThinkingBudget(typeof g.thinkingBudget === 'number' ? g.thinkingBudget : undefined, model);
   return {
     contents,
     toolNames,
     toolChoice,
     json: g.responseMimeType === 'application/json',
+    responseSchema: g.responseSchema ?? g.responseJsonSchema,
     candidateCount: typeof g.candidateCount === 'number' ? g.candidateCount : 1,
     maxOutputTokens: typeof g.maxOutputTokens === 'number' ? g.maxOutputTokens : undefined,
     thinkingBudget: typeof g.thinkingBudget === 'number' ? g.thinkingBudget : undefined,

@@ -19,13 +19,37 @@ export interface ChatAnswer {
   finish: 'stop' | 'length' | 'tool_calls';
   toolName: string;
   promptTokens: number;
+  /** Prompt tokens read from the fake's prompt cache (OpenAI's automatic caching). */
+  cachedTokens: number;
   completionTokensPerChoice: number;
 }
 
-export function answerChat(r: ChatRequest): ChatAnswer {
+/** OpenAI caches prompts of 1,024 tokens and more automatically, in steps of 128 tokens. */
+const MIN_CACHED_PROMPT = 1024;
+const CACHE_STEP = 128;
+
+/**
+ * Automatic prompt caching as OpenAI does it: the prefix before the last message, when it is long enough, is cached
+ * by the first request and read (in 128-token steps) by the next ones with the same prefix. `cache` is the server's.
+ */
+function cachedPrefixTokens(r: ChatRequest, tokensPerMessage: readonly number[], cache: Set<string> | undefined): number {
+  if (!cache || r.messages.length < 2) return 0;
+  const prefixTokens = tokensPerMessage.slice(0, -1).reduce((n, t) => n + t, 0);
+  if (prefixTokens < MIN_CACHED_PROMPT) return 0;
+  const key = `${r.model}\u0000${JSON.stringify(r.messages.slice(0, -1))}`;
+  if (!cache.has(key)) {
+    cache.add(key);
+    return 0;
+  }
+  return Math.floor(prefixTokens / CACHE_STEP) * CACHE_STEP;
+}
+
+export function answerChat(r: ChatRequest, cache?: Set<string>): ChatAnswer {
   let promptTokens = 0;
   let lastUser = '';
+  const tokensPerMessage: number[] = [];
   for (const m of r.messages) {
+    const before = promptTokens;
     promptTokens += 3 + countWords(contentText(m.content));
     if (Array.isArray(m.tool_calls)) {
       for (const c of m.tool_calls) {
@@ -33,7 +57,9 @@ export function answerChat(r: ChatRequest): ChatAnswer {
       }
     }
     if (m.role === 'user') lastUser = contentText(m.content);
+    tokensPerMessage.push(promptTokens - before);
   }
+  const cachedTokens = cachedPrefixTokens(r, tokensPerMessage, cache);
   const last = r.messages[r.messages.length - 1];
   const lastRole = last?.role;
 
@@ -41,7 +67,7 @@ export function answerChat(r: ChatRequest): ChatAnswer {
     const toolName = typeof r.toolChoice === 'object' ? r.toolChoice.name : (r.toolNames[0] ?? '');
     const args = JSON.stringify({ echo: lastUser });
     const pieces = splitFixed(args, 8);
-    return { kind: 'tool', pieces, content: args, finish: 'tool_calls', toolName, promptTokens, completionTokensPerChoice: 1 + countWords(args) };
+    return { kind: 'tool', pieces, content: args, finish: 'tool_calls', toolName, promptTokens, cachedTokens, completionTokensPerChoice: 1 + countWords(args) };
   }
 
   let content: string;
@@ -53,13 +79,13 @@ export function answerChat(r: ChatRequest): ChatAnswer {
   }
   const { pieces, capped } = piecesUpTo(content, r.maxTokens);
   if (capped) content = pieces.join('');
-  return { kind: 'text', pieces, content, finish: capped ? 'length' : 'stop', toolName: '', promptTokens, completionTokensPerChoice: pieces.length };
+  return { kind: 'text', pieces, content, finish: capped ? 'length' : 'stop', toolName: '', promptTokens, cachedTokens, completionTokensPerChoice: pieces.length };
 }
 
-export function usageJson(prompt: number, completion: number): string {
+export function usageJson(prompt: number, completion: number, cached = 0): string {
   return (
     `{"prompt_tokens":${prompt},"completion_tokens":${completion},"total_tokens":${prompt + completion},` +
-    '"prompt_tokens_details":{"cached_tokens":0,"audio_tokens":0},' +
+    `"prompt_tokens_details":{"cached_tokens":${cached},"audio_tokens":0},` +
     '"completion_tokens_details":{"reasoning_tokens":0,"audio_tokens":0,"accepted_prediction_tokens":0,"rejected_prediction_tokens":0}}'
   );
 }
@@ -80,6 +106,6 @@ export function chatBody(r: ChatRequest, a: ChatAnswer, ids: IdCounters): string
   }
   return (
     `{"id":"${id}","object":"chat.completion","created":${created},"model":${JSON.stringify(r.model)},"choices":[${choices}],` +
-    `"usage":${usageJson(a.promptTokens, a.completionTokensPerChoice * r.n)},"service_tier":"default","system_fingerprint":"${FINGERPRINT}"}`
+    `"usage":${usageJson(a.promptTokens, a.completionTokensPerChoice * r.n, a.cachedTokens)},"service_tier":"default","system_fingerprint":"${FINGERPRINT}"}`
   );
 }

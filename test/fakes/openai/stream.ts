@@ -36,7 +36,7 @@ export function chatStreamFrames(r: ChatRequest, a: ChatAnswer, ids: IdCounters)
   }
   for (let c = 0; c < r.n; c++) frames.push(choice(c, '{}', a.finish));
   if (r.includeUsage) {
-    frames.push(`${head}],"usage":${usageJson(a.promptTokens, a.completionTokensPerChoice * r.n)}}\n\n`);
+    frames.push(`${head}],"usage":${usageJson(a.promptTokens, a.completionTokensPerChoice * r.n, a.cachedTokens)}}\n\n`);
   }
   frames.push('data: [DONE]\n\n');
   return frames;

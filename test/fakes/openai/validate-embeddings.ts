@@ -5,6 +5,8 @@ import { ApiError, invalidValue, missing, typeError, unrecognized } from './erro
 import { optInt, optString, requireModel } from './fields.ts';
 
 export const EMBEDDING_FIELDS: ReadonlySet<string> = new Set(['model', 'input', 'encoding_format', 'dimensions', 'user']);
+/** OpenAI embeds at most 300,000 tokens (all inputs together) per request. */
+const MAX_TOKENS_PER_REQUEST = 300_000;
 const INPUT_INVALID = "'$.input' is invalid. Please check the API reference: https://platform.openai.com/docs/api-reference.";
 const EMBEDDING_MAX_DIMS: Record<string, number> = { 'text-embedding-3-small': 1536, 'text-embedding-3-large': 3072 };
 
@@ -51,6 +53,10 @@ export function validateEmbeddings(b: Json, models: ReadonlySet<string>, default
   for (const k in b) if (!EMBEDDING_FIELDS.has(k)) throw unrecognized(k);
   const model = requireModel(b, models);
   const items = inputItems(b.input);
+  const tokens = items.reduce((n, [, count]) => n + count, 0);
+  if (tokens > MAX_TOKENS_PER_REQUEST) {
+    throw new ApiError(400, `Requested ${tokens} tokens, max ${MAX_TOKENS_PER_REQUEST} tokens per request`, 'input', 'max_tokens_per_request');
+  }
 
   const fmt = optString(b, 'encoding_format') ?? 'float';
   if (fmt !== 'float' && fmt !== 'base64') throw invalidValue('encoding_format', fmt, ['float', 'base64']);

@@ -28,6 +28,7 @@ export function usageRecord(overrides: Partial<UsageRecord> = {}): UsageRecord {
     completionTokens: 5,
     cachedPromptTokens: 0,
     cacheWriteTokens: 0,
+    reasoningTokens: 2,
     costNanoUsd: 4_500n,
     pricingId: 'openai/gpt-4o-mini@2024-07-18',
     latencyMs: 12.5,
@@ -42,6 +43,6 @@ export function usageRecord(overrides: Partial<UsageRecord> = {}): UsageRecord {
 export function pendingOf(record: UsageRecord): UsageRecord {
   return {
     ...record, state: 'pending', endedAt: null, provider: null, upstreamModel: null, attempts: [], promptTokens: 0,
-    completionTokens: 0, costNanoUsd: null, pricingId: null, latencyMs: null, status: null, outcome: 'pending', cacheStatus: null,
+    completionTokens: 0, reasoningTokens: 0, costNanoUsd: null, pricingId: null, latencyMs: null, status: null, outcome: 'pending', cacheStatus: null,
   };
 }

@@ -28,7 +28,7 @@ describe('JSON limits', () => {
     expect(checkJsonLimits({ a: [1, 2, 3], b: 'x', c: null, d: true }, limits)).toBeNull();
     const error = checkJsonLimits({ a: 'x', input: Array.from({ length: 20 }, () => 1) }, limits);
     expect(error).toMatchObject({ status: 400, code: 'json_too_many_values', param: 'input' });
-    const raw = Buffer.from(JSON.stringify({ model: 'm', input: Array.from({ length: 200_000 }, () => 0) }));
+    const raw = Buffer.from(JSON.stringify({ model: 'm', input: Array.from({ length: 500_000 }, () => 0) }));
     expect(() => decodeJsonBody(raw, DEFAULT_JSON_LIMITS)).toThrow(expect.objectContaining({ code: 'json_too_many_values' }));
   });
 

@@ -53,7 +53,7 @@ describe('Anthropic request translation: the call', () => {
     const out = translate({
       model: 'm', messages: [user('x')], temperature: 0.5, top_p: 0.9, stop: 'END', user: 'u-42', stream: true,
       stream_options: { include_usage: true }, presence_penalty: 1, frequency_penalty: 1, seed: 7, logit_bias: { 1: 2 },
-      metadata: { a: 'b' }, store: true, service_tier: 'auto', n: 1, logprobs: false, response_format: { type: 'json_object' },
+      metadata: { a: 'b' }, store: true, service_tier: 'auto', n: 1, logprobs: false, response_format: { type: 'text' },
     });
     expect(out.body).toEqual({
       model: 'claude-haiku-4-5', max_tokens: 4096, messages: [{ role: 'user', content: [text('x')] }],
@@ -69,7 +69,7 @@ describe('Anthropic request translation: the call', () => {
       [{ logprobs: true }, 'logprobs'],
       [{ top_logprobs: 2 }, 'top_logprobs'],
       [{ temperature: 1.5 }, 'temperature'],
-      [{ response_format: { type: 'json_schema', json_schema: { name: 'x', schema: {} } } }, 'response_format'],
+      [{ response_format: { type: 'json_schema', json_schema: { name: 'x', schema: { type: 'array' } } } }, 'response_format.json_schema.schema'],
       [{ modalities: ['text', 'audio'] }, 'modalities'],
       [{ functions: [{ name: 'f' }] }, 'functions'],
     ];
@@ -231,7 +231,7 @@ describe('Anthropic provider config fragment', () => {
     const validate = new Ajv({ useDefaults: true }).compile({ type: 'object', ...anthropicProviderSchema });
     const filled: Record<string, unknown> = {};
     expect(validate(filled)).toBe(true);
-    expect(filled).toEqual({ anthropic_version: '2023-06-01', default_max_tokens: 4096 });
+    expect(filled).toEqual({ anthropic_version: '2023-06-01', cache_prefix_min_tokens: 0, default_max_tokens: 4096 });
     expect(validate({ anthropic_version: 'latest' })).toBe(false);
     expect(validate({ default_max_tokens: 0 })).toBe(false);
   });

@@ -99,6 +99,12 @@ describe('Anthropic errors → OpenAI error shape', () => {
     expect(JSON.parse(out)).toEqual({ error: { message: '<html>bad gateway</html>', type: 'api_error', code: null, param: null } });
   });
 
+  it("Envoy's own reply on the route (already OpenAI-shaped, e.g. a reset) keeps its code instead of being read as Anthropic's", () => {
+    const envoyReply = '{"error":{"code":"provider_unreachable","message":"The provider could not be reached (connection failed or was reset).","param":null,"type":"api_error"}}\n';
+    const { out } = translateJson(envoyReply, 502, [9]);
+    expect(out).toBe(envoyReply);
+  });
+
   it('a stream request answered with an error status is translated as JSON too', () => {
     const translator = anthropicAdapter.translateResponse(responseInfo({ stream: true, status: 529 }));
     const out = feed(translator, Buffer.from(anthropicError('overloaded_error', 'Overloaded')), [3]);

@@ -260,6 +260,17 @@ describe('Gemini request: tools and generation parameters', () => {
     expect(json.body.generationConfig).toEqual({ responseMimeType: 'application/json', stopSequences: ['a', 'b'], maxOutputTokens: 9 });
     expect(translate({ model: 'g', messages: [{ role: 'user', content: 'x' }], temperature: null }).body.generationConfig).toBeUndefined();
   });
+
+  it('fits the thinking budget to the model family: 2.5 Pro always thinks, Flash-Lite from 512, Pro up to 32,768', () => {
+    const budget = (effort: string, model: string) =>
+      (translate({ messages: [{ role: 'user', content: 'x' }], reasoning_effort: effort }, { model }).body.generationConfig as { thinkingConfig: unknown }).thinkingConfig;
+    expect(budget('minimal', 'gemini-2.5-pro')).toEqual({ thinkingBudget: 128 });
+    expect(budget('high', 'gemini-2.5-pro')).toEqual({ thinkingBudget: 24576 });
+    expect(budget('minimal', 'gemini-2.5-flash')).toEqual({ thinkingBudget: 0 });
+    expect(budget('low', 'gemini-2.5-flash-lite')).toEqual({ thinkingBudget: 1024 });
+    expect(budget('minimal', 'gemini-2.5-flash-lite')).toEqual({ thinkingBudget: 0 });
+    expect(budget('medium', 'gemini-2.0-flash')).toEqual({ thinkingBudget: 8192 });
+  });
 });
 
 describe('Gemini request: embeddings', () => {

@@ -55,7 +55,7 @@ describe('Gemini JSON response → chat.completion', () => {
         completion_tokens_details: { reasoning_tokens: 4 },
       },
     });
-    expect(translator.usage).toEqual({ promptTokens: 10, completionTokens: 10, totalTokens: 20, cachedPromptTokens: 3 });
+    expect(translator.usage).toEqual({ promptTokens: 10, completionTokens: 10, totalTokens: 20, cachedPromptTokens: 3, reasoningTokens: 4 });
     expect(translator.truncated).toBe(false);
   });
 

@@ -65,7 +65,7 @@ describe('Gemini stream → chat.completion.chunk', () => {
     for (const cuts of splits) {
       const translator = geminiAdapter.translateResponse(info());
       expect(feed(translator, TEXT_STREAM, cuts)).toBe(whole);
-      expect(translator.usage).toEqual({ promptTokens: 7, completionTokens: 7, totalTokens: 14 });
+      expect(translator.usage).toEqual({ promptTokens: 7, completionTokens: 7, totalTokens: 14, reasoningTokens: 2 });
       expect(translator.truncated).toBe(false);
     }
     const list = chunks(whole);

@@ -13,6 +13,10 @@ export function quotasConfig(partial: Partial<QuotasConfig> = {}): QuotasConfig 
     limits: { key: {}, app: {}, team: {}, org: {}, ...partial.limits },
     budgets: { team: {}, app: {}, user: {}, feature: {}, ...partial.budgets },
     alerts: { thresholds: [50, 80, 100], ...partial.alerts },
+    leases: {
+      enabled: true, min_requests_per_second: 50, lease_requests: 32, max_headroom_fraction: 0.1, lease_ms: 1000, settle_flush_ms: 50,
+      ...partial.leases,
+    },
     ...(partial.pricing_file ? { pricing_file: partial.pricing_file } : {}),
   };
 }
