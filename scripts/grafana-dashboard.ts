@@ -43,6 +43,14 @@ export const PANELS: Panel[] = [
   { title: 'Guardrails: verdicts and findings', unit: 'reqps', description: 'External guardrails and output filters.', exprs: [
     ['{{guardrail}} {{verdict}}', rate('tollgate_guardrail_verdicts_total', 'guardrail, verdict')],
     ['output {{type}} {{action}}', rate('tollgate_output_guardrail_findings_total', 'type, action')]] },
+  { title: 'Cost per minute by team and app', unit: 'currencyUSD', description: 'USD per minute, every model of the app.', exprs: [
+    ['{{team}} / {{app}}', `60 * ${rate('tollgate_cost_usd_total', 'team, app')}`]] },
+  { title: 'Budget remaining (USD)', unit: 'currencyUSD', description: 'Team and app budgets this period, from the usage ledger (refreshed once a minute).', exprs: [
+    ['{{id}} {{period}}', 'min by (scope, id, period) (tollgate_budget_remaining_usd)']] },
+  { title: 'Budget burn rate (USD per hour)', unit: 'currencyUSD', description: 'Spend this period over the hours elapsed in it; compare with budget / period length.', exprs: [
+    ['{{id}} {{period}}', 'max by (scope, id, period) (tollgate_budget_burn_usd_per_hour)']] },
+  { title: 'Tollgate time per ext_proc phase, p99', unit: 's', description: 'How long Tollgate takes to answer Envoy, per filter and phase.', exprs: [
+    ['{{filter}} {{phase}}', quantile(0.99, 'tollgate_extproc_phase_duration_seconds', 'filter, phase')]] },
   { title: 'Envoy: ext_proc errors and upstream requests', unit: 'reqps', description: 'Scraped from Envoy\'s admin beside Tollgate.', exprs: [
     ['ext_proc stream failures', 'sum(rate(envoy_http_ext_proc_tollgate_streams_failed[5m]))'],
     ['ext_proc message timeouts', 'sum(rate(envoy_http_ext_proc_tollgate_message_timeouts[5m]))'],

@@ -17,6 +17,9 @@ import { KeyStore } from './keys/key-store.ts';
 import { startLedger, type Ledger } from './ledger/ledger.ts';
 import { createLogger } from './observability/logger.ts';
 import { GatewayMetrics } from './observability/metrics.ts';
+import { Tracing } from './observability/tracing.ts';
+import { timedHandlers } from './observability/phase-timing.ts';
+import { registerBudgetGauges } from './observability/budget-gauges.ts';
 import { createPipeline } from './pipeline/runner.ts';
 import { eagerRequestBody } from './cache/envoy-fallback.ts';
 import { createQuota } from './quota/create-quota.ts';
@@ -127,6 +130,8 @@ export async function startTollgate(options: TollgateOptions): Promise<Tollgate>
   const keys = new KeyStore({ store, now: () => Date.now(), cache: { maxAgeMs: 60_000, maxEntries: 100_000 } });
   await keys.start();
   const metrics = new GatewayMetrics();
+  // OpenTelemetry spans (config `tracing`, fixed at start like Envoy's tracer); null when off: nothing is traced.
+  const tracing = options.config.tracing.enabled ? new Tracing(options.config.tracing, env, logger) : null;
   // Usage records (null when ledger.sink is none); its queue is a Redis Stream with the Redis store, in-process otherwise.
   const ledger = await startLedger({ config: options.config.ledger, store, env, logger, now: () => Date.now() });
   let staticKeys = staticKeysOf(options.config, options.extraKeys, env);
@@ -150,6 +155,8 @@ export async function startTollgate(options: TollgateOptions): Promise<Tollgate>
   });
   // Token buckets and budgets: Lua on the store's Redis (one call to reserve, one to settle), in process otherwise.
   const quota = await createQuota({ config, store, metrics, logger, env, ledger });
+  // Budget remaining and burn rate gauges, read from the ledger on scrape (at most once a minute).
+  registerBudgetGauges({ registry: metrics.registry, ledger, quotas: () => config.catalog().config.quotas, now: () => Date.now() });
   // A request whose process died never settles: once the ledger closes its record as orphaned, its reservation goes.
   ledger?.onOrphaned((records) => quota.releaseOrphans(records));
   const redisClient = store instanceof RedisStore ? store.client : null;
@@ -169,11 +176,12 @@ export async function startTollgate(options: TollgateOptions): Promise<Tollgate>
   // Counted in the store, so the limit holds across every process sharing it; blocks are published to all of them.
   const authFailures = new AuthFailureLimiter(() => config.catalog().config.auth?.failure_limit ?? DEFAULT_FAILURE_LIMIT, Date.now, store);
   await authFailures.start();
-  const newHandler = createPipeline({
+  const newHandler = timedHandlers(createPipeline({
     logger,
     now,
     // Fixed at start, like the Envoy bootstrap it must match.
     eagerRequestBody: eagerRequestBody(options.config),
+    ...(tracing ? { tracing } : {}),
     jsonLimits: () => {
       const requests = config.catalog().config.requests;
       return { maxDepth: requests?.max_json_depth ?? 64, maxValues: requests?.max_json_values ?? 100_000 };
@@ -233,7 +241,7 @@ export async function startTollgate(options: TollgateOptions): Promise<Tollgate>
       // Likewise for Anthropic's /v1/messages: chat answers, chunks and error bodies in Anthropic's form.
       messagesDialectStage(),
     ],
-  });
+  }), 'request', metrics.extprocPhase);
 
   async function reload(): Promise<{ changed: boolean }> {
     if (!options.configPath) throw errors.badRequest('Tollgate was started without a config file to reload.');
@@ -273,7 +281,7 @@ export async function startTollgate(options: TollgateOptions): Promise<Tollgate>
     socketPath: options.config.extproc.socket_path,
     transport: options.config.extproc.transport,
     newHandler,
-    newAttemptHandler: createAttemptHandler({ config, credentials, attempts, logger }),
+    newAttemptHandler: timedHandlers(createAttemptHandler({ config, credentials, attempts, logger, ...(tracing ? { tracing } : {}) }), 'upstream', metrics.extprocPhase),
     logger,
   });
   boundExtprocPort = extproc.port;
@@ -329,6 +337,7 @@ export async function startTollgate(options: TollgateOptions): Promise<Tollgate>
       // After the servers: requests that ended during shutdown have queued their final entries.
       await ledger?.stop();
       await policy?.stop();
+      await tracing?.shutdown().catch((error: unknown) => logger.warn({ err: error }, 'last spans not exported'));
       if (!options.store) await store.close();
     },
   };

@@ -10,6 +10,7 @@ import { anthropicProviderSchema } from '../providers/anthropic/config-schema.ts
 import { azureProviderSchema } from '../providers/azure/config-schema.ts';
 import { policyConfigSchema } from '../policy/config.ts';
 import { quotasSchema } from '../quota/config.ts';
+import { tracingConfigSchema } from '../observability/tracing-config.ts';
 
 const name = { type: 'string', pattern: '^[a-zA-Z0-9][a-zA-Z0-9._-]{0,62}$' } as const;
 const port = { type: 'integer', minimum: 0, maximum: 65535 } as const;
@@ -550,6 +551,7 @@ export const configSchema = {
     quotas: quotasSchema,
     ledger: ledgerConfigSchema,
     policy: policyConfigSchema,
+    tracing: tracingConfigSchema,
     guardrails: {
       ...guardrailsConfigSchema,
       properties: { ...guardrailsConfigSchema.properties, external: externalGuardrailsSchema },

@@ -4,6 +4,7 @@ import type { PolicyConfig } from '../policy/config.ts';
 import type { ExternalGuardrailConfig } from '../guardrails/external/config.ts';
 import type { OutputGuardrailsConfig } from '../guardrails/output/config.ts';
 import type { QuotasConfig } from '../quota/config.ts';
+import type { TracingConfig } from '../observability/tracing-config.ts';
 
 /** The validated shape of config/tollgate.yaml (see schema.ts for the JSON Schema that enforces it). */
 interface ProviderCommon {
@@ -294,6 +295,8 @@ export interface TollgateConfig {
   ledger: LedgerConfig;
   /** Policy as code (Rego → WASM); absent = no policy stage. */
   policy?: PolicyConfig;
+  /** OpenTelemetry traces of Envoy and Tollgate (off by default). */
+  tracing: TracingConfig;
   /** Output rules for answers; external guardrails over HTTP (empty: none, and no cost). */
   guardrails: { output: OutputGuardrailsConfig; external: ExternalGuardrailConfig[] };
 }

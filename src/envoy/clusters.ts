@@ -1,6 +1,7 @@
 import type { LoadBalancingConfig, ModelTarget, ProviderConfig, TollgateConfig } from '../config/types.ts';
 import { ANSWERING_PROVIDER_ATTRIBUTE, ATTEMPT_ATTRIBUTES, CASCADE_ATTRIBUTE, FILTER_ROLE_METADATA, UPSTREAM_ROLE } from '../extproc/attributes.ts';
 import { providerAdapter } from '../providers/registry.ts';
+import { TRACE_CONTEXT_HEADERS } from '../observability/tracing.ts';
 import { chainClusterName, chainMasks, preferFirst, preferredClusterName, priorityGroups, targetsOf } from './chains.ts';
 import { AFFINITY_HEADER, clusterName, EXTPROC_CLUSTER, providerBaseUrlOverride, seconds, type RenderOptions } from './names.ts';
 import { metadataValue, REQUEST_ID_HEADER } from './response-headers.ts';
@@ -35,7 +36,10 @@ export const ENVOY_REQUEST_HEADERS = [
  */
 export const PROVIDER_REQUEST_ID_HEADER = 'x-client-request-id';
 
-function stripEnvoyHeadersFilter() {
+function stripEnvoyHeadersFilter(config: TollgateConfig) {
+  // Envoy's tracer writes the attempt's traceparent before the upstream filters run; a deployment that keeps its
+  // traces to itself removes it (and the client's) here, on every attempt.
+  const traceHeaders = config.tracing.propagate_to_providers ? [] : TRACE_CONTEXT_HEADERS;
   return {
     name: 'envoy.filters.http.header_mutation',
     typed_config: {
@@ -48,7 +52,7 @@ function stripEnvoyHeadersFilter() {
               append_action: 'OVERWRITE_IF_EXISTS_OR_ADD',
             },
           },
-          ...ENVOY_REQUEST_HEADERS.map((name) => ({ remove: name })),
+          ...[...ENVOY_REQUEST_HEADERS, ...traceHeaders].map((name) => ({ remove: name })),
         ],
       },
     },
@@ -78,7 +82,7 @@ function restoreRequestIdFilter() {
 }
 
 /** HTTP/1.1 to providers; chain clusters add the per-attempt translation filter before the codec. */
-function httpProtocolOptions(upstreamFilters: object[] = []) {
+function httpProtocolOptions(config: TollgateConfig, upstreamFilters: object[] = []) {
   return {
     'envoy.extensions.upstreams.http.v3.HttpProtocolOptions': {
       '@type': 'type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions',
@@ -87,7 +91,7 @@ function httpProtocolOptions(upstreamFilters: object[] = []) {
       http_filters: [
         ...(upstreamFilters.length ? [restoreRequestIdFilter()] : []),
         ...upstreamFilters,
-        stripEnvoyHeadersFilter(),
+        stripEnvoyHeadersFilter(config),
         {
           name: 'envoy.filters.http.upstream_codec',
           typed_config: { '@type': 'type.googleapis.com/envoy.extensions.filters.http.upstream_codec.v3.UpstreamCodec' },
@@ -145,7 +149,7 @@ function renderProviderCluster(name: string, provider: ProviderConfig, config: T
       cluster_name: clusterName(name),
       endpoints: [{ lb_endpoints: upstreams.map((u) => lbEndpoint(u, { provider: name })) }],
     },
-    typed_extension_protocol_options: httpProtocolOptions(hintInBody(provider) ? [retryHintFilter(config)] : []),
+    typed_extension_protocol_options: httpProtocolOptions(config, hintInBody(provider) ? [retryHintFilter(config)] : []),
     ...(matches.length ? { transport_socket_matches: matches } : {}),
   };
 }
@@ -188,7 +192,7 @@ function renderChainCluster(modelName: string, targets: ModelTarget[], mask: num
       })),
     },
     // Reading a body (a retry hint, a cascade step's answer) needs the attempt's response body: a mode override.
-    typed_extension_protocol_options: httpProtocolOptions([upstreamTranslationFilter(config, members.some((m) => hintInBody(m.provider)), Boolean(model?.cascade))]),
+    typed_extension_protocol_options: httpProtocolOptions(config, [upstreamTranslationFilter(config, members.some((m) => hintInBody(m.provider)), Boolean(model?.cascade))]),
     ...(matches.length ? { transport_socket_matches: matches } : {}),
   };
 }

@@ -14,6 +14,8 @@ export interface RenderOptions {
   dir: string;
   /** Overrides of provider base URLs (the demo provider of `npm start`). */
   providerBaseUrls?: Record<string, string>;
+  /** Where `_env` settings are read (tracing exporter headers); process.env when absent. */
+  env?: NodeJS.ProcessEnv;
 }
 
 export const seconds = (ms: number) => `${(ms / 1000).toFixed(3)}s`;

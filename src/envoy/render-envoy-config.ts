@@ -8,6 +8,7 @@ import { renderLocalReplyConfig } from './local-replies.ts';
 import { EXTPROC_CLUSTER, ROUTE_CONFIG_NAME, ROUTE_HEADER, seconds, type RenderOptions } from './names.ts';
 import { RESPONSE_HEADERS_NAMESPACE } from './response-headers.ts';
 import { renderRoutes } from './routes.ts';
+import { renderHcmTracing, renderOtlpClusters } from './tracing.ts';
 
 export { clusterName, INTERNAL_HEADERS, ROUTE_HEADER, type RenderOptions } from './names.ts';
 
@@ -129,6 +130,7 @@ function renderBootstrap(config: TollgateConfig, options: RenderOptions) {
       },
     },
   };
+  const tracing = renderHcmTracing(config, options.env ?? process.env);
   const hcm = {
     '@type': 'type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager',
     stat_prefix: 'tollgate_api',
@@ -158,6 +160,7 @@ function renderBootstrap(config: TollgateConfig, options: RenderOptions) {
     }],
     rds: { route_config_name: ROUTE_CONFIG_NAME, config_source: pathSource(options.dir, 'routes.yaml') },
     local_reply_config: renderLocalReplyConfig(config.envoy.max_request_body_bytes, config.envoy.max_request_body_bytes_by_path),
+    ...(tracing ? { tracing } : {}),
     http_filters: [
       ...(config.envoy.readiness_path ? [readinessFilter(config.envoy.readiness_path)] : []),
       {
@@ -216,7 +219,7 @@ function renderBootstrap(config: TollgateConfig, options: RenderOptions) {
           cluster_name: EXTPROC_CLUSTER,
           endpoints: [{ lb_endpoints: extprocEndpoints(config).map((address) => ({ endpoint: { address } })) }],
         },
-      }, ...renderJwksClusters(config)],
+      }, ...renderJwksClusters(config), ...renderOtlpClusters(config)],
     },
     dynamic_resources: { cds_config: pathSource(options.dir, 'clusters.yaml') },
     layered_runtime: {

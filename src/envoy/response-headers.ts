@@ -9,6 +9,8 @@ export const RESPONSE_HEADERS_NAMESPACE = 'tollgate.response_headers';
 
 /** Every header a stage may set through ctx.responseHeaders; Envoy's routes list them once, so keep this closed. */
 export const REQUEST_ID_HEADER = 'x-tollgate-request-id';
+/** The request's trace id (config `tracing`), also in its usage record. */
+export const TRACE_ID_HEADER = 'x-tollgate-trace-id';
 
 /**
  * The header the official OpenAI SDKs read into `_request_id` (Node, Python) and their errors' request id. OpenAI
@@ -36,6 +38,7 @@ export function clientRequestIdFromMetadata(): object {
 
 export const METADATA_RESPONSE_HEADERS = [
   REQUEST_ID_HEADER,
+  TRACE_ID_HEADER,
   'x-tollgate-model',
   /** Which strategy chose the model or target (cost, semantic, latency, policy), when one did. */
   'x-tollgate-strategy',

@@ -3,7 +3,7 @@ import { chainMasks, popcount, subsetClusterNames } from './chains.ts';
 import { AFFINITY_HEADER, clusterName, INTERNAL_HEADERS, ROUTE_CONFIG_NAME, ROUTE_HEADER, seconds } from './names.ts';
 import { ENDPOINT_METADATA_NAMESPACE } from './provider-endpoints.ts';
 import { backOff, modelRetries, profileSuffix, retryOn, singleProviderProfile, totalAttempts, type RetryProfile } from './retries.ts';
-import { clientRequestIdFromMetadata, METADATA_RESPONSE_HEADERS, responseHeadersFromMetadata } from './response-headers.ts';
+import { clientRequestIdFromMetadata, METADATA_RESPONSE_HEADERS, responseHeadersFromMetadata, TRACE_ID_HEADER, type MetadataResponseHeader } from './response-headers.ts';
 
 /** The routes (RDS): one per provider and one per chain subset, chosen by the x-tollgate-route header Tollgate sets. */
 const header = (key: string, value: string) => ({ header: { key, value }, append_action: 'OVERWRITE_IF_EXISTS_OR_ADD' });
@@ -98,6 +98,8 @@ function bodyLimitRoutes(config: TollgateConfig) {
 }
 
 export function renderRoutes(config: TollgateConfig) {
+  // The trace id header exists only when tracing is on: Envoy formats no header for it otherwise.
+  const untraced: MetadataResponseHeader[] = config.tracing.enabled ? [] : [TRACE_ID_HEADER];
   const providerRoutes = singleProviderRoutes(config).map(({ provider: name, profile, suffix }) => ({
     name: `provider_${name}${suffix}`,
     match: { prefix: '/', headers: [{ name: ROUTE_HEADER, string_match: { exact: name + suffix } }] },
@@ -111,7 +113,7 @@ export function renderRoutes(config: TollgateConfig) {
     response_headers_to_add: [
       ...commonResponseHeaders,
       header('x-tollgate-provider', name),
-      ...responseHeadersFromMetadata(),
+      ...responseHeadersFromMetadata(untraced),
     ],
   }));
   const chainRoutes = Object.entries(config.models).flatMap(([modelName, model]) =>
@@ -153,7 +155,7 @@ export function renderRoutes(config: TollgateConfig) {
           header('x-tollgate-provider', `%UPSTREAM_METADATA(${ENDPOINT_METADATA_NAMESPACE}:provider)%`),
           header('x-tollgate-model', `%UPSTREAM_METADATA(${ENDPOINT_METADATA_NAMESPACE}:model)%`),
           // The answering endpoint names the model here, so the request-phase value is not used.
-          ...responseHeadersFromMetadata(['x-tollgate-model']),
+          ...responseHeadersFromMetadata(['x-tollgate-model', ...untraced]),
         ],
       };
     })));

@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import type { ProcessingResponse } from '../generated/envoy/service/ext_proc/v3/ProcessingResponse.ts';
 import type { StreamHandler } from '../pipeline/phases.ts';
 import { FILTER_ROLE_METADATA } from './attributes.ts';
+import { TRACEPARENT_HEADER } from '../observability/tracing.ts';
 import { H2Connection, type H2Stream, type StreamEvents } from './h2-lite/connection.ts';
 import { ErrorCode } from './h2-lite/frames.ts';
 import { GrpcMessageReader, frameMessage } from './h2-lite/grpc-framing.ts';
@@ -24,7 +25,7 @@ export interface H2LiteServerOptions {
   port: number;
   socketPath?: string;
   /** The handler of one stream, from the request's x-tollgate-filter metadata (absent for the request filter). */
-  handlerFor(role: string | undefined): StreamHandler;
+  handlerFor(role: string | undefined, traceparent: string | undefined): StreamHandler;
   logger: Logger;
 }
 
@@ -174,7 +175,7 @@ export class ExtProcConnections {
       stream.reset(ErrorCode.NO_ERROR);
       return IGNORED;
     }
-    const handler = this.options.handlerFor(headerValue(fields, FILTER_ROLE_METADATA));
+    const handler = this.options.handlerFor(headerValue(fields, FILTER_ROLE_METADATA), headerValue(fields, TRACEPARENT_HEADER));
     return new ProcessCall(stream, handler, this.method, this.options.logger);
   }
 }

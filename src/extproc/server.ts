@@ -5,7 +5,8 @@ import * as grpc from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import type { ProcessingRequest__Output } from '../generated/envoy/service/ext_proc/v3/ProcessingRequest.ts';
 import type { ProcessingResponse } from '../generated/envoy/service/ext_proc/v3/ProcessingResponse.ts';
-import type { StreamHandler } from '../pipeline/phases.ts';
+import type { StreamHandler, StreamHandlerFactory } from '../pipeline/phases.ts';
+import { TRACEPARENT_HEADER } from '../observability/tracing.ts';
 import { FILTER_ROLE_METADATA, UPSTREAM_ROLE } from './attributes.ts';
 import { startH2LiteServer } from './h2-lite.ts';
 import { ProcessSession } from './process-session.ts';
@@ -17,9 +18,9 @@ export interface ExtProcServerOptions {
   /** Listen on this Unix socket instead of address:port. */
   socketPath?: string;
   /** Creates the per-request handler: one ext_proc stream is one HTTP request. */
-  newHandler: () => StreamHandler;
+  newHandler: StreamHandlerFactory;
   /** Creates the handler of one attempt, for streams of the upstream (per-attempt) filter. */
-  newAttemptHandler?: () => StreamHandler;
+  newAttemptHandler?: StreamHandlerFactory;
   logger: Logger;
   /**
    * `h2-lite` (default): on a minimal HTTP/2 server of our own on node:net (h2-lite.ts), the least CPU per request;
@@ -34,9 +35,9 @@ export interface ExtProcServer {
   stop(): Promise<void>;
 }
 
-function handlerFor(options: ExtProcServerOptions, role: unknown): StreamHandler {
-  const upstream = options.newAttemptHandler && role === UPSTREAM_ROLE;
-  return upstream ? (options.newAttemptHandler as () => StreamHandler)() : options.newHandler();
+function handlerFor(options: ExtProcServerOptions, role: unknown, traceparent: unknown): StreamHandler {
+  const parent = typeof traceparent === 'string' ? traceparent : undefined;
+  return options.newAttemptHandler && role === UPSTREAM_ROLE ? options.newAttemptHandler(parent) : options.newHandler(parent);
 }
 
 type ProcessCall = grpc.ServerDuplexStream<ProcessingRequest__Output, ProcessingResponse>;
@@ -50,7 +51,7 @@ async function startGrpcJsServer(options: ExtProcServerOptions): Promise<ExtProc
   server.addService(loadExternalProcessorService(), {
     Process: (call: ProcessCall) => {
       const session = new ProcessSession({
-        handler: handlerFor(options, call.metadata.get(FILTER_ROLE_METADATA)[0]),
+        handler: handlerFor(options, call.metadata.get(FILTER_ROLE_METADATA)[0], call.metadata.get(TRACEPARENT_HEADER)[0]),
         write: (response) => {
           if (!call.cancelled && call.writable) call.write(response);
         },
@@ -104,7 +105,7 @@ async function startHttp2Server(options: ExtProcServerOptions): Promise<ExtProcS
     stream.respond(GRPC_HEADERS, { waitForTrailers: true });
     stream.on('wantTrailers', () => stream.sendTrailers({ 'grpc-status': '0' }));
     const session = new ProcessSession({
-      handler: handlerFor(options, headers[FILTER_ROLE_METADATA]),
+      handler: handlerFor(options, headers[FILTER_ROLE_METADATA], headers[TRACEPARENT_HEADER]),
       write: (response) => {
         if (stream.destroyed || stream.closed) return;
         const payload = method.encodeResponse(response);
@@ -169,6 +170,6 @@ export async function startExtProcServer(options: ExtProcServerOptions): Promise
   switch (options.transport ?? 'h2-lite') {
     case 'grpc-js': return startGrpcJsServer(options);
     case 'http2': return startHttp2Server(options);
-    default: return startH2LiteServer({ ...options, handlerFor: (role) => handlerFor(options, role) });
+    default: return startH2LiteServer({ ...options, handlerFor: (role, traceparent) => handlerFor(options, role, traceparent) });
   }
 }

@@ -33,6 +33,7 @@ export function toExportLine(record: UsageRecord): string {
     endpoint: record.endpoint,
     model: record.model,
     variant: record.variant,
+    trace_id: record.traceId,
     provider: record.provider,
     upstream_model: record.upstreamModel,
     attempts: record.attempts,

@@ -9,7 +9,7 @@ const COLUMNS = [
   'request_id', 'state', 'state_rank', 'started_at_ms', 'ended_at_ms', 'org', 'team', 'app', 'user_id', 'feature',
   'key_id', 'endpoint', 'model', 'provider', 'upstream_model', 'attempts', 'stream', 'prompt_tokens',
   'completion_tokens', 'cached_prompt_tokens', 'cache_write_tokens', 'cost_nano_usd', 'pricing_id', 'latency_ms',
-  'status', 'outcome', 'error_code', 'cache_status', 'written_at_ms', 'variant', 'reasoning_tokens',
+  'status', 'outcome', 'error_code', 'cache_status', 'written_at_ms', 'variant', 'reasoning_tokens', 'trace_id',
 ];
 
 const UPSERT_SQL = `INSERT INTO usage_records (${COLUMNS.join(', ')}) VALUES (${COLUMNS.map(() => '?').join(', ')})
@@ -27,7 +27,7 @@ function toParams(record: UsageRecord, now: number): SqlValue[] {
     record.provider, record.upstreamModel, JSON.stringify(record.attempts), record.stream ? 1 : 0,
     record.promptTokens, record.completionTokens, record.cachedPromptTokens, record.cacheWriteTokens,
     record.costNanoUsd, record.pricingId, record.latencyMs, record.status, record.outcome, record.errorCode,
-    record.cacheStatus, now, record.variant, record.reasoningTokens,
+    record.cacheStatus, now, record.variant, record.reasoningTokens, record.traceId,
   ];
 }
 
@@ -42,6 +42,7 @@ function fromRow(row: Row): UsageRecord {
     endedAt: numOrNull(row.ended_at_ms as SqlValue), org: String(row.org), team: String(row.team), app: String(row.app),
     user: strOrNull(row.user_id as SqlValue), feature: strOrNull(row.feature as SqlValue), keyId: String(row.key_id),
     endpoint: strOrNull(row.endpoint as SqlValue), model: strOrNull(row.model as SqlValue), variant: strOrNull((row.variant ?? null) as SqlValue),
+    traceId: strOrNull((row.trace_id ?? null) as SqlValue),
     provider: strOrNull(row.provider as SqlValue), upstreamModel: strOrNull(row.upstream_model as SqlValue),
     attempts: JSON.parse(String(row.attempts)) as UsageRecord['attempts'], stream: num(row.stream as SqlValue) === 1,
     promptTokens: num(row.prompt_tokens as SqlValue), completionTokens: num(row.completion_tokens as SqlValue),

@@ -46,6 +46,8 @@ export interface UsageRecord {
   model: string | null;
   /** The A/B variant the request was assigned to (models with `variants`), else null. */
   variant: string | null;
+  /** The request's trace id (32 hex digits) when tracing is on, else null. */
+  traceId: string | null;
   /** The provider and model that answered (the last attempt's). */
   provider: string | null;
   upstreamModel: string | null;
@@ -87,6 +89,7 @@ function baseRecord(ctx: RequestContext, state: RecordState): UsageRecord | null
     endpoint: clientEndpoint(ctx),
     model: ctx.model,
     variant: ctx.variant,
+    traceId: ctx.trace?.traceId ?? null,
     provider: null,
     upstreamModel: null,
     attempts: [],
@@ -147,8 +150,11 @@ export function encodeRecord(record: UsageRecord): string {
 export function decodeRecord(text: string): UsageRecord {
   const parsed = JSON.parse(text) as Omit<UsageRecord, 'costNanoUsd'> & { costNanoUsd: string | null };
   if (typeof parsed.requestId !== 'string' || !(parsed.state in STATE_RANK)) throw new Error('not a usage record');
-  // Entries queued before the variant (or the reasoning count) existed have none.
-  return { ...parsed, variant: parsed.variant ?? null, reasoningTokens: parsed.reasoningTokens ?? 0, costNanoUsd: parsed.costNanoUsd === null ? null : BigInt(parsed.costNanoUsd) };
+  // Entries queued before the variant, the reasoning count or the trace id existed have none.
+  return {
+    ...parsed, variant: parsed.variant ?? null, reasoningTokens: parsed.reasoningTokens ?? 0, traceId: parsed.traceId ?? null,
+    costNanoUsd: parsed.costNanoUsd === null ? null : BigInt(parsed.costNanoUsd),
+  };
 }
 
 /**

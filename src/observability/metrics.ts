@@ -19,6 +19,7 @@ export class GatewayMetrics {
   readonly fallbacks: Counter<'model'>;
   readonly guardrailLatency: Histogram<'guardrail' | 'direction'>;
   readonly guardrailVerdicts: Counter<'guardrail' | 'direction' | 'verdict'>;
+  readonly extprocPhase: Histogram<'filter' | 'phase'>;
 
   constructor() {
     collectDefaultMetrics({ register: this.registry, prefix: 'tollgate_process_' });
@@ -122,6 +123,13 @@ export class GatewayMetrics {
       name: 'tollgate_guardrail_verdicts_total',
       help: 'External guardrail verdicts: pass, flagged, failed_open (timeout or error, let through), failed_closed (refused).',
       labelNames: ['guardrail', 'direction', 'verdict'],
+      registers: [this.registry],
+    });
+    this.extprocPhase = new Histogram({
+      name: 'tollgate_extproc_phase_duration_seconds',
+      help: 'Time Tollgate takes to answer one ext_proc message, by filter (request, upstream) and phase (request_headers, request_body, response_headers, response_body).',
+      labelNames: ['filter', 'phase'],
+      buckets: [0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
       registers: [this.registry],
     });
   }

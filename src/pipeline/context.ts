@@ -8,6 +8,7 @@ import type { GuardrailVerdict } from '../guardrails/external/verdict.ts';
 import type { OutputVerdict } from '../guardrails/output/answer-filter.ts';
 import type { PlaceholderVault } from '../guardrails/pii/placeholder-vault.ts';
 import type { RoundTrip } from '../store/round-trip.ts';
+import type { RequestTrace } from '../observability/tracing.ts';
 import type { ResponsesState } from '../responses/request.ts';
 import type { MessagesRequestState } from '../messages/request.ts';
 import type { AnthropicStop } from '../providers/provider-adapter.ts';
@@ -236,6 +237,8 @@ export interface RequestContext {
    * store. Whoever needs a reply first sends the lot; the runner sends what is left at the end.
    */
   roundTrip: RoundTrip | null;
+  /** This request's trace (src/observability/tracing.ts); null when tracing is off, and then nothing is traced. */
+  trace: RequestTrace | null;
 }
 
 /**

@@ -76,6 +76,12 @@ export interface ReplySequence {
 
 export type PhaseReply = ContinueReply | ImmediateReply | DeferredReply | ReplySequence;
 
+/**
+ * Creates the handler of one ext_proc stream. `traceparent` is the stream's W3C trace context from its gRPC
+ * metadata (Envoy's span for the ext_proc call, when Envoy traces); absent otherwise.
+ */
+export type StreamHandlerFactory = (traceparent?: string) => StreamHandler;
+
 /** One per HTTP request (one ext_proc gRPC stream). */
 export interface StreamHandler {
   handle(event: PhaseEvent): PhaseReply | Promise<PhaseReply>;

@@ -8,9 +8,12 @@ import { UpstreamEdits, type RequestContext } from './context.ts';
 import { DIALECT_METADATA_KEY, REQUEST_ID_HEADER, requestIdHeaders } from '../envoy/response-headers.ts';
 import { checkJsonLimits, DEFAULT_JSON_LIMITS, type JsonLimits } from './json-limits.ts';
 import { ANSWERING_MODEL_ATTRIBUTE, ANSWERING_PROVIDER_ATTRIBUTE, ATTEMPT_COUNT_ATTRIBUTE } from '../extproc/attributes.ts';
-import type { Attributes, HeaderEdits, PhaseEvent, PhaseReply, Phase, StreamHandler, VerifiedJwt } from './phases.ts';
+import type { Attributes, HeaderEdits, PhaseEvent, PhaseReply, Phase, StreamHandler, StreamHandlerFactory, VerifiedJwt } from './phases.ts';
 import type { DirectAnswer, Stage, StageResult } from './stage.ts';
 import type { RoundTrip } from '../store/round-trip.ts';
+import { SPAN_STATUS, type Tracing } from '../observability/tracing.ts';
+import { endRequestSpan } from '../observability/request-span.ts';
+import { TRACE_ID_HEADER } from '../envoy/response-headers.ts';
 
 export interface PipelineOptions {
   stages: Stage[];
@@ -26,6 +29,8 @@ export interface PipelineOptions {
    * the body is in, and both leave in one write. One ext_proc round trip per request less.
    */
   eagerRequestBody?: boolean;
+  /** Spans for the request and each stage hook (config `tracing`); absent when tracing is off, which costs nothing. */
+  tracing?: Tracing;
 }
 
 const STRICT_UTF8 = new TextDecoder('utf-8', { fatal: true });
@@ -62,9 +67,11 @@ class RequestPipeline implements StreamHandler {
   private ctx: RequestContext | null = null;
   private ended = false;
   private readonly options: PipelineOptions;
+  private readonly traceparent: string | undefined;
 
-  constructor(options: PipelineOptions) {
+  constructor(options: PipelineOptions, traceparent: string | undefined) {
     this.options = options;
+    this.traceparent = traceparent;
   }
 
   async handle(event: PhaseEvent): Promise<PhaseReply> {
@@ -109,9 +116,11 @@ class RequestPipeline implements StreamHandler {
     const queryAt = rawPath.indexOf('?');
     const requestId = headers.get('x-request-id') || randomUUID();
     let log: Logger | null = null;
+    const startedAt = now();
+    const trace = this.options.tracing?.startRequest(this.traceparent) ?? null;
     this.ctx = {
       requestId,
-      startedAt: now(),
+      startedAt,
       now,
       method: headers.get(':method') ?? 'GET',
       path: queryAt === -1 ? rawPath : rawPath.slice(0, queryAt),
@@ -150,7 +159,9 @@ class RequestPipeline implements StreamHandler {
       error: null,
       outcome: 'pending',
       roundTrip: this.options.newRoundTrip?.() ?? null,
+      trace,
     };
+    if (trace) this.ctx.responseHeaders.set(TRACE_ID_HEADER, trace.traceId);
     const answer = await this.runHook('onRequestHeaders');
     if (answer) return this.answer(answer);
     if (!endOfStream) {
@@ -323,9 +334,22 @@ class RequestPipeline implements StreamHandler {
     for (const stage of this.options.stages) {
       const fn = stage[hook];
       if (!fn) continue;
+      const span = ctx.trace?.stage(stage.name, hook);
+      let returned: ReturnType<typeof fn>;
+      try {
+        returned = fn.call(stage, ctx);
+      } catch (error) {
+        span?.setStatus(SPAN_STATUS.error, 'exception');
+        span?.end();
+        throw error;
+      }
       // Most hooks are synchronous: awaiting only real promises saves a microtask turn per stage per request.
-      const returned = fn.call(stage, ctx);
-      const result: StageResult = returned instanceof Promise ? await returned : returned;
+      let result: StageResult;
+      if (returned instanceof Promise) result = await (span ? returned.finally(() => span.end()) : returned);
+      else {
+        result = returned;
+        span?.end();
+      }
       if (result?.respond) return result.respond;
     }
     return null;
@@ -339,13 +363,18 @@ class RequestPipeline implements StreamHandler {
     // Nothing the stages send from here is awaited by the client: it may share a batch with other requests.
     ctx.roundTrip?.enterEndPhase();
     for (const stage of this.options.stages) {
+      if (!stage.onResponseEnd) continue;
+      const span = ctx.trace?.stage(stage.name, 'onResponseEnd');
       try {
-        const returned = stage.onResponseEnd?.(ctx);
+        const returned = stage.onResponseEnd(ctx);
         if (returned instanceof Promise) await returned;
       } catch (error) {
         ctx.log.error({ err: error, stage: stage.name }, 'onResponseEnd failed');
+      } finally {
+        span?.end();
       }
     }
+    if (ctx.trace) endRequestSpan(ctx.trace, ctx);
     // Commands no stage sent (e.g. a cache store when no quota settles): they go now, together.
     await ctx.roundTrip?.send();
   }
@@ -356,8 +385,8 @@ class RequestPipeline implements StreamHandler {
   }
 }
 
-export function createPipeline(options: PipelineOptions): () => StreamHandler {
-  return () => new RequestPipeline(options);
+export function createPipeline(options: PipelineOptions): StreamHandlerFactory {
+  return (traceparent) => new RequestPipeline(options, traceparent);
 }
 
 /** The client's IP from Envoy's `source.address` attribute (`ip:port`, `[v6]:port`), or null when not sent. */

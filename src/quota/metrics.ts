@@ -6,7 +6,7 @@ export class QuotaMetrics {
   readonly storeFailures: Counter<'phase' | 'mode'>;
   readonly alerts: Counter<'scope' | 'period' | 'threshold'>;
   readonly webhookFailures: Counter;
-  readonly costUsd: Counter<'team' | 'model' | 'provider'>;
+  readonly costUsd: Counter<'team' | 'app' | 'model' | 'provider'>;
   readonly unpriced: Counter<'provider' | 'model'>;
 
   constructor(registry: Registry) {
@@ -33,8 +33,8 @@ export class QuotaMetrics {
     });
     this.costUsd = new Counter({
       name: 'tollgate_cost_usd_total',
-      help: 'Metered cost in USD by team, model and provider (exact per-request costs are in the usage ledger).',
-      labelNames: ['team', 'model', 'provider'], registers,
+      help: 'Metered cost in USD by team, app, model and provider (exact per-request costs are in the usage ledger).',
+      labelNames: ['team', 'app', 'model', 'provider'], registers,
     });
     this.unpriced = new Counter({
       name: 'tollgate_unpriced_requests_total',

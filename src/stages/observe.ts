@@ -26,6 +26,15 @@ function observeDetails(metrics: GatewayMetrics, ctx: RequestContext, labels: { 
 }
 
 /**
+ * The model as a metric label: only a model the config resolved. What a client asked for before that (an unknown
+ * model's 404, a body rejected by validation) is any string, and as a label it would grow the series without bound.
+ */
+function modelLabel(ctx: RequestContext): string {
+  if (ctx.routing.alias !== null) return ctx.model ?? 'none';
+  return ctx.model ? 'unresolved' : 'none';
+}
+
+/**
  * One structured log line and the metrics of each request, when it ends (whatever the outcome).
  * Never logs prompts, completions or keys: only ids, names and numbers.
  */
@@ -37,7 +46,7 @@ export function observeStage(deps: { metrics: GatewayMetrics; logger: Logger }):
       const status = ctx.response.status ?? 0;
       const labels = {
         team: ctx.tenant?.team ?? 'none',
-        model: ctx.model ?? 'none',
+        model: modelLabel(ctx),
         provider: ctx.provider ?? 'none',
         status: String(status),
       };

@@ -233,7 +233,7 @@ export function quotaStages(deps: QuotaDeps): { reserve: Stage; settle: Stage } 
         ctx.cost = { nanoUsd, pricingId: entry?.id ?? (target && usage ? 'unpriced' : 'none') };
         if (target && usage && !entry) deps.metrics.unpriced.inc({ provider: target.provider, model: target.model });
         if (nanoUsd > 0n) {
-          deps.metrics.costUsd.inc({ team: ctx.tenant?.team ?? 'none', model: ctx.model ?? 'none', provider: target?.provider ?? 'none' }, Number(nanoUsd) / 1e9);
+          deps.metrics.costUsd.inc({ team: ctx.tenant?.team ?? 'none', app: ctx.tenant?.app ?? 'none', model: ctx.model ?? 'none', provider: target?.provider ?? 'none' }, Number(nanoUsd) / 1e9);
         }
       }
       states.delete(ctx);

@@ -6,7 +6,7 @@ import { ANSWERING_MODEL_ATTRIBUTE, ANSWERING_PROVIDER_ATTRIBUTE, CASCADE_ATTRIB
 import type { CascadeConfig } from '../config/types.ts';
 import { answerContent, escalationReason, requestedSchema, validatorRejects } from '../routing/cascade.ts';
 import type { Attempt } from '../pipeline/context.ts';
-import type { Attributes, PhaseEvent, PhaseReply, StreamHandler } from '../pipeline/phases.ts';
+import type { Attributes, PhaseEvent, PhaseReply, StreamHandler, StreamHandlerFactory } from '../pipeline/phases.ts';
 import { decodeJsonBody } from '../pipeline/runner.ts';
 import type { CredentialResolver } from '../providers/credentials.ts';
 import { PROVIDER_REQUEST_HEADERS } from '../providers/registry.ts';
@@ -16,6 +16,7 @@ import { takeResponsesMarker } from '../responses/chain-marker.ts';
 import { ATTEMPT_MODE, RETRY_HINT_MODE } from '../envoy/clusters.ts';
 import { requestIdHeaders } from '../envoy/response-headers.ts';
 import { providerAdapter } from '../providers/registry.ts';
+import { SPAN_STATUS, TRACEPARENT_HEADER, type Span, type Tracing } from '../observability/tracing.ts';
 
 /** Statuses whose retry hint the client gets as Retry-After. */
 const RETRY_HINT_STATUSES: ReadonlySet<number> = new Set([429, 503]);
@@ -25,6 +26,8 @@ export interface AttemptHandlerDeps {
   credentials: CredentialResolver;
   attempts: AttemptLog;
   logger: Logger;
+  /** A span per attempt (config `tracing`); absent when tracing is off. */
+  tracing?: Tracing;
 }
 
 
@@ -50,9 +53,13 @@ class AttemptHandler implements StreamHandler {
   private streamed = false;
   /** Set on a cascade step's 200: its (buffered) answer is checked before it may leave. */
   private checkAnswer = false;
+  /** The stream's trace context (Envoy's span of this attempt) and this attempt's span, when tracing is on. */
+  private readonly traceparent: string | undefined;
+  private span: Span | null = null;
 
-  constructor(deps: AttemptHandlerDeps) {
+  constructor(deps: AttemptHandlerDeps, traceparent: string | undefined) {
     this.deps = deps;
+    this.traceparent = traceparent;
   }
 
   handle(event: PhaseEvent): PhaseReply | Promise<PhaseReply> {
@@ -75,7 +82,15 @@ class AttemptHandler implements StreamHandler {
     }
   }
 
-  close(): void {}
+  close(): void {
+    if (!this.span) return;
+    const status = this.attempt?.status ?? null;
+    if (status !== null) this.span.setAttribute('http.response.status_code', status);
+    // A failed attempt (a fallback or retry follows) stands out in the trace.
+    if (status === null || status >= 500 || status === 429) this.span.setStatus(SPAN_STATUS.error, status === null ? 'no answer' : String(status));
+    this.span.end();
+    this.span = null;
+  }
 
   /**
    * The attempt's status; on a 429/503 from a provider that gives its retry hint only in the body (Gemini), the body
@@ -159,6 +174,15 @@ class AttemptHandler implements StreamHandler {
     this.cascade = cascadeModel && Object.hasOwn(models, cascadeModel) ? models[cascadeModel]?.cascade ?? null : null;
     if (!this.provider || !this.model) throw new Error('upstream attempt without endpoint metadata');
     this.attempt = this.deps.attempts.begin(this.requestId, this.provider, this.model);
+    if (this.deps.tracing) {
+      // Envoy's router wrote this attempt's span into the request before the upstream filters ran: the attempt span
+      // goes under it, so each attempt in Envoy has Tollgate's translation beneath it (the gRPC metadata only names
+      // the ext_proc call's span, a child of the request's server span).
+      this.span = this.deps.tracing.startAttempt(headers.get(TRACEPARENT_HEADER) ?? this.traceparent, {
+        'tollgate.request_id': this.requestId, 'tollgate.provider': this.provider, 'gen_ai.request.model': this.model,
+        'tollgate.attempt': this.deps.attempts.count(this.requestId),
+      });
+    }
     return { kind: 'continue', phase: 'request_headers' };
   }
 
@@ -195,6 +219,6 @@ class AttemptHandler implements StreamHandler {
   }
 }
 
-export function createAttemptHandler(deps: AttemptHandlerDeps): () => StreamHandler {
-  return () => new AttemptHandler(deps);
+export function createAttemptHandler(deps: AttemptHandlerDeps): StreamHandlerFactory {
+  return (traceparent) => new AttemptHandler(deps, traceparent);
 }

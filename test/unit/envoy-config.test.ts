@@ -78,6 +78,54 @@ describe('rendered Envoy config', () => {
     expect(stale.processing_mode.request_body_mode).toBe('BUFFERED');
     expect(stale.allow_mode_override).toBe(true);
   });
+  describe('tracing', () => {
+    const traced = (tracing: Record<string, unknown>) => ({ ...config, tracing: { ...config.tracing, enabled: true, ...tracing } as typeof config.tracing });
+    const hcmOf = (c: typeof config) => (parse(renderEnvoyConfig(c, { dir, env: { OTLP_AUTH: 'Basic c2VjcmV0' } }).files['envoy.yaml']) as Record<string, any>)
+      .static_resources.listeners[0].filter_chains[0].filters[0].typed_config;
+    const clustersOf = (c: typeof config) => (parse(renderEnvoyConfig(c, { dir }).files['envoy.yaml']) as Record<string, any>).static_resources.clusters;
+    const routesOf = (c: typeof config) => JSON.stringify(parse(renderEnvoyConfig(c, { dir }).files['routes.yaml']));
+
+    it('renders nothing when off: no tracer, no collector cluster, no trace id header', () => {
+      expect(config.tracing.enabled).toBe(false);
+      expect(hcmOf(config).tracing).toBeUndefined();
+      expect(clustersOf(config).map((c: { name: string }) => c.name)).not.toContain('tollgate_otlp');
+      expect(routesOf(config)).not.toContain('DYNAMIC_METADATA(tollgate.response_headers:x-tollgate-trace-id)');
+    });
+
+    it('exports Envoy\'s spans over OTLP/gRPC or OTLP/HTTP with the configured headers, one span per upstream attempt', () => {
+      const grpc = hcmOf(traced({ exporter: { ...config.tracing.exporter, protocol: 'grpc', endpoint: 'http://collector:4317', headers_env: { authorization: 'OTLP_AUTH' } } })).tracing;
+      expect(grpc.spawn_upstream_span).toBe(true);
+      expect(grpc.provider.typed_config.grpc_service).toMatchObject({ envoy_grpc: { cluster_name: 'tollgate_otlp' }, initial_metadata: [{ key: 'authorization', value: 'Basic c2VjcmV0' }] });
+      const http = traced({ exporter: { ...config.tracing.exporter, protocol: 'http', endpoint: 'https://langfuse.example/api/public/otel/v1/traces', headers: { 'x-tenant': 'a' } } });
+      expect(hcmOf(http).tracing.provider.typed_config.http_service).toMatchObject({
+        http_uri: { uri: 'https://langfuse.example/api/public/otel/v1/traces', cluster: 'tollgate_otlp' },
+        request_headers_to_add: [{ header: { key: 'x-tenant', value: 'a' } }],
+      });
+      const cluster = clustersOf(http).find((c: { name: string }) => c.name === 'tollgate_otlp');
+      expect(cluster.load_assignment.endpoints[0].lb_endpoints[0].endpoint.address.socket_address).toEqual({ address: 'langfuse.example', port_value: 443 });
+      expect(cluster.transport_socket.typed_config.sni).toBe('langfuse.example');
+      expect(routesOf(http)).toContain('DYNAMIC_METADATA(tollgate.response_headers:x-tollgate-trace-id)');
+    });
+
+    it('keeps traceparent from providers when propagate_to_providers is off (every cluster\'s last header filter)', () => {
+      const clusters = (c: typeof config) => parse(renderEnvoyConfig(c, { dir }).files['clusters.yaml']).resources as Array<Record<string, any>>;
+      const removed = (c: typeof config) => clusters(c).map((cluster) => JSON.stringify(cluster.typed_extension_protocol_options));
+      for (const text of removed(traced({ propagate_to_providers: false }))) expect(text).toContain('{"remove":"traceparent"}');
+      for (const text of removed(traced({}))) expect(text).not.toContain('traceparent');
+    });
+
+    it('passes `envoy --mode validate` with tracing on', async () => {
+      const tracedDir = await mkdtemp(join(tmpdir(), 'tollgate-envoy-traced-'));
+      try {
+        const rendered = renderEnvoyConfig(traced({ exporter: { ...config.tracing.exporter, protocol: 'http', endpoint: 'https://collector.example:4318/v1/traces' } }), { dir: tracedDir });
+        for (const [name, text] of Object.entries(rendered.files)) await writeFile(join(tracedDir, name), text);
+        const result = await run(envoyBinary(root), ['--mode', 'validate', '-c', join(tracedDir, 'envoy.yaml')]);
+        expect(result.stdout + result.stderr).toContain('OK');
+      } finally {
+        await rm(tracedDir, { recursive: true, force: true });
+      }
+    });
+  });
 });
 
 describe('local replies', () => {

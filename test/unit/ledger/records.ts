@@ -19,6 +19,7 @@ export function usageRecord(overrides: Partial<UsageRecord> = {}): UsageRecord {
     endpoint: 'chat',
     model: 'gpt-4o-mini',
     variant: null,
+    traceId: null,
     provider: 'openai',
     upstreamModel: 'gpt-4o-mini',
     attempts: [{ provider: 'openai', model: 'gpt-4o-mini', status: 200 }],

@@ -19,6 +19,15 @@ export function sinkContract(name: string, fresh: () => Promise<LedgerSink>): vo
       expect(await sink.get(record.requestId)).toEqual(record);
     });
 
+    it('keeps the trace id of a traced request (and null for an untraced one)', async () => {
+      const sink = await fresh();
+      const traced = usageRecord({ traceId: '4bf92f3577b34da6a3ce929d0e0e4736' });
+      const untraced = usageRecord();
+      await sink.write([traced, untraced]);
+      expect((await sink.get(traced.requestId))?.traceId).toBe('4bf92f3577b34da6a3ce929d0e0e4736');
+      expect((await sink.get(untraced.requestId))?.traceId).toBeNull();
+    });
+
     it('only moves a row forward: pending → final, never back, whatever the arrival order', async () => {
       const sink = await fresh();
       const inOrder = usageRecord();
