@@ -1,6 +1,6 @@
 import type { AuditLog } from '../audit/audit-log.ts';
 import type { Ledger } from '../ledger/ledger.ts';
-import { GROUP_COLUMNS, type GroupBy, type UsageFilters, type UsageGroup } from '../ledger/sink.ts';
+import { GROUP_COLUMNS, type GroupBy, type GroupColumn, type UsageFilters, type UsageGroup } from '../ledger/sink.ts';
 import { formatUsd } from '../ledger/usage-record.ts';
 import type { GatewayMetrics } from '../observability/metrics.ts';
 import type { BudgetScope, QuotasConfig } from '../quota/config.ts';
@@ -120,20 +120,24 @@ function spendSeries(rows: UsageGroup[], query: DashboardQuery, bucketMs: number
   return { series: { bucket_ms: bucketMs, buckets, groups }, breakdown: totals.map((g) => row(g, query.groupBy)), total: merge(rows) };
 }
 
-/** Each configured budget of the current UTC day and month: spend from the ledger, percent used, linear projection. */
+/**
+ * Each configured budget of the current UTC day and month: spend from the ledger, percent used, linear projection.
+ * One aggregate per budgeted scope, by day since the month began: the month is its sum, today its last bucket.
+ */
 async function budgets(deps: DashboardDeps, where: UsageFilters, now: number) {
   const config = deps.quotas();
   const out = [];
+  const [day, month] = periods(now) as [ReturnType<typeof periods>[number], ReturnType<typeof periods>[number]];
   for (const scope of Object.keys(config.budgets) as BudgetScope[]) {
     const configured = config.budgets[scope];
     if (!Object.keys(configured).length) continue;
-    for (const period of periods(now)) {
+    const groups = await deps.ledger.aggregate({ groupBy: scope, from: month.startsAt, to: now + 1, where, bucketMs: DAY });
+    for (const period of [day, month]) {
       if (!Object.values(configured).some((b) => b[period.field] !== undefined)) continue;
-      const groups = await deps.ledger.aggregate({ groupBy: scope, from: period.startsAt, to: now + 1, where });
       const spent = new Map<string, bigint>();
       for (const g of groups) {
         const id = BUDGET_SCOPE_IDS[scope](g.key);
-        if (id !== null) spent.set(id, (spent.get(id) ?? 0n) + g.costNanoUsd);
+        if (id !== null && (g.bucket ?? 0) >= period.startsAt) spent.set(id, (spent.get(id) ?? 0n) + g.costNanoUsd);
       }
       // Named budgets show up before their first request (unless filters narrow the view).
       if (!Object.keys(where).length) for (const id of Object.keys(configured)) if (id !== '*' && !spent.has(id)) spent.set(id, 0n);
@@ -210,6 +214,20 @@ async function cache(groups: UsageGroup[], metrics: GatewayMetrics | null | unde
   return { by_status: byStatus, hits, hit_rate: looked ? Math.round((hits / looked) * 10_000) / 10_000 : null, saved_usd_since_start: savedUsd };
 }
 
+const OVERVIEW_COLUMNS = ['team', 'model', 'provider', 'cache_status', 'error_code'] as const;
+
+/** Sums groups by one of their key columns (a breakdown out of a finer grouping). */
+function foldBy(groups: readonly UsageGroup[], column: GroupColumn): UsageGroup[] {
+  const by = new Map<string | null, UsageGroup[]>();
+  for (const g of groups) {
+    const value = g.key[column] ?? null;
+    const list = by.get(value);
+    if (list) list.push(g);
+    else by.set(value, [g]);
+  }
+  return [...by].map(([value, list]) => ({ ...merge(list), key: { [column]: value } }));
+}
+
 const top = (groups: UsageGroup[], groupBy: GroupBy) =>
   groups.filter((g) => GROUP_COLUMNS[groupBy].every((f) => g.key[f] !== null)).sort(byCostThenRequests).slice(0, TOP).map((g) => row(g, groupBy));
 
@@ -225,20 +243,24 @@ export async function dashboardSummary(deps: DashboardDeps, query: DashboardQuer
   const { from, to, where } = query;
   const bucketMs = bucketFor(from, to);
   const range = { from, to, where };
-  const [seriesRows, users, features, providerGroups, cacheGroups, errorGroups, teams, models, budgetRows, reasons, switches] = await Promise.all([
+  const filtered = Object.keys(where).length > 0;
+  const [seriesRows, users, features, overview, menus, budgetRows, reasons, switches] = await Promise.all([
     deps.ledger.aggregate({ ...range, groupBy: query.groupBy, bucketMs }),
     deps.ledger.aggregate({ ...range, groupBy: 'user' }),
     deps.ledger.aggregate({ ...range, groupBy: 'feature' }),
-    deps.ledger.aggregate({ ...range, groupBy: 'provider' }),
-    deps.ledger.aggregate({ ...range, groupBy: 'cache_status' }),
-    deps.ledger.aggregate({ ...range, groupBy: 'error_code' }),
+    // The few-valued dimensions in one scan, folded below: providers, cache outcomes, error codes, filter menus.
+    deps.ledger.aggregate({ ...range, groupBy: OVERVIEW_COLUMNS }),
     // The filter menus list what the range holds regardless of the filters set.
-    deps.ledger.aggregate({ from, to, groupBy: 'team' }),
-    deps.ledger.aggregate({ from, to, groupBy: 'model' }),
+    filtered ? deps.ledger.aggregate({ from, to, groupBy: ['team', 'model'] }) : null,
     budgets(deps, where, deps.now()),
     denialReasons(deps, query),
     deps.killSwitches.list(),
   ]);
+  const providerGroups = foldBy(overview, 'provider');
+  const cacheGroups = foldBy(overview, 'cache_status');
+  const errorGroups = foldBy(overview, 'error_code');
+  const teams = menus ?? overview;
+  const models = menus ?? overview;
   const { series, breakdown, total } = spendSeries(seriesRows, query, bucketMs);
   return {
     object: 'dashboard',

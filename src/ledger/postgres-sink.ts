@@ -1,6 +1,6 @@
 import pg from 'pg';
 import { loadMigrations } from './migrations.ts';
-import { checkedBucketMs, filterConditions, GROUP_COLUMNS, SQL_COLUMN, type LedgerSink, type UsageGroup, type UsageQuery } from './sink.ts';
+import { checkedBucketMs, filterConditions, groupColumnsOf, SQL_COLUMN, type LedgerSink, type UsageGroup, type UsageQuery } from './sink.ts';
 import { latestPerRequest, STATE_RANK, type CacheStatus, type RecordState, type UsageAttempt, type UsageRecord } from './usage-record.ts';
 
 /** Any constant: every Tollgate process takes this advisory lock while it migrates, so two never race. */
@@ -153,7 +153,7 @@ export class PostgresSink implements LedgerSink {
   }
 
   async aggregate(query: UsageQuery): Promise<UsageGroup[]> {
-    const fields = GROUP_COLUMNS[query.groupBy];
+    const fields = groupColumnsOf(query.groupBy);
     const columns = fields.map((field) => SQL_COLUMN[field]);
     const filters = filterConditions(query.where, (n) => `$${n}`, 3);
     const bucket = query.bucketMs

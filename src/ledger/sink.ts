@@ -51,12 +51,17 @@ export function checkedBucketMs(bucketMs: number): number {
   return bucketMs;
 }
 
+/** The columns a query groups by. */
+export const groupColumnsOf = (groupBy: UsageQuery['groupBy']): readonly GroupColumn[] =>
+  typeof groupBy === 'string' ? GROUP_COLUMNS[groupBy] : groupBy;
+
 export function isGroupBy(value: string): value is GroupBy {
   return Object.hasOwn(GROUP_COLUMNS, value);
 }
 
 export interface UsageQuery {
-  groupBy: GroupBy;
+  /** A named grouping, or the columns themselves (several breakdowns folded from one scan). */
+  groupBy: GroupBy | readonly GroupColumn[];
   /** Epoch ms, inclusive: records whose request started in [from, to). */
   from: number;
   /** Epoch ms, exclusive. */
