@@ -52,7 +52,13 @@ describe('usage dashboard', () => {
     if (!ledger) throw new Error('no ledger');
     await ledger.sink.write(known);
     // One real request through Envoy with the official SDK, so the view also holds what the gateway itself wrote.
-    await harness.client().chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hello' }] });
+    // Streamed, so the time to first token shows per provider.
+    const stream = await harness.client().chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hello' }], stream: true });
+    for await (const _chunk of stream) { /* drain */ }
+    const switched = await fetch(`${harness.adminUrl}/admin/v1/kill-switches/feature/legacy-export`, {
+      method: 'PUT', headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' }, body: JSON.stringify({ reason: 'vendor incident' }),
+    });
+    expect(switched.status).toBe(200);
     const deadline = Date.now() + 10_000;
     while ((await ledger.aggregate({ groupBy: 'team', from: 0, to: Date.now() + HOUR })).reduce((n, g) => n + g.requests, 0) < known.length + 1) {
       if (Date.now() > deadline) throw new Error('the real request never reached the ledger');
@@ -90,6 +96,9 @@ describe('usage dashboard', () => {
     // All rows: the five known ones and the real request.
     expect(await text(page, 'requests')).toBe('6');
     await expect.poll(() => page.locator('#chart canvas').count()).toBeGreaterThan(0);
+    expect(await page.locator('#kill-switches tbody').innerText()).toMatch(/feature\s+legacy-export\s+vendor incident/);
+    // The streamed request's time to first token, from the metrics, on the openai row.
+    expect(await page.locator('#providers tbody tr', { hasText: 'openai' }).innerText()).toMatch(/\d+\.\d ms\s+\d+\.\d ms$/);
     await page.screenshot({ path: join(SCREENSHOTS, 'dashboard-overview.png'), fullPage: true });
 
     await page.selectOption('#team', 'research');

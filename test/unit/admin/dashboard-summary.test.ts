@@ -61,6 +61,36 @@ describe('dashboard summary', () => {
     expect(summary.totals.cost_usd).toBe('55.000000000');
   });
 
+  it('counts the reasons of the policy denials in the range from the audit log, narrowed like the rest', async () => {
+    const from = Date.UTC(2026, 11, 1);
+    const denial = (time: number, team: string, reasons: string[]) => ({ time: new Date(time).toISOString(), tenant: { org: 'acme', team, app: 'a', user: null, feature: null }, model: 'gpt-4o', reasons });
+    const asked: unknown[] = [];
+    const audit = {
+      query: async (query: unknown) => {
+        asked.push(query);
+        return {
+          has_more: false, next_cursor: null,
+          data: [
+            denial(from + HOUR, 'hr', ['PII may not go to anthropic']), denial(from + 2 * HOUR, 'hr', ['PII may not go to anthropic', 'EU only']),
+            denial(from + 3 * HOUR, 'hr', []), denial(from + 2 * DAY, 'hr', ['after the range']),
+          ],
+        };
+      },
+    };
+    const summary = await dashboardSummary(
+      {
+        ledger: { aggregate: async () => [] }, audit: audit as never, killSwitches: { list: async () => [] }, now: () => from + DAY,
+        quotas: () => ({ budgets: { team: {}, app: {}, user: {}, feature: {} } }) as unknown as QuotasConfig,
+      },
+      { from, to: from + DAY, groupBy: 'team', where: { team: 'hr' } },
+    );
+    expect(asked).toEqual([expect.objectContaining({ decision: 'deny', team: 'hr', since: new Date(from).toISOString() })]);
+    expect(summary.denials).toEqual({
+      sampled: 3, truncated: false,
+      reasons: [{ reason: 'PII may not go to anthropic', count: 2 }, { reason: 'EU only', count: 1 }, { reason: '(no reason given)', count: 1 }],
+    });
+  });
+
   it('estimates quantiles from histogram buckets per label, summed over the other labels', async () => {
     const registry = new Registry();
     const histogram = new Histogram({ name: 'x_seconds', help: 'x', labelNames: ['provider', 'model'], buckets: [0.1, 0.2, 0.4], registers: [registry] });
