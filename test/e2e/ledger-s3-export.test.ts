@@ -69,7 +69,9 @@ describe('usage export to S3-compatible storage (SeaweedFS)', () => {
       },
     };
     const env = { TEST_S3_KEY: s3.credentials.accessKeyId, TEST_S3_SECRET: s3.credentials.secretAccessKey };
-    const started = await startLedger({ config, store: new MemoryStore(), env, logger: pino({ level: 'silent' }), now: Date.now });
+    const logLines: string[] = [];
+    const logger = pino({ level: 'warn' }, { write: (line: string) => void logLines.push(line) });
+    const started = await startLedger({ config, store: new MemoryStore(), env, logger, now: Date.now });
     if (!started) throw new Error('no ledger');
     ledger = started;
 
@@ -93,6 +95,10 @@ describe('usage export to S3-compatible storage (SeaweedFS)', () => {
       // Several timed-out attempts (1 s each, backoff 200–800 ms): the file stays every time.
       await sleep(3500);
       expect(await exportFiles()).toHaveLength(1);
+      // It did try (and time out) meanwhile, and says so without the credentials.
+      const failures = logLines.filter((line) => line.includes('upload failed'));
+      expect(failures.length).toBeGreaterThanOrEqual(2);
+      expect(logLines.join('')).not.toContain(s3.credentials.secretAccessKey);
     } finally {
       s3.resume();
     }

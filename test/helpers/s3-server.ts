@@ -43,6 +43,8 @@ export async function startS3Server(): Promise<S3ServerHandle> {
     `-volume.port=${volume}`, `-volume.port.grpc=${volumeGrpc}`, '-volume.max=8',
     '-filer', `-filer.port=${filer}`, `-filer.port.grpc=${filerGrpc}`,
     '-s3', `-s3.port=${s3}`, `-s3.port.grpc=${s3Grpc}`, `-s3.config=${config}`,
+    // Side services on fixed default ports would collide between parallel tests: off.
+    '-s3.port.iceberg=0', '-s3.port.lance=0',
   ], { stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   const keep = (chunk: Buffer) => (output = (output + chunk.toString('utf8')).slice(-6000));
