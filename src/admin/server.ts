@@ -15,6 +15,9 @@ import { handleKeysApi } from './keys-api.ts';
 import { handleKillSwitchApi } from './kill-switch-api.ts';
 import { handlePolicyApi, type PolicyAdminDeps } from './policy-api.ts';
 import { handleUsageApi } from './usage-api.ts';
+import { handleDashboard, sendDashboardSummary } from './dashboard.ts';
+import type { DashboardDeps } from './dashboard-summary.ts';
+import { DashboardSessions } from './dashboard-sessions.ts';
 import { handleQuotaRebuildApi } from './quota-rebuild-api.ts';
 import type { BudgetRebuild } from '../quota/rebuild.ts';
 
@@ -54,8 +57,30 @@ function checkAdminToken(req: IncomingMessage, expected: string | null): Gateway
   return null;
 }
 
-async function route(req: IncomingMessage, res: ServerResponse, deps: AdminServerDeps): Promise<void> {
+/** What the dashboard reads: the ledger, budgets from the live config, kill switches, the audit log, the metrics. */
+function dashboardDeps(deps: AdminServerDeps, ledger: Ledger): DashboardDeps {
+  return {
+    ledger,
+    quotas: () => deps.config.catalog().config.quotas,
+    killSwitches: deps.killSwitches,
+    audit: deps.policy?.audit ?? null,
+    metrics: deps.metrics,
+    now: Date.now,
+  };
+}
+
+const ledgerMissing = () =>
+  new GatewayError({ status: 404, type: 'invalid_request_error', code: 'ledger_not_configured', message: 'No usage ledger is configured (ledger.sink).' });
+
+async function route(req: IncomingMessage, res: ServerResponse, deps: AdminServerDeps, sessions: DashboardSessions): Promise<void> {
   const url = new URL(req.url ?? '/', 'http://admin');
+  if (url.pathname === '/dashboard' || url.pathname.startsWith('/dashboard/')) {
+    const ledger = deps.ledger;
+    if (!ledger) throw ledgerMissing();
+    return handleDashboard(req, res, url, {
+      ...dashboardDeps(deps, ledger), sessions, adminToken: deps.adminToken, settings: () => deps.config.catalog().config.admin.dashboard,
+    });
+  }
   if (url.pathname === '/healthz' && req.method === 'GET') {
     const store = await deps.store.ping().then(() => 'ok', (error: Error) => `error: ${error.message}`);
     const healthy = store === 'ok';
@@ -74,6 +99,10 @@ async function route(req: IncomingMessage, res: ServerResponse, deps: AdminServe
     if (segments[0] === 'keys') return handleKeysApi(req, res, segments.slice(1), deps);
     if (segments[0] === 'kill-switches') return handleKillSwitchApi(req, res, segments.slice(1), deps.killSwitches);
     if (segments[0] === 'usage' && segments.length === 1) return handleUsageApi(req, res, url, deps.ledger);
+    if (segments[0] === 'dashboard' && segments.length === 1 && req.method === 'GET') {
+      if (!deps.ledger) throw ledgerMissing();
+      return sendDashboardSummary(res, url, dashboardDeps(deps, deps.ledger));
+    }
     if (segments[0] === 'quotas' && segments[1] === 'rebuild' && segments.length === 2) return handleQuotaRebuildApi(req, res, url, deps.quotaRebuild);
     if (segments[0] === 'policies' || segments[0] === 'decisions') return handlePolicyApi(req, res, segments, url, deps.policy ?? null);
     if (segments[0] === 'config' && segments[1] === 'reload' && req.method === 'POST') {
@@ -84,8 +113,9 @@ async function route(req: IncomingMessage, res: ServerResponse, deps: AdminServe
 }
 
 export async function startAdminServer(deps: AdminServerDeps): Promise<{ port: number; stop(): Promise<void> }> {
+  const sessions = new DashboardSessions({ now: Date.now });
   const server = createServer((req, res) => {
-    route(req, res, deps).catch((error: unknown) => {
+    route(req, res, deps, sessions).catch((error: unknown) => {
       if (error instanceof GatewayError) return sendError(res, error);
       deps.logger.error({ err: error, path: req.url }, 'admin request failed');
       sendError(res, new GatewayError({ status: 500, type: 'api_error', code: 'internal_error', message: 'Admin request failed.' }));

@@ -84,6 +84,7 @@ export async function startCommand(options: { configPath: string }): Promise<voi
 
   const host = config.listener.address === '0.0.0.0' ? 'localhost' : config.listener.address;
   const baseUrl = `${config.listener.tls ? 'https' : 'http'}://${host}:${config.listener.port}/v1`;
+  const dashboardUrl = `http://${config.admin.address === '0.0.0.0' ? 'localhost' : config.admin.address}:${tollgate.adminPort}/dashboard`;
   const model = Object.entries(config.models).find(([, m]) => m.kind === 'chat')?.[0] ?? 'gpt-4o-mini';
   process.stdout.write([
     '',
@@ -93,13 +94,14 @@ export async function startCommand(options: { configPath: string }): Promise<voi
     `  admin        http://${config.admin.address}:${tollgate.adminPort}  (/healthz, /metrics, /admin/v1)`,
     generatedAdminToken ? `  admin token  ${generatedAdminToken}   (set ${adminTokenEnv} to choose one)` : '',
     '',
-    config.demo ? tourText(tourRequests(config, tourKeys, model), baseUrl) : [
+    config.demo ? tourText(tourRequests(config, tourKeys, model), baseUrl, config.admin.dashboard.enabled ? dashboardUrl : undefined) : [
       'Try it:',
       `  curl ${baseUrl}/chat/completions -H "Authorization: Bearer <virtual key>" \\`,
       `    -H "Content-Type: application/json" -d '{"model":"${model}","messages":[{"role":"user","content":"Hello"}]}'`,
     ].join('\n'),
     '',
     `Usage so far: curl -s -H "Authorization: Bearer <admin token>" http://${config.admin.address}:${tollgate.adminPort}/admin/v1/usage`,
+    !config.demo && config.admin.dashboard.enabled ? `Usage dashboard: ${dashboardUrl}  (sign in with the admin token)` : '',
     '',
     'Ctrl-C stops everything.',
     '',

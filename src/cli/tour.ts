@@ -57,8 +57,8 @@ export function tourRequests(config: TollgateConfig, keys: Partial<Record<TourSt
 
 const shellQuote = (text: string) => `'${text.replaceAll("'", "'\\''")}'`;
 
-/** The tour as copy-paste curl commands. */
-export function tourText(requests: TourRequest[], baseUrl: string): string {
+/** The tour as copy-paste curl commands, ending at the usage dashboard where the requests just sent show up. */
+export function tourText(requests: TourRequest[], baseUrl: string, dashboardUrl?: string): string {
   const lines: string[] = ['Tour (copy and paste):'];
   requests.forEach((request, index) => {
     const curl = `curl -s ${baseUrl}/chat/completions -H "Authorization: Bearer ${request.key}" -H "Content-Type: application/json" -d ${shellQuote(JSON.stringify(request.body))}`;
@@ -66,5 +66,6 @@ export function tourText(requests: TourRequest[], baseUrl: string): string {
     lines.push(request.times > 1 ? `     for i in ${Array.from({ length: request.times }, (_, i) => i + 1).join(' ')}; do ${curl} -w ' → %{http_code}\\n'; echo; done` : `     ${curl}`);
     lines.push(`     expect: ${request.expect}`);
   });
+  if (dashboardUrl) lines.push('', `Then open the usage dashboard: ${dashboardUrl}  (sign in with the admin token; spend, denials, budgets)`);
   return lines.join('\n');
 }

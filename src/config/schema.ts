@@ -248,6 +248,14 @@ export const configSchema = {
         address: { type: 'string', default: '127.0.0.1' },
         port: { ...port, default: 8088 },
         token_env: { type: 'string', default: 'TOLLGATE_ADMIN_TOKEN' },
+        dashboard: {
+          type: 'object', additionalProperties: false, default: {},
+          properties: {
+            enabled: { type: 'boolean', default: true },
+            session_ttl_seconds: { type: 'integer', minimum: 60, maximum: 7 * 24 * 3600, default: 8 * 3600 },
+            secure_cookie: { enum: ['auto', 'always'], default: 'auto' },
+          },
+        },
       },
     },
     requests: {

@@ -268,7 +268,19 @@ export interface TollgateConfig {
     readiness_path?: string;
   };
   extproc: { address: string; port: number; transport: 'http2' | 'grpc-js' | 'h2-lite'; eager_request_body?: boolean; socket_path?: string; endpoints?: Array<{ address: string; port: number }> };
-  admin: { address: string; port: number; token_env: string };
+  admin: {
+    address: string;
+    port: number;
+    token_env: string;
+    /** The usage dashboard at /dashboard (served only by the admin server, behind the admin token). */
+    dashboard: {
+      enabled: boolean;
+      /** A signed-in browser stays signed in this long (sessions live in this process's memory). */
+      session_ttl_seconds: number;
+      /** Mark the session cookie Secure: auto = when the request came over TLS; always = behind a TLS-terminating proxy. */
+      secure_cookie: 'auto' | 'always';
+    };
+  };
   requests: {
     /** Deepest nesting of arrays and objects in a JSON body (the body itself is depth 1). */
     max_json_depth: number;

@@ -19,7 +19,26 @@ export interface LedgerConfig {
   orphan_timeout_ms: number;
   reconcile_interval_ms: number;
   /** JSONL files for a load job (S3, BigQuery); off when absent. */
-  export?: { dir: string; rotate_bytes: number; rotate_interval_seconds: number; retention: RetentionSettings };
+  export?: { dir: string; rotate_bytes: number; rotate_interval_seconds: number; retention: RetentionSettings; s3?: S3ExportConfig };
+}
+
+/** Closed export files go to S3-compatible object storage (see s3-uploader.ts). */
+export interface S3ExportConfig {
+  bucket: string;
+  prefix: string;
+  region: string;
+  /** The S3 API base URL; default the AWS regional endpoint. */
+  endpoint?: string;
+  /** Path-style URLs (default when an endpoint is given: S3-compatible servers expect them). */
+  path_style?: boolean;
+  access_key_id_env: string;
+  secret_access_key_env: string;
+  session_token_env?: string;
+  after_upload: 'delete' | 'keep';
+  interval_seconds: number;
+  retry_base_ms: number;
+  retry_max_ms: number;
+  request_timeout_ms: number;
 }
 
 const ms = { type: 'integer', minimum: 1 } as const;
@@ -63,6 +82,26 @@ export const ledgerConfigSchema = {
         rotate_interval_seconds: { type: 'integer', minimum: 1, default: 3600 },
         /** Closed files (.jsonl) beyond these are deleted, oldest first (unset: all kept; files being written never). */
         retention: retentionSchema,
+        /** Upload closed files to S3-compatible storage (a file is removed or marked only after the store took it). */
+        s3: {
+          type: 'object', additionalProperties: false, required: ['bucket'],
+          properties: {
+            bucket: { type: 'string', minLength: 3, maxLength: 63, pattern: '^[a-z0-9][a-z0-9.-]+[a-z0-9]$' },
+            prefix: { type: 'string', pattern: '^$|^[^/].*/$', default: 'tollgate/usage/' },
+            region: { type: 'string', minLength: 1, default: 'us-east-1' },
+            endpoint: { type: 'string', pattern: '^https?://' },
+            path_style: { type: 'boolean' },
+            access_key_id_env: { type: 'string', minLength: 1, default: 'AWS_ACCESS_KEY_ID' },
+            secret_access_key_env: { type: 'string', minLength: 1, default: 'AWS_SECRET_ACCESS_KEY' },
+            session_token_env: { type: 'string', minLength: 1 },
+            /** keep: uploaded files are renamed .jsonl.uploaded and the retention settings prune those. */
+            after_upload: { enum: ['delete', 'keep'], default: 'delete' },
+            interval_seconds: { type: 'integer', minimum: 1, default: 60 },
+            retry_base_ms: { ...ms, default: 1000 },
+            retry_max_ms: { ...ms, default: 300_000 },
+            request_timeout_ms: { ...ms, default: 60_000 },
+          },
+        },
       },
     },
   },

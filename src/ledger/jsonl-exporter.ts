@@ -12,6 +12,13 @@ export interface JsonlExporterOptions {
   rotateIntervalMs?: number;
   /** Closed files beyond these are deleted after each rotation. */
   retention?: RetentionSettings;
+  /**
+   * Which closed files retention may delete (default every closed .jsonl). With an uploader only the uploaded ones,
+   * so a file the store has not taken yet is never pruned.
+   */
+  prunable?: (name: string) => boolean;
+  /** Called after a file was closed (the uploader takes it at once instead of at its next scan). */
+  onClosed?: () => void;
   now?: () => number;
 }
 
@@ -144,10 +151,11 @@ export class JsonlExporter {
     const current = this.#current;
     this.#current = null;
     if (current) await this.#seal(current.path, false);
+    if (current) this.#options.onClosed?.();
     if (this.#options.retention) {
       // Only closed files (.jsonl, every writer's): a load job may not have taken the oldest yet, so keep the
       // retention above its schedule.
-      await pruneClosedFiles(this.#options.dir, (name) => /^usage-.*\.jsonl$/.test(name), this.#options.retention, this.#now());
+      await pruneClosedFiles(this.#options.dir, this.#options.prunable ?? ((name) => /^usage-.*\.jsonl$/.test(name)), this.#options.retention, this.#now());
     }
   }
 

@@ -3,13 +3,14 @@ import type { Logger } from 'pino';
 import { RedisStore } from '../store/redis-store.ts';
 import type { Store } from '../store/store.ts';
 import { BatchWriter } from './batch-writer.ts';
-import type { LedgerConfig, LedgerSinkConfig } from './config.ts';
+import type { LedgerConfig, LedgerSinkConfig, S3ExportConfig } from './config.ts';
 import { JsonlExporter } from './jsonl-exporter.ts';
 import { PostgresSink } from './postgres-sink.ts';
 import { MemoryLedgerQueue, type LedgerQueue } from './queue.ts';
 import { Reconciler } from './reconciler.ts';
 import { RedisStreamQueue } from './redis-stream-queue.ts';
 import { RequestEntries } from './request-entries.ts';
+import { S3Uploader } from './s3-uploader.ts';
 import type { GroupBy, LedgerSink, UsageGroup, UsageQuery } from './sink.ts';
 import { SqliteSink } from './sqlite-sink.ts';
 import type { UsageRecord } from './usage-record.ts';
@@ -56,6 +57,36 @@ function createSink(config: Exclude<LedgerSinkConfig, { type: 'none' }>, env: No
   }
 }
 
+function createUploader(dir: string, s3: S3ExportConfig, env: NodeJS.ProcessEnv, logger: Logger): S3Uploader {
+  const secret = (name: string) => {
+    const value = env[name];
+    if (!value) throw new Error(`ledger.export.s3: ${name} is not set`);
+    return value;
+  };
+  // Checked at start, read at each upload: rotated credentials are picked up without a restart.
+  secret(s3.access_key_id_env);
+  secret(s3.secret_access_key_env);
+  return new S3Uploader({
+    dir: resolve(dir),
+    endpoint: s3.endpoint ?? `https://s3.${s3.region}.amazonaws.com`,
+    bucket: s3.bucket,
+    prefix: s3.prefix,
+    region: s3.region,
+    pathStyle: s3.path_style ?? s3.endpoint !== undefined,
+    credentials: () => ({
+      accessKeyId: secret(s3.access_key_id_env),
+      secretAccessKey: secret(s3.secret_access_key_env),
+      ...(s3.session_token_env && env[s3.session_token_env] ? { sessionToken: env[s3.session_token_env] } : {}),
+    }),
+    afterUpload: s3.after_upload,
+    intervalMs: s3.interval_seconds * 1000,
+    retryBaseMs: s3.retry_base_ms,
+    retryMaxMs: s3.retry_max_ms,
+    requestTimeoutMs: s3.request_timeout_ms,
+    logger,
+  });
+}
+
 /**
  * Starts the ledger when a sink is configured (null otherwise): migrations, the batch writer, the reconciler and
  * the exporter. Throws when the database cannot be reached at start, so a misconfigured ledger is seen at once.
@@ -74,8 +105,10 @@ export async function startLedger(deps: LedgerDeps): Promise<Ledger | null> {
         onError: (error, what) => logger.warn({ err: error }, what),
       })
     : new MemoryLedgerQueue();
+  const uploader = config.export?.s3 ? createUploader(config.export.dir, config.export.s3, deps.env, logger) : null;
   const exporter = config.export
     ? new JsonlExporter({
+        ...(uploader ? { prunable: (name: string) => name.endsWith('.jsonl.uploaded'), onClosed: () => void uploader.uploadPending() } : {}),
         dir: resolve(config.export.dir),
         rotateBytes: config.export.rotate_bytes,
         ...(config.export.rotate_interval_seconds ? { rotateIntervalMs: config.export.rotate_interval_seconds * 1000 } : {}),
@@ -84,6 +117,7 @@ export async function startLedger(deps: LedgerDeps): Promise<Ledger | null> {
       })
     : null;
   await exporter?.recover();
+  uploader?.start();
   // Closed records only: a pending row is not usage yet (its final or orphaned state is exported when it comes).
   const exportRecords = exporter
     ? (records: UsageRecord[]) => exporter.append(records.filter((record) => record.state !== 'pending'))
@@ -118,6 +152,7 @@ export async function startLedger(deps: LedgerDeps): Promise<Ledger | null> {
     await queue.close();
     await exporter?.rotate();
     exporter?.stop();
+    await uploader?.stop();
     await sink.close();
   }
 

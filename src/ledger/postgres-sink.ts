@@ -1,6 +1,6 @@
 import pg from 'pg';
 import { loadMigrations } from './migrations.ts';
-import { GROUP_COLUMNS, SQL_COLUMN, type LedgerSink, type UsageGroup, type UsageQuery } from './sink.ts';
+import { checkedBucketMs, filterConditions, groupColumnsOf, SQL_COLUMN, type LedgerSink, type UsageGroup, type UsageQuery } from './sink.ts';
 import { latestPerRequest, STATE_RANK, type CacheStatus, type RecordState, type UsageAttempt, type UsageRecord } from './usage-record.ts';
 
 /** Any constant: every Tollgate process takes this advisory lock while it migrates, so two never race. */
@@ -160,23 +160,29 @@ export class PostgresSink implements LedgerSink {
   }
 
   async aggregate(query: UsageQuery): Promise<UsageGroup[]> {
-    const fields = GROUP_COLUMNS[query.groupBy];
+    const fields = groupColumnsOf(query.groupBy);
     const columns = fields.map((field) => SQL_COLUMN[field]);
+    const filters = filterConditions(query.where, (n) => `$${n}`, 3);
+    const bucket = query.bucketMs
+      ? `(floor(extract(epoch FROM started_at) * 1000 / ${checkedBucketMs(query.bucketMs)}) * ${query.bucketMs})::bigint`
+      : null;
+    const grouping = bucket ? [bucket, ...columns] : columns;
     const result = await this.#pool.query<Record<string, string | null>>(
-      `SELECT ${columns.join(', ')}, count(*)::text AS requests, coalesce(sum(prompt_tokens), 0)::text AS prompt_tokens,
+      `SELECT ${bucket ? `${bucket}::text AS bucket, ` : ''}${columns.join(', ')}, count(*)::text AS requests, coalesce(sum(prompt_tokens), 0)::text AS prompt_tokens,
          coalesce(sum(completion_tokens), 0)::text AS completion_tokens,
          coalesce(sum(cached_prompt_tokens), 0)::text AS cached_prompt_tokens, coalesce(sum(cost_nano_usd), 0)::text AS cost,
          count(*) FILTER (WHERE status >= 400)::text AS errors, coalesce(sum(latency_ms), 0)::text AS latency_sum,
          count(latency_ms)::text AS latency_count, coalesce(sum(feedback_score), 0)::text AS feedback_sum,
          count(feedback_score)::text AS feedback_count
        FROM usage_records
-       WHERE started_at >= to_timestamp($1 / 1000.0) AND started_at < to_timestamp($2 / 1000.0)
-       GROUP BY ${columns.join(', ')}
-       ORDER BY ${columns.join(', ')}`,
-      [query.from, query.to],
+       WHERE started_at >= to_timestamp($1 / 1000.0) AND started_at < to_timestamp($2 / 1000.0)${filters.sql}
+       GROUP BY ${grouping.join(', ')}
+       ORDER BY ${grouping.join(', ')}`,
+      [query.from, query.to, ...filters.params],
     );
     return result.rows.map((row) => ({
       key: Object.fromEntries(fields.map((field) => [field, row[SQL_COLUMN[field]] ?? null])),
+      ...(bucket ? { bucket: Number(row.bucket) } : {}),
       requests: Number(row.requests),
       promptTokens: Number(row.prompt_tokens),
       completionTokens: Number(row.completion_tokens),

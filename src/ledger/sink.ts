@@ -10,6 +10,9 @@ export const GROUP_COLUMNS = {
   model: ['model'],
   variant: ['model', 'variant'],
   provider: ['provider'],
+  // Why requests failed (denials, limits, upstream errors) and what the cache did: the dashboard's breakdowns.
+  error_code: ['error_code'],
+  cache_status: ['cache_status'],
 } as const satisfies Record<string, readonly string[]>;
 
 export type GroupBy = keyof typeof GROUP_COLUMNS;
@@ -18,23 +21,62 @@ export type GroupColumn = (typeof GROUP_COLUMNS)[GroupBy][number];
 /** Record field → table column (the same in both dialects; `user` is reserved in PostgreSQL). */
 export const SQL_COLUMN: Record<GroupColumn, string> = {
   org: 'org', team: 'team', app: 'app', user: 'user_id', feature: 'feature', model: 'model', provider: 'provider', variant: 'variant',
+  error_code: 'error_code', cache_status: 'cache_status',
 };
+
+/** The fields usage can be narrowed to (equality on each one given). */
+export const FILTER_FIELDS = ['org', 'team', 'app', 'user', 'feature', 'model', 'provider'] as const;
+export type FilterField = (typeof FILTER_FIELDS)[number];
+export type UsageFilters = Partial<Record<FilterField, string>>;
+
+/**
+ * The SQL conditions of a query's filters, in either dialect (`placeholder(n)` numbers them from `first`): column
+ * names come from SQL_COLUMN, values are always bound.
+ */
+export function filterConditions(where: UsageFilters | undefined, placeholder: (n: number) => string, first: number): { sql: string; params: string[] } {
+  const parts: string[] = [];
+  const params: string[] = [];
+  for (const field of FILTER_FIELDS) {
+    const value = where?.[field];
+    if (value === undefined) continue;
+    params.push(value);
+    parts.push(`${SQL_COLUMN[field]} = ${placeholder(first + params.length - 1)}`);
+  }
+  return { sql: parts.map((part) => ` AND ${part}`).join(''), params };
+}
+
+/** A bucket width the SQL may inline: a whole number of milliseconds, at least a minute. */
+export function checkedBucketMs(bucketMs: number): number {
+  if (!Number.isSafeInteger(bucketMs) || bucketMs < 60_000) throw new Error(`usage bucket must be a whole number of ms >= 60000, got ${bucketMs}`);
+  return bucketMs;
+}
+
+/** The columns a query groups by. */
+export const groupColumnsOf = (groupBy: UsageQuery['groupBy']): readonly GroupColumn[] =>
+  typeof groupBy === 'string' ? GROUP_COLUMNS[groupBy] : groupBy;
 
 export function isGroupBy(value: string): value is GroupBy {
   return Object.hasOwn(GROUP_COLUMNS, value);
 }
 
 export interface UsageQuery {
-  groupBy: GroupBy;
+  /** A named grouping, or the columns themselves (several breakdowns folded from one scan). */
+  groupBy: GroupBy | readonly GroupColumn[];
   /** Epoch ms, inclusive: records whose request started in [from, to). */
   from: number;
   /** Epoch ms, exclusive. */
   to: number;
+  /** Only records matching every field given. */
+  where?: UsageFilters;
+  /** Also group by time: buckets of this many ms since the epoch (UTC), each group then carries its `bucket`. */
+  bucketMs?: number;
 }
 
 export interface UsageGroup {
   /** The group's identifying columns, e.g. { org: 'acme', team: 'research' }; null for records without a value. */
   key: Partial<Record<GroupColumn, string | null>>;
+  /** Start of the group's time bucket (epoch ms), when the query asked for buckets. */
+  bucket?: number;
   requests: number;
   promptTokens: number;
   completionTokens: number;

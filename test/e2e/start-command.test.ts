@@ -123,6 +123,12 @@ describe('tollgate start (npm start)', () => {
     const limited = run(commands[3] as string);
     expect([...limited.matchAll(/→ (\d{3})/g)].map((m) => m[1])).toEqual(['200', '200', '429']);
     expect(printed).toMatch(/Usage so far: curl/);
+    // The tour ends at the usage dashboard, which answers with its sign-in page.
+    const dashboard = /open the usage dashboard: (http:\S+)/.exec(printed)?.[1];
+    expect(dashboard).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/dashboard$/);
+    const page = await fetch(dashboard as string);
+    expect(page.status).toBe(200);
+    expect(await page.text()).toContain('Admin token');
   });
 
   it('leaves no orphan Envoy even when the gateway process is killed outright', async () => {

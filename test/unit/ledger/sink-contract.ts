@@ -113,6 +113,33 @@ export function sinkContract(name: string, fresh: () => Promise<LedgerSink>): vo
       expect((await sink.aggregate({ groupBy: 'variant', from: at, to: at + 1 }))[0]?.feedbackCount).toBe(1);
     });
 
+    it('narrows to filters and groups by UTC time buckets (the dashboard), by several columns at once', async () => {
+      const sink = await fresh();
+      const hour = 3_600_000;
+      const base = Date.UTC(2026, 5, 1);
+      await sink.write([
+        usageRecord({ startedAt: base + 10, team: 'research', model: 'gpt-4o', costNanoUsd: 1_000n, errorCode: null }),
+        usageRecord({ startedAt: base + hour - 1, team: 'research', model: 'gpt-4o', costNanoUsd: 2_000n }),
+        usageRecord({ startedAt: base + hour, team: 'research', model: 'gpt-4o-mini', costNanoUsd: 4_000n, status: 403, errorCode: 'policy_denied' }),
+        usageRecord({ startedAt: base + 2 * hour + 5, team: 'platform', model: 'gpt-4o', costNanoUsd: 8_000n }),
+      ]);
+      const range = { from: base, to: base + 3 * hour };
+      const buckets = await sink.aggregate({ ...range, groupBy: 'model', where: { team: 'research' }, bucketMs: hour });
+      expect(buckets.map((g) => [g.bucket, g.key.model, g.costNanoUsd])).toEqual([
+        [base, 'gpt-4o', 3_000n],
+        [base + hour, 'gpt-4o-mini', 4_000n],
+      ]);
+      const narrowed = await sink.aggregate({ ...range, groupBy: 'team', where: { team: 'research', model: 'gpt-4o' } });
+      expect(narrowed.map((g) => [g.key.team, g.requests, g.costNanoUsd])).toEqual([['research', 2, 3_000n]]);
+      // A filter value is bound, never spliced into the SQL.
+      expect(await sink.aggregate({ ...range, groupBy: 'team', where: { team: "research' OR '1'='1" } })).toEqual([]);
+      const byErrors = await sink.aggregate({ ...range, groupBy: ['team', 'error_code'] });
+      // (Where NULLs sort differs between the dialects: compared as a set.)
+      const rows = byErrors.map((g) => [g.key.team, g.key.error_code, g.requests]);
+      expect(rows).toHaveLength(3);
+      expect(rows).toEqual(expect.arrayContaining([['platform', null, 1], ['research', null, 2], ['research', 'policy_denied', 1]]));
+    });
+
     it('runs its migrations once: migrating again is a no-op', async () => {
       const sink = await fresh();
       await sink.migrate();
