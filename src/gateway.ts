@@ -38,7 +38,7 @@ import { observeStage } from './stages/observe.ts';
 import { policyStage } from './stages/policy.ts';
 import { feedbackStage } from './stages/feedback.ts';
 import { capabilitiesStage } from './stages/capabilities.ts';
-import { resolveStage } from './stages/resolve.ts';
+import { resolveStage, selectVariant } from './stages/resolve.ts';
 import { responsesDialectStage } from './stages/responses-dialect.ts';
 import { messagesDialectStage } from './stages/messages-dialect.ts';
 import { countTokensStage } from './stages/count-tokens.ts';
@@ -217,6 +217,7 @@ export async function startTollgate(options: TollgateOptions): Promise<Tollgate>
         audit: (record) => policy.audit.append(record),
         failMode: () => policy.failMode,
         now: () => Date.now(),
+        selectVariant: (ctx, variant) => selectVariant(config, ctx, variant),
       })] : []),
       // Reserves the estimate in every quota scope: after every stage that narrows the candidates (priced at the
       // dearest allowed one) or caps max_tokens, and after the ones that may refuse, so a refusal reserves nothing.

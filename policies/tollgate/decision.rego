@@ -13,6 +13,8 @@
 #   forbid_strategy routing strategies (cost, semantic, latency) this request may not use
 #   route_model     member models of a virtual model (input.routing.models) to serve instead of its strategy's
 #                   choice; two different picks deny the request
+#   route_variant   the variant of an A/B-tested alias (input.variant) to serve instead of the caller's hashed
+#                   assignment; two different picks deny the request
 package tollgate
 
 import data.tollgate.rules
@@ -86,6 +88,20 @@ route_model := model if {
 	some model in route_models
 }
 
+route_variants contains variant if some variant in rules[_].route_variant
+
+deny contains reason if {
+	count(route_variants) > 1
+	reason := concat("", ["conflicting route_variant picks: ", concat(", ", sort(route_variants))])
+}
+
+default route_variant := null
+
+route_variant := variant if {
+	count(route_variants) == 1
+	some variant in route_variants
+}
+
 default reasons := []
 
 reasons := sort(deny) if count(deny) > 0
@@ -109,4 +125,5 @@ decision := {
 	"cache": cache,
 	"forbid_strategies": sort(forbidden_strategies),
 	"route_model": route_model,
+	"route_variant": route_variant,
 }

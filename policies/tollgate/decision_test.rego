@@ -18,6 +18,7 @@ test_a_team_without_rules_gets_everything if {
 		"cache": "allow",
 		"forbid_strategies": [],
 		"route_model": null,
+		"route_variant": null,
 	}
 }
 

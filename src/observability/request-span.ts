@@ -45,6 +45,9 @@ export function requestSpanAttributes(ctx: RequestContext): SpanAttributes {
     attributes['tollgate.policy.revision'] = ctx.policy.revision;
   }
   if (ctx.cacheStatus) attributes['tollgate.cache.status'] = ctx.cacheStatus;
+  // An A/B test's variant (issue 16: recorded in the ledger, the metrics and the trace) and a routing strategy's pick.
+  if (ctx.variant) attributes['tollgate.variant'] = ctx.variant;
+  if (ctx.routing.strategy) attributes['tollgate.routing.strategy'] = ctx.routing.strategy;
   if (ctx.response.status !== null) attributes['http.response.status_code'] = ctx.response.status;
   if (ctx.attemptCount !== null) attributes['tollgate.attempts'] = ctx.attemptCount;
   if (ctx.error) attributes['error.type'] = ctx.error.code ?? String(ctx.error.status);

@@ -17,6 +17,8 @@ export interface PolicyDecision {
   forbid_strategies?: RoutingStrategy[];
   /** Optional: the member model of a virtual model that must serve, instead of its strategy's choice; null: no pick. */
   route_model?: string | null;
+  /** Optional: the variant of an A/B-tested alias (input.variant) that must serve, instead of the hashed assignment. */
+  route_variant?: string | null;
 }
 
 export const decisionSchema = {
@@ -72,6 +74,10 @@ export const decisionSchema = {
     },
     route_model: {
       description: 'For a virtual model (input.routing.models): the member model that must serve, instead of the strategy\'s choice; it must be one of the members and have an allowed provider, or the request gets 403 no_allowed_provider. null: no pick.',
+      type: ['string', 'null'],
+    },
+    route_variant: {
+      description: 'For an A/B-tested alias (input.variant set): the variant that must serve, instead of the one the caller was assigned by hash; it must be one of the alias\'s variants and have an allowed provider, or the request gets 403 no_allowed_provider. null: no pick.',
       type: ['string', 'null'],
     },
   },

@@ -20,6 +20,11 @@ export interface PolicyStageDeps {
   failMode: () => 'closed' | 'open';
   /** Wall-clock milliseconds (the policy's notion of "now", e.g. business hours). */
   now: () => number;
+  /**
+   * Moves an A/B-tested request to the named variant (route_variant): its candidates replace the assigned variant's.
+   * Returns why it cannot (not a variant of the alias, nothing the team may use), or null once done.
+   */
+  selectVariant?: (ctx: RequestContext, variant: string) => string | null;
 }
 
 const encoder = new TextEncoder();
@@ -87,53 +92,70 @@ export function policyStage(deps: PolicyStageDeps): Stage {
     onRequest(ctx: RequestContext): StageResult {
       if (ctx.endpoint !== 'chat' && ctx.endpoint !== 'embeddings') return;
       if (!ctx.tenant || !ctx.model || ctx.routing.candidates.length === 0) return;
-      const bundle = deps.bundle();
-      const pii = ctx.pii ?? NO_PII;
-      const input = buildPolicyInput(ctx, pii, deps.now());
-      const encoded = encoder.encode(JSON.stringify(input));
-      const started = performance.now();
-      const outcome = evaluate(bundle, encoded);
-      const evalUs = Math.round((performance.now() - started) * 1000);
-      const decisionId = randomUUID();
-
-      let allow: boolean;
-      let reasons: string[];
-      let rejection: GatewayError | null = null;
-      if ('decision' in outcome) {
-        ({ allow, reasons } = outcome.decision);
-        if (!allow) rejection = errors.policyDenied(reasons, decisionId);
-      } else if ('problem' in outcome) {
-        allow = false;
-        reasons = [outcome.problem];
-        rejection = errors.policyDenied(reasons, decisionId);
-        ctx.log.error({ decision_id: decisionId, revision: bundle.revision, problem: outcome.problem }, 'policy decision unusable; denied');
-      } else {
-        allow = deps.failMode() === 'open';
-        reasons = [outcome.failure];
-        if (!allow) rejection = errors.policyUnavailable(decisionId);
-        ctx.log.error({ decision_id: decisionId, revision: bundle.revision, error: outcome.failure, fail_mode: deps.failMode() }, 'policy evaluation failed');
-      }
-
-      deps.audit({
-        decision_id: decisionId,
-        time: input.time.iso,
-        request_id: ctx.requestId,
-        revision: bundle.revision,
-        input_digest: `sha256:${createHash('sha256').update(encoded).digest('hex')}`,
-        tenant: input.tenant,
-        model: input.model,
-        endpoint: input.endpoint,
-        decision: allow ? 'allow' : 'deny',
-        reasons,
-        result: 'decision' in outcome ? effectsOf(outcome.decision) : null,
-        error: 'decision' in outcome ? null : reasons[0] ?? null,
-        pii,
-        ...(ctx.guardrails ? { guardrails: ctx.guardrails } : {}),
-        eval_us: evalUs,
-      });
-      ctx.policy = { decisionId, revision: bundle.revision, allow };
-      if (rejection) return { respond: rejection };
-      if ('decision' in outcome) enforce(ctx, outcome.decision);
+      return decide(ctx, false);
     },
   };
+
+  /**
+   * One evaluation and its enforcement. A variant picked by policy (route_variant) changes the candidates, which the
+   * decision's allowed providers were computed from: the request is decided again on the picked variant's
+   * candidates (both decisions are audited), and that second decision is the one enforced.
+   */
+  function decide(ctx: RequestContext, repicked: boolean): StageResult {
+    const bundle = deps.bundle();
+    const pii = ctx.pii ?? NO_PII;
+    const input = buildPolicyInput(ctx, pii, deps.now());
+    const encoded = encoder.encode(JSON.stringify(input));
+    const started = performance.now();
+    const outcome = evaluate(bundle, encoded);
+    const evalUs = Math.round((performance.now() - started) * 1000);
+    const decisionId = randomUUID();
+
+    let allow: boolean;
+    let reasons: string[];
+    let rejection: GatewayError | null = null;
+    if ('decision' in outcome) {
+      ({ allow, reasons } = outcome.decision);
+      if (!allow) rejection = errors.policyDenied(reasons, decisionId);
+    } else if ('problem' in outcome) {
+      allow = false;
+      reasons = [outcome.problem];
+      rejection = errors.policyDenied(reasons, decisionId);
+      ctx.log.error({ decision_id: decisionId, revision: bundle.revision, problem: outcome.problem }, 'policy decision unusable; denied');
+    } else {
+      allow = deps.failMode() === 'open';
+      reasons = [outcome.failure];
+      if (!allow) rejection = errors.policyUnavailable(decisionId);
+      ctx.log.error({ decision_id: decisionId, revision: bundle.revision, error: outcome.failure, fail_mode: deps.failMode() }, 'policy evaluation failed');
+    }
+
+    deps.audit({
+      decision_id: decisionId,
+      time: input.time.iso,
+      request_id: ctx.requestId,
+      revision: bundle.revision,
+      input_digest: `sha256:${createHash('sha256').update(encoded).digest('hex')}`,
+      tenant: input.tenant,
+      model: input.model,
+      endpoint: input.endpoint,
+      decision: allow ? 'allow' : 'deny',
+      reasons,
+      result: 'decision' in outcome ? effectsOf(outcome.decision) : null,
+      error: 'decision' in outcome ? null : reasons[0] ?? null,
+      pii,
+      ...(ctx.guardrails ? { guardrails: ctx.guardrails } : {}),
+      eval_us: evalUs,
+    });
+    ctx.policy = { decisionId, revision: bundle.revision, allow };
+    if (rejection) return { respond: rejection };
+    if (!('decision' in outcome)) return;
+    const pick = outcome.decision.route_variant;
+    if (pick && ctx.variant && pick !== ctx.variant) {
+      if (repicked) return { respond: errors.noAllowedProvider(ctx.model as string, [`policy picked variant ${pick} after ${ctx.variant}`]) };
+      const problem = deps.selectVariant ? deps.selectVariant(ctx, pick) : 'variant picks are not wired';
+      if (problem) return { respond: errors.noAllowedProvider(ctx.model as string, [problem]) };
+      return decide(ctx, true);
+    }
+    enforce(ctx, outcome.decision);
+  }
 }

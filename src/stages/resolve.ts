@@ -15,6 +15,31 @@ function semanticMembers(route: SemanticRoute): readonly string[] {
 }
 
 /**
+ * Moves an A/B-tested request to another of its alias's variants (a policy's route_variant): the variant's targets
+ * become the candidates, less the team's excluded providers. Returns why not, or null once done.
+ */
+export function selectVariant(config: ConfigHolder, ctx: RequestContext, name: string): string | null {
+  const tenant = ctx.tenant;
+  if (!tenant || !ctx.model) return 'no tenant or model';
+  const catalog = config.catalog();
+  const alias = catalog.config.models[ctx.model];
+  const variant = alias?.variants?.find((v) => v.name === name);
+  if (!variant) return `${ctx.model} has no variant ${name}`;
+  const excluded = catalog.config.orgs[tenant.org]?.teams[tenant.team]?.exclude_providers ?? [];
+  const candidates = catalog.candidates(variant.model);
+  if (!candidates.some((c) => !excluded.includes(c.provider))) return `team ${tenant.team} may not use variant ${name}`;
+  ctx.variant = variant.name;
+  ctx.routing.alias = variant.model;
+  ctx.routing.candidates = candidates;
+  for (const provider of excluded) {
+    if (!candidates.some((c) => c.provider === provider) || ctx.routing.excludedProviders.has(provider)) continue;
+    ctx.routing.excludedProviders.add(provider);
+    ctx.routing.reasons.push(`team ${tenant.team} may not use provider ${provider}`);
+  }
+  return null;
+}
+
+/**
  * Resolves the requested model (or alias) into the providers that may serve it, in fallback order, after the
  * tenant's model scopes. It fills ctx.routing.candidates; guardrails, policy and kill switches narrow them before
  * the route stage chooses.

@@ -25,7 +25,11 @@ describe('A/B variants of a model alias', () => {
     config.ledger = { sink: { type: 'sqlite', path: join(dir, 'ledger.sqlite') }, flush_interval_ms: 20 };
     // The shipped rule rules/ab_variants.rego keeps team `legal` out of the treatment.
     const bundle = await buildPolicyBundle({
-      data: { tenants: { defaults: {}, business_hours: {}, orgs: { acme: { teams: { legal: { forbidden_variants: { assistant: ['treatment'] } } } } } } },
+      // And keeps team `pinned` on the control whatever the hash assigns (pinned_variants → route_variant).
+      data: { tenants: { defaults: {}, business_hours: {}, orgs: { acme: { teams: {
+        legal: { forbidden_variants: { assistant: ['treatment'] } },
+        pinned: { pinned_variants: { assistant: 'control' } },
+      } } } } },
     }, join(dir, 'bundle.tar.gz'));
     config.policy = { bundle, audit_log: join(dir, 'audit.jsonl'), watch: false };
     config.providers = {
@@ -44,6 +48,7 @@ describe('A/B variants of a model alias', () => {
       platform: { models: ['assistant', 'by-team'], apps: { playground: {} } },
       restricted: { exclude_providers: ['other'], apps: { notebook: {} } },
       legal: { apps: { desk: {} } },
+      pinned: { apps: { desk: {} } },
     };
     h = await startHarness({ config });
   });
@@ -155,6 +160,18 @@ describe('A/B variants of a model alias', () => {
     expect(statuses.get(200)).toBeGreaterThan(0);
     expect(statuses.get(403)).toBeGreaterThan(0);
     expect(other.requestCount).toBe(0);
+  });
+
+  it('policy may pick the variant: a pinned team is served by it for every user, recorded as that variant, its other variant untouched', async () => {
+    const key = await h.createKey('pinned', 'desk');
+    for (let u = 0; u < 12; u++) {
+      const { response } = await ask('assistant', `user-${u}`, key);
+      expect(response.headers.get('x-tollgate-model')).toBe('gpt-4o');
+      if (u === 0) expect(await recordOf(response.headers.get('x-tollgate-request-id') as string)).toMatchObject({ variant: 'control' });
+    }
+    // Without the pin about half of these users hash to the treatment (tested above); none reached its provider.
+    expect(other.requestCount).toBe(0);
+    expect(h.fake.requestCount).toBe(12);
   });
 
   it('rebalances on a config change without dropping a request: a weight set to 0 moves its users to the other variant', async () => {

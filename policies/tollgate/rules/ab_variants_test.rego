@@ -27,3 +27,18 @@ test_requests_without_a_variant_pass if {
 	d := tollgate.decision with input as fixtures.input_for("legal", "assistant", [fixtures.openai_us], fixtures.no_pii) with data.tenants as forbidding_data
 	d.allow == true
 }
+
+pinning_data := {"orgs": {"acme": {"teams": {"legal": {"pinned_variants": {"assistant": "control"}, "forbidden_variants": {"assistant": ["cheaper"]}}}}}, "defaults": {}}
+
+test_a_pinned_team_is_routed_to_its_variant_whatever_the_hash if {
+	d := tollgate.decision with input as ab_input("legal", "cheaper") with data.tenants as pinning_data
+	d.allow == true
+	d.route_variant == "control"
+}
+
+test_no_pick_for_other_teams_or_requests_without_a_variant if {
+	d := tollgate.decision with input as ab_input("platform", "cheaper") with data.tenants as pinning_data
+	d.route_variant == null
+	d2 := tollgate.decision with input as fixtures.input_for("legal", "assistant", [fixtures.openai_us], fixtures.no_pii) with data.tenants as pinning_data
+	d2.route_variant == null
+}
