@@ -5,17 +5,20 @@ import Anthropic from '@anthropic-ai/sdk';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { UsageRecord } from '../../src/ledger/usage-record.ts';
 import { startFakeAnthropic, type FakeAnthropic } from '../fakes/anthropic-provider.ts';
+import { FAKE_AZURE_KEY, startFakeAzure, type FakeAzure } from '../fakes/azure-provider.ts';
 import { startFakeGemini, type FakeGemini } from '../fakes/gemini-provider.ts';
+import { startFakeVllm, type FakeVllm } from '../fakes/vllm-provider.ts';
 import { freePort } from '../helpers/free-port.ts';
 import { PLACEHOLDER_URL, startHarness, testConfig, type Harness } from '../helpers/gateway-harness.ts';
 import { buildPolicyBundle } from '../helpers/policy-bundle.ts';
 
 const ANTHROPIC_KEY = 'sk-ant-fake-key';
 const GEMINI_KEY = 'gemini-fake-key';
+const VLLM_KEY = 'vllm-fake-key';
 const CLAUDE = 'claude-sonnet-4-5';
 
-/** Anthropic natively (passthrough), OpenAI and Gemini through the chat translation. */
-const MODELS = ['claude', 'gpt-4o-mini', 'gemini-pro'] as const;
+/** Anthropic natively (passthrough); OpenAI, Azure OpenAI, Gemini and vLLM through the chat translation. */
+const MODELS = ['claude', 'gpt-4o-mini', 'azure-4o', 'gemini-pro', 'llama'] as const;
 
 const weatherTool = {
   name: 'get_weather',
@@ -25,14 +28,16 @@ const weatherTool = {
 
 /**
  * POST /v1/messages and /v1/messages/count_tokens through real Envoy with the official `@anthropic-ai/sdk`,
- * answered by the strict fakes: Anthropic (the client's body passed through), OpenAI and Gemini (translated both
- * ways), and a fallback chain from a failing Anthropic to OpenAI that still answers in Anthropic's dialect. The same
+ * answered by the strict fakes: Anthropic (the client's body passed through), OpenAI, Azure OpenAI, Gemini and vLLM
+ * (translated both ways), and a fallback chain from a failing Anthropic to OpenAI that still answers in Anthropic's dialect. The same
  * auth, policy, quotas and ledger as chat; every error in Anthropic's shape.
  */
 describe('Anthropic Messages API through Envoy with the Claude SDK', () => {
   let h: Harness;
   let anthropic: FakeAnthropic;
   let gemini: FakeGemini;
+  let azure: FakeAzure;
+  let vllm: FakeVllm;
   let dir: string;
   const keys: Record<string, string> = {};
   let n = 0;
@@ -46,13 +51,19 @@ describe('Anthropic Messages API through Envoy with the Claude SDK', () => {
     }, join(dir, 'policy', 'bundle.tar.gz'));
     anthropic = await startFakeAnthropic({ apiKey: ANTHROPIC_KEY });
     gemini = await startFakeGemini({ apiKey: GEMINI_KEY });
+    azure = await startFakeAzure({});
+    vllm = await startFakeVllm({ apiKey: VLLM_KEY });
     process.env.TEST_ANTHROPIC_KEY = ANTHROPIC_KEY;
     process.env.TEST_GEMINI_KEY = GEMINI_KEY;
+    process.env.TEST_AZURE_KEY = FAKE_AZURE_KEY;
+    process.env.TEST_VLLM_KEY = VLLM_KEY;
     const config = testConfig();
     config.providers = {
       openai: { type: 'openai', base_url: PLACEHOLDER_URL, api_key_env: 'TEST_OPENAI_KEY' },
       anthropic: { type: 'anthropic', base_url: `${anthropic.url}/v1`, api_key_env: 'TEST_ANTHROPIC_KEY' },
       gemini: { type: 'gemini', base_url: gemini.url, api_key_env: 'TEST_GEMINI_KEY' },
+      azure: { type: 'azure', base_url: azure.url, api_key_env: 'TEST_AZURE_KEY', api_version: '2024-10-21' },
+      vllm: { type: 'openai', base_url: vllm.url, api_key_env: 'TEST_VLLM_KEY' },
       // Nothing listens there: Envoy answers itself.
       down: { type: 'openai', base_url: `http://127.0.0.1:${await freePort()}/v1` },
     };
@@ -60,6 +71,8 @@ describe('Anthropic Messages API through Envoy with the Claude SDK', () => {
       'gpt-4o-mini': { provider: 'openai', kind: 'chat' },
       claude: { provider: 'anthropic', upstream_model: CLAUDE },
       'gemini-pro': { provider: 'gemini', upstream_model: 'gemini-2.5-pro' },
+      'azure-4o': { provider: 'azure', upstream_model: 'gpt-4o' },
+      llama: { provider: 'vllm', upstream_model: 'meta-llama/Llama-3.1-8B-Instruct' },
       down: { provider: 'down', upstream_model: 'gpt-4o' },
       'claude-then-gpt': { targets: [{ provider: 'anthropic', model: CLAUDE }, { provider: 'openai', model: 'gpt-4o' }] },
     };
@@ -76,13 +89,15 @@ describe('Anthropic Messages API through Envoy with the Claude SDK', () => {
   }, 90_000);
   afterAll(async () => {
     await h?.stop();
-    await Promise.all([anthropic?.close(), gemini?.close()]);
+    await Promise.all([anthropic?.close(), gemini?.close(), azure?.close(), vllm?.close()]);
     await rm(dir, { recursive: true, force: true });
     delete process.env.TEST_ANTHROPIC_KEY;
     delete process.env.TEST_GEMINI_KEY;
+    delete process.env.TEST_AZURE_KEY;
+    delete process.env.TEST_VLLM_KEY;
   });
   beforeEach(() => {
-    for (const fake of [h.fake, anthropic, gemini]) fake.reset();
+    for (const fake of [h.fake, anthropic, gemini, azure, vllm]) fake.reset();
   });
 
   async function recordOf(requestId: string): Promise<UsageRecord | null> {
