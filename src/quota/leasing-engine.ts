@@ -28,6 +28,7 @@ interface Lease {
 
 /** What is due to Redis for one org: bucket refunds, and per budget what leases reserved and requests spent. */
 interface Due {
+  /** The plan's alert thresholds (empty until a request's settlement brings them). */
   thresholds: number[];
   buckets: Map<string, { bucket: BucketSpec; refund: number }>;
   budgets: Map<string, { budget: BudgetSpec; reservedNanoUsd: number; actualNanoUsd: number }>;
@@ -154,7 +155,7 @@ export class LeasingQuotaEngine implements QuotaEngine {
       if (lease) lease.left += reserved.tokens - actual.tokens;
       // A lease may not go below nothing: what usage took beyond it is paid to the bucket now.
       if (lease && lease.left < 0) {
-        this.#dueFor(plan).buckets.set(bucket.key, { bucket, refund: this.#dueBucket(plan, bucket) + lease.left });
+        this.#addBucketRefund(plan, bucket, lease.left);
         lease.left = 0;
       }
     }
@@ -230,17 +231,24 @@ export class LeasingQuotaEngine implements QuotaEngine {
     }
   }
 
+  /**
+   * What is due for one org. A release or a retried flush carries no thresholds; a request's plan does, and they
+   * must reach the flush, or a threshold crossed by the spend it carries would never alert.
+   */
   #dueFor(plan: { syncMarker: string; thresholds: number[] }): Due {
     let due = this.#due.get(plan.syncMarker);
     if (!due) {
       due = { thresholds: plan.thresholds, buckets: new Map(), budgets: new Map() };
       this.#due.set(plan.syncMarker, due);
+    } else if (plan.thresholds.length > 0) {
+      due.thresholds = plan.thresholds;
     }
     return due;
   }
 
-  #dueBucket(plan: QuotaPlan, bucket: BucketSpec): number {
-    return this.#dueFor(plan).buckets.get(bucket.key)?.refund ?? 0;
+  #addBucketRefund(plan: { syncMarker: string; thresholds: number[] }, bucket: BucketSpec, amount: number): void {
+    const buckets = this.#dueFor(plan).buckets;
+    buckets.set(bucket.key, { bucket, refund: (buckets.get(bucket.key)?.refund ?? 0) + amount });
   }
 
   #dueBudget(plan: { syncMarker: string; thresholds: number[] }, budget: BudgetSpec): { reservedNanoUsd: number; actualNanoUsd: number } {
@@ -280,10 +288,7 @@ export class LeasingQuotaEngine implements QuotaEngine {
         this.#onError(error);
         // Sent again with a later flush, once Redis answers.
         const plan = { syncMarker: org, thresholds: due.thresholds };
-        for (const [key, entry] of due.buckets) {
-          const again = this.#dueFor(plan).buckets;
-          again.set(key, { bucket: entry.bucket, refund: (again.get(key)?.refund ?? 0) + entry.refund });
-        }
+        for (const entry of due.buckets.values()) this.#addBucketRefund(plan, entry.bucket, entry.refund);
         for (const entry of budgets) {
           const again = this.#dueBudget(plan, entry.budget);
           again.reservedNanoUsd += entry.reservedNanoUsd;
@@ -305,8 +310,7 @@ export class LeasingQuotaEngine implements QuotaEngine {
       }
       const plan = { syncMarker: lease.org, thresholds: [] as number[] };
       if ('bucket' in lease.scope) {
-        const buckets = this.#dueFor(plan).buckets;
-        buckets.set(key, { bucket: lease.scope.bucket, refund: (buckets.get(key)?.refund ?? 0) + lease.left });
+        this.#addBucketRefund(plan, lease.scope.bucket, lease.left);
       } else {
         // Reserved by the lease and never spent: out of `u`.
         this.#dueBudget(plan, lease.scope.budget).reservedNanoUsd += lease.left;
