@@ -1,4 +1,4 @@
-import { eventData, SseFramer } from '../providers/shared/sse.ts';
+import { chatStreamEvent, SseFramer } from '../providers/shared/sse.ts';
 import { openAIErrorAsAnthropic } from './errors.ts';
 import type { AnthropicStop } from '../providers/provider-adapter.ts';
 import { anthropicUsage, messageIdFor, stopReasonFor } from './response.ts';
@@ -62,16 +62,9 @@ export class ChatToMessagesStream {
 
   private onEvent(raw: string, out: string[]): void {
     if (this.finished) return;
-    const data = eventData(raw);
-    if (data === null) return;
-    if (data.trim() === '[DONE]') return this.finish(out);
-    let chunk: unknown;
-    try {
-      chunk = JSON.parse(data);
-    } catch {
-      return;
-    }
-    if (!isObj(chunk)) return;
+    const chunk = chatStreamEvent(raw);
+    if (chunk === null) return;
+    if (chunk === 'done') return this.finish(out);
     if (isObj(chunk.error)) return this.fail(out, chunk.error, 500);
     this.start(out, chunk);
     if (chunk.usage) this.usage = chunk.usage;

@@ -1,4 +1,4 @@
-import { eventData, SseFramer } from '../providers/shared/sse.ts';
+import { chatStreamEvent, SseFramer } from '../providers/shared/sse.ts';
 import type { ResponsesEcho } from './request.ts';
 import {
   functionCallItem, itemId, messageItem, responseId, responseObject, responseStatus, responsesUsage,
@@ -80,19 +80,12 @@ export class ChatToResponsesStream {
 
   private onEvent(event: string, out: string[]): void {
     if (this.finished) return;
-    const data = eventData(event);
-    if (data === null) return;
-    if (data === '[DONE]') {
+    const chunk = chatStreamEvent(event);
+    if (chunk === null) return;
+    if (chunk === 'done') {
       this.complete(out);
       return;
     }
-    let chunk: unknown;
-    try {
-      chunk = JSON.parse(data);
-    } catch {
-      return;
-    }
-    if (!isObj(chunk)) return;
     if (isObj(chunk.error)) {
       const error = chunk.error;
       this.fail(out, { message: String(error.message ?? 'The provider failed.'), code: error.code != null ? String(error.code) : null, param: error.param != null ? String(error.param) : null });

@@ -34,3 +34,20 @@ export function eventData(event: string): string | null {
   }
   return data;
 }
+
+/**
+ * One event of an OpenAI chat stream, as the dialect translators read it: 'done' for the `[DONE]` marker, the chunk
+ * when its data is a JSON object, null for anything else (no data, a comment, data that is not a JSON object).
+ */
+export function chatStreamEvent(event: string): 'done' | Record<string, unknown> | null {
+  const data = eventData(event);
+  if (data === null) return null;
+  if (data.trim() === '[DONE]') return 'done';
+  let chunk: unknown;
+  try {
+    chunk = JSON.parse(data);
+  } catch {
+    return null;
+  }
+  return typeof chunk === 'object' && chunk !== null && !Array.isArray(chunk) ? (chunk as Record<string, unknown>) : null;
+}
