@@ -2,7 +2,6 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { UsageRecord } from '../../src/ledger/usage-record.ts';
 import { startFakeOpenAI, type FakeOpenAI } from '../fakes/openai-provider.ts';
 import { buildPolicyBundle } from '../helpers/policy-bundle.ts';
 import { ADMIN_TOKEN, PLACEHOLDER_URL, PROVIDER_KEY, startHarness, testConfig, type Harness } from '../helpers/gateway-harness.ts';
@@ -67,14 +66,6 @@ describe('A/B variants of a model alias', () => {
       .create({ model, messages: [{ role: 'user', content: 'Hello variant' }], ...(user ? { user } : {}) })
       .withResponse();
 
-  async function recordOf(requestId: string): Promise<UsageRecord | null> {
-    const deadline = Date.now() + 10_000;
-    for (;;) {
-      const record = await h.tollgate.ledger?.sink.get(requestId);
-      if (record?.state === 'final' || Date.now() > deadline) return record ?? null;
-      await new Promise((r) => setTimeout(r, 25));
-    }
-  }
 
   it('keeps each user on one variant and spreads users over both', async () => {
     const seen = new Map<string, Set<string>>();
@@ -90,7 +81,7 @@ describe('A/B variants of a model alias', () => {
 
   it('records the variant in the ledger and the usage API, and counts it in the metrics', async () => {
     const { response } = await ask('assistant', 'user-3');
-    const record = await recordOf(response.headers.get('x-tollgate-request-id') as string);
+    const record = await h.ledgerRecord(response.headers.get('x-tollgate-request-id') as string);
     const expected = response.headers.get('x-tollgate-model') === 'gpt-4o' ? 'control' : 'treatment';
     expect(record).toMatchObject({ model: 'assistant', variant: expected, status: 200 });
     const usage = await fetch(`${h.adminUrl}/admin/v1/usage?group_by=variant`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
@@ -111,7 +102,7 @@ describe('A/B variants of a model alias', () => {
     });
     const { response } = await ask('assistant', 'user-5');
     const requestId = response.headers.get('x-tollgate-request-id') as string;
-    await recordOf(requestId);
+    await h.ledgerRecord(requestId);
     const variant = response.headers.get('x-tollgate-model') === 'gpt-4o' ? 'control' : 'treatment';
     const accepted = await send({ request_id: requestId, score: 1 });
     expect(accepted.status).toBe(200);
@@ -167,7 +158,7 @@ describe('A/B variants of a model alias', () => {
     for (let u = 0; u < 12; u++) {
       const { response } = await ask('assistant', `user-${u}`, key);
       expect(response.headers.get('x-tollgate-model')).toBe('gpt-4o');
-      if (u === 0) expect(await recordOf(response.headers.get('x-tollgate-request-id') as string)).toMatchObject({ variant: 'control' });
+      if (u === 0) expect(await h.ledgerRecord(response.headers.get('x-tollgate-request-id') as string)).toMatchObject({ variant: 'control' });
     }
     // Without the pin about half of these users hash to the treatment (tested above); none reached its provider.
     expect(other.requestCount).toBe(0);

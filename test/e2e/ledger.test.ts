@@ -2,7 +2,6 @@ import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { UsageRecord } from '../../src/ledger/usage-record.ts';
 import { ADMIN_TOKEN, startHarness, testConfig, type Harness } from '../helpers/gateway-harness.ts';
 
 /**
@@ -28,14 +27,6 @@ describe('usage ledger, embedded (SQLite)', () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  async function recordOf(requestId: string, state: UsageRecord['state'] = 'final'): Promise<UsageRecord | null> {
-    const deadline = Date.now() + 10_000;
-    for (;;) {
-      const record = await harness.tollgate.ledger?.sink.get(requestId);
-      if (record?.state === state || Date.now() > deadline) return record ?? null;
-      await new Promise((r) => setTimeout(r, 25));
-    }
-  }
 
   const usage = (query: string, token = ADMIN_TOKEN) =>
     fetch(`${harness.adminUrl}/admin/v1/usage?${query}`, { headers: { authorization: `Bearer ${token}` } });
@@ -48,7 +39,7 @@ describe('usage ledger, embedded (SQLite)', () => {
       )
       .withResponse();
     const requestId = response.headers.get('x-tollgate-request-id') as string;
-    const record = await recordOf(requestId);
+    const record = await harness.ledgerRecord(requestId);
     expect(record).toMatchObject({
       state: 'final', org: 'acme', team: 'platform', app: 'playground', user: 'user-42', feature: 'summaries',
       endpoint: 'chat', model: 'gpt-4o-mini', provider: 'openai', upstreamModel: 'gpt-4o-mini', status: 200,
@@ -65,7 +56,7 @@ describe('usage ledger, embedded (SQLite)', () => {
       body: JSON.stringify({ model: 'no-such-model', messages: [{ role: 'user', content: 'hi' }] }),
     });
     expect(response.status).toBe(404);
-    const record = await recordOf(response.headers.get('x-tollgate-request-id') as string);
+    const record = await harness.ledgerRecord(response.headers.get('x-tollgate-request-id') as string);
     expect(record).toMatchObject({ state: 'final', status: 404, outcome: 'rejected', errorCode: 'model_not_found', promptTokens: 0 });
   });
 
@@ -81,7 +72,7 @@ describe('usage ledger, embedded (SQLite)', () => {
     const reader = response.body?.getReader();
     await reader?.read();
     controller.abort();
-    const record = await recordOf(requestId);
+    const record = await harness.ledgerRecord(requestId);
     expect(record).toMatchObject({ state: 'final', outcome: 'aborted', stream: true });
   });
 
@@ -89,7 +80,7 @@ describe('usage ledger, embedded (SQLite)', () => {
     const client = harness.client(await harness.createKey('research', 'notebook'));
     const answers = await Promise.all(Array.from({ length: 5 }, (_, i) =>
       client.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: `research ${'x '.repeat(i)}` }] }).withResponse()));
-    for (const { response } of answers) await recordOf(response.headers.get('x-tollgate-request-id') as string);
+    for (const { response } of answers) await harness.ledgerRecord(response.headers.get('x-tollgate-request-id') as string);
     const from = new Date(Date.now() - 3_600_000).toISOString();
     const to = new Date(Date.now() + 60_000).toISOString();
     const reply = await usage(`group_by=team&from=${from}&to=${to}`);

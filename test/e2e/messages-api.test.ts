@@ -3,7 +3,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Anthropic from '@anthropic-ai/sdk';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { UsageRecord } from '../../src/ledger/usage-record.ts';
 import { startFakeAnthropic, type FakeAnthropic } from '../fakes/anthropic-provider.ts';
 import { FAKE_AZURE_KEY, startFakeAzure, type FakeAzure } from '../fakes/azure-provider.ts';
 import { startFakeGemini, type FakeGemini } from '../fakes/gemini-provider.ts';
@@ -100,14 +99,6 @@ describe('Anthropic Messages API through Envoy with the Claude SDK', () => {
     for (const fake of [h.fake, anthropic, gemini, azure, vllm]) fake.reset();
   });
 
-  async function recordOf(requestId: string): Promise<UsageRecord | null> {
-    const deadline = Date.now() + 10_000;
-    for (;;) {
-      const record = await h.tollgate.ledger?.sink.get(requestId);
-      if (record?.state === 'final' || Date.now() > deadline) return record ?? null;
-      await new Promise((r) => setTimeout(r, 25));
-    }
-  }
 
   it('passes the client\'s body through to Anthropic as is, apart from the model', async () => {
     const input = unique('Hello there');
@@ -124,7 +115,7 @@ describe('Anthropic Messages API through Envoy with the Claude SDK', () => {
     expect(anthropic.requests[0]?.headers['x-api-key']).toBe(ANTHROPIC_KEY);
     expect(response.headers.get('x-tollgate-provider')).toBe('anthropic');
 
-    const record = await recordOf(response.headers.get('x-tollgate-request-id') as string);
+    const record = await h.ledgerRecord(response.headers.get('x-tollgate-request-id') as string);
     expect(record).toMatchObject({
       state: 'final', endpoint: 'messages', model: 'claude', provider: 'anthropic', status: 200, outcome: 'completed',
       promptTokens: data.usage.input_tokens, completionTokens: data.usage.output_tokens,
@@ -398,7 +389,7 @@ describe('Anthropic Messages API through Envoy with the Claude SDK', () => {
     expect(text).toBe(`Echo: ${streamed}`);
     expect(usage?.output_tokens).toBeGreaterThan(0);
     // The ledger meters the streamed /v1/messages request like chat: the answering provider and its usage.
-    const record = await recordOf(streamResponse.headers.get('x-tollgate-request-id') as string);
+    const record = await h.ledgerRecord(streamResponse.headers.get('x-tollgate-request-id') as string);
     expect(record).toMatchObject({
       state: 'final', endpoint: 'messages', model: 'claude-then-gpt', provider: 'openai', status: 200, outcome: 'completed',
       promptTokens: usage?.input_tokens, completionTokens: usage?.output_tokens,

@@ -94,13 +94,9 @@ describe('provider features through Envoy with the OpenAI SDK', () => {
   });
 
   async function recordOf(requestId: string | null): Promise<UsageRecord> {
-    const deadline = Date.now() + 10_000;
-    for (;;) {
-      const record = requestId ? await h.tollgate.ledger?.sink.get(requestId) : null;
-      if (record?.state === 'final') return record;
-      if (Date.now() > deadline) throw new Error(`no final ledger record for ${requestId}`);
-      await new Promise((r) => setTimeout(r, 25));
-    }
+    const record = requestId ? await h.ledgerRecord(requestId) : null;
+    if (record?.state !== 'final') throw new Error(`no final ledger record for ${requestId}`);
+    return record;
   }
 
   /** A streamed answer's content, finish reason and usage (include_usage on). */

@@ -4,7 +4,6 @@ import { join } from 'node:path';
 import { Ajv } from 'ajv';
 import type OpenAI from 'openai';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { UsageRecord } from '../../src/ledger/usage-record.ts';
 import { startFakeAnthropic, type FakeAnthropic } from '../fakes/anthropic-provider.ts';
 import { FAKE_AZURE_KEY, startFakeAzure, type FakeAzure } from '../fakes/azure-provider.ts';
 import { startFakeGemini, type FakeGemini } from '../fakes/gemini-provider.ts';
@@ -97,14 +96,6 @@ describe('Responses API through Envoy with the OpenAI SDK', () => {
     for (const fake of [h.fake, anthropic, gemini, azure, vllm]) fake.reset();
   });
 
-  async function recordOf(requestId: string): Promise<UsageRecord | null> {
-    const deadline = Date.now() + 10_000;
-    for (;;) {
-      const record = await h.tollgate.ledger?.sink.get(requestId);
-      if (record?.state === 'final' || Date.now() > deadline) return record ?? null;
-      await new Promise((r) => setTimeout(r, 25));
-    }
-  }
 
   it('passes a plain request through to OpenAI in its own dialect and answers a Response', async () => {
     const input = unique('Hello there');
@@ -126,7 +117,7 @@ describe('Responses API through Envoy with the OpenAI SDK', () => {
     expect(sent?.headers.authorization).toBe(`Bearer ${PROVIDER_KEY}`);
     expect(sent?.body).toMatchObject({ model: 'gpt-4o-mini', instructions: 'Be brief.', store: false, metadata: { ticket: 'T-1' } });
 
-    const record = await recordOf(response.headers.get('x-tollgate-request-id') as string);
+    const record = await h.ledgerRecord(response.headers.get('x-tollgate-request-id') as string);
     expect(record).toMatchObject({
       state: 'final', endpoint: 'responses', model: 'gpt-4o-mini', provider: 'openai', status: 200, outcome: 'completed',
       promptTokens: data.usage?.input_tokens, completionTokens: data.usage?.output_tokens,
@@ -293,7 +284,7 @@ describe('Responses API through Envoy with the OpenAI SDK', () => {
     expect(thrown).toMatchObject({ code: 'server_error', message: 'The model failed while generating the response.' });
     expect(events.length).toBeGreaterThan(2);
     expect(events.some((e) => e.type === 'response.completed')).toBe(false);
-    const record = await recordOf(response.headers.get('x-tollgate-request-id') as string);
+    const record = await h.ledgerRecord(response.headers.get('x-tollgate-request-id') as string);
     expect(record).toMatchObject({ endpoint: 'responses', outcome: 'aborted' });
   });
 

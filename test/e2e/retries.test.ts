@@ -2,7 +2,6 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { UsageRecord } from '../../src/ledger/usage-record.ts';
 import { startFakeOpenAI, type FakeOpenAI } from '../fakes/openai-provider.ts';
 import { freePort } from '../helpers/free-port.ts';
 import { PLACEHOLDER_URL, PROVIDER_KEY, startHarness, testConfig, type Harness } from '../helpers/gateway-harness.ts';
@@ -64,14 +63,6 @@ describe('same-provider retries through Envoy', () => {
       .create({ model, messages: [{ role: 'user', content: 'Hello retry' }] }, { headers })
       .withResponse();
 
-  async function recordOf(requestId: string): Promise<UsageRecord | null> {
-    const deadline = Date.now() + 10_000;
-    for (;;) {
-      const record = await h.tollgate.ledger?.sink.get(requestId);
-      if (record?.state === 'final' || Date.now() > deadline) return record ?? null;
-      await new Promise((r) => setTimeout(r, 25));
-    }
-  }
 
   for (const status of [500, 502, 503, 504, 429]) {
     it(`retries a transient ${status} on the same provider and answers`, async () => {
@@ -89,7 +80,7 @@ describe('same-provider retries through Envoy', () => {
     const { response } = await ask('solo');
     expect(response.headers.get('x-tollgate-attempts')).toBe('3');
     expect(h.fake.requestCount).toBe(3);
-    const record = await recordOf(response.headers.get('x-tollgate-request-id') as string);
+    const record = await h.ledgerRecord(response.headers.get('x-tollgate-request-id') as string);
     expect(record?.attempts).toEqual([
       { provider: 'primary', model: 'gpt-4o-mini', status: null },
       { provider: 'primary', model: 'gpt-4o-mini', status: null },
@@ -104,7 +95,7 @@ describe('same-provider retries through Envoy', () => {
     expect(response.status).toBe(503);
     expect(await response.json()).toMatchObject({ error: { type: expect.any(String) } });
     expect(h.fake.requestCount).toBe(3);
-    const record = await recordOf(response.headers.get('x-tollgate-request-id') as string);
+    const record = await h.ledgerRecord(response.headers.get('x-tollgate-request-id') as string);
     expect(record?.attempts.map((a) => a.status)).toEqual([null, null, 503]);
   });
 
@@ -220,7 +211,7 @@ describe('same-provider retries through Envoy', () => {
       expect(response.headers.get('x-tollgate-attempts')).toBe('4');
       expect(h.fake.requestCount).toBe(3);
       expect(backup.requestCount).toBe(1);
-      const record = await recordOf(response.headers.get('x-tollgate-request-id') as string);
+      const record = await h.ledgerRecord(response.headers.get('x-tollgate-request-id') as string);
       expect(record?.attempts).toEqual([
         { provider: 'primary', model: 'gpt-4o', status: 500 },
         { provider: 'primary', model: 'gpt-4o', status: 500 },

@@ -4,7 +4,6 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { UsageRecord } from '../../src/ledger/usage-record.ts';
 import { startFakeOpenAI, type FakeOpenAI } from '../fakes/openai-provider.ts';
 import { EMBEDDING_MODEL, startEmbeddingServer, type EmbeddingServer } from '../helpers/embedding-server.ts';
 import { ADMIN_TOKEN, PLACEHOLDER_URL, PROVIDER_KEY, startHarness, type Harness } from '../helpers/gateway-harness.ts';
@@ -292,14 +291,6 @@ describe('routing strategies', () => {
     const askJson = (required: string, stream = false) => h.client(h.key, { maxRetries: 0 }).chat.completions
       .create({ model: 'cascaded', messages: [{ role: 'user', content: 'Reply in JSON' }], response_format: schemaFormat(required), ...(stream ? { stream: true } : {}) } as never)
       .withResponse();
-    async function recordOf(requestId: string): Promise<UsageRecord | null> {
-      const deadline = Date.now() + 10_000;
-      for (;;) {
-        const record = await h.tollgate.ledger?.sink.get(requestId);
-        if (record?.state === 'final' || Date.now() > deadline) return record ?? null;
-        await new Promise((r) => setTimeout(r, 25));
-      }
-    }
 
     it('delivers the small model\'s answer when it is valid, and escalates to the big one when it is not; both metered', async () => {
       // The fakes answer {"echo": "<prompt>"}: valid for a schema requiring `echo`.
@@ -307,7 +298,7 @@ describe('routing strategies', () => {
       expect(kept.response.headers.get('x-tollgate-model')).toBe('gpt-4o-mini');
       expect(JSON.parse((kept.data as { choices: Array<{ message: { content: string } }> }).choices[0]!.message.content)).toEqual({ echo: 'Reply in JSON' });
       expect([cheap.requestCount, h.fake.requestCount]).toEqual([1, 0]);
-      const keptRecord = await recordOf(kept.response.headers.get('x-tollgate-request-id') as string);
+      const keptRecord = await h.ledgerRecord(kept.response.headers.get('x-tollgate-request-id') as string);
       expect(keptRecord?.attempts).toEqual([{ provider: 'cheap', model: 'gpt-4o-mini', status: 200 }]);
 
       // Not valid for a schema requiring `answer`: the client never sees gpt-4o-mini's answer, gpt-4o answers.
@@ -315,7 +306,7 @@ describe('routing strategies', () => {
       expect(escalated.response.headers.get('x-tollgate-provider')).toBe('east');
       expect(escalated.response.headers.get('x-tollgate-model')).toBe('gpt-4o');
       expect([cheap.requestCount, h.fake.requestCount]).toEqual([2, 1]);
-      const record = await recordOf(escalated.response.headers.get('x-tollgate-request-id') as string);
+      const record = await h.ledgerRecord(escalated.response.headers.get('x-tollgate-request-id') as string);
       expect(record?.attempts).toEqual([
         { provider: 'cheap', model: 'gpt-4o-mini', status: 200, escalated: 'json_schema', prompt_tokens: expect.any(Number), completion_tokens: expect.any(Number) },
         { provider: 'east', model: 'gpt-4o', status: 200 },
@@ -331,7 +322,7 @@ describe('routing strategies', () => {
       expect((await ask('Accept this')).response.headers.get('x-tollgate-model')).toBe('gpt-4o-mini');
       const rejected = await ask('Reject this');
       expect(rejected.response.headers.get('x-tollgate-model')).toBe('gpt-4o');
-      const record = await recordOf(rejected.response.headers.get('x-tollgate-request-id') as string);
+      const record = await h.ledgerRecord(rejected.response.headers.get('x-tollgate-request-id') as string);
       expect(record?.attempts.map((a) => [a.model, a.escalated])).toEqual([['gpt-4o-mini', 'validator'], ['gpt-4o', undefined]]);
       // The validator takes 1 s, the cascade waits 200 ms: the step's answer is delivered (and Envoy did not time out).
       const started = Date.now();

@@ -12,6 +12,7 @@ import { envoyBinary, startEnvoy, waitForEnvoyReady, type EnvoyProcess } from '.
 import { renderEnvoyConfig } from '../../src/envoy/render-envoy-config.ts';
 import { writeEnvoyConfig } from '../../src/envoy/write-envoy-config.ts';
 import { startTollgate, type Tollgate } from '../../src/gateway.ts';
+import type { UsageRecord } from '../../src/ledger/usage-record.ts';
 import type { Store } from '../../src/store/store.ts';
 import { startFakeOpenAI, type FakeOpenAI, type FakeOpenAIOptions } from '../fakes/openai-provider.ts';
 import { freePort } from './free-port.ts';
@@ -60,6 +61,11 @@ export interface Harness {
   key: string;
   client(key?: string, options?: { maxRetries?: number; timeout?: number; tls?: ClientTls }): OpenAI;
   createKey(team: string, app: string): Promise<string>;
+  /**
+   * The request's usage record once it reached `state` (final by default) in the ledger's sink, waiting up to 10 s
+   * for the ledger's flush; what the sink holds then (or null) when it never does.
+   */
+  ledgerRecord(requestId: string, state?: UsageRecord['state']): Promise<UsageRecord | null>;
   /** Rewrites the config file (Tollgate picks it up and re-renders Envoy's routes/clusters). */
   writeConfig(config: Record<string, unknown>): Promise<void>;
   stop(): Promise<void>;
@@ -196,6 +202,14 @@ async function startHarnessOnce(options: HarnessOptions): Promise<Harness> {
       const created = await tollgate.keys.create({ org: 'acme', team, app, name: null, expiresAt: null });
       createdKeys.push(created.key);
       return created.key;
+    },
+    async ledgerRecord(requestId, state = 'final') {
+      const deadline = Date.now() + 10_000;
+      for (;;) {
+        const record = await tollgate.ledger?.sink.get(requestId);
+        if (record?.state === state || Date.now() > deadline) return record ?? null;
+        await new Promise((r) => setTimeout(r, 25));
+      }
     },
     async writeConfig(next) {
       const copy = structuredClone(next);
