@@ -1,6 +1,5 @@
 import { createHash } from 'node:crypto';
-import { watch, type FSWatcher } from 'node:fs';
-import { basename, dirname } from 'node:path';
+import { watchFileChanges, type FileChangeWatch } from './process/file-change-watch.ts';
 import type { Logger } from 'pino';
 import { startAdminServer } from './admin/server.ts';
 import { createCacheBackend } from './cache/create-cache.ts';
@@ -304,17 +303,13 @@ export async function startTollgate(options: TollgateOptions): Promise<Tollgate>
     status: () => ({ config_revision: revision, policy: policy ? policy.holder.status() : { status: 'not_configured' } }),
   });
 
-  let watcher: FSWatcher | null = null;
+  let watcher: FileChangeWatch | null = null;
   if (options.configPath) {
-    const file = basename(options.configPath);
     let timer: NodeJS.Timeout | null = null;
-    // Watch the directory: editors and ConfigMaps replace the file rather than write into it.
-    watcher = watch(dirname(options.configPath), (_event, changed) => {
-      if (changed !== file) return;
+    watcher = watchFileChanges(options.configPath, () => {
       if (timer) clearTimeout(timer);
       timer = setTimeout(() => void reload().catch(() => undefined), 150);
     });
-    watcher.unref();
   }
 
   return {

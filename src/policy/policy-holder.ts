@@ -1,6 +1,5 @@
-import { watch, type FSWatcher } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { basename, dirname } from 'node:path';
+import { watchFileChanges, type FileChangeWatch } from '../process/file-change-watch.ts';
 import type { Logger } from 'pino';
 import { loadPolicyBundle, PolicyBundleError, type PolicyBundle } from './bundle.ts';
 import { MAX_BUNDLE_BYTES } from './tar.ts';
@@ -32,7 +31,7 @@ export class PolicyHolder {
   private reloads = 0;
   private lastError: { message: string; at: string } | null = null;
   private queue: Promise<unknown> = Promise.resolve();
-  private watcher: FSWatcher | null = null;
+  private watcher: FileChangeWatch | null = null;
   private debounce: NodeJS.Timeout | null = null;
 
   private constructor(bundle: PolicyBundle, options: PolicyHolderOptions) {
@@ -107,15 +106,12 @@ export class PolicyHolder {
     };
   }
 
-  /** Watches the directory: build tools and ConfigMaps replace the file (rename) rather than write into it. */
+  /** Polls the file's stat (file-change-watch.ts says why): build tools and ConfigMaps replace it rather than write into it. */
   private watchFile(): void {
-    const file = basename(this.options.path);
-    this.watcher = watch(dirname(this.options.path), (_event, changed) => {
-      if (changed !== file) return;
+    this.watcher = watchFileChanges(this.options.path, () => {
       if (this.debounce) clearTimeout(this.debounce);
       this.debounce = setTimeout(() => void this.reload().catch(() => undefined), 100);
     });
-    this.watcher.unref();
   }
 
   stop(): void {
