@@ -1,4 +1,5 @@
 import { DETECTORS, type Detector } from './detectors/index.ts';
+import type { Range } from './detectors/detector.ts';
 import type { PlaceholderVault } from './placeholder-vault.ts';
 import { NO_PII, redactionMask, type PiiFindings, type PiiType } from './types.ts';
 
@@ -13,12 +14,18 @@ export interface PiiSpan {
  * Every value in a text, without overlaps: a detector earlier in the list wins over a later one. Callers that want
  * some types only filter the result, so overlaps resolve the same way whatever they watch.
  */
+/** Reused by every call (findPii is synchronous), so a text without values allocates no array per detector. */
+const FOUND: Range[] = [];
+
 export function findPii(text: string, detectors: readonly Detector[] = DETECTORS): PiiSpan[] {
   const spans: PiiSpan[] = [];
   for (const detector of detectors) {
     if (detector.requires && !text.includes(detector.requires)) continue;
     if (detector.prefilter && !detector.prefilter.test(text)) continue;
-    for (const [start, end] of detector.find(text)) {
+    const found = FOUND;
+    found.length = 0;
+    detector.find(text, found);
+    for (const [start, end] of found) {
       if (end <= start || spans.some((span) => start < span.end && end > span.start)) continue;
       spans.push({ type: detector.type, start, end });
     }

@@ -21,7 +21,7 @@ const email: Detector = {
   type: 'email',
   name: 'email address',
   requires: '@',
-  *find(text: string): Iterable<Range> {
+  find(text: string, into: Range[]): void {
     DOMAIN_AFTER_AT.lastIndex = 0;
     for (let match = DOMAIN_AFTER_AT.exec(text); match; match = DOMAIN_AFTER_AT.exec(text)) {
       const at = match.index;
@@ -29,7 +29,7 @@ const email: Detector = {
       if (start === at || isReservedDomain(match[1]!)) continue;
       // git@github.com:org/repo.git is an SSH remote, not a mailbox.
       if (text.slice(start, at) === 'git' && text[at + match[0].length] === ':') continue;
-      yield [start, at + match[0].length];
+      into.push([start, at + match[0].length]);
     }
   },
 };

@@ -110,7 +110,7 @@ const LABELLED_DIGITS = /(?<![\d.,-])\d(?:[ .-]?\d){8,9}(?![\d]|[.,-]\d)/g;
 const labelledDigits: Detector = {
   type: 'national_id',
   name: 'CMND / BHXH / BSN / SIN / SSN after its label',
-  *find(text: string): Iterable<Range> {
+  find(text: string, into: Range[]): void {
     LABELLED_DIGITS.lastIndex = 0;
     for (let match = LABELLED_DIGITS.exec(text); match; match = LABELLED_DIGITS.exec(text)) {
       // A dotted quad ("192.168.1.77") is an address, whatever label stands nearby.
@@ -124,7 +124,7 @@ const labelledDigits: Detector = {
             (labelled('sin')(text, start) && luhnValid(digits) && digits[0] !== '0' && digits[0] !== '8') ||
             (labelled('ssn')(text, start) && ssnDigitsValid(digits))
           : labelled('bhxh')(text, start);
-      if (ok) yield [start, start + match[0].length];
+      if (ok) into.push([start, start + match[0].length]);
     }
   },
 };

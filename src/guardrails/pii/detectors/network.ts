@@ -29,7 +29,7 @@ function versionLike(text: string, start: number, octets: number[]): boolean {
 const ipv4: Detector = {
   type: 'ip_address',
   name: 'IPv4 address',
-  *find(text: string): Iterable<Range> {
+  find(text: string, into: Range[]): void {
     IPV4.lastIndex = 0;
     for (let match = IPV4.exec(text); match; match = IPV4.exec(text)) {
       const address = match[1] ? match[0].slice(0, -match[1].length) : match[0];
@@ -39,7 +39,7 @@ const ipv4: Detector = {
       if (match[1] && octets[3] === 0) continue;
       // Subnet masks (255.255.255.0, 255.255.0.0) fall under isNonPersonalIPv4 (255.x); 0.x likewise.
       if (VERSION_CUE.test(textBefore(text, match.index, 16)) || versionLike(text, match.index, octets)) continue;
-      yield [match.index, match.index + address.length];
+      into.push([match.index, match.index + address.length]);
     }
   },
 };
@@ -51,7 +51,7 @@ const ipv6: Detector = {
   type: 'ip_address',
   name: 'IPv6 address',
   requires: ':',
-  *find(text: string): Iterable<Range> {
+  find(text: string, into: Range[]): void {
     IPV6_CANDIDATE.lastIndex = 0;
     for (let match = IPV6_CANDIDATE.exec(text); match; match = IPV6_CANDIDATE.exec(text)) {
       const value = match[0];
@@ -62,7 +62,7 @@ const ipv6: Detector = {
       const lower = value.toLowerCase();
       // Three groups at least, and digits: "a::b" and "dead:beef::" are more likely code than an address.
       if (!isIPv6(value) || isNonPersonalIPv6(lower) || (lower.match(/[0-9a-f]+/g)?.length ?? 0) < 3 || !/\d/.test(value)) continue;
-      yield [match.index, match.index + value.length];
+      into.push([match.index, match.index + value.length]);
     }
   },
 };

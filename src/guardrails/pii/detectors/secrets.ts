@@ -107,13 +107,13 @@ const assignedSecret: Detector = {
   type: 'secret',
   prefilter: /pass|pwd|secret|key|token|mật khẩu|mat khau/i,
   name: 'password or token assigned in config',
-  *find(text: string): Iterable<Range> {
+  find(text: string, into: Range[]): void {
     ASSIGNMENT.lastIndex = 0;
     for (let match = ASSIGNMENT.exec(text); match; match = ASSIGNMENT.exec(text)) {
       const groups = match.groups as { name: string; op: string; v: string };
       const length = assignedSecretVerdict(groups.name.toLowerCase(), groups.op.toLowerCase(), groups.v);
       const start = match.indices!.groups!.v![0];
-      if (length > 0) yield [start, start + length];
+      if (length > 0) into.push([start, start + length]);
     }
   },
 };
@@ -122,14 +122,14 @@ const TOKEN_CHARS = new Uint8Array(128);
 for (const char of 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/_=-') TOKEN_CHARS[char.charCodeAt(0)] = 1;
 
 /** Runs of token characters 32–256 long. A loop, because a regex here costs 3× more on long prompts. */
-function* tokenRuns(text: string): Iterable<Range> {
+function tokenRuns(text: string, into: Range[]): void {
   let start = -1;
   for (let i = 0; i <= text.length; i += 1) {
     const code = i < text.length ? text.charCodeAt(i) : 0;
     if (code < 128 && TOKEN_CHARS[code] === 1) {
       if (start < 0) start = i;
     } else if (start >= 0) {
-      if (i - start >= 32 && i - start <= 256) yield [start, i];
+      if (i - start >= 32 && i - start <= 256) into.push([start, i]);
       start = -1;
     }
   }
@@ -155,16 +155,19 @@ function publicBlocks(text: string): Range[] {
 const randomToken: Detector = {
   type: 'secret',
   name: 'long random token (32+ characters)',
-  *find(text: string): Iterable<Range> {
+  find(text: string, into: Range[]): void {
+    const runs: Range[] = [];
+    tokenRuns(text, runs);
+    if (runs.length === 0) return;
     const publicRanges = publicBlocks(text);
-    for (const [start, end] of tokenRuns(text)) {
+    for (const [start, end] of runs) {
       if (publicRanges.some(([from, to]) => start >= from && end <= to)) continue;
       if (SSH_PUBLIC_KEY_BEFORE.test(text.slice(Math.max(0, start - 40), start))) continue;
       const value = text.slice(start, end).replace(/[=]+$/, '');
       if (!/[A-Z]/.test(value) || !/[a-z]/.test(value) || !/\d/.test(value)) continue;
       if (/^[0-9a-f-]+$/i.test(value) || entropyBitsPerChar(value) < 4.3 || isPlaceholderSecret(value)) continue;
       if (/(?:base64,|sha\d{3}-|integrity|sha\d*[:=]|hash|digest|checksum|nonce|commit)\W{0,3}$/i.test(text.slice(Math.max(0, start - 16), start))) continue;
-      yield [start, end];
+      into.push([start, end]);
     }
   },
 };
