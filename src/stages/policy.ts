@@ -90,7 +90,7 @@ export function policyStage(deps: PolicyStageDeps): Stage {
   return {
     name: 'policy',
     onRequest(ctx: RequestContext): StageResult {
-      if (ctx.endpoint !== 'chat' && ctx.endpoint !== 'embeddings') return;
+      if (ctx.endpoint !== 'chat' && ctx.endpoint !== 'embeddings' && ctx.endpoint !== 'count-tokens') return;
       if (!ctx.tenant || !ctx.model || ctx.routing.candidates.length === 0) return;
       return decide(ctx, false);
     },

@@ -12,7 +12,10 @@ import type { Stage, StageResult } from '../pipeline/stage.ts';
 import { CredentialResolver } from '../providers/credentials.ts';
 import type { ResponseTranslator } from '../providers/provider-adapter.ts';
 import { providerAdapter } from '../providers/registry.ts';
-import { passthroughForProvider, translateForProvider } from '../providers/translate.ts';
+import { countTokensForProvider, passthroughForProvider, translateForProvider } from '../providers/translate.ts';
+import { estimatedCount } from '../messages/count-estimate.ts';
+import type { ResolvedProvider } from '../config/catalog.ts';
+import type { OutgoingRequest } from '../providers/provider-adapter.ts';
 import type { AttemptLog } from '../upstream/attempt-log.ts';
 import { RESPONSES_DIALECT_FIELD } from '../responses/chain-marker.ts';
 import { contextNeeded, requiredCapabilities } from '../routing/capabilities.ts';
@@ -124,6 +127,11 @@ export function routeStage(deps: RouteStageDeps): Stage {
     // as the client wrote it: no chat round trip that could lose what the chat form cannot say (top_k, thinking).
     const passthrough = ctx.messages && !ctx.upstream.bodyChanged ? passthroughForProvider(provider, chosen.model, ctx.messages.original, deps.credentials) : null;
     const outgoing = passthrough ?? translateForProvider(provider, chosen.model, { endpoint, body: ctx.body ?? {}, stream: ctx.stream, ...(responses ? { responses } : {}) }, deps.credentials);
+    sendTo(ctx, provider, chosen, outgoing);
+  }
+
+  /** The request goes to this one provider, as `outgoing` says, on the provider's own Envoy route. */
+  function sendTo(ctx: RequestContext, provider: ResolvedProvider, chosen: RouteCandidate, outgoing: OutgoingRequest): void {
     ctx.upstream.path = outgoing.path;
     // The client's Tollgate key never goes to a provider; adapters set the provider's own credential header.
     ctx.upstream.removeHeader('authorization');
@@ -135,6 +143,21 @@ export function routeStage(deps: RouteStageDeps): Stage {
     ctx.upstreamModel = chosen.model;
     ctx.responseHeaders.set('x-tollgate-model', chosen.model);
     ctx.upstream.setHeader(ROUTE_HEADER, singleProviderRouteKey(deps.config.catalog().config, ctx.routing.alias ?? ctx.model, provider.name));
+  }
+
+  /**
+   * POST /v1/messages/count_tokens, counted by the provider a message would go to first: one that counts prompts
+   * itself (Anthropic) gets the prompt (the client's own body when no stage changed it, else the redacted chat form
+   * translated), with no fallback (a count is not worth another provider's different tokenizer); for any other
+   * provider the gateway answers its own estimate. Nothing is reserved or metered either way: a count is free.
+   */
+  function countHere(ctx: RequestContext, chosen: RouteCandidate): StageResult {
+    const provider = deps.config.catalog().provider(chosen.provider);
+    if (!provider) return { respond: errors.providerUnavailable(ctx.model ?? '', `provider ${chosen.provider} is not configured`) };
+    const original = ctx.messages && !ctx.upstream.bodyChanged ? ctx.messages.original : null;
+    const outgoing = countTokensForProvider(provider, chosen.model, { body: ctx.body ?? {}, original, clientThinking: ctx.messages?.original.thinking }, deps.credentials);
+    if (!outgoing) return { respond: estimatedCount(ctx.body ?? {}, chosen.vendor) };
+    sendTo(ctx, provider, chosen, outgoing);
   }
 
   /** A virtual model resolves to the member `model`: its candidates replace the union of the members'. */
@@ -206,7 +229,7 @@ export function routeStage(deps: RouteStageDeps): Stage {
 
   function proceed(ctx: RequestContext): StageResult {
     const endpoint = ctx.endpoint;
-    if (endpoint !== 'chat' && endpoint !== 'embeddings') return;
+    if (endpoint !== 'chat' && endpoint !== 'embeddings' && endpoint !== 'count-tokens') return;
     if (!ctx.tenant || !ctx.model) return;
     const policyAllowed = allowedCandidates(ctx.routing);
     if (policyAllowed.length === 0) return { respond: errors.noAllowedProvider(ctx.model, ctx.routing.reasons) };
@@ -215,7 +238,10 @@ export function routeStage(deps: RouteStageDeps): Stage {
     if ((ctx.body?.stream_options as { include_usage?: unknown } | undefined)?.include_usage === true) clientWantsUsage.add(ctx);
     if (ctx.body) clientBodies.set(ctx, ctx.body);
 
-    if (allowed.length === 1) {
+    if (endpoint === 'count-tokens') {
+      const answered = countHere(ctx, allowed[0] as RouteCandidate);
+      if (answered) return answered;
+    } else if (allowed.length === 1) {
       translateHere(ctx, allowed[0] as RouteCandidate, endpoint);
     } else {
       const model = deps.config.catalog().config.models[ctx.routing.alias ?? ctx.model];
@@ -275,7 +301,7 @@ export function routeStage(deps: RouteStageDeps): Stage {
     name: 'route',
     onRequest(ctx: RequestContext): StageResult | Promise<StageResult> {
       const endpoint = ctx.endpoint;
-      if (endpoint !== 'chat' && endpoint !== 'embeddings') return;
+      if (endpoint !== 'chat' && endpoint !== 'embeddings' && endpoint !== 'count-tokens') return;
       if (!ctx.tenant || !ctx.model || ctx.routing.candidates.length === 0) return;
       const choices = ctx.routing.choices;
       if (!choices) return proceed(ctx);

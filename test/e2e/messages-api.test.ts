@@ -285,17 +285,99 @@ describe('Anthropic Messages API through Envoy with the Claude SDK', () => {
     expect(anthropic.requests[0]?.headers['x-api-key']).toBe(ANTHROPIC_KEY);
   });
 
-  it('count_tokens answers input_tokens, counted by the gateway, without calling a provider', async () => {
-    const short = await client().messages.countTokens({ model: 'claude', messages: [{ role: 'user', content: 'Hello' }] });
-    const long = await client().messages.countTokens({
-      model: 'claude', system: 'You are a careful assistant.', tools: [weatherTool],
-      messages: [{ role: 'user', content: 'Hello, please tell me the weather in Paris and in Lyon tomorrow morning.' }],
+  it('count_tokens on an Anthropic model is Anthropic\'s own count: the client\'s body passed through, the same number a message reports', async () => {
+    // Two long words: the fake counts words (2 + 3 for the turn), a BPE tokenizer many more, so 5 proves passthrough.
+    const words = 'supercalifragilisticexpialidocious antidisestablishmentarianism';
+    const sent = { model: 'claude', messages: [{ role: 'user' as const, content: words }] };
+    const { data, response } = await client().messages.countTokens(sent).withResponse();
+    expect(data).toEqual({ input_tokens: 5 });
+    expect(response.headers.get('x-tollgate-count')).toBeNull();
+    expect(anthropic.requests).toHaveLength(1);
+    expect(anthropic.requests[0]).toMatchObject({ path: '/v1/messages/count_tokens', body: { ...sent, model: CLAUDE } });
+    expect(anthropic.requests[0]?.headers['x-api-key']).toBe(ANTHROPIC_KEY);
+    expect(anthropic.requests[0]?.headers['anthropic-version']).toBe('2023-06-01');
+    expect(anthropic.requests[0]?.headers.authorization).toBeUndefined();
+    const message = await client().messages.create({ ...sent, max_tokens: 16 });
+    expect(message.usage.input_tokens).toBe(data.input_tokens);
+
+    // Tools, system and thinking go too (count_tokens takes them); the fake checks every field strictly.
+    const rich = await client().messages.countTokens({
+      model: 'claude', system: 'You are a careful assistant.', tools: [weatherTool], thinking: { type: 'enabled', budget_tokens: 2048 },
+      messages: [{ role: 'user', content: 'Hello, please tell me the weather in Paris.' }],
     });
-    expect(short.input_tokens).toBeGreaterThan(0);
-    expect(long.input_tokens).toBeGreaterThan(short.input_tokens + 10);
-    expect(anthropic.requests).toHaveLength(0);
+    expect(rich.input_tokens).toBe(5 + 8 + 3);
+    expect(anthropic.requests[2]?.body).toMatchObject({ model: CLAUDE, tools: [weatherTool], thinking: { type: 'enabled', budget_tokens: 2048 } });
+
     const unknown = await client().messages.countTokens({ model: 'nope', messages: [{ role: 'user', content: 'Hi' }] }).catch((e: unknown) => e);
     expect(unknown).toBeInstanceOf(Anthropic.NotFoundError);
+    expect(anthropic.requests).toHaveLength(3);
+  });
+
+  it('count_tokens on a non-Anthropic model is the gateway\'s estimate, with no provider call', async () => {
+    const words = 'supercalifragilisticexpialidocious antidisestablishmentarianism';
+    const { data, response } = await client().messages.countTokens({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: words }] }).withResponse();
+    expect(response.headers.get('x-tollgate-count')).toBe('estimate');
+    // The tokenizer's count, not the fake Anthropic's word count.
+    expect(data.input_tokens).toBeGreaterThan(5);
+    const longer = await client().messages.countTokens({
+      model: 'gemini-pro', system: 'You are a careful assistant.', tools: [weatherTool],
+      messages: [{ role: 'user', content: 'Hello, please tell me the weather in Paris and in Lyon tomorrow morning.' }],
+    });
+    expect(longer.input_tokens).toBeGreaterThan(data.input_tokens);
+    expect(h.fake.requests).toHaveLength(0);
+    expect(gemini.requests).toHaveLength(0);
+    expect(anthropic.requests).toHaveLength(0);
+  });
+
+  it('count_tokens runs auth, validation and policy like a message (deny, redaction) but costs no quota', async () => {
+    const denied = await client(keys.research).messages.countTokens({ model: 'claude', messages: [{ role: 'user', content: 'Hi' }] }).catch((e: unknown) => e);
+    expect(denied).toBeInstanceOf(Anthropic.PermissionDeniedError);
+    expect((denied as InstanceType<typeof Anthropic.PermissionDeniedError>).error).toEqual({
+      type: 'error', error: { type: 'permission_error', message: expect.stringContaining('denied by policy') },
+    });
+    const badKey = await client('tg-not-a-key').messages.countTokens({ model: 'claude', messages: [{ role: 'user', content: 'Hi' }] }).catch((e: unknown) => e);
+    expect(badKey).toBeInstanceOf(Anthropic.AuthenticationError);
+    expect(anthropic.requests).toHaveLength(0);
+
+    // The email never leaves: the provider counts the redacted prompt (translated, since a stage changed it).
+    const counted = await client().messages.countTokens({ model: 'claude', messages: [{ role: 'user', content: 'Write to jane.doe@acme-corp.com today' }] });
+    expect(counted.input_tokens).toBe(4 + 3);
+    const seen = JSON.stringify(anthropic.requests[0]?.body);
+    expect(seen).toContain('[REDACTED_EMAIL]');
+    expect(seen).not.toContain('jane.doe');
+    expect(anthropic.requests[0]?.path).toBe('/v1/messages/count_tokens');
+
+    // Team small has 40 tokens a minute: a message this long would be refused, its count is not (and takes none).
+    const long = { model: 'claude', messages: [{ role: 'user' as const, content: 'word '.repeat(60) }] };
+    for (let i = 0; i < 3; i++) expect((await client(keys.small).messages.countTokens(long)).input_tokens).toBe(63);
+    const small = await client(keys.small).messages.create({ model: 'claude', max_tokens: 8, messages: [{ role: 'user', content: 'Hi' }] });
+    expect(small.type).toBe('message');
+
+    const raw = await fetch(`${h.baseUrl}/messages/count_tokens`, {
+      method: 'POST',
+      headers: { 'x-api-key': h.key, 'anthropic-version': '2023-06-01', 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'claude', max_tokens: 8, messages: [{ role: 'user', content: 'Hi' }] }),
+    });
+    expect({ status: raw.status, json: await raw.json() }).toEqual({
+      status: 400, json: { type: 'error', error: { type: 'invalid_request_error', message: 'max_tokens: Extra inputs are not permitted' } },
+    });
+  });
+
+  it('an Anthropic provider\'s count_tokens errors reach the client in Anthropic\'s shape, with the status and retry-after', async () => {
+    const body = { model: 'claude', messages: [{ role: 'user' as const, content: 'Hi' }] };
+    anthropic.pushFault({ kind: 'status', status: 429, retryAfterSeconds: 7 });
+    const limited = await client().messages.countTokens(body).catch((e: unknown) => e);
+    expect(limited).toBeInstanceOf(Anthropic.RateLimitError);
+    expect((limited as InstanceType<typeof Anthropic.RateLimitError>).error).toMatchObject({ type: 'error', error: { type: 'rate_limit_error' } });
+    expect((limited as InstanceType<typeof Anthropic.RateLimitError>).headers?.get('retry-after')).toBe('7');
+
+    anthropic.pushFault({ kind: 'status', status: 529, retryAfterSeconds: 3 });
+    const overloaded = await client().messages.countTokens(body).catch((e: unknown) => e);
+    expect(overloaded).toBeInstanceOf(Anthropic.APIError);
+    expect((overloaded as InstanceType<typeof Anthropic.APIError>).status).toBe(529);
+    expect((overloaded as InstanceType<typeof Anthropic.APIError>).error).toMatchObject({ type: 'error', error: { type: 'overloaded_error', message: 'Overloaded' } });
+    expect((overloaded as InstanceType<typeof Anthropic.APIError>).headers?.get('retry-after')).toBe('3');
+    expect(anthropic.requests).toHaveLength(2);
   });
 
   it('gateway errors come in Anthropic\'s shape: bad key, policy deny, quota 429 with retry-after, bad input', async () => {
