@@ -24,7 +24,7 @@ function renderWhole(ctx: RequestContext, status: number, raw: Buffer): Buffer {
 }
 
 const newStream = (ctx: RequestContext) =>
-  new ChatToMessagesStream({ requestId: ctx.requestId, model: ctx.upstreamModel ?? ctx.model ?? '', stop: () => ctx.anthropicStop });
+  new ChatToMessagesStream({ requestId: ctx.requestId, model: ctx.upstreamModel ?? ctx.model ?? '', stop: () => ctx.anthropicStop, usage: () => ctx.providerUsage });
 
 /**
  * Anthropic's Messages API (POST /v1/messages) answers. The request ran every stage in its chat form, and

@@ -336,6 +336,8 @@ export function routeStage(deps: RouteStageDeps): Stage {
       const out = translator.onChunk(chunk, endOfStream);
       // The Messages dialect gives its client the stop reason chat cannot carry (stop_sequence and which one).
       if (ctx.messages && translator.anthropicStop) ctx.anthropicStop = translator.anthropicStop;
+      // Not ctx.usage: that one is final only at the end (a stream the client abandons is metered by estimate).
+      if (ctx.messages && translator.usage) ctx.providerUsage = translator.usage;
       if (endOfStream) {
         if (translator.usage) ctx.usage = translator.usage;
         if (translator.truncated) ctx.outcome = 'aborted';

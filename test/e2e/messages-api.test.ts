@@ -123,6 +123,18 @@ describe('Anthropic Messages API through Envoy with the Claude SDK', () => {
     expect(data.usage.output_tokens).toBeGreaterThan(0);
   });
 
+  it('an Anthropic provider\'s prompt-cache writes and reads reach the client in the usage, plain and streamed', async () => {
+    // A marked prefix of at least 1,024 tokens: the fake writes it on first sight and reads it after, as Anthropic does.
+    const system = [{ type: 'text' as const, text: `${unique('cached')} ${'context '.repeat(1100)}`, cache_control: { type: 'ephemeral' as const } }];
+    const body = (text: string) => ({ model: 'claude', max_tokens: 32, system, messages: [{ role: 'user' as const, content: unique(text) }] });
+    const written = await client().messages.stream(body('first')).finalMessage();
+    expect(written.usage).toMatchObject({ input_tokens: 5, cache_creation_input_tokens: 1102, cache_read_input_tokens: 0 });
+    const read = await client().messages.stream(body('second')).finalMessage();
+    expect(read.usage).toMatchObject({ input_tokens: 5, cache_creation_input_tokens: 0, cache_read_input_tokens: 1102 });
+    const plain = await client().messages.create(body('third'));
+    expect(plain.usage).toMatchObject({ input_tokens: 5, cache_creation_input_tokens: 0, cache_read_input_tokens: 1102 });
+  });
+
   it('an Anthropic provider\'s stop on a stop sequence reaches the client as stop_sequence, plain and streamed', async () => {
     const body = { model: 'claude', max_tokens: 64, stop_sequences: ['STOP'], messages: [{ role: 'user' as const, content: unique('alpha STOP beta') }] };
     const whole = await client().messages.create(body);
