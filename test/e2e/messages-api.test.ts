@@ -65,6 +65,7 @@ describe('Anthropic Messages API through Envoy with the Claude SDK', () => {
       vllm: { type: 'openai', base_url: vllm.url, api_key_env: 'TEST_VLLM_KEY' },
       // Nothing listens there: Envoy answers itself.
       down: { type: 'openai', base_url: `http://127.0.0.1:${await freePort()}/v1` },
+      'anthropic-down': { type: 'anthropic', base_url: `http://127.0.0.1:${await freePort()}/v1`, api_key_env: 'TEST_ANTHROPIC_KEY' },
     };
     config.models = {
       'gpt-4o-mini': { provider: 'openai', kind: 'chat' },
@@ -73,6 +74,7 @@ describe('Anthropic Messages API through Envoy with the Claude SDK', () => {
       'azure-4o': { provider: 'azure', upstream_model: 'gpt-4o' },
       llama: { provider: 'vllm', upstream_model: 'meta-llama/Llama-3.1-8B-Instruct' },
       down: { provider: 'down', upstream_model: 'gpt-4o' },
+      'claude-down': { provider: 'anthropic-down', upstream_model: CLAUDE },
       'claude-then-gpt': { targets: [{ provider: 'anthropic', model: CLAUDE }, { provider: 'openai', model: 'gpt-4o' }] },
     };
     config.orgs = { acme: { teams: { platform: { apps: { playground: {} } }, research: { apps: { app: {} } }, small: { apps: { app: {} } } } } };
@@ -390,6 +392,11 @@ describe('Anthropic Messages API through Envoy with the Claude SDK', () => {
     expect((overloaded as InstanceType<typeof Anthropic.APIError>).error).toMatchObject({ type: 'error', error: { type: 'overloaded_error', message: 'Overloaded' } });
     expect((overloaded as InstanceType<typeof Anthropic.APIError>).headers?.get('retry-after')).toBe('3');
     expect(anthropic.requests).toHaveLength(2);
+
+    // An Anthropic provider nobody answers for: Envoy's own reply, in Anthropic's shape too.
+    const down = await client().messages.countTokens({ ...body, model: 'claude-down' }).catch((e: unknown) => e);
+    expect(down).toBeInstanceOf(Anthropic.InternalServerError);
+    expect((down as InstanceType<typeof Anthropic.APIError>).error).toMatchObject({ type: 'error', error: { type: 'overloaded_error', message: expect.stringContaining('No provider could be reached') } });
   });
 
   it('gateway errors come in Anthropic\'s shape: bad key, policy deny, quota 429 with retry-after, bad input', async () => {
