@@ -322,9 +322,14 @@ describe('Anthropic Messages API through Envoy with the Claude SDK', () => {
     expect(rich.input_tokens).toBe(5 + 8 + 3);
     expect(anthropic.requests[2]?.body).toMatchObject({ model: CLAUDE, tools: [weatherTool], thinking: { type: 'enabled', budget_tokens: 2048 } });
 
+    // A chain counts at its first provider (Anthropic here), with no fallback to another provider's tokenizer.
+    expect(await client().messages.countTokens({ ...sent, model: 'claude-then-gpt' })).toEqual({ input_tokens: 5 });
+    expect(anthropic.requests[3]).toMatchObject({ path: '/v1/messages/count_tokens', body: { ...sent, model: CLAUDE } });
+
     const unknown = await client().messages.countTokens({ model: 'nope', messages: [{ role: 'user', content: 'Hi' }] }).catch((e: unknown) => e);
     expect(unknown).toBeInstanceOf(Anthropic.NotFoundError);
-    expect(anthropic.requests).toHaveLength(3);
+    expect(anthropic.requests).toHaveLength(4);
+    expect(h.fake.requests).toHaveLength(0);
   });
 
   it('count_tokens on a non-Anthropic model is the gateway\'s estimate, with no provider call', async () => {
