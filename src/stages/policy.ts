@@ -137,7 +137,8 @@ export function policyStage(deps: PolicyStageDeps): Stage {
       input_digest: `sha256:${createHash('sha256').update(encoded).digest('hex')}`,
       tenant: input.tenant,
       model: input.model,
-      endpoint: input.endpoint,
+      // Decided as chat (one rule covers both), but the audit tells a count from the message it counts.
+      endpoint: ctx.endpoint === 'count-tokens' ? 'count-tokens' : input.endpoint,
       decision: allow ? 'allow' : 'deny',
       reasons,
       result: 'decision' in outcome ? effectsOf(outcome.decision) : null,

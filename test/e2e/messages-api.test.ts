@@ -8,7 +8,7 @@ import { FAKE_AZURE_KEY, startFakeAzure, type FakeAzure } from '../fakes/azure-p
 import { startFakeGemini, type FakeGemini } from '../fakes/gemini-provider.ts';
 import { startFakeVllm, type FakeVllm } from '../fakes/vllm-provider.ts';
 import { freePort } from '../helpers/free-port.ts';
-import { PLACEHOLDER_URL, startHarness, testConfig, type Harness } from '../helpers/gateway-harness.ts';
+import { ADMIN_TOKEN, PLACEHOLDER_URL, startHarness, testConfig, type Harness } from '../helpers/gateway-harness.ts';
 import { buildPolicyBundle } from '../helpers/policy-bundle.ts';
 
 const ANTHROPIC_KEY = 'sk-ant-fake-key';
@@ -354,6 +354,10 @@ describe('Anthropic Messages API through Envoy with the Claude SDK', () => {
     expect((denied as InstanceType<typeof Anthropic.PermissionDeniedError>).error).toEqual({
       type: 'error', error: { type: 'permission_error', message: expect.stringContaining('denied by policy') },
     });
+    // Audited like a message's decision, under its own endpoint.
+    const deniedId = (denied as InstanceType<typeof Anthropic.APIError>).headers?.get('x-tollgate-request-id') as string;
+    const audit = await (await fetch(`${h.adminUrl}/admin/v1/decisions?request_id=${deniedId}`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } })).json() as { data: unknown[] };
+    expect(audit.data).toEqual([expect.objectContaining({ request_id: deniedId, endpoint: 'count-tokens', decision: 'deny', model: 'claude' })]);
     const badKey = await client('tg-not-a-key').messages.countTokens({ model: 'claude', messages: [{ role: 'user', content: 'Hi' }] }).catch((e: unknown) => e);
     expect(badKey).toBeInstanceOf(Anthropic.AuthenticationError);
     expect(anthropic.requests).toHaveLength(0);
