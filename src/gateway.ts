@@ -222,8 +222,8 @@ export async function startTollgate(options: TollgateOptions): Promise<Tollgate>
       // queues the exact lookup, which then leaves in the same Redis round trip as the quota reservation.
       cache.before,
       quota.reserve,
-      // Chooses among the allowed candidates, translates per provider (a count_tokens request goes to an Anthropic
-      // provider's own count, or is estimated here; cache and quota let it by: a count is free and not an answer);
+      // Chooses among the allowed candidates, translates per provider (a count_tokens request goes to an Anthropic or
+      // Gemini provider's own count, or is estimated here; cache and quota let it by: a count is free, no answer);
       // on the way back it translates the response
       // to OpenAI format first, so the stages after it (cache, quota, observe) always read OpenAI.
       routeStage({ config, credentials, attempts, prices: quota.prices, embedder, modelSwitchedOff: (model) => killSwitches.isOn('model', model) }),

@@ -121,10 +121,15 @@ export interface ProviderAdapter {
   passthroughMessages?(body: Readonly<Record<string, unknown>>, target: TranslationTarget): OutgoingRequest;
   /**
    * For a provider with its own prompt counting in Anthropic's form (`{"input_tokens": N}` back): the request for
-   * POST /v1/messages/count_tokens (absent: the gateway estimates the count itself). The answer goes back as the
-   * provider sent it; it is not a generation, so translateResponse never sees it.
+   * POST /v1/messages/count_tokens (absent: the gateway estimates the count itself). The answer is not a generation:
+   * translateResponse never sees it.
    */
   countTokens?(input: CountTokensInput): OutgoingRequest;
+  /**
+   * Reads a count answer into Anthropic's `{"input_tokens": N}` (its errors into OpenAI's shape, as translateResponse
+   * does). Absent: the provider answers in Anthropic's own form, which goes back as sent.
+   */
+  countTokensResponse?(info: ResponseInfo): ResponseTranslator;
 }
 
 export interface CountTokensInput {

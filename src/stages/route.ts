@@ -15,7 +15,7 @@ import { providerAdapter } from '../providers/registry.ts';
 import { countTokensForProvider, passthroughForProvider, translateForProvider } from '../providers/translate.ts';
 import { estimatedCount } from '../messages/count-estimate.ts';
 import type { ResolvedProvider } from '../config/catalog.ts';
-import type { OutgoingRequest } from '../providers/provider-adapter.ts';
+import type { OutgoingRequest, ResponseInfo } from '../providers/provider-adapter.ts';
 import type { AttemptLog } from '../upstream/attempt-log.ts';
 import { RESPONSES_DIALECT_FIELD } from '../responses/chain-marker.ts';
 import { contextNeeded, requiredCapabilities } from '../routing/capabilities.ts';
@@ -147,9 +147,9 @@ export function routeStage(deps: RouteStageDeps): Stage {
 
   /**
    * POST /v1/messages/count_tokens, counted by the provider a message would go to first: one that counts prompts
-   * itself (Anthropic) gets the prompt (the client's own body when no stage changed it, else the redacted chat form
-   * translated), with no fallback (a count is not worth another provider's different tokenizer); for any other
-   * provider the gateway answers its own estimate. Nothing is reserved or metered either way: a count is free.
+   * itself (Anthropic, Gemini) gets the prompt (an Anthropic one the client's own body when no stage changed it,
+   * else the redacted chat form translated), with no fallback (another provider's tokenizer would count otherwise);
+   * for any other provider the gateway answers its own estimate. Nothing is reserved or metered: a count is free.
    */
   function countHere(ctx: RequestContext, chosen: RouteCandidate): StageResult {
     const provider = deps.config.catalog().provider(chosen.provider);
@@ -312,14 +312,14 @@ export function routeStage(deps: RouteStageDeps): Stage {
 
     onResponseHeaders(ctx: RequestContext): void {
       // No answering provider: Envoy answered itself (no healthy upstream, timeout), already in OpenAI shape.
-      if (!ctx.provider || (ctx.endpoint !== 'chat' && ctx.endpoint !== 'embeddings')) return;
+      if (!ctx.provider || (ctx.endpoint !== 'chat' && ctx.endpoint !== 'embeddings' && ctx.endpoint !== 'count-tokens')) return;
       const providerConfig = deps.config.catalog().provider(ctx.provider)?.config;
       if (!providerConfig) return;
       const adapter = providerAdapter(providerConfig.type);
-      translators.set(ctx, adapter.translateResponse({
+      const info: ResponseInfo = {
         responsesDialect: ctx.dialect === 'responses' && ctx.endpoint === 'chat' && (adapter.speaksResponses?.(providerConfig) ?? false),
         thinkingBlocks: ctx.dialect === 'messages' && ctx.endpoint === 'chat',
-        endpoint: ctx.endpoint,
+        endpoint: ctx.endpoint === 'embeddings' ? 'embeddings' : 'chat',
         stream: ctx.stream,
         status: ctx.response.status ?? 0,
         clientWantsUsage: clientWantsUsage.has(ctx),
@@ -327,7 +327,14 @@ export function routeStage(deps: RouteStageDeps): Stage {
         createdAt: Math.floor(ctx.startedAt / 1000),
         upstreamModel: ctx.upstreamModel ?? ctx.model ?? '',
         request: clientBodies.get(ctx),
-      }));
+      };
+      if (ctx.endpoint !== 'count-tokens') {
+        translators.set(ctx, adapter.translateResponse(info));
+        return;
+      }
+      // A count: read into Anthropic's form when the provider answers in its own (Gemini); Anthropic's goes as sent.
+      const counted = adapter.countTokensResponse?.(info);
+      if (counted) translators.set(ctx, counted);
     },
 
     onResponseChunk(ctx: RequestContext, chunk: Buffer, endOfStream: boolean): Buffer | void {

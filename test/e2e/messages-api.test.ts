@@ -332,20 +332,43 @@ describe('Anthropic Messages API through Envoy with the Claude SDK', () => {
     expect(h.fake.requests).toHaveLength(0);
   });
 
-  it('count_tokens on a non-Anthropic model is the gateway\'s estimate, with no provider call', async () => {
+  it('count_tokens on a Gemini model is Gemini\'s own count (its countTokens, translated both ways)', async () => {
     const words = 'supercalifragilisticexpialidocious antidisestablishmentarianism';
-    const { data, response } = await client().messages.countTokens({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: words }] }).withResponse();
-    expect(response.headers.get('x-tollgate-count')).toBe('estimate');
-    // The tokenizer's count, not the fake Anthropic's word count.
-    expect(data.input_tokens).toBeGreaterThan(5);
+    const { data, response } = await client().messages.countTokens({
+      model: 'gemini-pro', system: 'You are a careful assistant.', tools: [weatherTool], messages: [{ role: 'user', content: words }],
+    }).withResponse();
+    // The fake Gemini counts words: 5 of the system instruction, 2 of the message.
+    expect(data).toEqual({ input_tokens: 7 });
+    expect(response.headers.get('x-tollgate-count')).toBeNull();
+    expect(gemini.requests).toHaveLength(1);
+    expect(gemini.requests[0]).toMatchObject({ path: '/v1beta/models/gemini-2.5-pro:countTokens', body: { generateContentRequest: { model: 'models/gemini-2.5-pro' } } });
+    expect(gemini.requests[0]?.headers['x-goog-api-key']).toBe(GEMINI_KEY);
+
+    // Google's retry hint is in the body (RetryInfo): the client still gets retry-after.
+    gemini.pushFault({ kind: 'status', status: 429, retryAfterSeconds: 4 });
+    const limited = await client().messages.countTokens({ model: 'gemini-pro', messages: [{ role: 'user', content: 'Hi' }] }).catch((e: unknown) => e);
+    expect(limited).toBeInstanceOf(Anthropic.RateLimitError);
+    expect((limited as InstanceType<typeof Anthropic.RateLimitError>).error).toMatchObject({ type: 'error', error: { type: 'rate_limit_error', message: expect.any(String) } });
+    expect((limited as InstanceType<typeof Anthropic.RateLimitError>).headers?.get('retry-after')).toBe('4');
+  });
+
+  it('count_tokens on an OpenAI-compatible model is the gateway\'s estimate, with no provider call', async () => {
+    const words = 'supercalifragilisticexpialidocious antidisestablishmentarianism';
+    const counts: number[] = [];
+    for (const model of ['gpt-4o-mini', 'azure-4o', 'llama']) {
+      const { data, response } = await client().messages.countTokens({ model, messages: [{ role: 'user', content: words }] }).withResponse();
+      expect(response.headers.get('x-tollgate-count')).toBe('estimate');
+      counts.push(data.input_tokens);
+    }
+    // The tokenizer's count (the same for these OpenAI-family vendors), not a provider's word count.
+    expect(counts[0]).toBeGreaterThan(5);
+    expect(new Set(counts).size).toBe(1);
     const longer = await client().messages.countTokens({
-      model: 'gemini-pro', system: 'You are a careful assistant.', tools: [weatherTool],
+      model: 'gpt-4o-mini', system: 'You are a careful assistant.', tools: [weatherTool],
       messages: [{ role: 'user', content: 'Hello, please tell me the weather in Paris and in Lyon tomorrow morning.' }],
     });
-    expect(longer.input_tokens).toBeGreaterThan(data.input_tokens);
-    expect(h.fake.requests).toHaveLength(0);
-    expect(gemini.requests).toHaveLength(0);
-    expect(anthropic.requests).toHaveLength(0);
+    expect(longer.input_tokens).toBeGreaterThan(counts[0] as number);
+    for (const fake of [h.fake, azure, vllm, gemini, anthropic]) expect(fake.requests).toHaveLength(0);
   });
 
   it('count_tokens runs auth, validation and policy like a message (deny, redaction) but costs no quota', async () => {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { anthropicAdapter } from '../../../src/providers/anthropic/adapter.ts';
+import { geminiAdapter } from '../../../src/providers/gemini/adapter.ts';
 import { openaiAdapter } from '../../../src/providers/openai/adapter.ts';
 import { countTokensToChat } from '../../../src/messages/request.ts';
 import { MODEL, target } from './anthropic-fixtures.ts';
@@ -40,7 +41,35 @@ describe('count_tokens for an Anthropic provider', () => {
     expect(out.body).not.toHaveProperty('stream');
   });
 
-  it('other providers have no native count: the gateway estimates theirs', () => {
+  it('OpenAI-compatible providers have no counting API: the gateway estimates theirs', () => {
     expect(openaiAdapter.countTokens).toBeUndefined();
+  });
+});
+
+describe('count_tokens for a Gemini provider', () => {
+  const gemini = {
+    providerName: 'gemini', provider: { type: 'gemini' as const, base_url: 'https://generativelanguage.googleapis.com/v1beta' },
+    basePath: '/v1beta', upstreamModel: 'models/gemini-2.5-pro', credential: 'AIza-test',
+  };
+  const countGemini = geminiAdapter.countTokens;
+  const readGemini = geminiAdapter.countTokensResponse;
+  if (!countGemini || !readGemini) throw new Error('the Gemini adapter must count tokens');
+
+  it('asks :countTokens with the whole generation request (system and tools count too), the key in its header', () => {
+    const chat = countTokensToChat({ model: 'gemini-pro', system: 'Be brief.', messages: [{ role: 'user', content: 'Hi' }] });
+    const out = countGemini({ body: chat, original: null, target: gemini });
+    expect(out.path).toBe('/v1beta/models/gemini-2.5-pro:countTokens');
+    expect(out.headers).toEqual({ 'x-goog-api-key': 'AIza-test' });
+    expect(out.body).toMatchObject({
+      generateContentRequest: { model: 'models/gemini-2.5-pro', systemInstruction: { parts: [{ text: 'Be brief.' }] }, contents: [{ role: 'user', parts: [{ text: 'Hi' }] }] },
+    });
+  });
+
+  it('reads totalTokens as input_tokens, and a Google error into the OpenAI shape the Messages dialect renders', () => {
+    const info = { endpoint: 'chat' as const, stream: false, status: 200, clientWantsUsage: false, requestId: 'r', createdAt: 0, upstreamModel: 'gemini-2.5-pro' };
+    const ok = readGemini(info).onChunk(Buffer.from('{"totalTokens": 42, "promptTokensDetails": []}'), true);
+    expect(JSON.parse(String(ok))).toEqual({ input_tokens: 42 });
+    const failed = readGemini({ ...info, status: 429 }).onChunk(Buffer.from('{"error":{"code":429,"message":"Resource has been exhausted","status":"RESOURCE_EXHAUSTED"}}'), true);
+    expect(JSON.parse(String(failed))).toMatchObject({ error: { message: expect.stringContaining('Resource has been exhausted'), type: expect.any(String) } });
   });
 });
