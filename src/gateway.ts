@@ -40,7 +40,6 @@ import { capabilitiesStage } from './stages/capabilities.ts';
 import { resolveStage, selectVariant } from './stages/resolve.ts';
 import { responsesDialectStage } from './stages/responses-dialect.ts';
 import { messagesDialectStage } from './stages/messages-dialect.ts';
-import { countTokensStage } from './stages/count-tokens.ts';
 import { storedResponsesStage } from './stages/stored-responses.ts';
 import { ResponseStore } from './responses/response-store.ts';
 import { killSwitchStage } from './stages/kill-switch.ts';
@@ -192,8 +191,6 @@ export async function startTollgate(options: TollgateOptions): Promise<Tollgate>
       validateStage({ responseStore }),
       storedResponsesStage({ responseStore }),
       modelsStage({ config, now: () => Date.now() }),
-      // POST /v1/messages/count_tokens: counted here with the quota tokenizer, no provider call.
-      countTokensStage({ config }),
       // POST /v1/feedback: a score on one of the app's answers, kept in the usage ledger.
       feedbackStage({ sink: ledger?.sink ?? null }),
       // Model alias → candidate providers; the stages after it may narrow them (guardrails, policy, kill switches).
@@ -224,7 +221,9 @@ export async function startTollgate(options: TollgateOptions): Promise<Tollgate>
       // queues the exact lookup, which then leaves in the same Redis round trip as the quota reservation.
       cache.before,
       quota.reserve,
-      // Chooses among the allowed candidates, translates per provider; on the way back it translates the response
+      // Chooses among the allowed candidates, translates per provider (a count_tokens request goes to an Anthropic or
+      // Gemini provider's own count, or is estimated here; cache and quota let it by: a count is free, no answer);
+      // on the way back it translates the response
       // to OpenAI format first, so the stages after it (cache, quota, observe) always read OpenAI.
       routeStage({ config, credentials, attempts, prices: quota.prices, embedder, modelSwitchedOff: (model) => killSwitches.isOn('model', model) }),
       // Answers are OpenAI format from here on: masks or stops personal data and secrets before the cache sees them.

@@ -235,7 +235,16 @@ export function messagesToChat(body: Json): Json {
   return chat;
 }
 
-/** count_tokens takes the Messages body without `max_tokens` (and without sampling fields it would ignore). */
+/**
+ * What POST /v1/messages/count_tokens takes: the prompt's fields. Anthropic refuses the others there (`max_tokens`,
+ * `stream`, sampling fields) as unknown, and so does Tollgate.
+ */
+const COUNT_FIELDS: ReadonlySet<string> = new Set(['model', 'messages', 'system', 'tools', 'tool_choice', 'thinking', 'mcp_servers', 'context_management']);
+
+/** A count_tokens body → the chat form of its prompt (no max_tokens: nothing is generated). */
 export function countTokensToChat(body: Json): Json {
-  return messagesToChat({ ...body, max_tokens: 1 });
+  for (const field of Object.keys(body)) if (!COUNT_FIELDS.has(field)) throw invalid(field, 'Extra inputs are not permitted');
+  const chat = messagesToChat({ ...body, max_tokens: 1 });
+  delete chat.max_tokens;
+  return chat;
 }

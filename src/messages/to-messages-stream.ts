@@ -1,6 +1,7 @@
 import { chatStreamEvent, SseFramer } from '../providers/shared/sse.ts';
 import { openAIErrorAsAnthropic } from './errors.ts';
 import type { AnthropicStop } from '../providers/provider-adapter.ts';
+import type { Usage } from '../pipeline/context.ts';
 import { anthropicUsage, messageIdFor, stopReasonFor } from './response.ts';
 
 type Json = Record<string, unknown>;
@@ -36,12 +37,17 @@ export class ChatToMessagesStream {
   /** Output tokens of the completed message, once message_delta is sent. */
   outputTokens: number | null = null;
   private readonly nativeStop: () => AnthropicStop | undefined;
+  private readonly providerUsage: () => Usage | undefined;
 
-  /** `stop`: an Anthropic provider's own stop reason, read when the message ends (it wins over finish_reason). */
-  constructor(options: { requestId: string; model: string; stop?: () => AnthropicStop | undefined }) {
+  /**
+   * `stop`: an Anthropic provider's own stop reason, read when the message ends (it wins over finish_reason).
+   * `usage`: the provider's own usage, read then too (it wins over the chat usage chunk, which has no cache writes).
+   */
+  constructor(options: { requestId: string; model: string; stop?: () => AnthropicStop | undefined; usage?: () => Usage | undefined }) {
     this.requestId = options.requestId;
     this.fallbackModel = options.model;
     this.nativeStop = options.stop ?? (() => undefined);
+    this.providerUsage = options.usage ?? (() => undefined);
   }
 
   push(chunk: Buffer, endOfStream: boolean): Buffer {
@@ -148,7 +154,7 @@ export class ChatToMessagesStream {
   private finish(out: string[]): void {
     this.start(out, {});
     this.closeBlock(out);
-    const usage = anthropicUsage(null, this.usage);
+    const usage = anthropicUsage(this.providerUsage() ?? null, this.usage);
     this.outputTokens = usage.output_tokens as number;
     const stop = this.nativeStop();
     this.emit(out, 'message_delta', { delta: { stop_reason: stop?.reason ?? stopReasonFor(this.finishReason), stop_sequence: stop?.sequence ?? null }, usage });

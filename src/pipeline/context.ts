@@ -158,6 +158,11 @@ export interface RequestContext {
   messages: MessagesRequestState | null;
   /** Why an Anthropic provider stopped, in its own terms (set by the route for /v1/messages requests only). */
   anthropicStop?: AnthropicStop;
+  /**
+   * For the Messages dialect: the usage the answering provider reported so far, which a chat usage chunk cannot
+   * carry whole (an Anthropic provider's prompt-cache writes); the streamed message_delta reports it.
+   */
+  providerUsage?: Usage;
   tenant: Tenant | null;
   body: Record<string, unknown> | null;
   /** Length of the client's request body as received (0 before the body phase). */

@@ -61,13 +61,15 @@ function requestedMaxTokens(body: Record<string, unknown>): number | null {
 /** The policy input for a request that has a tenant, a model and candidates (after the resolve stage). */
 export function buildPolicyInput(ctx: RequestContext, pii: PiiFindings, nowMs: number): PolicyInput {
   const tenant = ctx.tenant;
-  if (!tenant || !ctx.model || (ctx.endpoint !== 'chat' && ctx.endpoint !== 'embeddings')) {
-    throw new Error('policy input needs a tenant, a model and a chat or embeddings endpoint');
+  if (!tenant || !ctx.model || (ctx.endpoint !== 'chat' && ctx.endpoint !== 'embeddings' && ctx.endpoint !== 'count-tokens')) {
+    throw new Error('policy input needs a tenant, a model and a chat, embeddings or count-tokens endpoint');
   }
   const body = ctx.body ?? {};
   const unixMs = Math.floor(nowMs);
   return {
-    endpoint: ctx.endpoint,
+    // A count_tokens request is decided as the chat request it counts: the rule that denies, redacts or narrows the
+    // message does the same to its count (one rule covers every API).
+    endpoint: ctx.endpoint === 'count-tokens' ? 'chat' : ctx.endpoint,
     stream: ctx.stream,
     tenant: { org: tenant.org, team: tenant.team, app: tenant.app, user: tenant.user, feature: tenant.feature },
     // For an A/B test, the alias asked for (allow-lists name what clients ask for); the variant's model below.

@@ -119,4 +119,25 @@ export interface ProviderAdapter {
    * provider's format, which translateResponse reads as usual.
    */
   passthroughMessages?(body: Readonly<Record<string, unknown>>, target: TranslationTarget): OutgoingRequest;
+  /**
+   * For a provider with its own prompt counting in Anthropic's form (`{"input_tokens": N}` back): the request for
+   * POST /v1/messages/count_tokens (absent: the gateway estimates the count itself). The answer is not a generation:
+   * translateResponse never sees it.
+   */
+  countTokens?(input: CountTokensInput): OutgoingRequest;
+  /**
+   * Reads a count answer into Anthropic's `{"input_tokens": N}` (its errors into OpenAI's shape, as translateResponse
+   * does). Absent: the provider answers in Anthropic's own form, which goes back as sent.
+   */
+  countTokensResponse?(info: ResponseInfo): ResponseTranslator;
+}
+
+export interface CountTokensInput {
+  /** The prompt in its chat form, as the stages left it (redacted when policy said so). */
+  body: Readonly<Record<string, unknown>>;
+  /** The client's own count_tokens body when no stage changed the request (it may go as is), else null. */
+  original: Readonly<Record<string, unknown>> | null;
+  /** The client's `thinking` settings, which the chat form has no place for. */
+  clientThinking?: unknown;
+  target: TranslationTarget;
 }

@@ -1,6 +1,6 @@
 import type { ResolvedProvider } from '../config/catalog.ts';
 import type { CredentialResolver } from './credentials.ts';
-import type { OutgoingRequest, TranslateRequestInput } from './provider-adapter.ts';
+import type { CountTokensInput, OutgoingRequest, TranslateRequestInput } from './provider-adapter.ts';
 import { providerAdapter } from './registry.ts';
 
 /**
@@ -44,5 +44,29 @@ export function passthroughForProvider(
     basePath: provider.basePath,
     upstreamModel,
     credential: credentials.get(provider.config),
+  });
+}
+
+/**
+ * A count_tokens request for a provider that counts prompts itself (Anthropic); null for any other provider, whose
+ * count the gateway estimates.
+ */
+export function countTokensForProvider(
+  provider: ResolvedProvider,
+  upstreamModel: string,
+  input: Omit<CountTokensInput, 'target'>,
+  credentials: CredentialResolver,
+): OutgoingRequest | null {
+  const adapter = providerAdapter(provider.config.type);
+  if (!adapter.countTokens) return null;
+  return adapter.countTokens({
+    ...input,
+    target: {
+      providerName: provider.name,
+      provider: provider.config,
+      basePath: provider.basePath,
+      upstreamModel,
+      credential: credentials.get(provider.config),
+    },
   });
 }

@@ -123,7 +123,7 @@ export function externalGuardrailsStage(deps: ExternalGuardrailsDeps): Stage {
   return {
     name: 'external-guardrails',
     onRequest(ctx: RequestContext): StageResult | Promise<StageResult> {
-      if ((ctx.endpoint !== 'chat' && ctx.endpoint !== 'embeddings') || !ctx.body || !ctx.tenant) return;
+      if ((ctx.endpoint !== 'chat' && ctx.endpoint !== 'embeddings' && ctx.endpoint !== 'count-tokens') || !ctx.body || !ctx.tenant) return;
       const all = guardrails();
       if (all.length === 0) return;
       const selected = selectGuardrails(all, 'input', { team: ctx.tenant.team, app: ctx.tenant.app, model: ctx.routing.alias ?? ctx.model ?? '' });

@@ -11,7 +11,8 @@ export function guardrailsStage(): Stage {
   return {
     name: 'guardrails',
     onRequest(ctx: RequestContext): StageResult {
-      if ((ctx.endpoint !== 'chat' && ctx.endpoint !== 'embeddings') || !ctx.body || !ctx.tenant) return;
+      // count_tokens too: its prompt goes to a provider (Anthropic counts it), so policy must see what it holds.
+      if ((ctx.endpoint !== 'chat' && ctx.endpoint !== 'embeddings' && ctx.endpoint !== 'count-tokens') || !ctx.body || !ctx.tenant) return;
       ctx.pii = detectPii(requestTexts(ctx.body));
     },
   };

@@ -24,7 +24,7 @@ function renderWhole(ctx: RequestContext, status: number, raw: Buffer): Buffer {
 }
 
 const newStream = (ctx: RequestContext) =>
-  new ChatToMessagesStream({ requestId: ctx.requestId, model: ctx.upstreamModel ?? ctx.model ?? '', stop: () => ctx.anthropicStop });
+  new ChatToMessagesStream({ requestId: ctx.requestId, model: ctx.upstreamModel ?? ctx.model ?? '', stop: () => ctx.anthropicStop, usage: () => ctx.providerUsage });
 
 /**
  * Anthropic's Messages API (POST /v1/messages) answers. The request ran every stage in its chat form, and
@@ -37,11 +37,27 @@ const newStream = (ctx: RequestContext) =>
  */
 export function messagesDialectStage(): Stage {
   const converters = new WeakMap<RequestContext, Converter>();
+  const countErrors = new WeakMap<RequestContext, BufferedBody>();
+
+  /**
+   * A provider's count (`{"input_tokens": N}`) is already Anthropic's answer and passes as is; an error body (the
+   * provider's own, already in Anthropic's shape, or an Envoy local reply in OpenAI's) is made Anthropic's.
+   */
+  function countTokensChunk(ctx: RequestContext, chunk: Buffer, endOfStream: boolean): Buffer | void {
+    const status = ctx.response.status ?? 502;
+    if (status === 200) return;
+    let body = countErrors.get(ctx);
+    if (!body) countErrors.set(ctx, (body = new BufferedBody()));
+    const whole = body.push(chunk, endOfStream);
+    return whole ? openAIErrorBodyAsAnthropic(status, whole) : Buffer.alloc(0);
+  }
   return {
     name: 'messages-dialect',
 
     onResponseChunk(ctx, chunk, endOfStream): Buffer | void {
-      if (ctx.dialect !== 'messages' || ctx.endpoint !== 'chat') return;
+      if (ctx.dialect !== 'messages') return;
+      if (ctx.endpoint === 'count-tokens') return countTokensChunk(ctx, chunk, endOfStream);
+      if (ctx.endpoint !== 'chat') return;
       let converter = converters.get(ctx);
       if (!converter) {
         converter = ctx.response.streaming ? { kind: 'stream', stream: newStream(ctx) } : { kind: 'whole', body: new BufferedBody() };

@@ -90,7 +90,7 @@ export function policyStage(deps: PolicyStageDeps): Stage {
   return {
     name: 'policy',
     onRequest(ctx: RequestContext): StageResult {
-      if (ctx.endpoint !== 'chat' && ctx.endpoint !== 'embeddings') return;
+      if (ctx.endpoint !== 'chat' && ctx.endpoint !== 'embeddings' && ctx.endpoint !== 'count-tokens') return;
       if (!ctx.tenant || !ctx.model || ctx.routing.candidates.length === 0) return;
       return decide(ctx, false);
     },
@@ -137,7 +137,8 @@ export function policyStage(deps: PolicyStageDeps): Stage {
       input_digest: `sha256:${createHash('sha256').update(encoded).digest('hex')}`,
       tenant: input.tenant,
       model: input.model,
-      endpoint: input.endpoint,
+      // Decided as chat (one rule covers both), but the audit tells a count from the message it counts.
+      endpoint: ctx.endpoint === 'count-tokens' ? 'count-tokens' : input.endpoint,
       decision: allow ? 'allow' : 'deny',
       reasons,
       result: 'decision' in outcome ? effectsOf(outcome.decision) : null,

@@ -69,7 +69,8 @@ export function resolveStage(deps: { config: ConfigHolder }): Stage {
   return {
     name: 'resolve',
     onRequest(ctx: RequestContext): StageResult {
-      if (ctx.endpoint !== 'chat' && ctx.endpoint !== 'embeddings') return;
+      // A count_tokens request resolves like the message it counts: the same model access, the same candidates.
+      if (ctx.endpoint !== 'chat' && ctx.endpoint !== 'embeddings' && ctx.endpoint !== 'count-tokens') return;
       const tenant = ctx.tenant;
       const model = ctx.model;
       if (!tenant || !model) return;
@@ -78,7 +79,7 @@ export function resolveStage(deps: { config: ConfigHolder }): Stage {
       if (!access.allowed) {
         return { respond: access.reason === 'unknown' ? errors.modelNotFound(model) : errors.modelNotAllowed(model, access.detail) };
       }
-      if (access.model.kind !== ctx.endpoint) {
+      if (access.model.kind !== (ctx.endpoint === 'count-tokens' ? 'chat' : ctx.endpoint)) {
         return {
           respond: errors.badRequest(`The model \`${model}\` does not support the ${ctx.endpoint} endpoint.`, 'model', 'model_not_supported'),
         };

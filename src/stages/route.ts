@@ -12,7 +12,10 @@ import type { Stage, StageResult } from '../pipeline/stage.ts';
 import { CredentialResolver } from '../providers/credentials.ts';
 import type { ResponseTranslator } from '../providers/provider-adapter.ts';
 import { providerAdapter } from '../providers/registry.ts';
-import { passthroughForProvider, translateForProvider } from '../providers/translate.ts';
+import { countTokensForProvider, passthroughForProvider, translateForProvider } from '../providers/translate.ts';
+import { estimatedCount } from '../messages/count-estimate.ts';
+import type { ResolvedProvider } from '../config/catalog.ts';
+import type { OutgoingRequest, ResponseInfo } from '../providers/provider-adapter.ts';
 import type { AttemptLog } from '../upstream/attempt-log.ts';
 import { RESPONSES_DIALECT_FIELD } from '../responses/chain-marker.ts';
 import { contextNeeded, requiredCapabilities } from '../routing/capabilities.ts';
@@ -124,6 +127,11 @@ export function routeStage(deps: RouteStageDeps): Stage {
     // as the client wrote it: no chat round trip that could lose what the chat form cannot say (top_k, thinking).
     const passthrough = ctx.messages && !ctx.upstream.bodyChanged ? passthroughForProvider(provider, chosen.model, ctx.messages.original, deps.credentials) : null;
     const outgoing = passthrough ?? translateForProvider(provider, chosen.model, { endpoint, body: ctx.body ?? {}, stream: ctx.stream, ...(responses ? { responses } : {}) }, deps.credentials);
+    sendTo(ctx, provider, chosen, outgoing);
+  }
+
+  /** The request goes to this one provider, as `outgoing` says, on the provider's own Envoy route. */
+  function sendTo(ctx: RequestContext, provider: ResolvedProvider, chosen: RouteCandidate, outgoing: OutgoingRequest): void {
     ctx.upstream.path = outgoing.path;
     // The client's Tollgate key never goes to a provider; adapters set the provider's own credential header.
     ctx.upstream.removeHeader('authorization');
@@ -135,6 +143,21 @@ export function routeStage(deps: RouteStageDeps): Stage {
     ctx.upstreamModel = chosen.model;
     ctx.responseHeaders.set('x-tollgate-model', chosen.model);
     ctx.upstream.setHeader(ROUTE_HEADER, singleProviderRouteKey(deps.config.catalog().config, ctx.routing.alias ?? ctx.model, provider.name));
+  }
+
+  /**
+   * POST /v1/messages/count_tokens, counted by the provider a message would go to first: one that counts prompts
+   * itself (Anthropic, Gemini) gets the prompt (an Anthropic one the client's own body when no stage changed it,
+   * else the redacted chat form translated), with no fallback (another provider's tokenizer would count otherwise);
+   * for any other provider the gateway answers its own estimate. Nothing is reserved or metered: a count is free.
+   */
+  function countHere(ctx: RequestContext, chosen: RouteCandidate): StageResult {
+    const provider = deps.config.catalog().provider(chosen.provider);
+    if (!provider) return { respond: errors.providerUnavailable(ctx.model ?? '', `provider ${chosen.provider} is not configured`) };
+    const original = ctx.messages && !ctx.upstream.bodyChanged ? ctx.messages.original : null;
+    const outgoing = countTokensForProvider(provider, chosen.model, { body: ctx.body ?? {}, original, clientThinking: ctx.messages?.original.thinking }, deps.credentials);
+    if (!outgoing) return { respond: estimatedCount(ctx.body ?? {}, chosen.vendor) };
+    sendTo(ctx, provider, chosen, outgoing);
   }
 
   /** A virtual model resolves to the member `model`: its candidates replace the union of the members'. */
@@ -206,7 +229,7 @@ export function routeStage(deps: RouteStageDeps): Stage {
 
   function proceed(ctx: RequestContext): StageResult {
     const endpoint = ctx.endpoint;
-    if (endpoint !== 'chat' && endpoint !== 'embeddings') return;
+    if (endpoint !== 'chat' && endpoint !== 'embeddings' && endpoint !== 'count-tokens') return;
     if (!ctx.tenant || !ctx.model) return;
     const policyAllowed = allowedCandidates(ctx.routing);
     if (policyAllowed.length === 0) return { respond: errors.noAllowedProvider(ctx.model, ctx.routing.reasons) };
@@ -215,7 +238,10 @@ export function routeStage(deps: RouteStageDeps): Stage {
     if ((ctx.body?.stream_options as { include_usage?: unknown } | undefined)?.include_usage === true) clientWantsUsage.add(ctx);
     if (ctx.body) clientBodies.set(ctx, ctx.body);
 
-    if (allowed.length === 1) {
+    if (endpoint === 'count-tokens') {
+      const answered = countHere(ctx, allowed[0] as RouteCandidate);
+      if (answered) return answered;
+    } else if (allowed.length === 1) {
       translateHere(ctx, allowed[0] as RouteCandidate, endpoint);
     } else {
       const model = deps.config.catalog().config.models[ctx.routing.alias ?? ctx.model];
@@ -275,7 +301,7 @@ export function routeStage(deps: RouteStageDeps): Stage {
     name: 'route',
     onRequest(ctx: RequestContext): StageResult | Promise<StageResult> {
       const endpoint = ctx.endpoint;
-      if (endpoint !== 'chat' && endpoint !== 'embeddings') return;
+      if (endpoint !== 'chat' && endpoint !== 'embeddings' && endpoint !== 'count-tokens') return;
       if (!ctx.tenant || !ctx.model || ctx.routing.candidates.length === 0) return;
       const choices = ctx.routing.choices;
       if (!choices) return proceed(ctx);
@@ -286,14 +312,14 @@ export function routeStage(deps: RouteStageDeps): Stage {
 
     onResponseHeaders(ctx: RequestContext): void {
       // No answering provider: Envoy answered itself (no healthy upstream, timeout), already in OpenAI shape.
-      if (!ctx.provider || (ctx.endpoint !== 'chat' && ctx.endpoint !== 'embeddings')) return;
+      if (!ctx.provider || (ctx.endpoint !== 'chat' && ctx.endpoint !== 'embeddings' && ctx.endpoint !== 'count-tokens')) return;
       const providerConfig = deps.config.catalog().provider(ctx.provider)?.config;
       if (!providerConfig) return;
       const adapter = providerAdapter(providerConfig.type);
-      translators.set(ctx, adapter.translateResponse({
+      const info: ResponseInfo = {
         responsesDialect: ctx.dialect === 'responses' && ctx.endpoint === 'chat' && (adapter.speaksResponses?.(providerConfig) ?? false),
         thinkingBlocks: ctx.dialect === 'messages' && ctx.endpoint === 'chat',
-        endpoint: ctx.endpoint,
+        endpoint: ctx.endpoint === 'embeddings' ? 'embeddings' : 'chat',
         stream: ctx.stream,
         status: ctx.response.status ?? 0,
         clientWantsUsage: clientWantsUsage.has(ctx),
@@ -301,7 +327,14 @@ export function routeStage(deps: RouteStageDeps): Stage {
         createdAt: Math.floor(ctx.startedAt / 1000),
         upstreamModel: ctx.upstreamModel ?? ctx.model ?? '',
         request: clientBodies.get(ctx),
-      }));
+      };
+      if (ctx.endpoint !== 'count-tokens') {
+        translators.set(ctx, adapter.translateResponse(info));
+        return;
+      }
+      // A count: read into Anthropic's form when the provider answers in its own (Gemini); Anthropic's goes as sent.
+      const counted = adapter.countTokensResponse?.(info);
+      if (counted) translators.set(ctx, counted);
     },
 
     onResponseChunk(ctx: RequestContext, chunk: Buffer, endOfStream: boolean): Buffer | void {
@@ -310,6 +343,8 @@ export function routeStage(deps: RouteStageDeps): Stage {
       const out = translator.onChunk(chunk, endOfStream);
       // The Messages dialect gives its client the stop reason chat cannot carry (stop_sequence and which one).
       if (ctx.messages && translator.anthropicStop) ctx.anthropicStop = translator.anthropicStop;
+      // Not ctx.usage: that one is final only at the end (a stream the client abandons is metered by estimate).
+      if (ctx.messages && translator.usage) ctx.providerUsage = translator.usage;
       if (endOfStream) {
         if (translator.usage) ctx.usage = translator.usage;
         if (translator.truncated) ctx.outcome = 'aborted';

@@ -8,7 +8,7 @@ import { FAKE_AZURE_KEY, startFakeAzure, type FakeAzure } from '../fakes/azure-p
 import { startFakeGemini, type FakeGemini } from '../fakes/gemini-provider.ts';
 import { startFakeVllm, type FakeVllm } from '../fakes/vllm-provider.ts';
 import { freePort } from '../helpers/free-port.ts';
-import { PLACEHOLDER_URL, startHarness, testConfig, type Harness } from '../helpers/gateway-harness.ts';
+import { ADMIN_TOKEN, PLACEHOLDER_URL, startHarness, testConfig, type Harness } from '../helpers/gateway-harness.ts';
 import { buildPolicyBundle } from '../helpers/policy-bundle.ts';
 
 const ANTHROPIC_KEY = 'sk-ant-fake-key';
@@ -65,6 +65,7 @@ describe('Anthropic Messages API through Envoy with the Claude SDK', () => {
       vllm: { type: 'openai', base_url: vllm.url, api_key_env: 'TEST_VLLM_KEY' },
       // Nothing listens there: Envoy answers itself.
       down: { type: 'openai', base_url: `http://127.0.0.1:${await freePort()}/v1` },
+      'anthropic-down': { type: 'anthropic', base_url: `http://127.0.0.1:${await freePort()}/v1`, api_key_env: 'TEST_ANTHROPIC_KEY' },
     };
     config.models = {
       'gpt-4o-mini': { provider: 'openai', kind: 'chat' },
@@ -73,6 +74,7 @@ describe('Anthropic Messages API through Envoy with the Claude SDK', () => {
       'azure-4o': { provider: 'azure', upstream_model: 'gpt-4o' },
       llama: { provider: 'vllm', upstream_model: 'meta-llama/Llama-3.1-8B-Instruct' },
       down: { provider: 'down', upstream_model: 'gpt-4o' },
+      'claude-down': { provider: 'anthropic-down', upstream_model: CLAUDE },
       'claude-then-gpt': { targets: [{ provider: 'anthropic', model: CLAUDE }, { provider: 'openai', model: 'gpt-4o' }] },
     };
     config.orgs = { acme: { teams: { platform: { apps: { playground: {} } }, research: { apps: { app: {} } }, small: { apps: { app: {} } } } } };
@@ -121,6 +123,18 @@ describe('Anthropic Messages API through Envoy with the Claude SDK', () => {
       promptTokens: data.usage.input_tokens, completionTokens: data.usage.output_tokens,
     });
     expect(data.usage.output_tokens).toBeGreaterThan(0);
+  });
+
+  it('an Anthropic provider\'s prompt-cache writes and reads reach the client in the usage, plain and streamed', async () => {
+    // A marked prefix of at least 1,024 tokens: the fake writes it on first sight and reads it after, as Anthropic does.
+    const system = [{ type: 'text' as const, text: `${unique('cached')} ${'context '.repeat(1100)}`, cache_control: { type: 'ephemeral' as const } }];
+    const body = (text: string) => ({ model: 'claude', max_tokens: 32, system, messages: [{ role: 'user' as const, content: unique(text) }] });
+    const written = await client().messages.stream(body('first')).finalMessage();
+    expect(written.usage).toMatchObject({ input_tokens: 5, cache_creation_input_tokens: 1102, cache_read_input_tokens: 0 });
+    const read = await client().messages.stream(body('second')).finalMessage();
+    expect(read.usage).toMatchObject({ input_tokens: 5, cache_creation_input_tokens: 0, cache_read_input_tokens: 1102 });
+    const plain = await client().messages.create(body('third'));
+    expect(plain.usage).toMatchObject({ input_tokens: 5, cache_creation_input_tokens: 0, cache_read_input_tokens: 1102 });
   });
 
   it('an Anthropic provider\'s stop on a stop sequence reaches the client as stop_sequence, plain and streamed', async () => {
@@ -285,17 +299,136 @@ describe('Anthropic Messages API through Envoy with the Claude SDK', () => {
     expect(anthropic.requests[0]?.headers['x-api-key']).toBe(ANTHROPIC_KEY);
   });
 
-  it('count_tokens answers input_tokens, counted by the gateway, without calling a provider', async () => {
-    const short = await client().messages.countTokens({ model: 'claude', messages: [{ role: 'user', content: 'Hello' }] });
-    const long = await client().messages.countTokens({
-      model: 'claude', system: 'You are a careful assistant.', tools: [weatherTool],
-      messages: [{ role: 'user', content: 'Hello, please tell me the weather in Paris and in Lyon tomorrow morning.' }],
+  it('count_tokens on an Anthropic model is Anthropic\'s own count: the client\'s body passed through, the same number a message reports', async () => {
+    // Two long words: the fake counts words (2 + 3 for the turn), a BPE tokenizer many more, so 5 proves passthrough.
+    const words = 'supercalifragilisticexpialidocious antidisestablishmentarianism';
+    const sent = { model: 'claude', messages: [{ role: 'user' as const, content: words }] };
+    const { data, response } = await client().messages.countTokens(sent).withResponse();
+    expect(data).toEqual({ input_tokens: 5 });
+    expect(response.headers.get('x-tollgate-count')).toBeNull();
+    expect(anthropic.requests).toHaveLength(1);
+    expect(anthropic.requests[0]).toMatchObject({ path: '/v1/messages/count_tokens', body: { ...sent, model: CLAUDE } });
+    expect(anthropic.requests[0]?.headers['x-api-key']).toBe(ANTHROPIC_KEY);
+    expect(anthropic.requests[0]?.headers['anthropic-version']).toBe('2023-06-01');
+    expect(anthropic.requests[0]?.headers.authorization).toBeUndefined();
+    const message = await client().messages.create({ ...sent, max_tokens: 16 });
+    expect(message.usage.input_tokens).toBe(data.input_tokens);
+
+    // Tools, system and thinking go too (count_tokens takes them); the fake checks every field strictly.
+    const rich = await client().messages.countTokens({
+      model: 'claude', system: 'You are a careful assistant.', tools: [weatherTool], thinking: { type: 'enabled', budget_tokens: 2048 },
+      messages: [{ role: 'user', content: 'Hello, please tell me the weather in Paris.' }],
     });
-    expect(short.input_tokens).toBeGreaterThan(0);
-    expect(long.input_tokens).toBeGreaterThan(short.input_tokens + 10);
-    expect(anthropic.requests).toHaveLength(0);
+    expect(rich.input_tokens).toBe(5 + 8 + 3);
+    expect(anthropic.requests[2]?.body).toMatchObject({ model: CLAUDE, tools: [weatherTool], thinking: { type: 'enabled', budget_tokens: 2048 } });
+
+    // A chain counts at its first provider (Anthropic here), with no fallback to another provider's tokenizer.
+    expect(await client().messages.countTokens({ ...sent, model: 'claude-then-gpt' })).toEqual({ input_tokens: 5 });
+    expect(anthropic.requests[3]).toMatchObject({ path: '/v1/messages/count_tokens', body: { ...sent, model: CLAUDE } });
+
     const unknown = await client().messages.countTokens({ model: 'nope', messages: [{ role: 'user', content: 'Hi' }] }).catch((e: unknown) => e);
     expect(unknown).toBeInstanceOf(Anthropic.NotFoundError);
+    expect(anthropic.requests).toHaveLength(4);
+    expect(h.fake.requests).toHaveLength(0);
+  });
+
+  it('count_tokens on a Gemini model is Gemini\'s own count (its countTokens, translated both ways)', async () => {
+    const words = 'supercalifragilisticexpialidocious antidisestablishmentarianism';
+    const { data, response } = await client().messages.countTokens({
+      model: 'gemini-pro', system: 'You are a careful assistant.', tools: [weatherTool], messages: [{ role: 'user', content: words }],
+    }).withResponse();
+    // The fake Gemini counts words: 5 of the system instruction, 2 of the message.
+    expect(data).toEqual({ input_tokens: 7 });
+    expect(response.headers.get('x-tollgate-count')).toBeNull();
+    expect(gemini.requests).toHaveLength(1);
+    expect(gemini.requests[0]).toMatchObject({ path: '/v1beta/models/gemini-2.5-pro:countTokens', body: { generateContentRequest: { model: 'models/gemini-2.5-pro' } } });
+    expect(gemini.requests[0]?.headers['x-goog-api-key']).toBe(GEMINI_KEY);
+
+    // Google's retry hint is in the body (RetryInfo): the client still gets retry-after.
+    gemini.pushFault({ kind: 'status', status: 429, retryAfterSeconds: 4 });
+    const limited = await client().messages.countTokens({ model: 'gemini-pro', messages: [{ role: 'user', content: 'Hi' }] }).catch((e: unknown) => e);
+    expect(limited).toBeInstanceOf(Anthropic.RateLimitError);
+    expect((limited as InstanceType<typeof Anthropic.RateLimitError>).error).toMatchObject({ type: 'error', error: { type: 'rate_limit_error', message: expect.any(String) } });
+    expect((limited as InstanceType<typeof Anthropic.RateLimitError>).headers?.get('retry-after')).toBe('4');
+  });
+
+  it('count_tokens on an OpenAI-compatible model is the gateway\'s estimate, with no provider call', async () => {
+    const words = 'supercalifragilisticexpialidocious antidisestablishmentarianism';
+    const counts: number[] = [];
+    for (const model of ['gpt-4o-mini', 'azure-4o', 'llama']) {
+      const { data, response } = await client().messages.countTokens({ model, messages: [{ role: 'user', content: words }] }).withResponse();
+      expect(response.headers.get('x-tollgate-count')).toBe('estimate');
+      counts.push(data.input_tokens);
+    }
+    // The tokenizer's count (the same for these OpenAI-family vendors), not a provider's word count.
+    expect(counts[0]).toBeGreaterThan(5);
+    expect(new Set(counts).size).toBe(1);
+    const longer = await client().messages.countTokens({
+      model: 'gpt-4o-mini', system: 'You are a careful assistant.', tools: [weatherTool],
+      messages: [{ role: 'user', content: 'Hello, please tell me the weather in Paris and in Lyon tomorrow morning.' }],
+    });
+    expect(longer.input_tokens).toBeGreaterThan(counts[0] as number);
+    for (const fake of [h.fake, azure, vllm, gemini, anthropic]) expect(fake.requests).toHaveLength(0);
+  });
+
+  it('count_tokens runs auth, validation and policy like a message (deny, redaction) but costs no quota', async () => {
+    const denied = await client(keys.research).messages.countTokens({ model: 'claude', messages: [{ role: 'user', content: 'Hi' }] }).catch((e: unknown) => e);
+    expect(denied).toBeInstanceOf(Anthropic.PermissionDeniedError);
+    expect((denied as InstanceType<typeof Anthropic.PermissionDeniedError>).error).toEqual({
+      type: 'error', error: { type: 'permission_error', message: expect.stringContaining('denied by policy') },
+    });
+    // Audited like a message's decision, under its own endpoint.
+    const deniedId = (denied as InstanceType<typeof Anthropic.APIError>).headers?.get('x-tollgate-request-id') as string;
+    const audit = await (await fetch(`${h.adminUrl}/admin/v1/decisions?request_id=${deniedId}`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } })).json() as { data: unknown[] };
+    expect(audit.data).toEqual([expect.objectContaining({ request_id: deniedId, endpoint: 'count-tokens', decision: 'deny', model: 'claude' })]);
+    const badKey = await client('tg-not-a-key').messages.countTokens({ model: 'claude', messages: [{ role: 'user', content: 'Hi' }] }).catch((e: unknown) => e);
+    expect(badKey).toBeInstanceOf(Anthropic.AuthenticationError);
+    expect(anthropic.requests).toHaveLength(0);
+
+    // The email never leaves: the provider counts the redacted prompt (translated, since a stage changed it).
+    const counted = await client().messages.countTokens({ model: 'claude', messages: [{ role: 'user', content: 'Write to jane.doe@acme-corp.com today' }] });
+    expect(counted.input_tokens).toBe(4 + 3);
+    const seen = JSON.stringify(anthropic.requests[0]?.body);
+    expect(seen).toContain('[REDACTED_EMAIL]');
+    expect(seen).not.toContain('jane.doe');
+    expect(anthropic.requests[0]?.path).toBe('/v1/messages/count_tokens');
+
+    // Team small has 40 tokens a minute: a message this long would be refused, its count is not (and takes none).
+    const long = { model: 'claude', messages: [{ role: 'user' as const, content: 'word '.repeat(60) }] };
+    for (let i = 0; i < 3; i++) expect((await client(keys.small).messages.countTokens(long)).input_tokens).toBe(63);
+    const small = await client(keys.small).messages.create({ model: 'claude', max_tokens: 8, messages: [{ role: 'user', content: 'Hi' }] });
+    expect(small.type).toBe('message');
+
+    const raw = await fetch(`${h.baseUrl}/messages/count_tokens`, {
+      method: 'POST',
+      headers: { 'x-api-key': h.key, 'anthropic-version': '2023-06-01', 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'claude', max_tokens: 8, messages: [{ role: 'user', content: 'Hi' }] }),
+    });
+    expect({ status: raw.status, json: await raw.json() }).toEqual({
+      status: 400, json: { type: 'error', error: { type: 'invalid_request_error', message: 'max_tokens: Extra inputs are not permitted' } },
+    });
+  });
+
+  it('an Anthropic provider\'s count_tokens errors reach the client in Anthropic\'s shape, with the status and retry-after', async () => {
+    const body = { model: 'claude', messages: [{ role: 'user' as const, content: 'Hi' }] };
+    anthropic.pushFault({ kind: 'status', status: 429, retryAfterSeconds: 7 });
+    const limited = await client().messages.countTokens(body).catch((e: unknown) => e);
+    expect(limited).toBeInstanceOf(Anthropic.RateLimitError);
+    expect((limited as InstanceType<typeof Anthropic.RateLimitError>).error).toMatchObject({ type: 'error', error: { type: 'rate_limit_error' } });
+    expect((limited as InstanceType<typeof Anthropic.RateLimitError>).headers?.get('retry-after')).toBe('7');
+
+    anthropic.pushFault({ kind: 'status', status: 529, retryAfterSeconds: 3 });
+    const overloaded = await client().messages.countTokens(body).catch((e: unknown) => e);
+    expect(overloaded).toBeInstanceOf(Anthropic.APIError);
+    expect((overloaded as InstanceType<typeof Anthropic.APIError>).status).toBe(529);
+    expect((overloaded as InstanceType<typeof Anthropic.APIError>).error).toMatchObject({ type: 'error', error: { type: 'overloaded_error', message: 'Overloaded' } });
+    expect((overloaded as InstanceType<typeof Anthropic.APIError>).headers?.get('retry-after')).toBe('3');
+    expect(anthropic.requests).toHaveLength(2);
+
+    // An Anthropic provider nobody answers for: Envoy's own reply, in Anthropic's shape too.
+    const down = await client().messages.countTokens({ ...body, model: 'claude-down' }).catch((e: unknown) => e);
+    expect(down).toBeInstanceOf(Anthropic.InternalServerError);
+    expect((down as InstanceType<typeof Anthropic.APIError>).error).toMatchObject({ type: 'error', error: { type: 'overloaded_error', message: expect.stringContaining('No provider could be reached') } });
   });
 
   it('gateway errors come in Anthropic\'s shape: bad key, policy deny, quota 429 with retry-after, bad input', async () => {

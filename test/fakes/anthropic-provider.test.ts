@@ -24,9 +24,9 @@ interface ErrorJson {
   request_id: string;
 }
 
-async function post(body: unknown, headers: Record<string, string | undefined> = {}, target = fake): Promise<{ status: number; text: string; headers: Headers }> {
+async function post(body: unknown, headers: Record<string, string | undefined> = {}, target = fake, path = '/v1/messages'): Promise<{ status: number; text: string; headers: Headers }> {
   const merged = Object.fromEntries(Object.entries({ ...HEADERS, ...headers }).filter((e): e is [string, string] => e[1] !== undefined));
-  const res = await fetch(`${target.url}/v1/messages`, { method: 'POST', headers: merged, body: typeof body === 'string' ? body : JSON.stringify(body) });
+  const res = await fetch(`${target.url}${path}`, { method: 'POST', headers: merged, body: typeof body === 'string' ? body : JSON.stringify(body) });
   return { status: res.status, text: await res.text(), headers: res.headers };
 }
 
@@ -58,6 +58,49 @@ function events(text: string): Array<[string, Record<string, unknown>]> {
     return [name, data];
   });
 }
+
+describe('fake Anthropic: count_tokens', () => {
+  const count = (body: unknown, headers: Record<string, string | undefined> = {}) => post(body, headers, fake, '/v1/messages/count_tokens');
+
+  it('answers input_tokens equal to what a message with the same prompt reports as its input', async () => {
+    const prompt = { model: MODEL, system: 'be brief', messages: [{ role: 'user', content: 'hello there world' }] };
+    const counted = await count(prompt);
+    expect(counted.status, counted.text).toBe(200);
+    expect(JSON.parse(counted.text)).toEqual({ input_tokens: 8 });
+    const m = await message(prompt);
+    expect((m.usage as { input_tokens: number }).input_tokens).toBe(8);
+    expect(fake.requests[0]).toMatchObject({ method: 'POST', path: '/v1/messages/count_tokens' });
+  });
+
+  it('takes tools, tool_choice and thinking but refuses max_tokens, stream and unknown fields, as the real API does', async () => {
+    const tools = [{ name: 'get_weather', input_schema: { type: 'object' } }];
+    const ok = await count({ model: MODEL, messages: hi, tools, tool_choice: { type: 'auto' }, thinking: { type: 'enabled', budget_tokens: 2048 } });
+    expect(ok.status, ok.text).toBe(200);
+    for (const field of ['max_tokens', 'stream', 'temperature', 'bogus']) {
+      const r = await count({ model: MODEL, messages: hi, [field]: 1 });
+      expect(r.status).toBe(400);
+      expect(JSON.parse(r.text)).toMatchObject({ type: 'error', error: { type: 'invalid_request_error', message: `${field}: Extra inputs are not permitted` } });
+    }
+    expect(JSON.parse((await count({ model: MODEL })).text)).toMatchObject({ error: { message: 'messages: Field required' } });
+    expect((await count({ model: 'claude-nope', messages: hi })).status).toBe(404);
+  });
+
+  it('checks x-api-key and anthropic-version, and takes status faults like the messages endpoint', async () => {
+    const prompt = { model: MODEL, messages: hi };
+    expect((await count(prompt, { 'x-api-key': undefined })).status).toBe(401);
+    const noVersion = await count(prompt, { 'anthropic-version': undefined });
+    expect(noVersion.status).toBe(400);
+    expect(JSON.parse(noVersion.text)).toMatchObject({ error: { message: 'anthropic-version: header is required' } });
+    const limited = await count(prompt, { 'x-fake-fault': 'status=429;retry-after=3' });
+    expect(limited.status).toBe(429);
+    expect(limited.headers.get('retry-after')).toBe('3');
+    fake.pushFault({ kind: 'status', status: 529 });
+    const overloaded = await count(prompt);
+    expect(overloaded.status).toBe(529);
+    expect(JSON.parse(overloaded.text)).toMatchObject({ type: 'error', error: { type: 'overloaded_error' } });
+    expect((await count(prompt)).status).toBe(200);
+  });
+});
 
 describe('fake Anthropic: answers', () => {
   it('echoes the last user text with realistic usage', async () => {

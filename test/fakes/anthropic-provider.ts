@@ -11,6 +11,9 @@
  *   `max_tokens` honoured, word-count usage. Extended thinking (`thinking`, checked against max_tokens, temperature,
  *   top_p and forced tool use as the real API does) answers with a signed thinking block first, counted as output.
  *   `cache_control` marks (at most 4): a marked prefix of ≥ 1,024 tokens is written on first sight and read after.
+ * - `POST /v1/messages/count_tokens`: the same header and prompt checks, only the prompt's fields (model, messages,
+ *   system, tools, tool_choice, thinking; `max_tokens` is an unknown field there), answering `{"input_tokens": N}`
+ *   with the fake's word count, which is what a message with that prompt reports as its input.
  * - Faults: `pushFault()` or the `x-fake-fault` header (`status=529`, `status=429;retry-after=2`, `delay=200`,
  *   `hang`, `reset`, `cut-stream=3`, `error-mid-stream=3`), and `x-fake-chunk-delay-ms: 100` to space events.
  *
@@ -30,13 +33,13 @@ import type { RecordedRequest } from './shared/http.ts';
 import { isObj } from './shared/json.ts';
 import { chunkDelay, writeSse } from './shared/sse.ts';
 import { ServerTimers } from './shared/timers.ts';
-import { answer, messageBody } from './anthropic/answer.ts';
+import { answer, messageBody, promptTokensOf } from './anthropic/answer.ts';
 import type { IdCounters } from './anthropic/answer.ts';
 import { ApiError, errorBody, statusFaultError } from './anthropic/errors.ts';
 import { anthropicFaultsFor, splitFaults } from './anthropic/faults.ts';
 import type { AnthropicFault } from './anthropic/faults.ts';
 import { SSE_HEADERS, errorEvent, messageStreamFrames } from './anthropic/stream.ts';
-import { validateRequest } from './anthropic/validate-request.ts';
+import { validateCountRequest, validateRequest } from './anthropic/validate-request.ts';
 
 // ───────────────────────────────────────────────────────────────── public API
 
@@ -69,6 +72,7 @@ const API_VERSIONS: ReadonlySet<string> = new Set(['2023-06-01', '2023-01-01']);
 // ───────────────────────────────────────────────────────────────── server
 
 const JSON_HEADERS = { 'content-type': 'application/json' } as const;
+const COUNT_TOKENS_PATH = '/v1/messages/count_tokens';
 
 export async function startFakeAnthropic(opts: FakeAnthropicOptions = {}): Promise<FakeAnthropic> {
   const models: ReadonlySet<string> = new Set(opts.models ?? DEFAULT_ANTHROPIC_MODELS);
@@ -127,10 +131,15 @@ export async function startFakeAnthropic(opts: FakeAnthropicOptions = {}): Promi
     }
 
     try {
-      if (method !== 'POST' || path !== '/v1/messages') throw new ApiError(404, 'Not Found', 'not_found_error');
+      if (method !== 'POST' || (path !== '/v1/messages' && path !== COUNT_TOKENS_PATH)) throw new ApiError(404, 'Not Found', 'not_found_error');
       checkHeaders(req);
       if (parsed === BAD_JSON || raw === null || raw.length === 0) throw new ApiError(400, 'There was an error parsing the body of your request: it is not valid JSON.');
       if (!isObj(body)) throw new ApiError(400, 'Input should be a valid dictionary');
+      if (path === COUNT_TOKENS_PATH) {
+        const out = JSON.stringify({ input_tokens: promptTokensOf(validateCountRequest(body, models)) });
+        if (cutAfter !== undefined) return cutBody(res, JSON_HEADERS, out);
+        return send(res, 200, out);
+      }
       const call = validateRequest(body, models);
       const a = answer(call, promptCache);
       if (call.stream) {

@@ -92,6 +92,33 @@ describe('fake Gemini: generateContent', () => {
   });
 });
 
+describe('fake Gemini: countTokens', () => {
+  it('counts contents for the official SDK, and a whole generateContentRequest, as a generation\'s promptTokenCount', async () => {
+    const counted = await ai.models.countTokens({ model: 'gemini-2.0-flash', contents: [user('hello there'), { role: 'model', parts: [{ text: 'hi' }] }, user('how are you')] });
+    expect(counted.totalTokens).toBe(6);
+    expect(fake.requests[0]).toMatchObject({ path: '/v1beta/models/gemini-2.0-flash:countTokens' });
+    const request = { model: 'models/gemini-2.0-flash', contents: [user('how are you')], systemInstruction: { parts: [{ text: 'be brief' }] }, generationConfig: { temperature: 0 } };
+    const whole = await post('/models/gemini-2.0-flash:countTokens', { generateContentRequest: request });
+    expect(whole.status, whole.text).toBe(200);
+    expect(JSON.parse(whole.text)).toEqual({ totalTokens: 5, promptTokensDetails: [{ modality: 'TEXT', tokenCount: 5 }] });
+    const generated = await post(GENERATE, { ...request, model: undefined });
+    expect((JSON.parse(generated.text) as { usageMetadata: { promptTokenCount: number } }).usageMetadata.promptTokenCount).toBe(5);
+  });
+
+  it('is strict: both forms at once, a request without or with another model, unknown fields, no key', async () => {
+    const path = '/models/gemini-2.0-flash:countTokens';
+    const contents = [user('hi')];
+    expect((await post(path, { contents, generateContentRequest: { model: 'models/gemini-2.0-flash', contents } })).status).toBe(400);
+    expect((await post(path, { generateContentRequest: { contents } })).json.error.message).toContain('model is required');
+    expect((await post(path, { generateContentRequest: { model: 'models/gemini-2.5-pro', contents } })).status).toBe(400);
+    expect((await post(path, { contents, maxTokens: 3 })).json.error.message).toContain('Unknown name "maxTokens"');
+    expect((await post(path, { contents }, {})).status).toBe(403);
+    const limited = await post(path, { contents }, { 'x-goog-api-key': KEY, 'x-fake-fault': 'status=429' });
+    expect(limited.status).toBe(429);
+    expect(limited.json.error.status).toBe('RESOURCE_EXHAUSTED');
+  });
+});
+
 describe('fake Gemini: streamGenerateContent', () => {
   it('streams SSE events (CRLF framing) whose text adds up to the non-stream answer; usage complete in the last', async () => {
     const contents = 'stream  me   please ';

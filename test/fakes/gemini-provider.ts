@@ -4,7 +4,8 @@
  *
  * - Serves `POST /v1beta/models/{model}:generateContent`, `:streamGenerateContent` (only with `alt=sse`, framed like
  *   Google: `data: {…}\r\n\r\n`, several events, usage complete in the last), `:batchEmbedContents`,
- *   `:embedContent`, and `GET /v1beta/models[/{model}]`.
+ *   `:embedContent`, `:countTokens` (`contents` or a `generateContentRequest` naming the model; `totalTokens` is the
+ *   fake's word count of the prompt, the `promptTokenCount` a generation reports), and `GET /v1beta/models[/{model}]`.
  * - Strict like Google's proto JSON parser: unknown fields anywhere (`Unknown name "foo"`), wrong types, roles other
  *   than user/model, empty contents/parts/text, a function response without a matching call in the turn before,
  *   `additionalProperties` (or any JSON Schema keyword Gemini lacks) in schemas; errors in Google's shape.
@@ -32,13 +33,13 @@ import { BAD_JSON, cutBody, parseJsonBody } from './shared/http.ts';
 import type { RecordedRequest } from './shared/http.ts';
 import { chunkDelay, writeSse } from './shared/sse.ts';
 import { ServerTimers } from './shared/timers.ts';
-import { answerGenerate, generateBody, streamFrames } from './gemini/answer.ts';
+import { answerGenerate, generateBody, promptTokensOf, streamFrames } from './gemini/answer.ts';
 import { batchEmbedBody, embedBody } from './gemini/embeddings.ts';
 import {
   GoogleError, invalidKeyError, keyInUrlError, missingKeyError, modelNotFoundError, notFoundPage, statusFaultError,
 } from './gemini/errors.ts';
 import { modelBodies } from './gemini/models.ts';
-import { validateGenerate } from './gemini/validate-generate.ts';
+import { validateCount, validateGenerate } from './gemini/validate-generate.ts';
 
 // ───────────────────────────────────────────────────────────────── public API
 
@@ -67,7 +68,7 @@ export const DEFAULT_GEMINI_EMBEDDING_MODELS: readonly string[] = ['gemini-embed
 const JSON_HEADERS = { 'content-type': 'application/json; charset=UTF-8', server: 'scaffolding on HTTPServer2' } as const;
 const SSE_HEADERS = { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', server: 'scaffolding on HTTPServer2' } as const;
 const MODEL_METHOD = /^\/v1beta\/models\/([^/:]+):([A-Za-z]+)$/;
-const CHAT_METHODS: ReadonlySet<string> = new Set(['generateContent', 'streamGenerateContent']);
+const CHAT_METHODS: ReadonlySet<string> = new Set(['generateContent', 'streamGenerateContent', 'countTokens']);
 const EMBED_METHODS: ReadonlySet<string> = new Set(['batchEmbedContents', 'embedContent']);
 
 export async function startFakeGemini(opts: FakeGeminiOptions = {}): Promise<FakeGemini> {
@@ -133,6 +134,10 @@ export async function startFakeGemini(opts: FakeGeminiOptions = {}): Promise<Fak
         if (parsed === BAD_JSON) throw new GoogleError(400, `Invalid JSON payload received. Unexpected token.\n${String(raw ?? '').slice(0, 40)}\n^`);
         if (action === 'batchEmbedContents') return sendOrCut(res, batchEmbedBody(body, model, defaultDims), cutAfter);
         if (action === 'embedContent') return sendOrCut(res, embedBody(body, model, defaultDims), cutAfter);
+        if (action === 'countTokens') {
+          const tokens = promptTokensOf(validateCount(body ?? {}, model));
+          return sendOrCut(res, JSON.stringify({ totalTokens: tokens, promptTokensDetails: [{ modality: 'TEXT', tokenCount: tokens }] }), cutAfter);
+        }
         if (action === 'streamGenerateContent' && url.searchParams.get('alt') !== 'sse') {
           throw new GoogleError(400, 'This fake serves streamGenerateContent only with alt=sse (Server-Sent Events); without it Google streams one JSON array.');
         }

@@ -4,6 +4,7 @@ import { translateChatRequest } from './request.ts';
 import { GeminiJsonTranslator, translateGenerateResponse } from './response.ts';
 import { GeminiStreamTranslator } from './stream.ts';
 import { googleRetryDelaySeconds } from './errors.ts';
+import { geminiCountRequest, geminiCountResponse } from './count-tokens.ts';
 
 /**
  * Google's Generative Language API (Gemini), e.g. base URL `https://generativelanguage.googleapis.com/v1beta`.
@@ -42,6 +43,12 @@ export const geminiAdapter: ProviderAdapter = {
   },
 
   retryAfterFromBody: googleRetryDelaySeconds,
+
+  // Gemini counts a prompt with its own tokenizer, free: its count rather than the gateway's estimate.
+  countTokens(input) {
+    return geminiCountRequest(input.body, input.target, bareModel(input.target.upstreamModel));
+  },
+  countTokensResponse: geminiCountResponse,
 
   translateResponse(info: ResponseInfo) {
     if (info.endpoint === 'embeddings') return new GeminiJsonTranslator(info, translateEmbeddingsResponse);

@@ -88,9 +88,19 @@ function toolInputFor(call: MessagesCall, toolName: string, echo: string): Json 
   return { echo };
 }
 
+/**
+ * The prompt's tokens as the fake counts them: words of the system and every block, 3 per turn, a flat amount per
+ * attachment (cached ones included). `count_tokens` answers this, and a message reports it as its input (cache
+ * reads and writes apart), so the two agree as they do at Anthropic.
+ */
+export function promptTokensOf(call: MessagesCall): number {
+  let tokens = countWords(call.systemText);
+  for (const turn of call.turns) tokens += 3 + turn.blocks.reduce((n, b) => n + blockTokens(b), 0);
+  return tokens;
+}
+
 export function answer(call: MessagesCall, cache: Set<string> = new Set()): Answer {
-  let promptTokens = countWords(call.systemText);
-  for (const turn of call.turns) promptTokens += 3 + turn.blocks.reduce((n, b) => n + blockTokens(b), 0);
+  const promptTokens = promptTokensOf(call);
   const lastUser = [...call.turns].reverse().find((t) => t.role === 'user');
   const results = lastUser ? toolResultText(lastUser) : null;
   const echo = lastUser ? userText(lastUser) : '';

@@ -11,6 +11,8 @@ const REQUEST_FIELDS: ReadonlySet<string> = new Set([
   'model', 'messages', 'max_tokens', 'system', 'metadata', 'stop_sequences', 'stream', 'temperature', 'top_p',
   'top_k', 'tools', 'tool_choice', 'thinking', 'service_tier',
 ]);
+/** What `POST /v1/messages/count_tokens` takes: the prompt only (no max_tokens, stream or sampling fields). */
+const COUNT_FIELDS: ReadonlySet<string> = new Set(['model', 'messages', 'system', 'tools', 'tool_choice', 'thinking']);
 const TOOL_NAME_RE = /^[a-zA-Z0-9_-]{1,128}$/;
 /** The largest output any of the fake's models allows. */
 export const MAX_OUTPUT_TOKENS = 64_000;
@@ -172,4 +174,24 @@ export function validateRequest(b: Json, models: ReadonlySet<string>): MessagesC
   }
   const toolSchemas = Object.fromEntries(tools.map((t) => [t.name, t.schema]));
   return { model, turns, systemText, maxTokens, stream, stopSequences, toolNames, toolSchemas, toolChoice, thinkingBudget, cachePrefix: prefix };
+}
+
+/**
+ * Validation of a `POST /v1/messages/count_tokens` body: the same prompt checks as a message, but only the prompt's
+ * fields (an unknown field, `max_tokens` included, is a 400 as in the real API). The call has no output to bound.
+ */
+export function validateCountRequest(b: Json, models: ReadonlySet<string>): MessagesCall {
+  for (const k in b) if (!COUNT_FIELDS.has(k)) throw extra(k);
+  const model = reqString(b, 'model', '');
+  const turns = validateMessages(b.messages);
+  const systemText = validateSystem(b.system);
+  const tools = validateTools(b);
+  const toolNames = tools.map((t) => t.name);
+  const toolChoice = validateToolChoice(b, toolNames);
+  // No max_tokens here: the budget only has to be a valid one.
+  const thinkingBudget = validateThinking(b, Number.MAX_SAFE_INTEGER);
+  const prefix = cachePrefix(b);
+  if (!models.has(model)) throw new ApiError(404, `model: ${model}`, 'not_found_error');
+  const toolSchemas = Object.fromEntries(tools.map((t) => [t.name, t.schema]));
+  return { model, turns, systemText, maxTokens: 0, stream: false, stopSequences: [], toolNames, toolSchemas, toolChoice, thinkingBudget, cachePrefix: prefix };
 }

@@ -50,11 +50,17 @@ function partText(part: GenerateRequest['contents'][number]['parts'][number]): s
   return '';
 }
 
+/** The prompt's tokens as the fake counts them (words of the system instruction and every part): `:countTokens`. */
+export function promptTokensOf(r: GenerateRequest): number {
+  let tokens = countWords(r.systemText);
+  for (const content of r.contents) for (const part of content.parts) tokens += countWords(partText(part));
+  return tokens;
+}
+
 export function answerGenerate(r: GenerateRequest, cache?: Set<string>): GeminiAnswer {
-  let promptTokens = countWords(r.systemText);
+  const promptTokens = promptTokensOf(r);
   let lastUser = '';
   for (const content of r.contents) {
-    for (const part of content.parts) promptTokens += countWords(partText(part));
     const texts = content.parts.filter((p) => p.text !== undefined).map((p) => p.text);
     if (content.role === 'user' && texts.length > 0) lastUser = texts.join(' ');
   }

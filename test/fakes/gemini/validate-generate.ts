@@ -248,3 +248,19 @@ export function validateGenerate(body: unknown, signsCalls = false, model = ''):
   };
 }
 
+
+const COUNT_FIELDS: ReadonlySet<string> = new Set(['contents', 'generateContentRequest']);
+
+/**
+ * `:countTokens`: either `contents` alone or a whole `generateContentRequest` (which must name the model, as
+ * `models/{model}`), never both; the request inside is checked as strictly as a generation.
+ */
+export function validateCount(body: unknown, model: string): GenerateRequest {
+  const b = message(body, '', COUNT_FIELDS, `${V1BETA}.CountTokensRequest`);
+  if (b.generateContentRequest === undefined) return validateGenerate({ contents: b.contents }, false, model);
+  if (b.contents !== undefined) throw new GoogleError(400, 'contents and generate_content_request are mutually exclusive; set only one.');
+  const request = message(b.generateContentRequest, 'generate_content_request', REQUEST_FIELDS, `${V1BETA}.GenerateContentRequest`);
+  if (request.model === undefined) throw new GoogleError(400, 'generate_content_request.model is required.');
+  if (request.model !== `models/${model}`) throw new GoogleError(400, `generate_content_request.model must be models/${model}, the model in the URL.`);
+  return validateGenerate(request, false, model);
+}

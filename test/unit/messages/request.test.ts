@@ -137,6 +137,23 @@ describe('Anthropic Messages request → chat form', () => {
   });
 
   it('count_tokens bodies need no max_tokens', () => {
-    expect(countTokensToChat({ model: 'm', messages: [{ role: 'user', content: 'hi' }] })).toMatchObject({ model: 'm', messages: [{ role: 'user', content: 'hi' }] });
+    const chat = countTokensToChat({ model: 'm', messages: [{ role: 'user', content: 'hi' }] });
+    expect(chat).toMatchObject({ model: 'm', messages: [{ role: 'user', content: 'hi' }] });
+    expect(chat).not.toHaveProperty('max_tokens');
+  });
+
+  it('count_tokens takes the prompt\'s fields only, refusing max_tokens, stream and sampling fields as Anthropic does', () => {
+    const ok = { model: 'm', messages: [{ role: 'user', content: 'hi' }] };
+    expect(countTokensToChat({ ...ok, system: 's', tools: [{ name: 't', input_schema: { type: 'object' } }], tool_choice: { type: 'auto' }, thinking: { type: 'enabled', budget_tokens: 1024 } }))
+      .toMatchObject({ messages: [{ role: 'system', content: 's' }, { role: 'user', content: 'hi' }], tools: [{ type: 'function' }], tool_choice: 'auto' });
+    for (const field of ['max_tokens', 'stream', 'temperature', 'stop_sequences', 'metadata', 'bogus']) {
+      let caught: unknown;
+      try {
+        countTokensToChat({ ...ok, [field]: 1 });
+      } catch (error) {
+        caught = error;
+      }
+      expect(caught, field).toMatchObject({ status: 400, message: `${field}: Extra inputs are not permitted` });
+    }
   });
 });

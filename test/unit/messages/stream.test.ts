@@ -97,6 +97,17 @@ describe('chat stream → Anthropic stream events', () => {
     expect(out.at(-2)).toMatchObject({ type: 'message_delta', delta: { stop_reason: 'stop_sequence', stop_sequence: 'STOP' } });
   });
 
+  it('the provider\'s own usage wins over the chat usage chunk: an Anthropic provider\'s prompt-cache writes and reads are reported apart', () => {
+    stream = new ChatToMessagesStream({
+      requestId: 'req-1', model: 'm',
+      usage: () => ({ promptTokens: 1200, completionTokens: 5, totalTokens: 1205, cacheWriteTokens: 1100, cachedPromptTokens: 50 }),
+    });
+    const out = events(convert(chatStream({ messages: [{ role: 'user', content: 'hello' }] })));
+    expect(out.at(-2)).toMatchObject({
+      type: 'message_delta', usage: { input_tokens: 50, output_tokens: 5, cache_creation_input_tokens: 1100, cache_read_input_tokens: 50 },
+    });
+  });
+
   it('extended thinking pieces become a thinking block with thinking_delta and signature_delta, before the text', () => {
     fresh();
     const chunk = (delta: unknown, finish: string | null = null) => `data: ${JSON.stringify({ id: 'msg_1', model: 'm', choices: [{ index: 0, delta, finish_reason: finish }] })}\n\n`;
