@@ -1,14 +1,15 @@
 import net, { type AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
-import type { ProcessingResponse } from '../generated/envoy/service/ext_proc/v3/ProcessingResponse.ts';
 import type { StreamHandler } from '../pipeline/phases.ts';
 import { FILTER_ROLE_METADATA } from './attributes.ts';
 import { TRACEPARENT_HEADER } from '../observability/tracing.ts';
 import { H2Connection, type H2Stream, type StreamEvents } from './h2-lite/connection.ts';
 import { ErrorCode } from './h2-lite/frames.ts';
-import { GrpcMessageReader, frameMessage } from './h2-lite/grpc-framing.ts';
+import { GrpcMessageReader } from './h2-lite/grpc-framing.ts';
 import { encodeHeaderBlock, headerValue } from './h2-lite/hpack.ts';
-import { ProcessSession } from './process-session.ts';
+import { decodeProcessingRequest } from './codec/decode-request.ts';
+import { encodeReply } from './codec/encode-reply.ts';
+import { ProcessSession, type SessionReply } from './process-session.ts';
 import { processMethod } from './proto.ts';
 import type { ExtProcServer } from './server.ts';
 
@@ -18,7 +19,8 @@ import type { ExtProcServer } from './server.ts';
  * stream object per request, header object conversions, nextTicks, respond/trailers bookkeeping) is pure overhead:
  * behind Envoy at 500 requests/s the no-op ext_proc server (test/bench/lib/noop-extproc.ts) takes ~0.4-0.5 ms of CPU
  * per request on h2-lite against ~0.6-0.7 ms on node:http2. What remains is mostly socket syscalls (one write per
- * event-loop turn, see FrameWriter), protobuf and the session. Same protobuf codec, same ProcessSession.
+ * event-loop turn, see FrameWriter), protobuf and the session. The protobuf codec is hand-written for the ext_proc
+ * messages (codec/), the session is the shared ProcessSession.
  */
 export interface H2LiteServerOptions {
   address: string;
@@ -28,8 +30,6 @@ export interface H2LiteServerOptions {
   handlerFor(role: string | undefined, traceparent: string | undefined): StreamHandler;
   logger: Logger;
 }
-
-type ProcessMethod = ReturnType<typeof processMethod>;
 
 const GRPC_RESPONSE = [[':status', '200'], ['content-type', 'application/grpc']] as const;
 const RESPONSE_HEADERS = encodeHeaderBlock(GRPC_RESPONSE);
@@ -53,7 +53,6 @@ const IGNORED: StreamEvents = { data() {}, end() {}, closed() {} };
  */
 class ProcessCall implements StreamEvents {
   private readonly stream: H2Stream;
-  private readonly method: ProcessMethod;
   private readonly logger: Logger;
   private readonly session: ProcessSession;
   private readonly reader: GrpcMessageReader;
@@ -64,9 +63,8 @@ class ProcessCall implements StreamEvents {
   /** Which answer (by count) is the last: the one to the end of the response. 0: not received yet. */
   private lastAnswer = 0;
 
-  constructor(stream: H2Stream, handler: StreamHandler, method: ProcessMethod, logger: Logger) {
+  constructor(stream: H2Stream, handler: StreamHandler, logger: Logger) {
     this.stream = stream;
-    this.method = method;
     this.logger = logger;
     this.session = new ProcessSession({
       handler,
@@ -95,26 +93,16 @@ class ProcessCall implements StreamEvents {
   }
 
   private message(bytes: Buffer): void {
-    const request = this.method.decodeRequest(bytes);
-    // The same phases ProcessSession answers (messages.ts toPhaseEvent); trailers and unknown kinds get no answer.
-    switch (request.request) {
-      case 'request_headers':
-      case 'request_body':
-        this.answerable += 1;
-        break;
-      case 'response_headers':
-        this.answerable += 1;
-        if (request.response_headers?.end_of_stream) this.lastAnswer = this.answerable;
-        break;
-      case 'response_body':
-        this.answerable += 1;
-        if (request.response_body?.end_of_stream) this.lastAnswer = this.answerable;
-        break;
+    const event = decodeProcessingRequest(bytes);
+    // ProcessSession answers every phase event; trailers and unknown kinds (null) get no answer.
+    if (event) {
+      this.answerable += 1;
+      if ((event.phase === 'response_headers' || event.phase === 'response_body') && event.endOfStream) this.lastAnswer = this.answerable;
     }
-    this.session.message(request);
+    this.session.message(event);
   }
 
-  private write(response: ProcessingResponse): void {
+  private write(reply: SessionReply): void {
     const stream = this.stream;
     if (stream.localEnded || stream.isClosed) return;
     // Response headers go out with the first message, in the same socket write.
@@ -122,9 +110,9 @@ class ProcessCall implements StreamEvents {
       this.headersSent = true;
       stream.respond(RESPONSE_HEADERS);
     }
-    stream.write(frameMessage(this.method.encodeResponse(response)));
+    stream.write(encodeReply(reply)); // gRPC-framed already
     this.answered += 1;
-    if (response.immediate_response || this.answered === this.lastAnswer) this.finish();
+    if (reply.kind === 'immediate' || this.answered === this.lastAnswer) this.finish();
   }
 
   private finish(): void {
@@ -176,7 +164,7 @@ export class ExtProcConnections {
       return IGNORED;
     }
     const handler = this.options.handlerFor(headerValue(fields, FILTER_ROLE_METADATA), headerValue(fields, TRACEPARENT_HEADER));
-    return new ProcessCall(stream, handler, this.method, this.options.logger);
+    return new ProcessCall(stream, handler, this.options.logger);
   }
 }
 

@@ -1,8 +1,8 @@
 import type { Logger } from 'pino';
-import type { ProcessingRequest__Output } from '../generated/envoy/service/ext_proc/v3/ProcessingRequest.ts';
-import type { ProcessingResponse } from '../generated/envoy/service/ext_proc/v3/ProcessingResponse.ts';
-import type { StreamHandler } from '../pipeline/phases.ts';
-import { toPhaseEvent, toProcessingResponse } from './messages.ts';
+import type { ContinueReply, ImmediateReply, PhaseEvent, StreamHandler } from '../pipeline/phases.ts';
+
+/** One answer to Envoy, encoded by the transport (codec/encode-reply.ts, or messages.ts for grpc-js). */
+export type SessionReply = ContinueReply | ImmediateReply;
 
 /**
  * One ext_proc stream (one HTTP request, or one attempt for the upstream filter), whatever carries it: messages are
@@ -15,13 +15,13 @@ export class ProcessSession {
   private answeredImmediately = false;
   private closed = false;
   private readonly handler: StreamHandler;
-  private readonly write: (response: ProcessingResponse) => void;
+  private readonly write: (reply: SessionReply) => void;
   private readonly fail: (error: Error) => void;
   private readonly logger: Logger;
 
   constructor(options: {
     handler: StreamHandler;
-    write: (response: ProcessingResponse) => void;
+    write: (reply: SessionReply) => void;
     fail: (error: Error) => void;
     logger: Logger;
   }) {
@@ -31,8 +31,9 @@ export class ProcessSession {
     this.logger = options.logger;
   }
 
-  message(request: ProcessingRequest__Output): void {
-    this.pending = this.pending.then(() => this.processOne(request)).catch((error: unknown) => {
+  /** The next message, decoded by the transport; null for what gets no answer (trailers, unknown kinds). */
+  message(event: PhaseEvent | null): void {
+    this.pending = this.pending.then(() => this.processOne(event)).catch((error: unknown) => {
       this.logger.error({ err: error }, 'ext_proc message failed');
       this.fail(error instanceof Error ? error : new Error(String(error)));
     });
@@ -51,8 +52,7 @@ export class ProcessSession {
     void this.pending.then(() => this.close(this.sawResponseEnd));
   }
 
-  private async processOne(request: ProcessingRequest__Output): Promise<void> {
-    const event = toPhaseEvent(request);
+  private async processOne(event: PhaseEvent | null): Promise<void> {
     if (!event) return; // trailers are not requested (mode SKIP); ignore anything else
     if (this.answeredImmediately) return; // the request is over; Envoy may still have sent what it had queued
     const reply = await this.handler.handle(event);
@@ -65,10 +65,10 @@ export class ProcessSession {
         this.sawResponseEnd = true;
         this.answeredImmediately = true;
         // An immediate response, when headers are still awaited too, is the one answer Envoy needs.
-        this.write(toProcessingResponse(one));
+        this.write(one);
         return;
       }
-      this.write(toProcessingResponse(one));
+      this.write(one);
     }
   }
 

@@ -9,6 +9,9 @@ import type { StreamHandler, StreamHandlerFactory } from '../pipeline/phases.ts'
 import { TRACEPARENT_HEADER } from '../observability/tracing.ts';
 import { FILTER_ROLE_METADATA, UPSTREAM_ROLE } from './attributes.ts';
 import { startH2LiteServer } from './h2-lite.ts';
+import { decodeProcessingRequest } from './codec/decode-request.ts';
+import { encodeReply } from './codec/encode-reply.ts';
+import { toPhaseEvent, toProcessingResponse } from './messages.ts';
 import { ProcessSession } from './process-session.ts';
 import { loadExternalProcessorService, processMethod } from './proto.ts';
 
@@ -52,13 +55,13 @@ async function startGrpcJsServer(options: ExtProcServerOptions): Promise<ExtProc
     Process: (call: ProcessCall) => {
       const session = new ProcessSession({
         handler: handlerFor(options, call.metadata.get(FILTER_ROLE_METADATA)[0], call.metadata.get(TRACEPARENT_HEADER)[0]),
-        write: (response) => {
-          if (!call.cancelled && call.writable) call.write(response);
+        write: (reply) => {
+          if (!call.cancelled && call.writable) call.write(toProcessingResponse(reply));
         },
         fail: (error) => call.destroy(error),
         logger: options.logger,
       });
-      call.on('data', (request: ProcessingRequest__Output) => session.message(request));
+      call.on('data', (request: ProcessingRequest__Output) => session.message(toPhaseEvent(request)));
       call.on('end', () => session.end(() => call.end()));
       for (const event of ['cancelled', 'error', 'close']) call.on(event, () => session.abort());
     },
@@ -87,7 +90,7 @@ const FRAME_HEADER = 5;
 
 /**
  * The ext_proc service is one bidirectional-streaming method, so it is served directly on Node's HTTP/2 server:
- * gRPC framing, the protobuf codec from proto-loader, status in trailers. This skips @grpc/grpc-js's generic
+ * gRPC framing, the hand-written ext_proc codec (codec/), status in trailers. This skips @grpc/grpc-js's generic
  * machinery (metadata objects, interceptors, per-message compression checks, call state), which costs more CPU per
  * message than the pipeline itself does (measured by test/bench/overhead.ts). Envoy is the only client.
  */
@@ -106,14 +109,9 @@ async function startHttp2Server(options: ExtProcServerOptions): Promise<ExtProcS
     stream.on('wantTrailers', () => stream.sendTrailers({ 'grpc-status': '0' }));
     const session = new ProcessSession({
       handler: handlerFor(options, headers[FILTER_ROLE_METADATA], headers[TRACEPARENT_HEADER]),
-      write: (response) => {
+      write: (reply) => {
         if (stream.destroyed || stream.closed) return;
-        const payload = method.encodeResponse(response);
-        const frame = Buffer.allocUnsafe(FRAME_HEADER + payload.length);
-        frame[0] = 0;
-        frame.writeUInt32BE(payload.length, 1);
-        payload.copy(frame, FRAME_HEADER);
-        stream.write(frame);
+        stream.write(encodeReply(reply)); // gRPC-framed already
       },
       fail: (error) => stream.close(http2.constants.NGHTTP2_INTERNAL_ERROR, () => options.logger.debug({ err: error }, 'stream failed')),
       logger: options.logger,
@@ -124,7 +122,7 @@ async function startHttp2Server(options: ExtProcServerOptions): Promise<ExtProcS
       while (data.length >= FRAME_HEADER) {
         const length = data.readUInt32BE(1);
         if (data.length < FRAME_HEADER + length) break;
-        session.message(method.decodeRequest(data.subarray(FRAME_HEADER, FRAME_HEADER + length)));
+        session.message(decodeProcessingRequest(data.subarray(FRAME_HEADER, FRAME_HEADER + length)));
         data = data.subarray(FRAME_HEADER + length);
       }
       pending = data.length ? data : null;
