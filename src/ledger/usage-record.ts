@@ -155,16 +155,37 @@ const DEFAULTS = {
 
 type Encoded = Partial<Omit<UsageRecord, 'costNanoUsd'>> & { costNanoUsd?: string | null };
 
-/** Queue encoding: JSON without default-valued fields, the cost as a decimal string (JSON has no 64-bit integers). */
-export function encodeRecord(record: UsageRecord): string {
-  const compact: Record<string, unknown> = {};
-  for (const key of Object.keys(record) as Array<keyof UsageRecord>) {
-    const value = record[key];
-    if (key in DEFAULTS && value === DEFAULTS[key as keyof typeof DEFAULTS]) continue;
-    if (key === 'attempts' && record.attempts.length === 0) continue;
-    compact[key] = key === 'costNanoUsd' ? String(value) : value;
-  }
-  return JSON.stringify(compact);
+const json = JSON.stringify;
+
+/**
+ * Queue encoding: JSON without default-valued fields, the cost as a decimal string (JSON has no 64-bit integers).
+ * Written field by field: a generic loop over the keys with a lookup in DEFAULTS cost more CPU than the bytes saved.
+ */
+export function encodeRecord(r: UsageRecord): string {
+  let out = `{"requestId":${json(r.requestId)},"state":${json(r.state)},"startedAt":${json(r.startedAt)},"org":${json(r.org)},"team":${json(r.team)},"app":${json(r.app)},"keyId":${json(r.keyId)},"outcome":${json(r.outcome)}`;
+  if (r.endedAt !== null) out += `,"endedAt":${json(r.endedAt)}`;
+  if (r.user !== null) out += `,"user":${json(r.user)}`;
+  if (r.feature !== null) out += `,"feature":${json(r.feature)}`;
+  if (r.endpoint !== null) out += `,"endpoint":${json(r.endpoint)}`;
+  if (r.model !== null) out += `,"model":${json(r.model)}`;
+  if (r.variant !== null) out += `,"variant":${json(r.variant)}`;
+  if (r.traceId !== null) out += `,"traceId":${json(r.traceId)}`;
+  if (r.provider !== null) out += `,"provider":${json(r.provider)}`;
+  if (r.upstreamModel !== null) out += `,"upstreamModel":${json(r.upstreamModel)}`;
+  if (r.attempts.length > 0) out += `,"attempts":${json(r.attempts)}`;
+  if (r.stream) out += ',"stream":true';
+  if (r.promptTokens !== 0) out += `,"promptTokens":${json(r.promptTokens)}`;
+  if (r.completionTokens !== 0) out += `,"completionTokens":${json(r.completionTokens)}`;
+  if (r.cachedPromptTokens !== 0) out += `,"cachedPromptTokens":${json(r.cachedPromptTokens)}`;
+  if (r.cacheWriteTokens !== 0) out += `,"cacheWriteTokens":${json(r.cacheWriteTokens)}`;
+  if (r.reasoningTokens !== 0) out += `,"reasoningTokens":${json(r.reasoningTokens)}`;
+  if (r.costNanoUsd !== null) out += `,"costNanoUsd":"${r.costNanoUsd.toString()}"`;
+  if (r.pricingId !== null) out += `,"pricingId":${json(r.pricingId)}`;
+  if (r.latencyMs !== null) out += `,"latencyMs":${json(r.latencyMs)}`;
+  if (r.status !== null) out += `,"status":${json(r.status)}`;
+  if (r.errorCode !== null) out += `,"errorCode":${json(r.errorCode)}`;
+  if (r.cacheStatus !== null) out += `,"cacheStatus":${json(r.cacheStatus)}`;
+  return `${out}}`;
 }
 
 export function decodeRecord(text: string): UsageRecord {
