@@ -69,7 +69,7 @@ function row(group: UsageGroup, groupBy: GroupBy) {
 /** Sums groups that share a label (the buckets of one series group, or all of them for the totals). */
 function merge(groups: readonly UsageGroup[]): UsageGroup {
   const total: UsageGroup = {
-    key: {}, requests: 0, promptTokens: 0, completionTokens: 0, cachedPromptTokens: 0, costNanoUsd: 0n, errors: 0,
+    key: {}, requests: 0, promptTokens: 0, completionTokens: 0, cachedPromptTokens: 0, costNanoUsd: 0n, savedNanoUsd: 0n, errors: 0,
     feedbackSum: 0, feedbackCount: 0, latencyMsSum: 0, latencyCount: 0,
   };
   for (const g of groups) {
@@ -79,6 +79,7 @@ function merge(groups: readonly UsageGroup[]): UsageGroup {
     total.completionTokens += g.completionTokens;
     total.cachedPromptTokens += g.cachedPromptTokens;
     total.costNanoUsd += g.costNanoUsd;
+    total.savedNanoUsd += g.savedNanoUsd;
     total.errors += g.errors;
     total.feedbackSum += g.feedbackSum;
     total.feedbackCount += g.feedbackCount;

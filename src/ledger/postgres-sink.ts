@@ -1,5 +1,6 @@
 import pg from 'pg';
 import { loadMigrations } from './migrations.ts';
+import { planSegments, segmentedAggregateSql, type RollupDialect } from './rollups.ts';
 import { checkedBucketMs, filterConditions, groupColumnsOf, SQL_COLUMN, type LedgerSink, type UsageGroup, type UsageQuery } from './sink.ts';
 import { latestPerRequest, STATE_RANK, type CacheStatus, type RecordState, type UsageAttempt, type UsageRecord } from './usage-record.ts';
 
@@ -105,6 +106,33 @@ function fromRow(row: RecordRow): UsageRecord {
   };
 }
 
+const POSTGRES_DIALECT: RollupDialect = {
+  placeholder: (n) => `$${n}`,
+  rawRange: (from, to) => `started_at >= to_timestamp(${from} / 1000.0) AND started_at < to_timestamp(${to} / 1000.0)`,
+  rawBucket: (bucketMs) => `(floor(extract(epoch FROM started_at) * 1000 / ${checkedBucketMs(bucketMs)}) * ${bucketMs})::bigint`,
+  // Sums of bigint are numeric; as text they reach JavaScript exactly.
+  result: (expr) => `(${expr})::text`,
+};
+
+/** One aggregate row (either query shape: they name their columns alike) as a UsageGroup. */
+function toGroup(row: Record<string, string | null>, query: UsageQuery): UsageGroup {
+  return {
+    key: Object.fromEntries(groupColumnsOf(query.groupBy).map((field) => [field, row[SQL_COLUMN[field]] ?? null])),
+    ...(query.bucketMs ? { bucket: Number(row.bucket) } : {}),
+    requests: Number(row.requests),
+    promptTokens: Number(row.prompt_tokens),
+    completionTokens: Number(row.completion_tokens),
+    cachedPromptTokens: Number(row.cached_prompt_tokens),
+    costNanoUsd: BigInt(row.cost ?? '0'),
+    savedNanoUsd: BigInt(row.saved ?? '0'),
+    errors: Number(row.errors),
+    latencyMsSum: Number(row.latency_sum),
+    latencyCount: Number(row.latency_count),
+    feedbackSum: Number(row.feedback_sum),
+    feedbackCount: Number(row.feedback_count),
+  };
+}
+
 /** The ledger in PostgreSQL, through a small `pg` pool (the batch writer is its only busy user). */
 export class PostgresSink implements LedgerSink {
   readonly kind = 'postgres' as const;
@@ -159,7 +187,19 @@ export class PostgresSink implements LedgerSink {
     return result.rows.map(fromRow);
   }
 
+  /**
+   * Sums by group (and time bucket): whole hours and days from the summary tables the triggers keep (see
+   * rollups.ts), the records only for what they cannot answer.
+   */
   async aggregate(query: UsageQuery): Promise<UsageGroup[]> {
+    const segments = planSegments(query);
+    if (segments.length === 1 && segments[0]?.rollup === null) return this.#aggregateRecords(query);
+    const { sql, params } = segmentedAggregateSql(query, segments, POSTGRES_DIALECT);
+    const result = await this.#pool.query<Record<string, string | null>>(sql, params);
+    return result.rows.map((row) => toGroup(row, query));
+  }
+
+  async #aggregateRecords(query: UsageQuery): Promise<UsageGroup[]> {
     const fields = groupColumnsOf(query.groupBy);
     const columns = fields.map((field) => SQL_COLUMN[field]);
     const filters = filterConditions(query.where, (n) => `$${n}`, 3);
@@ -170,7 +210,7 @@ export class PostgresSink implements LedgerSink {
     const result = await this.#pool.query<Record<string, string | null>>(
       `SELECT ${bucket ? `${bucket}::text AS bucket, ` : ''}${columns.join(', ')}, count(*)::text AS requests, coalesce(sum(prompt_tokens), 0)::text AS prompt_tokens,
          coalesce(sum(completion_tokens), 0)::text AS completion_tokens,
-         coalesce(sum(cached_prompt_tokens), 0)::text AS cached_prompt_tokens, coalesce(sum(cost_nano_usd), 0)::text AS cost,
+         coalesce(sum(cached_prompt_tokens), 0)::text AS cached_prompt_tokens, coalesce(sum(cost_nano_usd), 0)::text AS cost, coalesce(sum(saved_nano_usd), 0)::text AS saved,
          count(*) FILTER (WHERE status >= 400)::text AS errors, coalesce(sum(latency_ms), 0)::text AS latency_sum,
          count(latency_ms)::text AS latency_count, coalesce(sum(feedback_score), 0)::text AS feedback_sum,
          count(feedback_score)::text AS feedback_count
@@ -180,20 +220,7 @@ export class PostgresSink implements LedgerSink {
        ORDER BY ${grouping.join(', ')}`,
       [query.from, query.to, ...filters.params],
     );
-    return result.rows.map((row) => ({
-      key: Object.fromEntries(fields.map((field) => [field, row[SQL_COLUMN[field]] ?? null])),
-      ...(bucket ? { bucket: Number(row.bucket) } : {}),
-      requests: Number(row.requests),
-      promptTokens: Number(row.prompt_tokens),
-      completionTokens: Number(row.completion_tokens),
-      cachedPromptTokens: Number(row.cached_prompt_tokens),
-      costNanoUsd: BigInt(row.cost ?? '0'),
-      errors: Number(row.errors),
-      latencyMsSum: Number(row.latency_sum),
-      latencyCount: Number(row.latency_count),
-      feedbackSum: Number(row.feedback_sum),
-      feedbackCount: Number(row.feedback_count),
-    }));
+    return result.rows.map((row) => toGroup(row, query));
   }
 
   async feedback(requestId: string, tenant: { org: string; team: string; app: string }, score: number): Promise<boolean> {

@@ -10,7 +10,7 @@ const DAY = 24 * HOUR;
 
 function group(key: UsageGroup['key'], costNanoUsd: bigint, extra: Partial<UsageGroup> = {}): UsageGroup {
   return {
-    key, requests: 1, promptTokens: 0, completionTokens: 0, cachedPromptTokens: 0, costNanoUsd, errors: 0,
+    key, requests: 1, promptTokens: 0, completionTokens: 0, cachedPromptTokens: 0, costNanoUsd, savedNanoUsd: 0n, errors: 0,
     feedbackSum: 0, feedbackCount: 0, latencyMsSum: 0, latencyCount: 0, ...extra,
   };
 }
