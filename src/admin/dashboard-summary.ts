@@ -203,16 +203,16 @@ async function providers(groups: UsageGroup[], metrics: GatewayMetrics | null | 
   });
 }
 
-/** Cache outcomes from the ledger; the dollars saved come from the metric (this process, since it started). */
-async function cache(groups: UsageGroup[], metrics: GatewayMetrics | null | undefined, team: string | undefined) {
+/**
+ * Cache outcomes and the dollars they saved, all from the ledger for the range and filters (each cache answer's
+ * record carries what the provider would have charged): the same figure from every process, across restarts.
+ */
+function cache(groups: UsageGroup[]) {
   const byStatus = Object.fromEntries(groups.filter((g) => g.key.cache_status).map((g) => [String(g.key.cache_status), g.requests]));
   const looked = groups.filter((g) => g.key.cache_status && g.key.cache_status !== 'bypass').reduce((n, g) => n + g.requests, 0);
   const hits = byStatus.hit ?? 0;
-  let savedUsd: number | null = null;
-  if (metrics) {
-    savedUsd = (await metrics.cacheSavedUsd.get()).values.filter((v) => !team || v.labels.team === team).reduce((n, v) => n + v.value, 0);
-  }
-  return { by_status: byStatus, hits, hit_rate: looked ? Math.round((hits / looked) * 10_000) / 10_000 : null, saved_usd_since_start: savedUsd };
+  const saved = groups.reduce((n, g) => n + g.savedNanoUsd, 0n);
+  return { by_status: byStatus, hits, hit_rate: looked ? Math.round((hits / looked) * 10_000) / 10_000 : null, saved_usd: usd(saved) };
 }
 
 const OVERVIEW_COLUMNS = ['team', 'model', 'provider', 'cache_status', 'error_code'] as const;
@@ -275,7 +275,7 @@ export async function dashboardSummary(deps: DashboardDeps, query: DashboardQuer
     top_users: top(users, 'user'),
     top_features: top(features, 'feature'),
     budgets: budgetRows,
-    cache: await cache(cacheGroups, deps.metrics, where.team),
+    cache: cache(cacheGroups),
     errors: errorGroups.filter((g) => g.key.error_code).sort((a, b) => b.requests - a.requests)
       .map((g) => ({ code: String(g.key.error_code), requests: g.requests })),
     denials: reasons,

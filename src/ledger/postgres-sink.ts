@@ -13,13 +13,13 @@ const BATCH_SHAPE = `r(request_id text, state text, state_rank smallint, started
   upstream_model text, attempts jsonb, stream boolean, prompt_tokens bigint, completion_tokens bigint,
   cached_prompt_tokens bigint, cache_write_tokens bigint, cost_nano_usd bigint, pricing_id text,
   latency_ms double precision, status integer, outcome text, error_code text, cache_status text, variant text,
-  reasoning_tokens bigint, trace_id text)`;
+  reasoning_tokens bigint, trace_id text, saved_nano_usd bigint)`;
 
 const UPDATED_COLUMNS = [
   'state', 'state_rank', 'started_at', 'ended_at', 'org', 'team', 'app', 'user_id', 'feature', 'key_id', 'endpoint',
   'model', 'provider', 'upstream_model', 'attempts', 'stream', 'prompt_tokens', 'completion_tokens',
   'cached_prompt_tokens', 'cache_write_tokens', 'cost_nano_usd', 'pricing_id', 'latency_ms', 'status', 'outcome',
-  'error_code', 'cache_status', 'variant', 'reasoning_tokens', 'trace_id',
+  'error_code', 'cache_status', 'variant', 'reasoning_tokens', 'trace_id', 'saved_nano_usd',
 ];
 
 const UPSERT_SQL = `
@@ -28,7 +28,7 @@ SELECT r.request_id, r.state, r.state_rank, to_timestamp(r.started_at / 1000.0),
   r.org, r.team, r.app, r.user_id, r.feature, r.key_id, r.endpoint, r.model, r.provider, r.upstream_model,
   coalesce(r.attempts, '[]'::jsonb), r.stream, r.prompt_tokens, r.completion_tokens, r.cached_prompt_tokens,
   r.cache_write_tokens, r.cost_nano_usd, r.pricing_id, r.latency_ms, r.status, r.outcome, r.error_code, r.cache_status,
-  r.variant, coalesce(r.reasoning_tokens, 0), r.trace_id
+  r.variant, coalesce(r.reasoning_tokens, 0), r.trace_id, r.saved_nano_usd
 FROM jsonb_to_recordset($1::jsonb) AS ${BATCH_SHAPE}
 ON CONFLICT (request_id) DO UPDATE SET ${UPDATED_COLUMNS.map((c) => `${c} = EXCLUDED.${c}`).join(', ')}, written_at = now()
 WHERE u.state_rank < EXCLUDED.state_rank
@@ -38,7 +38,7 @@ const SELECT_COLUMNS = `request_id, state, (extract(epoch FROM started_at) * 100
   (extract(epoch FROM ended_at) * 1000)::float8 AS ended_at_ms, org, team, app, user_id, feature, key_id, endpoint,
   model, provider, upstream_model, attempts, stream, prompt_tokens, completion_tokens, cached_prompt_tokens,
   cache_write_tokens, cost_nano_usd, pricing_id, latency_ms, status, outcome, error_code, cache_status, variant,
-  reasoning_tokens, trace_id`;
+  reasoning_tokens, trace_id, saved_nano_usd`;
 
 interface RecordRow {
   request_id: string;
@@ -72,6 +72,7 @@ interface RecordRow {
   variant: string | null;
   reasoning_tokens: string | null;
   trace_id: string | null;
+  saved_nano_usd: string | null;
 }
 
 function toBatchRow(record: UsageRecord): Record<string, unknown> {
@@ -88,6 +89,7 @@ function toBatchRow(record: UsageRecord): Record<string, unknown> {
     error_code: record.errorCode, cache_status: record.cacheStatus, variant: record.variant,
     reasoning_tokens: record.reasoningTokens,
     trace_id: record.traceId,
+    saved_nano_usd: record.savedNanoUsd === undefined ? null : record.savedNanoUsd.toString(),
   };
 }
 
@@ -103,6 +105,7 @@ function fromRow(row: RecordRow): UsageRecord {
     latencyMs: row.latency_ms, status: row.status, outcome: row.outcome, errorCode: row.error_code,
     cacheStatus: row.cache_status, variant: row.variant ?? null, reasoningTokens: Number(row.reasoning_tokens ?? 0),
     traceId: row.trace_id ?? null,
+    ...(row.saved_nano_usd === null || row.saved_nano_usd === undefined ? {} : { savedNanoUsd: BigInt(row.saved_nano_usd) }),
   };
 }
 

@@ -11,6 +11,7 @@ const COLUMNS = [
   'key_id', 'endpoint', 'model', 'provider', 'upstream_model', 'attempts', 'stream', 'prompt_tokens',
   'completion_tokens', 'cached_prompt_tokens', 'cache_write_tokens', 'cost_nano_usd', 'pricing_id', 'latency_ms',
   'status', 'outcome', 'error_code', 'cache_status', 'written_at_ms', 'variant', 'reasoning_tokens', 'trace_id',
+  'saved_nano_usd',
 ];
 
 const UPSERT_SQL = `INSERT INTO usage_records (${COLUMNS.join(', ')}) VALUES (${COLUMNS.map(() => '?').join(', ')})
@@ -28,7 +29,7 @@ function toParams(record: UsageRecord, now: number): SqlValue[] {
     record.provider, record.upstreamModel, JSON.stringify(record.attempts), record.stream ? 1 : 0,
     record.promptTokens, record.completionTokens, record.cachedPromptTokens, record.cacheWriteTokens,
     record.costNanoUsd, record.pricingId, record.latencyMs, record.status, record.outcome, record.errorCode,
-    record.cacheStatus, now, record.variant, record.reasoningTokens, record.traceId,
+    record.cacheStatus, now, record.variant, record.reasoningTokens, record.traceId, record.savedNanoUsd ?? null,
   ];
 }
 
@@ -53,6 +54,7 @@ function fromRow(row: Row): UsageRecord {
     status: numOrNull(row.status as SqlValue), outcome: String(row.outcome), errorCode: strOrNull(row.error_code as SqlValue),
     cacheStatus: strOrNull(row.cache_status as SqlValue) as CacheStatus | null,
     reasoningTokens: num((row.reasoning_tokens ?? 0) as SqlValue),
+    ...(row.saved_nano_usd === null || row.saved_nano_usd === undefined ? {} : { savedNanoUsd: BigInt(row.saved_nano_usd as bigint) }),
   };
 }
 

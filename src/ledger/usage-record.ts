@@ -61,6 +61,11 @@ export interface UsageRecord {
   reasoningTokens: number;
   /** Integer nano-USD (1e-9 USD), so sums over millions of records stay exact; null when not priced. */
   costNanoUsd: bigint | null;
+  /**
+   * A request answered from the cache costs nothing; this is what the provider would have charged for the answer
+   * (the cached usage at today's price), so the ledger can sum what the cache saved. Absent otherwise.
+   */
+  savedNanoUsd?: bigint;
   pricingId: string | null;
   latencyMs: number | null;
   /** HTTP status the client got; null while pending. */
@@ -133,6 +138,7 @@ export function finalRecord(ctx: RequestContext): UsageRecord | null {
   record.cacheWriteTokens = ctx.usage?.cacheWriteTokens ?? 0;
   record.reasoningTokens = ctx.usage?.reasoningTokens ?? 0;
   record.costNanoUsd = ctx.cost?.nanoUsd ?? null;
+  if (ctx.cost?.savedNanoUsd !== undefined) record.savedNanoUsd = ctx.cost.savedNanoUsd;
   record.pricingId = ctx.cost?.pricingId ?? null;
   record.latencyMs = Math.round((endedAt - ctx.startedAt) * 1000) / 1000;
   record.status = ctx.response.status;
@@ -144,16 +150,21 @@ export function finalRecord(ctx: RequestContext): UsageRecord | null {
 
 /** Queue encoding: JSON with the cost as a decimal string (JSON has no 64-bit integers). */
 export function encodeRecord(record: UsageRecord): string {
-  return JSON.stringify({ ...record, costNanoUsd: record.costNanoUsd === null ? null : record.costNanoUsd.toString() });
+  return JSON.stringify({
+    ...record, costNanoUsd: record.costNanoUsd === null ? null : record.costNanoUsd.toString(),
+    ...(record.savedNanoUsd !== undefined ? { savedNanoUsd: record.savedNanoUsd.toString() } : {}),
+  });
 }
 
 export function decodeRecord(text: string): UsageRecord {
-  const parsed = JSON.parse(text) as Omit<UsageRecord, 'costNanoUsd'> & { costNanoUsd: string | null };
+  const parsed = JSON.parse(text) as Omit<UsageRecord, 'costNanoUsd' | 'savedNanoUsd'> & { costNanoUsd: string | null; savedNanoUsd?: string };
   if (typeof parsed.requestId !== 'string' || !(parsed.state in STATE_RANK)) throw new Error('not a usage record');
   // Entries queued before the variant, the reasoning count or the trace id existed have none.
+  const { savedNanoUsd, ...rest } = parsed;
   return {
-    ...parsed, variant: parsed.variant ?? null, reasoningTokens: parsed.reasoningTokens ?? 0, traceId: parsed.traceId ?? null,
+    ...rest, variant: parsed.variant ?? null, reasoningTokens: parsed.reasoningTokens ?? 0, traceId: parsed.traceId ?? null,
     costNanoUsd: parsed.costNanoUsd === null ? null : BigInt(parsed.costNanoUsd),
+    ...(savedNanoUsd !== undefined ? { savedNanoUsd: BigInt(savedNanoUsd) } : {}),
   };
 }
 

@@ -61,6 +61,21 @@ describe('dashboard summary', () => {
     expect(summary.totals.cost_usd).toBe('55.000000000');
   });
 
+  it("shows what the cache saved in the range from the ledger's records, not from this process's metrics", async () => {
+    const from = Date.UTC(2026, 11, 1);
+    const overview = [
+      group({ team: 't', model: 'm', provider: 'p', cache_status: 'hit', error_code: null }, 0n, { requests: 3, savedNanoUsd: 1_500_000_000n }),
+      group({ team: 'u', model: 'm', provider: 'p', cache_status: 'hit', error_code: null }, 0n, { requests: 1, savedNanoUsd: 250_000_000n }),
+      group({ team: 't', model: 'm', provider: 'p', cache_status: 'miss', error_code: null }, 9n, { requests: 4 }),
+    ];
+    const ledger = { aggregate: async (query: UsageQuery) => (Array.isArray(query.groupBy) && query.groupBy.includes('cache_status') ? overview : []) };
+    const summary = await dashboardSummary(
+      { ledger, quotas: () => ({ budgets: { team: {}, app: {}, user: {}, feature: {} } }) as unknown as QuotasConfig, killSwitches: { list: async () => [] }, now: () => from + DAY },
+      { from, to: from + DAY, groupBy: 'team', where: {} },
+    );
+    expect(summary.cache).toEqual({ by_status: { hit: 4, miss: 4 }, hits: 4, hit_rate: 0.5, saved_usd: '1.750000000' });
+  });
+
   it('counts the reasons of the policy denials in the range from the audit log, narrowed like the rest', async () => {
     const from = Date.UTC(2026, 11, 1);
     const denial = (time: number, team: string, reasons: string[]) => ({ time: new Date(time).toISOString(), tenant: { org: 'acme', team, app: 'a', user: null, feature: null }, model: 'gpt-4o', reasons });

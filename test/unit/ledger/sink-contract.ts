@@ -34,6 +34,7 @@ function expectedGroups(records: Iterable<UsageRecord & { feedback?: number }>, 
     g.completionTokens += r.completionTokens;
     g.cachedPromptTokens += r.cachedPromptTokens;
     g.costNanoUsd += r.costNanoUsd ?? 0n;
+    g.savedNanoUsd += r.savedNanoUsd ?? 0n;
     if ((r.status ?? 0) >= 400) g.errors += 1;
     if (r.latencyMs !== null) {
       g.latencyMsSum += r.latencyMs;
@@ -208,6 +209,7 @@ export function sinkContract(name: string, fresh: () => Promise<LedgerSink>): vo
           latencyMs: pick([null, Math.floor(next() * 4000) / 4]), status: failed ? pick([403, 429, 502]) : 200,
           errorCode: failed ? pick(['policy_denied', 'provider_error']) : null, cacheStatus: pick([null, 'hit', 'miss']),
         });
+        if (record.cacheStatus === 'hit') record.savedNanoUsd = BigInt(Math.floor(next() * 1e6)) * 1_000n;
         pendings.push(pendingOf(record));
         if (next() < 0.9) finals.push(record);
       }
@@ -246,6 +248,20 @@ export function sinkContract(name: string, fresh: () => Promise<LedgerSink>): vo
         }
       }
       expect(compared).toBeGreaterThan(5000);
+    });
+
+    it("keeps what a cache hit saved (the provider's price of the cached answer) and sums it per group", async () => {
+      const sink = await fresh();
+      const hit = usageRecord({ cacheStatus: 'hit', costNanoUsd: 0n, savedNanoUsd: 2n ** 55n + 1n });
+      const miss = usageRecord({ cacheStatus: 'miss' });
+      await sink.write([pendingOf(hit), miss]);
+      await sink.write([hit]);
+      expect(await sink.get(hit.requestId)).toEqual(hit);
+      expect((await sink.get(miss.requestId))?.savedNanoUsd).toBeUndefined();
+      const range = { from: Date.UTC(2026, 0, 1), to: Date.UTC(2026, 1, 1) };
+      const groups = await sink.aggregate({ ...range, groupBy: 'cache_status' });
+      expect(groups.find((g) => g.key.cache_status === 'hit')?.savedNanoUsd).toBe(2n ** 55n + 1n);
+      expect(groups.find((g) => g.key.cache_status === 'miss')?.savedNanoUsd).toBe(0n);
     });
 
     it('runs its migrations once: migrating again is a no-op', async () => {
