@@ -5,6 +5,7 @@ import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { UsageRecord } from '../../src/ledger/usage-record.ts';
 import { ADMIN_TOKEN, startHarness, testConfig, type Harness } from '../helpers/gateway-harness.ts';
+import { usePostgresServer } from '../helpers/postgres-server.ts';
 
 /** Debian's chromium (scripts/setup installs it); playwright-core drives it, nothing is downloaded. */
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
@@ -23,11 +24,14 @@ function record(id: string, fields: Partial<UsageRecord>): UsageRecord {
 }
 
 /**
- * The usage dashboard in headless Chromium against a real gateway (Envoy + Tollgate + SQLite ledger): sign-in with
+ * The usage dashboard in headless Chromium against a real gateway (Envoy + Tollgate + a SQLite or a PostgreSQL ledger,
+ * each with its summary tables and triggers): sign-in with
  * a session cookie, numbers equal to the ledger's for a team filter, the views' screenshots, an axe-core check and
  * keyboard navigation; and the sign-in's cookie and CSRF rules over raw HTTP.
  */
-describe('usage dashboard', () => {
+const postgres = usePostgresServer();
+
+describe.each(['sqlite', 'postgres'] as const)('usage dashboard (%s ledger)', (ledgerKind) => {
   let harness: Harness;
   let dir: string;
   let browser: Browser;
@@ -46,7 +50,10 @@ describe('usage dashboard', () => {
     harness = await startHarness({
       config: {
         ...testConfig(),
-        ledger: { sink: { type: 'sqlite', path: join(dir, 'ledger.sqlite') }, flush_interval_ms: 20 },
+        ledger: {
+          sink: ledgerKind === 'sqlite' ? { type: 'sqlite', path: join(dir, 'ledger.sqlite') } : { type: 'postgres', url: await postgres.server.createDatabase('dashboard_ledger') },
+          flush_interval_ms: 20,
+        },
         cache: { defaults: { ttl_seconds: 60 } },
         quotas: { budgets: { team: { 'acme/research': { monthly_usd: 20, daily_usd: 5 }, 'acme/platform': { monthly_usd: 10 } } } },
       },
@@ -115,7 +122,8 @@ describe('usage dashboard', () => {
     expect(await page.locator('#kill-switches tbody').innerText()).toMatch(/feature\s+legacy-export\s+vendor incident/);
     // The streamed request's time to first token, from the metrics, on the openai row.
     expect(await page.locator('#providers tbody tr', { hasText: 'openai' }).innerText()).toMatch(/\d+\.\d ms\s+\d+\.\d ms$/);
-    await page.screenshot({ path: join(SCREENSHOTS, 'dashboard-overview.png'), fullPage: true });
+    // (The screenshots in the docs are the SQLite run's.)
+    if (ledgerKind === 'sqlite') await page.screenshot({ path: join(SCREENSHOTS, 'dashboard-overview.png'), fullPage: true });
 
     await page.selectOption('#team', 'research');
     await page.getByRole('button', { name: 'Apply' }).click();
@@ -139,7 +147,7 @@ describe('usage dashboard', () => {
     expect(await page.locator('#cache dd[data-key="cache_hits"]').innerText()).toBe('1');
     expect(await page.locator('#cache dd[data-key="cache_saved"]').innerText()).toBe('$0.3000');
     expect(await page.locator('#errors tbody').innerText()).toContain('policy_denied');
-    await page.screenshot({ path: join(SCREENSHOTS, 'dashboard-team-filter.png'), fullPage: true });
+    if (ledgerKind === 'sqlite') await page.screenshot({ path: join(SCREENSHOTS, 'dashboard-team-filter.png'), fullPage: true });
     await page.context().close();
   }, 60_000);
 
