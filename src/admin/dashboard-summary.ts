@@ -215,7 +215,13 @@ function cache(groups: UsageGroup[]) {
   return { by_status: byStatus, hits, hit_rate: looked ? Math.round((hits / looked) * 10_000) / 10_000 : null, saved_usd: usd(saved) };
 }
 
-const OVERVIEW_COLUMNS = ['team', 'model', 'provider', 'cache_status', 'error_code'] as const;
+/**
+ * The few-valued breakdowns, in two aggregates folded below: providers with the filter menus' teams and models, and
+ * the cache and error outcomes. Two narrow groupings rather than one over all five columns: each has a daily summary
+ * table of its own (src/ledger/rollups.ts), far smaller than one with every combination.
+ */
+const PROVIDER_COLUMNS = ['team', 'model', 'provider'] as const;
+const OUTCOME_COLUMNS = ['cache_status', 'error_code'] as const;
 
 /** Sums groups by one of their key columns (a breakdown out of a finer grouping). */
 function foldBy(groups: readonly UsageGroup[], column: GroupColumn): UsageGroup[] {
@@ -245,23 +251,23 @@ export async function dashboardSummary(deps: DashboardDeps, query: DashboardQuer
   const bucketMs = bucketFor(from, to);
   const range = { from, to, where };
   const filtered = Object.keys(where).length > 0;
-  const [seriesRows, users, features, overview, menus, budgetRows, reasons, switches] = await Promise.all([
+  const [seriesRows, users, features, providerRows, outcomes, menus, budgetRows, reasons, switches] = await Promise.all([
     deps.ledger.aggregate({ ...range, groupBy: query.groupBy, bucketMs }),
     deps.ledger.aggregate({ ...range, groupBy: 'user' }),
     deps.ledger.aggregate({ ...range, groupBy: 'feature' }),
-    // The few-valued dimensions in one scan, folded below: providers, cache outcomes, error codes, filter menus.
-    deps.ledger.aggregate({ ...range, groupBy: OVERVIEW_COLUMNS }),
+    deps.ledger.aggregate({ ...range, groupBy: PROVIDER_COLUMNS }),
+    deps.ledger.aggregate({ ...range, groupBy: OUTCOME_COLUMNS }),
     // The filter menus list what the range holds regardless of the filters set.
     filtered ? deps.ledger.aggregate({ from, to, groupBy: ['team', 'model'] }) : null,
     budgets(deps, where, deps.now()),
     denialReasons(deps, query),
     deps.killSwitches.list(),
   ]);
-  const providerGroups = foldBy(overview, 'provider');
-  const cacheGroups = foldBy(overview, 'cache_status');
-  const errorGroups = foldBy(overview, 'error_code');
-  const teams = menus ?? overview;
-  const models = menus ?? overview;
+  const providerGroups = foldBy(providerRows, 'provider');
+  const cacheGroups = foldBy(outcomes, 'cache_status');
+  const errorGroups = foldBy(outcomes, 'error_code');
+  const teams = menus ?? providerRows;
+  const models = menus ?? providerRows;
   const { series, breakdown, total } = spendSeries(seriesRows, query, bucketMs);
   return {
     object: 'dashboard',

@@ -17,9 +17,13 @@ export interface Rollup {
  */
 export const ROLLUPS: readonly Rollup[] = [
   { table: 'usage_rollup_hour', grainMs: HOUR, columns: ['org', 'team', 'app', 'user_id', 'feature', 'model', 'provider', 'cache_status', 'error_code'] },
-  { table: 'usage_rollup_day_team', grainMs: DAY, columns: ['org', 'team', 'app', 'model', 'provider', 'cache_status', 'error_code'] },
+  // Daily, one per kind of dashboard query; among those with the columns a query needs, the first with the fewest wins.
+  { table: 'usage_rollup_day_app', grainMs: DAY, columns: ['org', 'team', 'app'] },
   { table: 'usage_rollup_day_feature', grainMs: DAY, columns: ['org', 'team', 'feature'] },
-  { table: 'usage_rollup_day_user', grainMs: DAY, columns: ['org', 'team', 'user_id'] },
+  { table: 'usage_rollup_day_user', grainMs: DAY, columns: ['org', 'user_id'] },
+  { table: 'usage_rollup_day_team_user', grainMs: DAY, columns: ['org', 'team', 'user_id'] },
+  { table: 'usage_rollup_day_provider', grainMs: DAY, columns: ['org', 'team', 'model', 'provider'] },
+  { table: 'usage_rollup_day_outcome', grainMs: DAY, columns: ['org', 'team', 'model', 'cache_status', 'error_code'] },
 ];
 
 /** A piece of a query's time range and where it is read from: a summary table, or the usage records (null). */
@@ -36,10 +40,14 @@ function neededColumns(query: UsageQuery): string[] {
   return [...columns];
 }
 
-/** The narrowest summary of a grain that has every needed column, if any. */
+/** The narrowest summary of a grain that has every needed column (the first of those in ROLLUPS), if any. */
 function pick(grainMs: number, needed: readonly string[]): Rollup | null {
-  const fits = ROLLUPS.filter((r) => r.grainMs === grainMs && needed.every((c) => r.columns.includes(c)));
-  return fits.sort((a, b) => a.columns.length - b.columns.length)[0] ?? null;
+  let best: Rollup | null = null;
+  for (const rollup of ROLLUPS) {
+    if (rollup.grainMs !== grainMs || !needed.every((c) => rollup.columns.includes(c))) continue;
+    if (!best || rollup.columns.length < best.columns.length) best = rollup;
+  }
+  return best;
 }
 
 /**

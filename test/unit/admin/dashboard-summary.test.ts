@@ -64,9 +64,9 @@ describe('dashboard summary', () => {
   it("shows what the cache saved in the range from the ledger's records, not from this process's metrics", async () => {
     const from = Date.UTC(2026, 11, 1);
     const overview = [
-      group({ team: 't', model: 'm', provider: 'p', cache_status: 'hit', error_code: null }, 0n, { requests: 3, savedNanoUsd: 1_500_000_000n }),
-      group({ team: 'u', model: 'm', provider: 'p', cache_status: 'hit', error_code: null }, 0n, { requests: 1, savedNanoUsd: 250_000_000n }),
-      group({ team: 't', model: 'm', provider: 'p', cache_status: 'miss', error_code: null }, 9n, { requests: 4 }),
+      group({ cache_status: 'hit', error_code: null }, 0n, { requests: 3, savedNanoUsd: 1_500_000_000n }),
+      group({ cache_status: 'hit', error_code: 'x' }, 0n, { requests: 1, savedNanoUsd: 250_000_000n }),
+      group({ cache_status: 'miss', error_code: null }, 9n, { requests: 4 }),
     ];
     const ledger = { aggregate: async (query: UsageQuery) => (Array.isArray(query.groupBy) && query.groupBy.includes('cache_status') ? overview : []) };
     const summary = await dashboardSummary(

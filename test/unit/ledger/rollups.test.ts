@@ -11,8 +11,7 @@ describe('summary table planning', () => {
     expect(tables(planSegments(query))).toEqual([
       [5 * HOUR + 10, 6 * HOUR, 'records'],
       [6 * HOUR, DAY, 'usage_rollup_hour'],
-      // (The narrowest summary with org and team: fewest columns, usually fewest rows.)
-      [DAY, 3 * DAY, 'usage_rollup_day_feature'],
+      [DAY, 3 * DAY, 'usage_rollup_day_app'],
       [3 * DAY, 3 * DAY + 2 * HOUR, 'usage_rollup_hour'],
       [3 * DAY + 2 * HOUR, 3 * DAY + 2 * HOUR + 20, 'records'],
     ]);
@@ -20,9 +19,11 @@ describe('summary table planning', () => {
 
   it('picks the narrowest daily summary with every column grouped or filtered on, else the hourly one', () => {
     const range = { from: base, to: base + 2 * DAY };
-    expect(tables(planSegments({ ...range, groupBy: 'user', where: { team: 't' } }))).toEqual([[0, 2 * DAY, 'usage_rollup_day_user']]);
+    expect(tables(planSegments({ ...range, groupBy: 'user' }))).toEqual([[0, 2 * DAY, 'usage_rollup_day_user']]);
+    expect(tables(planSegments({ ...range, groupBy: 'user', where: { team: 't' } }))).toEqual([[0, 2 * DAY, 'usage_rollup_day_team_user']]);
     expect(tables(planSegments({ ...range, groupBy: 'feature' }))).toEqual([[0, 2 * DAY, 'usage_rollup_day_feature']]);
-    expect(tables(planSegments({ ...range, groupBy: ['team', 'model', 'provider', 'cache_status', 'error_code'] }))).toEqual([[0, 2 * DAY, 'usage_rollup_day_team']]);
+    expect(tables(planSegments({ ...range, groupBy: ['team', 'model', 'provider'], where: { model: 'm' } }))).toEqual([[0, 2 * DAY, 'usage_rollup_day_provider']]);
+    expect(tables(planSegments({ ...range, groupBy: ['cache_status', 'error_code'], where: { team: 't' } }))).toEqual([[0, 2 * DAY, 'usage_rollup_day_outcome']]);
     // User and model together: only the hourly summary has both.
     expect(tables(planSegments({ ...range, groupBy: 'user', where: { model: 'm' } }))).toEqual([[0, 2 * DAY, 'usage_rollup_hour']]);
   });

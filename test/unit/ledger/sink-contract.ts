@@ -232,8 +232,8 @@ export function sinkContract(name: string, fresh: () => Promise<LedgerSink>): vo
         { from: base + 3 * HOUR + 17, to: base + 3 * HOUR + 1_800_017 },
         { from: base + 5 * HOUR, to: base + 29 * HOUR + 1 },
       ];
-      const groupings: UsageQuery['groupBy'][] = ['team', 'app', 'user', 'feature', 'model', 'provider', 'variant', ['team', 'model', 'provider', 'cache_status', 'error_code']];
-      const filters = [{}, { team: 'a' }, { team: 'b', model: 'm1' }, { user: 'u2' }, { feature: 'f1', org: 'acme' }, { provider: 'p1', app: 'y' }];
+      const groupings: UsageQuery['groupBy'][] = ['team', 'app', 'user', 'feature', 'model', 'provider', 'variant', ['team', 'model', 'provider'], ['cache_status', 'error_code'], ['team', 'model', 'provider', 'cache_status', 'error_code']];
+      const filters = [{}, { team: 'a' }, { team: 'b', model: 'm1' }, { user: 'u2' }, { feature: 'f1', org: 'acme' }, { provider: 'p1', app: 'y' }, { model: 'm2' }];
       let compared = 0;
       for (const range of ranges) {
         for (const groupBy of groupings) {
