@@ -85,7 +85,9 @@ describe.each(['grpc', 'http'] as const)('tracing over OTLP/%s', (protocol) => {
 
     const trace = await jaeger.waitForTrace(CLIENT_TRACE, (t) => {
       const s = shape(t);
-      return s.envoy.some((span) => parentOf(span) === CLIENT_SPAN) && s.request !== undefined && s.tollgate.some((span) => span.operationName === 'stage ledger');
+      return s.envoy.some((span) => parentOf(span) === CLIENT_SPAN) && s.request !== undefined && s.tollgate.some((span) => span.operationName === 'stage ledger')
+        // (Envoy's span of the ext_proc call, the request span's parent, may be exported later than the rest.)
+        && s.envoy.some((span) => parentOf(span) === CLIENT_SPAN && s.ancestors(s.request as JaegerSpan).includes(span.spanID));
     });
     const { envoy, tollgate, request, ancestors } = shape(trace);
     // Envoy's server span continues the client's span; its router opened a span for the one upstream attempt.
@@ -158,7 +160,9 @@ describe.each(['grpc', 'http'] as const)('tracing over OTLP/%s', (protocol) => {
       const s = shape(t);
       return s.envoy.some((span) => parentOf(span) === null)
         && s.envoy.filter((span) => String(spanTag(span, 'upstream_cluster') ?? '').startsWith('chain_')).length >= 2
-        && s.tollgate.filter((span) => span.operationName === 'attempt').length >= 2 && s.request !== undefined;
+        && s.tollgate.filter((span) => span.operationName === 'attempt').length >= 2 && s.request !== undefined
+        // Envoy exports its span of the ext_proc call (the request span's parent) on its own schedule: wait for it too.
+        && s.envoy.some((span) => parentOf(span) === null && s.ancestors(s.request as JaegerSpan).includes(span.spanID));
     });
     const { envoy, tollgate, request, ancestors } = shape(trace);
     const server = envoy.find((s) => parentOf(s) === null);
