@@ -69,7 +69,7 @@ function row(group: UsageGroup, groupBy: GroupBy) {
 /** Sums groups that share a label (the buckets of one series group, or all of them for the totals). */
 function merge(groups: readonly UsageGroup[]): UsageGroup {
   const total: UsageGroup = {
-    key: {}, requests: 0, promptTokens: 0, completionTokens: 0, cachedPromptTokens: 0, costNanoUsd: 0n, errors: 0,
+    key: {}, requests: 0, promptTokens: 0, completionTokens: 0, cachedPromptTokens: 0, costNanoUsd: 0n, savedNanoUsd: 0n, errors: 0,
     feedbackSum: 0, feedbackCount: 0, latencyMsSum: 0, latencyCount: 0,
   };
   for (const g of groups) {
@@ -79,6 +79,7 @@ function merge(groups: readonly UsageGroup[]): UsageGroup {
     total.completionTokens += g.completionTokens;
     total.cachedPromptTokens += g.cachedPromptTokens;
     total.costNanoUsd += g.costNanoUsd;
+    total.savedNanoUsd += g.savedNanoUsd;
     total.errors += g.errors;
     total.feedbackSum += g.feedbackSum;
     total.feedbackCount += g.feedbackCount;
@@ -202,19 +203,25 @@ async function providers(groups: UsageGroup[], metrics: GatewayMetrics | null | 
   });
 }
 
-/** Cache outcomes from the ledger; the dollars saved come from the metric (this process, since it started). */
-async function cache(groups: UsageGroup[], metrics: GatewayMetrics | null | undefined, team: string | undefined) {
+/**
+ * Cache outcomes and the dollars they saved, all from the ledger for the range and filters (each cache answer's
+ * record carries what the provider would have charged): the same figure from every process, across restarts.
+ */
+function cache(groups: UsageGroup[]) {
   const byStatus = Object.fromEntries(groups.filter((g) => g.key.cache_status).map((g) => [String(g.key.cache_status), g.requests]));
   const looked = groups.filter((g) => g.key.cache_status && g.key.cache_status !== 'bypass').reduce((n, g) => n + g.requests, 0);
   const hits = byStatus.hit ?? 0;
-  let savedUsd: number | null = null;
-  if (metrics) {
-    savedUsd = (await metrics.cacheSavedUsd.get()).values.filter((v) => !team || v.labels.team === team).reduce((n, v) => n + v.value, 0);
-  }
-  return { by_status: byStatus, hits, hit_rate: looked ? Math.round((hits / looked) * 10_000) / 10_000 : null, saved_usd_since_start: savedUsd };
+  const saved = groups.reduce((n, g) => n + g.savedNanoUsd, 0n);
+  return { by_status: byStatus, hits, hit_rate: looked ? Math.round((hits / looked) * 10_000) / 10_000 : null, saved_usd: usd(saved) };
 }
 
-const OVERVIEW_COLUMNS = ['team', 'model', 'provider', 'cache_status', 'error_code'] as const;
+/**
+ * The few-valued breakdowns, in two aggregates folded below: providers with the filter menus' teams and models, and
+ * the cache and error outcomes. Two narrow groupings rather than one over all five columns: each has a daily summary
+ * table of its own (src/ledger/rollups.ts), far smaller than one with every combination.
+ */
+const PROVIDER_COLUMNS = ['team', 'model', 'provider'] as const;
+const OUTCOME_COLUMNS = ['cache_status', 'error_code'] as const;
 
 /** Sums groups by one of their key columns (a breakdown out of a finer grouping). */
 function foldBy(groups: readonly UsageGroup[], column: GroupColumn): UsageGroup[] {
@@ -244,23 +251,23 @@ export async function dashboardSummary(deps: DashboardDeps, query: DashboardQuer
   const bucketMs = bucketFor(from, to);
   const range = { from, to, where };
   const filtered = Object.keys(where).length > 0;
-  const [seriesRows, users, features, overview, menus, budgetRows, reasons, switches] = await Promise.all([
+  const [seriesRows, users, features, providerRows, outcomes, menus, budgetRows, reasons, switches] = await Promise.all([
     deps.ledger.aggregate({ ...range, groupBy: query.groupBy, bucketMs }),
     deps.ledger.aggregate({ ...range, groupBy: 'user' }),
     deps.ledger.aggregate({ ...range, groupBy: 'feature' }),
-    // The few-valued dimensions in one scan, folded below: providers, cache outcomes, error codes, filter menus.
-    deps.ledger.aggregate({ ...range, groupBy: OVERVIEW_COLUMNS }),
+    deps.ledger.aggregate({ ...range, groupBy: PROVIDER_COLUMNS }),
+    deps.ledger.aggregate({ ...range, groupBy: OUTCOME_COLUMNS }),
     // The filter menus list what the range holds regardless of the filters set.
     filtered ? deps.ledger.aggregate({ from, to, groupBy: ['team', 'model'] }) : null,
     budgets(deps, where, deps.now()),
     denialReasons(deps, query),
     deps.killSwitches.list(),
   ]);
-  const providerGroups = foldBy(overview, 'provider');
-  const cacheGroups = foldBy(overview, 'cache_status');
-  const errorGroups = foldBy(overview, 'error_code');
-  const teams = menus ?? overview;
-  const models = menus ?? overview;
+  const providerGroups = foldBy(providerRows, 'provider');
+  const cacheGroups = foldBy(outcomes, 'cache_status');
+  const errorGroups = foldBy(outcomes, 'error_code');
+  const teams = menus ?? providerRows;
+  const models = menus ?? providerRows;
   const { series, breakdown, total } = spendSeries(seriesRows, query, bucketMs);
   return {
     object: 'dashboard',
@@ -274,7 +281,7 @@ export async function dashboardSummary(deps: DashboardDeps, query: DashboardQuer
     top_users: top(users, 'user'),
     top_features: top(features, 'feature'),
     budgets: budgetRows,
-    cache: await cache(cacheGroups, deps.metrics, where.team),
+    cache: cache(cacheGroups),
     errors: errorGroups.filter((g) => g.key.error_code).sort((a, b) => b.requests - a.requests)
       .map((g) => ({ code: String(g.key.error_code), requests: g.requests })),
     denials: reasons,

@@ -10,6 +10,7 @@ import { FILTER_FIELDS, type UsageFilters } from '../ledger/sink.ts';
 import { DASHBOARD_GROUPS, dashboardSummary, type DashboardDeps, type DashboardGroup, type DashboardQuery } from './dashboard-summary.ts';
 import { sha256, type DashboardSessions } from './dashboard-sessions.ts';
 import { sendError, sendJson } from './http.ts';
+import type { SignInLimit } from './sign-in-limit.ts';
 
 export const SESSION_COOKIE = 'tollgate_dashboard';
 const ASSETS_DIR = join(import.meta.dirname, '..', 'dashboard');
@@ -33,6 +34,7 @@ const PAGE_HEADERS = {
 
 export interface DashboardHttpDeps extends DashboardDeps {
   sessions: DashboardSessions;
+  signInLimit: SignInLimit;
   adminToken: () => string | null;
   settings: () => { enabled: boolean; session_ttl_seconds: number; secure_cookie: 'auto' | 'always' };
 }
@@ -76,10 +78,10 @@ async function readForm(req: IncomingMessage): Promise<URLSearchParams> {
 
 const tokenMatches = (given: string, expected: string) => timingSafeEqual(Buffer.from(sha256(given)), Buffer.from(sha256(expected)));
 
-async function sendPage(res: ServerResponse, status: number, file: string, replacements: Record<string, string> = {}): Promise<void> {
+async function sendPage(res: ServerResponse, status: number, file: string, replacements: Record<string, string> = {}, headers: Record<string, string> = {}): Promise<void> {
   let html = await readFile(join(ASSETS_DIR, file), 'utf8');
   for (const [marker, value] of Object.entries(replacements)) html = html.replace(marker, value);
-  res.writeHead(status, { ...PAGE_HEADERS, 'content-type': 'text/html; charset=utf-8' });
+  res.writeHead(status, { ...PAGE_HEADERS, ...headers, 'content-type': 'text/html; charset=utf-8' });
   res.end(html);
 }
 
@@ -136,21 +138,30 @@ export async function handleDashboard(req: IncomingMessage, res: ServerResponse,
   const path = url.pathname.replace(/\/+$/, '') || '/dashboard';
   if (!settings.enabled) throw errors.unknownUrl(method, url.pathname);
   const token = deps.adminToken();
-  const signedIn = deps.sessions.valid(cookie(req, SESSION_COOKIE), token);
+  const signedIn = await deps.sessions.valid(cookie(req, SESSION_COOKIE), token);
 
   if (path === '/dashboard/login' && method === 'POST') {
     if (!sameOrigin(req)) throw new GatewayError({ status: 403, type: 'permission_error', code: 'cross_origin_request', message: 'Sign in from the dashboard page itself.' });
     const given = (await readForm(req)).get('token')?.trim() ?? '';
     if (!token) return sendPage(res, 403, 'login.html', { '<!--MESSAGE-->': '<p class="error" role="alert">The admin API is disabled: no admin token is configured.</p>' });
+    // Guessing the token is slowed per client address (5 failures a minute), checked before the token is compared.
+    const client = req.socket.remoteAddress ?? 'unknown';
+    const retryAfter = await deps.signInLimit.retryAfterSeconds(client);
+    if (retryAfter !== null) {
+      return sendPage(res, 429, 'login.html', {
+        '<!--MESSAGE-->': `<p class="error" role="alert">Too many failed sign-ins. Try again in ${retryAfter} seconds.</p>`,
+      }, { 'retry-after': String(retryAfter) });
+    }
     if (!given || !tokenMatches(given, token)) {
+      await deps.signInLimit.recordFailure(client);
       return sendPage(res, 401, 'login.html', { '<!--MESSAGE-->': '<p class="error" role="alert">That token is not the admin token.</p>' });
     }
-    const id = deps.sessions.open(token, settings.session_ttl_seconds * 1000);
+    const id = await deps.sessions.open(token, settings.session_ttl_seconds * 1000);
     return redirect(res, '/dashboard', sessionCookie(req, id, settings.session_ttl_seconds, settings.secure_cookie));
   }
   if (path === '/dashboard/logout' && method === 'POST') {
     if (!sameOrigin(req)) throw new GatewayError({ status: 403, type: 'permission_error', code: 'cross_origin_request', message: 'Sign out from the dashboard page itself.' });
-    deps.sessions.close(cookie(req, SESSION_COOKIE));
+    await deps.sessions.close(cookie(req, SESSION_COOKIE));
     return redirect(res, '/dashboard', sessionCookie(req, '', 0, settings.secure_cookie));
   }
   if (method !== 'GET') throw errors.unknownUrl(method, url.pathname);

@@ -18,6 +18,7 @@ import { handleUsageApi } from './usage-api.ts';
 import { handleDashboard, sendDashboardSummary } from './dashboard.ts';
 import type { DashboardDeps } from './dashboard-summary.ts';
 import { DashboardSessions } from './dashboard-sessions.ts';
+import { SignInLimit } from './sign-in-limit.ts';
 import { handleQuotaRebuildApi } from './quota-rebuild-api.ts';
 import type { BudgetRebuild } from '../quota/rebuild.ts';
 
@@ -72,13 +73,18 @@ function dashboardDeps(deps: AdminServerDeps, ledger: Ledger): DashboardDeps {
 const ledgerMissing = () =>
   new GatewayError({ status: 404, type: 'invalid_request_error', code: 'ledger_not_configured', message: 'No usage ledger is configured (ledger.sink).' });
 
-async function route(req: IncomingMessage, res: ServerResponse, deps: AdminServerDeps, sessions: DashboardSessions): Promise<void> {
+interface DashboardState {
+  sessions: DashboardSessions;
+  signInLimit: SignInLimit;
+}
+
+async function route(req: IncomingMessage, res: ServerResponse, deps: AdminServerDeps, dashboard: DashboardState): Promise<void> {
   const url = new URL(req.url ?? '/', 'http://admin');
   if (url.pathname === '/dashboard' || url.pathname.startsWith('/dashboard/')) {
     const ledger = deps.ledger;
     if (!ledger) throw ledgerMissing();
     return handleDashboard(req, res, url, {
-      ...dashboardDeps(deps, ledger), sessions, adminToken: deps.adminToken, settings: () => deps.config.catalog().config.admin.dashboard,
+      ...dashboardDeps(deps, ledger), ...dashboard, adminToken: deps.adminToken, settings: () => deps.config.catalog().config.admin.dashboard,
     });
   }
   if (url.pathname === '/healthz' && req.method === 'GET') {
@@ -113,9 +119,10 @@ async function route(req: IncomingMessage, res: ServerResponse, deps: AdminServe
 }
 
 export async function startAdminServer(deps: AdminServerDeps): Promise<{ port: number; stop(): Promise<void> }> {
-  const sessions = new DashboardSessions({ now: Date.now });
+  // In the configured store: with Redis, sessions and sign-in failures are shared by every Tollgate process.
+  const dashboard = { sessions: new DashboardSessions({ store: deps.store }), signInLimit: new SignInLimit({ store: deps.store }) };
   const server = createServer((req, res) => {
-    route(req, res, deps, sessions).catch((error: unknown) => {
+    route(req, res, deps, dashboard).catch((error: unknown) => {
       if (error instanceof GatewayError) return sendError(res, error);
       deps.logger.error({ err: error, path: req.url }, 'admin request failed');
       sendError(res, new GatewayError({ status: 500, type: 'api_error', code: 'internal_error', message: 'Admin request failed.' }));

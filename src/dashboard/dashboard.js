@@ -115,7 +115,7 @@ function render(s) {
   table('top-features', [['Feature', (r) => r.label], ...usage.slice(0, 1), usage[3]], s.top_features, 'No requests with a feature.');
   cards('cache', [
     ['Hits', int(s.cache.hits), 'cache_hits'], ['Hit rate', pct(s.cache.hit_rate), 'cache_hit_rate'],
-    ['Saved since start', s.cache.saved_usd_since_start === null ? '—' : usd(s.cache.saved_usd_since_start), 'cache_saved'],
+    ['Saved', usd(s.cache.saved_usd), 'cache_saved'],
   ]);
   table('kill-switches', [['Scope', (r) => r.scope], ['Name', (r) => r.name], ['Reason', (r) => r.reason ?? '—'], ['Since', (r) => r.since]], s.kill_switches, 'None on.');
   const denials = s.denials;

@@ -52,6 +52,7 @@ export function toExportLine(record: UsageRecord): string {
     reasoning_tokens: record.reasoningTokens,
     cost_nano_usd: record.costNanoUsd === null ? null : record.costNanoUsd.toString(),
     cost_usd: record.costNanoUsd === null ? null : formatUsd(record.costNanoUsd),
+    ...(record.savedNanoUsd !== undefined ? { saved_nano_usd: record.savedNanoUsd.toString() } : {}),
     pricing_id: record.pricingId,
     latency_ms: record.latencyMs,
     status: record.status,

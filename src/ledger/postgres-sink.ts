@@ -1,5 +1,6 @@
 import pg from 'pg';
 import { loadMigrations } from './migrations.ts';
+import { planSegments, segmentedAggregateSql, type RollupDialect } from './rollups.ts';
 import { checkedBucketMs, filterConditions, groupColumnsOf, SQL_COLUMN, type LedgerSink, type UsageGroup, type UsageQuery } from './sink.ts';
 import { latestPerRequest, STATE_RANK, type CacheStatus, type RecordState, type UsageAttempt, type UsageRecord } from './usage-record.ts';
 
@@ -12,13 +13,13 @@ const BATCH_SHAPE = `r(request_id text, state text, state_rank smallint, started
   upstream_model text, attempts jsonb, stream boolean, prompt_tokens bigint, completion_tokens bigint,
   cached_prompt_tokens bigint, cache_write_tokens bigint, cost_nano_usd bigint, pricing_id text,
   latency_ms double precision, status integer, outcome text, error_code text, cache_status text, variant text,
-  reasoning_tokens bigint, trace_id text)`;
+  reasoning_tokens bigint, trace_id text, saved_nano_usd bigint)`;
 
 const UPDATED_COLUMNS = [
   'state', 'state_rank', 'started_at', 'ended_at', 'org', 'team', 'app', 'user_id', 'feature', 'key_id', 'endpoint',
   'model', 'provider', 'upstream_model', 'attempts', 'stream', 'prompt_tokens', 'completion_tokens',
   'cached_prompt_tokens', 'cache_write_tokens', 'cost_nano_usd', 'pricing_id', 'latency_ms', 'status', 'outcome',
-  'error_code', 'cache_status', 'variant', 'reasoning_tokens', 'trace_id',
+  'error_code', 'cache_status', 'variant', 'reasoning_tokens', 'trace_id', 'saved_nano_usd',
 ];
 
 const UPSERT_SQL = `
@@ -27,7 +28,7 @@ SELECT r.request_id, r.state, r.state_rank, to_timestamp(r.started_at / 1000.0),
   r.org, r.team, r.app, r.user_id, r.feature, r.key_id, r.endpoint, r.model, r.provider, r.upstream_model,
   coalesce(r.attempts, '[]'::jsonb), r.stream, r.prompt_tokens, r.completion_tokens, r.cached_prompt_tokens,
   r.cache_write_tokens, r.cost_nano_usd, r.pricing_id, r.latency_ms, r.status, r.outcome, r.error_code, r.cache_status,
-  r.variant, coalesce(r.reasoning_tokens, 0), r.trace_id
+  r.variant, coalesce(r.reasoning_tokens, 0), r.trace_id, r.saved_nano_usd
 FROM jsonb_to_recordset($1::jsonb) AS ${BATCH_SHAPE}
 ON CONFLICT (request_id) DO UPDATE SET ${UPDATED_COLUMNS.map((c) => `${c} = EXCLUDED.${c}`).join(', ')}, written_at = now()
 WHERE u.state_rank < EXCLUDED.state_rank
@@ -37,7 +38,7 @@ const SELECT_COLUMNS = `request_id, state, (extract(epoch FROM started_at) * 100
   (extract(epoch FROM ended_at) * 1000)::float8 AS ended_at_ms, org, team, app, user_id, feature, key_id, endpoint,
   model, provider, upstream_model, attempts, stream, prompt_tokens, completion_tokens, cached_prompt_tokens,
   cache_write_tokens, cost_nano_usd, pricing_id, latency_ms, status, outcome, error_code, cache_status, variant,
-  reasoning_tokens, trace_id`;
+  reasoning_tokens, trace_id, saved_nano_usd`;
 
 interface RecordRow {
   request_id: string;
@@ -71,6 +72,7 @@ interface RecordRow {
   variant: string | null;
   reasoning_tokens: string | null;
   trace_id: string | null;
+  saved_nano_usd: string | null;
 }
 
 function toBatchRow(record: UsageRecord): Record<string, unknown> {
@@ -87,6 +89,7 @@ function toBatchRow(record: UsageRecord): Record<string, unknown> {
     error_code: record.errorCode, cache_status: record.cacheStatus, variant: record.variant,
     reasoning_tokens: record.reasoningTokens,
     trace_id: record.traceId,
+    saved_nano_usd: record.savedNanoUsd === undefined ? null : record.savedNanoUsd.toString(),
   };
 }
 
@@ -102,6 +105,34 @@ function fromRow(row: RecordRow): UsageRecord {
     latencyMs: row.latency_ms, status: row.status, outcome: row.outcome, errorCode: row.error_code,
     cacheStatus: row.cache_status, variant: row.variant ?? null, reasoningTokens: Number(row.reasoning_tokens ?? 0),
     traceId: row.trace_id ?? null,
+    ...(row.saved_nano_usd === null || row.saved_nano_usd === undefined ? {} : { savedNanoUsd: BigInt(row.saved_nano_usd) }),
+  };
+}
+
+const POSTGRES_DIALECT: RollupDialect = {
+  placeholder: (n) => `$${n}`,
+  rawRange: (from, to) => `started_at >= to_timestamp(${from} / 1000.0) AND started_at < to_timestamp(${to} / 1000.0)`,
+  rawBucket: (bucketMs) => `(floor(extract(epoch FROM started_at) * 1000 / ${checkedBucketMs(bucketMs)}) * ${bucketMs})::bigint`,
+  // Sums of bigint are numeric; as text they reach JavaScript exactly.
+  result: (expr) => `(${expr})::text`,
+};
+
+/** One aggregate row (either query shape: they name their columns alike) as a UsageGroup. */
+function toGroup(row: Record<string, string | null>, query: UsageQuery): UsageGroup {
+  return {
+    key: Object.fromEntries(groupColumnsOf(query.groupBy).map((field) => [field, row[SQL_COLUMN[field]] ?? null])),
+    ...(query.bucketMs ? { bucket: Number(row.bucket) } : {}),
+    requests: Number(row.requests),
+    promptTokens: Number(row.prompt_tokens),
+    completionTokens: Number(row.completion_tokens),
+    cachedPromptTokens: Number(row.cached_prompt_tokens),
+    costNanoUsd: BigInt(row.cost ?? '0'),
+    savedNanoUsd: BigInt(row.saved ?? '0'),
+    errors: Number(row.errors),
+    latencyMsSum: Number(row.latency_sum),
+    latencyCount: Number(row.latency_count),
+    feedbackSum: Number(row.feedback_sum),
+    feedbackCount: Number(row.feedback_count),
   };
 }
 
@@ -159,7 +190,19 @@ export class PostgresSink implements LedgerSink {
     return result.rows.map(fromRow);
   }
 
+  /**
+   * Sums by group (and time bucket): whole hours and days from the summary tables the triggers keep (see
+   * rollups.ts), the records only for what they cannot answer.
+   */
   async aggregate(query: UsageQuery): Promise<UsageGroup[]> {
+    const segments = planSegments(query);
+    if (segments.length === 1 && segments[0]?.rollup === null) return this.#aggregateRecords(query);
+    const { sql, params } = segmentedAggregateSql(query, segments, POSTGRES_DIALECT);
+    const result = await this.#pool.query<Record<string, string | null>>(sql, params);
+    return result.rows.map((row) => toGroup(row, query));
+  }
+
+  async #aggregateRecords(query: UsageQuery): Promise<UsageGroup[]> {
     const fields = groupColumnsOf(query.groupBy);
     const columns = fields.map((field) => SQL_COLUMN[field]);
     const filters = filterConditions(query.where, (n) => `$${n}`, 3);
@@ -170,7 +213,7 @@ export class PostgresSink implements LedgerSink {
     const result = await this.#pool.query<Record<string, string | null>>(
       `SELECT ${bucket ? `${bucket}::text AS bucket, ` : ''}${columns.join(', ')}, count(*)::text AS requests, coalesce(sum(prompt_tokens), 0)::text AS prompt_tokens,
          coalesce(sum(completion_tokens), 0)::text AS completion_tokens,
-         coalesce(sum(cached_prompt_tokens), 0)::text AS cached_prompt_tokens, coalesce(sum(cost_nano_usd), 0)::text AS cost,
+         coalesce(sum(cached_prompt_tokens), 0)::text AS cached_prompt_tokens, coalesce(sum(cost_nano_usd), 0)::text AS cost, coalesce(sum(saved_nano_usd), 0)::text AS saved,
          count(*) FILTER (WHERE status >= 400)::text AS errors, coalesce(sum(latency_ms), 0)::text AS latency_sum,
          count(latency_ms)::text AS latency_count, coalesce(sum(feedback_score), 0)::text AS feedback_sum,
          count(feedback_score)::text AS feedback_count
@@ -180,20 +223,7 @@ export class PostgresSink implements LedgerSink {
        ORDER BY ${grouping.join(', ')}`,
       [query.from, query.to, ...filters.params],
     );
-    return result.rows.map((row) => ({
-      key: Object.fromEntries(fields.map((field) => [field, row[SQL_COLUMN[field]] ?? null])),
-      ...(bucket ? { bucket: Number(row.bucket) } : {}),
-      requests: Number(row.requests),
-      promptTokens: Number(row.prompt_tokens),
-      completionTokens: Number(row.completion_tokens),
-      cachedPromptTokens: Number(row.cached_prompt_tokens),
-      costNanoUsd: BigInt(row.cost ?? '0'),
-      errors: Number(row.errors),
-      latencyMsSum: Number(row.latency_sum),
-      latencyCount: Number(row.latency_count),
-      feedbackSum: Number(row.feedback_sum),
-      feedbackCount: Number(row.feedback_count),
-    }));
+    return result.rows.map((row) => toGroup(row, query));
   }
 
   async feedback(requestId: string, tenant: { org: string; team: string; app: string }, score: number): Promise<boolean> {

@@ -83,6 +83,8 @@ export interface UsageGroup {
   cachedPromptTokens: number;
   /** Exact sum of the priced records. */
   costNanoUsd: bigint;
+  /** Exact sum of what the cache hits among them would have cost at the provider (their own cost is 0). */
+  savedNanoUsd: bigint;
   /** Requests the client got an error for (status 400 and above). */
   errors: number;
   /** Sum and count of the feedback scores sent (POST /v1/feedback). */

@@ -2,6 +2,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { DatabaseSync, type StatementSync } from 'node:sqlite';
 import { loadMigrations } from './migrations.ts';
+import { planSegments, segmentedAggregateSql, type RollupDialect } from './rollups.ts';
 import { checkedBucketMs, filterConditions, groupColumnsOf, SQL_COLUMN, type UsageGroup, type UsageQuery } from './sink.ts';
 import { latestPerRequest, STATE_RANK, type CacheStatus, type RecordState, type UsageRecord } from './usage-record.ts';
 
@@ -10,6 +11,7 @@ const COLUMNS = [
   'key_id', 'endpoint', 'model', 'provider', 'upstream_model', 'attempts', 'stream', 'prompt_tokens',
   'completion_tokens', 'cached_prompt_tokens', 'cache_write_tokens', 'cost_nano_usd', 'pricing_id', 'latency_ms',
   'status', 'outcome', 'error_code', 'cache_status', 'written_at_ms', 'variant', 'reasoning_tokens', 'trace_id',
+  'saved_nano_usd',
 ];
 
 const UPSERT_SQL = `INSERT INTO usage_records (${COLUMNS.join(', ')}) VALUES (${COLUMNS.map(() => '?').join(', ')})
@@ -27,7 +29,7 @@ function toParams(record: UsageRecord, now: number): SqlValue[] {
     record.provider, record.upstreamModel, JSON.stringify(record.attempts), record.stream ? 1 : 0,
     record.promptTokens, record.completionTokens, record.cachedPromptTokens, record.cacheWriteTokens,
     record.costNanoUsd, record.pricingId, record.latencyMs, record.status, record.outcome, record.errorCode,
-    record.cacheStatus, now, record.variant, record.reasoningTokens, record.traceId,
+    record.cacheStatus, now, record.variant, record.reasoningTokens, record.traceId, record.savedNanoUsd ?? null,
   ];
 }
 
@@ -52,6 +54,34 @@ function fromRow(row: Row): UsageRecord {
     status: numOrNull(row.status as SqlValue), outcome: String(row.outcome), errorCode: strOrNull(row.error_code as SqlValue),
     cacheStatus: strOrNull(row.cache_status as SqlValue) as CacheStatus | null,
     reasoningTokens: num((row.reasoning_tokens ?? 0) as SqlValue),
+    ...(row.saved_nano_usd === null || row.saved_nano_usd === undefined ? {} : { savedNanoUsd: BigInt(row.saved_nano_usd as bigint) }),
+  };
+}
+
+const SQLITE_DIALECT: RollupDialect = {
+  placeholder: () => '?',
+  rawRange: (from, to) => `started_at_ms >= ${from} AND started_at_ms < ${to}`,
+  // Integer division floors epoch ms to the bucket's start (UTC; ms are never negative here).
+  rawBucket: (bucketMs) => `(started_at_ms / ${checkedBucketMs(bucketMs)}) * ${bucketMs}`,
+  result: (expr) => expr,
+};
+
+/** One aggregate row (either query shape: they name their columns alike) as a UsageGroup. */
+function toGroup(row: Row, query: UsageQuery): UsageGroup {
+  return {
+    key: Object.fromEntries(groupColumnsOf(query.groupBy).map((field) => [field, strOrNull(row[SQL_COLUMN[field]] ?? null)])),
+    ...(query.bucketMs ? { bucket: num(row.bucket as SqlValue) } : {}),
+    requests: num(row.requests as SqlValue),
+    promptTokens: num(row.prompt_tokens as SqlValue),
+    completionTokens: num(row.completion_tokens as SqlValue),
+    cachedPromptTokens: num(row.cached_prompt_tokens as SqlValue),
+    costNanoUsd: BigInt(row.cost as bigint),
+    savedNanoUsd: BigInt((row.saved ?? 0n) as bigint),
+    errors: num(row.errors as SqlValue),
+    latencyMsSum: num(row.latency_sum as SqlValue),
+    latencyCount: num(row.latency_count as SqlValue),
+    feedbackSum: num(row.feedback_sum as SqlValue),
+    feedbackCount: num(row.feedback_count as SqlValue),
   };
 }
 
@@ -132,7 +162,20 @@ export class SqliteLedger {
     return covered / (span.last - span.first) > 0.25;
   }
 
+  /**
+   * Sums by group (and time bucket): whole hours and days from the summary tables the triggers keep (see
+   * rollups.ts), the records only for what they cannot answer.
+   */
   aggregate(query: UsageQuery): UsageGroup[] {
+    const segments = planSegments(query);
+    if (segments.length === 1 && segments[0]?.rollup === null) return this.#aggregateRecords(query);
+    const { sql, params } = segmentedAggregateSql(query, segments, SQLITE_DIALECT);
+    const statement = this.#db.prepare(sql);
+    statement.setReadBigInts(true);
+    return statement.all(...params).map((raw) => toGroup(raw as Row, query));
+  }
+
+  #aggregateRecords(query: UsageQuery): UsageGroup[] {
     const fields = groupColumnsOf(query.groupBy);
     const columns = fields.map((field) => SQL_COLUMN[field]);
     const filters = filterConditions(query.where, () => '?', 0);
@@ -141,7 +184,7 @@ export class SqliteLedger {
     const statement = this.#db.prepare(
       `SELECT ${query.bucketMs ? `${grouping[0]} AS bucket, ` : ''}${columns.join(', ')}, count(*) AS requests, total(prompt_tokens) AS prompt_tokens,
          total(completion_tokens) AS completion_tokens, total(cached_prompt_tokens) AS cached_prompt_tokens,
-         coalesce(sum(cost_nano_usd), 0) AS cost, count(CASE WHEN status >= 400 THEN 1 END) AS errors,
+         coalesce(sum(cost_nano_usd), 0) AS cost, coalesce(sum(saved_nano_usd), 0) AS saved, count(CASE WHEN status >= 400 THEN 1 END) AS errors,
          total(latency_ms) AS latency_sum, count(latency_ms) AS latency_count,
          total(feedback_score) AS feedback_sum, count(feedback_score) AS feedback_count
        FROM usage_records${this.#rangeIsMostOfTable(query.from, query.to) ? ' NOT INDEXED' : ''}
@@ -149,23 +192,7 @@ export class SqliteLedger {
        GROUP BY ${grouping.join(', ')} ORDER BY ${grouping.join(', ')}`,
     );
     statement.setReadBigInts(true);
-    return statement.all(query.from, query.to, ...filters.params).map((raw) => {
-      const row = raw as Row;
-      return {
-        key: Object.fromEntries(fields.map((field) => [field, strOrNull(row[SQL_COLUMN[field]] ?? null)])),
-        ...(query.bucketMs ? { bucket: num(row.bucket as SqlValue) } : {}),
-        requests: num(row.requests as SqlValue),
-        promptTokens: num(row.prompt_tokens as SqlValue),
-        completionTokens: num(row.completion_tokens as SqlValue),
-        cachedPromptTokens: num(row.cached_prompt_tokens as SqlValue),
-        costNanoUsd: BigInt(row.cost as bigint),
-        errors: num(row.errors as SqlValue),
-        latencyMsSum: num(row.latency_sum as SqlValue),
-        latencyCount: num(row.latency_count as SqlValue),
-        feedbackSum: num(row.feedback_sum as SqlValue),
-        feedbackCount: num(row.feedback_count as SqlValue),
-      };
-    });
+    return statement.all(query.from, query.to, ...filters.params).map((raw) => toGroup(raw as Row, query));
   }
 
   get(requestId: string): UsageRecord | null {

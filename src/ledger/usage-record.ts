@@ -61,6 +61,11 @@ export interface UsageRecord {
   reasoningTokens: number;
   /** Integer nano-USD (1e-9 USD), so sums over millions of records stay exact; null when not priced. */
   costNanoUsd: bigint | null;
+  /**
+   * A request answered from the cache costs nothing; this is what the provider would have charged for the answer
+   * (the cached usage at today's price), so the ledger can sum what the cache saved. Absent otherwise.
+   */
+  savedNanoUsd?: bigint;
   pricingId: string | null;
   latencyMs: number | null;
   /** HTTP status the client got; null while pending. */
@@ -133,6 +138,7 @@ export function finalRecord(ctx: RequestContext): UsageRecord | null {
   record.cacheWriteTokens = ctx.usage?.cacheWriteTokens ?? 0;
   record.reasoningTokens = ctx.usage?.reasoningTokens ?? 0;
   record.costNanoUsd = ctx.cost?.nanoUsd ?? null;
+  if (ctx.cost?.savedNanoUsd !== undefined) record.savedNanoUsd = ctx.cost.savedNanoUsd;
   record.pricingId = ctx.cost?.pricingId ?? null;
   record.latencyMs = Math.round((endedAt - ctx.startedAt) * 1000) / 1000;
   record.status = ctx.response.status;
@@ -153,7 +159,7 @@ const DEFAULTS = {
   reasoningTokens: 0, costNanoUsd: null, pricingId: null, latencyMs: null, status: null, errorCode: null, cacheStatus: null,
 } as const satisfies Partial<UsageRecord>;
 
-type Encoded = Partial<Omit<UsageRecord, 'costNanoUsd'>> & { costNanoUsd?: string | null };
+type Encoded = Partial<Omit<UsageRecord, 'costNanoUsd' | 'savedNanoUsd'>> & { costNanoUsd?: string | null; savedNanoUsd?: string };
 
 const json = JSON.stringify;
 
@@ -180,6 +186,7 @@ export function encodeRecord(r: UsageRecord): string {
   if (r.cacheWriteTokens !== 0) out += `,"cacheWriteTokens":${json(r.cacheWriteTokens)}`;
   if (r.reasoningTokens !== 0) out += `,"reasoningTokens":${json(r.reasoningTokens)}`;
   if (r.costNanoUsd !== null) out += `,"costNanoUsd":"${r.costNanoUsd.toString()}"`;
+  if (r.savedNanoUsd !== undefined) out += `,"savedNanoUsd":"${r.savedNanoUsd.toString()}"`;
   if (r.pricingId !== null) out += `,"pricingId":${json(r.pricingId)}`;
   if (r.latencyMs !== null) out += `,"latencyMs":${json(r.latencyMs)}`;
   if (r.status !== null) out += `,"status":${json(r.status)}`;
@@ -191,11 +198,13 @@ export function encodeRecord(r: UsageRecord): string {
 export function decodeRecord(text: string): UsageRecord {
   const parsed = JSON.parse(text) as Encoded;
   if (typeof parsed.requestId !== 'string' || typeof parsed.state !== 'string' || !(parsed.state in STATE_RANK)) throw new Error('not a usage record');
+  const { savedNanoUsd, ...rest } = parsed;
   return {
     ...DEFAULTS,
     attempts: [],
-    ...(parsed as Omit<Encoded, 'costNanoUsd'>),
+    ...(rest as Omit<Encoded, 'costNanoUsd' | 'savedNanoUsd'>),
     costNanoUsd: parsed.costNanoUsd === null || parsed.costNanoUsd === undefined ? null : BigInt(parsed.costNanoUsd),
+    ...(savedNanoUsd !== undefined ? { savedNanoUsd: BigInt(savedNanoUsd) } : {}),
   } as UsageRecord;
 }
 

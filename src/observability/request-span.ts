@@ -31,6 +31,7 @@ export function requestSpanAttributes(ctx: RequestContext): SpanAttributes {
     if (vendor) attributes['gen_ai.provider.name'] = GEN_AI_PROVIDER[vendor];
   }
   if (ctx.upstreamModel) attributes['gen_ai.response.model'] = ctx.upstreamModel;
+  if (ctx.finishReasons?.length) attributes['gen_ai.response.finish_reasons'] = [...ctx.finishReasons];
   if (ctx.usage) {
     attributes['gen_ai.usage.input_tokens'] = ctx.usage.promptTokens;
     attributes['gen_ai.usage.output_tokens'] = ctx.usage.completionTokens;

@@ -163,6 +163,8 @@ export interface RequestContext {
    * carry whole (an Anthropic provider's prompt-cache writes); the streamed message_delta reports it.
    */
   providerUsage?: Usage;
+  /** Each choice's OpenAI finish_reason as the provider's answer gave it (the span's gen_ai.response.finish_reasons). */
+  finishReasons?: readonly string[];
   tenant: Tenant | null;
   body: Record<string, unknown> | null;
   /** Length of the client's request body as received (0 before the body phase). */

@@ -88,6 +88,8 @@ export interface ResponseTranslator {
   readonly usage: Usage | null;
   /** The stream ended before the provider's end marker. */
   readonly truncated: boolean;
+  /** Each choice's OpenAI `finish_reason` seen so far, by choice index (empty: none ended, or an error answer). */
+  readonly finishReasons: readonly string[];
   /**
    * Why an Anthropic provider stopped, in its own terms, once known: `finish_reason` cannot say `stop_sequence` (nor
    * which sequence), `pause_turn` or `refusal`, and a /v1/messages client must get them back (absent: other providers).

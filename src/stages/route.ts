@@ -347,6 +347,7 @@ export function routeStage(deps: RouteStageDeps): Stage {
       if (ctx.messages && translator.usage) ctx.providerUsage = translator.usage;
       if (endOfStream) {
         if (translator.usage) ctx.usage = translator.usage;
+        if (translator.finishReasons.length > 0) ctx.finishReasons = translator.finishReasons;
         if (translator.truncated) ctx.outcome = 'aborted';
       }
       return out;

@@ -105,7 +105,8 @@ async function main(): Promise<void> {
       load_ms: Math.round(loadMs),
       views: results,
       notes: [
-        'Each view is the whole /dashboard/api/summary computation: 8 ledger aggregates (series by bucket, users, features, providers, cache, errors, team and model menus) plus the budget aggregates, no metrics registry.',
+        'Each view is the whole /dashboard/api/summary computation: its ledger aggregates (series by bucket, users, features, providers with the team and model menus, cache and error outcomes, the menus again when filtered) plus the budget aggregates, no metrics registry.',
+        'The aggregates read the summary tables the ledger keeps by trigger (migration 0006, src/ledger/rollups.ts): whole days from the daily ones, whole hours from the hourly one, the partial hours at the ends from the records. load_ms includes the triggers\' work.',
         'SQLite aggregates run one after another on the ledger worker thread; the event loop stays free meanwhile.',
         'CPU ms: process.cpuUsage() of the whole benchmark process (the ledger worker thread does the work; the main thread only waits), the figure that does not depend on what else the machine runs.',
       ],

@@ -5,6 +5,7 @@ import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { UsageRecord } from '../../src/ledger/usage-record.ts';
 import { ADMIN_TOKEN, startHarness, testConfig, type Harness } from '../helpers/gateway-harness.ts';
+import { usePostgresServer } from '../helpers/postgres-server.ts';
 
 /** Debian's chromium (scripts/setup installs it); playwright-core drives it, nothing is downloaded. */
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
@@ -23,19 +24,24 @@ function record(id: string, fields: Partial<UsageRecord>): UsageRecord {
 }
 
 /**
- * The usage dashboard in headless Chromium against a real gateway (Envoy + Tollgate + SQLite ledger): sign-in with
+ * The usage dashboard in headless Chromium against a real gateway (Envoy + Tollgate + a SQLite or a PostgreSQL ledger,
+ * each with its summary tables and triggers): sign-in with
  * a session cookie, numbers equal to the ledger's for a team filter, the views' screenshots, an axe-core check and
  * keyboard navigation; and the sign-in's cookie and CSRF rules over raw HTTP.
  */
-describe('usage dashboard', () => {
+const postgres = usePostgresServer();
+
+describe.each(['sqlite', 'postgres'] as const)('usage dashboard (%s ledger)', (ledgerKind) => {
   let harness: Harness;
   let dir: string;
   let browser: Browser;
+  /** What the real cache hit saved, as its ledger record says. */
+  let hitSaved = 0n;
   const known = [
     record('r1', { team: 'research', user: 'ada', feature: 'search', costNanoUsd: 1_250_000_000n, promptTokens: 1000, completionTokens: 200, latencyMs: 400 }),
     record('r2', { team: 'research', user: 'ada', feature: 'search', costNanoUsd: 500_000_000n, promptTokens: 400, completionTokens: 100, latencyMs: 600, startedAt: Date.now() - 26 * HOUR }),
     record('r3', { team: 'research', user: 'grace', feature: 'summaries', costNanoUsd: 250_000_000n, status: 403, outcome: 'rejected', errorCode: 'policy_denied', provider: null, latencyMs: 5 }),
-    record('r4', { team: 'research', user: 'grace', feature: 'summaries', costNanoUsd: 0n, cacheStatus: 'hit', latencyMs: 3 }),
+    record('r4', { team: 'research', user: 'grace', feature: 'summaries', costNanoUsd: 0n, savedNanoUsd: 300_000_000n, cacheStatus: 'hit', latencyMs: 3 }),
     record('p1', { team: 'platform', app: 'playground', user: 'linus', feature: 'chat', costNanoUsd: 7_000_000_000n, model: 'gpt-4o', provider: 'anthropic', latencyMs: 900 }),
   ];
 
@@ -44,23 +50,38 @@ describe('usage dashboard', () => {
     harness = await startHarness({
       config: {
         ...testConfig(),
-        ledger: { sink: { type: 'sqlite', path: join(dir, 'ledger.sqlite') }, flush_interval_ms: 20 },
+        ledger: {
+          sink: ledgerKind === 'sqlite' ? { type: 'sqlite', path: join(dir, 'ledger.sqlite') } : { type: 'postgres', url: await postgres.server.createDatabase('dashboard_ledger') },
+          flush_interval_ms: 20,
+        },
+        cache: { defaults: { ttl_seconds: 60 } },
         quotas: { budgets: { team: { 'acme/research': { monthly_usd: 20, daily_usd: 5 }, 'acme/platform': { monthly_usd: 10 } } } },
       },
     });
     const ledger = harness.tollgate.ledger;
     if (!ledger) throw new Error('no ledger');
     await ledger.sink.write(known);
-    // One real request through Envoy with the official SDK, so the view also holds what the gateway itself wrote.
-    // Streamed, so the time to first token shows per provider.
-    const stream = await harness.client().chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hello' }], stream: true });
-    for await (const _chunk of stream) { /* drain */ }
+    // Real requests through Envoy with the official SDK, so the view also holds what the gateway itself wrote.
+    // Streamed, so the time to first token shows per provider; asked twice, so the second is a cache hit whose record
+    // carries what the provider would have charged.
+    let hitId = '';
+    for (const expected of ['miss', 'hit']) {
+      const { data: stream, response } = await harness.client()
+        .chat.completions.create({ model: 'gpt-4o-mini', temperature: 0, messages: [{ role: 'user', content: 'hello' }], stream: true }).withResponse();
+      for await (const _chunk of stream) { /* drain */ }
+      expect(response.headers.get('x-tollgate-cache')).toBe(expected);
+      hitId = response.headers.get('x-tollgate-request-id') as string;
+    }
+    const hit = await harness.ledgerRecord(hitId);
+    expect(hit).toMatchObject({ cacheStatus: 'hit', costNanoUsd: 0n });
+    hitSaved = hit?.savedNanoUsd ?? 0n;
+    expect(hitSaved).toBeGreaterThan(0n);
     const switched = await fetch(`${harness.adminUrl}/admin/v1/kill-switches/feature/legacy-export`, {
       method: 'PUT', headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' }, body: JSON.stringify({ reason: 'vendor incident' }),
     });
     expect(switched.status).toBe(200);
     const deadline = Date.now() + 10_000;
-    while ((await ledger.aggregate({ groupBy: 'team', from: 0, to: Date.now() + HOUR })).reduce((n, g) => n + g.requests, 0) < known.length + 1) {
+    while ((await ledger.aggregate({ groupBy: 'team', from: 0, to: Date.now() + HOUR })).reduce((n, g) => n + g.requests, 0) < known.length + 2) {
       if (Date.now() > deadline) throw new Error('the real request never reached the ledger');
       await new Promise((r) => setTimeout(r, 25));
     }
@@ -93,13 +114,16 @@ describe('usage dashboard', () => {
     const session = cookies.find((c) => c.name === 'tollgate_dashboard');
     expect(session).toMatchObject({ httpOnly: true, sameSite: 'Strict', secure: false, path: '/dashboard' });
     expect(session?.value).not.toContain(ADMIN_TOKEN);
-    // All rows: the five known ones and the real request.
-    expect(await text(page, 'requests')).toBe('6');
+    // All rows: the five known ones and the two real requests.
+    expect(await text(page, 'requests')).toBe('7');
+    // What the cache saved: the known hit's and the real one's, from the ledger.
+    expect(await page.locator('#cache dd[data-key="cache_saved"]').innerText()).toBe(`$${(Number(300_000_000n + hitSaved) / 1e9).toFixed(4)}`);
     await expect.poll(() => page.locator('#chart canvas').count()).toBeGreaterThan(0);
     expect(await page.locator('#kill-switches tbody').innerText()).toMatch(/feature\s+legacy-export\s+vendor incident/);
     // The streamed request's time to first token, from the metrics, on the openai row.
     expect(await page.locator('#providers tbody tr', { hasText: 'openai' }).innerText()).toMatch(/\d+\.\d ms\s+\d+\.\d ms$/);
-    await page.screenshot({ path: join(SCREENSHOTS, 'dashboard-overview.png'), fullPage: true });
+    // (The screenshots in the docs are the SQLite run's.)
+    if (ledgerKind === 'sqlite') await page.screenshot({ path: join(SCREENSHOTS, 'dashboard-overview.png'), fullPage: true });
 
     await page.selectOption('#team', 'research');
     await page.getByRole('button', { name: 'Apply' }).click();
@@ -121,8 +145,9 @@ describe('usage dashboard', () => {
     const budgets = await page.locator('#budgets tbody tr').allInnerTexts();
     expect(budgets.some((row) => /team\s+acme\/research\s+monthly/.test(row))).toBe(true);
     expect(await page.locator('#cache dd[data-key="cache_hits"]').innerText()).toBe('1');
+    expect(await page.locator('#cache dd[data-key="cache_saved"]').innerText()).toBe('$0.3000');
     expect(await page.locator('#errors tbody').innerText()).toContain('policy_denied');
-    await page.screenshot({ path: join(SCREENSHOTS, 'dashboard-team-filter.png'), fullPage: true });
+    if (ledgerKind === 'sqlite') await page.screenshot({ path: join(SCREENSHOTS, 'dashboard-team-filter.png'), fullPage: true });
     await page.context().close();
   }, 60_000);
 

@@ -25,6 +25,12 @@ function shape(trace: JaegerTrace) {
   return { envoy, tollgate, request, ancestors, byId };
 }
 
+/** gen_ai.response.finish_reasons, a string array in OTLP; Jaeger's query API shows an array attribute as JSON text. */
+function finishReasons(span: JaegerSpan): unknown {
+  const value = spanTag(span, 'gen_ai.response.finish_reasons');
+  return typeof value === 'string' ? JSON.parse(value) : value;
+}
+
 /**
  * Traces end to end through real Envoy and a real Jaeger v2 (OTLP receiver + query API): one trace per request with
  * Envoy's server span, Tollgate's request and stage spans under it, and one span per upstream attempt — a fallback
@@ -79,7 +85,9 @@ describe.each(['grpc', 'http'] as const)('tracing over OTLP/%s', (protocol) => {
 
     const trace = await jaeger.waitForTrace(CLIENT_TRACE, (t) => {
       const s = shape(t);
-      return s.envoy.some((span) => parentOf(span) === CLIENT_SPAN) && s.request !== undefined && s.tollgate.some((span) => span.operationName === 'stage ledger');
+      return s.envoy.some((span) => parentOf(span) === CLIENT_SPAN) && s.request !== undefined && s.tollgate.some((span) => span.operationName === 'stage ledger')
+        // (Envoy's span of the ext_proc call, the request span's parent, may be exported later than the rest.)
+        && s.envoy.some((span) => parentOf(span) === CLIENT_SPAN && s.ancestors(s.request as JaegerSpan).includes(span.spanID));
     });
     const { envoy, tollgate, request, ancestors } = shape(trace);
     // Envoy's server span continues the client's span; its router opened a span for the one upstream attempt.
@@ -98,6 +106,7 @@ describe.each(['grpc', 'http'] as const)('tracing over OTLP/%s', (protocol) => {
     expect(spanTag(req, 'gen_ai.provider.name')).toBe('openai');
     expect(spanTag(req, 'gen_ai.usage.input_tokens')).toBe(data.usage?.prompt_tokens);
     expect(spanTag(req, 'gen_ai.usage.output_tokens')).toBe(data.usage?.completion_tokens);
+    expect(finishReasons(req)).toEqual([data.choices[0]?.finish_reason]);
     expect(spanTag(req, 'tollgate.team')).toBe('platform');
     expect(spanTag(req, 'tollgate.cache.status')).toBeDefined();
     expect(spanTag(req, 'http.response.status_code')).toBe(200);
@@ -118,6 +127,28 @@ describe.each(['grpc', 'http'] as const)('tracing over OTLP/%s', (protocol) => {
     await expect.poll(async () => (await h.tollgate.ledger?.sink.get(requestId))?.traceId, { timeout: 5000 }).toBe(CLIENT_TRACE);
   });
 
+  it('names why the answer ended (gen_ai.response.finish_reasons) for streamed chat, Responses and Messages requests', async () => {
+    const traces = ['1', '2', '3'].map((n) => n.repeat(32));
+    const stream = await h.client(h.key).chat.completions.create(
+      { model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'Stream me' }], stream: true }, { headers: { traceparent: traceparent(traces[0] as string) } });
+    const streamed: string[] = [];
+    for await (const chunk of stream) for (const choice of chunk.choices) if (choice.finish_reason) streamed.push(choice.finish_reason);
+    expect(streamed).toEqual(['stop']);
+    const response = await h.client(h.key).responses.create({ model: 'gpt-4o-mini', input: 'Respond' }, { headers: { traceparent: traceparent(traces[1] as string) } });
+    expect(response.status).toBe('completed');
+    const messages = await fetch(`${h.baseUrl}/messages`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-api-key': h.key, 'anthropic-version': '2023-06-01', traceparent: traceparent(traces[2] as string) },
+      body: JSON.stringify({ model: 'gpt-4o-mini', max_tokens: 50, messages: [{ role: 'user', content: 'Message me' }] }),
+    });
+    expect(messages.status).toBe(200);
+    expect(((await messages.json()) as { stop_reason: string }).stop_reason).toBe('end_turn');
+    for (const traceId of traces) {
+      const trace = await jaeger.waitForTrace(traceId, (t) => shape(t).request !== undefined);
+      expect(finishReasons(shape(trace).request as JaegerSpan)).toEqual(['stop']);
+    }
+  });
+
   it('shows a fallback as two attempts: two upstream spans in Envoy, two attempt spans in Tollgate, the first failed', async () => {
     const { response } = await h.client(h.key)
       .chat.completions.create({ model: 'chain', messages: [{ role: 'user', content: 'Fall back' }] })
@@ -129,7 +160,9 @@ describe.each(['grpc', 'http'] as const)('tracing over OTLP/%s', (protocol) => {
       const s = shape(t);
       return s.envoy.some((span) => parentOf(span) === null)
         && s.envoy.filter((span) => String(spanTag(span, 'upstream_cluster') ?? '').startsWith('chain_')).length >= 2
-        && s.tollgate.filter((span) => span.operationName === 'attempt').length >= 2 && s.request !== undefined;
+        && s.tollgate.filter((span) => span.operationName === 'attempt').length >= 2 && s.request !== undefined
+        // Envoy exports its span of the ext_proc call (the request span's parent) on its own schedule: wait for it too.
+        && s.envoy.some((span) => parentOf(span) === null && s.ancestors(s.request as JaegerSpan).includes(span.spanID));
     });
     const { envoy, tollgate, request, ancestors } = shape(trace);
     const server = envoy.find((s) => parentOf(s) === null);

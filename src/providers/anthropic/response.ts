@@ -4,6 +4,7 @@ import { BufferedBody } from '../shared/buffered-body.ts';
 import { toOpenAIErrorBody } from '../shared/errors.ts';
 import { readAnthropicError } from './errors.ts';
 import { finishReasonFor } from './stop-reasons.ts';
+import { FinishReasons } from '../shared/finish-reasons.ts';
 import { isStructuredOutput } from './structured-output.ts';
 import { fromAnthropicUsage, toOpenAIUsage } from './usage.ts';
 import type { MessagesResponse, ResponseBlock } from './wire.ts';
@@ -65,6 +66,10 @@ export class AnthropicJsonTranslator implements ResponseTranslator {
   readonly truncated = false;
   private readonly body = new BufferedBody();
   private readonly info: ResponseInfo;
+  private readonly finished = new FinishReasons();
+  get finishReasons(): string[] {
+    return this.finished.list;
+  }
 
   constructor(info: ResponseInfo) {
     this.info = info;
@@ -85,6 +90,7 @@ export class AnthropicJsonTranslator implements ResponseTranslator {
     }
     const { completion, usage } = toChatCompletion(message, this.info);
     this.usage = usage;
+    this.finished.noteCompletion(completion);
     if (typeof message.stop_reason === 'string') this.anthropicStop = { reason: message.stop_reason, sequence: message.stop_sequence ?? null };
     return Buffer.from(JSON.stringify(completion));
   }

@@ -2,6 +2,7 @@ import type { Usage } from '../../pipeline/context.ts';
 import type { AnthropicStop, ResponseInfo, ResponseTranslator } from '../provider-adapter.ts';
 import { streamTruncatedEvent } from '../shared/errors.ts';
 import { eventData, SseFramer } from '../shared/sse.ts';
+import { FinishReasons } from '../shared/finish-reasons.ts';
 import { openAIErrorTypeForAnthropic } from './errors.ts';
 import { finishReasonFor } from './stop-reasons.ts';
 import { isStructuredOutput } from './structured-output.ts';
@@ -43,6 +44,10 @@ export class AnthropicStreamTranslator implements ResponseTranslator {
   /** The block index of the structured output (response_format's tool), whose input JSON streams as content. */
   private structuredBlock: number | null = null;
   private ended = false;
+  private readonly finished = new FinishReasons();
+  get finishReasons(): string[] {
+    return this.finished.list;
+  }
 
   private readonly handlers: Readonly<Record<string, (event: StreamEvent) => string>> = {
     message_start: (e) => this.onMessageStart(e),
@@ -94,6 +99,7 @@ export class AnthropicStreamTranslator implements ResponseTranslator {
   }
 
   private chunk(delta: Delta, finishReason: string | null = null): string {
+    this.finished.note(0, finishReason);
     return this.frame({ choices: [{ index: 0, delta, logprobs: null, finish_reason: finishReason }] });
   }
 

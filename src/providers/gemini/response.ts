@@ -2,6 +2,7 @@ import type { Usage } from '../../pipeline/context.ts';
 import type { ResponseInfo, ResponseTranslator } from '../provider-adapter.ts';
 import { BufferedBody } from '../shared/buffered-body.ts';
 import { toOpenAIErrorBody } from '../shared/errors.ts';
+import { FinishReasons } from '../shared/finish-reasons.ts';
 import { BLOCKED_PROMPT_FINISH, candidateOutput, completionId, openAIFinishReason, openAIToolCall, ToolCallIds } from './candidates.ts';
 import { readGoogleError } from './errors.ts';
 import { fromGeminiUsage, toOpenAIUsage } from './usage.ts';
@@ -52,6 +53,10 @@ export class GeminiJsonTranslator implements ResponseTranslator {
   private readonly body = new BufferedBody();
   private readonly info: ResponseInfo;
   private readonly translateSuccess: SuccessTranslation;
+  private readonly finished = new FinishReasons();
+  get finishReasons(): string[] {
+    return this.finished.list;
+  }
 
   constructor(info: ResponseInfo, translateSuccess: SuccessTranslation) {
     this.info = info;
@@ -74,6 +79,7 @@ export class GeminiJsonTranslator implements ResponseTranslator {
     }
     const translated = this.translateSuccess(parsed, this.info);
     this.usage = translated.usage;
+    this.finished.noteCompletion(translated.body);
     return Buffer.from(JSON.stringify(translated.body));
   }
 }

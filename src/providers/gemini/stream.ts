@@ -2,6 +2,7 @@ import type { Usage } from '../../pipeline/context.ts';
 import type { ResponseInfo, ResponseTranslator } from '../provider-adapter.ts';
 import { openAIErrorTypeFor, streamTruncatedEvent } from '../shared/errors.ts';
 import { eventData, SseFramer } from '../shared/sse.ts';
+import { FinishReasons } from '../shared/finish-reasons.ts';
 import { BLOCKED_PROMPT_FINISH, candidateOutput, completionId, openAIFinishReason, openAIToolCall, ToolCallIds } from './candidates.ts';
 import { readGoogleError } from './errors.ts';
 import { fromGeminiUsage, toOpenAIUsage } from './usage.ts';
@@ -37,6 +38,10 @@ export class GeminiStreamTranslator implements ResponseTranslator {
   private blocked = false;
   /** Gemini reported an error inside the stream; the client already has it as an error event. */
   private failed = false;
+  private readonly finished = new FinishReasons();
+  get finishReasons(): string[] {
+    return this.finished.list;
+  }
 
   constructor(info: ResponseInfo) {
     this.info = info;
@@ -140,6 +145,7 @@ export class GeminiStreamTranslator implements ResponseTranslator {
   }
 
   private choiceFrame(index: number, delta: Record<string, unknown>, finishReason: string | null): string {
+    this.finished.note(index, finishReason);
     return this.frame({ choices: [{ index, delta, logprobs: null, finish_reason: finishReason }] });
   }
 

@@ -1,6 +1,7 @@
 import type { ProviderAdapter, ResponseInfo, ResponseTranslator, TranslateRequestInput } from '../provider-adapter.ts';
 import { BufferedBody } from '../shared/buffered-body.ts';
 import { toOpenAIErrorBody } from '../shared/errors.ts';
+import { FinishReasons } from '../shared/finish-reasons.ts';
 import { chatToResponsesRequest } from '../../responses/request.ts';
 import type { ProviderConfig } from '../../config/types.ts';
 import { ResponsesJsonTranslator, ResponsesToChatStream } from './responses-api.ts';
@@ -41,6 +42,10 @@ class OpenAIJsonTranslator implements ResponseTranslator {
   private readonly body = new BufferedBody();
   private readonly info: ResponseInfo;
   private readonly providerName: string;
+  private readonly finished = new FinishReasons();
+  get finishReasons(): string[] {
+    return this.finished.list;
+  }
 
   constructor(info: ResponseInfo, providerName: string) {
     this.info = info;
@@ -53,7 +58,9 @@ class OpenAIJsonTranslator implements ResponseTranslator {
     if (this.info.status === 200) {
       if (whole) {
         try {
-          this.usage = fromOpenAIUsage((JSON.parse(whole.toString('utf8')) as { usage?: unknown }).usage);
+          const parsed = JSON.parse(whole.toString('utf8')) as { usage?: unknown };
+          this.usage = fromOpenAIUsage(parsed.usage);
+          this.finished.noteCompletion(parsed);
         } catch {
           this.usage = null;
         }

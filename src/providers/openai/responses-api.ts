@@ -4,6 +4,7 @@ import type { ResponseInfo, ResponseTranslator } from '../provider-adapter.ts';
 import { BufferedBody } from '../shared/buffered-body.ts';
 import { streamTruncatedEvent, toOpenAIErrorBody } from '../shared/errors.ts';
 import { eventData, SseFramer } from '../shared/sse.ts';
+import { FinishReasons } from '../shared/finish-reasons.ts';
 import { readOpenAIStyleError } from './adapter.ts';
 import { fromOpenAIUsage } from './usage.ts';
 
@@ -20,6 +21,10 @@ export class ResponsesJsonTranslator implements ResponseTranslator {
   readonly truncated = false;
   private readonly body = new BufferedBody();
   private readonly info: ResponseInfo;
+  private readonly finished = new FinishReasons();
+  get finishReasons(): string[] {
+    return this.finished.list;
+  }
 
   constructor(info: ResponseInfo) {
     this.info = info;
@@ -38,6 +43,7 @@ export class ResponsesJsonTranslator implements ResponseTranslator {
     if (!isObj(parsed)) return toOpenAIErrorBody(502, whole, 'The provider', () => null);
     const completion = responseToChatCompletion(parsed, this.info.upstreamModel);
     this.usage = fromOpenAIUsage(completion.usage);
+    this.finished.noteCompletion(completion);
     return Buffer.from(JSON.stringify(completion));
   }
 }
@@ -59,6 +65,10 @@ export class ResponsesToChatStream implements ResponseTranslator {
   private readonly callIndex = new Map<string, number>();
   private ended = false;
   private roleSent = false;
+  private readonly finished = new FinishReasons();
+  get finishReasons(): string[] {
+    return this.finished.list;
+  }
 
   constructor(info: ResponseInfo) {
     this.info = info;
@@ -81,6 +91,7 @@ export class ResponsesToChatStream implements ResponseTranslator {
   }
 
   private chunk(out: string[], delta: Json, finish: string | null, usage?: Json | null): void {
+    this.finished.note(0, finish);
     const body: Json = {
       id: this.id, object: 'chat.completion.chunk', created: this.created, model: this.model,
       choices: usage !== undefined ? [] : [{ index: 0, delta, logprobs: null, finish_reason: finish }],

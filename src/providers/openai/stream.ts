@@ -2,6 +2,7 @@ import type { Usage } from '../../pipeline/context.ts';
 import type { ResponseTranslator } from '../provider-adapter.ts';
 import { streamTruncatedEvent } from '../shared/errors.ts';
 import { eventData, SseFramer } from '../shared/sse.ts';
+import { FinishReasons, mayEndChoice } from '../shared/finish-reasons.ts';
 import { fromOpenAIUsage } from './usage.ts';
 
 /**
@@ -15,6 +16,10 @@ export class OpenAIStreamTransformer implements ResponseTranslator {
   private readonly framer = new SseFramer();
   private readonly stripUsage: boolean;
   private sawDone = false;
+  private readonly finished = new FinishReasons();
+  get finishReasons(): string[] {
+    return this.finished.list;
+  }
 
   constructor(stripUsage: boolean) {
     this.stripUsage = stripUsage;
@@ -50,6 +55,7 @@ export class OpenAIStreamTransformer implements ResponseTranslator {
       this.sawDone = true;
       return true;
     }
+    if (mayEndChoice(data)) this.noteFinish(data);
     // Only the usage chunk has a usage object; the others carry "usage":null or nothing.
     if (!data.includes('"usage":{') && !data.includes('"usage": {')) return true;
     try {
@@ -59,6 +65,15 @@ export class OpenAIStreamTransformer implements ResponseTranslator {
       return !(this.stripUsage && Array.isArray(parsed.choices) && parsed.choices.length === 0);
     } catch {
       return true;
+    }
+  }
+
+  private noteFinish(data: string): void {
+    try {
+      const parsed = JSON.parse(data) as { choices?: Array<{ index?: unknown; finish_reason?: unknown }> };
+      for (const choice of parsed.choices ?? []) this.finished.note(choice.index, choice.finish_reason);
+    } catch {
+      // not JSON: passed through as is, and it ends no choice
     }
   }
 }

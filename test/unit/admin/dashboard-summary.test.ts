@@ -10,7 +10,7 @@ const DAY = 24 * HOUR;
 
 function group(key: UsageGroup['key'], costNanoUsd: bigint, extra: Partial<UsageGroup> = {}): UsageGroup {
   return {
-    key, requests: 1, promptTokens: 0, completionTokens: 0, cachedPromptTokens: 0, costNanoUsd, errors: 0,
+    key, requests: 1, promptTokens: 0, completionTokens: 0, cachedPromptTokens: 0, costNanoUsd, savedNanoUsd: 0n, errors: 0,
     feedbackSum: 0, feedbackCount: 0, latencyMsSum: 0, latencyCount: 0, ...extra,
   };
 }
@@ -59,6 +59,21 @@ describe('dashboard summary', () => {
     expect(summary.series.groups.map((g) => g.label)).toEqual(['acme/t9', 'acme/t8', 'acme/t7', 'acme/t6', 'acme/t5', 'acme/t4', 'acme/t3', 'acme/t2', 'other']);
     expect(summary.series.groups.at(-1)?.cost_usd[0]).toBe(3); // t0 + t1
     expect(summary.totals.cost_usd).toBe('55.000000000');
+  });
+
+  it("shows what the cache saved in the range from the ledger's records, not from this process's metrics", async () => {
+    const from = Date.UTC(2026, 11, 1);
+    const overview = [
+      group({ cache_status: 'hit', error_code: null }, 0n, { requests: 3, savedNanoUsd: 1_500_000_000n }),
+      group({ cache_status: 'hit', error_code: 'x' }, 0n, { requests: 1, savedNanoUsd: 250_000_000n }),
+      group({ cache_status: 'miss', error_code: null }, 9n, { requests: 4 }),
+    ];
+    const ledger = { aggregate: async (query: UsageQuery) => (Array.isArray(query.groupBy) && query.groupBy.includes('cache_status') ? overview : []) };
+    const summary = await dashboardSummary(
+      { ledger, quotas: () => ({ budgets: { team: {}, app: {}, user: {}, feature: {} } }) as unknown as QuotasConfig, killSwitches: { list: async () => [] }, now: () => from + DAY },
+      { from, to: from + DAY, groupBy: 'team', where: {} },
+    );
+    expect(summary.cache).toEqual({ by_status: { hit: 4, miss: 4 }, hits: 4, hit_rate: 0.5, saved_usd: '1.750000000' });
   });
 
   it('counts the reasons of the policy denials in the range from the audit log, narrowed like the rest', async () => {

@@ -1,6 +1,8 @@
 import { afterAll } from 'vitest';
 import { describe, expect, it } from 'vitest';
+import pg from 'pg';
 import { PostgresSink } from '../../../src/ledger/postgres-sink.ts';
+import { backfillRecords, expectBackfilled, undoRollupsSql } from './rollup-backfill.ts';
 import { usePostgresServer } from '../../helpers/postgres-server.ts';
 import { usageRecord } from './records.ts';
 import { sinkContract } from './sink-contract.ts';
@@ -42,5 +44,24 @@ describe('PostgreSQL ledger specifics', () => {
     const [group] = await sink.aggregate({ groupBy: 'org', from: 0, to: Date.UTC(2030, 0, 1) });
     expect(group?.requests).toBe(2000);
     expect(group?.costNanoUsd).toBe(BigInt((2000 * 2001) / 2));
+  });
+
+  it('builds the summary tables from the records already there when it migrates a ledger that had none', async () => {
+    const url = await postgres.server.createDatabase(`ledger_${++databases}`);
+    const first = new PostgresSink({ url });
+    sinks.push(first);
+    await first.migrate();
+    await first.write(backfillRecords());
+    const client = new pg.Client({ connectionString: url });
+    await client.connect();
+    try {
+      for (const sql of undoRollupsSql('postgres')) await client.query(sql);
+    } finally {
+      await client.end();
+    }
+    const second = new PostgresSink({ url });
+    sinks.push(second);
+    await second.migrate();
+    await expectBackfilled(second);
   });
 });

@@ -6,7 +6,7 @@ describe('usage record queue encoding', () => {
   it('round-trips a final record with every field set, and one whose fields hold their defaults', () => {
     const full = usageRecord({
       user: 'u-1', feature: 'search', variant: 'b', traceId: 'a'.repeat(32), stream: true, cachedPromptTokens: 3, cacheWriteTokens: 1,
-      errorCode: 'none', cacheStatus: 'miss',
+      errorCode: 'none', cacheStatus: 'hit', savedNanoUsd: 1234n,
       attempts: [{ provider: 'openai', model: 'gpt-4o-mini', status: 500 }, { provider: 'azure', model: 'gpt-4o-mini', status: 200, escalated: 'refusal', prompt_tokens: 4, completion_tokens: 2 }],
     });
     expect(decodeRecord(encodeRecord(full))).toEqual(full);

@@ -1,6 +1,55 @@
 import { describe, expect, it } from 'vitest';
-import type { LedgerSink } from '../../../src/ledger/sink.ts';
+import { GROUP_COLUMNS, type GroupColumn, type LedgerSink, type UsageGroup, type UsageQuery } from '../../../src/ledger/sink.ts';
+import type { UsageRecord } from '../../../src/ledger/usage-record.ts';
 import { pendingOf, usageRecord } from './records.ts';
+
+const HOUR = 3_600_000;
+const DAY = 24 * HOUR;
+
+/** A small deterministic generator, so a failure replays. */
+function random(seed: number): () => number {
+  let state = seed;
+  return () => {
+    state = (state * 1_103_515_245 + 12_345) % 2 ** 31;
+    return state / 2 ** 31;
+  };
+}
+
+/** What an aggregate must answer, summed here in JavaScript from the records as they stand. */
+function expectedGroups(records: Iterable<UsageRecord & { feedback?: number }>, query: UsageQuery): UsageGroup[] {
+  const columns: readonly GroupColumn[] = typeof query.groupBy === 'string' ? GROUP_COLUMNS[query.groupBy] : query.groupBy;
+  const groups = new Map<string, UsageGroup>();
+  for (const r of records) {
+    if (r.startedAt < query.from || r.startedAt >= query.to) continue;
+    if (Object.entries(query.where ?? {}).some(([field, value]) => r[field as keyof UsageRecord] !== value)) continue;
+    const key = Object.fromEntries(columns.map((c) => [c, (r[(c === 'error_code' ? 'errorCode' : c === 'cache_status' ? 'cacheStatus' : c) as keyof UsageRecord] ?? null) as string | null]));
+    const bucket = query.bucketMs ? Math.floor(r.startedAt / query.bucketMs) * query.bucketMs : undefined;
+    const id = JSON.stringify([bucket, key]);
+    const g = groups.get(id) ?? {
+      key, ...(bucket === undefined ? {} : { bucket }), requests: 0, promptTokens: 0, completionTokens: 0, cachedPromptTokens: 0,
+      costNanoUsd: 0n, savedNanoUsd: 0n, errors: 0, latencyMsSum: 0, latencyCount: 0, feedbackSum: 0, feedbackCount: 0,
+    };
+    g.requests += 1;
+    g.promptTokens += r.promptTokens;
+    g.completionTokens += r.completionTokens;
+    g.cachedPromptTokens += r.cachedPromptTokens;
+    g.costNanoUsd += r.costNanoUsd ?? 0n;
+    g.savedNanoUsd += r.savedNanoUsd ?? 0n;
+    if ((r.status ?? 0) >= 400) g.errors += 1;
+    if (r.latencyMs !== null) {
+      g.latencyMsSum += r.latencyMs;
+      g.latencyCount += 1;
+    }
+    if (r.feedback !== undefined) {
+      g.feedbackSum += r.feedback;
+      g.feedbackCount += 1;
+    }
+    groups.set(id, g);
+  }
+  return [...groups.values()];
+}
+
+const sorted = (groups: UsageGroup[]) => groups.map((g) => JSON.stringify(g, (_, v) => (typeof v === 'bigint' ? v.toString() : v))).sort();
 
 /**
  * What every ledger sink must do, run against real databases (PostgreSQL, SQLite). `fresh` gives an empty,
@@ -72,8 +121,8 @@ export function sinkContract(name: string, fresh: () => Promise<LedgerSink>): vo
       const period = { from: Date.UTC(2026, 1, 1), to: Date.UTC(2026, 2, 1) };
       const teams = await sink.aggregate({ groupBy: 'team', ...period });
       expect(teams).toEqual([
-        { key: { org: 'acme', team: 'platform' }, requests: 1, promptTokens: 7, completionTokens: 5, cachedPromptTokens: 0, costNanoUsd: 0n, errors: 0, latencyMsSum: 12.5, latencyCount: 1, feedbackSum: 0, feedbackCount: 0 },
-        { key: { org: 'acme', team: 'research' }, requests: 2, promptTokens: 20, completionTokens: 10, cachedPromptTokens: 0, costNanoUsd: big + 3n, errors: 0, latencyMsSum: 25, latencyCount: 2, feedbackSum: 0, feedbackCount: 0 },
+        { key: { org: 'acme', team: 'platform' }, requests: 1, promptTokens: 7, completionTokens: 5, cachedPromptTokens: 0, costNanoUsd: 0n, savedNanoUsd: 0n, errors: 0, latencyMsSum: 12.5, latencyCount: 1, feedbackSum: 0, feedbackCount: 0 },
+        { key: { org: 'acme', team: 'research' }, requests: 2, promptTokens: 20, completionTokens: 10, cachedPromptTokens: 0, costNanoUsd: big + 3n, savedNanoUsd: 0n, errors: 0, latencyMsSum: 25, latencyCount: 2, feedbackSum: 0, feedbackCount: 0 },
       ]);
       const features = await sink.aggregate({ groupBy: 'feature', ...period });
       expect(new Map(features.map((g) => [g.key.feature, g.costNanoUsd]))).toEqual(new Map([[null, 0n], ['search', big + 3n]]));
@@ -138,6 +187,81 @@ export function sinkContract(name: string, fresh: () => Promise<LedgerSink>): vo
       const rows = byErrors.map((g) => [g.key.team, g.key.error_code, g.requests]);
       expect(rows).toHaveLength(3);
       expect(rows).toEqual(expect.arrayContaining([['platform', null, 1], ['research', null, 2], ['research', 'policy_denied', 1]]));
+    });
+
+    it('answers from its summary tables exactly what the records sum to: any range, bucket, grouping and filter, after updates', async () => {
+      const sink = await fresh();
+      const next = random(7);
+      const pick = <T>(items: readonly T[]) => items[Math.floor(next() * items.length)] as T;
+      const base = Date.UTC(2026, 2, 1);
+      const live = new Map<string, UsageRecord & { feedback?: number }>();
+      const finals: UsageRecord[] = [];
+      const pendings: UsageRecord[] = [];
+      for (let i = 0; i < 600; i++) {
+        const failed = next() < 0.15;
+        const record = usageRecord({
+          startedAt: base + Math.floor(next() * 5 * DAY), team: pick(['a', 'b', 'c']), app: pick(['x', 'y']),
+          user: pick([null, 'u1', 'u2', 'u3']), feature: pick([null, 'f1', 'f2']), model: pick(['m1', 'm2']),
+          provider: failed ? pick([null, 'p1']) : pick(['p1', 'p2']), promptTokens: Math.floor(next() * 1000),
+          completionTokens: Math.floor(next() * 500), cachedPromptTokens: Math.floor(next() * 10),
+          costNanoUsd: failed ? null : BigInt(Math.floor(next() * 1e9)) * 1_000_000n,
+          // Quarter milliseconds: binary fractions, so sums in any order are the same number.
+          latencyMs: pick([null, Math.floor(next() * 4000) / 4]), status: failed ? pick([403, 429, 502]) : 200,
+          errorCode: failed ? pick(['policy_denied', 'provider_error']) : null, cacheStatus: pick([null, 'hit', 'miss']),
+        });
+        if (record.cacheStatus === 'hit') record.savedNanoUsd = BigInt(Math.floor(next() * 1e6)) * 1_000n;
+        pendings.push(pendingOf(record));
+        if (next() < 0.9) finals.push(record);
+      }
+      // Pending first (the triggers count them), then most of them move on: to final (other columns), or orphaned.
+      await sink.write(pendings);
+      for (const p of pendings) live.set(p.requestId, p);
+      await sink.write(finals);
+      for (const f of finals) live.set(f.requestId, f);
+      const cutoff = base + 2 * DAY;
+      for (const orphan of await sink.closeOrphans(cutoff, base + 6 * DAY)) live.set(orphan.requestId, { ...(live.get(orphan.requestId) as UsageRecord), state: 'orphaned', outcome: 'orphaned', endedAt: base + 6 * DAY });
+      for (const f of finals.slice(0, 100)) {
+        const score = pick([-1, 0, 0.5, 1]);
+        expect(await sink.feedback(f.requestId, f, score)).toBe(true);
+        live.set(f.requestId, { ...(live.get(f.requestId) as UsageRecord), feedback: score });
+      }
+      const ranges = [
+        { from: base - DAY, to: base + 10 * DAY },
+        { from: base + 12_345, to: base + 4 * DAY + 7 * HOUR + 999 },
+        { from: base + DAY, to: base + 2 * DAY },
+        { from: base + 3 * HOUR + 17, to: base + 3 * HOUR + 1_800_017 },
+        { from: base + 5 * HOUR, to: base + 29 * HOUR + 1 },
+      ];
+      const groupings: UsageQuery['groupBy'][] = ['team', 'app', 'user', 'feature', 'model', 'provider', 'variant', ['team', 'model', 'provider'], ['cache_status', 'error_code'], ['team', 'model', 'provider', 'cache_status', 'error_code']];
+      const filters = [{}, { team: 'a' }, { team: 'b', model: 'm1' }, { user: 'u2' }, { feature: 'f1', org: 'acme' }, { provider: 'p1', app: 'y' }, { model: 'm2' }];
+      let compared = 0;
+      for (const range of ranges) {
+        for (const groupBy of groupings) {
+          for (const where of filters) {
+            for (const bucketMs of [undefined, HOUR, DAY, 60_000]) {
+              const query = { ...range, groupBy, where, ...(bucketMs ? { bucketMs } : {}) };
+              const got = await sink.aggregate(query);
+              expect(sorted(got), JSON.stringify(query)).toEqual(sorted(expectedGroups(live.values(), query)));
+              compared += got.length;
+            }
+          }
+        }
+      }
+      expect(compared).toBeGreaterThan(5000);
+    });
+
+    it("keeps what a cache hit saved (the provider's price of the cached answer) and sums it per group", async () => {
+      const sink = await fresh();
+      const hit = usageRecord({ cacheStatus: 'hit', costNanoUsd: 0n, savedNanoUsd: 2n ** 55n + 1n });
+      const miss = usageRecord({ cacheStatus: 'miss' });
+      await sink.write([pendingOf(hit), miss]);
+      await sink.write([hit]);
+      expect(await sink.get(hit.requestId)).toEqual(hit);
+      expect((await sink.get(miss.requestId))?.savedNanoUsd).toBeUndefined();
+      const range = { from: Date.UTC(2026, 0, 1), to: Date.UTC(2026, 1, 1) };
+      const groups = await sink.aggregate({ ...range, groupBy: 'cache_status' });
+      expect(groups.find((g) => g.key.cache_status === 'hit')?.savedNanoUsd).toBe(2n ** 55n + 1n);
+      expect(groups.find((g) => g.key.cache_status === 'miss')?.savedNanoUsd).toBe(0n);
     });
 
     it('runs its migrations once: migrating again is a no-op', async () => {

@@ -2,7 +2,9 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DatabaseSync } from 'node:sqlite';
 import { SqliteSink } from '../../../src/ledger/sqlite-sink.ts';
+import { backfillRecords, expectBackfilled, undoRollupsSql } from './rollup-backfill.ts';
 import { usageRecord } from './records.ts';
 import { sinkContract } from './sink-contract.ts';
 
@@ -36,5 +38,16 @@ describe('SQLite ledger specifics', () => {
     await first.close();
     const second = await freshSink(path);
     expect(await second.get(record.requestId)).toEqual(record);
+  });
+
+  it('builds the summary tables from the records already there when it migrates a ledger that had none', async () => {
+    const path = join(dir, 'backfill', 'ledger.sqlite');
+    const first = await freshSink(path);
+    await first.write(backfillRecords());
+    await first.close();
+    const db = new DatabaseSync(path);
+    for (const sql of undoRollupsSql('sqlite')) db.exec(sql);
+    db.close();
+    await expectBackfilled(await freshSink(path));
   });
 });

@@ -6,7 +6,7 @@ import type { QuotasConfig } from '../../../src/quota/config.ts';
 
 const group = (key: UsageGroup['key'], usd: number): UsageGroup => ({
   key, requests: 1, promptTokens: 0, completionTokens: 0, cachedPromptTokens: 0, costNanoUsd: BigInt(Math.round(usd * 1e9)),
-  errors: 0, feedbackSum: 0, feedbackCount: 0, latencyMsSum: 0, latencyCount: 0,
+  savedNanoUsd: 0n, errors: 0, feedbackSum: 0, feedbackCount: 0, latencyMsSum: 0, latencyCount: 0,
 });
 
 describe('budget gauges', () => {

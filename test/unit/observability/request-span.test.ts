@@ -26,4 +26,9 @@ describe('request span attributes', () => {
     expect(attributes).not.toHaveProperty('tollgate.variant');
     expect(attributes).not.toHaveProperty('tollgate.routing.strategy');
   });
+
+  it("carry each choice's finish reason as a string array, and none when the answer gave none", () => {
+    expect(requestSpanAttributes(context({ finishReasons: ['stop', 'length'] }))['gen_ai.response.finish_reasons']).toEqual(['stop', 'length']);
+    expect(requestSpanAttributes(context({}))).not.toHaveProperty('gen_ai.response.finish_reasons');
+  });
 });
