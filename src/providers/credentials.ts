@@ -1,6 +1,8 @@
 import { readFile } from 'node:fs/promises';
 import type { ProviderConfig } from '../config/types.ts';
 
+const ENV_TTL_MS = 1000;
+
 /**
  * Provider credentials from an env var or a secret file. File contents are cached and refreshed in the
  * background (a rotated secret file is picked up within `refreshMs`), so the hot path never does file I/O.
@@ -11,6 +13,14 @@ export class CredentialResolver {
   private timer: NodeJS.Timeout | null = null;
   /** Round-robin position per multi-key credential. */
   private readonly turns = new Map<string, number>();
+  /**
+   * process.env values read in the last second. Reading process.env is a call into C++ that copies the value out
+   * each time (~6 µs per request here, issue 11); an env var only changes when this process itself sets it, and
+   * such a change is seen within ENV_TTL_MS.
+   */
+  private readonly envCache = new Map<string, { value: string | undefined; readAt: number }>();
+  /** The keys of each multi-key source, split once. */
+  private readonly splitKeys = new Map<string, string[]>();
 
   constructor(options: { env?: NodeJS.ProcessEnv } = {}) {
     this.env = options.env ?? process.env;
@@ -32,9 +42,9 @@ export class CredentialResolver {
   get(provider: ProviderConfig): string | null {
     const raw = this.source(provider);
     if (!raw) return null;
-    if (!/[,\n]/.test(raw)) return raw;
-    const keys = raw.split(/[,\n]/).map((k) => k.trim()).filter(Boolean);
+    const keys = this.keysOf(raw);
     if (keys.length === 0) return null;
+    if (keys.length === 1) return keys[0] as string;
     const turn = this.turns.get(raw) ?? 0;
     this.turns.set(raw, turn + 1);
     return keys[turn % keys.length] as string;
@@ -42,12 +52,34 @@ export class CredentialResolver {
 
   /** Whether a credential is there to use, without taking a turn of the rotation (unlike get). */
   has(provider: ProviderConfig): boolean {
-    return Boolean(this.source(provider)?.split(/[,\n]/).some((key) => key.trim()));
+    const raw = this.source(provider);
+    return raw ? this.keysOf(raw).length > 0 : false;
+  }
+
+  private keysOf(raw: string): string[] {
+    let keys = this.splitKeys.get(raw);
+    if (!keys) {
+      keys = /[,\n]/.test(raw) ? raw.split(/[,\n]/).map((k) => k.trim()).filter(Boolean) : [raw];
+      if (this.splitKeys.size > 256) this.splitKeys.clear(); // rotated values must not pile up
+      this.splitKeys.set(raw, keys);
+    }
+    return keys;
+  }
+
+  private envValue(name: string): string | undefined {
+    // A plain object (tests, tools) is cheap to read and may change at any time: read it directly.
+    if (this.env !== process.env) return this.env[name]?.trim();
+    const now = Date.now();
+    const cached = this.envCache.get(name);
+    if (cached && now - cached.readAt < ENV_TTL_MS) return cached.value;
+    const value = this.env[name]?.trim();
+    this.envCache.set(name, { value, readAt: now });
+    return value;
   }
 
   /** The raw value of the provider's credential source: the env var first, then the secret file. */
   private source(provider: ProviderConfig): string | null {
-    return (provider.api_key_env ? this.env[provider.api_key_env]?.trim() : undefined) ||
+    return (provider.api_key_env ? this.envValue(provider.api_key_env) : undefined) ||
       (provider.api_key_file ? this.fileCache.get(provider.api_key_file) ?? null : null);
   }
 

@@ -26,6 +26,23 @@ describe('CredentialResolver', () => {
     await rm(dir, { recursive: true, force: true });
   });
 
+  it('reads process.env at most once a second per variable (each read is a copy out of C++), and sees a change after that', async () => {
+    const name = `TOLLGATE_TEST_KEY_${process.pid}`;
+    process.env[name] = 'sk-first';
+    try {
+      resolver = new CredentialResolver();
+      const provider = { type: 'openai' as const, base_url: 'https://x/v1', api_key_env: name };
+      expect(resolver.get(provider)).toBe('sk-first');
+      process.env[name] = 'sk-second';
+      expect(resolver.get(provider)).toBe('sk-first');
+      await new Promise((r) => setTimeout(r, 1100));
+      expect(resolver.get(provider)).toBe('sk-second');
+      expect(resolver.has(provider)).toBe(true);
+    } finally {
+      delete process.env[name];
+    }
+  });
+
   it('knows keyless providers from providers whose credential is missing', () => {
     resolver = new CredentialResolver({ env: {} });
     const keyless = { type: 'openai' as const, base_url: 'http://vllm:8000/v1' };
