@@ -28,6 +28,9 @@ export class Catalog {
   readonly config: TollgateConfig;
   private readonly providers = new Map<string, ResolvedProvider>();
 
+  /** Each model's config with its name, made once per catalog (a reload brings a new catalog): read-only, shared. */
+  private readonly namedModels = new Map<string, ModelConfig & { name: string }>();
+
   constructor(config: TollgateConfig, providerBaseUrls: Record<string, string> = {}) {
     this.config = config;
     for (const [name, provider] of Object.entries(config.providers)) {
@@ -56,7 +59,9 @@ export class Catalog {
     if (app?.models && !app.models.includes(modelName)) {
       return { allowed: false, reason: 'scope', detail: `app ${t.app} may only use ${app.models.join(', ')}` };
     }
-    return { allowed: true, model: { ...model, name: modelName } };
+    let named = this.namedModels.get(modelName);
+    if (!named) this.namedModels.set(modelName, (named = { ...model, name: modelName }));
+    return { allowed: true, model: named };
   }
 
   /** The providers that serve a model, in fallback order. */

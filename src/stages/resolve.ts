@@ -4,7 +4,7 @@ import { errors } from '../errors/errors.ts';
 import type { RequestContext, Tenant } from '../pipeline/context.ts';
 import type { Stage, StageResult } from '../pipeline/stage.ts';
 import type { SemanticRoute } from '../config/types.ts';
-import { unionCandidates } from '../routing/member-candidates.ts';
+import { candidatesOf, unionCandidates } from '../routing/member-candidates.ts';
 import { chooseVariant, variantKey } from '../routing/variants.ts';
 
 /** A semantic route's members: its routes' models and its default, each once (computed once per route config). */
@@ -22,13 +22,13 @@ function teamExclusions(catalog: Catalog, tenant: Tenant): readonly string[] {
 
 /** Whether a model has a provider the team may use. */
 function usableBy(catalog: Catalog, model: string, excluded: readonly string[]): boolean {
-  return catalog.candidates(model).some((c) => !excluded.includes(c.provider));
+  return candidatesOf(catalog, model).some((c) => !excluded.includes(c.provider));
 }
 
 /** A plain (not virtual) model's candidates, and its latency balancing when configured. */
 function routeToModel(ctx: RequestContext, catalog: Catalog, routed: string): void {
   ctx.routing.alias = routed;
-  ctx.routing.candidates = catalog.candidates(routed);
+  ctx.routing.candidates = [...candidatesOf(catalog, routed)];
   ctx.routing.strategy = catalog.config.models[routed]?.load_balancing?.policy === 'latency' ? 'latency' : null;
 }
 
