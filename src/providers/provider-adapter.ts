@@ -28,6 +28,11 @@ export interface TranslateRequestInput {
    * form has no place for it).
    */
   responses?: { metadata: Record<string, string> };
+  /**
+   * A /v1/messages client's Anthropic-only fields (src/messages/native-fields.ts), taken off `body`: an Anthropic
+   * provider gets them back on the translated request, Gemini maps `top_k`, others have refused or ignore them.
+   */
+  messagesFields?: Readonly<Record<string, unknown>>;
 }
 
 /** What goes on the wire to the provider: Envoy applies it as header and body mutations. */
@@ -137,7 +142,7 @@ export interface CountTokensInput {
   body: Readonly<Record<string, unknown>>;
   /** The client's own count_tokens body when no stage changed the request (it may go as is), else null. */
   original: Readonly<Record<string, unknown>> | null;
-  /** The client's `thinking` settings, which the chat form has no place for. */
-  clientThinking?: unknown;
+  /** The client's Anthropic-only fields (thinking, output_config…), taken off `body` (see TranslateRequestInput). */
+  messagesFields?: Readonly<Record<string, unknown>>;
   target: TranslationTarget;
 }
