@@ -122,7 +122,9 @@ export function answer(call: MessagesCall, cache: Set<string> = new Set()): Answ
     };
   }
 
-  const full = results !== null ? `Tool result: ${results}` : `Echo: ${echo}`;
+  // Structured output: the text is a JSON instance of the schema asked for (stop sequences still apply to it).
+  const plain = results !== null ? `Tool result: ${results}` : `Echo: ${echo}`;
+  const full = call.outputSchema ? JSON.stringify(schemaInstance(call.outputSchema, plain)) : plain;
   const stopped = applyStopSequences(full, call.stopSequences);
   const { pieces, capped } = piecesUpTo(stopped.text, call.maxTokens - thinkingTokens);
   const stopReason: StopReason = capped ? 'max_tokens' : stopped.stop === null ? 'end_turn' : 'stop_sequence';
