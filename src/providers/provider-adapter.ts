@@ -116,6 +116,11 @@ export interface ProviderAdapter {
    * `Retry-After`.
    */
   retryAfterFromBody?(body: Buffer): number | null;
+  /**
+   * The provider may give a 429/503's retry hint only as `retry-after-ms` (OpenAI-style APIs): its clusters add
+   * `Retry-After` in seconds from it (src/envoy/retry-after-ms.ts).
+   */
+  retryAfterInMs?: boolean;
   /** Whether this provider takes /v1/responses requests in the Responses dialect (absent: never; chat is used). */
   speaksResponses?(provider: ProviderConfig): boolean;
   /**

@@ -567,6 +567,19 @@ describe('Anthropic Messages API through Envoy with the Claude SDK', () => {
     expect(limited).toBeInstanceOf(Anthropic.RateLimitError);
     expect((limited as InstanceType<typeof Anthropic.RateLimitError>).error).toMatchObject({ type: 'error', error: { type: 'rate_limit_error', message: expect.any(String) } });
 
+    // A provider that gives its hint only in milliseconds: the client still gets Retry-After, in seconds rounded up.
+    for (const [status, ms, seconds] of [[429, 2500, '3'], [503, 200, '1']] as const) {
+      h.fake.pushFault({ kind: 'status', status, retryAfterMs: ms });
+      const hinted = await client().messages.create({ model: 'gpt-4o-mini', max_tokens: 16, messages: [{ role: 'user', content: unique('Hi') }] }).catch((e: unknown) => e);
+      expect(hinted).toBeInstanceOf(Anthropic.APIError);
+      expect((hinted as InstanceType<typeof Anthropic.APIError>).status).toBe(status);
+      expect((hinted as InstanceType<typeof Anthropic.APIError>).headers?.get('retry-after'), String(status)).toBe(seconds);
+    }
+    // Both hints: the provider's own Retry-After stays.
+    h.fake.pushFault({ kind: 'status', status: 429, retryAfterSeconds: 7, retryAfterMs: 1000 });
+    const both = await client().messages.create({ model: 'gpt-4o-mini', max_tokens: 16, messages: [{ role: 'user', content: unique('Hi') }] }).catch((e: unknown) => e);
+    expect((both as InstanceType<typeof Anthropic.APIError>).headers?.get('retry-after')).toBe('7');
+
     h.fake.pushFault({ kind: 'status', status: 400, message: 'Invalid value for temperature.' });
     const bad = await client().messages.create({ model: 'gpt-4o-mini', max_tokens: 16, messages: [{ role: 'user', content: unique('Hi') }] }).catch((e: unknown) => e);
     expect(bad).toBeInstanceOf(Anthropic.BadRequestError);
