@@ -29,6 +29,8 @@ export interface NativeField {
   check: (value: unknown, field: string) => void;
   /** When the request must be refused elsewhere only for some values (absent: any value is refused). */
   refusedElsewhere?: (value: unknown) => boolean;
+  /** What the 400 elsewhere says (absent: only Anthropic models support the field). */
+  refusal?: string;
 }
 
 const isObject = (value: unknown): value is Json => typeof value === 'object' && value !== null && !Array.isArray(value);
@@ -83,6 +85,9 @@ export const NATIVE_FIELDS: Readonly<Record<string, NativeField>> = {
   // Anthropic's refusal fallbacks and their credit: another provider answers with the model asked for.
   fallbacks: { elsewhere: 'ignore', keyed: true, count: false, check: (value, field) => { if (value !== 'default' && !Array.isArray(value) && !isObject(value)) throw invalid(field, 'Input should be a valid list'); } },
   fallback_credit_token: { elsewhere: 'ignore', keyed: false, count: false, check: stringOrObject },
+  // More stop sequences than the chat form's 4 (OpenAI's limit; the chat `stop` carries up to 4): Anthropic takes
+  // them, elsewhere stopping at only some of them would be a different answer.
+  stop_sequences: { elsewhere: 'reject', keyed: true, count: false, check: list, refusal: 'more than 4 stop sequences are supported only by Anthropic models' },
   // Only Anthropic can do these: a code-execution container, remote MCP servers it calls, a compaction answer,
   // server-held conversation state.
   container: { elsewhere: 'reject', keyed: true, count: false, check: stringOrObject },
@@ -132,6 +137,6 @@ export function refuseAnthropicOnly(fields: Readonly<Json>, providerType: string
   for (const [field, value] of Object.entries(fields)) {
     const rule = NATIVE_FIELDS[field];
     if (!rule || rule.elsewhere !== 'reject' || (rule.refusedElsewhere && !rule.refusedElsewhere(value))) continue;
-    throw errors.badRequest(`${field}: only Anthropic models support this field; this model is served by a ${providerType} provider`, field, 'unsupported_parameter');
+    throw errors.badRequest(`${field}: ${rule.refusal ?? 'only Anthropic models support this field'}; this model is served by a ${providerType} provider`, field, 'unsupported_parameter');
   }
 }

@@ -162,6 +162,8 @@ function convertToolChoice(choice: unknown, chat: Json): void {
  * Each top-level Messages field with a chat translation. Anthropic's own fields (src/messages/native-fields.ts) ride
  * in the chat form under a marker; any other field is refused, as Anthropic refuses it.
  */
+const MAX_CHAT_STOPS = 4;
+
 const FIELDS: Readonly<Record<string, (value: unknown, chat: Json) => void>> = {
   model: (value, chat) => { chat.model = requireString(value, 'model'); },
   max_tokens: (value, chat) => {
@@ -172,7 +174,9 @@ const FIELDS: Readonly<Record<string, (value: unknown, chat: Json) => void>> = {
   system: () => undefined,
   stop_sequences: (value, chat) => {
     if (!Array.isArray(value) || !value.every((s) => typeof s === 'string')) throw invalid('stop_sequences', 'Input should be a valid list of strings');
-    if (value.length > 0) chat.stop = value;
+    // The chat `stop` holds at most 4 (OpenAI's limit, which the chat schema enforces); more ride as Anthropic's own.
+    if (value.length > MAX_CHAT_STOPS) chat[MESSAGES_FIELDS_MARKER] = { ...(chat[MESSAGES_FIELDS_MARKER] as Json | undefined), stop_sequences: value };
+    else if (value.length > 0) chat.stop = value;
   },
   stream: (value, chat) => {
     if (typeof value !== 'boolean') throw invalid('stream', 'Input should be a valid boolean');
@@ -225,7 +229,7 @@ export function messagesToChat(body: Json): Json {
   // Structured output is the one native field every provider can honour: as the chat response_format.
   const format = requestedFormat(native);
   if (format) chat.response_format = formatAsResponseFormat(format);
-  if (Object.keys(native).length > 0) chat[MESSAGES_FIELDS_MARKER] = native;
+  if (Object.keys(native).length > 0) chat[MESSAGES_FIELDS_MARKER] = { ...(chat[MESSAGES_FIELDS_MARKER] as Json | undefined), ...native };
   requireString(body.model, 'model');
   if (body.max_tokens === undefined) throw invalid('max_tokens', 'Field required');
   if (body.max_tokens === null) throw invalid('max_tokens', 'Input should be a valid integer');

@@ -134,6 +134,8 @@ describe('Anthropic Messages API through Envoy with the Claude SDK', () => {
         model: 'claude', max_tokens: 100, messages: [{ role: 'user' as const, content: unique('structured') }], output_config: outputConfig,
         cache_control: { type: 'ephemeral' as const }, service_tier: 'standard_only' as const, inference_geo: 'us', speed: 'fast' as const,
         container: 'container_1', diagnostics: { previous_message_id: 'msg_1' },
+        // More than the chat form's 4 (OpenAI's limit): fine for Anthropic.
+        stop_sequences: ['s1', 's2', 's3', 's4', 's5'],
       };
       const data = await client().messages.create(sent);
       expect(anthropic.requests[0]?.body).toEqual({ ...sent, model: CLAUDE });

@@ -172,6 +172,16 @@ describe('Anthropic-only fields in the chat form', () => {
     expect(() => send('openai', messagesToChat({ ...prompt, billing_policy: { type: 'billing_policy', bill_to: 'self' } }))).not.toThrow();
   });
 
+  it('carry more than 4 stop sequences (the chat form\'s limit) to Anthropic only', () => {
+    const stops = ['a', 'b', 'c', 'd', 'e'];
+    const chat = messagesToChat({ ...prompt, stop_sequences: stops, top_k: 3 });
+    expect(chat).not.toHaveProperty('stop');
+    expect(chat[MESSAGES_FIELDS_MARKER]).toEqual({ stop_sequences: stops, top_k: 3 });
+    expect(send('anthropic', chat).body.stop_sequences).toEqual(stops);
+    expect(caught(() => send('openai', chat)).message).toBe('stop_sequences: more than 4 stop sequences are supported only by Anthropic models; this model is served by a openai provider');
+    expect(messagesToChat({ ...prompt, stop_sequences: stops.slice(0, 4) }).stop).toEqual(stops.slice(0, 4));
+  });
+
   it('give Gemini its topK', () => {
     const out = send('gemini', messagesToChat({ ...prompt, top_k: 7, temperature: 0.2 }), 'gemini-2.5-pro');
     expect(out.body.generationConfig).toMatchObject({ topK: 7, temperature: 0.2, maxOutputTokens: 64 });
