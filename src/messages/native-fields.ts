@@ -85,6 +85,9 @@ export const NATIVE_FIELDS: Readonly<Record<string, NativeField>> = {
   // Anthropic's refusal fallbacks and their credit: another provider answers with the model asked for.
   fallbacks: { elsewhere: 'ignore', keyed: true, count: false, check: (value, field) => { if (value !== 'default' && !Array.isArray(value) && !isObject(value)) throw invalid(field, 'Input should be a valid list'); } },
   fallback_credit_token: { elsewhere: 'ignore', keyed: false, count: false, check: stringOrObject },
+  // `max_tokens: 0` (only this value rides here): fills Anthropic's prompt cache without an answer; elsewhere
+  // there is no such thing, and one token would be an answer the client did not ask for.
+  max_tokens: { elsewhere: 'reject', keyed: true, count: false, check: () => undefined, refusal: 'max_tokens 0 (warming the prompt cache) is supported only by Anthropic models' },
   // More stop sequences than the chat form's 4 (OpenAI's limit; the chat `stop` carries up to 4): Anthropic takes
   // them, elsewhere stopping at only some of them would be a different answer.
   stop_sequences: { elsewhere: 'reject', keyed: true, count: false, check: list, refusal: 'more than 4 stop sequences are supported only by Anthropic models' },

@@ -167,8 +167,10 @@ const MAX_CHAT_STOPS = 4;
 const FIELDS: Readonly<Record<string, (value: unknown, chat: Json) => void>> = {
   model: (value, chat) => { chat.model = requireString(value, 'model'); },
   max_tokens: (value, chat) => {
-    if (!Number.isInteger(value) || (value as number) < 1) throw invalid('max_tokens', 'Input should be a valid integer greater than or equal to 1');
-    chat.max_tokens = value;
+    if (!Number.isInteger(value) || (value as number) < 0) throw invalid('max_tokens', 'Input should be a valid integer greater than or equal to 0');
+    // 0 warms Anthropic's prompt cache without generating: Anthropic's own (the chat form, and quota, count 1).
+    if (value === 0) chat[MESSAGES_FIELDS_MARKER] = { ...(chat[MESSAGES_FIELDS_MARKER] as Json | undefined), max_tokens: 0 };
+    chat.max_tokens = value === 0 ? 1 : value;
   },
   messages: () => undefined,
   system: () => undefined,

@@ -153,6 +153,18 @@ describe('Anthropic Messages API through Envoy with the Claude SDK', () => {
       expect(anthropic.requests[1]?.body).toEqual({ ...beta, model: CLAUDE });
     });
 
+    it('max_tokens 0 warms Anthropic\'s prompt cache (no answer); elsewhere it is a 400', async () => {
+      const system = [{ type: 'text' as const, text: `${unique('warm')} ${'context '.repeat(1100)}`, cache_control: { type: 'ephemeral' as const } }];
+      const warmed = await client().messages.create({ model: 'claude', max_tokens: 0, system, messages: [{ role: 'user', content: 'warm up' }] });
+      expect(warmed).toMatchObject({ content: [], stop_reason: 'max_tokens', usage: { output_tokens: 0, cache_creation_input_tokens: 1102 } });
+      expect(anthropic.requests[0]?.body).toMatchObject({ max_tokens: 0 });
+      const used = await client().messages.create({ model: 'claude', max_tokens: 32, system, messages: [{ role: 'user', content: 'now answer' }] });
+      expect(used.usage).toMatchObject({ cache_read_input_tokens: 1102, cache_creation_input_tokens: 0 });
+      const refused = await client().messages.create({ model: 'gpt-4o-mini', max_tokens: 0, messages: [{ role: 'user', content: 'hi' }] }).catch((e: unknown) => e);
+      expect(refused).toBeInstanceOf(Anthropic.BadRequestError);
+      expect(h.fake.requests).toHaveLength(0);
+    });
+
     it('go back on natively when a stage changed the request and Anthropic gets the translation', async () => {
       const input = unique('Mail jane.doe@acme-corp.com');
       await client().messages.create({

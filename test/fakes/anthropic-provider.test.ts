@@ -356,6 +356,13 @@ describe('the newer top-level fields (the pinned SDK\'s MessageCreateParams)', (
     expect(JSON.parse(deltas.join(''))).toHaveProperty('answer');
   });
 
+  it('max_tokens 0 reads (and caches) the prompt but generates nothing', async () => {
+    const json = await message({ max_tokens: 0, messages: hi });
+    expect(json).toMatchObject({ content: [], stop_reason: 'max_tokens', usage: { output_tokens: 0 } });
+    expect((json.usage as { input_tokens: number }).input_tokens).toBeGreaterThan(0);
+    expect((await rejected({ model: MODEL, max_tokens: -1, messages: hi })).status).toBe(400);
+  });
+
   it('refuses bad values and combinations of them, and still refuses unknown fields', async () => {
     const bad: Array<[Record<string, unknown>, string]> = [
       [{ speed: 'ludicrous' }, "speed: Input should be 'standard' or 'fast'"],

@@ -110,6 +110,11 @@ export function answer(call: MessagesCall, cache: Set<string> = new Set()): Answ
   const thinkingTokens = thinking === null ? 0 : countWords(thinking);
   const common = { inputTokens, thinking, cacheReadTokens: cached.read, cacheWriteTokens: cached.write };
 
+  // max_tokens 0: the prompt is read (and its marked prefix cached), nothing is generated.
+  if (call.maxTokens === 0) {
+    return { ...common, thinking: null, kind: 'text', pieces: [], text: '', toolName: '', toolInput: {}, stopReason: 'max_tokens', stopSequence: null, outputTokens: 0 };
+  }
+
   const demanded = call.toolChoice.type === 'any' || call.toolChoice.type === 'tool';
   const offered = call.toolNames.length > 0 && call.toolChoice.type !== 'none';
   if (offered && (demanded || results === null)) {

@@ -159,7 +159,8 @@ export function validateRequest(b: Json, models: ReadonlySet<string>): MessagesC
   const model = reqString(b, 'model', '');
   const turns = validateMessages(b.messages);
   if (b.max_tokens === undefined) throw required('max_tokens');
-  const maxTokens = optNumber(b, 'max_tokens', 1, Number.MAX_SAFE_INTEGER, true) ?? 0;
+  // 0 fills the prompt cache without generating (current API).
+  const maxTokens = optNumber(b, 'max_tokens', 0, Number.MAX_SAFE_INTEGER, true) ?? 0;
   const systemText = validateSystem(b.system);
   validateMetadata(b.metadata);
   const stopSequences = validateStopSequences(b);

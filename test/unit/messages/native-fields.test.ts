@@ -182,6 +182,16 @@ describe('Anthropic-only fields in the chat form', () => {
     expect(messagesToChat({ ...prompt, stop_sequences: stops.slice(0, 4) }).stop).toEqual(stops.slice(0, 4));
   });
 
+  it('take max_tokens 0 (prompt-cache warming) to Anthropic only; the chat form and quota see 1', () => {
+    const chat = messagesToChat({ ...prompt, max_tokens: 0 });
+    expect(chat.max_tokens).toBe(1);
+    expect(chat[MESSAGES_FIELDS_MARKER]).toEqual({ max_tokens: 0 });
+    expect(send('anthropic', chat).body.max_tokens).toBe(0);
+    expect(() => validateRequest(send('anthropic', chat).body, new Set(['m']))).not.toThrow();
+    expect(caught(() => send('openai', chat)).message).toBe('max_tokens: max_tokens 0 (warming the prompt cache) is supported only by Anthropic models; this model is served by a openai provider');
+    expect(messagesToChat(prompt)).not.toHaveProperty(MESSAGES_FIELDS_MARKER);
+  });
+
   it('give Gemini its topK', () => {
     const out = send('gemini', messagesToChat({ ...prompt, top_k: 7, temperature: 0.2 }), 'gemini-2.5-pro');
     expect(out.body.generationConfig).toMatchObject({ topK: 7, temperature: 0.2, maxOutputTokens: 64 });

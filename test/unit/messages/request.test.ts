@@ -127,7 +127,7 @@ describe('Anthropic Messages request → chat form', () => {
     const { max_tokens: _max, ...noMax } = ok;
     expect(errorOf(noMax)).toEqual({ status: 400, message: 'max_tokens: Field required' });
     expect(errorOf({ ...ok, max_tokens: null })).toEqual({ status: 400, message: 'max_tokens: Input should be a valid integer' });
-    expect(errorOf({ ...ok, max_tokens: 0 })).toEqual({ status: 400, message: 'max_tokens: Input should be a valid integer greater than or equal to 1' });
+    expect(errorOf({ ...ok, max_tokens: -1 })).toEqual({ status: 400, message: 'max_tokens: Input should be a valid integer greater than or equal to 0' });
     expect(errorOf({ ...ok, n: 2 })).toEqual({ status: 400, message: 'n: Extra inputs are not permitted' });
     expect(errorOf({ ...ok, messages: undefined })).toEqual({ status: 400, message: 'messages: Field required' });
     expect(errorOf({ ...ok, messages: [{ role: 'system', content: 'x' }] })).toEqual({ status: 400, message: "messages.0.role: Input should be 'user' or 'assistant'" });
