@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { keyedFields, MESSAGES_FIELDS_MARKER } from '../messages/native-fields.ts';
 import type { RouteCandidate, Tenant } from '../pipeline/context.ts';
 
 /**
@@ -90,7 +91,15 @@ export interface KeyInput {
 function outputFields(body: Readonly<Record<string, unknown>>): Record<string, unknown> {
   const fields: Record<string, unknown> = {};
   for (const [name, value] of Object.entries(body)) {
-    if (!OUTPUT_NEUTRAL_FIELDS.has(name) && name !== 'model' && name !== 'stream') fields[name] = value;
+    if (OUTPUT_NEUTRAL_FIELDS.has(name) || name === 'model' || name === 'stream') continue;
+    // A /v1/messages request's Anthropic-only fields: those that change the answer (top_k, thinking, output_config…)
+    // split entries; hints about where and how fast it runs (service_tier, speed, cache_control…) do not.
+    if (name === MESSAGES_FIELDS_MARKER) {
+      const keyed = keyedFields(value);
+      if (keyed) fields[name] = keyed;
+      continue;
+    }
+    fields[name] = value;
   }
   return fields;
 }

@@ -6,6 +6,7 @@ import { chainClusterName, chainMasks, preferFirst, preferredClusterName, priori
 import { AFFINITY_HEADER, clusterName, EXTPROC_CLUSTER, providerBaseUrlOverride, seconds, type RenderOptions } from './names.ts';
 import { metadataValue, REQUEST_ID_HEADER } from './response-headers.ts';
 import { modelRetries } from './retries.ts';
+import { hintInMilliseconds, retryAfterFromMsFilter } from './retry-after-ms.ts';
 import { clusterDiscoveryType, lbEndpoint, providerUpstreams, transportSocketMatches } from './provider-endpoints.ts';
 
 /** The provider clusters (CDS): one per provider, and one per subset of two or more providers of each chain. */
@@ -81,8 +82,11 @@ function restoreRequestIdFilter() {
   };
 }
 
-/** HTTP/1.1 to providers; chain clusters add the per-attempt translation filter before the codec. */
-function httpProtocolOptions(config: TollgateConfig, upstreamFilters: object[] = []) {
+/**
+ * HTTP/1.1 to providers; chain clusters add the per-attempt translation filter before the codec. `msHints`: a
+ * provider of the cluster may give its retry hint only in milliseconds (src/envoy/retry-after-ms.ts).
+ */
+function httpProtocolOptions(config: TollgateConfig, upstreamFilters: object[] = [], msHints = false) {
   return {
     'envoy.extensions.upstreams.http.v3.HttpProtocolOptions': {
       '@type': 'type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions',
@@ -92,6 +96,7 @@ function httpProtocolOptions(config: TollgateConfig, upstreamFilters: object[] =
         ...(upstreamFilters.length ? [restoreRequestIdFilter()] : []),
         ...upstreamFilters,
         stripEnvoyHeadersFilter(config),
+        ...(msHints ? [retryAfterFromMsFilter()] : []),
         {
           name: 'envoy.filters.http.upstream_codec',
           typed_config: { '@type': 'type.googleapis.com/envoy.extensions.filters.http.upstream_codec.v3.UpstreamCodec' },
@@ -149,7 +154,7 @@ function renderProviderCluster(name: string, provider: ProviderConfig, config: T
       cluster_name: clusterName(name),
       endpoints: [{ lb_endpoints: upstreams.map((u) => lbEndpoint(u, { provider: name })) }],
     },
-    typed_extension_protocol_options: httpProtocolOptions(config, hintInBody(provider) ? [retryHintFilter(config)] : []),
+    typed_extension_protocol_options: httpProtocolOptions(config, hintInBody(provider) ? [retryHintFilter(config)] : [], hintInMilliseconds(provider)),
     ...(matches.length ? { transport_socket_matches: matches } : {}),
   };
 }
@@ -192,7 +197,11 @@ function renderChainCluster(modelName: string, targets: ModelTarget[], mask: num
       })),
     },
     // Reading a body (a retry hint, a cascade step's answer) needs the attempt's response body: a mode override.
-    typed_extension_protocol_options: httpProtocolOptions(config, [upstreamTranslationFilter(config, members.some((m) => hintInBody(m.provider)), Boolean(model?.cascade))]),
+    typed_extension_protocol_options: httpProtocolOptions(
+      config,
+      [upstreamTranslationFilter(config, members.some((m) => hintInBody(m.provider)), Boolean(model?.cascade))],
+      members.some((m) => hintInMilliseconds(m.provider)),
+    ),
     ...(matches.length ? { transport_socket_matches: matches } : {}),
   };
 }

@@ -1,5 +1,6 @@
 import { errors } from '../errors/errors.ts';
 import type { ImageSource } from '../providers/anthropic/wire.ts';
+import { formatAsResponseFormat, MESSAGES_FIELDS_MARKER, NATIVE_FIELDS, requestedFormat } from './native-fields.ts';
 
 /**
  * POST /v1/messages (Anthropic's Messages API) → the chat-completions form every stage works on. The reverse of
@@ -158,21 +159,26 @@ function convertToolChoice(choice: unknown, chat: Json): void {
 }
 
 /**
- * Each top-level Messages field: its chat translation, or `null` for fields with no chat meaning that are accepted
- * and left out (a passthrough to Anthropic still sends them, see the route stage). Unknown fields are refused, as
- * Anthropic refuses them.
+ * Each top-level Messages field with a chat translation. Anthropic's own fields (src/messages/native-fields.ts) ride
+ * in the chat form under a marker; any other field is refused, as Anthropic refuses it.
  */
-const FIELDS: Readonly<Record<string, ((value: unknown, chat: Json) => void) | null>> = {
+const MAX_CHAT_STOPS = 4;
+
+const FIELDS: Readonly<Record<string, (value: unknown, chat: Json) => void>> = {
   model: (value, chat) => { chat.model = requireString(value, 'model'); },
   max_tokens: (value, chat) => {
-    if (!Number.isInteger(value) || (value as number) < 1) throw invalid('max_tokens', 'Input should be a valid integer greater than or equal to 1');
-    chat.max_tokens = value;
+    if (!Number.isInteger(value) || (value as number) < 0) throw invalid('max_tokens', 'Input should be a valid integer greater than or equal to 0');
+    // 0 warms Anthropic's prompt cache without generating: Anthropic's own (the chat form, and quota, count 1).
+    if (value === 0) chat[MESSAGES_FIELDS_MARKER] = { ...(chat[MESSAGES_FIELDS_MARKER] as Json | undefined), max_tokens: 0 };
+    chat.max_tokens = value === 0 ? 1 : value;
   },
   messages: () => undefined,
   system: () => undefined,
   stop_sequences: (value, chat) => {
     if (!Array.isArray(value) || !value.every((s) => typeof s === 'string')) throw invalid('stop_sequences', 'Input should be a valid list of strings');
-    if (value.length > 0) chat.stop = value;
+    // The chat `stop` holds at most 4 (OpenAI's limit, which the chat schema enforces); more ride as Anthropic's own.
+    if (value.length > MAX_CHAT_STOPS) chat[MESSAGES_FIELDS_MARKER] = { ...(chat[MESSAGES_FIELDS_MARKER] as Json | undefined), stop_sequences: value };
+    else if (value.length > 0) chat.stop = value;
   },
   stream: (value, chat) => {
     if (typeof value !== 'boolean') throw invalid('stream', 'Input should be a valid boolean');
@@ -192,6 +198,7 @@ const FIELDS: Readonly<Record<string, ((value: unknown, chat: Json) => void) | n
   },
   metadata: (value, chat) => {
     if (!isObject(value)) throw invalid('metadata', 'Input should be a valid dictionary');
+    // The chat `user` is what names the tenant's end user (validate stage) and goes to providers as theirs.
     if (typeof value.user_id === 'string') chat.user = value.user_id;
   },
   tools: (value, chat) => {
@@ -199,13 +206,6 @@ const FIELDS: Readonly<Record<string, ((value: unknown, chat: Json) => void) | n
     if (tools.length > 0) chat.tools = tools;
   },
   tool_choice: (value, chat) => convertToolChoice(value, chat),
-  // Sampling and provider features without a chat counterpart.
-  top_k: null,
-  thinking: null,
-  service_tier: null,
-  container: null,
-  mcp_servers: null,
-  context_management: null,
 };
 
 export interface MessagesRequestState {
@@ -216,11 +216,22 @@ export interface MessagesRequestState {
 /** An Anthropic Messages body → its chat form. Throws GatewayError (400) on what Anthropic itself would refuse. */
 export function messagesToChat(body: Json): Json {
   const chat: Json = {};
+  const native: Json = {};
   for (const [field, value] of Object.entries(body)) {
-    if (!(field in FIELDS)) throw invalid(field, 'Extra inputs are not permitted');
+    const translate = FIELDS[field];
+    const rule = NATIVE_FIELDS[field];
+    if (!translate && !rule) throw invalid(field, 'Extra inputs are not permitted');
     if (value === null || value === undefined) continue;
-    FIELDS[field]?.(value, chat);
+    if (translate) translate(value, chat);
+    else {
+      rule?.check(value, field);
+      native[field] = value;
+    }
   }
+  // Structured output is the one native field every provider can honour: as the chat response_format.
+  const format = requestedFormat(native);
+  if (format) chat.response_format = formatAsResponseFormat(format);
+  if (Object.keys(native).length > 0) chat[MESSAGES_FIELDS_MARKER] = { ...(chat[MESSAGES_FIELDS_MARKER] as Json | undefined), ...native };
   requireString(body.model, 'model');
   if (body.max_tokens === undefined) throw invalid('max_tokens', 'Field required');
   if (body.max_tokens === null) throw invalid('max_tokens', 'Input should be a valid integer');
@@ -239,7 +250,10 @@ export function messagesToChat(body: Json): Json {
  * What POST /v1/messages/count_tokens takes: the prompt's fields. Anthropic refuses the others there (`max_tokens`,
  * `stream`, sampling fields) as unknown, and so does Tollgate.
  */
-const COUNT_FIELDS: ReadonlySet<string> = new Set(['model', 'messages', 'system', 'tools', 'tool_choice', 'thinking', 'mcp_servers', 'context_management']);
+const COUNT_FIELDS: ReadonlySet<string> = new Set([
+  'model', 'messages', 'system', 'tools', 'tool_choice',
+  ...Object.entries(NATIVE_FIELDS).filter(([, rule]) => rule.count).map(([field]) => field),
+]);
 
 /** A count_tokens body → the chat form of its prompt (no max_tokens: nothing is generated). */
 export function countTokensToChat(body: Json): Json {

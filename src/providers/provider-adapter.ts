@@ -28,6 +28,11 @@ export interface TranslateRequestInput {
    * form has no place for it).
    */
   responses?: { metadata: Record<string, string> };
+  /**
+   * A /v1/messages client's Anthropic-only fields (src/messages/native-fields.ts), taken off `body`: an Anthropic
+   * provider gets them back on the translated request, Gemini maps `top_k`, others have refused or ignore them.
+   */
+  messagesFields?: Readonly<Record<string, unknown>>;
 }
 
 /** What goes on the wire to the provider: Envoy applies it as header and body mutations. */
@@ -113,6 +118,11 @@ export interface ProviderAdapter {
    * `Retry-After`.
    */
   retryAfterFromBody?(body: Buffer): number | null;
+  /**
+   * The provider may give a 429/503's retry hint only as `retry-after-ms` (OpenAI-style APIs): its clusters add
+   * `Retry-After` in seconds from it (src/envoy/retry-after-ms.ts).
+   */
+  retryAfterInMs?: boolean;
   /** Whether this provider takes /v1/responses requests in the Responses dialect (absent: never; chat is used). */
   speaksResponses?(provider: ProviderConfig): boolean;
   /**
@@ -139,7 +149,7 @@ export interface CountTokensInput {
   body: Readonly<Record<string, unknown>>;
   /** The client's own count_tokens body when no stage changed the request (it may go as is), else null. */
   original: Readonly<Record<string, unknown>> | null;
-  /** The client's `thinking` settings, which the chat form has no place for. */
-  clientThinking?: unknown;
+  /** The client's Anthropic-only fields (thinking, output_config…), taken off `body` (see TranslateRequestInput). */
+  messagesFields?: Readonly<Record<string, unknown>>;
   target: TranslationTarget;
 }

@@ -1,4 +1,5 @@
 import type { ResolvedProvider } from '../config/catalog.ts';
+import { refuseAnthropicOnly, splitMessagesFields } from '../messages/native-fields.ts';
 import type { CredentialResolver } from './credentials.ts';
 import type { CountTokensInput, OutgoingRequest, TranslateRequestInput } from './provider-adapter.ts';
 import { providerAdapter } from './registry.ts';
@@ -14,8 +15,15 @@ export function translateForProvider(
   request: Omit<TranslateRequestInput, 'target'>,
   credentials: CredentialResolver,
 ): OutgoingRequest {
-  return providerAdapter(provider.config.type).translateRequest({
+  const adapter = providerAdapter(provider.config.type);
+  // A /v1/messages client's Anthropic-only fields never reach a provider as a chat field: the adapter gets them
+  // apart, and a provider that does not speak Anthropic's API refuses the ones only Anthropic can serve.
+  const { body, fields } = splitMessagesFields(request.body);
+  if (fields && !adapter.passthroughMessages) refuseAnthropicOnly(fields, provider.config.type);
+  return adapter.translateRequest({
     ...request,
+    body,
+    ...(fields ? { messagesFields: fields } : {}),
     target: {
       providerName: provider.name,
       provider: provider.config,
@@ -59,8 +67,12 @@ export function countTokensForProvider(
 ): OutgoingRequest | null {
   const adapter = providerAdapter(provider.config.type);
   if (!adapter.countTokens) return null;
+  // Counting asks nothing of the provider but a count: no field is refused here (see translateForProvider).
+  const { body, fields } = splitMessagesFields(input.body);
   return adapter.countTokens({
     ...input,
+    body,
+    ...(fields ? { messagesFields: fields } : {}),
     target: {
       providerName: provider.name,
       provider: provider.config,

@@ -155,7 +155,7 @@ export function routeStage(deps: RouteStageDeps): Stage {
     const provider = deps.config.catalog().provider(chosen.provider);
     if (!provider) return { respond: errors.providerUnavailable(ctx.model ?? '', `provider ${chosen.provider} is not configured`) };
     const original = ctx.messages && !ctx.upstream.bodyChanged ? ctx.messages.original : null;
-    const outgoing = countTokensForProvider(provider, chosen.model, { body: ctx.body ?? {}, original, clientThinking: ctx.messages?.original.thinking }, deps.credentials);
+    const outgoing = countTokensForProvider(provider, chosen.model, { body: ctx.body ?? {}, original }, deps.credentials);
     if (!outgoing) return { respond: estimatedCount(ctx.body ?? {}, chosen.vendor) };
     sendTo(ctx, provider, chosen, outgoing);
   }

@@ -125,6 +125,103 @@ describe('Anthropic Messages API through Envoy with the Claude SDK', () => {
     expect(data.usage.output_tokens).toBeGreaterThan(0);
   });
 
+  describe('the SDK\'s newer top-level fields', () => {
+    const schema = { type: 'object', properties: { answer: { type: 'string' } }, required: ['answer'], additionalProperties: false };
+    const outputConfig = { effort: 'high' as const, format: { type: 'json_schema' as const, schema } };
+
+    it('reach Anthropic intact through the passthrough (GA and beta), and the structured answer comes back', async () => {
+      const sent = {
+        model: 'claude', max_tokens: 100, messages: [{ role: 'user' as const, content: unique('structured') }], output_config: outputConfig,
+        cache_control: { type: 'ephemeral' as const }, service_tier: 'standard_only' as const, inference_geo: 'us', speed: 'fast' as const,
+        container: 'container_1', diagnostics: { previous_message_id: 'msg_1' },
+        // More than the chat form's 4 (OpenAI's limit): fine for Anthropic.
+        stop_sequences: ['s1', 's2', 's3', 's4', 's5'],
+      };
+      const data = await client().messages.create(sent);
+      expect(anthropic.requests[0]?.body).toEqual({ ...sent, model: CLAUDE });
+      const text = data.content.find((block) => block.type === 'text');
+      expect(JSON.parse(text?.type === 'text' ? text.text : '')).toEqual({ answer: expect.any(String) });
+
+      // Claude Code's client: the beta API (?beta=true), with context management and MCP servers.
+      const beta = {
+        model: 'claude', max_tokens: 100, messages: [{ role: 'user' as const, content: unique('beta fields') }],
+        context_management: { edits: [{ type: 'clear_tool_uses_20250919' as const }] },
+        mcp_servers: [{ type: 'url' as const, url: 'https://mcp.example.com/sse', name: 'example' }],
+      };
+      const answer = await client().beta.messages.create(beta);
+      expect(answer.content).toEqual([{ type: 'text', text: `Echo: beta fields ${n}` }]);
+      expect(anthropic.requests[1]?.body).toEqual({ ...beta, model: CLAUDE });
+    });
+
+    it('max_tokens 0 warms Anthropic\'s prompt cache (no answer); elsewhere it is a 400', async () => {
+      const system = [{ type: 'text' as const, text: `${unique('warm')} ${'context '.repeat(1100)}`, cache_control: { type: 'ephemeral' as const } }];
+      const warmed = await client().messages.create({ model: 'claude', max_tokens: 0, system, messages: [{ role: 'user', content: 'warm up' }] });
+      expect(warmed).toMatchObject({ content: [], stop_reason: 'max_tokens', usage: { output_tokens: 0, cache_creation_input_tokens: 1102 } });
+      expect(anthropic.requests[0]?.body).toMatchObject({ max_tokens: 0 });
+      const used = await client().messages.create({ model: 'claude', max_tokens: 32, system, messages: [{ role: 'user', content: 'now answer' }] });
+      expect(used.usage).toMatchObject({ cache_read_input_tokens: 1102, cache_creation_input_tokens: 0 });
+      const refused = await client().messages.create({ model: 'gpt-4o-mini', max_tokens: 0, messages: [{ role: 'user', content: 'hi' }] }).catch((e: unknown) => e);
+      expect(refused).toBeInstanceOf(Anthropic.BadRequestError);
+      expect(h.fake.requests).toHaveLength(0);
+    });
+
+    it('go back on natively when a stage changed the request and Anthropic gets the translation', async () => {
+      const input = unique('Mail jane.doe@acme-corp.com');
+      await client().messages.create({
+        model: 'claude', max_tokens: 100, messages: [{ role: 'user', content: input }], output_config: outputConfig, service_tier: 'auto', speed: 'fast',
+      });
+      const seen = anthropic.requests[0]?.body as Record<string, unknown>;
+      expect(JSON.stringify(seen)).not.toContain('jane.doe');
+      expect(seen).toMatchObject({ output_config: outputConfig, service_tier: 'auto', speed: 'fast' });
+      // The native format, not the chat form's forced tool.
+      expect(seen).not.toHaveProperty('tools');
+      expect(seen).not.toHaveProperty('x_tollgate_messages');
+    });
+
+    it('OpenAI gets the structured-output format as response_format and nothing it would refuse; Anthropic-only ones are a 400', async () => {
+      const input = unique('structured please');
+      const data = await client().messages.create({
+        model: 'gpt-4o-mini', max_tokens: 64, messages: [{ role: 'user', content: input }], output_config: outputConfig,
+        service_tier: 'auto', speed: 'fast', cache_control: { type: 'ephemeral' }, inference_geo: 'us', metadata: { user_id: 'end-user-7' },
+      });
+      // The fake OpenAI answers a JSON format with JSON (its own shape), which comes back as the text block.
+      const text = data.content[0];
+      expect(JSON.parse(text?.type === 'text' ? text.text : '')).toEqual({ echo: input });
+      const body = h.fake.requests[0]?.body as Record<string, unknown>;
+      expect(body.response_format).toEqual({ type: 'json_schema', json_schema: { name: 'output', schema, strict: true } });
+      expect(body.user).toBe('end-user-7');
+      for (const field of ['x_tollgate_messages', 'output_config', 'speed', 'cache_control', 'inference_geo']) expect(body).not.toHaveProperty(field);
+
+      for (const extra of [{ container: 'container_1' }, { mcp_servers: [{ type: 'url' as const, url: 'https://mcp.example.com/sse', name: 'x' }] }]) {
+        const error = await client().beta.messages.create({ model: 'gpt-4o-mini', max_tokens: 16, messages: [{ role: 'user', content: 'hi' }], ...extra })
+          .then(() => null, (e: unknown) => e);
+        expect(error).toBeInstanceOf(Anthropic.BadRequestError);
+        const field = Object.keys(extra)[0];
+        expect((error as InstanceType<typeof Anthropic.BadRequestError>).error).toMatchObject({
+          type: 'error', error: { type: 'invalid_request_error', message: `${field}: only Anthropic models support this field; this model is served by a openai provider` },
+        });
+      }
+      expect(h.fake.requests).toHaveLength(1);
+      // Still unknown to the SDK, still refused.
+      const unknown = await fetch(`${h.baseUrl}/messages`, {
+        method: 'POST', headers: { 'x-api-key': h.key, 'anthropic-version': '2023-06-01', 'content-type': 'application/json' },
+        body: JSON.stringify({ model: 'gpt-4o-mini', max_tokens: 16, messages: [{ role: 'user', content: 'hi' }], frequency_penalty: 1 }),
+      });
+      expect(unknown.status).toBe(400);
+      expect(await unknown.json()).toMatchObject({ type: 'error', error: { type: 'invalid_request_error', message: 'frequency_penalty: Extra inputs are not permitted' } });
+    });
+
+    it('the exact cache splits on fields that change the answer (top_k, output_config), not on speed or service_tier', async () => {
+      const body = { model: 'gpt-4o-mini', max_tokens: 64, temperature: 0, messages: [{ role: 'user' as const, content: unique('cache keyed') }] };
+      const status = async (extra: Record<string, unknown>) => (await client().messages.create({ ...body, ...extra } as typeof body).withResponse()).response.headers.get('x-tollgate-cache');
+      expect(await status({ top_k: 3 })).toBe('miss');
+      expect(await status({ top_k: 4 })).toBe('miss');
+      expect(await status({ top_k: 3, speed: 'fast', service_tier: 'auto' })).toBe('hit');
+      expect(await status({ top_k: 3, output_config: { format: { type: 'json_schema', schema } } })).toBe('miss');
+      expect(h.fake.requests).toHaveLength(3);
+    });
+  });
+
   it('an Anthropic provider\'s prompt-cache writes and reads reach the client in the usage, plain and streamed', async () => {
     // A marked prefix of at least 1,024 tokens: the fake writes it on first sight and reads it after, as Anthropic does.
     const system = [{ type: 'text' as const, text: `${unique('cached')} ${'context '.repeat(1100)}`, cache_control: { type: 'ephemeral' as const } }];
@@ -483,6 +580,19 @@ describe('Anthropic Messages API through Envoy with the Claude SDK', () => {
     const limited = await client().messages.create({ model: 'gpt-4o-mini', max_tokens: 16, messages: [{ role: 'user', content: unique('Hi') }] }).catch((e: unknown) => e);
     expect(limited).toBeInstanceOf(Anthropic.RateLimitError);
     expect((limited as InstanceType<typeof Anthropic.RateLimitError>).error).toMatchObject({ type: 'error', error: { type: 'rate_limit_error', message: expect.any(String) } });
+
+    // A provider that gives its hint only in milliseconds: the client still gets Retry-After, in seconds rounded up.
+    for (const [status, ms, seconds] of [[429, 2500, '3'], [503, 200, '1']] as const) {
+      h.fake.pushFault({ kind: 'status', status, retryAfterMs: ms });
+      const hinted = await client().messages.create({ model: 'gpt-4o-mini', max_tokens: 16, messages: [{ role: 'user', content: unique('Hi') }] }).catch((e: unknown) => e);
+      expect(hinted).toBeInstanceOf(Anthropic.APIError);
+      expect((hinted as InstanceType<typeof Anthropic.APIError>).status).toBe(status);
+      expect((hinted as InstanceType<typeof Anthropic.APIError>).headers?.get('retry-after'), String(status)).toBe(seconds);
+    }
+    // Both hints: the provider's own Retry-After stays.
+    h.fake.pushFault({ kind: 'status', status: 429, retryAfterSeconds: 7, retryAfterMs: 1000 });
+    const both = await client().messages.create({ model: 'gpt-4o-mini', max_tokens: 16, messages: [{ role: 'user', content: unique('Hi') }] }).catch((e: unknown) => e);
+    expect((both as InstanceType<typeof Anthropic.APIError>).headers?.get('retry-after')).toBe('7');
 
     h.fake.pushFault({ kind: 'status', status: 400, message: 'Invalid value for temperature.' });
     const bad = await client().messages.create({ model: 'gpt-4o-mini', max_tokens: 16, messages: [{ role: 'user', content: unique('Hi') }] }).catch((e: unknown) => e);

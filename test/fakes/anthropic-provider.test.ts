@@ -338,3 +338,54 @@ describe('extended thinking', () => {
     expect(over.error.message).toContain('budget_tokens');
   });
 });
+
+describe('the newer top-level fields (the pinned SDK\'s MessageCreateParams)', () => {
+  const schema = { type: 'object', properties: { answer: { type: 'string' } }, required: ['answer'], additionalProperties: false };
+
+  it('accepts them as the real API does, and answers output_config.format with JSON valid against the schema', async () => {
+    const json = await message({
+      messages: hi, cache_control: { type: 'ephemeral', ttl: '1h' }, service_tier: 'standard_only', inference_geo: 'us', speed: 'fast',
+      container: 'container_1', context_management: { edits: [] }, mcp_servers: [], diagnostics: { previous_message_id: null },
+      thinking: { type: 'adaptive' }, output_config: { effort: 'high', format: { type: 'json_schema', schema } },
+    });
+    const text = (json.content as Array<{ type: string; text?: string }>).find((b) => b.type === 'text')?.text ?? '';
+    expect(Object.keys(JSON.parse(text) as object)).toEqual(['answer']);
+    // The beta name of the same format, streamed.
+    const r = await post({ model: MODEL, max_tokens: 100, messages: hi, stream: true, output_format: { type: 'json_schema', schema } });
+    const deltas = events(r.text).filter(([name]) => name === 'content_block_delta').map(([, data]) => (data.delta as { text: string }).text);
+    expect(JSON.parse(deltas.join(''))).toHaveProperty('answer');
+  });
+
+  it('max_tokens 0 reads (and caches) the prompt but generates nothing', async () => {
+    const json = await message({ max_tokens: 0, messages: hi });
+    expect(json).toMatchObject({ content: [], stop_reason: 'max_tokens', usage: { output_tokens: 0 } });
+    expect((json.usage as { input_tokens: number }).input_tokens).toBeGreaterThan(0);
+    expect((await rejected({ model: MODEL, max_tokens: -1, messages: hi })).status).toBe(400);
+  });
+
+  it('refuses bad values and combinations of them, and still refuses unknown fields', async () => {
+    const bad: Array<[Record<string, unknown>, string]> = [
+      [{ speed: 'ludicrous' }, "speed: Input should be 'standard' or 'fast'"],
+      [{ service_tier: 'priority' }, "service_tier: Input should be 'auto' or 'standard_only'"],
+      [{ output_config: { format: { type: 'json_schema', schema: { type: 'array' } } } }, 'output_config.format.schema'],
+      [{ output_config: { format: { type: 'json_schema', schema } }, output_format: { type: 'json_schema', schema } }, 'output_format cannot be combined'],
+      [{ compaction: { type: 'compaction' }, context_management: { edits: [] } }, 'compaction cannot be combined'],
+      [{ cache_control: { type: 'persistent' } }, "cache_control.type: Input should be 'ephemeral'"],
+      [{ frequency_penalty: 1 }, 'frequency_penalty: Extra inputs are not permitted'],
+    ];
+    for (const [fields, message] of bad) {
+      const r = await rejected({ model: MODEL, max_tokens: 100, messages: hi, ...fields });
+      expect(r.status, JSON.stringify(fields)).toBe(400);
+      expect(r.error.message).toContain(message);
+    }
+  });
+
+  it('count_tokens takes the prompt-shaping ones (output_config, cache_control, speed…) but not service_tier', async () => {
+    const count = (body: unknown) => post(body, {}, fake, '/v1/messages/count_tokens');
+    const ok = await count({ model: MODEL, messages: hi, output_config: { format: { type: 'json_schema', schema } }, cache_control: { type: 'ephemeral' }, speed: 'fast', mcp_servers: [] });
+    expect(ok.status, ok.text).toBe(200);
+    const r = await count({ model: MODEL, messages: hi, service_tier: 'auto' });
+    expect(r.status).toBe(400);
+    expect(JSON.parse(r.text)).toMatchObject({ error: { message: 'service_tier: Extra inputs are not permitted' } });
+  });
+});

@@ -294,6 +294,17 @@ describe('fake OpenAI provider: faults', () => {
     expect(rl.headers?.get('retry-after')).toBe('2');
     expect(rl.code).toBe('rate_limit_exceeded');
 
+    // Only the milliseconds hint, as some OpenAI-compatible APIs send it (header fault and queued fault alike).
+    for (const send of [
+      () => fetch(`${fake.url}/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: 'Bearer k', 'x-fake-fault': 'status=429;retry-after-ms=1500' }, body: '{}' }),
+      () => (fake.pushFault({ kind: 'status', status: 429, retryAfterMs: 1500 }), fetch(`${fake.url}/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: 'Bearer k' }, body: '{}' })),
+    ]) {
+      const msOnly = await send();
+      expect(msOnly.status).toBe(429);
+      expect(msOnly.headers.get('retry-after-ms')).toBe('1500');
+      expect(msOnly.headers.has('retry-after')).toBe(false);
+    }
+
     fake.reset();
     fake.pushFault({ kind: 'status', status: 429, retryAfterSeconds: 0 });
     const retrying = new OpenAI({ baseURL: fake.url, apiKey: 'k', maxRetries: 1 });

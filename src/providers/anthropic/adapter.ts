@@ -2,6 +2,7 @@ import type { AnthropicProviderConfig } from '../../config/types.ts';
 import { errors } from '../../errors/errors.ts';
 import type { OutgoingRequest, ProviderAdapter, TranslationTarget } from '../provider-adapter.ts';
 import { countTokensBody } from './count-tokens.ts';
+import { chatWithoutNativeFormat, withMessagesFields } from './native-fields.ts';
 import { translateChatRequest } from './request.ts';
 import { AnthropicJsonTranslator } from './response.ts';
 import { AnthropicStreamTranslator } from './stream.ts';
@@ -31,7 +32,9 @@ export const anthropicAdapter: ProviderAdapter = {
       throw errors.badRequest('Anthropic models do not serve embeddings.', 'model', 'model_not_supported');
     }
     const config = input.target.provider as AnthropicProviderConfig;
-    return messagesRequest(input.target, { ...translateChatRequest(input.body, input.target.upstreamModel, input.stream, config) });
+    const fields = input.messagesFields;
+    const out = translateChatRequest(chatWithoutNativeFormat(input.body, fields), input.target.upstreamModel, input.stream, config);
+    return messagesRequest(input.target, fields ? withMessagesFields(out, fields) : { ...out });
   },
 
   // A /v1/messages client already speaks this API: its body goes unchanged but for the model the route resolved.
@@ -42,7 +45,7 @@ export const anthropicAdapter: ProviderAdapter = {
   // Anthropic counts a prompt for free (POST /messages/count_tokens): its count, not the gateway's estimate.
   countTokens(input) {
     const config = input.target.provider as AnthropicProviderConfig;
-    const body = countTokensBody(input.body, input.original, input.target.upstreamModel, config, input.clientThinking);
+    const body = countTokensBody(input.body, input.original, input.target.upstreamModel, config, input.messagesFields ?? null);
     return messagesRequest(input.target, body, '/messages/count_tokens');
   },
 

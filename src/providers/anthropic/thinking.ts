@@ -26,7 +26,7 @@ const THINKING_BUDGET: Readonly<Record<string, number | null>> = {
  * answering the last assistant turn) goes without thinking: a plain tool-use conversation Anthropic accepts, the
  * model just does not think again before its final answer.
  */
-function continuesToolUse(out: MessagesRequest): boolean {
+export function continuesToolUse(out: MessagesRequest): boolean {
   const last = out.messages.at(-1);
   const previous = out.messages.at(-2);
   return last?.role === 'user' && last.content.some((b) => b.type === 'tool_result') &&

@@ -50,6 +50,9 @@ export const azureAdapter: ProviderAdapter = {
   // success (`prompt_filter_results`, `content_filter_results`) pass through untouched. Stream usage stripping only
   // drops chunks that carry a usage object and no choices, so Azure's leading `choices: []` chunk holding
   // `prompt_filter_results` (no usage) reaches the client.
+  // Azure OpenAI sends retry-after-ms besides retry-after (the OpenAI SDKs prefer it).
+  retryAfterInMs: true,
+
   translateResponse(info) {
     return openaiAdapter.translateResponse(info);
   },

@@ -27,6 +27,12 @@ function methodFor(input: TranslateRequestInput): string {
   return input.stream ? METHODS.stream : METHODS.chat;
 }
 
+/** A /v1/messages client's `top_k` (no chat form) is Gemini's own `topK`. */
+function withTopK(body: Record<string, unknown>, topK: unknown): Record<string, unknown> {
+  if (typeof topK !== 'number') return body;
+  return { ...body, generationConfig: { ...(body.generationConfig as object | undefined), topK } };
+}
+
 export const geminiAdapter: ProviderAdapter = {
   translateRequest(input) {
     const { target } = input;
@@ -38,7 +44,7 @@ export const geminiAdapter: ProviderAdapter = {
       headers,
       // A key the client sent for Google itself never passes: the provider credential is the only one.
       removeHeaders: target.credential ? ['authorization'] : ['authorization', 'x-goog-api-key'],
-      body: input.endpoint === 'embeddings' ? translateEmbeddingsRequest(input.body, model) : translateChatRequest(input.body, model),
+      body: input.endpoint === 'embeddings' ? translateEmbeddingsRequest(input.body, model) : withTopK(translateChatRequest(input.body, model), input.messagesFields?.top_k),
     };
   },
 

@@ -102,6 +102,9 @@ export const openaiAdapter: ProviderAdapter = {
 
   speaksResponses: openAISpeaksResponses,
 
+  // OpenAI sends retry-after-ms besides retry-after; some compatible servers only the former.
+  retryAfterInMs: true,
+
   translateResponse(info) {
     if (info.responsesDialect) {
       return info.stream && info.status === 200 ? new ResponsesToChatStream(info) : new ResponsesJsonTranslator(info);

@@ -110,6 +110,11 @@ export function answer(call: MessagesCall, cache: Set<string> = new Set()): Answ
   const thinkingTokens = thinking === null ? 0 : countWords(thinking);
   const common = { inputTokens, thinking, cacheReadTokens: cached.read, cacheWriteTokens: cached.write };
 
+  // max_tokens 0: the prompt is read (and its marked prefix cached), nothing is generated.
+  if (call.maxTokens === 0) {
+    return { ...common, thinking: null, kind: 'text', pieces: [], text: '', toolName: '', toolInput: {}, stopReason: 'max_tokens', stopSequence: null, outputTokens: 0 };
+  }
+
   const demanded = call.toolChoice.type === 'any' || call.toolChoice.type === 'tool';
   const offered = call.toolNames.length > 0 && call.toolChoice.type !== 'none';
   if (offered && (demanded || results === null)) {
@@ -122,7 +127,9 @@ export function answer(call: MessagesCall, cache: Set<string> = new Set()): Answ
     };
   }
 
-  const full = results !== null ? `Tool result: ${results}` : `Echo: ${echo}`;
+  // Structured output: the text is a JSON instance of the schema asked for (stop sequences still apply to it).
+  const plain = results !== null ? `Tool result: ${results}` : `Echo: ${echo}`;
+  const full = call.outputSchema ? JSON.stringify(schemaInstance(call.outputSchema, plain)) : plain;
   const stopped = applyStopSequences(full, call.stopSequences);
   const { pieces, capped } = piecesUpTo(stopped.text, call.maxTokens - thinkingTokens);
   const stopReason: StopReason = capped ? 'max_tokens' : stopped.stop === null ? 'end_turn' : 'stop_sequence';

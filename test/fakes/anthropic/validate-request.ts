@@ -6,13 +6,14 @@ import { ApiError, extra, invalid, required, typeError } from './errors.ts';
 import { at, checkKeys, optArray, optBool, optNumber, optString, reqObject, reqString } from './fields.ts';
 import { validateMessages, validateMetadata, validateSystem } from './validate-messages.ts';
 import type { Turn } from './validate-messages.ts';
+import { COUNT_OPTION_FIELDS, OPTION_FIELDS, validateOptions } from './validate-options.ts';
 
 const REQUEST_FIELDS: ReadonlySet<string> = new Set([
   'model', 'messages', 'max_tokens', 'system', 'metadata', 'stop_sequences', 'stream', 'temperature', 'top_p',
-  'top_k', 'tools', 'tool_choice', 'thinking', 'service_tier',
+  'top_k', 'tools', 'tool_choice', 'thinking', ...OPTION_FIELDS,
 ]);
 /** What `POST /v1/messages/count_tokens` takes: the prompt only (no max_tokens, stream or sampling fields). */
-const COUNT_FIELDS: ReadonlySet<string> = new Set(['model', 'messages', 'system', 'tools', 'tool_choice', 'thinking']);
+const COUNT_FIELDS: ReadonlySet<string> = new Set(['model', 'messages', 'system', 'tools', 'tool_choice', 'thinking', ...COUNT_OPTION_FIELDS]);
 const TOOL_NAME_RE = /^[a-zA-Z0-9_-]{1,128}$/;
 /** The largest output any of the fake's models allows. */
 export const MAX_OUTPUT_TOKENS = 64_000;
@@ -34,6 +35,8 @@ export interface MessagesCall {
   thinkingBudget: number | null;
   /** The prompt prefix up to the last cache_control mark (null: none), for the fake's prompt cache. */
   cachePrefix: CachePrefix | null;
+  /** `output_config.format`'s schema: the text answer is JSON valid against it. */
+  outputSchema: Json | null;
 }
 
 export interface CachePrefix {
@@ -70,8 +73,13 @@ function validateThinking(b: Json, maxTokens: number): number | null {
     checkKeys(t, new Set(['type']), 'thinking');
     return null;
   }
-  if (t.type !== 'enabled') throw invalid('thinking.type', `Input tag '${String(t.type)}' found using 'type' does not match any of the expected tags: 'enabled', 'disabled'`);
-  checkKeys(t, new Set(['type', 'budget_tokens']), 'thinking');
+  // Adaptive: the model decides how much to think; the fake thinks with the smallest budget.
+  if (t.type === 'adaptive') {
+    checkKeys(t, new Set(['type', 'display']), 'thinking');
+    return 1024;
+  }
+  if (t.type !== 'enabled') throw invalid('thinking.type', `Input tag '${String(t.type)}' found using 'type' does not match any of the expected tags: 'enabled', 'disabled', 'adaptive'`);
+  checkKeys(t, new Set(['type', 'budget_tokens', 'display']), 'thinking');
   if (t.budget_tokens === undefined) throw required('thinking.enabled.budget_tokens');
   const budget = t.budget_tokens;
   if (typeof budget !== 'number' || !Number.isInteger(budget)) throw typeError('thinking.enabled.budget_tokens', 'a valid integer', budget);
@@ -151,7 +159,8 @@ export function validateRequest(b: Json, models: ReadonlySet<string>): MessagesC
   const model = reqString(b, 'model', '');
   const turns = validateMessages(b.messages);
   if (b.max_tokens === undefined) throw required('max_tokens');
-  const maxTokens = optNumber(b, 'max_tokens', 1, Number.MAX_SAFE_INTEGER, true) ?? 0;
+  // 0 fills the prompt cache without generating (current API).
+  const maxTokens = optNumber(b, 'max_tokens', 0, Number.MAX_SAFE_INTEGER, true) ?? 0;
   const systemText = validateSystem(b.system);
   validateMetadata(b.metadata);
   const stopSequences = validateStopSequences(b);
@@ -159,9 +168,7 @@ export function validateRequest(b: Json, models: ReadonlySet<string>): MessagesC
   optNumber(b, 'temperature', 0, 1);
   optNumber(b, 'top_p', 0, 1);
   optNumber(b, 'top_k', 0, Number.MAX_SAFE_INTEGER, true);
-  if (b.service_tier !== undefined && b.service_tier !== 'auto' && b.service_tier !== 'standard_only') {
-    throw invalid('service_tier', "Input should be 'auto' or 'standard_only'");
-  }
+  const outputSchema = validateOptions(b);
   const tools = validateTools(b);
   const toolNames = tools.map((t) => t.name);
   const toolChoice = validateToolChoice(b, toolNames);
@@ -173,7 +180,7 @@ export function validateRequest(b: Json, models: ReadonlySet<string>): MessagesC
     throw invalid('max_tokens', `${maxTokens} > ${MAX_OUTPUT_TOKENS}, which is the maximum allowed number of output tokens for ${model}`);
   }
   const toolSchemas = Object.fromEntries(tools.map((t) => [t.name, t.schema]));
-  return { model, turns, systemText, maxTokens, stream, stopSequences, toolNames, toolSchemas, toolChoice, thinkingBudget, cachePrefix: prefix };
+  return { model, turns, systemText, maxTokens, stream, stopSequences, toolNames, toolSchemas, toolChoice, thinkingBudget, cachePrefix: prefix, outputSchema };
 }
 
 /**
@@ -188,10 +195,11 @@ export function validateCountRequest(b: Json, models: ReadonlySet<string>): Mess
   const tools = validateTools(b);
   const toolNames = tools.map((t) => t.name);
   const toolChoice = validateToolChoice(b, toolNames);
+  const outputSchema = validateOptions(b);
   // No max_tokens here: the budget only has to be a valid one.
   const thinkingBudget = validateThinking(b, Number.MAX_SAFE_INTEGER);
   const prefix = cachePrefix(b);
   if (!models.has(model)) throw new ApiError(404, `model: ${model}`, 'not_found_error');
   const toolSchemas = Object.fromEntries(tools.map((t) => [t.name, t.schema]));
-  return { model, turns, systemText, maxTokens: 0, stream: false, stopSequences: [], toolNames, toolSchemas, toolChoice, thinkingBudget, cachePrefix: prefix };
+  return { model, turns, systemText, maxTokens: 0, stream: false, stopSequences: [], toolNames, toolSchemas, toolChoice, thinkingBudget, cachePrefix: prefix, outputSchema };
 }

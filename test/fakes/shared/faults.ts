@@ -6,7 +6,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ServerTimers } from './timers.ts';
 
 export type FakeFault =
-  | { kind: 'status'; status: number; retryAfterSeconds?: number; message?: string }
+  | { kind: 'status'; status: number; retryAfterSeconds?: number; retryAfterMs?: number; message?: string }
   | { kind: 'delay'; ms: number }
   | { kind: 'hang' }
   | { kind: 'reset' }
@@ -41,6 +41,10 @@ export function parseFaultHeader(h: string): FakeFault[] {
       case 'retry-after':
         if (!status) throw new FaultHeaderError("Invalid x-fake-fault header: 'retry-after' must follow 'status='.");
         status.retryAfterSeconds = needNum();
+        break;
+      case 'retry-after-ms':
+        if (!status) throw new FaultHeaderError("Invalid x-fake-fault header: 'retry-after-ms' must follow 'status='.");
+        status.retryAfterMs = needNum();
         break;
       case 'message':
         if (!status) throw new FaultHeaderError("Invalid x-fake-fault header: 'message' must follow 'status='.");
@@ -123,6 +127,8 @@ export async function applyFaults(
       case 'status': {
         const extra: Record<string, string> = {};
         if (f.retryAfterSeconds !== undefined) extra['retry-after'] = String(f.retryAfterSeconds);
+        // OpenAI-style APIs also give the hint in milliseconds; some send only that one.
+        if (f.retryAfterMs !== undefined) extra['retry-after-ms'] = String(f.retryAfterMs);
         sendStatus(f, extra);
         return null;
       }
@@ -138,7 +144,7 @@ export async function applyFaults(
 export interface FaultAnswers {
   /** A malformed `x-fake-fault` header. */
   badHeader(message: string): void;
-  /** A status fault; `extraHeaders` carries `retry-after` when the fault sets one. */
+  /** A status fault; `extraHeaders` carries `retry-after` / `retry-after-ms` when the fault sets them. */
   status(f: StatusFault, extraHeaders: Record<string, string>): void;
 }
 

@@ -26,7 +26,7 @@ describe('count_tokens for an Anthropic provider', () => {
       messages: [{ role: 'user', content: 'Mail [REDACTED_EMAIL] please' }],
     };
     const chat = countTokensToChat(original);
-    const out = count({ body: chat, original: null, clientThinking: original.thinking, target: target() });
+    const out = count({ body: chat, original: null, messagesFields: { thinking: original.thinking }, target: target() });
     expect(out.path).toBe('/v1/messages/count_tokens');
     expect(out.body).toEqual({
       model: MODEL,
