@@ -5,10 +5,14 @@
  */
 export class FinishReasons {
   private readonly byChoice = new Map<number, string>();
+  /** The list as last built; the route stage reads it after every chunk, and it rarely changes. */
+  private built: string[] = [];
+  private stale = false;
 
   note(index: unknown, reason: unknown): void {
     if (typeof reason !== 'string' || reason === '') return;
     this.byChoice.set(typeof index === 'number' ? index : 0, reason);
+    this.stale = true;
   }
 
   /** Every choice of a `chat.completion` body (a buffered answer). */
@@ -19,7 +23,11 @@ export class FinishReasons {
   }
 
   get list(): string[] {
-    return [...this.byChoice.entries()].sort(([a], [b]) => a - b).map(([, reason]) => reason);
+    if (this.stale) {
+      this.built = [...this.byChoice.entries()].sort(([a], [b]) => a - b).map(([, reason]) => reason);
+      this.stale = false;
+    }
+    return this.built;
   }
 }
 
