@@ -1,4 +1,5 @@
-import { type O200kRanks, o200kRanks } from './o200k-ranks.ts';
+import { FNV_OFFSET, FNV_PRIME, fnvFinish, type O200kRanks, o200kRanks } from './o200k-ranks.ts';
+import { pieceEnd } from './o200k-split.ts';
 
 /**
  * Counts o200k_base tokens exactly as gpt-tokenizer 4.0.0's `countTokens(text, { disallowedSpecial: new Set() })`
@@ -8,25 +9,18 @@ import { type O200kRanks, o200kRanks } from './o200k-ranks.ts';
  * the tokens. Nothing here decodes tokens, so only the count is computed.
  */
 
-// tiktoken's o200k_base split pattern, as gpt-tokenizer writes it for JavaScript (Unicode property escapes, `u`).
-const CONTRACTION = String.raw`(?:'(?:[sS]|[dD]|[mM]|[tT]|[lL][lL]|[vV][eE]|[rR][eE]))?`;
-const O200K_SPLIT = new RegExp(
-  String.raw`[^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]*[\p{Ll}\p{Lm}\p{Lo}\p{M}]+${CONTRACTION}` +
-    String.raw`|[^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]+[\p{Ll}\p{Lm}\p{Lo}\p{M}]*${CONTRACTION}` +
-    String.raw`|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n/]*|\s*[\r\n]+|\s+(?!\S)|\s+`,
-  'gu',
-);
-
 const NO_RANK = 0x7fffffff;
 /** Pieces up to this many bytes merge with a linear scan for the lowest pair (fast for short pieces, O(n²)). */
 const SCAN_MERGE_MAX_BYTES = 64;
 /** Above this, merge buffers are allocated per piece instead of kept (a 256 KiB prompt can be a single piece). */
 const SCRATCH_MAX_BYTES = 4096;
-/** Heap keys are rank × 2^22 + byte position (exact in a double: ranks < 2^18, pieces < 2^22 bytes). */
-const POSITION_SPAN = 4194304;
+/** Heap keys are rank × 2^32 + byte position (exact in a double: ranks < 2^18, positions < 2^32). */
+const POSITION_SPAN = 4294967296;
 
 let bytes = new Uint8Array(256);
 let hadLoneSurrogate = false;
+/** The FNV-1a hash of the bytes `encode` wrote, computed on the way (the piece is looked up whole first). */
+let encodedHash = 0;
 
 /** UTF-8 of text[start, end) into `bytes`; lone surrogates become U+FFFD, as TextEncoder (and so gpt-tokenizer) does. */
 function encode(text: string, start: number, end: number): number {
@@ -34,12 +28,17 @@ function encode(text: string, start: number, end: number): number {
   if (need > bytes.length) bytes = new Uint8Array(Math.max(need, bytes.length * 2));
   const out = bytes;
   let n = 0;
+  let h = FNV_OFFSET;
   hadLoneSurrogate = false;
   for (let i = start; i < end; i++) {
     let c = text.charCodeAt(i);
     if (c < 0x80) {
       out[n++] = c;
-    } else if (c < 0x800) {
+      h = Math.imul(h ^ c, FNV_PRIME);
+      continue;
+    }
+    const first = n;
+    if (c < 0x800) {
       out[n++] = 0xc0 | (c >> 6);
       out[n++] = 0x80 | (c & 0x3f);
     } else if (c < 0xd800 || c > 0xdfff) {
@@ -62,7 +61,9 @@ function encode(text: string, start: number, end: number): number {
         out[n++] = 0xbd;
       }
     }
+    for (let k = first; k < n; k++) h = Math.imul(h ^ out[k]!, FNV_PRIME);
   }
+  encodedHash = fnvFinish(h);
   return n;
 }
 
@@ -203,18 +204,18 @@ function countPiece(ranks: O200kRanks, text: string, start: number, end: number)
   if (end - start === 1 && text.charCodeAt(start) < 0x80) return 1;
   const length = encode(text, start, end);
   // A piece that is a token counts 1 (gpt-tokenizer finds it by string, which a lone surrogate never matches).
-  if (!hadLoneSurrogate && ranks.rank(bytes, 0, length) >= 0) return 1;
+  if (!hadLoneSurrogate && ranks.rankHashed(bytes, length, encodedHash) >= 0) return 1;
   return length <= SCAN_MERGE_MAX_BYTES ? scanMergeCount(ranks, bytes, length) : heapMergeCount(ranks, bytes, length);
 }
 
 /** o200k_base tokens in `text`, special-token markers counted as text. Loads the ranks on first call. */
 export function countO200kTokens(text: string): number {
   const ranks = o200kRanks();
-  const split = O200K_SPLIT;
-  split.lastIndex = 0;
   let count = 0;
-  for (let match = split.exec(text); match !== null; match = split.exec(text)) {
-    count += countPiece(ranks, text, match.index, match.index + match[0].length);
+  for (let start = 0; start < text.length; ) {
+    const end = pieceEnd(text, start);
+    count += countPiece(ranks, text, start, end);
+    start = end;
   }
   return count;
 }

@@ -14,15 +14,25 @@ import { fileURLToPath } from 'node:url';
 export interface O200kRanks {
   /** The rank of bytes[start, end), or -1 when those bytes are not a token. */
   rank(bytes: Uint8Array, start: number, end: number): number;
+  /** rank(bytes, 0, length) when the caller already has fnv1a(bytes, 0, length) (computed while encoding). */
+  rankHashed(bytes: Uint8Array, length: number, hash: number): number;
   readonly tokenCount: number;
 }
 
 const EMPTY_SLOT = 0xffffffff;
 
+export const FNV_OFFSET = 0x811c9dc5;
+export const FNV_PRIME = 0x01000193;
+
+/** FNV-1a's running state after the bytes; fnvFinish turns it into the table hash. */
 export function fnv1a(bytes: Uint8Array, start: number, end: number): number {
-  let h = 0x811c9dc5;
-  for (let i = start; i < end; i++) h = Math.imul(h ^ bytes[i]!, 0x01000193);
-  // FNV's low bits mix poorly for short keys and the table is indexed by them; fold the high half in.
+  let h = FNV_OFFSET;
+  for (let i = start; i < end; i++) h = Math.imul(h ^ bytes[i]!, FNV_PRIME);
+  return fnvFinish(h);
+}
+
+/** FNV's low bits mix poorly for short keys and the table is indexed by them, so the high half is folded in. */
+export function fnvFinish(h: number): number {
   return (h ^ (h >>> 16)) >>> 0;
 }
 
@@ -97,23 +107,25 @@ export function parseTiktokenRanks(file: Uint8Array): O200kRanks {
     slots[slot] = r;
   }
 
+  function find(bytes: Uint8Array, start: number, length: number, hash: number): number {
+    let slot = hash & mask;
+    for (;;) {
+      const r = slots[slot]!;
+      if (r === EMPTY_SLOT) return -1;
+      const at = offsets[r]!;
+      if (offsets[r + 1]! - at === length) {
+        let k = 0;
+        while (k < length && vocab[at + k] === bytes[start + k]) k++;
+        if (k === length) return r;
+      }
+      slot = (slot + 1) & mask;
+    }
+  }
+
   return {
     tokenCount,
-    rank(bytes: Uint8Array, start: number, end: number): number {
-      const length = end - start;
-      let slot = fnv1a(bytes, start, end) & mask;
-      for (;;) {
-        const r = slots[slot]!;
-        if (r === EMPTY_SLOT) return -1;
-        const at = offsets[r]!;
-        if (offsets[r + 1]! - at === length) {
-          let k = 0;
-          while (k < length && vocab[at + k] === bytes[start + k]) k++;
-          if (k === length) return r;
-        }
-        slot = (slot + 1) & mask;
-      }
-    },
+    rank: (bytes, start, end) => find(bytes, start, end - start, fnv1a(bytes, start, end)),
+    rankHashed: (bytes, length, hash) => find(bytes, 0, length, hash),
   };
 }
 

@@ -5,6 +5,7 @@ import bpeRanks from 'gpt-tokenizer/bpeRanks/o200k_base';
 import { describe, expect, it } from 'vitest';
 import { countO200kTokens } from '../../../src/tokenizer/o200k-count.ts';
 import { o200kRanks, parseTiktokenRanks } from '../../../src/tokenizer/o200k-ranks.ts';
+import { O200K_SPLIT_PATTERN, pieceEnd } from '../../../src/tokenizer/o200k-split.ts';
 
 /** gpt-tokenizer, the reference: o200k_base with special-token markers counted as text (as estimate.ts counted). */
 const reference = (text: string): number => countTokens(text, { disallowedSpecial: new Set() });
@@ -110,6 +111,41 @@ function randomString(next: () => number): string {
   return text;
 }
 
+/** ASCII-heavy strings: the cases the hand-written split decides (contractions, case runs, whitespace before text). */
+const ASCII_PARTS = ['a', 'Z', 'ab', 'AB', 'Ab', 'aB', '1', '12', '1234', ' ', '  ', '\t', '\n', '\r\n', '\v', '\f', ' \n ', '.', '!?', '/', '//\n', "'", "'s", "'S", "'ll", "'Ll", "'ve", "'RE", "'d", "'x", '\u0000', '\u001f', '\u007f', 'é', '\u00a0', '\u3000', '٣', '²', '—', '\u0301', 'ǅ', 'ʰ'];
+
+function asciiHeavyString(next: () => number): string {
+  let text = '';
+  const parts = 1 + Math.floor(next() * 24);
+  for (let i = 0; i < parts; i++) text += ASCII_PARTS[Math.floor(next() * ASCII_PARTS.length)];
+  return text;
+}
+
+function regexPieces(text: string): string[] {
+  return [...text.matchAll(new RegExp(O200K_SPLIT_PATTERN, 'gu'))].map((match) => match[0]);
+}
+
+function scannedPieces(text: string): string[] {
+  const pieces: string[] = [];
+  for (let start = 0; start < text.length; ) {
+    const end = pieceEnd(text, start);
+    pieces.push(text.slice(start, end));
+    start = end;
+  }
+  return pieces;
+}
+
+describe('o200k_base pre-tokenization split', () => {
+  it('cuts the same pieces as the o200k_base expression, on ASCII-heavy and on random strings', () => {
+    const next = rng(7);
+    for (let i = 0; i < 20_000; i++) {
+      const text = i % 2 ? asciiHeavyString(next) : randomString(next);
+      expect(scannedPieces(text), JSON.stringify(text)).toEqual(regexPieces(text));
+    }
+    for (const text of FIXED_CORPUS) expect(scannedPieces(text)).toEqual(regexPieces(text));
+  });
+});
+
 describe('o200k_base token counter', () => {
   it('reads every token of the rank file and finds each by its bytes, as gpt-tokenizer does', () => {
     const ranks = o200kRanks();
@@ -148,7 +184,7 @@ describe('o200k_base token counter', () => {
     let mismatches = 0;
     const firstMismatches: Array<{ text: string; ours: number; reference: number }> = [];
     for (let i = 0; i < 4000; i++) {
-      const text = randomString(next);
+      const text = i % 4 === 3 ? asciiHeavyString(next) : randomString(next);
       const ours = countO200kTokens(text);
       const expected = reference(text);
       if (ours !== expected) {
