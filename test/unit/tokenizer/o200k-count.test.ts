@@ -4,7 +4,16 @@ import { countTokens } from 'gpt-tokenizer/encoding/o200k_base';
 import bpeRanks from 'gpt-tokenizer/bpeRanks/o200k_base';
 import { describe, expect, it } from 'vitest';
 import { countO200kTokens } from '../../../src/tokenizer/o200k-count.ts';
-import { o200kRanks, parseTiktokenRanks } from '../../../src/tokenizer/o200k-ranks.ts';
+import {
+  decodeRankTable,
+  encodeRankTable,
+  o200kRanks,
+  type O200kRanks,
+  parseTiktokenRanks,
+  rankLookup,
+  rankTableFromTiktokenFile,
+  readerOf,
+} from '../../../src/tokenizer/o200k-ranks.ts';
 import { O200K_SPLIT_PATTERN, pieceEnd } from '../../../src/tokenizer/o200k-split.ts';
 
 /** gpt-tokenizer, the reference: o200k_base with special-token markers counted as text (as estimate.ts counted). */
@@ -147,32 +156,60 @@ describe('o200k_base pre-tokenization split', () => {
 });
 
 describe('o200k_base token counter', () => {
-  it('reads every token of the rank file and finds each by its bytes, as gpt-tokenizer does', () => {
-    const ranks = o200kRanks();
+  /** Every token of gpt-tokenizer's own vocabulary is found at its rank (but those it can never produce). */
+  function expectFindsTheVocabulary(ranks: O200kRanks): void {
     expect(ranks.tokenCount).toBe(bpeRanks.length);
     const encoder = new TextEncoder();
     let unreachable = 0;
+    let wrong = 0;
     for (let rank = 0; rank < bpeRanks.length; rank++) {
       const token = bpeRanks[rank]!;
       const bytes = typeof token === 'string' ? encoder.encode(token) : Uint8Array.from(token);
       const found = ranks.rank(bytes, 0, bytes.length);
-      // The 9 tokens that start with a byte order mark are never produced by gpt-tokenizer (see o200k-ranks.ts).
+      // The 9 tokens that start with a byte order mark are never produced by gpt-tokenizer (see o200k-count.ts).
       if (bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf) {
-        expect(found).toBe(-1);
+        if (found !== -1) wrong++;
         unreachable++;
-      } else {
-        expect(found).toBe(rank);
+      } else if (found !== rank) {
+        wrong++;
       }
     }
+    expect(wrong).toBe(0);
     expect(unreachable).toBe(9);
     expect(ranks.rank(encoder.encode('not-a-token-at-all-xyzzy'), 0, 24)).toBe(-1);
+  }
+
+  it('builds the table from the rank file and finds every token by its bytes, as gpt-tokenizer does', () => {
+    expectFindsTheVocabulary(rankLookup(rankTableFromTiktokenFile()));
+  });
+
+  it('writes the table as a binary that reads back to the same table, and refuses a damaged one', () => {
+    const table = rankTableFromTiktokenFile();
+    const file = encodeRankTable(table);
+    const decoded = decodeRankTable(file);
+    expect(decoded.offsets).toEqual(table.offsets);
+    expect(decoded.slots).toEqual(table.slots);
+    expect(decoded.vocab).toEqual(table.vocab);
+    expectFindsTheVocabulary(rankLookup(decoded));
+    // A copy at an odd offset (as a pooled Buffer could be) still reads.
+    const unaligned = new Uint8Array(file.length + 1).subarray(1);
+    unaligned.set(file);
+    expect(decodeRankTable(unaligned).vocab).toEqual(table.vocab);
+    expect(() => decodeRankTable(file.subarray(0, file.length - 1))).toThrow(/truncated or corrupt/);
+    const renamed = file.slice();
+    renamed[0] = 0x78;
+    expect(() => decodeRankTable(renamed)).toThrow(/not a rank table/);
+  });
+
+  it('loads the ranks the counter uses (the generated binary, or the rank file without one)', () => {
+    expectFindsTheVocabulary(o200kRanks());
   });
 
   it('refuses a rank file whose ranks are not in line order', () => {
     const file = readFileSync(fileURLToPath(import.meta.resolve('gpt-tokenizer/data/o200k_base.tiktoken')));
     const lines = file.toString('latin1').split('\n').slice(0, 3);
     const swapped = Buffer.from(`${lines[1]}\n${lines[0]}\n`, 'latin1');
-    expect(() => parseTiktokenRanks(swapped)).toThrow(/rank 1; expected 0/);
+    expect(() => parseTiktokenRanks(readerOf(swapped))).toThrow(/rank 1; expected 0/);
   });
 
   it('counts a fixed corpus (scripts, emoji, code, JSON, digits, whitespace, markers, lone surrogates, BOMs) exactly as gpt-tokenizer', () => {
