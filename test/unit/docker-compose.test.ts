@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
@@ -71,5 +71,28 @@ describe('docker-compose.yml and Dockerfile', () => {
     for (const copied of dockerfile.matchAll(/^COPY (?!package|--from)(\S+)/gm)) {
       expect(existsSync(join(root, copied[1] ?? '')), `${copied[1]} is copied but missing`).toBe(true);
     }
+  });
+
+  it('puts every file the compiled gateway reads at run time into dist/ (tsc copies only TypeScript)', () => {
+    const build = (JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { scripts: Record<string, string> }).scripts.build ?? '';
+    const assetDirs = new Set<string>();
+    const walk = (dir: string): void => {
+      for (const entry of readdirSync(join(root, dir), { withFileTypes: true })) {
+        const path = `${dir}/${entry.name}`;
+        if (entry.isDirectory()) {
+          if (path !== 'src/generated') walk(path);
+        } else if (!entry.name.endsWith('.ts') && !entry.name.endsWith('.ranks')) {
+          assetDirs.add(dir);
+        }
+      }
+    };
+    walk('src');
+    expect(assetDirs.size).toBeGreaterThan(0);
+    for (const dir of assetDirs) {
+      const copied = [...build.matchAll(/cp -r (\S+) /g)].some(([, source]) => source !== undefined && (dir === source || dir.startsWith(`${source}/`)));
+      expect(copied, `${dir} holds run-time files that npm run build does not copy into dist/`).toBe(true);
+    }
+    // The tokenizer's rank table is generated, not copied.
+    expect(build).toContain('gen-tokenizer-ranks.ts dist/src/tokenizer/o200k_base.ranks');
   });
 });
