@@ -10,7 +10,7 @@ import { encodeHeaderBlock, headerValue } from './h2-lite/hpack.ts';
 import { decodeProcessingRequest } from './codec/decode-request.ts';
 import { encodeReply } from './codec/encode-reply.ts';
 import { ProcessSession, type SessionReply } from './process-session.ts';
-import { processMethod } from './proto.ts';
+import { PROCESS_PATH } from './proto.ts';
 import type { ExtProcServer } from './server.ts';
 
 /**
@@ -129,7 +129,6 @@ class ProcessCall implements StreamEvents {
 /** The Process method on h2-lite connections: accepts sockets, tracks the connections for a graceful stop. */
 export class ExtProcConnections {
   private readonly connections = new Set<H2Connection>();
-  private readonly method = processMethod();
   private readonly options: Pick<H2LiteServerOptions, 'handlerFor' | 'logger'>;
 
   constructor(options: Pick<H2LiteServerOptions, 'handlerFor' | 'logger'>) {
@@ -157,7 +156,7 @@ export class ExtProcConnections {
   }
 
   private openStream(stream: H2Stream, fields: string[]): StreamEvents {
-    if (headerValue(fields, ':path') !== this.method.path) {
+    if (headerValue(fields, ':path') !== PROCESS_PATH) {
       stream.end(UNKNOWN_METHOD);
       // The answer is complete; RST_STREAM(NO_ERROR) tells the client to stop sending (RFC 9113 §8.1).
       stream.reset(ErrorCode.NO_ERROR);

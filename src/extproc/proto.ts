@@ -1,11 +1,18 @@
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import * as grpc from '@grpc/grpc-js';
-import * as protoLoader from '@grpc/proto-loader';
+import type * as grpc from '@grpc/grpc-js';
+import type * as protoLoader from '@grpc/proto-loader';
 import type { ProcessingRequest__Output } from '../generated/envoy/service/ext_proc/v3/ProcessingRequest.ts';
 import type { ProcessingResponse } from '../generated/envoy/service/ext_proc/v3/ProcessingResponse.ts';
 
 const SERVICE = 'envoy.service.ext_proc.v3.ExternalProcessor';
+
+/**
+ * The Process method's HTTP/2 path, which is all the h2-lite and http2 transports need from the service definition
+ * (their protobuf codec is hand-written, codec/). Loading the definitions (proto-loader parsing Envoy's protos) costs
+ * ~40 MB of RSS, so only the grpc-js transport and the codec's reference tests do it (a test checks this path).
+ */
+export const PROCESS_PATH = `/${SERVICE}/Process`;
 
 /**
  * Loads Envoy's ext_proc service from the protos shipped by the pinned @grpc/grpc-js-xds package (never copied).
@@ -14,7 +21,9 @@ const SERVICE = 'envoy.service.ext_proc.v3.ExternalProcessor';
 function loadDefinition(): protoLoader.PackageDefinition {
   const require = createRequire(import.meta.url);
   const deps = join(dirname(require.resolve('@grpc/grpc-js-xds/package.json')), 'deps');
-  return protoLoader.loadSync('envoy/service/ext_proc/v3/external_processor.proto', {
+  // Required here, not imported at the top: see PROCESS_PATH.
+  const loader = require('@grpc/proto-loader') as typeof protoLoader;
+  return loader.loadSync('envoy/service/ext_proc/v3/external_processor.proto', {
     keepCase: true,
     longs: String,
     enums: String,

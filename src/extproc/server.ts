@@ -1,7 +1,7 @@
 import { rm } from 'node:fs/promises';
 import http2 from 'node:http2';
 import type { AddressInfo } from 'node:net';
-import * as grpc from '@grpc/grpc-js';
+import type * as grpc from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import type { ProcessingRequest__Output } from '../generated/envoy/service/ext_proc/v3/ProcessingRequest.ts';
 import type { ProcessingResponse } from '../generated/envoy/service/ext_proc/v3/ProcessingResponse.ts';
@@ -13,7 +13,7 @@ import { decodeProcessingRequest } from './codec/decode-request.ts';
 import { encodeReply } from './codec/encode-reply.ts';
 import { toPhaseEvent, toProcessingResponse } from './messages.ts';
 import { ProcessSession } from './process-session.ts';
-import { loadExternalProcessorService, processMethod } from './proto.ts';
+import { loadExternalProcessorService, PROCESS_PATH } from './proto.ts';
 
 export interface ExtProcServerOptions {
   address: string;
@@ -46,6 +46,8 @@ function handlerFor(options: ExtProcServerOptions, role: unknown, traceparent: u
 type ProcessCall = grpc.ServerDuplexStream<ProcessingRequest__Output, ProcessingResponse>;
 
 async function startGrpcJsServer(options: ExtProcServerOptions): Promise<ExtProcServer> {
+  // Loaded only for this transport (see PROCESS_PATH in proto.ts).
+  const grpc = await import('@grpc/grpc-js');
   const server = new grpc.Server({
     'grpc.keepalive_permit_without_calls': 1,
     'grpc.max_receive_message_length': 64 * 1024 * 1024,
@@ -95,13 +97,12 @@ const FRAME_HEADER = 5;
  * message than the pipeline itself does (measured by test/bench/overhead.ts). Envoy is the only client.
  */
 async function startHttp2Server(options: ExtProcServerOptions): Promise<ExtProcServer> {
-  const method = processMethod();
   const server = http2.createServer({
     settings: { maxConcurrentStreams: 100_000, initialWindowSize: 4 * 1024 * 1024 },
     maxSessionMemory: 64,
   });
   server.on('stream', (stream, headers) => {
-    if (headers[':path'] !== method.path) {
+    if (headers[':path'] !== PROCESS_PATH) {
       stream.respond({ ...GRPC_HEADERS, 'grpc-status': '12', 'grpc-message': 'unknown method' }, { endStream: true });
       return;
     }

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { decodeProcessingRequest } from '../../../src/extproc/codec/decode-request.ts';
 import { encodeReply } from '../../../src/extproc/codec/encode-reply.ts';
 import { toPhaseEvent, toProcessingResponse } from '../../../src/extproc/messages.ts';
-import { loadExternalProcessorService } from '../../../src/extproc/proto.ts';
+import { loadExternalProcessorService, PROCESS_PATH, processMethod } from '../../../src/extproc/proto.ts';
 import type { ProcessingRequest, ProcessingRequest__Output } from '../../../src/generated/envoy/service/ext_proc/v3/ProcessingRequest.ts';
 import type { ProcessingResponse, ProcessingResponse__Output } from '../../../src/generated/envoy/service/ext_proc/v3/ProcessingResponse.ts';
 import type { Value } from '../../../src/generated/google/protobuf/Value.ts';
@@ -116,6 +116,10 @@ function randomRequest(random: () => number): ProcessingRequest {
 const viaProtobufjs = (bytes: Buffer) => toPhaseEvent(method.requestDeserialize(bytes));
 
 describe('ext_proc request decoding (hand-written against protobufjs)', () => {
+  it('serves the Process method at the path Envoy\'s service definition gives it', () => {
+    expect(PROCESS_PATH).toBe(processMethod().path);
+  });
+
   it('decodes 3,000 random requests of every kind to the same PhaseEvent', () => {
     const random = rng(42);
     const seen = new Set<string>();
