@@ -1,9 +1,9 @@
 import { readFileSync } from 'node:fs';
-import { Ajv, type ErrorObject } from 'ajv';
+import type { ErrorObject } from 'ajv';
 import { parse as parseYaml } from 'yaml';
 import { cacheConfigProblems } from '../cache/config.ts';
 import { externalGuardrailProblems } from '../guardrails/external/config.ts';
-import { configSchema } from './schema.ts';
+import { configValidator } from './config-validator.ts';
 import type { TollgateConfig } from './types.ts';
 
 /** A config that failed validation; `problems` name the path of each bad field. */
@@ -16,8 +16,6 @@ export class ConfigError extends Error {
   }
 }
 
-const ajv = new Ajv({ allErrors: true, useDefaults: true, strict: false });
-const validateShape = ajv.compile(configSchema);
 
 function describeAjvError(error: ErrorObject): string {
   const path = error.instancePath.replace(/^\//, '').replaceAll('/', '.') || '(root)';
@@ -142,6 +140,7 @@ function crossReferenceProblems(config: TollgateConfig): string[] {
 
 /** Validates an already-parsed config object, filling defaults in place. */
 export function validateConfig(raw: unknown, source = '(inline)'): TollgateConfig {
+  const validateShape = configValidator();
   if (!validateShape(raw)) {
     throw new ConfigError(source, (validateShape.errors ?? []).map(describeAjvError));
   }

@@ -1,4 +1,5 @@
-import { Ajv, type ErrorObject } from 'ajv';
+import type { ErrorObject } from 'ajv';
+import { precompiled, type SchemaSpec } from '../validation/precompiled.ts';
 import { PII_TYPES, type PiiType } from '../guardrails/pii/types.ts';
 import { ROUTING_STRATEGIES, type RoutingStrategy } from '../pipeline/context.ts';
 
@@ -83,8 +84,8 @@ export const decisionSchema = {
   },
 } as const;
 
-const ajv = new Ajv({ allErrors: false, strict: false });
-const validate = ajv.compile(decisionSchema);
+export const DECISION_SCHEMA_SPEC: SchemaSpec = { name: 'policy-decision', schema: decisionSchema, options: { allErrors: false, strict: false } };
+const validate = precompiled(DECISION_SCHEMA_SPEC);
 
 const describe = (error: ErrorObject) => `${error.instancePath || '(decision)'} ${error.message ?? 'is invalid'}`;
 

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { Ajv } from 'ajv';
+import { precompiled, type SchemaSpec } from '../validation/precompiled.ts';
 import { parse as parseYaml } from 'yaml';
 
 /** Prices in integer nano-USD per 1M tokens (USD × 1e9): exact for any list price with up to 9 decimals. */
@@ -64,7 +64,8 @@ interface RawEntry extends RawTier {
   long_context?: RawTier & { above_prompt_tokens: number };
 }
 
-const validatePricing = new Ajv({ allErrors: true, strict: false }).compile(pricingSchema);
+export const PRICING_SCHEMA_SPEC: SchemaSpec = { name: 'pricing', schema: pricingSchema, options: { allErrors: true, strict: false } };
+const validatePricing = precompiled(PRICING_SCHEMA_SPEC);
 
 /** USD with up to 9 decimals → nano-USD, rounding away the binary floating-point noise of the YAML number. */
 const toNano = (dollars: number): bigint => BigInt(Math.round(dollars * 1e9));

@@ -1,4 +1,5 @@
-import { Ajv, type ValidateFunction } from 'ajv';
+import { createRequire } from 'node:module';
+import type { Ajv, Options, ValidateFunction } from 'ajv';
 import type { CascadeConfig, CascadeSignal } from '../config/types.ts';
 
 /**
@@ -19,7 +20,15 @@ import type { CascadeConfig, CascadeSignal } from '../config/types.ts';
  */
 const REFUSAL_OPENING = /^\s*(?:I['’]m sorry|I am sorry|Sorry, (?:but )?I|I can(?:['’]|no)t|I cannot|I['’]m (?:not able|unable)|I am (?:not able|unable)|I won['’]t)\b/i;
 
-const ajv = new Ajv({ allErrors: false, strict: false });
+let ajv: Ajv | null = null;
+/** Ajv only once a cascade checks a schema: the fixed schemas are generated ahead of time (validation/precompiled.ts). */
+function schemaCompiler(): Ajv {
+  if (!ajv) {
+    const { Ajv: AjvClass } = createRequire(import.meta.url)('ajv') as { Ajv: new (options: Options) => Ajv };
+    ajv = new AjvClass({ allErrors: false, strict: false });
+  }
+  return ajv;
+}
 /** Compiled schemas by their JSON text: clients send the same few schemas over and over. */
 const compiled = new Map<string, ValidateFunction | null>();
 const MAX_SCHEMAS = 256;
@@ -29,7 +38,7 @@ function validatorFor(schema: unknown): ValidateFunction | null {
   let validate = compiled.get(key);
   if (validate === undefined) {
     try {
-      validate = ajv.compile(schema as object);
+      validate = schemaCompiler().compile(schema as object);
     } catch {
       // A schema Ajv cannot compile is not a signal against the answer.
       validate = null;

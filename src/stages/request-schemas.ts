@@ -1,3 +1,4 @@
+import type { SchemaSpec } from '../validation/precompiled.ts';
 /**
  * JSON Schemas of the OpenAI request bodies Tollgate accepts. They check what the gateway relies on and the types
  * of well-known fields; fields they do not name pass through untouched (new OpenAI parameters keep working, and
@@ -110,3 +111,10 @@ export const feedbackSchema = {
     score: { type: 'number', minimum: -1, maximum: 1 },
   },
 } as const;
+
+const REQUEST_OPTIONS = { allErrors: false, strict: false } as const;
+export const CHAT_SCHEMA_SPEC: SchemaSpec = { name: 'chat-request', schema: chatCompletionSchema, options: REQUEST_OPTIONS };
+export const EMBEDDINGS_SCHEMA_SPEC: SchemaSpec = { name: 'embeddings-request', schema: embeddingsSchema, options: REQUEST_OPTIONS };
+export const FEEDBACK_SCHEMA_SPEC: SchemaSpec = { name: 'feedback-request', schema: feedbackSchema, options: REQUEST_OPTIONS };
+/** Their validators are generated ahead of time (validation/precompiled.ts). */
+export const REQUEST_SCHEMA_SPECS: readonly SchemaSpec[] = [CHAT_SCHEMA_SPEC, EMBEDDINGS_SCHEMA_SPEC, FEEDBACK_SCHEMA_SPEC];

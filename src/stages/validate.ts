@@ -1,8 +1,9 @@
-import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
+import type { ErrorObject } from 'ajv';
+import { precompiled, type Validator } from '../validation/precompiled.ts';
 import { errors } from '../errors/errors.ts';
 import type { Endpoint, RequestContext } from '../pipeline/context.ts';
 import type { Stage, StageResult } from '../pipeline/stage.ts';
-import { chatCompletionSchema, embeddingsSchema, feedbackSchema } from './request-schemas.ts';
+import { CHAT_SCHEMA_SPEC, EMBEDDINGS_SCHEMA_SPEC, FEEDBACK_SCHEMA_SPEC } from './request-schemas.ts';
 import { responsesToChat } from '../responses/request.ts';
 import { ownerOf, type ResponseStore } from '../responses/response-store.ts';
 import { GatewayError } from '../errors/gateway-error.ts';
@@ -64,11 +65,10 @@ function describe(error: ErrorObject): string {
  * with a 400 before any provider is called.
  */
 export function validateStage(deps: ValidateStageDeps = {}): Stage {
-  const ajv = new Ajv({ allErrors: false, strict: false });
-  const validators: Partial<Record<Endpoint, ValidateFunction>> = {
-    chat: ajv.compile(chatCompletionSchema),
-    embeddings: ajv.compile(embeddingsSchema),
-    feedback: ajv.compile(feedbackSchema),
+  const validators: Partial<Record<Endpoint, Validator>> = {
+    chat: precompiled(CHAT_SCHEMA_SPEC),
+    embeddings: precompiled(EMBEDDINGS_SCHEMA_SPEC),
+    feedback: precompiled(FEEDBACK_SCHEMA_SPEC),
   };
   return {
     name: 'validate',
@@ -148,7 +148,7 @@ export function validateStage(deps: ValidateStageDeps = {}): Stage {
 }
 
 /** The chat-form body against its schema, then what the later stages read from it. */
-function checkBody(ctx: RequestContext, validate: ValidateFunction): StageResult {
+function checkBody(ctx: RequestContext, validate: Validator): StageResult {
   const body = ctx.body as Record<string, unknown>;
   if (!validate(body)) {
     const first = validate.errors?.[0];

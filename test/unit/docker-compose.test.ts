@@ -81,7 +81,7 @@ describe('docker-compose.yml and Dockerfile', () => {
         const path = `${dir}/${entry.name}`;
         if (entry.isDirectory()) {
           if (path !== 'src/generated') walk(path);
-        } else if (!entry.name.endsWith('.ts') && !entry.name.endsWith('.ranks')) {
+        } else if (!entry.name.endsWith('.ts') && !entry.name.endsWith('.ranks') && !path.startsWith('src/validation/generated/')) {
           assetDirs.add(dir);
         }
       }
@@ -92,7 +92,8 @@ describe('docker-compose.yml and Dockerfile', () => {
       const copied = [...build.matchAll(/cp -r (\S+) /g)].some(([, source]) => source !== undefined && (dir === source || dir.startsWith(`${source}/`)));
       expect(copied, `${dir} holds run-time files that npm run build does not copy into dist/`).toBe(true);
     }
-    // The tokenizer's rank table is generated, not copied.
+    // The tokenizer's rank table and the config validator are generated, not copied.
     expect(build).toContain('gen-tokenizer-ranks.ts dist/src/tokenizer/o200k_base.ranks');
+    expect(build).toContain('gen-validators.ts dist/src/validation/generated');
   });
 });
