@@ -20,6 +20,11 @@ const VIRTUAL_KEY = 'tg-bench-virtual-key-0123456789';
 const TENANT = { org: 'acme', team: 'research', app: 'bench' };
 /** Extra node options for Tollgate, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof" (then test/bench/profile-summary.ts). */
 const TOLLGATE_NODE_OPTIONS = process.env.BENCH_TOLLGATE_NODE_OPTIONS;
+/**
+ * What Tollgate runs from: `dist` (the compiled JavaScript, as the container image runs it; the caller builds it,
+ * see buildDist) or `src` (the .ts sources through bin/tollgate, as in development). Default src; peers.ts sets dist.
+ */
+const runFrom = (): 'src' | 'dist' => (process.env.BENCH_TOLLGATE_RUN === 'dist' ? 'dist' : 'src');
 
 function baseConfig(options: {
   ports: { listener: number; envoyAdmin: number; extproc: number; admin: number };
@@ -95,14 +100,14 @@ export async function startTollgate(ctx: StartContext, name: ContenderName, setu
   await writeFile(configPath, stringify(config));
   const tollgate = ctx.group.add(await startTollgateServe({
     projectRoot: ctx.projectRoot, configPath, adminUrl: `http://127.0.0.1:${ports.admin}`, env, logFile: join(dir, 'tollgate.log'),
-    ...(nodeOptions ? { nodeOptions } : {}),
+    runFrom: runFrom(), ...(nodeOptions ? { nodeOptions } : {}),
   }));
   const others = [];
   for (const [index, port] of more.entries()) {
     others.push(ctx.group.add(await startTollgateServe({
       projectRoot: ctx.projectRoot, configPath, adminUrl: `http://127.0.0.1:${port.admin}`, env, logFile: join(dir, `tollgate-${index + 2}.log`),
       serveArgs: ['--extproc-port', String(port.extproc), '--admin-port', String(port.admin)],
-      ...(nodeOptions ? { nodeOptions } : {}),
+      runFrom: runFrom(), ...(nodeOptions ? { nodeOptions } : {}),
     })));
   }
   const tollgatePids = [tollgate.pid, ...others.map((other) => other.pid)];
@@ -125,6 +130,7 @@ export async function startTollgate(ctx: StartContext, name: ContenderName, setu
         : { optional_stages_on: [] }),
       processes: `Envoy (--concurrency 2) + Tollgate (${processes === 1 ? 'one Node process' : `${processes} Node processes, extproc.endpoints`})${full ? ' + redis-server' : ''}`,
       logging: 'warn',
+      run_from: runFrom() === 'dist' ? 'dist/src/cli/main.js (npm run build), as the container image runs it' : 'src/cli/main.ts through bin/tollgate (Node type stripping)',
     },
     verify: (headers) => {
       if (!headers['x-tollgate-provider']) return 'no x-tollgate-provider header: the answer did not come through Tollgate';
