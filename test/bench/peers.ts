@@ -35,6 +35,8 @@
  *                       default only when the target is missed; the summary goes into the results, the .cpuprofile
  *                       (a flame graph in Chrome DevTools or speedscope) into test/bench/.peers/profiles/
  *   BENCH_TOLLGATE_NODE_OPTIONS="--cpu-prof --cpu-prof-dir=/tmp/prof"   node options for both measured Tollgates
+ *   BENCH_TOLLGATE_RUN=dist|src   Tollgate from the compiled JavaScript, as the container image runs it (default: dist,
+ *                       built here first; the peers run their own builds too), or from the .ts sources
  *   BENCH_OUT=FILE  BENCH_KEEP_DIR=1
  */
 import { spawnSync } from 'node:child_process';
@@ -46,7 +48,7 @@ import { runClosedLoad, type ClosedLoadResult } from './lib/closed-loop.ts';
 import { goVersion, loadgenBinary, runLoadgen, toClosedLoadResult, toFixedLoadResult, type FixedLoadResult } from './lib/loadgen.ts';
 import { createPool, runPacedLoad } from './lib/paced-load.ts';
 import { processTrees, processTreesByName, rssOfMb } from './lib/process-tree.ts';
-import { ProcessGroup, startFakeProvider, waitForQuiet } from './lib/processes.ts';
+import { buildDist, ProcessGroup, startFakeProvider, waitForQuiet } from './lib/processes.ts';
 import { startBenchRun } from './lib/bench-run.ts';
 import { metered, waitUntilIdle, type RunResources } from './lib/resource-meter.ts';
 import { commandLine, machineInfo, versions } from './lib/run-info.ts';
@@ -351,6 +353,11 @@ async function main(): Promise<void> {
     write(`load generator: ${GENERATOR === 'go' ? `Go (test/bench/loadgen, ${relative(projectRoot, loadgenBinary())})` : 'Node (undici, in this process)'}; ` +
       `body: ${BODY_KIND}, ${Buffer.byteLength(chatBodies(`${runTag}.500.1.1`)(0))} bytes\n`);
     runPeerSetup();
+    env.BENCH_TOLLGATE_RUN ??= 'dist';
+    if (env.BENCH_TOLLGATE_RUN === 'dist') {
+      write('building Tollgate (npm run build) to run it as the container image does\n');
+      buildDist(projectRoot);
+    }
 
     const fake = group.add(await startFakeProvider(projectRoot, PROVIDER_KEY, { chunkDelayMs: CHUNK_DELAY_MS }));
     const ctx: StartContext = { projectRoot, dir, group, peersDir: PEERS_DIR, fake: { url: fake.url, apiKey: PROVIDER_KEY }, model: MODEL };
