@@ -96,7 +96,9 @@ export class SqliteLedger {
   constructor(path: string) {
     if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
     this.#db = new DatabaseSync(path);
-    this.#db.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 5000;');
+    // temp_store MEMORY: statement journals (upserts, triggers) stay in memory instead of a temp file written with a
+    // pwrite per page: ~4 extra syscalls per request at 500 requests/s (issue 11).
+    this.#db.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 5000; PRAGMA temp_store = MEMORY;');
     this.migrate();
     this.#upsert = this.#db.prepare(UPSERT_SQL);
   }

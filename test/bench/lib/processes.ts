@@ -111,8 +111,8 @@ export async function startFakeProvider(projectRoot: string, apiKey: string, opt
   return Object.assign(started, { url });
 }
 
-/** The V8 flags of bin/tollgate and of the container image's ENTRYPOINT. */
-const IMAGE_NODE_FLAGS = ['--max-semi-space-size=4', '--heap-growing-percent=100'];
+/** The V8 flags of bin/tollgate and of the container image's ENTRYPOINT (BENCH_TOLLGATE_FLAGS replaces them, for experiments). */
+const IMAGE_NODE_FLAGS = (process.env.BENCH_TOLLGATE_FLAGS ?? '--max-semi-space-size=4 --heap-growing-percent=100').split(' ').filter(Boolean);
 
 /**
  * Builds dist/ (npm run build) for contenders that run the compiled JavaScript, laid out as the container image is
