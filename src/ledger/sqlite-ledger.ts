@@ -4,6 +4,7 @@ import { DatabaseSync, type StatementSync } from 'node:sqlite';
 import { loadMigrations } from './migrations.ts';
 import { planSegments, segmentedAggregateSql, type RollupDialect } from './rollups.ts';
 import { checkedBucketMs, filterConditions, groupColumnsOf, SQL_COLUMN, type UsageGroup, type UsageQuery } from './sink.ts';
+import { captureSql, SqliteSummaries } from './sqlite-summaries.ts';
 import { latestPerRequest, STATE_RANK, type CacheStatus, type RecordState, type UsageRecord } from './usage-record.ts';
 
 const COLUMNS = [
@@ -18,6 +19,24 @@ const UPSERT_SQL = `INSERT INTO usage_records (${COLUMNS.join(', ')}) VALUES (${
 ON CONFLICT (request_id) DO UPDATE SET ${COLUMNS.slice(1).map((c) => `${c} = excluded.${c}`).join(', ')}
 WHERE usage_records.state_rank < excluded.state_rank
 RETURNING request_id`;
+
+// What each writer captures for the summaries (sqlite-summaries.ts), before and after its change.
+// A batch's rows that its upsert will replace: those of a lower state rank than the entry (the upsert's own WHERE).
+const CAPTURE_REPLACED = captureSql(-1, `FROM json_each(?) AS b JOIN usage_records r ON r.request_id = b.value ->> 0
+  WHERE r.state_rank < b.value ->> 1`);
+const BY_IDS = 'FROM usage_records r WHERE r.request_id IN (SELECT value FROM json_each(?))';
+const CAPTURE_WRITTEN = captureSql(1, BY_IDS);
+const CAPTURE_BEFORE = captureSql(-1, BY_IDS);
+const ORPHANS_WHERE = "WHERE r.state = 'pending' AND r.started_at_ms < ?";
+const FEEDBACK_WHERE = 'WHERE r.request_id = ? AND r.org = ? AND r.team = ? AND r.app = ?';
+
+export interface SqliteLedgerOptions {
+  /**
+   * false: leave the summary tables alone (they go stale, and aggregates read them): only for the write benchmark,
+   * which measures the ledger with and without them.
+   */
+  maintainSummaries?: boolean;
+}
 
 type SqlValue = string | number | bigint | null;
 type Row = Record<string, SqlValue>;
@@ -92,13 +111,20 @@ function toGroup(row: Row, query: UsageQuery): UsageGroup {
 export class SqliteLedger {
   readonly #db: DatabaseSync;
   readonly #upsert: StatementSync;
+  readonly #summaries: SqliteSummaries | null;
+  readonly #captureReplaced: StatementSync | null;
+  readonly #captureWritten: StatementSync | null;
 
-  constructor(path: string) {
+  constructor(path: string, options: SqliteLedgerOptions = {}) {
     if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
     this.#db = new DatabaseSync(path);
     this.#db.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 5000;');
     this.migrate();
     this.#upsert = this.#db.prepare(UPSERT_SQL);
+    const summaries = options.maintainSummaries ?? true;
+    this.#summaries = summaries ? new SqliteSummaries(this.#db) : null;
+    this.#captureReplaced = summaries ? this.#db.prepare(CAPTURE_REPLACED) : null;
+    this.#captureWritten = summaries ? this.#db.prepare(CAPTURE_WRITTEN) : null;
   }
 
   private migrate(): void {
@@ -129,7 +155,15 @@ export class SqliteLedger {
   write(batch: readonly UsageRecord[]): UsageRecord[] {
     const records = latestPerRequest(batch);
     const now = Date.now();
-    return this.transaction(() => records.filter((record) => this.#upsert.get(...toParams(record, now)) !== undefined));
+    return this.transaction(() => {
+      this.#captureReplaced?.run(JSON.stringify(records.map((record) => [record.requestId, STATE_RANK[record.state]])));
+      const written = records.filter((record) => this.#upsert.get(...toParams(record, now)) !== undefined);
+      if (this.#summaries && written.length > 0) {
+        this.#captureWritten?.run(JSON.stringify(written.map((record) => record.requestId)));
+        this.#summaries.apply();
+      }
+      return written;
+    });
   }
 
   closeOrphans(startedBefore: number, now: number): UsageRecord[] {
@@ -138,13 +172,32 @@ export class SqliteLedger {
        WHERE state = 'pending' AND started_at_ms < ? RETURNING *`,
     );
     statement.setReadBigInts(true);
-    return this.transaction(() => statement.all(STATE_RANK.orphaned, now, now, startedBefore).map((row) => fromRow(row as Row)));
+    // Orphaning changes no summed column today; it goes through the summaries all the same, so it stays right if
+    // one ever is.
+    return this.#withSummaries(ORPHANS_WHERE, [startedBefore],
+      () => statement.all(STATE_RANK.orphaned, now, now, startedBefore).map((row) => fromRow(row as Row)));
   }
 
   feedback(requestId: string, tenant: { org: string; team: string; app: string }, score: number): boolean {
-    const result = this.#db.prepare('UPDATE usage_records SET feedback_score = ? WHERE request_id = ? AND org = ? AND team = ? AND app = ?')
-      .run(score, requestId, tenant.org, tenant.team, tenant.app);
-    return Number(result.changes) > 0;
+    const statement = this.#db.prepare('UPDATE usage_records SET feedback_score = ? WHERE request_id = ? AND org = ? AND team = ? AND app = ?');
+    const where = [requestId, tenant.org, tenant.team, tenant.app];
+    return this.#withSummaries(FEEDBACK_WHERE, where, () => Number(statement.run(score, ...where).changes) > 0);
+  }
+
+  /**
+   * An UPDATE of the rows `where` selects (alias r), in one transaction with its summary changes: the rows'
+   * contributions taken out before and put back after. The update must change exactly those rows (the same WHERE).
+   */
+  #withSummaries<T>(where: string, params: SqlValue[], update: () => T): T {
+    return this.transaction(() => {
+      if (!this.#summaries) return update();
+      const ids = JSON.stringify(this.#db.prepare(`SELECT r.request_id FROM usage_records r ${where}`).all(...params).map((row) => String(row.request_id)));
+      this.#db.prepare(CAPTURE_BEFORE).run(ids);
+      const result = update();
+      this.#captureWritten?.run(ids);
+      this.#summaries.apply();
+      return result;
+    });
   }
 
   /**
@@ -163,7 +216,7 @@ export class SqliteLedger {
   }
 
   /**
-   * Sums by group (and time bucket): whole hours and days from the summary tables the triggers keep (see
+   * Sums by group (and time bucket): whole hours and days from the summary tables the writers keep (see
    * rollups.ts), the records only for what they cannot answer.
    */
   aggregate(query: UsageQuery): UsageGroup[] {
