@@ -36,6 +36,16 @@ export interface SqliteLedgerOptions {
    * which measures the ledger with and without them.
    */
   maintainSummaries?: boolean;
+  /** Captured summary changes that make a flush due (sqlite-summaries.ts); tests and benchmarks vary it. */
+  summaryFlushRows?: number;
+}
+
+/** The summary upkeep and the capture statements of the writers. */
+interface Summaries {
+  upkeep: SqliteSummaries;
+  replaced: StatementSync;
+  written: StatementSync;
+  before: StatementSync;
 }
 
 type SqlValue = string | number | bigint | null;
@@ -111,9 +121,7 @@ function toGroup(row: Row, query: UsageQuery): UsageGroup {
 export class SqliteLedger {
   readonly #db: DatabaseSync;
   readonly #upsert: StatementSync;
-  readonly #summaries: SqliteSummaries | null;
-  readonly #captureReplaced: StatementSync | null;
-  readonly #captureWritten: StatementSync | null;
+  readonly #summaries: Summaries | null;
 
   constructor(path: string, options: SqliteLedgerOptions = {}) {
     if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
@@ -121,10 +129,12 @@ export class SqliteLedger {
     this.#db.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 5000;');
     this.migrate();
     this.#upsert = this.#db.prepare(UPSERT_SQL);
-    const summaries = options.maintainSummaries ?? true;
-    this.#summaries = summaries ? new SqliteSummaries(this.#db) : null;
-    this.#captureReplaced = summaries ? this.#db.prepare(CAPTURE_REPLACED) : null;
-    this.#captureWritten = summaries ? this.#db.prepare(CAPTURE_WRITTEN) : null;
+    this.#summaries = options.maintainSummaries === false ? null : {
+      upkeep: new SqliteSummaries(this.#db, options.summaryFlushRows),
+      replaced: this.#db.prepare(CAPTURE_REPLACED),
+      written: this.#db.prepare(CAPTURE_WRITTEN),
+      before: this.#db.prepare(CAPTURE_BEFORE),
+    };
   }
 
   private migrate(): void {
@@ -155,12 +165,13 @@ export class SqliteLedger {
   write(batch: readonly UsageRecord[]): UsageRecord[] {
     const records = latestPerRequest(batch);
     const now = Date.now();
+    const summaries = this.#summaries;
     return this.transaction(() => {
-      this.#captureReplaced?.run(JSON.stringify(records.map((record) => [record.requestId, STATE_RANK[record.state]])));
+      summaries?.upkeep.capture(summaries.replaced, JSON.stringify(records.map((record) => [record.requestId, STATE_RANK[record.state]])));
       const written = records.filter((record) => this.#upsert.get(...toParams(record, now)) !== undefined);
-      if (this.#summaries && written.length > 0) {
-        this.#captureWritten?.run(JSON.stringify(written.map((record) => record.requestId)));
-        this.#summaries.apply();
+      if (summaries && written.length > 0) {
+        summaries.upkeep.capture(summaries.written, JSON.stringify(written.map((record) => record.requestId)));
+        summaries.upkeep.flushIfDue();
       }
       return written;
     });
@@ -189,13 +200,14 @@ export class SqliteLedger {
    * contributions taken out before and put back after. The update must change exactly those rows (the same WHERE).
    */
   #withSummaries<T>(where: string, params: SqlValue[], update: () => T): T {
+    const summaries = this.#summaries;
     return this.transaction(() => {
-      if (!this.#summaries) return update();
+      if (!summaries) return update();
       const ids = JSON.stringify(this.#db.prepare(`SELECT r.request_id FROM usage_records r ${where}`).all(...params).map((row) => String(row.request_id)));
-      this.#db.prepare(CAPTURE_BEFORE).run(ids);
+      summaries.upkeep.capture(summaries.before, ids);
       const result = update();
-      this.#captureWritten?.run(ids);
-      this.#summaries.apply();
+      summaries.upkeep.capture(summaries.written, ids);
+      summaries.upkeep.flushIfDue();
       return result;
     });
   }
@@ -220,6 +232,7 @@ export class SqliteLedger {
    * rollups.ts), the records only for what they cannot answer.
    */
   aggregate(query: UsageQuery): UsageGroup[] {
+    this.#flushSummaries();
     const segments = planSegments(query);
     if (segments.length === 1 && segments[0]?.rollup === null) return this.#aggregateRecords(query);
     const { sql, params } = segmentedAggregateSql(query, segments, SQLITE_DIALECT);
@@ -248,6 +261,12 @@ export class SqliteLedger {
     return statement.all(query.from, query.to, ...filters.params).map((raw) => toGroup(raw as Row, query));
   }
 
+  /** Applies the summary changes captured so far: before the summaries are read, and on close. */
+  #flushSummaries(): void {
+    const upkeep = this.#summaries?.upkeep;
+    if (upkeep?.pending()) this.transaction(() => upkeep.flush());
+  }
+
   get(requestId: string): UsageRecord | null {
     const statement = this.#db.prepare('SELECT * FROM usage_records WHERE request_id = ?');
     statement.setReadBigInts(true);
@@ -256,6 +275,8 @@ export class SqliteLedger {
   }
 
   close(): void {
+    // Left unflushed, the changes would wait for the next open; flushed, the file's summaries are whole on their own.
+    this.#flushSummaries();
     this.#db.close();
   }
 }

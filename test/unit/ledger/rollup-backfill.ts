@@ -15,6 +15,7 @@ export function undoRollupsSql(dialect: 'sqlite' | 'postgres'): string[] {
   return [
     ...triggers,
     ...ROLLUPS.map((r) => `DROP TABLE ${r.table}`),
+    ...(dialect === 'sqlite' ? ['DROP TABLE IF EXISTS usage_rollup_delta'] : []),
     'ALTER TABLE usage_records DROP COLUMN saved_nano_usd',
     "DELETE FROM ledger_migrations WHERE version >= '0006'",
   ];

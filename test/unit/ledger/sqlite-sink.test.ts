@@ -95,30 +95,51 @@ describe('SQLite summary upkeep in the writer', () => {
     for (const record of records.slice(30, 90)) ledger.feedback(record.requestId, record, pick([-0.5, 0.25]));
   }
 
+  const readSummaries = (path: string) => {
+    const db = new DatabaseSync(path);
+    const tables = ROLLUPS.map(({ table }) => {
+      const statement = db.prepare(`SELECT * FROM ${table} ORDER BY bucket_ms, dims`);
+      statement.setReadBigInts(true);
+      return statement.all();
+    });
+    const triggers = db.prepare("SELECT count(*) AS n FROM sqlite_master WHERE type = 'trigger'").get()?.n;
+    db.close();
+    return { tables, triggers };
+  };
+
   it("keeps exactly the summary rows migration 0006's row triggers kept, over pending, final, orphan and feedback changes", () => {
-    const writer = new SqliteLedger(join(dir, 'writer.sqlite'));
     const triggered = new SqliteLedger(join(dir, 'triggers.sqlite'), { maintainSummaries: false });
     const triggerDb = new DatabaseSync(join(dir, 'triggers.sqlite'));
     restoreRowTriggers(triggerDb);
-    workload(writer);
-    workload(triggered);
-    writer.close();
-    triggered.close();
-    const writerDb = new DatabaseSync(join(dir, 'writer.sqlite'));
-    expect(writerDb.prepare("SELECT count(*) AS n FROM sqlite_master WHERE type = 'trigger'").get()?.n).toBe(0);
-    let rows = 0;
-    for (const { table } of ROLLUPS) {
-      const read = (db: DatabaseSync) => {
-        const statement = db.prepare(`SELECT * FROM ${table} ORDER BY bucket_ms, dims`);
-        statement.setReadBigInts(true);
-        return statement.all();
-      };
-      const expected = read(triggerDb);
-      expect(read(writerDb), table).toEqual(expected);
-      rows += expected.length;
-    }
-    expect(rows).toBeGreaterThan(500);
-    writerDb.close();
     triggerDb.close();
+    workload(triggered);
+    triggered.close();
+    const expected = readSummaries(join(dir, 'triggers.sqlite'));
+    expect(expected.tables.flat().length).toBeGreaterThan(500);
+    // Flushed after every write, every few, and only on close.
+    for (const summaryFlushRows of [1, 300, 1_000_000]) {
+      const path = join(dir, `writer-${summaryFlushRows}.sqlite`);
+      const writer = new SqliteLedger(path, { summaryFlushRows });
+      workload(writer);
+      writer.close();
+      const got = readSummaries(path);
+      expect(got.triggers).toBe(0);
+      for (const [i, { table }] of ROLLUPS.entries()) expect(got.tables[i], `${table}, flushed every ${summaryFlushRows}`).toEqual(expected.tables[i]);
+    }
+  });
+
+  it('keeps the captured changes of a ledger that stopped before flushing them (a crash) for the next to apply', () => {
+    const path = join(dir, 'crashed.sqlite');
+    const crashed = new SqliteLedger(path, { summaryFlushRows: 1_000_000 });
+    const at = Date.UTC(2026, 6, 1);
+    const records = [usageRecord({ startedAt: at, costNanoUsd: 5n }), usageRecord({ startedAt: at + 1, costNanoUsd: 7n })];
+    crashed.write(records.map(pendingOf));
+    crashed.write(records);
+    // Never closed: its changes are only in usage_rollup_delta. Another ledger on the file reads them in.
+    const next = new SqliteLedger(path);
+    const query = { from: at - 86_400_000, to: at + 2 * 86_400_000, groupBy: 'team' as const, bucketMs: 86_400_000 };
+    expect(next.aggregate(query).map((g) => [g.requests, g.costNanoUsd])).toEqual([[2, 12n]]);
+    next.close();
+    expect(readSummaries(path).tables[1]).toHaveLength(1);
   });
 });
