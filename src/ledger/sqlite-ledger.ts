@@ -4,6 +4,7 @@ import { DatabaseSync, type StatementSync } from 'node:sqlite';
 import { loadMigrations } from './migrations.ts';
 import { planSegments, segmentedAggregateSql, type RollupDialect } from './rollups.ts';
 import { checkedBucketMs, filterConditions, groupColumnsOf, SQL_COLUMN, type UsageGroup, type UsageQuery } from './sink.ts';
+import { captureSql, SqliteSummaries } from './sqlite-summaries.ts';
 import { latestPerRequest, STATE_RANK, type CacheStatus, type RecordState, type UsageRecord } from './usage-record.ts';
 
 const COLUMNS = [
@@ -18,6 +19,34 @@ const UPSERT_SQL = `INSERT INTO usage_records (${COLUMNS.join(', ')}) VALUES (${
 ON CONFLICT (request_id) DO UPDATE SET ${COLUMNS.slice(1).map((c) => `${c} = excluded.${c}`).join(', ')}
 WHERE usage_records.state_rank < excluded.state_rank
 RETURNING request_id`;
+
+// What each writer captures for the summaries (sqlite-summaries.ts), before and after its change.
+// A batch's rows that its upsert will replace: those of a lower state rank than the entry (the upsert's own WHERE).
+const CAPTURE_REPLACED = captureSql(-1, `FROM json_each(?) AS b JOIN usage_records r ON r.request_id = b.value ->> 0
+  WHERE r.state_rank < b.value ->> 1`);
+const BY_IDS = 'FROM usage_records r WHERE r.request_id IN (SELECT value FROM json_each(?))';
+const CAPTURE_WRITTEN = captureSql(1, BY_IDS);
+const CAPTURE_BEFORE = captureSql(-1, BY_IDS);
+const ORPHANS_WHERE = "WHERE r.state = 'pending' AND r.started_at_ms < ?";
+const FEEDBACK_WHERE = 'WHERE r.request_id = ? AND r.org = ? AND r.team = ? AND r.app = ?';
+
+export interface SqliteLedgerOptions {
+  /**
+   * false: leave the summary tables alone (they go stale, and aggregates read them): only for the write benchmark,
+   * which measures the ledger with and without them.
+   */
+  maintainSummaries?: boolean;
+  /** Captured summary changes that make a flush due (sqlite-summaries.ts); tests and benchmarks vary it. */
+  summaryFlushRows?: number;
+}
+
+/** The summary upkeep and the capture statements of the writers. */
+interface Summaries {
+  upkeep: SqliteSummaries;
+  replaced: StatementSync;
+  written: StatementSync;
+  before: StatementSync;
+}
 
 type SqlValue = string | number | bigint | null;
 type Row = Record<string, SqlValue>;
@@ -92,8 +121,9 @@ function toGroup(row: Row, query: UsageQuery): UsageGroup {
 export class SqliteLedger {
   readonly #db: DatabaseSync;
   readonly #upsert: StatementSync;
+  readonly #summaries: Summaries | null;
 
-  constructor(path: string) {
+  constructor(path: string, options: SqliteLedgerOptions = {}) {
     if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
     this.#db = new DatabaseSync(path);
     // temp_store MEMORY: statement journals (upserts, triggers) stay in memory instead of a temp file written with a
@@ -101,6 +131,12 @@ export class SqliteLedger {
     this.#db.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 5000; PRAGMA temp_store = MEMORY;');
     this.migrate();
     this.#upsert = this.#db.prepare(UPSERT_SQL);
+    this.#summaries = options.maintainSummaries === false ? null : {
+      upkeep: new SqliteSummaries(this.#db, options.summaryFlushRows),
+      replaced: this.#db.prepare(CAPTURE_REPLACED),
+      written: this.#db.prepare(CAPTURE_WRITTEN),
+      before: this.#db.prepare(CAPTURE_BEFORE),
+    };
   }
 
   private migrate(): void {
@@ -131,7 +167,16 @@ export class SqliteLedger {
   write(batch: readonly UsageRecord[]): UsageRecord[] {
     const records = latestPerRequest(batch);
     const now = Date.now();
-    return this.transaction(() => records.filter((record) => this.#upsert.get(...toParams(record, now)) !== undefined));
+    const summaries = this.#summaries;
+    return this.transaction(() => {
+      summaries?.upkeep.capture(summaries.replaced, JSON.stringify(records.map((record) => [record.requestId, STATE_RANK[record.state]])));
+      const written = records.filter((record) => this.#upsert.get(...toParams(record, now)) !== undefined);
+      if (summaries && written.length > 0) {
+        summaries.upkeep.capture(summaries.written, JSON.stringify(written.map((record) => record.requestId)));
+        summaries.upkeep.flushIfDue();
+      }
+      return written;
+    });
   }
 
   closeOrphans(startedBefore: number, now: number): UsageRecord[] {
@@ -140,13 +185,33 @@ export class SqliteLedger {
        WHERE state = 'pending' AND started_at_ms < ? RETURNING *`,
     );
     statement.setReadBigInts(true);
-    return this.transaction(() => statement.all(STATE_RANK.orphaned, now, now, startedBefore).map((row) => fromRow(row as Row)));
+    // Orphaning changes no summed column today; it goes through the summaries all the same, so it stays right if
+    // one ever is.
+    return this.#withSummaries(ORPHANS_WHERE, [startedBefore],
+      () => statement.all(STATE_RANK.orphaned, now, now, startedBefore).map((row) => fromRow(row as Row)));
   }
 
   feedback(requestId: string, tenant: { org: string; team: string; app: string }, score: number): boolean {
-    const result = this.#db.prepare('UPDATE usage_records SET feedback_score = ? WHERE request_id = ? AND org = ? AND team = ? AND app = ?')
-      .run(score, requestId, tenant.org, tenant.team, tenant.app);
-    return Number(result.changes) > 0;
+    const statement = this.#db.prepare('UPDATE usage_records SET feedback_score = ? WHERE request_id = ? AND org = ? AND team = ? AND app = ?');
+    const where = [requestId, tenant.org, tenant.team, tenant.app];
+    return this.#withSummaries(FEEDBACK_WHERE, where, () => Number(statement.run(score, ...where).changes) > 0);
+  }
+
+  /**
+   * An UPDATE of the rows `where` selects (alias r), in one transaction with its summary changes: the rows'
+   * contributions taken out before and put back after. The update must change exactly those rows (the same WHERE).
+   */
+  #withSummaries<T>(where: string, params: SqlValue[], update: () => T): T {
+    const summaries = this.#summaries;
+    return this.transaction(() => {
+      if (!summaries) return update();
+      const ids = JSON.stringify(this.#db.prepare(`SELECT r.request_id FROM usage_records r ${where}`).all(...params).map((row) => String(row.request_id)));
+      summaries.upkeep.capture(summaries.before, ids);
+      const result = update();
+      summaries.upkeep.capture(summaries.written, ids);
+      summaries.upkeep.flushIfDue();
+      return result;
+    });
   }
 
   /**
@@ -165,10 +230,11 @@ export class SqliteLedger {
   }
 
   /**
-   * Sums by group (and time bucket): whole hours and days from the summary tables the triggers keep (see
+   * Sums by group (and time bucket): whole hours and days from the summary tables the writers keep (see
    * rollups.ts), the records only for what they cannot answer.
    */
   aggregate(query: UsageQuery): UsageGroup[] {
+    this.#flushSummaries();
     const segments = planSegments(query);
     if (segments.length === 1 && segments[0]?.rollup === null) return this.#aggregateRecords(query);
     const { sql, params } = segmentedAggregateSql(query, segments, SQLITE_DIALECT);
@@ -197,6 +263,12 @@ export class SqliteLedger {
     return statement.all(query.from, query.to, ...filters.params).map((raw) => toGroup(raw as Row, query));
   }
 
+  /** Applies the summary changes captured so far: before the summaries are read, and on close. */
+  #flushSummaries(): void {
+    const upkeep = this.#summaries?.upkeep;
+    if (upkeep?.pending()) this.transaction(() => upkeep.flush());
+  }
+
   get(requestId: string): UsageRecord | null {
     const statement = this.#db.prepare('SELECT * FROM usage_records WHERE request_id = ?');
     statement.setReadBigInts(true);
@@ -205,6 +277,8 @@ export class SqliteLedger {
   }
 
   close(): void {
+    // Left unflushed, the changes would wait for the next open; flushed, the file's summaries are whole on their own.
+    this.#flushSummaries();
     this.#db.close();
   }
 }

@@ -2,6 +2,7 @@ import { extname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { LedgerSink, UsageGroup, UsageQuery } from './sink.ts';
+import type { SqliteLedgerOptions } from './sqlite-ledger.ts';
 import type { WorkerRequest } from './sqlite-worker.ts';
 import type { UsageRecord } from './usage-record.ts';
 
@@ -17,13 +18,16 @@ const WORKER_URL = new URL(`./sqlite-worker${extname(fileURLToPath(import.meta.u
 export class SqliteSink implements LedgerSink {
   readonly kind = 'sqlite' as const;
   readonly #path: string;
+  readonly #options: SqliteLedgerOptions;
   readonly #worker: Worker;
   readonly #waiting = new Map<number, { resolve: (value: unknown) => void; reject: (error: Error) => void }>();
   #nextId = 1;
   #exited = false;
 
-  constructor(options: { path: string }) {
-    this.#path = options.path;
+  constructor(options: { path: string } & SqliteLedgerOptions) {
+    const { path, ...ledgerOptions } = options;
+    this.#path = path;
+    this.#options = ledgerOptions;
     this.#worker = new Worker(WORKER_URL);
     // The worker holds no timers of its own; unref'd, it never keeps the process alive.
     this.#worker.unref();
@@ -57,7 +61,7 @@ export class SqliteSink implements LedgerSink {
 
   /** Opening runs the migrations (sqlite-ledger.ts). */
   migrate(): Promise<void> {
-    return this.#call('open', this.#path);
+    return this.#call('open', this.#path, this.#options);
   }
 
   write(records: readonly UsageRecord[]): Promise<UsageRecord[]> {

@@ -1,5 +1,5 @@
 import { parentPort } from 'node:worker_threads';
-import { SqliteLedger } from './sqlite-ledger.ts';
+import { SqliteLedger, type SqliteLedgerOptions } from './sqlite-ledger.ts';
 
 /**
  * Worker-thread side of SqliteSink: node:sqlite is synchronous, and a batch commit (an fsync) must never stall the
@@ -17,7 +17,7 @@ function call(request: WorkerRequest): unknown {
   if (request.method === 'open') {
     // Opening again (migrate() called twice) re-runs the migration check on a fresh handle.
     ledger?.close();
-    ledger = new SqliteLedger(request.args[0] as string);
+    ledger = new SqliteLedger(request.args[0] as string, (request.args[1] ?? {}) as SqliteLedgerOptions);
     return null;
   }
   if (!ledger) throw new Error('the SQLite ledger is not open');

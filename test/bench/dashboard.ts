@@ -106,7 +106,7 @@ async function main(): Promise<void> {
       views: results,
       notes: [
         'Each view is the whole /dashboard/api/summary computation: its ledger aggregates (series by bucket, users, features, providers with the team and model menus, cache and error outcomes, the menus again when filtered) plus the budget aggregates, no metrics registry.',
-        'The aggregates read the summary tables the ledger keeps by trigger (migration 0006, src/ledger/rollups.ts): whole days from the daily ones, whole hours from the hourly one, the partial hours at the ends from the records. load_ms includes the triggers\' work.',
+        'The aggregates read the summary tables the ledger keeps (migration 0006, src/ledger/rollups.ts; in SQLite its writer, src/ledger/sqlite-summaries.ts): whole days from the daily ones, whole hours from the hourly one, the partial hours at the ends from the records. load_ms includes the summary upkeep; the first view also applies the summary changes captured since the last flush.',
         'SQLite aggregates run one after another on the ledger worker thread; the event loop stays free meanwhile.',
         'CPU ms: process.cpuUsage() of the whole benchmark process (the ledger worker thread does the work; the main thread only waits), the figure that does not depend on what else the machine runs.',
       ],

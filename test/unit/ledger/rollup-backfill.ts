@@ -4,18 +4,20 @@ import type { LedgerSink } from '../../../src/ledger/sink.ts';
 import { usageRecord } from './records.ts';
 
 /**
- * Takes migration 0006 (the summary tables) back out of a ledger, as if it had been written by a Tollgate before it:
- * the next migrate must then build the summaries from the records already there.
+ * Takes migration 0006 (the summary tables) and those after it back out of a ledger, as if it had been written by a
+ * Tollgate before them: the next migrate must then build the summaries from the records already there. (SQLite's
+ * 0007 dropped 0006's triggers: they are gone, and 0007 must run again after 0006 recreates them.)
  */
 export function undoRollupsSql(dialect: 'sqlite' | 'postgres'): string[] {
   const triggers = dialect === 'sqlite'
-    ? ROLLUPS.flatMap((r) => [`DROP TRIGGER ${r.table}_insert`, `DROP TRIGGER ${r.table}_update`])
+    ? ROLLUPS.flatMap((r) => [`DROP TRIGGER IF EXISTS ${r.table}_insert`, `DROP TRIGGER IF EXISTS ${r.table}_update`])
     : ['DROP TRIGGER usage_rollups_insert ON usage_records', 'DROP TRIGGER usage_rollups_update ON usage_records', 'DROP FUNCTION usage_rollups_insert', 'DROP FUNCTION usage_rollups_update'];
   return [
     ...triggers,
     ...ROLLUPS.map((r) => `DROP TABLE ${r.table}`),
+    ...(dialect === 'sqlite' ? ['DROP TABLE IF EXISTS usage_rollup_delta'] : []),
     'ALTER TABLE usage_records DROP COLUMN saved_nano_usd',
-    "DELETE FROM ledger_migrations WHERE version = '0006'",
+    "DELETE FROM ledger_migrations WHERE version >= '0006'",
   ];
 }
 
@@ -33,7 +35,7 @@ export async function expectBackfilled(sink: LedgerSink): Promise<void> {
   expect(groups.reduce((n, g) => n + g.requests, 0)).toBe(40);
   expect(groups.reduce((n, g) => n + g.costNanoUsd, 0n)).toBe(820_000n);
   expect(groups.filter((g) => g.key.team === 'b').reduce((n, g) => n + g.requests, 0)).toBe(14);
-  // And the triggers work again for what is written afterwards.
+  // And the summaries keep up with what is written afterwards.
   await sink.write([usageRecord({ startedAt: base + DAY + 5, team: 'b', costNanoUsd: 1n })]);
   const after = await sink.aggregate(query);
   expect(after.find((g) => g.key.team === 'b' && g.bucket === base + DAY)?.costNanoUsd).toBe(
