@@ -13,7 +13,7 @@ import { freePort } from './free-port.ts';
 export interface Jaeger {
   /** OTLP/gRPC endpoint, `http://127.0.0.1:port`. */
   otlpGrpc: string;
-  /** OTLP/HTTP traces URL, `http://127.0.0.1:port/v1/traces`. */
+  /** OTLP/HTTP traces URL, `http://127.0.0.1:port/v1/traces` (or the configured traces path). */
   otlpHttp: string;
   /** The trace as Jaeger's query API returns it; null while Jaeger does not know it. */
   trace(traceId: string): Promise<JaegerTrace | null>;
@@ -41,7 +41,13 @@ export interface JaegerTrace {
 
 const projectRoot = resolve(import.meta.dirname, '../..');
 
-export async function startJaeger(): Promise<Jaeger> {
+export interface JaegerOptions {
+  /** The OTLP/HTTP receiver's traces path (default /v1/traces), e.g. Langfuse's /api/public/otel/v1/traces. */
+  tracesPath?: string;
+}
+
+export async function startJaeger(options: JaegerOptions = {}): Promise<Jaeger> {
+  const tracesPath = options.tracesPath ?? '/v1/traces';
   const dir = await mkdtemp(join(tmpdir(), 'tollgate-jaeger-'));
   const [grpcPort, httpPort, queryPort, queryGrpcPort] = [await freePort(), await freePort(), await freePort(), await freePort()];
   const config = {
@@ -59,7 +65,7 @@ export async function startJaeger(): Promise<Jaeger> {
       jaeger_storage: { backends: { memstore: { memory: { max_traces: 10_000 } } } },
     },
     receivers: {
-      otlp: { protocols: { grpc: { endpoint: `127.0.0.1:${grpcPort}` }, http: { endpoint: `127.0.0.1:${httpPort}` } } },
+      otlp: { protocols: { grpc: { endpoint: `127.0.0.1:${grpcPort}` }, http: { endpoint: `127.0.0.1:${httpPort}`, traces_url_path: tracesPath } } },
     },
     exporters: { jaeger_storage_exporter: { trace_storage: 'memstore' } },
   };
@@ -106,7 +112,7 @@ export async function startJaeger(): Promise<Jaeger> {
 
   return {
     otlpGrpc: `http://127.0.0.1:${grpcPort}`,
-    otlpHttp: `http://127.0.0.1:${httpPort}/v1/traces`,
+    otlpHttp: `http://127.0.0.1:${httpPort}${tracesPath}`,
     trace,
     async waitForTrace(traceId, ready, timeoutMs = 20_000) {
       const until = Date.now() + timeoutMs;
