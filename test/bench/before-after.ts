@@ -15,11 +15,10 @@
  * work for both.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
-import os from 'node:os';
 import { join, resolve } from 'node:path';
 import { startBenchRun } from './lib/bench-run.ts';
+import { worktreeOf } from './lib/worktree.ts';
 import { runLoadgen } from './lib/loadgen.ts';
 import { cpuSecondsOf, processTrees, rssOfMb, syscallsOf } from './lib/process-tree.ts';
 import { ProcessGroup, startFakeProvider } from './lib/processes.ts';
@@ -40,26 +39,11 @@ const MODEL = 'gpt-4o-mini';
 /** The peer benchmark's realistic body: a system message, a unique prompt, max_tokens and user. */
 const BODY = `{"model":"${MODEL}","messages":[{"role":"system","content":"You are a concise assistant for an internal engineering team."},` +
   '{"role":"user","content":"Summarise the main risks of change request {{n}} for the quarterly review."}],"max_tokens":128,"user":"user-4711"}';
-/** What each tree shares with this one instead of installing it again (ignored by git, so absent from a worktree). */
-const SHARED = ['node_modules', '.venv', '.tools', 'src/generated', 'policies/build'];
 
 const write = (text: string) => process.stdout.write(text);
 const round3 = (n: number) => Math.round(n * 1000) / 1000;
 
 interface Tree { label: string; ref: string; root: string }
-
-function worktreeOf(ref: string): { root: string; remove(): void } {
-  const root = mkdtempSync(join(os.tmpdir(), 'tollgate-before-'));
-  rmSync(root, { recursive: true, force: true });
-  execFileSync('git', ['worktree', 'add', '--detach', root, ref], { cwd: projectRoot, stdio: 'pipe' });
-  for (const path of SHARED) {
-    if (existsSync(join(projectRoot, path)) && !existsSync(join(root, path))) symlinkSync(join(projectRoot, path), join(root, path));
-  }
-  return {
-    root,
-    remove: () => execFileSync('git', ['worktree', 'remove', '--force', root], { cwd: projectRoot, stdio: 'pipe' }),
-  };
-}
 
 /** Each tree's own contender code starts its own Tollgate (bin/tollgate of that tree) and Envoy. */
 async function tollgateFullOf(tree: Tree): Promise<ContenderSpec> {
@@ -132,7 +116,7 @@ const median = (values: number[]) => {
 };
 
 async function main(): Promise<void> {
-  const before = worktreeOf(BEFORE_REF);
+  const before = worktreeOf(projectRoot, BEFORE_REF);
   const run = await startBenchRun({ prefix: 'tollgate-before-after-', keepDir: false, write });
   const samples: Sample[] = [];
   try {
