@@ -4,6 +4,17 @@ import type { CredentialResolver } from './credentials.ts';
 import type { CountTokensInput, OutgoingRequest, TranslateRequestInput } from './provider-adapter.ts';
 import { providerAdapter } from './registry.ts';
 
+/** Where a request goes: the provider, its base path, the model it calls it, and a credential (in turn, when several). */
+function targetOf(provider: ResolvedProvider, upstreamModel: string, credentials: CredentialResolver): TranslateRequestInput['target'] {
+  return {
+    providerName: provider.name,
+    provider: provider.config,
+    basePath: provider.basePath,
+    upstreamModel,
+    credential: credentials.get(provider.config),
+  };
+}
+
 /**
  * The OpenAI request as one provider must receive it: that provider's adapter, its base path and its credential.
  * Used wherever a request is bound to a provider: the route stage (one candidate left) and the per-attempt handler
@@ -24,13 +35,7 @@ export function translateForProvider(
     ...request,
     body,
     ...(fields ? { messagesFields: fields } : {}),
-    target: {
-      providerName: provider.name,
-      provider: provider.config,
-      basePath: provider.basePath,
-      upstreamModel,
-      credential: credentials.get(provider.config),
-    },
+    target: targetOf(provider, upstreamModel, credentials),
   });
 }
 
@@ -73,12 +78,6 @@ export function countTokensForProvider(
     ...input,
     body,
     ...(fields ? { messagesFields: fields } : {}),
-    target: {
-      providerName: provider.name,
-      provider: provider.config,
-      basePath: provider.basePath,
-      upstreamModel,
-      credential: credentials.get(provider.config),
-    },
+    target: targetOf(provider, upstreamModel, credentials),
   });
 }

@@ -7,6 +7,10 @@
  */
 import { request } from 'node:http';
 import { gzipSync } from 'node:zlib';
+import { seededRandom } from '../../helpers/seeded-random.ts';
+
+/** Seeded random numbers (test/helpers/seeded-random.ts), under the name the fuzz cases use. */
+export const rng = seededRandom;
 
 export const CATEGORIES = [
   'valid', 'wrong_types', 'deep_nesting', 'huge_values', 'invalid_utf8', 'duplicate_keys',
@@ -23,17 +27,6 @@ export interface FuzzCase {
   body: Buffer | null;
 }
 
-/** mulberry32: small, fast, good enough for test inputs. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 class Gen {
   readonly next: () => number;

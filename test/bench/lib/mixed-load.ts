@@ -1,5 +1,6 @@
 import { Pool } from 'undici';
 import { MODEL } from './soak-rig.ts';
+import { seededRandom } from '../../helpers/seeded-random.ts';
 
 /**
  * Open-loop load with a realistic mix for the soak and chaos harnesses: request i is due at t0 + i/rps and sent then,
@@ -47,17 +48,6 @@ export interface RequestRecord {
   outcome: string;
 }
 
-/** mulberry32: a small seeded generator, so a run's mix can be replayed. */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const TOOLS = [{
   type: 'function',
@@ -135,7 +125,7 @@ export interface MixedLoadRun {
 /** Starts the load; `done` resolves when the sending window is over and every request has ended. */
 export function runMixedLoad(options: MixedLoadOptions): MixedLoadRun {
   const pool = new Pool(options.origin, { connections: 512, pipelining: 1, headersTimeout: 0, bodyTimeout: 0 });
-  const random = seeded(options.seed ?? 17);
+  const random = seededRandom(options.seed ?? 17);
   const faultCount = { n: 0 };
   const tag = options.tag ?? `soak${Date.now().toString(36)}`;
   const intervalMs = 1000 / options.rps;

@@ -1,17 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { bucketOf, certifiedThreshold, emptyOutcomes, upperBound, type OutcomeCounts } from '../../../src/cache/error-bound.ts';
+import { seededRandom } from '../../helpers/seeded-random.ts';
 
-/** A seeded generator (mulberry32), so the simulations are the same on every run. */
-function seeded(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
 
 describe('Clopper-Pearson upper bound', () => {
   it('matches published values', () => {
@@ -64,7 +54,7 @@ describe('certified threshold', () => {
    * observed rate under the promise) breaks it far more often, which shows the test can fail.
    */
   it('holds the promised error rate with the promised confidence (simulation)', () => {
-    const random = seeded(42);
+    const random = seededRandom(42);
     const maxError = 0.05;
     const confidence = 0.9;
     // P(wrong | s): 50 % at 0.70, falling to ~1 % at 0.90 and near 0 above.

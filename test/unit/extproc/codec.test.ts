@@ -8,6 +8,7 @@ import type { ProcessingResponse, ProcessingResponse__Output } from '../../../sr
 import type { Value } from '../../../src/generated/google/protobuf/Value.ts';
 import { JWT_METADATA_NAMESPACE } from '../../../src/envoy/edge.ts';
 import type { ContinueReply, ImmediateReply, Phase, ProcessingModeOverride } from '../../../src/pipeline/phases.ts';
+import { seededRandom } from '../../helpers/seeded-random.ts';
 
 /**
  * The hand-written ext_proc codec (src/extproc/codec/) against the generic one (protobufjs through proto-loader, the
@@ -23,13 +24,6 @@ const method = loadExternalProcessorService().Process as unknown as {
 
 const ATTRIBUTES_KEY = 'envoy.filters.http.ext_proc';
 
-function rng(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state * 1664525 + 1013904223) >>> 0;
-    return state / 2 ** 32;
-  };
-}
 
 function randomText(random: () => number, max: number, alphabet = 'abcXYZ019-_:/ ,.é€😀'): string {
   const chars = [...alphabet];
@@ -121,7 +115,7 @@ describe('ext_proc request decoding (hand-written against protobufjs)', () => {
   });
 
   it('decodes 3,000 random requests of every kind to the same PhaseEvent', () => {
-    const random = rng(42);
+    const random = seededRandom(42);
     const seen = new Set<string>();
     for (let i = 0; i < 3000; i++) {
       const bytes = method.requestSerialize(randomRequest(random));
@@ -202,7 +196,7 @@ function readFramed(framed: Buffer): ProcessingResponse__Output {
 
 describe('ext_proc reply encoding (hand-written against protobufjs)', () => {
   it('encodes 3,000 random replies to bytes protobufjs reads as the reference encoding', () => {
-    const random = rng(7);
+    const random = seededRandom(7);
     for (let i = 0; i < 3000; i++) {
       const reply = randomReply(random);
       const expected = method.responseDeserialize(method.responseSerialize(toProcessingResponse(reply)));

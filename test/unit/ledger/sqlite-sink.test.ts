@@ -10,6 +10,7 @@ import { restoreRowTriggers } from '../../helpers/rollup-triggers.ts';
 import { backfillRecords, expectBackfilled, undoRollupsSql } from './rollup-backfill.ts';
 import { pendingOf, usageRecord } from './records.ts';
 import { sinkContract } from './sink-contract.ts';
+import { seededRandom } from '../../helpers/seeded-random.ts';
 
 let dir = '';
 let files = 0;
@@ -55,19 +56,11 @@ describe('SQLite ledger specifics', () => {
   });
 });
 
-/** A small deterministic generator, so a failure replays. */
-function rng(seed: number): () => number {
-  let state = seed;
-  return () => {
-    state = (state * 1_103_515_245 + 12_345) % 2 ** 31;
-    return state / 2 ** 31;
-  };
-}
 
 describe('SQLite summary upkeep in the writer', () => {
   /** The same changes, in the same batches, as the sinks see them: pendings, finals, orphans, late finals, feedback. */
   function workload(ledger: SqliteLedger): void {
-    const random = rng(11);
+    const random = seededRandom(11);
     const pick = <T>(items: readonly T[]) => items[Math.floor(random() * items.length)] as T;
     const base = Date.UTC(2026, 4, 1);
     const records = Array.from({ length: 400 }, () => {

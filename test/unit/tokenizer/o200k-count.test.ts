@@ -15,21 +15,11 @@ import {
   readerOf,
 } from '../../../src/tokenizer/o200k-ranks.ts';
 import { O200K_SPLIT_PATTERN, pieceEnd } from '../../../src/tokenizer/o200k-split.ts';
+import { seededRandom } from '../../helpers/seeded-random.ts';
 
 /** gpt-tokenizer, the reference: o200k_base with special-token markers counted as text (as estimate.ts counted). */
 const reference = (text: string): number => countTokens(text, { disallowedSpecial: new Set() });
 
-/** mulberry32: a seeded generator, so a failing random case is the same case on every run. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const FIXED_CORPUS = [
   '',
@@ -146,7 +136,7 @@ function scannedPieces(text: string): string[] {
 
 describe('o200k_base pre-tokenization split', () => {
   it('cuts the same pieces as the o200k_base expression, on ASCII-heavy and on random strings', () => {
-    const next = rng(7);
+    const next = seededRandom(7);
     for (let i = 0; i < 20_000; i++) {
       const text = i % 2 ? asciiHeavyString(next) : randomString(next);
       expect(scannedPieces(text), JSON.stringify(text)).toEqual(regexPieces(text));
@@ -217,7 +207,7 @@ describe('o200k_base token counter', () => {
   });
 
   it('counts 4,000 seeded random strings exactly as gpt-tokenizer', () => {
-    const next = rng(20261208);
+    const next = seededRandom(20261208);
     let mismatches = 0;
     const firstMismatches: Array<{ text: string; ours: number; reference: number }> = [];
     for (let i = 0; i < 4000; i++) {
