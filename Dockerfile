@@ -15,6 +15,8 @@ RUN npm run build
 FROM node:24.21.0-bookworm-slim
 WORKDIR /app
 ENV NODE_ENV=production
+# Two malloc arenas instead of one per thread: less RSS for the same work (README "Performance and sizing").
+ENV MALLOC_ARENA_MAX=2
 COPY package.json package-lock.json .npmrc ./
 RUN npm ci --omit=dev --ignore-scripts && npm cache clean --force
 COPY --from=build /build/dist/src ./src

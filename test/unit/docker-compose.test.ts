@@ -68,6 +68,10 @@ describe('docker-compose.yml and Dockerfile', () => {
     const binFlags = /TOLLGATE_NODE_FLAGS-"([^"]*)"/.exec(readFileSync(join(root, 'bin/tollgate'), 'utf8'))?.[1] ?? '';
     const flags = binFlags.split(' ').map((flag) => `"${flag}", `).join('');
     expect(dockerfile).toContain(`ENTRYPOINT ["node", ${flags}"src/cli/main.js"]`);
+    // And the same malloc arenas.
+    const arenas = /MALLOC_ARENA_MAX="\$\{MALLOC_ARENA_MAX-(\d+)\}"/.exec(readFileSync(join(root, 'bin/tollgate'), 'utf8'))?.[1];
+    expect(arenas).toBeDefined();
+    expect(dockerfile).toContain(`ENV MALLOC_ARENA_MAX=${arenas}`);
     for (const copied of dockerfile.matchAll(/^COPY (?!package|--from)(\S+)/gm)) {
       expect(existsSync(join(root, copied[1] ?? '')), `${copied[1]} is copied but missing`).toBe(true);
     }

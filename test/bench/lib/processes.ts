@@ -162,7 +162,11 @@ export async function startTollgateServe(options: {
     command: direct.command,
     args: [...direct.args, 'serve', '--config', options.configPath, ...(options.serveArgs ?? [])],
     cwd: options.projectRoot,
-    env: { ...options.env, ...(options.nodeOptions ? { NODE_OPTIONS: options.nodeOptions } : {}) },
+    env: {
+      // As the image's ENV sets it (bin/tollgate sets it for src runs).
+      ...(options.runFrom === 'dist' ? { MALLOC_ARENA_MAX: '2' } : {}),
+      ...options.env, ...(options.nodeOptions ? { NODE_OPTIONS: options.nodeOptions } : {}),
+    },
     logFile: options.logFile,
   });
   const deadline = Date.now() + 20_000;
