@@ -2,6 +2,9 @@
  * The Envoy attributes Tollgate asks for, and how its two ext_proc filters tell themselves apart.
  * Envoy sends attributes as a Struct keyed by the expression text (see messages.ts).
  */
+/** Envoy keys the attributes by the filter's canonical name, whatever the filter is called in the config. */
+export const ATTRIBUTES_KEY = 'envoy.filters.http.ext_proc';
+
 const endpointLabel = (key: string) => `xds.upstream_host_metadata.filter_metadata['tollgate']['${key}']`;
 
 /** The response status, sent with the response body because response headers are not sent (one round trip less). */

@@ -8,10 +8,8 @@ import type { Struct__Output } from '../generated/google/protobuf/Struct.ts';
 import type { Value__Output } from '../generated/google/protobuf/Value.ts';
 import { JWT_METADATA_NAMESPACE } from '../envoy/edge.ts';
 import type { Attributes, ContinueReply, HeaderEdits, HeaderMap, ImmediateReply, PhaseEvent, VerifiedJwt } from '../pipeline/phases.ts';
-import { RESPONSE_CODE_ATTRIBUTE } from './attributes.ts';
+import { ATTRIBUTES_KEY, RESPONSE_CODE_ATTRIBUTE } from './attributes.ts';
 
-/** Envoy keys attributes by the filter's canonical name, whatever the filter is called in the config. */
-const ATTRIBUTES_KEY = 'envoy.filters.http.ext_proc';
 
 /** Envoy sends header values in raw_value (bytes); `value` is only a fallback for older senders. */
 function toHeaderMap(headers: ProtoHeaderMap | null | undefined): HeaderMap {

@@ -2,8 +2,6 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import type * as grpc from '@grpc/grpc-js';
 import type * as protoLoader from '@grpc/proto-loader';
-import type { ProcessingRequest__Output } from '../generated/envoy/service/ext_proc/v3/ProcessingRequest.ts';
-import type { ProcessingResponse } from '../generated/envoy/service/ext_proc/v3/ProcessingResponse.ts';
 
 const SERVICE = 'envoy.service.ext_proc.v3.ExternalProcessor';
 
@@ -39,46 +37,4 @@ const packageDefinition = () => (definition ??= loadDefinition());
 /** The service for @grpc/grpc-js. */
 export function loadExternalProcessorService(): grpc.ServiceDefinition {
   return packageDefinition()[SERVICE] as unknown as grpc.ServiceDefinition;
-}
-
-/** The Process method's path and protobuf codec, for the plain HTTP/2 transport. */
-export function processMethod(): {
-  path: string;
-  decodeRequest: (bytes: Buffer) => ProcessingRequest__Output;
-  encodeResponse: (response: ProcessingResponse) => Buffer;
-} {
-  const method = (packageDefinition()[SERVICE] as protoLoader.ServiceDefinition).Process as protoLoader.MethodDefinition<object, object>;
-  // "Continue, change nothing" is most answers (every response chunk of a passthrough): its bytes per phase never
-  // change, so they are encoded once rather than converted and encoded on every message.
-  const plain = new Map<string, Buffer>();
-  const encodeResponse = (response: ProcessingResponse): Buffer => {
-    const phase = plainContinuePhase(response);
-    if (phase === null) return method.responseSerialize(response);
-    let bytes = plain.get(phase);
-    if (!bytes) {
-      bytes = method.responseSerialize(response);
-      plain.set(phase, bytes);
-    }
-    return bytes;
-  };
-  return {
-    path: method.path,
-    decodeRequest: (bytes) => method.requestDeserialize(bytes) as ProcessingRequest__Output,
-    encodeResponse,
-  };
-}
-
-/** The phase of a response that only says "continue" (no mutation, metadata or mode change); null otherwise. */
-function plainContinuePhase(response: ProcessingResponse): string | null {
-  let phase: string | null = null;
-  for (const key in response) {
-    if ((response as Record<string, unknown>)[key] === undefined) continue;
-    if (phase !== null) return null;
-    phase = key;
-  }
-  if (phase !== 'request_headers' && phase !== 'request_body' && phase !== 'response_headers' && phase !== 'response_body') return null;
-  const common = (response as Record<string, { response?: object } | undefined>)[phase]?.response;
-  if (!common) return null;
-  for (const key in common) if ((common as Record<string, unknown>)[key] !== undefined) return null;
-  return phase;
 }

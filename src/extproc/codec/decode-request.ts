@@ -1,6 +1,6 @@
 import { JWT_METADATA_NAMESPACE } from '../../envoy/edge.ts';
 import type { Attributes, HeaderMap, PhaseEvent, VerifiedJwt } from '../../pipeline/phases.ts';
-import { RESPONSE_CODE_ATTRIBUTE } from '../attributes.ts';
+import { ATTRIBUTES_KEY, RESPONSE_CODE_ATTRIBUTE } from '../attributes.ts';
 import { WIRE_FIXED64, WIRE_LENGTH_DELIMITED, WIRE_VARINT, WireReader } from './wire.ts';
 
 /**
@@ -10,8 +10,6 @@ import { WIRE_FIXED64, WIRE_LENGTH_DELIMITED, WIRE_VARINT, WireReader } from './
  * google/protobuf/struct.proto; the tests compare every field with the protobufjs path (messages.ts toPhaseEvent).
  */
 
-/** Envoy keys attributes by the filter's canonical name, whatever the filter is called in the config. */
-const ATTRIBUTES_KEY = 'envoy.filters.http.ext_proc';
 
 // ProcessingRequest
 const REQUEST_HEADERS = 2;
