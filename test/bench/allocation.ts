@@ -15,11 +15,12 @@ import { join, resolve } from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { startBenchRun } from './lib/bench-run.ts';
 import { runLoadgen } from './lib/loadgen.ts';
-import { processTrees } from './lib/process-tree.ts';
+import { tollgateServePid } from './lib/process-tree.ts';
 import { ProcessGroup, startFakeProvider } from './lib/processes.ts';
 import { commandLine, machineInfo, versions } from './lib/run-info.ts';
 import { worktreeOf } from './lib/worktree.ts';
 import type { ContenderSpec } from './peers/contender.ts';
+import { CHANGE_REQUEST_BODY, MODEL } from './peers/bodies.ts';
 
 const projectRoot = resolve(import.meta.dirname, '../..');
 const env = process.env;
@@ -30,9 +31,6 @@ const WARMUP_SECONDS = Number(env.BENCH_WARMUP_SECONDS ?? 3);
 const OUT = resolve(env.BENCH_OUT ?? join(projectRoot, 'test/bench/results/allocation.json'));
 const SAMPLER = join(projectRoot, 'test/bench/lib/heap-sampler.mjs');
 const PROVIDER_KEY = 'sk-bench-provider-key';
-const MODEL = 'gpt-4o-mini';
-const BODY = `{"model":"${MODEL}","messages":[{"role":"system","content":"You are a concise assistant for an internal engineering team."},` +
-  '{"role":"user","content":"Summarise the main risks of change request {{n}} for the quarterly review."}],"max_tokens":128,"user":"user-4711"}';
 const write = (text: string) => process.stdout.write(text);
 
 interface ProfileNode { callFrame: { functionName: string; url: string; lineNumber: number }; selfSize: number; children: ProfileNode[] }
@@ -55,17 +53,6 @@ function summarize(head: ProfileNode): { total: number; bySite: Map<string, numb
   return { total, bySite };
 }
 
-function tollgatePid(roots: number[]): number {
-  for (const pid of processTrees(roots)) {
-    try {
-      const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
-      if (cmdline.includes('main.') && cmdline.includes('serve')) return pid;
-    } catch {
-      // gone
-    }
-  }
-  throw new Error('no Tollgate process found');
-}
 
 async function measure(label: string, root: string, fakeUrl: string, runDir: string) {
   const out = join(os.tmpdir(), `tollgate-heap-${label}-${process.pid}.json`);
@@ -76,10 +63,10 @@ async function measure(label: string, root: string, fakeUrl: string, runDir: str
   const group = new ProcessGroup();
   try {
     const contender = await tollgateFull.start({ projectRoot: root, dir: join(runDir, label), group, peersDir: '', fake: { url: fakeUrl, apiKey: PROVIDER_KEY }, model: MODEL });
-    const pid = tollgatePid(contender.roots());
+    const pid = tollgateServePid(contender.roots());
     const result = await runLoadgen({
       url: `${contender.origin}/v1/chat/completions`, mode: 'open', rate: RATE, durationMs: SECONDS * 1000, warmupMs: WARMUP_SECONDS * 1000,
-      headers: contender.headers, body: BODY, unique: true, tag: `alloc-${label}`,
+      headers: contender.headers, body: CHANGE_REQUEST_BODY, unique: true, tag: `alloc-${label}`,
       onReady: () => void process.kill(pid, 'SIGUSR2'),
       onDone: () => void process.kill(pid, 'SIGUSR2'),
     });
@@ -112,7 +99,7 @@ async function main(): Promise<void> {
     }
     const result = {
       date: new Date().toISOString(), machine: machineInfo(), versions: versions(projectRoot), command: commandLine(projectRoot),
-      settings: { before_ref: beforeRef, after_ref: afterRef, rate: RATE, seconds: SECONDS, warmup_seconds: WARMUP_SECONDS, body: BODY,
+      settings: { before_ref: beforeRef, after_ref: afterRef, rate: RATE, seconds: SECONDS, warmup_seconds: WARMUP_SECONDS, body: CHANGE_REQUEST_BODY,
         method: 'V8 sampling heap profiler (4 KiB mean interval) in the Tollgate process over the measured phase, objects collected by minor and major GCs included; both trees from their .ts sources' },
       results,
     };

@@ -25,6 +25,7 @@ import { ProcessGroup, startFakeProvider } from './lib/processes.ts';
 import { readFileSync } from 'node:fs';
 import { commandLine, machineInfo, versions } from './lib/run-info.ts';
 import type { Contender, ContenderSpec } from './peers/contender.ts';
+import { CHANGE_REQUEST_BODY, MODEL } from './peers/bodies.ts';
 
 const projectRoot = resolve(import.meta.dirname, '../..');
 const env = process.env;
@@ -35,10 +36,6 @@ const WARMUP_SECONDS = Number(env.BENCH_WARMUP_SECONDS ?? 3);
 const REPS = Math.max(1, Number(env.BENCH_REPS ?? 2));
 const OUT = resolve(env.BENCH_OUT ?? join(projectRoot, 'test/bench/results/before-after.json'));
 const PROVIDER_KEY = 'sk-bench-provider-key';
-const MODEL = 'gpt-4o-mini';
-/** The peer benchmark's realistic body: a system message, a unique prompt, max_tokens and user. */
-const BODY = `{"model":"${MODEL}","messages":[{"role":"system","content":"You are a concise assistant for an internal engineering team."},` +
-  '{"role":"user","content":"Summarise the main risks of change request {{n}} for the quarterly review."}],"max_tokens":128,"user":"user-4711"}';
 
 const write = (text: string) => process.stdout.write(text);
 const round3 = (n: number) => Math.round(n * 1000) / 1000;
@@ -74,7 +71,7 @@ async function measure(tree: Tree, contender: Contender, fakePid: number, rate: 
   let ioAfter: Record<string, { reads: number; writes: number }> = {};
   const out = await runLoadgen({
     url: `${contender.origin}/v1/chat/completions`, mode: 'open', rate, durationMs: SECONDS * 1000, warmupMs: WARMUP_SECONDS * 1000,
-    headers: contender.headers, body: BODY, unique: true, tag: `${tree.label}${rate}r${rep}`,
+    headers: contender.headers, body: CHANGE_REQUEST_BODY, unique: true, tag: `${tree.label}${rate}r${rep}`,
     onReady: () => {
       before = Object.fromEntries(Object.entries(expanded).map(([name, pids]) => [name, cpuSecondsOf(pids)]));
       ioBefore = Object.fromEntries(Object.entries(expanded).map(([name, pids]) => [name, syscallsOf(pids)]));
@@ -168,7 +165,7 @@ async function main(): Promise<void> {
     });
     const result = {
       date: new Date().toISOString(), machine: machineInfo(), versions: versions(projectRoot), command: commandLine(projectRoot),
-      settings: { before_ref: beforeRef, after_ref: afterRef, rates: RATES, seconds: SECONDS, warmup_seconds: WARMUP_SECONDS, reps: REPS, body: BODY },
+      settings: { before_ref: beforeRef, after_ref: afterRef, rates: RATES, seconds: SECONDS, warmup_seconds: WARMUP_SECONDS, reps: REPS, body: CHANGE_REQUEST_BODY },
       summary, samples,
     };
     await writeFile(OUT, `${JSON.stringify(result, null, 2)}\n`);

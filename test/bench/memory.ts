@@ -9,15 +9,15 @@
  *
  * Env: BENCH_RATE=500 BENCH_SECONDS=20 BENCH_REPS=2 BENCH_OUT=FILE
  */
-import { readFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { startBenchRun } from './lib/bench-run.ts';
 import { runLoadgen } from './lib/loadgen.ts';
-import { processTrees, rssOfMb } from './lib/process-tree.ts';
+import { rssOfMb, tollgateServePid } from './lib/process-tree.ts';
 import { buildDist, ProcessGroup, startFakeProvider } from './lib/processes.ts';
 import { commandLine, machineInfo, versions } from './lib/run-info.ts';
 import { tollgateFull } from './peers/tollgate.ts';
+import { CHANGE_REQUEST_BODY, MODEL } from './peers/bodies.ts';
 
 const projectRoot = resolve(import.meta.dirname, '../..');
 const env = process.env;
@@ -26,33 +26,19 @@ const SECONDS = Number(env.BENCH_SECONDS ?? 20);
 const REPS = Math.max(1, Number(env.BENCH_REPS ?? 2));
 const OUT = resolve(env.BENCH_OUT ?? join(projectRoot, 'test/bench/results/memory.json'));
 const PROVIDER_KEY = 'sk-bench-provider-key';
-const MODEL = 'gpt-4o-mini';
-const BODY = `{"model":"${MODEL}","messages":[{"role":"system","content":"You are a concise assistant for an internal engineering team."},` +
-  '{"role":"user","content":"Summarise the main risks of change request {{n}} for the quarterly review."}],"max_tokens":128,"user":"user-4711"}';
 const write = (text: string) => process.stdout.write(text);
 const round1 = (n: number) => Math.round(n * 10) / 10;
 
-function tollgatePid(roots: number[]): number {
-  for (const pid of processTrees(roots)) {
-    try {
-      const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
-      if (cmdline.includes('main.') && cmdline.includes('serve')) return pid;
-    } catch {
-      // gone
-    }
-  }
-  throw new Error('no Tollgate process found');
-}
 
 async function measure(runFrom: 'dist' | 'src', rep: number, fakeUrl: string, dir: string) {
   env.BENCH_TOLLGATE_RUN = runFrom;
   const group = new ProcessGroup();
   try {
     const contender = await tollgateFull.start({ projectRoot, dir: join(dir, `${runFrom}-${rep}`), group, peersDir: '', fake: { url: fakeUrl, apiKey: PROVIDER_KEY }, model: MODEL });
-    const pid = tollgatePid(contender.roots());
+    const pid = tollgateServePid(contender.roots());
     // A few requests first: idle means started and warmed, as a gateway waits between bursts.
     for (let i = 0; i < 20; i++) {
-      await fetch(`${contender.origin}/v1/chat/completions`, { method: 'POST', headers: contender.headers, body: BODY.replace('{{n}}', `idle-${i}`) }).then((r) => r.arrayBuffer());
+      await fetch(`${contender.origin}/v1/chat/completions`, { method: 'POST', headers: contender.headers, body: CHANGE_REQUEST_BODY.replace('{{n}}', `idle-${i}`) }).then((r) => r.arrayBuffer());
     }
     await new Promise((r) => setTimeout(r, 2000));
     const idle = rssOfMb([pid]);
@@ -60,7 +46,7 @@ async function measure(runFrom: 'dist' | 'src', rep: number, fakeUrl: string, di
     const sampler = setInterval(() => { peak = Math.max(peak, rssOfMb([pid])); }, 250);
     const out = await runLoadgen({
       url: `${contender.origin}/v1/chat/completions`, mode: 'open', rate: RATE, durationMs: SECONDS * 1000, warmupMs: 3000,
-      headers: contender.headers, body: BODY, unique: true, tag: `memory-${runFrom}-${rep}`,
+      headers: contender.headers, body: CHANGE_REQUEST_BODY, unique: true, tag: `memory-${runFrom}-${rep}`,
     });
     clearInterval(sampler);
     peak = Math.max(peak, rssOfMb([pid]));
@@ -88,7 +74,7 @@ async function main(): Promise<void> {
     const summary = Object.fromEntries(['dist', 'src'].map((runFrom) => [runFrom, { idle_mb_max: worst(runFrom, 'idle_mb'), load_peak_mb_max: worst(runFrom, 'load_peak_mb') }]));
     const result = {
       date: new Date().toISOString(), machine: machineInfo(), versions: versions(projectRoot), command: commandLine(projectRoot),
-      settings: { rate: RATE, seconds: SECONDS, reps: REPS, body: BODY, stages: 'every stage (peers/tollgate-stages.ts), Redis store, SQLite ledger', target: { idle_mb: 120, load_mb: 200 } },
+      settings: { rate: RATE, seconds: SECONDS, reps: REPS, body: CHANGE_REQUEST_BODY, stages: 'every stage (peers/tollgate-stages.ts), Redis store, SQLite ledger', target: { idle_mb: 120, load_mb: 200 } },
       summary, samples,
     };
     await writeFile(OUT, `${JSON.stringify(result, null, 2)}\n`);

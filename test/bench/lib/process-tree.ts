@@ -142,3 +142,16 @@ export function stoppingTree<T extends { pid: number; stop(): Promise<void> }>(s
     },
   });
 }
+
+/** The `tollgate serve` process (src/cli/main.ts or the compiled main.js) among the process trees of these roots. */
+export function tollgateServePid(roots: readonly number[]): number {
+  for (const pid of processTrees(roots)) {
+    try {
+      const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+      if (cmdline.includes('main.') && cmdline.includes('serve')) return pid;
+    } catch {
+      // gone
+    }
+  }
+  throw new Error('no Tollgate process found');
+}

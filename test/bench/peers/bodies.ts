@@ -20,6 +20,14 @@ export const BODY_TEMPLATES = {
   small: `{"model":"${MODEL}","messages":[{"role":"user","content":"Say hello in one short sentence. ({{n}})"}]}`,
 } as const;
 
+/**
+ * The body of the same-run comparisons of issue 11 (before-after.ts, allocation.ts, memory.ts): a system message, a
+ * unique prompt ("{{n}}", filled in by the Go generator), max_tokens and user. Kept as first measured, so their
+ * committed results stay comparable.
+ */
+export const CHANGE_REQUEST_BODY = `{"model":"${MODEL}","messages":[{"role":"system","content":"You are a concise assistant for an internal engineering team."},` +
+  '{"role":"user","content":"Summarise the main risks of change request {{n}} for the quarterly review."}],"max_tokens":128,"user":"user-4711"}';
+
 /** A template with its unique part filled in, as the Go generator does for request `index` of a run tagged `tag`. */
 export function fillBody(template: string, tag: string, index: number): string {
   return template.replaceAll('{{n}}', `${tag}-${String(index).padStart(6, '0')}`);
